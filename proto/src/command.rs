@@ -1,0 +1,121 @@
+//! Command numbers of `enum sss_cli_command` that this implementation speaks.
+
+/// A client command code (the second word of the packet header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum Command {
+    /// Version negotiation; must be the first request on a connection.
+    GetVersion = 0x0001,
+    /// passwd by name.
+    GetPwNam = 0x0011,
+    /// passwd by uid.
+    GetPwUid = 0x0012,
+    /// Start a passwd enumeration.
+    SetPwEnt = 0x0013,
+    /// Next batch of a passwd enumeration.
+    GetPwEnt = 0x0014,
+    /// End a passwd enumeration.
+    EndPwEnt = 0x0015,
+    /// passwd by name with flags.
+    GetPwNamEx = 0x0019,
+    /// passwd by uid with flags.
+    GetPwUidEx = 0x001A,
+    /// group by name.
+    GetGrNam = 0x0021,
+    /// group by gid.
+    GetGrGid = 0x0022,
+    /// Start a group enumeration.
+    SetGrEnt = 0x0023,
+    /// Next batch of a group enumeration.
+    GetGrEnt = 0x0024,
+    /// End a group enumeration.
+    EndGrEnt = 0x0025,
+    /// Supplementary gids of a user.
+    InitGr = 0x0026,
+    /// group by name with flags.
+    GetGrNamEx = 0x0029,
+    /// group by gid with flags.
+    GetGrGidEx = 0x002A,
+    /// initgroups with flags.
+    InitGrEx = 0x002E,
+    /// PAM authenticate.
+    PamAuthenticate = 0x00F1,
+    /// PAM setcred.
+    PamSetCred = 0x00F2,
+    /// PAM account management.
+    PamAcctMgmt = 0x00F3,
+    /// PAM open session.
+    PamOpenSession = 0x00F4,
+    /// PAM close session.
+    PamCloseSession = 0x00F5,
+    /// PAM change authentication token.
+    PamChAuthTok = 0x00F6,
+    /// PAM change authentication token, preliminary check.
+    PamChAuthTokPrelim = 0x00F7,
+    /// Renew a Kerberos ticket.
+    CmdRenew = 0x00F8,
+    /// PAM pre-authentication.
+    PamPreAuth = 0x00F9,
+}
+
+impl Command {
+    /// Every command this crate knows, for lookups and tests.
+    pub const ALL: [Command; 26] = [
+        Command::GetVersion,
+        Command::GetPwNam,
+        Command::GetPwUid,
+        Command::SetPwEnt,
+        Command::GetPwEnt,
+        Command::EndPwEnt,
+        Command::GetPwNamEx,
+        Command::GetPwUidEx,
+        Command::GetGrNam,
+        Command::GetGrGid,
+        Command::SetGrEnt,
+        Command::GetGrEnt,
+        Command::EndGrEnt,
+        Command::InitGr,
+        Command::GetGrNamEx,
+        Command::GetGrGidEx,
+        Command::InitGrEx,
+        Command::PamAuthenticate,
+        Command::PamSetCred,
+        Command::PamAcctMgmt,
+        Command::PamOpenSession,
+        Command::PamCloseSession,
+        Command::PamChAuthTok,
+        Command::PamChAuthTokPrelim,
+        Command::CmdRenew,
+        Command::PamPreAuth,
+    ];
+
+    /// The command for a wire code, if it is one we know.
+    pub fn from_u32(code: u32) -> Option<Command> {
+        Command::ALL.iter().copied().find(|c| *c as u32 == code)
+    }
+
+    /// The wire code.
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+}
+
+/// Protocol version the NSS responder speaks.
+pub const NSS_PROTOCOL_VERSION: u32 = 1;
+/// Protocol versions the PAM responder accepts, newest first.
+pub const PAM_PROTOCOL_VERSIONS: [u32; 3] = [3, 2, 1];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        for c in Command::ALL {
+            assert_eq!(Command::from_u32(c.code()), Some(c));
+        }
+        assert_eq!(Command::from_u32(0x0011), Some(Command::GetPwNam));
+        assert_eq!(Command::from_u32(0x002E), Some(Command::InitGrEx));
+        assert_eq!(Command::from_u32(0xFFFF), None);
+    }
+}

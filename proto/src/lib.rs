@@ -1,0 +1,16 @@
+//! SSSD 2.x client wire protocol, shared by the client libraries, the responders and tools.
+//!
+//! Everything here is std only and total: decoders return an error for any malformed input
+//! and never panic.
+
+#![cfg_attr(not(test), deny(clippy::panic, clippy::indexing_slicing))]
+
+pub mod command;
+pub mod error;
+pub mod header;
+pub mod nss;
+pub mod wire;
+
+pub use command::Command;
+pub use error::ProtoError;
+pub use header::{HEADER_LEN, Header, MAX_REQUEST_LEN, packet};

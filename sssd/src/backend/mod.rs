@@ -1,0 +1,1 @@
+//! Per-domain backend: providers, online/offline state, cache writes.

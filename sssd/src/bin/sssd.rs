@@ -1,0 +1,3 @@
+//! `sssd` binary.
+
+fn main() {}

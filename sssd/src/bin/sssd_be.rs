@@ -1,0 +1,3 @@
+//! `sssd_be` binary.
+
+fn main() {}

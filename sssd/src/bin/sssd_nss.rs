@@ -1,0 +1,3 @@
+//! `sssd_nss` binary.
+
+fn main() {}

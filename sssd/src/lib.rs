@@ -1,0 +1,12 @@
+//! The SSSD daemon tree: configuration, cache, private bus, backend and responders.
+//!
+//! Each module is a room with one job; the binaries under `src/bin/` wire them together.
+
+pub mod backend;
+pub mod cache;
+pub mod config;
+pub mod model;
+pub mod monitor;
+pub mod paths;
+pub mod responder;
+pub mod sbus;

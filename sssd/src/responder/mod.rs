@@ -1,0 +1,1 @@
+//! Responders: serve client sockets from the cache, ask the backend when needed.

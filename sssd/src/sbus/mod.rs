@@ -1,0 +1,268 @@
+//! The private D-Bus between the monitor, the backends and the responders.
+//!
+//! The monitor hosts the bus (embedded busd) at `Paths::bus_address()`. Every process
+//! connects and owns a well-known name: `sssd.monitor`, `sssd.nss`, `sssd.pam`,
+//! `sssd.domain_<escaped name>`. All objects live at `/sssd`.
+//!
+//! API contract (implementations must keep these signatures):
+//! - [`connect`] joins the bus and owns a name;
+//! - a backend calls [`serve_data_provider`] with its [`AccountInfoHandler`];
+//! - a responder calls [`DataProviderClient::get_account_info`];
+//! - every process calls [`serve_service`] with its [`ServiceHandler`] so the monitor can
+//!   relay signals (SIGUSR1 → `goOffline`, SIGHUP → `clearNegcache`, ...).
+
+use crate::paths::Paths;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use thiserror::Error;
+
+/// Object path of every sssd object on the bus.
+pub const OBJECT_PATH: &str = "/sssd";
+/// Well-known name of the monitor.
+pub const MONITOR_NAME: &str = "sssd.monitor";
+/// Well-known name of the NSS responder.
+pub const NSS_NAME: &str = "sssd.nss";
+/// Well-known name of the PAM responder.
+pub const PAM_NAME: &str = "sssd.pam";
+
+/// `dp_error`: the request completed (the cache holds the answer, or nothing exists).
+pub const DP_ERR_OK: u16 = 0;
+/// `dp_error`: the backend is offline; serve what is cached.
+pub const DP_ERR_OFFLINE: u16 = 1;
+/// `dp_error`: the request timed out.
+pub const DP_ERR_TIMEOUT: u16 = 2;
+/// `dp_error`: the request failed.
+pub const DP_ERR_FATAL: u16 = 3;
+
+/// `dp_flags`: do not wait for a reconnection when offline.
+pub const DP_FAST_REPLY: u32 = 1;
+
+/// Bus name of a domain's backend: `sssd.domain_<name>` with every byte that is not
+/// `[A-Za-z0-9]` written as `_XX` (lowercase hex), as SSSD escapes object names.
+pub fn domain_bus_name(domain: &str) -> String {
+    let mut s = String::from("sssd.domain_");
+    for b in domain.bytes() {
+        if b.is_ascii_alphanumeric() {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("_{b:02x}"));
+        }
+    }
+    s
+}
+
+/// What kind of object a `getAccountInfo` call asks about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum EntryType {
+    /// A user.
+    User = 0x1,
+    /// A group.
+    Group = 0x2,
+    /// A user's group memberships.
+    Initgroups = 0x3,
+}
+
+impl EntryType {
+    /// The entry type for a wire value.
+    pub fn from_u32(v: u32) -> Option<EntryType> {
+        match v {
+            0x1 => Some(EntryType::User),
+            0x2 => Some(EntryType::Group),
+            0x3 => Some(EntryType::Initgroups),
+            _ => None,
+        }
+    }
+}
+
+/// Which objects a `getAccountInfo` call names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Filter {
+    /// `name=<name>`.
+    Name(String),
+    /// `idnumber=<id>`.
+    IdNumber(u32),
+    /// `*`: enumerate everything.
+    Enumerate,
+}
+
+impl Filter {
+    /// The wire form: `name=alice`, `idnumber=1001`, `*`.
+    pub fn to_wire(&self) -> String {
+        match self {
+            Filter::Name(n) => format!("name={n}"),
+            Filter::IdNumber(id) => format!("idnumber={id}"),
+            Filter::Enumerate => "*".to_string(),
+        }
+    }
+
+    /// Parses the wire form.
+    pub fn parse(s: &str) -> Option<Filter> {
+        if s == "*" {
+            Some(Filter::Enumerate)
+        } else if let Some(n) = s.strip_prefix("name=") {
+            (!n.is_empty()).then(|| Filter::Name(n.to_string()))
+        } else if let Some(id) = s.strip_prefix("idnumber=") {
+            id.parse().ok().map(Filter::IdNumber)
+        } else {
+            None
+        }
+    }
+}
+
+/// A `getAccountInfo` request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AccountRequest {
+    /// `DP_FAST_REPLY` and friends.
+    pub dp_flags: u32,
+    /// What to fetch.
+    pub entry_type: EntryType,
+    /// Which objects.
+    pub filter: Filter,
+    /// Domain name.
+    pub domain: String,
+    /// Extra qualifier (unused so far, empty).
+    pub extra: String,
+    /// Client id, for logs.
+    pub cli_id: u32,
+}
+
+/// A `getAccountInfo` reply: a status only; the data is in the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DpReply {
+    /// `DP_ERR_*`.
+    pub dp_error: u16,
+    /// errno-style detail (0 on success).
+    pub error: u32,
+    /// Human-readable detail.
+    pub message: String,
+}
+
+impl DpReply {
+    /// A success reply.
+    pub fn ok() -> DpReply {
+        DpReply {
+            dp_error: DP_ERR_OK,
+            error: 0,
+            message: "Success".into(),
+        }
+    }
+}
+
+/// A boxed future, as handler traits return them.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// Answers `getAccountInfo` in a backend.
+pub trait AccountInfoHandler: Send + Sync + 'static {
+    /// Fetches the objects, writes them into the cache and returns a status.
+    fn get_account_info(&self, req: AccountRequest) -> BoxFuture<DpReply>;
+}
+
+/// Reacts to the `sssd.service` calls the monitor relays from UNIX signals.
+pub trait ServiceHandler: Send + Sync + 'static {
+    /// SIGUSR1: go offline.
+    fn go_offline(&self) {}
+    /// SIGUSR2: check whether we can go online now.
+    fn reset_offline(&self) {}
+    /// SIGHUP: reopen log files.
+    fn rotate_logs(&self) {}
+    /// SIGHUP (NSS): drop the negative cache.
+    fn clear_negcache(&self) {}
+    /// SIGHUP (NSS): drop enumeration snapshots.
+    fn clear_enum_cache(&self) {}
+    /// SIGHUP (NSS): recreate the memory cache if the clear flag exists.
+    fn clear_memcache(&self) {}
+}
+
+/// Why a bus operation failed.
+#[derive(Debug, Error)]
+pub enum SbusError {
+    /// D-Bus level failure.
+    #[error("private bus {address}: {source}")]
+    Bus {
+        /// The bus address.
+        address: String,
+        /// The underlying error.
+        source: zbus::Error,
+    },
+    /// The bus did not answer in time.
+    #[error("private bus {address}: no answer within {seconds} s")]
+    Timeout {
+        /// The bus address.
+        address: String,
+        /// How long we waited.
+        seconds: u64,
+    },
+}
+
+/// A connection to the private bus.
+#[derive(Clone)]
+pub struct Bus {
+    /// The zbus connection.
+    pub conn: zbus::Connection,
+}
+
+/// Connects to the private bus at `paths` and owns `name`.
+pub async fn connect(paths: &Paths, name: &str) -> Result<Bus, SbusError> {
+    let _ = (paths, name);
+    todo!("sbus::connect")
+}
+
+/// Serves `sssd.dataprovider` at `/sssd` on `bus`.
+pub async fn serve_data_provider(
+    bus: &Bus,
+    handler: Arc<dyn AccountInfoHandler>,
+) -> Result<(), SbusError> {
+    let _ = (bus, handler);
+    todo!("sbus::serve_data_provider")
+}
+
+/// Serves `sssd.service` at `/sssd` on `bus`.
+pub async fn serve_service(bus: &Bus, handler: Arc<dyn ServiceHandler>) -> Result<(), SbusError> {
+    let _ = (bus, handler);
+    todo!("sbus::serve_service")
+}
+
+/// Calls a backend's `getAccountInfo` over the bus.
+#[derive(Clone)]
+pub struct DataProviderClient {
+    _bus: Bus,
+}
+
+impl DataProviderClient {
+    /// A client using `bus`.
+    pub fn new(bus: Bus) -> Self {
+        DataProviderClient { _bus: bus }
+    }
+
+    /// Asks the backend of `req.domain`; `timeout` bounds the wait.
+    pub async fn get_account_info(
+        &self,
+        req: &AccountRequest,
+        timeout: std::time::Duration,
+    ) -> Result<DpReply, SbusError> {
+        let _ = (req, timeout);
+        todo!("DataProviderClient::get_account_info")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bus_names_are_escaped() {
+        assert_eq!(domain_bus_name("LDAP"), "sssd.domain_LDAP");
+        assert_eq!(domain_bus_name("example.com"), "sssd.domain_example_2ecom");
+    }
+
+    #[test]
+    fn filters_round_trip() {
+        for f in [Filter::Name("alice".into()), Filter::IdNumber(7), Filter::Enumerate] {
+            assert_eq!(Filter::parse(&f.to_wire()), Some(f));
+        }
+        assert_eq!(Filter::parse("name="), None);
+        assert_eq!(Filter::parse("idnumber=x"), None);
+    }
+}

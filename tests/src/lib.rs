@@ -1,0 +1,1 @@
+//! Test harness: throwaway slapd, generated LDIF, private mount namespaces.
