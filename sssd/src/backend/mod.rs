@@ -1,1 +1,254 @@
-//! Per-domain backend: providers, online/offline state, cache writes.
+//! Per-domain backend: answers `getAccountInfo` by fetching from the directory and writing
+//! the domain cache, keeping the online/offline state and coalescing identical requests.
+//!
+//! [`Backend::handle`] does the work and is usable without D-Bus; the
+//! [`AccountInfoHandler`] and [`ServiceHandler`] impls only forward to it.
+
+pub mod coalesce;
+pub mod ldap;
+pub mod state;
+pub mod store;
+
+use crate::config::{DomainOptions, LdapOptions};
+use crate::sbus::{
+    AccountInfoHandler, AccountRequest, BoxFuture, DP_ERR_FATAL, DP_ERR_OFFLINE, DpReply,
+    EntryType, Filter, ServiceHandler,
+};
+use coalesce::Coalescer;
+use ldap::LdapProvider;
+use ldap::search::SearchError;
+use state::{Decision, OFFLINE_TIMEOUT_MAX, OnlineState};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use store::{CacheOp, Store};
+use tokio::sync::Notify;
+
+/// One unit of directory work.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Job {
+    /// A `getAccountInfo` request (type and normalised filter).
+    Account(EntryType, Filter),
+    /// A full enumeration refresh.
+    Enumerate,
+}
+
+struct Inner {
+    domain: String,
+    case_sensitive: bool,
+    enumerate: bool,
+    refresh: Duration,
+    provider: LdapProvider,
+    state: OnlineState,
+    store: Arc<dyn Store>,
+    coalescer: Coalescer<Job, DpReply>,
+    wake: Notify,
+}
+
+/// The backend of one domain (cheap to clone; clones share everything).
+#[derive(Clone)]
+pub struct Backend {
+    inner: Arc<Inner>,
+}
+
+fn offline_reply(detail: &str) -> DpReply {
+    DpReply {
+        dp_error: DP_ERR_OFFLINE,
+        error: libc::EAGAIN as u32,
+        message: format!("Backend is offline: {detail}"),
+    }
+}
+
+fn fatal_reply(detail: String) -> DpReply {
+    DpReply {
+        dp_error: DP_ERR_FATAL,
+        error: libc::EIO as u32,
+        message: detail,
+    }
+}
+
+impl Backend {
+    /// A backend for domain `dom` using the LDAP provider configured by `ldap`, writing into
+    /// `store`. Nothing is contacted until the first request.
+    pub fn new(dom: &DomainOptions, ldap: LdapOptions, store: Arc<dyn Store>) -> Backend {
+        let refresh = Duration::from_secs(u64::from(ldap.enumeration_refresh_timeout.max(1)));
+        let base = Duration::from_secs(u64::from(dom.offline_timeout.max(1)));
+        Backend {
+            inner: Arc::new(Inner {
+                domain: dom.name.clone(),
+                case_sensitive: dom.case_sensitive,
+                enumerate: dom.enumerate,
+                refresh,
+                provider: LdapProvider::new(ldap, dom),
+                state: OnlineState::new(base, OFFLINE_TIMEOUT_MAX),
+                store,
+                coalescer: Coalescer::default(),
+                wake: Notify::new(),
+            }),
+        }
+    }
+
+    /// Handles one `getAccountInfo` request: fetches, writes the cache, returns the status.
+    pub async fn handle(&self, req: AccountRequest) -> DpReply {
+        let i = &self.inner;
+        if !req.domain.is_empty() && !req.domain.eq_ignore_ascii_case(&i.domain) {
+            return fatal_reply(format!(
+                "request for domain {:?} sent to the backend of {:?}",
+                req.domain, i.domain
+            ));
+        }
+        let filter = match req.filter {
+            Filter::Name(n) if !i.case_sensitive => Filter::Name(n.to_lowercase()),
+            f => f,
+        };
+        tracing::debug!(
+            "getAccountInfo type={:?} filter={} client={}",
+            req.entry_type,
+            filter.to_wire(),
+            req.cli_id
+        );
+        let job = match filter {
+            Filter::Enumerate if i.enumerate => Job::Enumerate,
+            Filter::Enumerate => return DpReply::ok(),
+            f => Job::Account(req.entry_type, f),
+        };
+        self.run(job).await
+    }
+
+    /// Runs a full enumeration refresh now (coalesced with one already running).
+    pub async fn enumerate(&self) -> DpReply {
+        self.run(Job::Enumerate).await
+    }
+
+    async fn run(&self, job: Job) -> DpReply {
+        let me = self.clone();
+        let key = job.clone();
+        let work = async move { me.execute(job).await };
+        let lost = fatal_reply("backend request task failed".into());
+        self.inner.coalescer.run(key, work, lost).await
+    }
+
+    async fn execute(&self, job: Job) -> DpReply {
+        let i = &self.inner;
+        if i.state.check(Instant::now()) == Decision::Offline {
+            return offline_reply("waiting before reconnecting");
+        }
+        for attempt in 0..2 {
+            let conn = match i.provider.connection().await {
+                Ok(c) => c,
+                Err(e) => {
+                    i.state.mark_offline(Instant::now());
+                    return offline_reply(&e.to_string());
+                }
+            };
+            i.state.mark_online();
+            let res = match &job {
+                Job::Account(t, f) => i.provider.fetch(&conn, *t, f).await,
+                Job::Enumerate => ldap::enumerate::enumerate(i.provider.ctx(), &conn).await,
+            };
+            match res {
+                Ok(ops) => return self.store(ops).await,
+                Err(e @ SearchError::Server { .. }) => {
+                    tracing::error!("{e}");
+                    return fatal_reply(e.to_string());
+                }
+                Err(e @ SearchError::Transport { .. }) => {
+                    tracing::warn!("{e}; reconnecting");
+                    i.provider.disconnect().await;
+                    if attempt == 1 {
+                        i.state.mark_offline(Instant::now());
+                        return offline_reply(&e.to_string());
+                    }
+                }
+            }
+        }
+        offline_reply("no usable connection")
+    }
+
+    async fn store(&self, ops: Vec<CacheOp>) -> DpReply {
+        let store = self.inner.store.clone();
+        let now = ldap::now();
+        match tokio::task::spawn_blocking(move || store.apply(&ops, now)).await {
+            Ok(Ok(())) => DpReply::ok(),
+            Ok(Err(e)) => {
+                tracing::error!("{e}");
+                fatal_reply(e.to_string())
+            }
+            Err(e) => fatal_reply(format!("cache writer task failed: {e}")),
+        }
+    }
+
+    /// Whether the backend is offline.
+    pub fn is_offline(&self) -> bool {
+        self.inner.state.is_offline()
+    }
+
+    /// `goOffline`: become offline now and drop the connection.
+    pub async fn go_offline(&self) {
+        self.inner.state.mark_offline(Instant::now());
+        self.inner.provider.disconnect().await;
+    }
+
+    /// `resetOffline`: retry the server at once if offline.
+    pub fn reset_offline(&self) {
+        self.inner.state.reset_offline();
+        self.inner.wake.notify_one();
+    }
+
+    /// Checks whether the server is back when a retry is due (or after `resetOffline`);
+    /// runs forever.
+    pub async fn run_online_checks(self) {
+        let i = &self.inner;
+        loop {
+            tokio::select! {
+                _ = i.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+            if i.state.is_offline() && i.state.check(Instant::now()) == Decision::Probe {
+                match i.provider.connection().await {
+                    Ok(_) => i.state.mark_online(),
+                    Err(e) => {
+                        tracing::info!("still offline: {e}");
+                        i.state.mark_offline(Instant::now());
+                    }
+                }
+            }
+        }
+    }
+
+    /// When `enumerate = true`: refreshes everything now and then every
+    /// `ldap_enumeration_refresh_timeout`; runs forever. Returns at once otherwise.
+    pub async fn run_enumeration(self) {
+        if !self.inner.enumerate {
+            return;
+        }
+        loop {
+            let r = self.enumerate().await;
+            if r.dp_error != 0 {
+                tracing::warn!("enumeration: {}", r.message);
+            }
+            tokio::time::sleep(self.inner.refresh).await;
+        }
+    }
+}
+
+impl AccountInfoHandler for Backend {
+    fn get_account_info(&self, req: AccountRequest) -> BoxFuture<DpReply> {
+        let b = self.clone();
+        Box::pin(async move { b.handle(req).await })
+    }
+}
+
+impl ServiceHandler for Backend {
+    fn go_offline(&self) {
+        let b = self.clone();
+        if let Ok(h) = tokio::runtime::Handle::try_current() {
+            h.spawn(async move { b.go_offline().await });
+        } else {
+            self.inner.state.mark_offline(Instant::now());
+        }
+    }
+
+    fn reset_offline(&self) {
+        Backend::reset_offline(self);
+    }
+}

@@ -1,0 +1,241 @@
+//! Connecting to the directory: failover over `ldap_uri`, StartTLS, TLS verification
+//! policy, the bind, and search-base discovery.
+
+use super::rootdse;
+use crate::config::LdapOptions;
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use thiserror::Error;
+use zeroize::Zeroizing;
+
+/// Why no server could be used.
+#[derive(Debug, Error)]
+pub enum ConnectError {
+    /// No `ldap_uri` is configured.
+    #[error("no ldap_uri configured")]
+    NoUri,
+    /// Every server failed; one message per server, in the order tried.
+    #[error("no LDAP server reachable: {}", .0.join("; "))]
+    AllFailed(Vec<String>),
+}
+
+/// Search bases in effect on a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bases {
+    /// Where users are searched.
+    pub user: String,
+    /// Where groups are searched.
+    pub group: String,
+}
+
+/// An established, bound connection.
+#[derive(Clone)]
+pub struct Connection {
+    /// The operation handle (cheap to clone; operations run concurrently).
+    pub ldap: Ldap,
+    /// The server's URI.
+    pub uri: String,
+    /// Search bases (configured or discovered).
+    pub bases: Bases,
+}
+
+/// Connects to the configured servers in order, starting with the last one that worked.
+pub struct Connector {
+    opts: Arc<LdapOptions>,
+    authtok: Option<Zeroizing<String>>,
+    preferred: AtomicUsize,
+}
+
+impl Connector {
+    /// A connector for `opts`; the bind password is moved out of `opts` into zeroizing storage.
+    pub fn new(mut opts: LdapOptions) -> (Connector, Arc<LdapOptions>) {
+        let authtok = opts.default_authtok.take().map(Zeroizing::new);
+        let opts = Arc::new(opts);
+        let c = Connector {
+            opts: opts.clone(),
+            authtok,
+            preferred: AtomicUsize::new(0),
+        };
+        (c, opts)
+    }
+
+    /// Index in `ldap_uri` of the server tried first (the last one that worked).
+    pub fn preferred(&self) -> usize {
+        self.preferred.load(Ordering::Relaxed)
+    }
+
+    /// Tries each server once, starting with the preferred one; the first that connects,
+    /// negotiates TLS as configured and binds wins and becomes preferred.
+    pub async fn connect(&self) -> Result<Connection, ConnectError> {
+        let uris = &self.opts.uris;
+        if uris.is_empty() {
+            return Err(ConnectError::NoUri);
+        }
+        let start = self.preferred() % uris.len();
+        let mut errors = Vec::new();
+        for k in 0..uris.len() {
+            let i = (start + k) % uris.len();
+            let uri = &uris[i];
+            match self.connect_one(uri).await {
+                Ok(c) => {
+                    self.preferred.store(i, Ordering::Relaxed);
+                    tracing::info!("connected to LDAP server {uri}");
+                    return Ok(c);
+                }
+                Err(e) => {
+                    tracing::warn!("LDAP server {uri}: {e}");
+                    errors.push(format!("{uri}: {e}"));
+                }
+            }
+        }
+        Err(ConnectError::AllFailed(errors))
+    }
+
+    async fn connect_one(&self, uri: &str) -> Result<Connection, String> {
+        let o = &self.opts;
+        let timeout = Duration::from_secs(u64::from(o.network_timeout.max(1)));
+        let settings = self.settings(uri, timeout).await?;
+        let (conn, mut ldap) = LdapConnAsync::with_settings(settings, uri)
+            .await
+            .map_err(|e| e.to_string())?;
+        ldap3::drive!(conn);
+        let op_timeout = Duration::from_secs(u64::from(o.opt_timeout.max(1)));
+        if let Some(dn) = &o.default_bind_dn {
+            let pw = self.authtok.as_ref().map(|p| p.as_str()).unwrap_or("");
+            let res = tokio::time::timeout(op_timeout, ldap.simple_bind(dn, pw))
+                .await
+                .map_err(|_| format!("bind as {dn:?} timed out"))?
+                .map_err(|e| format!("bind as {dn:?}: {e}"))?;
+            if res.rc != 0 {
+                return Err(format!(
+                    "bind as {dn:?} refused: rc={} {}",
+                    res.rc, res.text
+                ));
+            }
+        }
+        let base = match &o.search_base {
+            Some(b) => b.clone(),
+            None => rootdse::discover_base(&ldap, uri, op_timeout)
+                .await
+                .map_err(|e| e.to_string())?,
+        };
+        let bases = Bases {
+            user: o.user_search_base.clone().unwrap_or_else(|| base.clone()),
+            group: o.group_search_base.clone().unwrap_or(base),
+        };
+        Ok(Connection {
+            ldap,
+            uri: uri.to_string(),
+            bases,
+        })
+    }
+
+    async fn settings(&self, uri: &str, timeout: Duration) -> Result<LdapConnSettings, String> {
+        let o = &self.opts;
+        let plain = uri.to_ascii_lowercase().starts_with("ldap://");
+        let mut s = LdapConnSettings::new()
+            .set_conn_timeout(timeout)
+            .set_starttls(plain && o.id_use_start_tls);
+        match TlsPolicy::from_reqcert(&o.tls_reqcert) {
+            TlsPolicy::NoVerify => s = s.set_no_tls_verify(true),
+            TlsPolicy::Verify => {
+                if let Some(ca) = &o.tls_cacert {
+                    let pem = tokio::fs::read(ca)
+                        .await
+                        .map_err(|e| format!("ldap_tls_cacert {ca}: {e}"))?;
+                    s = s.set_config(
+                        client_config(&pem).map_err(|e| format!("ldap_tls_cacert {ca}: {e}"))?,
+                    );
+                }
+            }
+        }
+        Ok(s)
+    }
+}
+
+/// Whether the server certificate is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsPolicy {
+    /// `never`, `allow`, `try`: the certificate is not verified.
+    NoVerify,
+    /// `demand`, `hard` (and anything unrecognised): verified against the CA.
+    Verify,
+}
+
+impl TlsPolicy {
+    /// The policy for an `ldap_tls_reqcert` value.
+    pub fn from_reqcert(v: &str) -> TlsPolicy {
+        match v.trim().to_ascii_lowercase().as_str() {
+            "never" | "allow" | "try" => TlsPolicy::NoVerify,
+            _ => TlsPolicy::Verify,
+        }
+    }
+}
+
+/// A rustls client configuration trusting the certificates in `pem`.
+fn client_config(pem: &[u8]) -> Result<Arc<rustls::ClientConfig>, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| format!("bad PEM: {e}"))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("bad CA certificate: {e}"))?;
+    }
+    if roots.is_empty() {
+        return Err("no certificate found".into());
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(cfg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::ldap::test_options;
+
+    #[test]
+    fn reqcert_values_map_to_policies() {
+        for v in ["never", "allow", "TRY"] {
+            assert_eq!(TlsPolicy::from_reqcert(v), TlsPolicy::NoVerify);
+        }
+        for v in ["demand", "hard", "bogus"] {
+            assert_eq!(TlsPolicy::from_reqcert(v), TlsPolicy::Verify);
+        }
+    }
+
+    #[test]
+    fn bad_ca_files_are_reported() {
+        assert!(client_config(b"not pem").is_err());
+    }
+
+    #[test]
+    fn authtok_is_moved_out_of_options() {
+        let mut o = test_options();
+        o.default_authtok = Some("secret".into());
+        let (c, shared) = Connector::new(o);
+        assert_eq!(shared.default_authtok, None);
+        assert_eq!(c.authtok.as_deref().map(|s| s.as_str()), Some("secret"));
+    }
+
+    #[tokio::test]
+    async fn refused_servers_fail_over_and_report_each() {
+        let mut o = test_options();
+        o.uris = vec!["ldap://127.0.0.1:1".into(), "ldap://127.0.0.1:2".into()];
+        o.id_use_start_tls = false;
+        let (c, _) = Connector::new(o);
+        match c.connect().await {
+            Err(ConnectError::AllFailed(v)) => assert_eq!(v.len(), 2),
+            Err(e) => panic!("unexpected {e}"),
+            Ok(_) => panic!("connected to a closed port"),
+        }
+    }
+}

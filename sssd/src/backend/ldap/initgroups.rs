@@ -1,0 +1,88 @@
+//! Initgroups: the groups a user belongs to, without fetching every member of every group.
+//!
+//! rfc2307: one search on `memberUid`. rfc2307bis: one search on `member=<user DN>`, then
+//! one batched search per nesting level for the parents of the groups found so far.
+
+use super::connection::Connection;
+use super::groups::{direct_members, group_from_entry};
+use super::nesting::BATCH;
+use super::search::{Entry, SearchError};
+use super::{MapCtx, dn, filter, users};
+use crate::backend::store::CacheOp;
+use std::collections::HashSet;
+
+/// Fetches user `name` and its groups: stores the user, the (posix, in-range) groups with
+/// the members their entries name directly, and the user's gid list. A user missing from
+/// the directory is deleted from the cache instead.
+pub async fn by_name(
+    ctx: &MapCtx,
+    conn: &Connection,
+    name: &str,
+    ops: &mut Vec<CacheOp>,
+) -> Result<(), SearchError> {
+    let Some(user) = users::by_name(ctx, conn, name, ops).await? else {
+        return Ok(());
+    };
+    let o = &ctx.opts;
+    let entries = if o.rfc2307bis {
+        nested_parents(ctx, conn, &user.dn).await?
+    } else {
+        let f = filter::group(o, &filter::eq(&o.group_member, &user.name), true);
+        ctx.search(conn, &conn.bases.group, &f, filter::group_attrs(o))
+            .await?
+    };
+    let mut gids = Vec::new();
+    let expire = ctx.group_expire();
+    for e in &entries {
+        let Some(mut g) = group_from_entry(ctx, e, None) else {
+            continue;
+        };
+        g.members = direct_members(ctx, e, &conn.bases.user, &conn.bases.group);
+        if !gids.contains(&g.gid) {
+            gids.push(g.gid);
+        }
+        ops.push(CacheOp::PutGroup(g, expire));
+    }
+    ops.push(CacheOp::SetInitgroups {
+        name: user.name.clone(),
+        gids,
+        expire: ctx.user_expire(),
+    });
+    Ok(())
+}
+
+/// The groups with `member=<user_dn>` and their ancestors up to the nesting level.
+async fn nested_parents(
+    ctx: &MapCtx,
+    conn: &Connection,
+    user_dn: &str,
+) -> Result<Vec<Entry>, SearchError> {
+    let o = &ctx.opts;
+    let mut all = Vec::new();
+    let mut seen = HashSet::new();
+    let mut children = vec![user_dn.to_string()];
+    for _level in 0..=o.group_nesting_level {
+        let mut next = Vec::new();
+        for chunk in children.chunks(BATCH) {
+            let parts: Vec<String> = chunk
+                .iter()
+                .map(|d| filter::eq(&o.group_member, d))
+                .collect();
+            let f = filter::group(o, &filter::or(&parts), false);
+            let found = ctx
+                .search(conn, &conn.bases.group, &f, filter::group_attrs(o))
+                .await?;
+            for e in found {
+                if seen.insert(dn::normalize(&e.dn)) {
+                    next.push(e.dn.clone());
+                    all.push(e);
+                }
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        children = next;
+    }
+    Ok(all)
+}

@@ -1,0 +1,263 @@
+//! The LDAP identity provider (`id_provider = ldap`).
+//!
+//! [`LdapProvider`] keeps one connection (failing over across `ldap_uri`) and turns account
+//! requests into searches whose results become [`CacheOp`]s for the domain cache.
+
+pub mod connection;
+pub mod dn;
+pub mod enumerate;
+pub mod filter;
+pub mod groups;
+pub mod initgroups;
+pub mod nesting;
+pub mod rootdse;
+pub mod search;
+pub mod users;
+
+use crate::backend::store::CacheOp;
+use crate::config::{DomainOptions, LdapOptions};
+use crate::sbus::{EntryType, Filter};
+use connection::{ConnectError, Connection, Connector};
+use ldap3::Scope;
+use search::{Entry, SearchError, SearchSpec};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+/// Mapping context: options and domain rules applied to every entry.
+#[derive(Debug, Clone)]
+pub struct MapCtx {
+    /// LDAP options (the bind password is not kept here).
+    pub opts: Arc<LdapOptions>,
+    /// `case_sensitive`; when false names are stored lowercased.
+    pub case_sensitive: bool,
+    /// `min_id`.
+    pub min_id: u32,
+    /// `max_id` (0 = unbounded).
+    pub max_id: u32,
+    /// `entry_cache_user_timeout` seconds.
+    pub user_timeout: u32,
+    /// `entry_cache_group_timeout` seconds.
+    pub group_timeout: u32,
+}
+
+impl MapCtx {
+    /// The context for a domain.
+    pub fn new(opts: Arc<LdapOptions>, dom: &DomainOptions) -> MapCtx {
+        MapCtx {
+            opts,
+            case_sensitive: dom.case_sensitive,
+            min_id: dom.min_id,
+            max_id: dom.max_id,
+            user_timeout: dom.entry_cache_user_timeout,
+            group_timeout: dom.entry_cache_group_timeout,
+        }
+    }
+
+    /// A name as the cache keys it.
+    pub fn name(&self, n: &str) -> String {
+        if self.case_sensitive {
+            n.to_string()
+        } else {
+            n.to_lowercase()
+        }
+    }
+
+    /// Whether two names are the same in this domain.
+    pub fn same_name(&self, a: &str, b: &str) -> bool {
+        if self.case_sensitive {
+            a == b
+        } else {
+            a.to_lowercase() == b.to_lowercase()
+        }
+    }
+
+    /// Whether `id` is inside `min_id`..=`max_id`.
+    pub fn id_in_range(&self, id: u32) -> bool {
+        id >= self.min_id && (self.max_id == 0 || id <= self.max_id)
+    }
+
+    /// Expiry stamp for users and initgroups stored now.
+    pub fn user_expire(&self) -> i64 {
+        now() + i64::from(self.user_timeout)
+    }
+
+    /// Expiry stamp for groups stored now.
+    pub fn group_expire(&self) -> i64 {
+        now() + i64::from(self.group_timeout)
+    }
+
+    /// A paged subtree search under `base` with `ldap_search_timeout`.
+    pub async fn search(
+        &self,
+        conn: &Connection,
+        base: &str,
+        filter: &str,
+        attrs: Vec<String>,
+    ) -> Result<Vec<Entry>, SearchError> {
+        let t = Duration::from_secs(u64::from(self.opts.search_timeout.max(1)));
+        self.search_with(conn, base, Scope::Subtree, filter, attrs, t)
+            .await
+    }
+
+    /// A paged search with an explicit scope and deadline.
+    pub async fn search_with(
+        &self,
+        conn: &Connection,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: Vec<String>,
+        timeout: Duration,
+    ) -> Result<Vec<Entry>, SearchError> {
+        tracing::debug!("search base={base:?} filter={filter:?} on {}", conn.uri);
+        let spec = SearchSpec {
+            base,
+            scope,
+            filter,
+            attrs,
+            page_size: self.opts.page_size,
+            timeout,
+        };
+        search::search(&conn.ldap, &conn.uri, spec).await
+    }
+}
+
+/// Seconds since the epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// The LDAP provider of one domain.
+pub struct LdapProvider {
+    connector: Connector,
+    ctx: MapCtx,
+    conn: Mutex<Option<Connection>>,
+}
+
+impl LdapProvider {
+    /// A provider for `opts` in domain `dom`. Nothing is contacted until the first request.
+    pub fn new(opts: LdapOptions, dom: &DomainOptions) -> LdapProvider {
+        let (connector, opts) = Connector::new(opts);
+        LdapProvider {
+            connector,
+            ctx: MapCtx::new(opts, dom),
+            conn: Mutex::new(None),
+        }
+    }
+
+    /// The mapping context.
+    pub fn ctx(&self) -> &MapCtx {
+        &self.ctx
+    }
+
+    /// The current connection, connecting (with failover) when there is none.
+    pub async fn connection(&self) -> Result<Connection, ConnectError> {
+        let mut slot = self.conn.lock().await;
+        if let Some(c) = slot.as_mut() {
+            if !c.ldap.is_closed() {
+                return Ok(c.clone());
+            }
+        }
+        *slot = None;
+        let c = self.connector.connect().await?;
+        *slot = Some(c.clone());
+        Ok(c)
+    }
+
+    /// Drops the current connection (after a transport error or when going offline).
+    pub async fn disconnect(&self) {
+        if let Some(mut c) = self.conn.lock().await.take() {
+            tokio::spawn(async move {
+                let _ = c.ldap.unbind().await;
+            });
+        }
+    }
+
+    /// Performs one account request on `conn`, returning what to write into the cache.
+    pub async fn fetch(
+        &self,
+        conn: &Connection,
+        entry_type: EntryType,
+        filter: &Filter,
+    ) -> Result<Vec<CacheOp>, SearchError> {
+        let ctx = &self.ctx;
+        let mut ops = Vec::new();
+        match (entry_type, filter) {
+            (EntryType::User, Filter::Name(n)) => {
+                users::by_name(ctx, conn, n, &mut ops).await?;
+            }
+            (EntryType::User, Filter::IdNumber(id)) => {
+                users::by_uid(ctx, conn, *id, &mut ops).await?;
+            }
+            (EntryType::Group, Filter::Name(n)) => {
+                groups::by_name(ctx, conn, n, &mut ops).await?;
+            }
+            (EntryType::Group, Filter::IdNumber(id)) => {
+                groups::by_gid(ctx, conn, *id, &mut ops).await?;
+            }
+            (EntryType::Initgroups, Filter::Name(n)) => {
+                initgroups::by_name(ctx, conn, n, &mut ops).await?;
+            }
+            (_, Filter::Enumerate) | (EntryType::Initgroups, Filter::IdNumber(_)) => {
+                // Enumeration runs as its own periodic task; nothing to do per request.
+            }
+        }
+        Ok(ops)
+    }
+}
+
+#[cfg(test)]
+/// LdapOptions with SSSD's defaults, for tests.
+pub fn test_options() -> LdapOptions {
+    LdapOptions {
+        uris: vec!["ldap://127.0.0.1:389".into()],
+        search_base: None,
+        user_search_base: None,
+        group_search_base: None,
+        rfc2307bis: false,
+        group_nesting_level: 2,
+        default_bind_dn: None,
+        default_authtok: None,
+        id_use_start_tls: true,
+        tls_reqcert: "hard".into(),
+        tls_cacert: None,
+        page_size: 1000,
+        search_timeout: 6,
+        network_timeout: 6,
+        opt_timeout: 8,
+        enumeration_refresh_timeout: 300,
+        enumeration_search_timeout: 60,
+        user_object_class: "posixAccount".into(),
+        user_name: "uid".into(),
+        user_uid_number: "uidNumber".into(),
+        user_gid_number: "gidNumber".into(),
+        user_gecos: "gecos".into(),
+        user_fullname: "cn".into(),
+        user_home_directory: "homeDirectory".into(),
+        user_shell: "loginShell".into(),
+        user_principal: "krbPrincipalName".into(),
+        user_extra_filter: None,
+        group_object_class: "posixGroup".into(),
+        group_name: "cn".into(),
+        group_gid_number: "gidNumber".into(),
+        group_member: "memberUid".into(),
+        group_extra_filter: None,
+    }
+}
+
+#[cfg(test)]
+/// A mapping context with default options.
+pub fn test_ctx(case_sensitive: bool) -> MapCtx {
+    MapCtx {
+        opts: Arc::new(test_options()),
+        case_sensitive,
+        min_id: 1,
+        max_id: 0,
+        user_timeout: 5400,
+        group_timeout: 5400,
+    }
+}

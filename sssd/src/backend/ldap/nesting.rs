@@ -1,0 +1,342 @@
+//! rfc2307bis member expansion: member DNs to user names, following nested groups level by
+//! level up to `ldap_group_nesting_level`, with one batched search per level.
+//!
+//! The pure part ([`Graph`]) records what each group contains and answers the flattened
+//! member list; [`expand`] drives the searches.
+
+use super::connection::Connection;
+use super::dn::{self, MemberKind};
+use super::search::{Entry, SearchError};
+use super::{MapCtx, filter};
+use ldap3::Scope;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+/// How many names go into one OR filter.
+pub const BATCH: usize = 100;
+
+/// A group's direct content.
+#[derive(Debug, Clone, Default)]
+struct Node {
+    /// User names, in directory order.
+    users: Vec<String>,
+    /// Normalised DNs of members that are (or may be) groups or unresolved entries.
+    others: Vec<String>,
+}
+
+/// What is known about the groups seen so far.
+#[derive(Debug, Default)]
+pub struct Graph {
+    user_attr: String,
+    group_attr: String,
+    member_attr: String,
+    user_bases: Vec<String>,
+    group_bases: Vec<String>,
+    nodes: HashMap<String, Node>,
+    /// Member DNs read individually and found to be users.
+    users_by_dn: HashMap<String, String>,
+    /// Original spelling of every pending DN, by normal form.
+    original: HashMap<String, String>,
+    /// DNs already fetched or being fetched.
+    seen: HashSet<String>,
+}
+
+/// Member DNs to look up at the next level.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Pending {
+    /// DNs shaped like groups: fetched with one batched search (per [`BATCH`]).
+    pub groups: Vec<String>,
+    /// DNs of unknown shape: each read with a base search.
+    pub unknown: Vec<String>,
+}
+
+impl Graph {
+    /// An empty graph for the given attribute names and search bases.
+    pub fn new(ctx: &MapCtx, user_base: &str, group_base: &str) -> Graph {
+        Graph {
+            user_attr: ctx.opts.user_name.clone(),
+            group_attr: ctx.opts.group_name.clone(),
+            member_attr: ctx.opts.group_member.clone(),
+            user_bases: vec![dn::normalize(user_base)],
+            group_bases: vec![dn::normalize(group_base)],
+            ..Graph::default()
+        }
+    }
+
+    /// Records a group entry; returns its normalised DN.
+    pub fn add_group(&mut self, e: &Entry) -> String {
+        let key = dn::normalize(&e.dn);
+        self.seen.insert(key.clone());
+        let mut node = Node::default();
+        for m in e.values(&self.member_attr) {
+            match dn::classify(
+                m,
+                &self.user_attr,
+                &self.group_attr,
+                &self.user_bases,
+                &self.group_bases,
+            ) {
+                MemberKind::User(n) => node.users.push(n),
+                MemberKind::Group | MemberKind::Unknown => {
+                    let k = dn::normalize(m);
+                    self.original.entry(k.clone()).or_insert_with(|| m.clone());
+                    node.others.push(k);
+                }
+            }
+        }
+        self.nodes.insert(key.clone(), node);
+        key
+    }
+
+    /// Records that the entry at `dn` is a user named `name`.
+    pub fn add_user_dn(&mut self, dn_: &str, name: &str) {
+        let k = dn::normalize(dn_);
+        self.seen.insert(k.clone());
+        self.users_by_dn.insert(k, name.to_string());
+    }
+
+    /// Marks a DN as looked up (found or not), so it is not searched again.
+    pub fn mark_seen(&mut self, dn_: &str) {
+        self.seen.insert(dn::normalize(dn_));
+    }
+
+    /// The not yet looked-up member DNs of the groups `parents` (normalised DNs). Group-shaped
+    /// DNs are only returned when `follow_groups` (nesting allows another level).
+    pub fn pending(&self, parents: &[String], follow_groups: bool) -> Pending {
+        let mut p = Pending::default();
+        let mut dup = HashSet::new();
+        for parent in parents {
+            let Some(node) = self.nodes.get(parent) else {
+                continue;
+            };
+            for k in &node.others {
+                if self.seen.contains(k) || !dup.insert(k.clone()) {
+                    continue;
+                }
+                let orig = self.original.get(k).cloned().unwrap_or_else(|| k.clone());
+                match dn::classify(
+                    &orig,
+                    &self.user_attr,
+                    &self.group_attr,
+                    &self.user_bases,
+                    &self.group_bases,
+                ) {
+                    MemberKind::Group if follow_groups => p.groups.push(orig),
+                    MemberKind::Group => {}
+                    _ => p.unknown.push(orig),
+                }
+            }
+        }
+        p
+    }
+
+    /// The flattened user members of group `root` (normalised DN): its own users, then those
+    /// of nested groups up to `levels` deep, deduplicated, in discovery order.
+    pub fn members(&self, root: &str, levels: u32) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut names = HashSet::new();
+        let mut visited = HashSet::from([root.to_string()]);
+        let mut frontier = vec![root.to_string()];
+        let mut depth = 0;
+        while !frontier.is_empty() {
+            let mut next = Vec::new();
+            for g in &frontier {
+                let Some(node) = self.nodes.get(g) else {
+                    continue;
+                };
+                for u in &node.users {
+                    if names.insert(u.clone()) {
+                        out.push(u.clone());
+                    }
+                }
+                for k in &node.others {
+                    if let Some(u) = self.users_by_dn.get(k) {
+                        if names.insert(u.clone()) {
+                            out.push(u.clone());
+                        }
+                    } else if depth < levels && visited.insert(k.clone()) {
+                        next.push(k.clone());
+                    }
+                }
+            }
+            frontier = next;
+            depth += 1;
+        }
+        out
+    }
+}
+
+/// Fetches what the groups in `graph` (the `roots`, already added) need: nested groups up to
+/// the nesting level in one batched search per level, and unknown member DNs one by one.
+pub async fn expand(
+    ctx: &MapCtx,
+    conn: &Connection,
+    graph: &mut Graph,
+    roots: Vec<String>,
+) -> Result<(), SearchError> {
+    let levels = ctx.opts.group_nesting_level;
+    let mut parents = roots;
+    let mut depth = 1;
+    while !parents.is_empty() {
+        let p = graph.pending(&parents, depth <= levels);
+        let mut next = Vec::new();
+        let mut unknown = p.unknown;
+        if !p.groups.is_empty() {
+            let found = fetch_groups_by_dn(ctx, conn, &p.groups).await?;
+            for e in &found {
+                next.push(graph.add_group(e));
+            }
+            let got: HashSet<String> = found.iter().map(|e| dn::normalize(&e.dn)).collect();
+            unknown.extend(
+                p.groups
+                    .into_iter()
+                    .filter(|d| !got.contains(&dn::normalize(d))),
+            );
+        }
+        for d in unknown {
+            graph.mark_seen(&d);
+            let Some(e) = read_entry(ctx, conn, &d).await? else {
+                continue;
+            };
+            if e.has_class(&ctx.opts.group_object_class) {
+                if depth <= levels {
+                    next.push(graph.add_group(&e));
+                }
+            } else if let Some(n) = e.first(&ctx.opts.user_name) {
+                graph.add_user_dn(&e.dn, &ctx.name(n));
+            }
+        }
+        parents = next;
+        depth += 1;
+    }
+    Ok(())
+}
+
+/// Fetches the groups with the given DNs: one search per [`BATCH`] names on the group name
+/// attribute, keeping only entries whose DN is one of those asked for.
+async fn fetch_groups_by_dn(
+    ctx: &MapCtx,
+    conn: &Connection,
+    dns: &[String],
+) -> Result<Vec<Entry>, SearchError> {
+    let o = &ctx.opts;
+    let wanted: HashSet<String> = dns.iter().map(|d| dn::normalize(d)).collect();
+    let mut out = Vec::new();
+    for chunk in dns.chunks(BATCH) {
+        let parts: Vec<String> = chunk
+            .iter()
+            .filter_map(|d| dn::first_rdn(d))
+            .map(|a| filter::eq(&o.group_name, &a.value))
+            .collect();
+        if parts.is_empty() {
+            continue;
+        }
+        let f = filter::group(o, &filter::or(&parts), false);
+        let found = ctx
+            .search(conn, &conn.bases.group, &f, filter::group_attrs(o))
+            .await?;
+        out.extend(
+            found
+                .into_iter()
+                .filter(|e| wanted.contains(&dn::normalize(&e.dn))),
+        );
+    }
+    Ok(out)
+}
+
+/// Reads one entry by DN (a base search); `None` when it does not exist.
+async fn read_entry(
+    ctx: &MapCtx,
+    conn: &Connection,
+    dn_: &str,
+) -> Result<Option<Entry>, SearchError> {
+    let mut attrs = filter::user_attrs(&ctx.opts);
+    attrs.extend(filter::group_attrs(&ctx.opts));
+    let t = Duration::from_secs(u64::from(ctx.opts.search_timeout.max(1)));
+    let mut v = ctx
+        .search_with(conn, dn_, Scope::Base, "(objectClass=*)", attrs, t)
+        .await?;
+    Ok(v.pop())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::ldap::test_ctx;
+
+    fn group(dn_: &str, members: &[&str]) -> Entry {
+        Entry::new(
+            dn_,
+            &[("objectClass", &["groupOfNames"]), ("member", members)],
+        )
+    }
+
+    fn ctx() -> MapCtx {
+        let mut c = test_ctx(true);
+        let mut o = (*c.opts).clone();
+        o.rfc2307bis = true;
+        o.group_member = "member".into();
+        c.opts = std::sync::Arc::new(o);
+        c
+    }
+
+    /// top > mid > leaf, each with one user, plus an unknown-shaped member in top.
+    fn graph() -> (Graph, String) {
+        let mut g = Graph::new(&ctx(), "ou=People,dc=x", "ou=Groups,dc=x");
+        let top = g.add_group(&group(
+            "cn=top,ou=Groups,dc=x",
+            &[
+                "uid=a,ou=People,dc=x",
+                "cn=mid,ou=Groups,dc=x",
+                "cn=Odd One,ou=People,dc=x",
+            ],
+        ));
+        (g, top)
+    }
+
+    #[test]
+    fn pending_splits_groups_and_unknown_and_respects_levels() {
+        let (g, top) = graph();
+        let p = g.pending(&[top.clone()], true);
+        assert_eq!(p.groups, vec!["cn=mid,ou=Groups,dc=x".to_string()]);
+        assert_eq!(p.unknown, vec!["cn=Odd One,ou=People,dc=x".to_string()]);
+        let p = g.pending(&[top], false);
+        assert!(p.groups.is_empty());
+        assert_eq!(p.unknown.len(), 1);
+    }
+
+    #[test]
+    fn members_follow_nesting_levels() {
+        let (mut g, top) = graph();
+        g.add_group(&group(
+            "cn=mid,ou=Groups,dc=x",
+            &["uid=b,ou=People,dc=x", "cn=leaf,ou=Groups,dc=x"],
+        ));
+        g.add_group(&group(
+            "cn=leaf,ou=Groups,dc=x",
+            &["uid=c,ou=People,dc=x", "cn=top,ou=Groups,dc=x"],
+        ));
+        g.add_user_dn("cn=Odd One,ou=People,dc=x", "odd");
+        assert_eq!(g.members(&top, 0), vec!["a", "odd"]);
+        assert_eq!(g.members(&top, 1), vec!["a", "odd", "b"]);
+        // The cycle back to top is harmless.
+        assert_eq!(g.members(&top, 2), vec!["a", "odd", "b", "c"]);
+        assert_eq!(g.members(&top, 9), vec!["a", "odd", "b", "c"]);
+        // Once fetched, nothing is pending any more.
+        let mid = dn::normalize("cn=mid,ou=Groups,dc=x");
+        g.mark_seen("cn=Odd One,ou=People,dc=x");
+        assert_eq!(g.pending(&[top, mid], true), Pending::default());
+    }
+
+    #[test]
+    fn large_groups_need_no_lookups() {
+        let members: Vec<String> = (0..5000)
+            .map(|i| format!("uid=u{i},ou=People,dc=x"))
+            .collect();
+        let refs: Vec<&str> = members.iter().map(String::as_str).collect();
+        let mut g = Graph::new(&ctx(), "ou=People,dc=x", "ou=Groups,dc=x");
+        let k = g.add_group(&group("cn=big,ou=Groups,dc=x", &refs));
+        assert_eq!(g.pending(&[k.clone()], true), Pending::default());
+        assert_eq!(g.members(&k, 2).len(), 5000);
+    }
+}

@@ -1,0 +1,236 @@
+//! Searching: paged subtree searches with a deadline, and a panic-free entry decoder.
+
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+use ldap3::asn1::{PL, StructureTag};
+use ldap3::{Ldap, ResultEntry, Scope};
+use std::collections::HashMap;
+use std::time::Duration;
+use thiserror::Error;
+
+/// A directory entry: its DN and its attributes (names lowercased, UTF-8 values only).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Entry {
+    /// The entry's DN as the server sent it.
+    pub dn: String,
+    attrs: HashMap<String, Vec<String>>,
+}
+
+impl Entry {
+    /// An entry built from parts (tests and synthetic entries).
+    pub fn new(dn: &str, attrs: &[(&str, &[&str])]) -> Entry {
+        let mut e = Entry {
+            dn: dn.to_string(),
+            attrs: HashMap::new(),
+        };
+        for (a, vs) in attrs {
+            e.attrs
+                .entry(a.to_ascii_lowercase())
+                .or_default()
+                .extend(vs.iter().map(|v| v.to_string()));
+        }
+        e
+    }
+
+    /// Every value of `attr` (case-insensitive name).
+    pub fn values(&self, attr: &str) -> &[String] {
+        self.attrs
+            .get(&attr.to_ascii_lowercase())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// The first value of `attr`.
+    pub fn first(&self, attr: &str) -> Option<&str> {
+        self.values(attr).first().map(String::as_str)
+    }
+
+    /// True when the entry lists `class` in objectClass (case-insensitive).
+    pub fn has_class(&self, class: &str) -> bool {
+        self.values("objectClass")
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(class))
+    }
+}
+
+/// Why a search failed.
+#[derive(Debug, Error)]
+pub enum SearchError {
+    /// The connection broke or the server did not answer: reconnect (or go offline).
+    #[error("LDAP server {uri}: {message}")]
+    Transport {
+        /// The server.
+        uri: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The server refused the search with a result code.
+    #[error("LDAP server {uri}: search under {base:?} failed: rc={rc} {text}")]
+    Server {
+        /// The server.
+        uri: String,
+        /// Search base.
+        base: String,
+        /// LDAP result code.
+        rc: u32,
+        /// Diagnostic text from the server.
+        text: String,
+    },
+}
+
+/// Decodes a SearchResultEntry without panicking; `None` for malformed BER or a non-UTF-8 DN.
+pub fn decode_entry(re: ResultEntry) -> Option<Entry> {
+    let mut parts = re.0.match_id(4)?.expect_constructed()?.into_iter();
+    let dn = String::from_utf8(parts.next()?.expect_primitive()?).ok()?;
+    let mut attrs: HashMap<String, Vec<String>> = HashMap::new();
+    for pa in parts.next()?.expect_constructed()? {
+        let mut pa = pa.expect_constructed()?.into_iter();
+        let name = String::from_utf8(pa.next()?.expect_primitive()?).ok()?;
+        let vals = pa.next()?.expect_constructed()?;
+        let slot = attrs.entry(name.to_ascii_lowercase()).or_default();
+        for v in vals {
+            // Binary values (for example jpegPhoto) are not needed: skip them.
+            if let Some(s) = primitive(v).and_then(|b| String::from_utf8(b).ok()) {
+                slot.push(s);
+            }
+        }
+    }
+    Some(Entry { dn, attrs })
+}
+
+fn primitive(t: StructureTag) -> Option<Vec<u8>> {
+    match t.payload {
+        PL::P(b) => Some(b),
+        PL::C(_) => None,
+    }
+}
+
+/// Parameters of one search.
+#[derive(Debug, Clone)]
+pub struct SearchSpec<'a> {
+    /// Search base.
+    pub base: &'a str,
+    /// Scope.
+    pub scope: Scope,
+    /// Filter (values already escaped).
+    pub filter: &'a str,
+    /// Attributes to return.
+    pub attrs: Vec<String>,
+    /// Page size; 0 disables paging.
+    pub page_size: u32,
+    /// Deadline for the whole search.
+    pub timeout: Duration,
+}
+
+/// Runs a search and collects its entries (all pages). `noSuchObject` yields no entries and
+/// `sizeLimitExceeded` the entries received so far.
+pub async fn search(
+    ldap: &Ldap,
+    uri: &str,
+    spec: SearchSpec<'_>,
+) -> Result<Vec<Entry>, SearchError> {
+    let transport = |message: String| SearchError::Transport {
+        uri: uri.to_string(),
+        message,
+    };
+    let timeout = spec.timeout;
+    let base = spec.base.to_string();
+    match tokio::time::timeout(timeout, run(ldap.clone(), spec)).await {
+        Err(_) => Err(transport(format!(
+            "search under {base:?} timed out after {} s",
+            timeout.as_secs()
+        ))),
+        Ok(Err(e)) => Err(transport(e.to_string())),
+        Ok(Ok((entries, rc, text))) => match rc {
+            0 | 4 | 32 => Ok(entries),
+            rc => Err(SearchError::Server {
+                uri: uri.to_string(),
+                base,
+                rc,
+                text,
+            }),
+        },
+    }
+}
+
+async fn run(
+    mut ldap: Ldap,
+    spec: SearchSpec<'_>,
+) -> Result<(Vec<Entry>, u32, String), ldap3::LdapError> {
+    let mut adapters: Vec<Box<dyn Adapter<String, Vec<String>>>> =
+        vec![Box::new(EntriesOnly::new())];
+    if spec.page_size > 0 {
+        let size = i32::try_from(spec.page_size).unwrap_or(i32::MAX);
+        adapters.push(Box::new(PagedResults::new(size)));
+    }
+    let mut stream = ldap
+        .streaming_search_with(adapters, spec.base, spec.scope, spec.filter, spec.attrs)
+        .await?;
+    let mut entries = Vec::new();
+    while let Some(re) = stream.next().await? {
+        match decode_entry(re) {
+            Some(e) => entries.push(e),
+            None => tracing::warn!("skipping a malformed entry returned for {:?}", spec.filter),
+        }
+    }
+    let res = stream.finish().await;
+    Ok((entries, res.rc, res.text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ldap3::asn1::TagClass;
+
+    fn prim(id: u64, b: &[u8]) -> StructureTag {
+        StructureTag {
+            class: TagClass::Universal,
+            id,
+            payload: PL::P(b.to_vec()),
+        }
+    }
+    fn seq(id: u64, class: TagClass, inner: Vec<StructureTag>) -> StructureTag {
+        StructureTag {
+            class,
+            id,
+            payload: PL::C(inner),
+        }
+    }
+
+    #[test]
+    fn decodes_entries_and_rejects_garbage() {
+        let attr = seq(
+            16,
+            TagClass::Universal,
+            vec![
+                prim(4, b"UID"),
+                seq(
+                    17,
+                    TagClass::Universal,
+                    vec![prim(4, b"alice"), prim(4, &[0xff, 0xfe])],
+                ),
+            ],
+        );
+        let entry = seq(
+            4,
+            TagClass::Application,
+            vec![
+                prim(4, b"uid=alice,dc=x"),
+                seq(16, TagClass::Universal, vec![attr]),
+            ],
+        );
+        let e = decode_entry(ResultEntry::new(entry)).unwrap_or_default();
+        assert_eq!(e.dn, "uid=alice,dc=x");
+        assert_eq!(e.values("uid"), ["alice".to_string()]);
+        assert_eq!(e.first("Uid"), Some("alice"));
+        // Wrong tag, missing parts, non-UTF-8 DN: no panic, just None.
+        assert!(decode_entry(ResultEntry::new(prim(4, b"x"))).is_none());
+        let short = seq(4, TagClass::Application, vec![prim(4, b"dn")]);
+        assert!(decode_entry(ResultEntry::new(short)).is_none());
+        let bad_dn = seq(
+            4,
+            TagClass::Application,
+            vec![prim(4, &[0xff]), seq(16, TagClass::Universal, vec![])],
+        );
+        assert!(decode_entry(ResultEntry::new(bad_dn)).is_none());
+    }
+}

@@ -1,0 +1,185 @@
+//! Users: entry → [`User`] mapping and the lookups by name and by uid.
+
+use super::connection::Connection;
+use super::search::{Entry, SearchError};
+use super::{MapCtx, filter};
+use crate::backend::store::CacheOp;
+use crate::model::User;
+
+/// Maps a user entry; `None` when a required attribute is missing or malformed, or the uid
+/// is outside `min_id`..`max_id`. `wanted` picks among several name values.
+pub fn user_from_entry(ctx: &MapCtx, e: &Entry, wanted: Option<&str>) -> Option<User> {
+    let o = &ctx.opts;
+    let names = e.values(&o.user_name);
+    let name = wanted
+        .and_then(|w| names.iter().find(|n| ctx.same_name(n, w)))
+        .or_else(|| names.first())?;
+    let uid = parse_id(e.first(&o.user_uid_number)?)?;
+    let gid = parse_id(e.first(&o.user_gid_number)?)?;
+    if !ctx.id_in_range(uid) {
+        tracing::debug!("user {name:?} uid {uid} is outside min_id/max_id: ignored");
+        return None;
+    }
+    let gecos = e
+        .first(&o.user_gecos)
+        .or_else(|| e.first(&o.user_fullname))
+        .unwrap_or("");
+    Some(User {
+        name: ctx.name(name),
+        uid,
+        gid,
+        gecos: gecos.to_string(),
+        home: e.first(&o.user_home_directory).unwrap_or("").to_string(),
+        shell: e.first(&o.user_shell).unwrap_or("").to_string(),
+        dn: e.dn.clone(),
+        upn: e.first(&o.user_principal).map(str::to_string),
+        modify_timestamp: e.first("modifyTimestamp").map(str::to_string),
+    })
+}
+
+/// Parses a decimal id; rejects negatives, junk and 0-padding tricks beyond u32.
+pub fn parse_id(s: &str) -> Option<u32> {
+    s.trim().parse::<u32>().ok()
+}
+
+/// Searches users matching `inner` (an escaped filter component).
+pub async fn search_users(
+    ctx: &MapCtx,
+    conn: &Connection,
+    inner: &str,
+) -> Result<Vec<Entry>, SearchError> {
+    let f = filter::user(&ctx.opts, inner);
+    ctx.search(conn, &conn.bases.user, &f, filter::user_attrs(&ctx.opts))
+        .await
+}
+
+/// Fetches the user named `name`: stores it, or deletes it from the cache when the
+/// directory has no such (in-range) user. Returns the user found.
+pub async fn by_name(
+    ctx: &MapCtx,
+    conn: &Connection,
+    name: &str,
+    ops: &mut Vec<CacheOp>,
+) -> Result<Option<User>, SearchError> {
+    let entries = search_users(ctx, conn, &filter::eq(&ctx.opts.user_name, name)).await?;
+    let user = entries
+        .iter()
+        .filter_map(|e| user_from_entry(ctx, e, Some(name)))
+        .find(|u| ctx.same_name(&u.name, name));
+    match &user {
+        Some(u) => ops.push(CacheOp::PutUser(u.clone(), ctx.user_expire())),
+        None => ops.push(CacheOp::DeleteUser(ctx.name(name))),
+    }
+    Ok(user)
+}
+
+/// Fetches the user with `uid` likewise.
+pub async fn by_uid(
+    ctx: &MapCtx,
+    conn: &Connection,
+    uid: u32,
+    ops: &mut Vec<CacheOp>,
+) -> Result<Option<User>, SearchError> {
+    let inner = filter::eq(&ctx.opts.user_uid_number, &uid.to_string());
+    let entries = search_users(ctx, conn, &inner).await?;
+    let user = entries
+        .iter()
+        .filter_map(|e| user_from_entry(ctx, e, None))
+        .find(|u| u.uid == uid);
+    match &user {
+        Some(u) => ops.push(CacheOp::PutUser(u.clone(), ctx.user_expire())),
+        None => ops.push(CacheOp::DeleteUserByUid(uid)),
+    }
+    Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::ldap::test_ctx;
+
+    fn alice() -> Entry {
+        Entry::new(
+            "uid=Alice,ou=People,dc=x",
+            &[
+                ("objectClass", &["posixAccount"]),
+                ("uid", &["Alice"]),
+                ("uidNumber", &["1001"]),
+                ("gidNumber", &["100"]),
+                ("cn", &["Alice Liddell"]),
+                ("homeDirectory", &["/home/alice"]),
+                ("loginShell", &["/bin/bash"]),
+            ],
+        )
+    }
+
+    #[test]
+    fn maps_entries_with_gecos_fallback() {
+        let ctx = test_ctx(true);
+        let u = user_from_entry(&ctx, &alice(), None).unwrap();
+        assert_eq!(u.name, "Alice");
+        assert_eq!((u.uid, u.gid), (1001, 100));
+        assert_eq!(u.gecos, "Alice Liddell");
+        assert_eq!(u.home, "/home/alice");
+        assert_eq!(u.dn, "uid=Alice,ou=People,dc=x");
+        let mut e = alice();
+        e = Entry::new(
+            &e.dn.clone(),
+            &[
+                ("uid", &["Alice"]),
+                ("uidNumber", &["1001"]),
+                ("gidNumber", &["100"]),
+                ("gecos", &["The Alice"]),
+                ("cn", &["ignored"]),
+            ],
+        );
+        assert_eq!(user_from_entry(&ctx, &e, None).unwrap().gecos, "The Alice");
+    }
+
+    #[test]
+    fn case_insensitive_domains_lowercase_names() {
+        let ctx = test_ctx(false);
+        assert_eq!(user_from_entry(&ctx, &alice(), None).unwrap().name, "alice");
+    }
+
+    #[test]
+    fn bad_or_out_of_range_ids_are_ignored() {
+        let mut ctx = test_ctx(true);
+        let bad = Entry::new(
+            "uid=b,dc=x",
+            &[
+                ("uid", &["b"]),
+                ("uidNumber", &["-1"]),
+                ("gidNumber", &["1"]),
+            ],
+        );
+        assert!(user_from_entry(&ctx, &bad, None).is_none());
+        let nogid = Entry::new("uid=b,dc=x", &[("uid", &["b"]), ("uidNumber", &["5"])]);
+        assert!(user_from_entry(&ctx, &nogid, None).is_none());
+        ctx.min_id = 2000;
+        assert!(user_from_entry(&ctx, &alice(), None).is_none());
+        ctx.min_id = 1;
+        ctx.max_id = 1000;
+        assert!(user_from_entry(&ctx, &alice(), None).is_none());
+        ctx.max_id = 1001;
+        assert!(user_from_entry(&ctx, &alice(), None).is_some());
+    }
+
+    #[test]
+    fn wanted_name_picks_among_values() {
+        let ctx = test_ctx(true);
+        let e = Entry::new(
+            "uid=a,dc=x",
+            &[
+                ("uid", &["a", "alias"]),
+                ("uidNumber", &["5"]),
+                ("gidNumber", &["5"]),
+            ],
+        );
+        assert_eq!(
+            user_from_entry(&ctx, &e, Some("alias")).unwrap().name,
+            "alias"
+        );
+        assert_eq!(user_from_entry(&ctx, &e, None).unwrap().name, "a");
+    }
+}

@@ -1,0 +1,170 @@
+//! The online/offline state machine of a backend.
+//!
+//! A connection failure makes the backend offline: requests are answered `DP_ERR_OFFLINE`
+//! at once until the retry time, which starts at `offline_timeout` and doubles after each
+//! failed attempt up to `offline_timeout_max`. `resetOffline` (SIGUSR2) makes the next
+//! request try at once; `goOffline` (SIGUSR1) forces the offline state.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// SSSD's `offline_timeout_max` default.
+pub const OFFLINE_TIMEOUT_MAX: Duration = Duration::from_secs(3600);
+
+/// What a request should do now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Online: talk to the server.
+    Online,
+    /// Offline and not yet time to retry: answer `DP_ERR_OFFLINE` immediately.
+    Offline,
+    /// Offline, but it is time to retry: this caller probes the server (others keep getting
+    /// `Offline` until it reports back).
+    Probe,
+}
+
+#[derive(Debug)]
+struct Inner {
+    offline: bool,
+    probing: bool,
+    backoff: Duration,
+    retry_at: Option<Instant>,
+}
+
+/// Shared online/offline state.
+#[derive(Debug)]
+pub struct OnlineState {
+    base: Duration,
+    max: Duration,
+    inner: Mutex<Inner>,
+}
+
+impl OnlineState {
+    /// Starts online; `base` is `offline_timeout`, `max` the cap of the doubling.
+    pub fn new(base: Duration, max: Duration) -> OnlineState {
+        OnlineState {
+            base,
+            max: max.max(base),
+            inner: Mutex::new(Inner {
+                offline: false,
+                probing: false,
+                backoff: Duration::ZERO,
+                retry_at: None,
+            }),
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+        match self.inner.lock() {
+            Ok(mut g) => f(&mut g),
+            Err(p) => f(&mut p.into_inner()),
+        }
+    }
+
+    /// Decides what a request arriving at `now` does.
+    pub fn check(&self, now: Instant) -> Decision {
+        self.with(|s| {
+            if !s.offline {
+                return Decision::Online;
+            }
+            if s.probing || s.retry_at.is_some_and(|t| now < t) {
+                return Decision::Offline;
+            }
+            s.probing = true;
+            Decision::Probe
+        })
+    }
+
+    /// Records a connection failure at `now`: offline, next retry after the (doubled)
+    /// backoff.
+    pub fn mark_offline(&self, now: Instant) {
+        let (base, max) = (self.base, self.max);
+        self.with(|s| {
+            s.backoff = if s.offline && !s.backoff.is_zero() {
+                (s.backoff * 2).min(max)
+            } else {
+                base
+            };
+            if !s.offline {
+                tracing::warn!("going offline; retrying in {} s", s.backoff.as_secs());
+            }
+            s.offline = true;
+            s.probing = false;
+            s.retry_at = Some(now + s.backoff);
+        })
+    }
+
+    /// Records a successful connection: online again, backoff reset.
+    pub fn mark_online(&self) {
+        self.with(|s| {
+            if s.offline {
+                tracing::info!("back online");
+            }
+            s.offline = false;
+            s.probing = false;
+            s.backoff = Duration::ZERO;
+            s.retry_at = None;
+        })
+    }
+
+    /// `resetOffline`: if offline, allow a retry right away.
+    pub fn reset_offline(&self) {
+        self.with(|s| {
+            if s.offline {
+                s.retry_at = None;
+                s.probing = false;
+            }
+        })
+    }
+
+    /// Whether the backend is offline.
+    pub fn is_offline(&self) -> bool {
+        self.with(|s| s.offline)
+    }
+
+    /// When the next retry is due, if offline.
+    pub fn retry_at(&self) -> Option<Instant> {
+        self.with(|s| if s.offline { s.retry_at } else { None })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn offline_backs_off_doubling_to_the_cap() {
+        let st = OnlineState::new(60 * S, 200 * S);
+        let t0 = Instant::now();
+        assert_eq!(st.check(t0), Decision::Online);
+        st.mark_offline(t0);
+        assert!(st.is_offline());
+        assert_eq!(st.check(t0 + 59 * S), Decision::Offline);
+        assert_eq!(st.check(t0 + 60 * S), Decision::Probe);
+        // While one caller probes, the others stay offline.
+        assert_eq!(st.check(t0 + 61 * S), Decision::Offline);
+        st.mark_offline(t0 + 61 * S);
+        assert_eq!(st.retry_at(), Some(t0 + 181 * S));
+        st.mark_offline(t0 + 181 * S);
+        assert_eq!(st.retry_at(), Some(t0 + 381 * S), "capped at 200 s");
+        st.mark_online();
+        assert_eq!(st.check(t0 + 382 * S), Decision::Online);
+        // A new outage starts again from offline_timeout.
+        st.mark_offline(t0 + 400 * S);
+        assert_eq!(st.retry_at(), Some(t0 + 460 * S));
+    }
+
+    #[test]
+    fn reset_offline_allows_an_immediate_retry() {
+        let st = OnlineState::new(60 * S, OFFLINE_TIMEOUT_MAX);
+        let t0 = Instant::now();
+        st.reset_offline();
+        assert_eq!(st.check(t0), Decision::Online);
+        st.mark_offline(t0);
+        assert_eq!(st.check(t0 + S), Decision::Offline);
+        st.reset_offline();
+        assert_eq!(st.check(t0 + S), Decision::Probe);
+    }
+}

@@ -1,0 +1,209 @@
+//! Where the backend writes: a batch of [`CacheOp`]s applied in one cache transaction.
+//!
+//! The [`Store`] trait lets the request logic be tested without LMDB; [`CacheStore`] is the
+//! real domain cache and [`MemStore`] an in-memory stand-in.
+
+use crate::cache::{Cache, CacheError};
+use crate::model::{Group, User};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+/// One change to the domain cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheOp {
+    /// Store a user fresh until the given expiry.
+    PutUser(User, i64),
+    /// Store a group fresh until the given expiry.
+    PutGroup(Group, i64),
+    /// Record a user's group memberships.
+    SetInitgroups {
+        /// The user's name.
+        name: String,
+        /// Gids of the groups.
+        gids: Vec<u32>,
+        /// Expiry stamp.
+        expire: i64,
+    },
+    /// Remove the user with this name.
+    DeleteUser(String),
+    /// Remove the user with this uid, whatever its name.
+    DeleteUserByUid(u32),
+    /// Remove the group with this name.
+    DeleteGroup(String),
+    /// Remove the group with this gid.
+    DeleteGroupByGid(u32),
+    /// Remove every cached user not named in the list (after enumeration).
+    PruneUsers(Vec<String>),
+    /// Remove every cached group not named in the list.
+    PruneGroups(Vec<String>),
+}
+
+/// A cache the backend can write to. Calls block; the backend runs them off the event loop.
+pub trait Store: Send + Sync + 'static {
+    /// Applies `ops` atomically, stamping stored entries with `now`.
+    fn apply(&self, ops: &[CacheOp], now: i64) -> Result<(), CacheError>;
+}
+
+/// The real per-domain cache.
+pub struct CacheStore(pub Arc<Cache>);
+
+impl Store for CacheStore {
+    fn apply(&self, ops: &[CacheOp], now: i64) -> Result<(), CacheError> {
+        let cache = &self.0;
+        let mut w = cache.writer()?;
+        for op in ops {
+            match op {
+                CacheOp::PutUser(u, exp) => w.put_user(u, now, *exp)?,
+                CacheOp::PutGroup(g, exp) => w.put_group(g, now, *exp)?,
+                CacheOp::SetInitgroups { name, gids, expire } => {
+                    w.set_initgroups(name, gids, now, *expire)?
+                }
+                CacheOp::DeleteUser(n) => w.delete_user(n)?,
+                CacheOp::DeleteGroup(n) => w.delete_group(n)?,
+                CacheOp::DeleteUserByUid(uid) => {
+                    if let Some(u) = cache.user_by_uid(*uid)? {
+                        w.delete_user(&u.value.name)?;
+                    }
+                }
+                CacheOp::DeleteGroupByGid(gid) => {
+                    if let Some(g) = cache.group_by_gid(*gid)? {
+                        w.delete_group(&g.value.name)?;
+                    }
+                }
+                CacheOp::PruneUsers(keep) => {
+                    let keep: HashSet<&str> = keep.iter().map(String::as_str).collect();
+                    for u in cache.all_users()? {
+                        if !keep.contains(u.name.as_str()) {
+                            w.delete_user(&u.name)?;
+                        }
+                    }
+                }
+                CacheOp::PruneGroups(keep) => {
+                    let keep: HashSet<&str> = keep.iter().map(String::as_str).collect();
+                    for g in cache.all_groups()? {
+                        if !keep.contains(g.name.as_str()) {
+                            w.delete_group(&g.name)?;
+                        }
+                    }
+                }
+            }
+        }
+        w.commit()
+    }
+}
+
+/// An in-memory store (tests, and a stand-in where no cache is wanted).
+#[derive(Debug, Default)]
+pub struct MemStore {
+    inner: Mutex<MemData>,
+}
+
+/// The content of a [`MemStore`].
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MemData {
+    /// Users by name, with expiry.
+    pub users: BTreeMap<String, (User, i64)>,
+    /// Groups by name, with expiry.
+    pub groups: BTreeMap<String, (Group, i64)>,
+    /// Initgroups gid lists by user name, with expiry.
+    pub initgroups: BTreeMap<String, (Vec<u32>, i64)>,
+    /// Number of `apply` calls.
+    pub batches: usize,
+}
+
+impl MemStore {
+    /// A snapshot of the content.
+    pub fn snapshot(&self) -> MemData {
+        self.inner.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+}
+
+impl Store for MemStore {
+    fn apply(&self, ops: &[CacheOp], _now: i64) -> Result<(), CacheError> {
+        let Ok(mut d) = self.inner.lock() else {
+            return Ok(());
+        };
+        d.batches += 1;
+        for op in ops {
+            match op {
+                CacheOp::PutUser(u, e) => {
+                    d.users.retain(|_, (x, _)| x.uid != u.uid);
+                    d.users.insert(u.name.clone(), (u.clone(), *e));
+                }
+                CacheOp::PutGroup(g, e) => {
+                    d.groups.retain(|_, (x, _)| x.gid != g.gid);
+                    d.groups.insert(g.name.clone(), (g.clone(), *e));
+                }
+                CacheOp::SetInitgroups { name, gids, expire } => {
+                    d.initgroups.insert(name.clone(), (gids.clone(), *expire));
+                }
+                CacheOp::DeleteUser(n) => {
+                    d.users.remove(n);
+                    d.initgroups.remove(n);
+                }
+                CacheOp::DeleteUserByUid(uid) => {
+                    d.users.retain(|_, (u, _)| u.uid != *uid);
+                }
+                CacheOp::DeleteGroup(n) => {
+                    d.groups.remove(n);
+                }
+                CacheOp::DeleteGroupByGid(gid) => {
+                    d.groups.retain(|_, (g, _)| g.gid != *gid);
+                }
+                CacheOp::PruneUsers(keep) => {
+                    let keep: HashSet<&String> = keep.iter().collect();
+                    d.users.retain(|n, _| keep.contains(n));
+                }
+                CacheOp::PruneGroups(keep) => {
+                    let keep: HashSet<&String> = keep.iter().collect();
+                    d.groups.retain(|n, _| keep.contains(n));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(name: &str, uid: u32) -> User {
+        User {
+            name: name.into(),
+            uid,
+            ..User::default()
+        }
+    }
+
+    #[test]
+    fn mem_store_applies_batches() {
+        let s = MemStore::default();
+        s.apply(
+            &[
+                CacheOp::PutUser(user("a", 1), 10),
+                CacheOp::PutUser(user("b", 2), 10),
+                CacheOp::SetInitgroups {
+                    name: "a".into(),
+                    gids: vec![5],
+                    expire: 10,
+                },
+            ],
+            0,
+        )
+        .unwrap();
+        s.apply(
+            &[
+                CacheOp::DeleteUserByUid(2),
+                CacheOp::PutUser(user("a2", 1), 10),
+            ],
+            0,
+        )
+        .unwrap();
+        let d = s.snapshot();
+        assert_eq!(d.users.keys().collect::<Vec<_>>(), ["a2"]);
+        assert_eq!(d.batches, 2);
+        s.apply(&[CacheOp::PruneUsers(vec![])], 0).unwrap();
+        assert!(s.snapshot().users.is_empty());
+    }
+}
