@@ -6,8 +6,12 @@
 
 pub mod coalesce;
 pub mod ldap;
+#[cfg(test)]
+mod slapd;
 pub mod state;
 pub mod store;
+#[cfg(test)]
+mod tests;
 
 use crate::config::{DomainOptions, LdapOptions};
 use crate::sbus::{
@@ -175,6 +179,20 @@ impl Backend {
             }
             Err(e) => fatal_reply(format!("cache writer task failed: {e}")),
         }
+    }
+
+    /// Number of LDAP searches sent so far.
+    pub fn searches(&self) -> u64 {
+        self.inner
+            .provider
+            .ctx()
+            .searches
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Index in `ldap_uri` of the server in use (or tried first next time).
+    pub fn active_uri(&self) -> usize {
+        self.inner.provider.preferred_uri()
     }
 
     /// Whether the backend is offline.

@@ -94,6 +94,7 @@ impl Connector {
     }
 
     async fn connect_one(&self, uri: &str) -> Result<Connection, String> {
+        check_uri(uri)?;
         let o = &self.opts;
         let timeout = Duration::from_secs(u64::from(o.network_timeout.max(1)));
         let settings = self.settings(uri, timeout).await?;
@@ -155,6 +156,21 @@ impl Connector {
     }
 }
 
+/// Rejects URIs ldap3 cannot use (it panics on some host-less forms).
+pub fn check_uri(uri: &str) -> Result<(), String> {
+    let lower = uri.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("ldap://")
+        .or_else(|| lower.strip_prefix("ldaps://"))
+        .ok_or_else(|| format!("malformed ldap_uri {uri:?}: expected ldap:// or ldaps://"))?;
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    if host.is_empty() || host.starts_with(':') {
+        return Err(format!("malformed ldap_uri {uri:?}: no host"));
+    }
+    Ok(())
+}
+
 /// Whether the server certificate is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TlsPolicy {
@@ -210,6 +226,16 @@ mod tests {
         for v in ["demand", "hard", "bogus"] {
             assert_eq!(TlsPolicy::from_reqcert(v), TlsPolicy::Verify);
         }
+    }
+
+    #[test]
+    fn uris_are_validated() {
+        assert!(check_uri("ldap://127.0.0.1:389").is_ok());
+        assert!(check_uri("LDAPS://ldap.example.com/").is_ok());
+        assert!(check_uri("ldap:///").is_err());
+        assert!(check_uri("ldap://:389").is_err());
+        assert!(check_uri("ldapi:///run/slapd").is_err());
+        assert!(check_uri("127.0.0.1").is_err());
     }
 
     #[test]

@@ -21,6 +21,7 @@ use connection::{ConnectError, Connection, Connector};
 use ldap3::Scope;
 use search::{Entry, SearchError, SearchSpec};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::Mutex;
 
@@ -39,6 +40,8 @@ pub struct MapCtx {
     pub user_timeout: u32,
     /// `entry_cache_group_timeout` seconds.
     pub group_timeout: u32,
+    /// Number of searches sent so far (diagnostics and tests).
+    pub searches: Arc<AtomicU64>,
 }
 
 impl MapCtx {
@@ -51,6 +54,7 @@ impl MapCtx {
             max_id: dom.max_id,
             user_timeout: dom.entry_cache_user_timeout,
             group_timeout: dom.entry_cache_group_timeout,
+            searches: Arc::default(),
         }
     }
 
@@ -111,6 +115,7 @@ impl MapCtx {
         timeout: Duration,
     ) -> Result<Vec<Entry>, SearchError> {
         tracing::debug!("search base={base:?} filter={filter:?} on {}", conn.uri);
+        self.searches.fetch_add(1, Ordering::Relaxed);
         let spec = SearchSpec {
             base,
             scope,
@@ -154,13 +159,18 @@ impl LdapProvider {
         &self.ctx
     }
 
+    /// Index in `ldap_uri` of the server used last (tried first next time).
+    pub fn preferred_uri(&self) -> usize {
+        self.connector.preferred()
+    }
+
     /// The current connection, connecting (with failover) when there is none.
     pub async fn connection(&self) -> Result<Connection, ConnectError> {
         let mut slot = self.conn.lock().await;
-        if let Some(c) = slot.as_mut() {
-            if !c.ldap.is_closed() {
-                return Ok(c.clone());
-            }
+        if let Some(c) = slot.as_mut()
+            && !c.ldap.is_closed()
+        {
+            return Ok(c.clone());
         }
         *slot = None;
         let c = self.connector.connect().await?;
@@ -259,5 +269,6 @@ pub fn test_ctx(case_sensitive: bool) -> MapCtx {
         max_id: 0,
         user_timeout: 5400,
         group_timeout: 5400,
+        searches: Arc::default(),
     }
 }

@@ -297,7 +297,7 @@ mod tests {
     #[test]
     fn pending_splits_groups_and_unknown_and_respects_levels() {
         let (g, top) = graph();
-        let p = g.pending(&[top.clone()], true);
+        let p = g.pending(std::slice::from_ref(&top), true);
         assert_eq!(p.groups, vec!["cn=mid,ou=Groups,dc=x".to_string()]);
         assert_eq!(p.unknown, vec!["cn=Odd One,ou=People,dc=x".to_string()]);
         let p = g.pending(&[top], false);
@@ -336,7 +336,10 @@ mod tests {
         let refs: Vec<&str> = members.iter().map(String::as_str).collect();
         let mut g = Graph::new(&ctx(), "ou=People,dc=x", "ou=Groups,dc=x");
         let k = g.add_group(&group("cn=big,ou=Groups,dc=x", &refs));
-        assert_eq!(g.pending(&[k.clone()], true), Pending::default());
+        assert_eq!(
+            g.pending(std::slice::from_ref(&k), true),
+            Pending::default()
+        );
         assert_eq!(g.members(&k, 2).len(), 5000);
     }
 }

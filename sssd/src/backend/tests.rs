@@ -1,0 +1,348 @@
+//! Backend tests: offline behaviour without a server, and every request type against a
+//! private slapd (skipped with a note when slapd is not installed).
+
+use super::Backend;
+use super::ldap::test_options;
+use super::slapd::{self, ADMIN, ADMIN_PW, BASE, BIG};
+use super::store::{CacheOp, MemStore, Store};
+use crate::config::{DomainOptions, LdapOptions};
+use crate::model::User;
+use crate::sbus::{AccountRequest, DP_ERR_OFFLINE, DP_ERR_OK, DpReply, EntryType, Filter};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn domain() -> DomainOptions {
+    DomainOptions {
+        name: "LDAP".into(),
+        id_provider: "ldap".into(),
+        auth_provider: "ldap".into(),
+        access_provider: "permit".into(),
+        enumerate: false,
+        min_id: 1000,
+        max_id: 0,
+        case_sensitive: true,
+        use_fully_qualified_names: false,
+        full_name_format: "%1$s@%2$s".into(),
+        entry_cache_timeout: 5400,
+        entry_cache_user_timeout: 5400,
+        entry_cache_group_timeout: 3600,
+        cache_credentials: false,
+        filter_users: vec![],
+        filter_groups: vec![],
+        override_homedir: None,
+        fallback_homedir: None,
+        override_shell: None,
+        default_shell: None,
+        ignore_group_members: false,
+        offline_timeout: 60,
+    }
+}
+
+fn ldap_opts(uri: &str) -> LdapOptions {
+    let mut o = test_options();
+    o.uris = vec![uri.to_string()];
+    o.id_use_start_tls = false;
+    o.network_timeout = 2;
+    o
+}
+
+fn bis(mut o: LdapOptions, level: u32) -> LdapOptions {
+    o.rfc2307bis = true;
+    o.group_member = "member".into();
+    o.group_nesting_level = level;
+    o
+}
+
+fn req(t: EntryType, f: Filter) -> AccountRequest {
+    AccountRequest {
+        dp_flags: 0,
+        entry_type: t,
+        filter: f,
+        domain: "LDAP".into(),
+        extra: String::new(),
+        cli_id: 1,
+    }
+}
+
+fn name(s: &str) -> Filter {
+    Filter::Name(s.into())
+}
+
+fn backend(dom: DomainOptions, o: LdapOptions) -> (Backend, Arc<MemStore>) {
+    let store = Arc::new(MemStore::default());
+    (Backend::new(&dom, o, store.clone()), store)
+}
+
+async fn ok(b: &Backend, t: EntryType, f: Filter) {
+    let r: DpReply = b.handle(req(t, f.clone())).await;
+    assert_eq!(r.dp_error, DP_ERR_OK, "{t:?} {f:?}: {}", r.message);
+}
+
+fn members(s: &MemStore, g: &str) -> Vec<String> {
+    s.snapshot()
+        .groups
+        .get(g)
+        .map(|(g, _)| g.members.clone())
+        .unwrap_or_default()
+}
+
+fn initgroups(s: &MemStore, u: &str) -> Vec<u32> {
+    let mut v = s
+        .snapshot()
+        .initgroups
+        .get(u)
+        .map(|(g, _)| g.clone())
+        .unwrap_or_default();
+    v.sort_unstable();
+    v
+}
+
+#[tokio::test]
+async fn unreachable_server_replies_offline_quickly() {
+    // A closed port, then a server that accepts but never answers (StartTLS hangs).
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_uri = format!("ldap://{}", silent.local_addr().unwrap());
+    let keep = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            held.push(s);
+        }
+    });
+    let mut o = ldap_opts("ldap://127.0.0.1:1");
+    o.uris.push(silent_uri);
+    o.id_use_start_tls = true;
+    o.network_timeout = 1;
+    let (b, _) = backend(domain(), o);
+    let t0 = Instant::now();
+    let r = b.handle(req(EntryType::User, name("alice"))).await;
+    assert_eq!(r.dp_error, DP_ERR_OFFLINE, "{}", r.message);
+    assert!(
+        t0.elapsed() < Duration::from_millis(2500),
+        "took {:?}",
+        t0.elapsed()
+    );
+    assert!(b.is_offline());
+    // While offline, requests are answered at once without trying the servers.
+    let t1 = Instant::now();
+    let r = b.handle(req(EntryType::Group, name("devs"))).await;
+    assert_eq!(r.dp_error, DP_ERR_OFFLINE);
+    assert!(t1.elapsed() < Duration::from_millis(100));
+    keep.abort();
+}
+
+#[tokio::test]
+async fn against_private_slapd() {
+    let Some(server) = slapd::start() else { return };
+    let uri = server.uri.clone();
+    users_and_groups_rfc2307(&uri).await;
+    rfc2307bis_nesting(&uri).await;
+    big_group_is_one_search(&uri).await;
+    failover_offline_and_reset(&uri).await;
+    coalescing_shares_one_search(&uri).await;
+    enumeration_stores_all_and_prunes(&uri).await;
+    deleted_entries_leave_the_cache(&uri).await;
+    eprintln!("LDAP scenarios passed against {uri}");
+    drop(server);
+}
+
+async fn users_and_groups_rfc2307(uri: &str) {
+    let (b, s) = backend(domain(), ldap_opts(uri));
+    ok(&b, EntryType::User, name("alice")).await;
+    ok(&b, EntryType::User, Filter::IdNumber(1002)).await;
+    let d = s.snapshot();
+    let alice = &d.users["alice"].0;
+    assert_eq!((alice.uid, alice.gid), (1001, 1001));
+    assert_eq!(alice.gecos, "alice Person", "gecos falls back to cn");
+    assert_eq!(alice.dn, format!("uid=alice,ou=People,{BASE}"));
+    assert_eq!(d.users["bob"].0.gecos, "Bob the Builder");
+    assert!(d.users["alice"].1 > super::ldap::now() + 5000);
+    // Filter metacharacters in a name are matched literally.
+    ok(&b, EntryType::User, name("x*(y)\\z")).await;
+    assert_eq!(s.snapshot().users["x*(y)\\z"].0.uid, 1006);
+    ok(&b, EntryType::User, name("*")).await;
+    ok(&b, EntryType::User, name("al*")).await;
+    assert_eq!(s.snapshot().users.len(), 3);
+    // Outside min_id: ignored, i.e. not found.
+    ok(&b, EntryType::User, name("lowid")).await;
+    assert!(!s.snapshot().users.contains_key("lowid"));
+    // Groups by name and gid, members from memberUid.
+    ok(&b, EntryType::Group, name("devs")).await;
+    ok(&b, EntryType::Group, Filter::IdNumber(2002)).await;
+    assert_eq!(members(&s, "devs"), ["alice", "bob"]);
+    assert_eq!(members(&s, "ops"), ["carol"]);
+    assert_eq!(
+        s.snapshot().groups["ops"].1 / 10,
+        (super::ldap::now() + 3600) / 10
+    );
+    // Initgroups.
+    ok(&b, EntryType::Initgroups, name("alice")).await;
+    assert_eq!(initgroups(&s, "alice"), [2001]);
+    ok(&b, EntryType::Initgroups, name("carol")).await;
+    assert_eq!(initgroups(&s, "carol"), [2002]);
+    // Unknown user and group: OK, and nothing cached.
+    ok(&b, EntryType::User, name("nobody")).await;
+    ok(&b, EntryType::Group, Filter::IdNumber(4242)).await;
+    ok(&b, EntryType::Initgroups, name("nobody")).await;
+    assert!(!s.snapshot().users.contains_key("nobody"));
+
+    // Case-insensitive domain: names stored lowercased.
+    let mut dom = domain();
+    dom.case_sensitive = false;
+    let (b, s) = backend(dom, ldap_opts(uri));
+    ok(&b, EntryType::User, name("ALICE")).await;
+    ok(&b, EntryType::Group, name("DEVS")).await;
+    assert!(s.snapshot().users.contains_key("alice"));
+    assert!(s.snapshot().groups.contains_key("devs"));
+}
+
+async fn rfc2307bis_nesting(uri: &str) {
+    let expect_all = [
+        vec!["dave"],
+        vec!["dave", "carol"],
+        vec!["dave", "carol", "alice", "bob"],
+    ];
+    let expect_init = [vec![2001], vec![2001, 2002], vec![2001, 2002, 2003]];
+    for level in 0..3u32 {
+        let (b, s) = backend(domain(), bis(ldap_opts(uri), level));
+        ok(&b, EntryType::Group, name("all")).await;
+        assert_eq!(
+            members(&s, "all"),
+            expect_all[level as usize],
+            "level {level}"
+        );
+        ok(&b, EntryType::Initgroups, name("alice")).await;
+        assert_eq!(
+            initgroups(&s, "alice"),
+            expect_init[level as usize],
+            "level {level}"
+        );
+        // Stored groups carry the members their entries name directly.
+        assert_eq!(members(&s, "devs"), ["alice", "bob"]);
+    }
+    // A member DN of unknown shape (cn=Eve Odd) is read once and resolved.
+    let (b, s) = backend(domain(), bis(ldap_opts(uri), 2));
+    ok(&b, EntryType::Group, name("odd")).await;
+    assert_eq!(members(&s, "odd"), ["eve"]);
+    // Search base discovered from the rootDSE when unset; explicit bases work too.
+    let mut o = bis(ldap_opts(uri), 2);
+    o.user_search_base = Some(format!("ou=People,{BASE}"));
+    o.group_search_base = Some(format!("ou=Groups,{BASE}"));
+    let (b, s) = backend(domain(), o);
+    ok(&b, EntryType::Group, name("all")).await;
+    assert_eq!(members(&s, "all").len(), 4);
+}
+
+async fn big_group_is_one_search(uri: &str) {
+    for o in [ldap_opts(uri), bis(ldap_opts(uri), 2)] {
+        let (b, s) = backend(domain(), o);
+        // Connect first so that only the group lookup is counted.
+        ok(&b, EntryType::User, name("alice")).await;
+        let before = b.searches();
+        let t0 = Instant::now();
+        ok(&b, EntryType::Group, name("big")).await;
+        assert_eq!(
+            b.searches() - before,
+            1,
+            "one search for a {BIG}-member group"
+        );
+        assert_eq!(members(&s, "big").len(), BIG);
+        assert!(t0.elapsed() < Duration::from_secs(5));
+    }
+}
+
+async fn failover_offline_and_reset(uri: &str) {
+    let mut o = ldap_opts("ldap://127.0.0.1:1");
+    o.uris.push(uri.to_string());
+    let (b, s) = backend(domain(), o);
+    ok(&b, EntryType::User, name("alice")).await;
+    assert_eq!(b.active_uri(), 1, "the working server is remembered");
+    assert!(s.snapshot().users.contains_key("alice"));
+    // goOffline forces offline; resetOffline lets the next request reconnect.
+    b.go_offline().await;
+    let r = b.handle(req(EntryType::User, name("bob"))).await;
+    assert_eq!(r.dp_error, DP_ERR_OFFLINE);
+    b.reset_offline();
+    ok(&b, EntryType::User, name("bob")).await;
+    assert!(!b.is_offline());
+}
+
+async fn coalescing_shares_one_search(uri: &str) {
+    let (b, _) = backend(domain(), ldap_opts(uri));
+    ok(&b, EntryType::User, name("alice")).await;
+    let before = b.searches();
+    let mut hs = Vec::new();
+    for _ in 0..20 {
+        let b = b.clone();
+        hs.push(tokio::spawn(async move {
+            b.handle(req(EntryType::Initgroups, name("bob"))).await
+        }));
+    }
+    for h in hs {
+        assert_eq!(h.await.unwrap().dp_error, DP_ERR_OK);
+    }
+    // One initgroups = user search + group search, shared by all 20 callers (allow one
+    // straggler that arrived after the first finished).
+    let n = b.searches() - before;
+    assert!(n == 2 || n == 4, "{n} searches for 20 identical requests");
+}
+
+async fn enumeration_stores_all_and_prunes(uri: &str) {
+    let mut dom = domain();
+    dom.enumerate = true;
+    for o in [ldap_opts(uri), bis(ldap_opts(uri), 2)] {
+        let (b, s) = backend(dom.clone(), o);
+        let stale = User {
+            name: "gone".into(),
+            uid: 7777,
+            ..User::default()
+        };
+        s.apply(&[CacheOp::PutUser(stale, 1)], 0).unwrap();
+        let before = b.searches();
+        let r = b.enumerate().await;
+        assert_eq!(r.dp_error, DP_ERR_OK, "{}", r.message);
+        assert!(b.searches() - before <= 3);
+        let d = s.snapshot();
+        assert!(!d.users.contains_key("gone"));
+        assert!(!d.users.contains_key("lowid"));
+        assert_eq!(d.users.len(), 6, "{:?}", d.users.keys().collect::<Vec<_>>());
+        assert_eq!(d.groups.len(), 5);
+        assert_eq!(d.groups["big"].0.members.len(), BIG);
+        assert_eq!(d.groups["odd"].0.members, ["eve"]);
+        // Enumeration requests from the responder run the same refresh.
+        ok(&b, EntryType::User, Filter::Enumerate).await;
+    }
+    // With enumerate = false, an enumeration request is a no-op.
+    let (b, s) = backend(domain(), ldap_opts(uri));
+    ok(&b, EntryType::User, Filter::Enumerate).await;
+    assert!(s.snapshot().users.is_empty());
+}
+
+async fn deleted_entries_leave_the_cache(uri: &str) {
+    let (b, s) = backend(domain(), ldap_opts(uri));
+    ok(&b, EntryType::User, name("dave")).await;
+    ok(&b, EntryType::User, Filter::IdNumber(1003)).await;
+    ok(&b, EntryType::Group, name("all")).await;
+    assert!(s.snapshot().users.contains_key("dave"));
+    let (conn, mut ldap) = ldap3::LdapConnAsync::new(uri).await.unwrap();
+    ldap3::drive!(conn);
+    ldap.simple_bind(ADMIN, ADMIN_PW)
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    for dn in [
+        format!("uid=dave,ou=People,{BASE}"),
+        format!("uid=carol,ou=People,{BASE}"),
+        format!("cn=all,ou=Groups,{BASE}"),
+    ] {
+        ldap.delete(&dn).await.unwrap().success().unwrap();
+    }
+    let _ = ldap.unbind().await;
+    ok(&b, EntryType::User, name("dave")).await;
+    ok(&b, EntryType::User, Filter::IdNumber(1003)).await;
+    ok(&b, EntryType::Group, name("all")).await;
+    let d = s.snapshot();
+    assert!(!d.users.contains_key("dave"));
+    assert!(!d.users.contains_key("carol"));
+    assert!(!d.groups.contains_key("all"));
+}
