@@ -19,7 +19,59 @@ pub struct Slapd {
     child: Child,
     /// `ldap://127.0.0.1:PORT`.
     pub uri: String,
+    bin: PathBuf,
+    conf: PathBuf,
+    port: u16,
     _dir: tempfile::TempDir,
+}
+
+impl Slapd {
+    /// Stops the server (by PID) and waits for it to exit.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same port with the same data.
+    pub fn restart(&mut self) {
+        self.stop();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(c) = spawn(&self.bin, &self.uri, &self.conf) {
+                self.child = c;
+            }
+            if wait_port(self.port, Duration::from_secs(3)) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "slapd did not restart");
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn spawn(bin: &Path, uri: &str, conf: &Path) -> std::io::Result<Child> {
+    Command::new(bin)
+        .arg("-h")
+        .arg(format!("{uri}/"))
+        .arg("-f")
+        .arg(conf)
+        .arg("-d")
+        .arg("0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+}
+
+fn wait_port(port: u16, max: Duration) -> bool {
+    let deadline = Instant::now() + max;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    true
 }
 
 impl Drop for Slapd {
@@ -161,29 +213,18 @@ pub fn start() -> Option<Slapd> {
     );
     let port = free_port();
     let uri = format!("ldap://127.0.0.1:{port}");
-    let child = Command::new(&bin)
-        .arg("-h")
-        .arg(format!("{uri}/"))
-        .arg("-f")
-        .arg(&conf_path)
-        .arg("-d")
-        .arg("0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
+    let child = spawn(&bin, &uri, &conf_path).ok()?;
     let s = Slapd {
         child,
         uri,
+        bin,
+        conf: conf_path,
+        port,
         _dir: dir,
     };
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "slapd did not start on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert!(
+        wait_port(port, Duration::from_secs(15)),
+        "slapd did not start on port {port}"
+    );
     Some(s)
 }

@@ -132,7 +132,9 @@ async fn unreachable_server_replies_offline_quickly() {
 
 #[tokio::test]
 async fn against_private_slapd() {
-    let Some(server) = slapd::start() else { return };
+    let Some(mut server) = slapd::start() else {
+        return;
+    };
     let uri = server.uri.clone();
     users_and_groups_rfc2307(&uri).await;
     rfc2307bis_nesting(&uri).await;
@@ -141,6 +143,7 @@ async fn against_private_slapd() {
     coalescing_shares_one_search(&uri).await;
     enumeration_stores_all_and_prunes(&uri).await;
     deleted_entries_leave_the_cache(&uri).await;
+    server_restart_and_outage(&mut server).await;
     eprintln!("LDAP scenarios passed against {uri}");
     drop(server);
 }
@@ -345,4 +348,30 @@ async fn deleted_entries_leave_the_cache(uri: &str) {
     assert!(!d.users.contains_key("dave"));
     assert!(!d.users.contains_key("carol"));
     assert!(!d.groups.contains_key("all"));
+}
+
+async fn server_restart_and_outage(server: &mut slapd::Slapd) {
+    let uri = server.uri.clone();
+    let (b, s) = backend(domain(), ldap_opts(&uri));
+    ok(&b, EntryType::User, name("alice")).await;
+    // The established connection breaks: the next request reconnects once and succeeds.
+    server.restart();
+    ok(&b, EntryType::User, name("bob")).await;
+    assert!(s.snapshot().users.contains_key("bob"));
+    assert!(!b.is_offline());
+    // The server goes away: offline, answered at once afterwards.
+    server.stop();
+    let r = b.handle(req(EntryType::User, name("eve"))).await;
+    assert_eq!(r.dp_error, DP_ERR_OFFLINE, "{}", r.message);
+    assert!(b.is_offline());
+    // Back again: resetOffline (SIGUSR2) reconnects without waiting offline_timeout.
+    server.restart();
+    let r = b.handle(req(EntryType::User, name("eve"))).await;
+    assert_eq!(
+        r.dp_error, DP_ERR_OFFLINE,
+        "still waiting for the retry time"
+    );
+    b.reset_offline();
+    ok(&b, EntryType::User, name("eve")).await;
+    assert!(s.snapshot().users.contains_key("eve"));
 }
