@@ -19,6 +19,10 @@ pub struct Slapd {
     child: Child,
     /// `ldap://127.0.0.1:PORT`.
     pub uri: String,
+    /// PEM file of the CA that signed the server certificate (when openssl was available).
+    pub ca: Option<PathBuf>,
+    /// PEM file of an unrelated CA.
+    pub other_ca: Option<PathBuf>,
     bin: PathBuf,
     conf: PathBuf,
     port: u16,
@@ -174,6 +178,85 @@ pub fn ldif() -> String {
     s
 }
 
+fn openssl(dir: &Path, args: &[&str]) -> bool {
+    Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Makes `ca.pem`, `other-ca.pem` and a server certificate for 127.0.0.1 (`server.pem`,
+/// `server.key`) in `dir`; false when openssl is missing or fails.
+fn make_certs(dir: &Path) -> bool {
+    let ca = |name: &str| {
+        openssl(
+            dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                &format!("/CN={name}"),
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.pem"),
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+        )
+    };
+    let ext =
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n";
+    ca("ca")
+        && ca("other-ca")
+        && openssl(
+            dir,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+            ],
+        )
+        && std::fs::write(dir.join("ext.cnf"), ext).is_ok()
+        && openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-out",
+                "server.pem",
+                "-extfile",
+                "ext.cnf",
+            ],
+        )
+}
+
 /// Starts slapd with [`ldif`] loaded; `None` (with a note) when slapd is not installed.
 pub fn start() -> Option<Slapd> {
     let Some(bin) = slapd_binary() else {
@@ -193,6 +276,17 @@ pub fn start() -> Option<Slapd> {
         pid = d.join("slapd.pid").display(),
         db = db.display()
     );
+    let tls = make_certs(d);
+    let conf = if tls {
+        format!(
+            "TLSCACertificateFile {d}/ca.pem\nTLSCertificateFile {d}/server.pem\n\
+             TLSCertificateKeyFile {d}/server.key\n{conf}",
+            d = d.display()
+        )
+    } else {
+        eprintln!("NOTE: openssl failed; TLS scenarios skipped");
+        conf
+    };
     let conf_path = d.join("slapd.conf");
     std::fs::write(&conf_path, conf).ok()?;
     let ldif_path = d.join("data.ldif");
@@ -217,6 +311,8 @@ pub fn start() -> Option<Slapd> {
     let s = Slapd {
         child,
         uri,
+        ca: tls.then(|| d.join("ca.pem")),
+        other_ca: tls.then(|| d.join("other-ca.pem")),
         bin,
         conf: conf_path,
         port,

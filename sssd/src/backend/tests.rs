@@ -143,6 +143,7 @@ async fn against_private_slapd() {
     coalescing_shares_one_search(&uri).await;
     enumeration_stores_all_and_prunes(&uri).await;
     deleted_entries_leave_the_cache(&uri).await;
+    tls_policies(&server).await;
     server_restart_and_outage(&mut server).await;
     eprintln!("LDAP scenarios passed against {uri}");
     drop(server);
@@ -374,4 +375,39 @@ async fn server_restart_and_outage(server: &mut slapd::Slapd) {
     b.reset_offline();
     ok(&b, EntryType::User, name("eve")).await;
     assert!(s.snapshot().users.contains_key("eve"));
+}
+
+async fn tls_policies(server: &slapd::Slapd) {
+    let (Some(ca), Some(other)) = (&server.ca, &server.other_ca) else {
+        return;
+    };
+    let ca = ca.display().to_string();
+    let other = other.display().to_string();
+    let tls = |reqcert: &str, cacert: Option<&str>| {
+        let mut o = ldap_opts(&server.uri);
+        o.id_use_start_tls = true;
+        o.tls_reqcert = reqcert.into();
+        o.tls_cacert = cacert.map(str::to_string);
+        o
+    };
+    // StartTLS verified against the right CA works; `never` works without any CA.
+    for o in [
+        tls("demand", Some(&ca)),
+        tls("hard", Some(&ca)),
+        tls("never", None),
+    ] {
+        let (b, s) = backend(domain(), o);
+        ok(&b, EntryType::User, name("alice")).await;
+        assert!(s.snapshot().users.contains_key("alice"));
+    }
+    // A certificate from an untrusted CA is refused: the server counts as unreachable.
+    for o in [tls("demand", Some(&other)), tls("hard", None)] {
+        let (b, _) = backend(domain(), o);
+        let r = b.handle(req(EntryType::User, name("alice"))).await;
+        assert_eq!(r.dp_error, DP_ERR_OFFLINE, "{}", r.message);
+    }
+    // A bad CA file is named in the error.
+    let (b, _) = backend(domain(), tls("demand", Some("/nonexistent/ca.pem")));
+    let r = b.handle(req(EntryType::User, name("alice"))).await;
+    assert!(r.message.contains("/nonexistent/ca.pem"), "{}", r.message);
 }
