@@ -117,14 +117,14 @@ impl Connector {
             }
         }
         let base = match &o.search_base {
-            Some(b) => b.clone(),
+            Some(b) => plain_base(b),
             None => rootdse::discover_base(&ldap, uri, op_timeout)
                 .await
                 .map_err(|e| e.to_string())?,
         };
         let bases = Bases {
-            user: o.user_search_base.clone().unwrap_or_else(|| base.clone()),
-            group: o.group_search_base.clone().unwrap_or(base),
+            user: plain_base(o.user_search_base.as_deref().unwrap_or(&base)),
+            group: plain_base(o.group_search_base.as_deref().unwrap_or(&base)),
         };
         Ok(Connection {
             ldap,
@@ -153,6 +153,18 @@ impl Connector {
             }
         }
         Ok(s)
+    }
+}
+
+/// The DN part of a search base option. SSSD also accepts `base?scope?filter`; scope and
+/// filter are not supported here and are dropped with a warning.
+pub fn plain_base(opt: &str) -> String {
+    match opt.split_once('?') {
+        Some((base, rest)) => {
+            tracing::warn!("search base {opt:?}: scope/filter part {rest:?} is ignored");
+            base.trim().to_string()
+        }
+        None => opt.trim().to_string(),
     }
 }
 
@@ -226,6 +238,12 @@ mod tests {
         for v in ["demand", "hard", "bogus"] {
             assert_eq!(TlsPolicy::from_reqcert(v), TlsPolicy::Verify);
         }
+    }
+
+    #[test]
+    fn search_bases_drop_scope_and_filter() {
+        assert_eq!(plain_base(" dc=x "), "dc=x");
+        assert_eq!(plain_base("ou=a,dc=x?subtree?(uid=*)"), "ou=a,dc=x");
     }
 
     #[test]

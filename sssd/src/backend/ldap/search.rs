@@ -142,6 +142,11 @@ pub async fn search(
         Ok(Err(e)) => Err(transport(e.to_string())),
         Ok(Ok((entries, rc, text))) => match rc {
             0 | 4 | 32 => Ok(entries),
+            // busy, unavailable, and ldap3's synthetic "stream closed"/"cancelled" codes:
+            // this server cannot serve us now, so reconnect (or fail over).
+            51 | 52 | 80 | 88 => Err(transport(format!(
+                "search under {base:?} failed: rc={rc} {text}"
+            ))),
             rc => Err(SearchError::Server {
                 uri: uri.to_string(),
                 base,
