@@ -157,7 +157,7 @@ impl Backend {
                 }
                 Err(e @ SearchError::Transport { .. }) => {
                     tracing::warn!("{e}; reconnecting");
-                    i.provider.disconnect().await;
+                    i.provider.disconnect_broken(conn.id).await;
                     if attempt == 1 {
                         i.state.mark_offline(Instant::now());
                         return offline_reply(&e.to_string());

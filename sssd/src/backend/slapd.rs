@@ -134,8 +134,8 @@ fn gdn(cn: &str) -> String {
 }
 
 /// The test directory: users alice bob carol dave eve (RDN cn=Eve Odd), `x*(y)\z`,
-/// `lowid` (uid 5); groups devs ⊂ ops ⊂ all (member DNs and memberUid), odd (member by a
-/// cn= DN), big (5,000 members).
+/// `lowid` (uid 5), Frank; groups devs ⊂ ops ⊂ all (member DNs and memberUid), odd (member
+/// by a cn= DN), Mixed (Frank), big (5,000 members).
 pub fn ldif() -> String {
     let mut s = format!(
         "dn: {BASE}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n\
@@ -149,6 +149,7 @@ pub fn ldif() -> String {
     user(&mut s, "cn=Eve Odd", "eve", 1005, "");
     user(&mut s, "uid=x*(y)\\5cz", "x*(y)\\z", 1006, "");
     user(&mut s, "uid=lowid", "lowid", 5, "");
+    user(&mut s, "uid=Frank", "Frank", 1007, "");
     group(
         &mut s,
         "devs",
@@ -171,6 +172,7 @@ pub fn ldif() -> String {
         &["eve"],
         &[format!("cn=Eve Odd,ou=People,{BASE}")],
     );
+    group(&mut s, "Mixed", 2005, &["Frank"], &[udn("Frank")]);
     let uids: Vec<String> = (0..BIG).map(|i| format!("u{i}")).collect();
     let refs: Vec<&str> = uids.iter().map(String::as_str).collect();
     let dns: Vec<String> = uids.iter().map(|u| udn(u)).collect();

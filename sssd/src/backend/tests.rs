@@ -197,6 +197,10 @@ async fn users_and_groups_rfc2307(uri: &str) {
     ok(&b, EntryType::Group, name("DEVS")).await;
     assert!(s.snapshot().users.contains_key("alice"));
     assert!(s.snapshot().groups.contains_key("devs"));
+    // memberUid matches case-exactly: the directory's spelling of the name is searched.
+    ok(&b, EntryType::Initgroups, name("FRANK")).await;
+    assert_eq!(initgroups(&s, "frank"), [2005]);
+    assert_eq!(members(&s, "mixed"), ["frank"]);
 }
 
 async fn rfc2307bis_nesting(uri: &str) {
@@ -308,8 +312,8 @@ async fn enumeration_stores_all_and_prunes(uri: &str) {
         let d = s.snapshot();
         assert!(!d.users.contains_key("gone"));
         assert!(!d.users.contains_key("lowid"));
-        assert_eq!(d.users.len(), 6, "{:?}", d.users.keys().collect::<Vec<_>>());
-        assert_eq!(d.groups.len(), 5);
+        assert_eq!(d.users.len(), 7, "{:?}", d.users.keys().collect::<Vec<_>>());
+        assert_eq!(d.groups.len(), 6);
         assert_eq!(d.groups["big"].0.members.len(), BIG);
         assert_eq!(d.groups["odd"].0.members, ["eve"]);
         // Enumeration requests from the responder run the same refresh.

@@ -5,7 +5,7 @@ use super::rootdse;
 use crate::config::LdapOptions;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use thiserror::Error;
 use zeroize::Zeroizing;
@@ -39,6 +39,8 @@ pub struct Connection {
     pub uri: String,
     /// Search bases (configured or discovered).
     pub bases: Bases,
+    /// Distinguishes successive connections.
+    pub id: u64,
 }
 
 /// Connects to the configured servers in order, starting with the last one that worked.
@@ -46,6 +48,7 @@ pub struct Connector {
     opts: Arc<LdapOptions>,
     authtok: Option<Zeroizing<String>>,
     preferred: AtomicUsize,
+    next_id: AtomicU64,
 }
 
 impl Connector {
@@ -57,6 +60,7 @@ impl Connector {
             opts: opts.clone(),
             authtok,
             preferred: AtomicUsize::new(0),
+            next_id: AtomicU64::new(1),
         };
         (c, opts)
     }
@@ -130,6 +134,7 @@ impl Connector {
             ldap,
             uri: uri.to_string(),
             bases,
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
         })
     }
 

@@ -20,14 +20,15 @@ pub async fn by_name(
     name: &str,
     ops: &mut Vec<CacheOp>,
 ) -> Result<(), SearchError> {
-    let Some(user) = users::by_name(ctx, conn, name, ops).await? else {
+    let Some((user, raw_name)) = users::by_name(ctx, conn, name, ops).await? else {
         return Ok(());
     };
     let o = &ctx.opts;
     let entries = if o.rfc2307bis {
         nested_parents(ctx, conn, &user.dn).await?
     } else {
-        let f = filter::group(o, &filter::eq(&o.group_member, &user.name), true);
+        // memberUid matches case-exactly: use the name as the directory spells it.
+        let f = filter::group(o, &filter::eq(&o.group_member, &raw_name), true);
         ctx.search(conn, &conn.bases.group, &f, filter::group_attrs(o))
             .await?
     };

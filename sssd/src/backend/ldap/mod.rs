@@ -178,9 +178,21 @@ impl LdapProvider {
         Ok(c)
     }
 
-    /// Drops the current connection (after a transport error or when going offline).
+    /// Drops the current connection (when going offline).
     pub async fn disconnect(&self) {
-        if let Some(mut c) = self.conn.lock().await.take() {
+        self.drop_if(|_| true).await;
+    }
+
+    /// Drops connection `id` after a transport error on it, unless it was replaced already.
+    pub async fn disconnect_broken(&self, id: u64) {
+        self.drop_if(|c| c.id == id).await;
+    }
+
+    async fn drop_if(&self, pred: impl Fn(&Connection) -> bool) {
+        let mut slot = self.conn.lock().await;
+        if slot.as_ref().is_some_and(pred)
+            && let Some(mut c) = slot.take()
+        {
             tokio::spawn(async move {
                 let _ = c.ldap.unbind().await;
             });

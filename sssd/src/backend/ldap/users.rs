@@ -54,23 +54,28 @@ pub async fn search_users(
 }
 
 /// Fetches the user named `name`: stores it, or deletes it from the cache when the
-/// directory has no such (in-range) user. Returns the user found.
+/// directory has no such (in-range) user. Returns the user found and its name exactly as the
+/// directory spells it (for case-sensitive matches such as `memberUid`).
 pub async fn by_name(
     ctx: &MapCtx,
     conn: &Connection,
     name: &str,
     ops: &mut Vec<CacheOp>,
-) -> Result<Option<User>, SearchError> {
+) -> Result<Option<(User, String)>, SearchError> {
     let entries = search_users(ctx, conn, &filter::eq(&ctx.opts.user_name, name)).await?;
-    let user = entries
-        .iter()
-        .filter_map(|e| user_from_entry(ctx, e, Some(name)))
-        .find(|u| ctx.same_name(&u.name, name));
-    match &user {
-        Some(u) => ops.push(CacheOp::PutUser(u.clone(), ctx.user_expire())),
+    let found = entries.iter().find_map(|e| {
+        let u = user_from_entry(ctx, e, Some(name))?;
+        let raw = e
+            .values(&ctx.opts.user_name)
+            .iter()
+            .find(|n| ctx.same_name(n, name))?;
+        Some((u, raw.clone()))
+    });
+    match &found {
+        Some((u, _)) => ops.push(CacheOp::PutUser(u.clone(), ctx.user_expire())),
         None => ops.push(CacheOp::DeleteUser(ctx.name(name))),
     }
-    Ok(user)
+    Ok(found)
 }
 
 /// Fetches the user with `uid` likewise.
