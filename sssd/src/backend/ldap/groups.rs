@@ -17,6 +17,13 @@ pub fn group_from_entry(ctx: &MapCtx, e: &Entry, wanted: Option<&str>) -> Option
     let name = wanted
         .and_then(|w| names.iter().find(|n| ctx.same_name(n, w)))
         .or_else(|| names.first())?;
+    if name.is_empty() || name.contains('\0') {
+        tracing::warn!(
+            "group entry {:?} has an empty name or a NUL byte: ignored",
+            e.dn
+        );
+        return None;
+    }
     let gid = parse_id(e.first(&o.group_gid_number)?)?;
     if gid == 0 || !ctx.id_in_range(gid) {
         tracing::debug!("group {name:?} gid {gid} is outside min_id/max_id: ignored");
@@ -58,7 +65,7 @@ pub fn dedup(names: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut seen = HashSet::new();
     names
         .into_iter()
-        .filter(|n| !n.is_empty() && seen.insert(n.clone()))
+        .filter(|n| !n.is_empty() && !n.contains('\0') && seen.insert(n.clone()))
         .collect()
 }
 

@@ -24,7 +24,7 @@ pub fn user_from_entry(ctx: &MapCtx, e: &Entry, wanted: Option<&str>) -> Option<
         .first(&o.user_gecos)
         .or_else(|| e.first(&o.user_fullname))
         .unwrap_or("");
-    Some(User {
+    let user = User {
         name: ctx.name(name),
         uid,
         gid,
@@ -34,7 +34,16 @@ pub fn user_from_entry(ctx: &MapCtx, e: &Entry, wanted: Option<&str>) -> Option<
         dn: e.dn.clone(),
         upn: e.first(&o.user_principal).map(str::to_string),
         modify_timestamp: e.first("modifyTimestamp").map(str::to_string),
-    })
+    };
+    let fields = [&user.name, &user.gecos, &user.home, &user.shell];
+    if user.name.is_empty() || fields.iter().any(|f| f.contains('\0')) {
+        tracing::warn!(
+            "user entry {:?} has an empty name or a NUL byte: ignored",
+            e.dn
+        );
+        return None;
+    }
+    Some(user)
 }
 
 /// Parses a decimal id; rejects negatives, junk and 0-padding tricks beyond u32.
@@ -168,6 +177,25 @@ mod tests {
         assert!(user_from_entry(&ctx, &alice(), None).is_none());
         ctx.max_id = 1001;
         assert!(user_from_entry(&ctx, &alice(), None).is_some());
+        let nul = Entry::new(
+            "uid=n,dc=x",
+            &[
+                ("uid", &["n"]),
+                ("uidNumber", &["1005"]),
+                ("gidNumber", &["1"]),
+                ("loginShell", &["/bin/sh\0x"]),
+            ],
+        );
+        assert!(user_from_entry(&ctx, &nul, None).is_none());
+        let empty = Entry::new(
+            "uid=,dc=x",
+            &[
+                ("uid", &[""]),
+                ("uidNumber", &["1005"]),
+                ("gidNumber", &["1"]),
+            ],
+        );
+        assert!(user_from_entry(&ctx, &empty, None).is_none());
     }
 
     #[test]
