@@ -196,6 +196,54 @@ mod tests {
     }
 
     #[test]
+    fn child_after_fork_opens_its_own_connection() {
+        let fake = Fake::start(|_, _| None);
+        let c = Client::new(&fake.path);
+        c.request(Command::GetPwNam, b"parent\0").unwrap();
+        // SAFETY: the child only uses the client (malloc is fork-safe in glibc) and _exits.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            let ok = c.request(Command::GetPwNam, b"child\0").is_ok();
+            // SAFETY: leave the forked test process without running destructors.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+        }
+        let mut st = 0;
+        // SAFETY: waiting for our own child.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut st, 0) }, pid);
+        assert!(libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0);
+        // The parent's cached connection is intact and still the only one it uses.
+        c.request(Command::GetPwNam, b"parent2\0").unwrap();
+        assert_eq!(fake.accepts(), 2, "child connected separately");
+        let log = fake.log();
+        let names: Vec<_> = log
+            .iter()
+            .filter(|(c, _)| *c == 0x11)
+            .map(|(_, b)| b.clone())
+            .collect();
+        assert_eq!(names.len(), 3);
+        assert!(names.contains(&b"child\0".to_vec()));
+    }
+
+    #[test]
+    fn threads_use_separate_connections() {
+        let fake = Fake::start(|_, _| None);
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let c = Client::new(&fake.path);
+                std::thread::spawn(move || {
+                    (0..200).all(|_| c.request(Command::GetPwUid, &[1, 0, 0, 0]) == Ok(vec![0; 8]))
+                })
+            })
+            .collect();
+        for h in handles {
+            assert!(h.join().unwrap());
+        }
+        assert_eq!(fake.count(0x12), 800);
+        assert_eq!(fake.accepts(), 4);
+    }
+
+    #[test]
     fn garbage_replies_are_errors() {
         for raw in [
             b"\x01\x02\x03".to_vec(),
