@@ -59,6 +59,8 @@ pub(crate) struct Shared {
     pub(crate) path: String,
     /// The registry key (canonical directory).
     key: PathBuf,
+    /// Longest name (in bytes) usable as a key, stamps' two-byte prefix included.
+    pub(crate) max_name: usize,
 }
 
 impl Shared {
@@ -171,11 +173,13 @@ pub(crate) fn open_shared(db_dir: &Path, domain: &str) -> Result<Arc<Shared>, Ca
         Some(dbs) => dbs,
         None => create(&env, &path)?,
     };
+    let max_name = env.max_key_size().saturating_sub(2);
     let shared = Arc::new(Shared {
         env: ManuallyDrop::new(env),
         dbs,
         path,
         key: key.clone(),
+        max_name,
     });
     reg.insert(key, Arc::downgrade(&shared));
     Ok(shared)

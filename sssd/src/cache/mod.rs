@@ -14,6 +14,8 @@ mod env;
 mod reader;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_scale;
 mod writer;
 
 use crate::model::{Cached, Group, User};
@@ -60,6 +62,14 @@ pub enum CacheError {
         path: String,
         /// The underlying error.
         source: std::io::Error,
+    },
+    /// A value the cache cannot store (e.g. an empty or over-long name).
+    #[error("cache {path}: {reason}")]
+    Invalid {
+        /// The environment's directory.
+        path: String,
+        /// What is wrong, naming the value.
+        reason: String,
     },
 }
 
@@ -129,11 +139,7 @@ impl Cache {
         f: impl FnOnce(&reader::Reader<'_>) -> Result<T, CacheError>,
     ) -> Result<T, CacheError> {
         let txn = self.shared.env().read_txn().map_err(|e| self.lmdb(e))?;
-        f(&reader::Reader::new(
-            &txn,
-            &self.shared.dbs,
-            &self.shared.path,
-        ))
+        f(&reader::Reader::new(&txn, &self.shared))
     }
 
     /// Wraps an LMDB error with this cache's path.

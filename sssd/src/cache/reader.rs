@@ -2,7 +2,7 @@
 
 use super::CacheError;
 use super::codec::{self, Stamp, StampKind};
-use super::env::{Db, Dbs};
+use super::env::{Db, Dbs, Shared};
 use crate::model::{Cached, Group, User};
 use heed::RoTxn;
 
@@ -11,12 +11,23 @@ pub(crate) struct Reader<'a> {
     txn: &'a RoTxn<'a>,
     dbs: &'a Dbs,
     path: &'a str,
+    max_name: usize,
 }
 
 impl<'a> Reader<'a> {
-    /// A reader over `dbs` inside `txn`; `path` names the environment in errors.
-    pub(crate) fn new(txn: &'a RoTxn<'a>, dbs: &'a Dbs, path: &'a str) -> Self {
-        Reader { txn, dbs, path }
+    /// A reader over the databases of `shared` inside `txn`.
+    pub(crate) fn new(txn: &'a RoTxn<'a>, shared: &'a Shared) -> Self {
+        Reader {
+            txn,
+            dbs: &shared.dbs,
+            path: &shared.path,
+            max_name: shared.max_name,
+        }
+    }
+
+    /// Whether `name` can be a key at all (non-empty and short enough for LMDB).
+    pub(crate) fn storable(&self, name: &str) -> bool {
+        !name.is_empty() && name.len() <= self.max_name
     }
 
     fn lmdb(&self, source: heed::Error) -> CacheError {
@@ -72,6 +83,9 @@ impl<'a> Reader<'a> {
 
     /// The stored user record `name`, without stamps.
     pub(crate) fn user(&self, name: &str) -> Result<Option<User>, CacheError> {
+        if !self.storable(name) {
+            return Ok(None);
+        }
         let Some(b) = self.raw(&self.dbs.users, name.as_bytes())? else {
             return Ok(None);
         };
@@ -83,6 +97,9 @@ impl<'a> Reader<'a> {
 
     /// The stored group record `name`, without stamps.
     pub(crate) fn group(&self, name: &str) -> Result<Option<Group>, CacheError> {
+        if !self.storable(name) {
+            return Ok(None);
+        }
         let Some(b) = self.raw(&self.dbs.groups, name.as_bytes())? else {
             return Ok(None);
         };
@@ -146,6 +163,9 @@ impl<'a> Reader<'a> {
 
     /// The initgroups record of user `name` with its stamps.
     pub(crate) fn initgroups(&self, name: &str) -> Result<Option<Cached<Vec<u32>>>, CacheError> {
+        if !self.storable(name) {
+            return Ok(None);
+        }
         let Some(b) = self.raw(&self.dbs.initgroups, name.as_bytes())? else {
             return Ok(None);
         };

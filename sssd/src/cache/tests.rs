@@ -508,3 +508,62 @@ fn expire_all_repairs_unreadable_stamps() {
     let u = cache.user_by_name("alice").unwrap().unwrap();
     assert_eq!((u.last_update, u.expire), (0, 0));
 }
+
+#[test]
+fn unstorable_names_are_rejected_on_write_and_absent_on_read() {
+    let (_d, cache) = open();
+    let long = "x".repeat(600);
+    let mut w = cache.writer().unwrap();
+    for name in ["", long.as_str()] {
+        let err = w.put_user(&user(name, 1), 1, 2).unwrap_err();
+        assert!(matches!(err, CacheError::Invalid { .. }), "{err}");
+        assert!(err.to_string().contains("user name"), "{err}");
+        assert!(matches!(
+            w.put_group(&group(name, 1, &[]), 1, 2),
+            Err(CacheError::Invalid { .. })
+        ));
+        assert!(matches!(
+            w.set_initgroups(name, &[1], 1, 2),
+            Err(CacheError::Invalid { .. })
+        ));
+        w.delete_user(name).unwrap();
+        w.delete_group(name).unwrap();
+    }
+    // The transaction is still usable after the rejections.
+    w.put_user(&user("ok", 2), 1, 2).unwrap();
+    w.commit().unwrap();
+    for name in ["", long.as_str()] {
+        assert_eq!(cache.user_by_name(name).unwrap(), None);
+        assert_eq!(cache.group_by_name(name).unwrap(), None);
+        assert_eq!(cache.initgroups(name).unwrap(), None);
+    }
+    assert!(cache.user_by_name("ok").unwrap().is_some());
+    // The longest storable name works.
+    let max = "m".repeat(cache.shared.max_name);
+    let mut w = cache.writer().unwrap();
+    w.put_user(&user(&max, 3), 1, 2).unwrap();
+    w.set_initgroups(&max, &[1], 1, 2).unwrap();
+    w.commit().unwrap();
+    assert_eq!(cache.user_by_uid(3).unwrap().unwrap().value.name, max);
+}
+
+#[test]
+fn writer_reads_its_own_writes_and_cache_reads_committed_state_meanwhile() {
+    let (_d, cache) = open();
+    let mut w = cache.writer().unwrap();
+    w.put_user(&user("alice", 1000), 1, 2).unwrap();
+    w.put_group(&group("g", 7, &["alice"]), 1, 2).unwrap();
+    w.set_initgroups("alice", &[7], 1, 2).unwrap();
+    assert_eq!(w.user_by_uid(1000).unwrap().unwrap().value.name, "alice");
+    assert!(w.user_by_name("alice").unwrap().is_some());
+    assert_eq!(w.group_by_gid(7).unwrap().unwrap().value.name, "g");
+    assert!(w.group_by_name("g").unwrap().is_some());
+    assert_eq!(w.initgroups("alice").unwrap().unwrap().value, vec![7]);
+    assert_eq!(w.all_users().unwrap().len(), 1);
+    assert_eq!(w.all_groups().unwrap().len(), 1);
+    // A read transaction on the same thread as the open write transaction (MDB_NOTLS).
+    assert_eq!(cache.user_by_uid(1000).unwrap(), None);
+    assert!(cache.all_groups().unwrap().is_empty());
+    w.commit().unwrap();
+    assert!(cache.user_by_uid(1000).unwrap().is_some());
+}

@@ -4,7 +4,7 @@ use super::codec::{self, Stamp, StampKind};
 use super::env::{Db, Dbs};
 use super::reader::Reader;
 use super::{Cache, CacheError};
-use crate::model::{Group, User};
+use crate::model::{Cached, Group, User};
 use heed::RwTxn;
 
 /// A write transaction on a domain's cache. Dropping it without `commit` aborts it: none of
@@ -27,6 +27,7 @@ impl Writer<'_> {
     /// Stores `user`, stamped fresh from `now` until `expire`. A user with the same name or
     /// uid that differs is replaced; an identical one only has its stamps updated.
     pub fn put_user(&mut self, user: &User, now: i64, expire: i64) -> Result<(), CacheError> {
+        self.check_name("user", &user.name)?;
         let bytes = codec::encode_user(user);
         let kind = self.user_kind();
         self.put_record(&kind, &user.name, user.uid, &bytes, stamp(now, expire))
@@ -34,6 +35,7 @@ impl Writer<'_> {
 
     /// Stores `group` likewise; an unchanged group's record is not rewritten.
     pub fn put_group(&mut self, group: &Group, now: i64, expire: i64) -> Result<(), CacheError> {
+        self.check_name("group", &group.name)?;
         let bytes = codec::encode_group(group);
         let kind = self.group_kind();
         self.put_record(&kind, &group.name, group.gid, &bytes, stamp(now, expire))
@@ -47,6 +49,7 @@ impl Writer<'_> {
         now: i64,
         expire: i64,
     ) -> Result<(), CacheError> {
+        self.check_name("initgroups user", name)?;
         let bytes = codec::encode_gids(gids);
         let db = self.dbs().initgroups;
         let same = self.reader().raw(&db, name.as_bytes())? == Some(bytes.as_slice());
@@ -59,6 +62,9 @@ impl Writer<'_> {
 
     /// Removes user `name` (and its initgroups record) if present.
     pub fn delete_user(&mut self, name: &str) -> Result<(), CacheError> {
+        if !self.reader().storable(name) {
+            return Ok(());
+        }
         let kind = self.user_kind();
         self.delete_record(&kind, name)?;
         let dbs = self.dbs();
@@ -68,6 +74,9 @@ impl Writer<'_> {
 
     /// Removes group `name` if present.
     pub fn delete_group(&mut self, name: &str) -> Result<(), CacheError> {
+        if !self.reader().storable(name) {
+            return Ok(());
+        }
         let kind = self.group_kind();
         self.delete_record(&kind, name)
     }
@@ -108,6 +117,41 @@ impl Writer<'_> {
             .map_err(|source| CacheError::Lmdb { path, source })
     }
 
+    /// The user `name` as this transaction sees it (its own writes included).
+    pub fn user_by_name(&self, name: &str) -> Result<Option<Cached<User>>, CacheError> {
+        self.reader().user_by_name(name)
+    }
+
+    /// The user with `uid` as this transaction sees it.
+    pub fn user_by_uid(&self, uid: u32) -> Result<Option<Cached<User>>, CacheError> {
+        self.reader().user_by_uid(uid)
+    }
+
+    /// The group `name` as this transaction sees it.
+    pub fn group_by_name(&self, name: &str) -> Result<Option<Cached<Group>>, CacheError> {
+        self.reader().group_by_name(name)
+    }
+
+    /// The group with `gid` as this transaction sees it.
+    pub fn group_by_gid(&self, gid: u32) -> Result<Option<Cached<Group>>, CacheError> {
+        self.reader().group_by_gid(gid)
+    }
+
+    /// The initgroups record of `name` as this transaction sees it.
+    pub fn initgroups(&self, name: &str) -> Result<Option<Cached<Vec<u32>>>, CacheError> {
+        self.reader().initgroups(name)
+    }
+
+    /// Every user as this transaction sees it.
+    pub fn all_users(&self) -> Result<Vec<User>, CacheError> {
+        self.reader().all_users()
+    }
+
+    /// Every group as this transaction sees it.
+    pub fn all_groups(&self) -> Result<Vec<Group>, CacheError> {
+        self.reader().all_groups()
+    }
+
     /// How many user, group and initgroups records this transaction has (re)written; stamps
     /// and indexes are not counted. Storing an unchanged record does not count.
     pub fn records_written(&self) -> u64 {
@@ -126,12 +170,28 @@ impl<'c> Writer<'c> {
         })
     }
 
+    /// Rejects names that cannot be keys, naming them.
+    fn check_name(&self, what: &str, name: &str) -> Result<(), CacheError> {
+        if self.reader().storable(name) {
+            return Ok(());
+        }
+        let shown: String = name.chars().take(40).collect();
+        Err(CacheError::Invalid {
+            path: self.cache.shared.path.clone(),
+            reason: format!(
+                "{what} name {shown:?} ({} bytes) is empty or longer than {} bytes",
+                name.len(),
+                self.cache.shared.max_name
+            ),
+        })
+    }
+
     fn dbs(&self) -> Dbs {
         self.cache.shared.dbs
     }
 
     fn reader(&self) -> Reader<'_> {
-        Reader::new(&self.txn, &self.cache.shared.dbs, &self.cache.shared.path)
+        Reader::new(&self.txn, &self.cache.shared)
     }
 
     fn lmdb(&self, source: heed::Error) -> CacheError {
