@@ -118,7 +118,7 @@ fn make_dir(dir: &Path) -> Result<(), CacheError> {
 
 /// Opens (or finds already open) the environment of `domain` under `db_dir`.
 pub(crate) fn open_shared(db_dir: &Path, domain: &str) -> Result<Arc<Shared>, CacheError> {
-    if domain.is_empty() || domain.contains('/') || domain == "." || domain == ".." {
+    if domain.is_empty() || domain.contains(['/', '\0']) || domain == "." || domain == ".." {
         return Err(CacheError::Io {
             path: db_dir.display().to_string(),
             source: std::io::Error::new(

@@ -7,7 +7,16 @@
 //!
 //! API contract (implementations must keep these signatures):
 //! - reads never see a half-written transaction;
-//! - names are keys exactly as given (callers normalise case for case-insensitive domains).
+//! - names are keys exactly as given (callers normalise case for case-insensitive domains);
+//! - every call is blocking but short (one LMDB transaction, µs for a lookup); `open` and
+//!   commits touch the disk, so async code runs them in `spawn_blocking`;
+//! - a user or group stored with the id of another name replaces that other entry (a rename);
+//! - opening the same cache again in a process returns a handle on the same environment;
+//!   several processes may open it at once (LMDB locking): one writer, many readers.
+//!
+//! Layout: named databases `users` (name -> record), `uids` (uid -> name), `groups`,
+//! `gids`, `initgroups` (user name -> gids), `stamps` (`u:`/`g:`/`i:` + name -> last update
+//! and expiry) and `meta` (schema version). Records use the hand-written codec in `codec`.
 
 mod codec;
 mod env;
@@ -81,6 +90,8 @@ pub struct Cache {
 
 impl Cache {
     /// Opens (creating if needed, directory mode 0700) the cache of `domain` under `db_dir`.
+    ///
+    /// Fails with [`CacheError::Version`] when the cache was written with another schema.
     pub fn open(db_dir: &Path, domain: &str) -> Result<Cache, CacheError> {
         Ok(Cache {
             shared: env::open_shared(db_dir, domain)?,

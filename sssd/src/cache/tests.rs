@@ -375,7 +375,7 @@ fn domains_are_separate_and_bad_domain_names_rejected() {
     w.commit().unwrap();
     assert!(a.user_by_name("alice").unwrap().is_some());
     assert_eq!(b.user_by_name("alice").unwrap(), None);
-    for bad in ["", "..", "a/b"] {
+    for bad in ["", "..", "a/b", "a\0b"] {
         assert!(
             matches!(Cache::open(dir.path(), bad), Err(CacheError::Io { .. })),
             "{bad:?}"
@@ -566,4 +566,41 @@ fn writer_reads_its_own_writes_and_cache_reads_committed_state_meanwhile() {
     assert!(cache.all_groups().unwrap().is_empty());
     w.commit().unwrap();
     assert!(cache.user_by_uid(1000).unwrap().is_some());
+}
+
+#[test]
+fn taking_another_users_uid_replaces_that_user() {
+    let (_d, cache) = open();
+    let mut w = cache.writer().unwrap();
+    w.put_user(&user("a", 1), 1, 2).unwrap();
+    w.put_user(&user("b", 2), 1, 2).unwrap();
+    w.commit().unwrap();
+    let mut w = cache.writer().unwrap();
+    w.put_user(&user("a", 2), 1, 2).unwrap();
+    w.commit().unwrap();
+    assert_eq!(cache.user_by_name("b").unwrap(), None);
+    assert_eq!(cache.user_by_uid(1).unwrap(), None);
+    assert_eq!(cache.user_by_uid(2).unwrap().unwrap().value.name, "a");
+    assert_eq!(cache.all_users().unwrap().len(), 1);
+}
+
+#[test]
+fn identical_record_with_a_lost_index_entry_is_reindexed() {
+    let (_d, cache) = open();
+    let mut w = cache.writer().unwrap();
+    w.put_user(&user("alice", 1000), 1, 2).unwrap();
+    w.commit().unwrap();
+    let mut txn = cache.shared.env().write_txn().unwrap();
+    cache
+        .shared
+        .dbs
+        .uids
+        .delete(&mut txn, &1000u32.to_be_bytes())
+        .unwrap();
+    txn.commit().unwrap();
+    assert_eq!(cache.user_by_uid(1000).unwrap(), None);
+    let mut w = cache.writer().unwrap();
+    w.put_user(&user("alice", 1000), 3, 4).unwrap();
+    w.commit().unwrap();
+    assert_eq!(cache.user_by_uid(1000).unwrap().unwrap().last_update, 3);
 }

@@ -255,12 +255,13 @@ impl<'c> Writer<'c> {
         s: Stamp,
     ) -> Result<(), CacheError> {
         let key = name.as_bytes();
+        let index_key = codec::id_key(id);
         let same = self.reader().raw(&kind.records, key)? == Some(bytes);
-        if same {
+        // An unchanged record (whose index entry is intact) only gets a new stamp.
+        if same && self.reader().raw(&kind.index, &index_key)? == Some(key) {
             return self.put_stamp(kind.stamp, name, s);
         }
         // The name's previous id no longer leads to it.
-        let index_key = codec::id_key(id);
         match self.stored_id(kind, name)? {
             Some(old) if old == id => {}
             Some(old) => self.unindex(kind, old, name)?,
