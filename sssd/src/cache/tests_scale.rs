@@ -11,6 +11,18 @@ const CHILD_DIR_VAR: &str = "SSSD_CACHE_TEST_CHILD_DIR";
 const CHILD_TXNS: u32 = 40;
 const CHILD_BATCH: u32 = 100;
 
+/// A child process killed (by PID) and reaped when the guard drops, even if the test panics.
+struct ChildGuard(std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 fn user(i: u32) -> User {
     User {
         name: format!("user{i:05}"),
@@ -176,11 +188,7 @@ fn another_process_writes_while_this_one_reads() {
         if let Some(status) = exited {
             break status;
         }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("child writer did not finish");
-        }
+        assert!(Instant::now() < deadline, "child writer did not finish");
     };
     assert!(status.success(), "child writer failed: {status}");
     assert_eq!(cache.all_users().unwrap().len(), total as usize);
@@ -188,4 +196,77 @@ fn another_process_writes_while_this_one_reads() {
     let got = cache.user_by_name(&last_user.name).unwrap().unwrap();
     assert_eq!((got.value, got.expire), (last_user, 100));
     assert!(intermediate > 0, "never observed the child mid-way");
+}
+
+/// Environment variable telling the crashing-writer child which `db_dir` to use.
+const CRASH_DIR_VAR: &str = "SSSD_CACHE_TEST_CRASH_DIR";
+
+/// Opens a write transaction, writes, announces it and waits to be killed, when started as
+/// the child of `a_writer_killed_mid_transaction_leaves_the_cache_usable`.
+#[test]
+fn child_crashing_writer() {
+    let Some(dir) = std::env::var_os(CRASH_DIR_VAR) else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let cache = Cache::open(&dir, "shared").unwrap();
+    let mut w = cache.writer().unwrap();
+    w.put_user(&user(1), 1, 2).unwrap();
+    std::fs::write(dir.join("child-ready"), b"").unwrap();
+    std::thread::sleep(Duration::from_secs(120));
+    w.commit().unwrap();
+}
+
+#[test]
+fn a_writer_killed_mid_transaction_leaves_the_cache_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(dir.path(), "shared").unwrap();
+    let mut guard = ChildGuard(
+        Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "cache::tests_scale::child_crashing_writer",
+                "--test-threads=1",
+            ])
+            .env(CRASH_DIR_VAR, dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let child = &mut guard.0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !dir.path().join("child-ready").exists() {
+        assert!(
+            Instant::now() < deadline && child.try_wait().unwrap().is_none(),
+            "child never opened its write transaction"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // SIGKILL, by PID, while the child holds LMDB's writer lock.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(cache.user_by_uid(user(1).uid).unwrap(), None);
+
+    // A new writer must get the lock (LMDB's robust mutex) rather than hang.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let writer_cache = cache.clone();
+    std::thread::spawn(move || {
+        let r = (|| {
+            let mut w = writer_cache.writer()?;
+            w.put_user(&user(2), 1, 2)?;
+            w.commit()
+        })();
+        let _ = tx.send(r.map_err(|e| e.to_string()));
+    });
+    let result = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("writer hung after the previous writer was killed");
+    result.unwrap();
+    assert!(cache.user_by_uid(user(2).uid).unwrap().is_some());
+    assert_eq!(cache.user_by_uid(user(1).uid).unwrap(), None);
+
+    // A second opening in a fresh process state also works (stale reader check included).
+    drop(cache);
+    let cache = Cache::open(dir.path(), "shared").unwrap();
+    assert_eq!(cache.all_users().unwrap().len(), 1);
 }
