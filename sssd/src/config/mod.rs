@@ -9,6 +9,8 @@
 mod known;
 mod load;
 pub mod options;
+#[cfg(test)]
+mod options_tests;
 mod parse;
 #[cfg(test)]
 mod tests;
