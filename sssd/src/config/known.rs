@@ -238,5 +238,8 @@ fn list_for(section: &str) -> Option<&'static str> {
 
 /// Whether `option` is known in `section`, or `None` when the section's kind is not covered.
 pub(super) fn is_known(section: &str, option: &str) -> Option<bool> {
-    list_for(section).map(|list| list.split_whitespace().any(|o| o == option))
+    list_for(section).map(|list| {
+        list.split_whitespace()
+            .any(|o| o.eq_ignore_ascii_case(option))
+    })
 }

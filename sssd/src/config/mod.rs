@@ -82,7 +82,8 @@ impl ConfigError {
 }
 
 /// One `[name]` section: options in order of first appearance, later values replacing
-/// earlier ones.
+/// earlier ones. Option names compare case-insensitively (as in ding-libs and SSSD's confdb);
+/// the first spelling is kept.
 #[derive(Clone, Default, PartialEq, Eq)]
 struct Section {
     name: String,
@@ -91,14 +92,19 @@ struct Section {
 
 impl Section {
     fn set(&mut self, key: &str, value: &str) {
-        match self.options.iter_mut().find(|(k, _)| k == key) {
+        match self
+            .options
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        {
             Some(slot) => slot.1 = value.to_string(),
             None => self.options.push((key.to_string(), value.to_string())),
         }
     }
 }
 
-/// A parsed configuration: sections in file order, options within them.
+/// A parsed configuration: sections in file order, options within them. Section and option
+/// names are matched case-insensitively, as SSSD does.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Config {
     sections: Vec<Section>,
@@ -171,7 +177,11 @@ impl Config {
     }
 
     fn section_mut(&mut self, name: &str) -> &mut Section {
-        let idx = match self.sections.iter().position(|s| s.name == name) {
+        let idx = match self
+            .sections
+            .iter()
+            .position(|s| s.name.eq_ignore_ascii_case(name))
+        {
             Some(i) => i,
             None => {
                 self.sections.push(Section {
@@ -185,7 +195,9 @@ impl Config {
     }
 
     fn section(&self, name: &str) -> Option<&Section> {
-        self.sections.iter().find(|s| s.name == name)
+        self.sections
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
     }
 
     /// Whether `[section]` appears in the configuration.
@@ -210,7 +222,7 @@ impl Config {
         self.section(section)?
             .options
             .iter()
-            .find(|(k, _)| k == option)
+            .find(|(k, _)| k.eq_ignore_ascii_case(option))
             .map(|(_, v)| v.as_str())
     }
 
@@ -255,7 +267,7 @@ impl Config {
     pub fn domains(&self) -> Result<Vec<String>, ConfigError> {
         let mut out: Vec<String> = Vec::new();
         for d in self.get_list("sssd", "domains") {
-            if !out.contains(&d) {
+            if !out.iter().any(|o| o.eq_ignore_ascii_case(&d)) {
                 out.push(d);
             }
         }
@@ -267,11 +279,11 @@ impl Config {
                 continue;
             }
             if self.get_bool(&sec.name, "enabled", false)? {
-                if !out.iter().any(|d| d == name) {
+                if !out.iter().any(|d| d.eq_ignore_ascii_case(name)) {
                     out.push(name.to_string());
                 }
             } else {
-                out.retain(|d| d != name);
+                out.retain(|d| !d.eq_ignore_ascii_case(name));
             }
         }
         for d in &out {

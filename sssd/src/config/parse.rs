@@ -1,10 +1,18 @@
 //! The line parser: SSSD's (ding-libs) INI dialect, strictly.
 //!
-//! * `#` or `;` in column 0 starts a comment; blank lines are skipped.
-//! * Any other line starting with whitespace is an error (SSSD rejects indented lines).
-//! * `[name]` opens a section; repeated sections merge.
+//! Checked against libini_config 0.6.2 with SSSD's flags (`INI_PARSE_NOWRAP`,
+//! `INI_MV1S_OVERWRITE`):
+//!
+//! * `#` or `;` in column 0 starts a comment; blank (or whitespace-only) lines are skipped.
+//! * An indented comment or section header is an error (ding-libs: "Equal sign is missing");
+//!   an indented `key = value` line is accepted, its indentation ignored.
+//! * `[name]` opens a section (name trimmed, the line must end with `]`); a repeated section,
+//!   in any letter case, merges into the first.
 //! * `key = value`: the `=` is required; key and value are trimmed; no quotes, escapes or
-//!   inline comments (`#`, `;` and `\` are literal); a repeated key replaces the earlier value.
+//!   inline comments (`#`, `;` and `\` are literal); a repeated key (in any letter case)
+//!   replaces the earlier value.
+//! * An option before any section header is an error (ding-libs files it under a `default`
+//!   section that SSSD never reads; we refuse it instead of ignoring it silently).
 
 use super::{Config, ConfigError};
 
@@ -29,17 +37,20 @@ pub(super) fn parse_into(cfg: &mut Config, text: &str, origin: &str) -> Result<(
         if line.starts_with('#') || line.starts_with(';') {
             continue;
         }
-        if line.starts_with(char::is_whitespace) {
-            let what = match line.trim_start().chars().next() {
-                Some('#' | ';') => "comment",
-                _ => "line",
+        let indented = line.starts_with(char::is_whitespace);
+        let line = line.trim_start();
+        if indented && (line.starts_with(['#', ';', '['])) {
+            let what = if line.starts_with('[') {
+                "section header"
+            } else {
+                "comment"
             };
             return Err(syntax(
                 origin,
                 lineno,
                 format!(
-                    "indented {what} is not allowed (comments must start in column 0 and \
-                     options must not be indented): {:?}",
+                    "equal sign is missing: indented {what} {:?} (comments and section \
+                     headers must start in column 0)",
                     shown(line)
                 ),
             ));
@@ -56,13 +67,6 @@ pub(super) fn parse_into(cfg: &mut Config, text: &str, origin: &str) -> Result<(
             let name = name.trim();
             if name.is_empty() {
                 return Err(syntax(origin, lineno, "empty section name"));
-            }
-            if name.contains(['[', ']']) {
-                return Err(syntax(
-                    origin,
-                    lineno,
-                    format!("invalid section name: {line:?}"),
-                ));
             }
             // Record the section even if it stays empty.
             cfg.section_mut(name);
@@ -81,7 +85,11 @@ pub(super) fn parse_into(cfg: &mut Config, text: &str, origin: &str) -> Result<(
         };
         let key = key.trim();
         if key.is_empty() {
-            return Err(syntax(origin, lineno, "option name is missing before '='"));
+            return Err(syntax(
+                origin,
+                lineno,
+                "property name is missing before '='",
+            ));
         }
         let Some(section) = &current else {
             return Err(syntax(

@@ -56,15 +56,23 @@ fn indented_comment_is_rejected_with_line_number() {
     let (line, msg) = syntax_line(parse(text).unwrap_err());
     assert_eq!(line, 3);
     assert!(msg.contains("indented comment"), "{msg}");
+    assert!(msg.contains("equal sign is missing"), "{msg}");
 }
 
 #[test]
-fn indented_option_is_rejected_with_line_number() {
-    let text = "[sssd]\n\tdomains = LDAP\n";
-    let (line, msg) = syntax_line(parse(text).unwrap_err());
-    assert_eq!(line, 2);
-    assert!(msg.contains("indented line"), "{msg}");
-    assert!(msg.contains("domains"), "{msg}");
+fn indented_section_header_is_rejected_with_line_number() {
+    let (line, msg) = syntax_line(parse("[sssd]\ndomains = A\n  [domain/A]\n").unwrap_err());
+    assert_eq!(line, 3);
+    assert!(msg.contains("indented section header"), "{msg}");
+}
+
+#[test]
+fn indented_option_is_accepted_like_ding_libs() {
+    let cfg = parse("[sssd]\n\tdomains = LDAP\n   services = nss\n").unwrap();
+    assert_eq!(cfg.get("sssd", "domains"), Some("LDAP"));
+    assert_eq!(cfg.get("sssd", "services"), Some("nss"));
+    // Indented but without '=' is still an error.
+    assert_eq!(syntax_line(parse("[sssd]\n  domains\n").unwrap_err()).0, 2);
 }
 
 #[test]
@@ -82,7 +90,7 @@ fn missing_equal_sign_is_an_error() {
 
 #[test]
 fn bad_line_does_not_echo_a_secret_value() {
-    let err = parse("[domain/X]\n  ldap_default_authtok = s3cret\n").unwrap_err();
+    let err = parse("[domain/X]\n  ; ldap_default_authtok = s3cret\n").unwrap_err();
     assert!(!err.to_string().contains("s3cret"), "{err}");
     let err = parse("[domain/X]\nldap_default_authtok s3cret\n").unwrap_err();
     assert!(!err.to_string().contains("s3cret"), "{err}");
@@ -100,6 +108,9 @@ fn bad_section_headers_are_errors() {
     assert_eq!(syntax_line(parse("[sssd\n").unwrap_err()).0, 1);
     assert_eq!(syntax_line(parse("[sssd]\n[]\n").unwrap_err()).0, 2);
     assert_eq!(syntax_line(parse("[sssd] x\n").unwrap_err()).0, 1);
+    assert_eq!(syntax_line(parse("[sssd] # c\n").unwrap_err()).0, 1);
+    let cfg = parse("[ a]b ]   \nk = v\n").unwrap();
+    assert_eq!(cfg.get("a]b", "k"), Some("v"));
     assert_eq!(syntax_line(parse("[sssd]\n= value\n").unwrap_err()).0, 2);
 }
 
@@ -127,11 +138,15 @@ fn quotes_are_literal_and_values_trimmed() {
 }
 
 #[test]
-fn keys_and_sections_are_case_sensitive() {
-    let cfg = parse("[nss]\nPwfield = x\n").unwrap();
-    assert_eq!(cfg.get("nss", "pwfield"), None);
-    assert_eq!(cfg.get("nss", "Pwfield"), Some("x"));
-    assert_eq!(cfg.get("NSS", "Pwfield"), None);
+fn keys_and_sections_are_case_insensitive_like_ding_libs() {
+    let cfg = parse("[nss]\nPwfield = x\n[NSS]\npwfield = y\nfilter_users = a\n").unwrap();
+    assert_eq!(cfg.sections(), vec!["nss"]);
+    assert_eq!(cfg.get("nss", "pwfield"), Some("y"));
+    assert_eq!(cfg.get("Nss", "PWFIELD"), Some("y"));
+    assert_eq!(
+        cfg.options("nss"),
+        vec![("Pwfield", "y"), ("filter_users", "a")]
+    );
 }
 
 #[test]
@@ -203,7 +218,7 @@ fn no_domain_is_an_error() {
 #[test]
 fn unknown_options_are_reported() {
     let text = "[sssd]\ndomains = D\nconfig_file_version = 2\ndomian = x\n[nss]\n\
-                debug_level = 3\nfilter_user = a\n[domain/D]\nid_provider = ldap\n\
+                Debug_Level = 3\nfilter_user = a\n[domain/D]\nid_provider = ldap\n\
                 ldap_uri = ldap://x\nldap_serach_base = dc=x\n[custom]\nwhatever = 1\n";
     let unknown = parse(text).unwrap().unknown_options();
     let expected = [
