@@ -218,12 +218,14 @@ impl Config {
     }
 
     /// The raw value of `option` in `section` (for example `"domain/LDAP"`, `"ldap_uri"`).
+    /// An empty value counts as unset (`None`), as in SSSD, which drops empty values.
     pub fn get(&self, section: &str, option: &str) -> Option<&str> {
         self.section(section)?
             .options
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(option))
             .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
     }
 
     /// A boolean option (`true`/`false`, case-insensitive), or `default` when absent.
@@ -241,7 +243,8 @@ impl Config {
         }
     }
 
-    /// An integer option, or `default` when absent.
+    /// An integer option (decimal, `0x` hexadecimal or `0` octal, as C's `strtol`), or
+    /// `default` when absent.
     pub fn get_int(&self, section: &str, option: &str, default: i64) -> Result<i64, ConfigError> {
         match self.get(section, option) {
             None => Ok(default),
@@ -340,9 +343,27 @@ pub fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
-/// Parses a decimal integer with optional sign.
+/// Parses an integer like C's `strtol(value, .., 0)`, as SSSD does: optional sign, then
+/// `0x` hexadecimal, `0` octal or decimal digits, and nothing after them.
 pub fn parse_int(v: &str) -> Option<i64> {
-    v.parse::<i64>().ok()
+    let (negative, rest) = match v.as_bytes().first() {
+        Some(b'-') => (true, &v[1..]),
+        Some(b'+') => (false, &v[1..]),
+        _ => (false, v),
+    };
+    let (radix, digits) =
+        if let Some(hex) = rest.strip_prefix("0x").or_else(|| rest.strip_prefix("0X")) {
+            (16, hex)
+        } else if rest.len() > 1 && rest.starts_with('0') {
+            (8, &rest[1..])
+        } else {
+            (10, rest)
+        };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let magnitude = i128::from_str_radix(digits, radix).ok()?;
+    i64::try_from(if negative { -magnitude } else { magnitude }).ok()
 }
 
 /// Splits a comma-separated list: items trimmed, empty items dropped.

@@ -83,7 +83,7 @@ fn nss_defaults() {
 #[test]
 fn nss_overrides() {
     let text = "[nss]\nenum_cache_timeout = 5\nentry_cache_nowait_percentage = 0\n\
-                entry_negative_timeout = 0\nfilter_users = alice, bob\nfilter_groups =\n\
+                entry_negative_timeout = 0\nfilter_users = alice, bob\nfilter_groups = ,\n\
                 filter_users_in_groups = false\npwfield = x\noverride_homedir = /home/%u\n\
                 fallback_homedir = /home/%d/%u\nhomedir_substring = /srv\n\
                 override_shell = /bin/zsh\nallowed_shells = /bin/bash,/bin/zsh\n\
@@ -107,6 +107,17 @@ fn nss_overrides() {
     assert_eq!(o.default_shell.as_deref(), Some("/bin/ksh"));
     assert_eq!(o.memcache_timeout, 0);
     assert_eq!(o.client_idle_timeout, 10, "raised to the minimum");
+}
+
+#[test]
+fn empty_values_mean_default() {
+    let text = "[nss]\nfilter_users =\nenum_cache_timeout =\nfilter_users_in_groups =\n\
+                pwfield =\n";
+    let o = NssOptions::from_config(&cfg(text)).unwrap();
+    assert_eq!(o.filter_users, vec!["root"]);
+    assert_eq!(o.enum_cache_timeout, 120);
+    assert!(o.filter_users_in_groups);
+    assert_eq!(o.pwfield, "*");
 }
 
 #[test]

@@ -133,7 +133,8 @@ fn inline_comment_characters_and_backslashes_are_literal() {
 fn quotes_are_literal_and_values_trimmed() {
     let cfg = parse("[nss]\npwfield =   \"x\"   \nempty =\nk=v=w\n").unwrap();
     assert_eq!(cfg.get("nss", "pwfield"), Some("\"x\""));
-    assert_eq!(cfg.get("nss", "empty"), Some(""));
+    assert_eq!(cfg.get("nss", "empty"), None, "SSSD drops empty values");
+    assert_eq!(cfg.options("nss")[1], ("empty", ""));
     assert_eq!(cfg.get("nss", "k"), Some("v=w"));
 }
 
@@ -186,6 +187,26 @@ fn typed_getters() {
         other => panic!("{other:?}"),
     }
     assert_eq!(cfg.get_int("s", "n", 0).unwrap(), -42);
+    for (text, want) in [
+        ("0x1F", Some(31)),
+        ("010", Some(8)),
+        ("+7", Some(7)),
+        ("0", Some(0)),
+    ] {
+        assert_eq!(parse_int(text), want, "{text}");
+    }
+    for text in [
+        "",
+        "-",
+        "0x",
+        "08",
+        "1 2",
+        " 1",
+        "1e3",
+        "99999999999999999999",
+    ] {
+        assert_eq!(parse_int(text), None, "{text}");
+    }
     assert_eq!(cfg.get_int("s", "absent", 7).unwrap(), 7);
     let err = cfg.get_int("s", "badn", 0).unwrap_err().to_string();
     assert!(err.contains("[s] badn") && err.contains("12x"), "{err}");
