@@ -264,13 +264,11 @@ pub fn debug_level(cfg: &Config, section: &str) -> Result<u32, ConfigError> {
         (None, Some(v)) => ("debug", v),
         (None, None) => return Ok(0),
     };
-    let parsed = match raw.strip_prefix("0x").or_else(|| raw.strip_prefix("0X")) {
-        Some(hex) => u32::from_str_radix(hex, 16).ok(),
-        None => raw.parse::<u32>().ok(),
-    };
-    parsed.ok_or_else(|| {
-        ConfigError::bad_value(section, option, raw, "expected a level 0-9 or a 0x bitmask")
-    })
+    super::parse_int(raw)
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| {
+            ConfigError::bad_value(section, option, raw, "expected a level 0-9 or a 0x bitmask")
+        })
 }
 
 /// The section name of domain `name`.
@@ -333,10 +331,18 @@ impl NssOptions {
             shell_fallback: string(cfg, S, "shell_fallback", "/bin/sh"),
             default_shell: optional(cfg, S, "default_shell"),
             memcache_timeout: number(cfg, S, "memcache_timeout", 300)?,
-            client_idle_timeout: number(cfg, S, "client_idle_timeout", 60)?
-                .max(MIN_CLIENT_IDLE_TIMEOUT),
+            client_idle_timeout: client_idle_timeout(cfg, S)?,
         })
     }
+}
+
+/// `client_idle_timeout` of a responder section: values below the minimum (even negative
+/// ones) are raised to it, as SSSD does.
+pub fn client_idle_timeout(cfg: &Config, section: &str) -> Result<u32, ConfigError> {
+    let v = cfg.get_int(section, "client_idle_timeout", 60)?;
+    Ok(u32::try_from(v)
+        .unwrap_or(if v < 0 { 0 } else { u32::MAX })
+        .max(MIN_CLIENT_IDLE_TIMEOUT))
 }
 
 /// `case_sensitive`: `true`, `false` or `preserving` (which compares like `false`).
@@ -362,15 +368,9 @@ impl DomainOptions {
         let s = s.as_str();
         let id_provider = optional(cfg, s, "id_provider")
             .ok_or_else(|| ConfigError::Missing(format!("[{s}]: id_provider is required")))?;
-        let is_ad_or_ipa = id_provider == "ad" || id_provider == "ipa";
         let auth_provider =
             optional(cfg, s, "auth_provider").unwrap_or_else(|| id_provider.clone());
-        let access_default = if is_ad_or_ipa {
-            id_provider.as_str()
-        } else {
-            "permit"
-        };
-        let access_provider = string(cfg, s, "access_provider", access_default);
+        let access_provider = string(cfg, s, "access_provider", "permit");
         let min_id = number(cfg, s, "min_id", 1)?;
         let max_id = number(cfg, s, "max_id", 0)?;
         if max_id != 0 && min_id > max_id {

@@ -107,6 +107,10 @@ fn nss_overrides() {
     assert_eq!(o.default_shell.as_deref(), Some("/bin/ksh"));
     assert_eq!(o.memcache_timeout, 0);
     assert_eq!(o.client_idle_timeout, 10, "raised to the minimum");
+    let o = NssOptions::from_config(&cfg("[nss]\nclient_idle_timeout = -5\n")).unwrap();
+    assert_eq!(o.client_idle_timeout, 10);
+    let o = NssOptions::from_config(&cfg("[nss]\nclient_idle_timeout = 0x20\n")).unwrap();
+    assert_eq!(o.client_idle_timeout, 32);
 }
 
 #[test]
