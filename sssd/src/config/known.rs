@@ -243,3 +243,43 @@ pub(super) fn is_known(section: &str, option: &str) -> Option<bool> {
             .any(|o| o.eq_ignore_ascii_case(option))
     })
 }
+
+/// Whether `section` is a section name SSSD accepts.
+pub(super) fn is_known_section(section: &str) -> bool {
+    const PLAIN: &[&str] = &[
+        "sssd",
+        "nss",
+        "pam",
+        "sudo",
+        "autofs",
+        "ssh",
+        "pac",
+        "ifp",
+        "kcm",
+        "session_recording",
+    ];
+    // A path component: at least one character, no '/' or '@'.
+    let part = |p: &str| !p.is_empty() && !p.contains(['/', '@']);
+    let parts: Vec<&str> = section.split('/').collect();
+    match parts.as_slice() {
+        [one] => PLAIN.iter().any(|p| p.eq_ignore_ascii_case(one)),
+        [kind, rest @ ..] => {
+            let kind = kind.to_ascii_lowercase();
+            match (kind.as_str(), rest) {
+                ("prompting", [p]) => ["password", "2fa", "passkey", "oauth2"]
+                    .iter()
+                    .any(|k| k.eq_ignore_ascii_case(p)),
+                ("prompting", [p, svc]) => {
+                    ["password", "2fa", "passkey", "oauth2"]
+                        .iter()
+                        .any(|k| k.eq_ignore_ascii_case(p))
+                        && part(svc)
+                }
+                ("domain", [d]) | ("application", [d]) => part(d),
+                ("domain", [d, sub]) | ("certmap", [d, sub]) => part(d) && part(sub),
+                _ => false,
+            }
+        }
+        [] => false,
+    }
+}

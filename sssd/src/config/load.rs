@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use zeroize::Zeroize;
 
 /// Whether a conf.d entry name is a snippet SSSD reads (`^[^.].*\.conf$`).
 pub(super) fn is_snippet_name(name: &str) -> bool {
@@ -98,9 +99,11 @@ pub(super) fn snippet_files(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
 pub(super) fn load(file: &Path, snippets: Option<&Path>) -> Result<Config, ConfigError> {
     let mut cfg = Config::default();
     let main_found = match read_checked(file)? {
-        Some(text) => {
+        Some(mut text) => {
             let origin = file.display().to_string();
-            parse::parse_into(&mut cfg, &text, &origin)?;
+            let parsed = parse::parse_into(&mut cfg, &text, &origin);
+            text.zeroize();
+            parsed?;
             cfg.files.push(origin);
             true
         }
@@ -109,10 +112,12 @@ pub(super) fn load(file: &Path, snippets: Option<&Path>) -> Result<Config, Confi
     if let Some(dir) = snippets {
         for path in snippet_files(dir)? {
             // A snippet removed between listing and opening is simply skipped.
-            if let Some(text) = read_checked(&path)? {
+            if let Some(mut text) = read_checked(&path)? {
                 let mut snippet = Config::default();
                 let origin = path.display().to_string();
-                parse::parse_into(&mut snippet, &text, &origin)?;
+                let parsed = parse::parse_into(&mut snippet, &text, &origin);
+                text.zeroize();
+                parsed?;
                 snippet.files.push(origin);
                 cfg.merge(snippet);
             }

@@ -117,6 +117,16 @@ pub fn is_secret_option(option: &str) -> bool {
     option.contains("authtok") || option.contains("password") || option.ends_with("_secret")
 }
 
+impl Drop for Section {
+    fn drop(&mut self) {
+        for (k, v) in &mut self.options {
+            if is_secret_option(k) {
+                zeroize::Zeroize::zeroize(v);
+            }
+        }
+    }
+}
+
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut map = f.debug_map();
@@ -156,14 +166,14 @@ impl Config {
     }
 
     /// Merges `other` over `self`: its sections are appended or merged, its values win.
-    pub fn merge(&mut self, other: Config) {
-        for sec in other.sections {
+    pub fn merge(&mut self, mut other: Config) {
+        for sec in std::mem::take(&mut other.sections) {
             let target = self.section_mut(&sec.name);
             for (k, v) in &sec.options {
                 target.set(k, v);
             }
         }
-        self.files.extend(other.files);
+        self.files.extend(std::mem::take(&mut other.files));
     }
 
     /// The files (or origins) this configuration was read from, in merge order.
@@ -314,6 +324,16 @@ impl Config {
             }
         }
         out
+    }
+
+    /// Sections whose names SSSD does not accept (for example a misspelt `[domian/X]`), so
+    /// the caller can warn; their options are never read.
+    pub fn unknown_sections(&self) -> Vec<String> {
+        self.sections
+            .iter()
+            .filter(|s| !known::is_known_section(&s.name))
+            .map(|s| s.name.clone())
+            .collect()
     }
 
     /// Options that SSSD does not know for their kind of section (`[sssd]`, `[nss]`,

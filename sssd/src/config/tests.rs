@@ -255,6 +255,24 @@ fn unknown_options_are_reported() {
 }
 
 #[test]
+fn unknown_sections_are_reported() {
+    let text = "[sssd]\n[NSS]\n[domain/A]\n[domain/A/sub.example]\n[application/app]\n\
+                [certmap/A/rule]\n[prompting/password]\n[prompting/2fa/sshd]\n\
+                [domian/B]\n[domain/]\n[domain/a@b]\n[certmap/A]\n[prompting/x]\n[custom]\n";
+    assert_eq!(
+        parse(text).unwrap().unknown_sections(),
+        vec![
+            "domian/B",
+            "domain/",
+            "domain/a@b",
+            "certmap/A",
+            "prompting/x",
+            "custom"
+        ]
+    );
+}
+
+#[test]
 fn debug_output_redacts_secrets() {
     let cfg = parse("[domain/D]\nldap_default_authtok = hunter2\nldap_uri = ldap://x\n").unwrap();
     let shown = format!("{cfg:?}");
