@@ -306,7 +306,8 @@ impl NssOptions {
             return Err(ConfigError::bad_value(
                 S,
                 "entry_cache_nowait_percentage",
-                &nowait.to_string(),
+                cfg.get(S, "entry_cache_nowait_percentage")
+                    .unwrap_or_default(),
                 "expected a percentage from 0 (disabled) to 99",
             ));
         }
