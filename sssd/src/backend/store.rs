@@ -49,8 +49,7 @@ pub struct CacheStore(pub Arc<Cache>);
 
 impl Store for CacheStore {
     fn apply(&self, ops: &[CacheOp], now: i64) -> Result<(), CacheError> {
-        let cache = &self.0;
-        let mut w = cache.writer()?;
+        let mut w = self.0.writer()?;
         for op in ops {
             match op {
                 CacheOp::PutUser(u, exp) => w.put_user(u, now, *exp)?,
@@ -61,18 +60,18 @@ impl Store for CacheStore {
                 CacheOp::DeleteUser(n) => w.delete_user(n)?,
                 CacheOp::DeleteGroup(n) => w.delete_group(n)?,
                 CacheOp::DeleteUserByUid(uid) => {
-                    if let Some(u) = cache.user_by_uid(*uid)? {
+                    if let Some(u) = w.user_by_uid(*uid)? {
                         w.delete_user(&u.value.name)?;
                     }
                 }
                 CacheOp::DeleteGroupByGid(gid) => {
-                    if let Some(g) = cache.group_by_gid(*gid)? {
+                    if let Some(g) = w.group_by_gid(*gid)? {
                         w.delete_group(&g.value.name)?;
                     }
                 }
                 CacheOp::PruneUsers(keep) => {
                     let keep: HashSet<&str> = keep.iter().map(String::as_str).collect();
-                    for u in cache.all_users()? {
+                    for u in w.all_users()? {
                         if !keep.contains(u.name.as_str()) {
                             w.delete_user(&u.name)?;
                         }
@@ -80,7 +79,7 @@ impl Store for CacheStore {
                 }
                 CacheOp::PruneGroups(keep) => {
                     let keep: HashSet<&str> = keep.iter().map(String::as_str).collect();
-                    for g in cache.all_groups()? {
+                    for g in w.all_groups()? {
                         if !keep.contains(g.name.as_str()) {
                             w.delete_group(&g.name)?;
                         }
@@ -205,5 +204,70 @@ mod tests {
         assert_eq!(d.batches, 2);
         s.apply(&[CacheOp::PruneUsers(vec![])], 0).unwrap();
         assert!(s.snapshot().users.is_empty());
+    }
+
+    #[test]
+    fn cache_store_writes_the_domain_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Arc::new(Cache::open(dir.path(), "LDAP").unwrap());
+        let s = CacheStore(cache.clone());
+        let g = Group {
+            name: "g".into(),
+            gid: 50,
+            members: vec!["a".into()],
+            ..Group::default()
+        };
+        s.apply(
+            &[
+                CacheOp::PutUser(user("a", 1), 100),
+                CacheOp::PutUser(user("b", 2), 100),
+                CacheOp::PutGroup(g, 90),
+                CacheOp::SetInitgroups {
+                    name: "a".into(),
+                    gids: vec![50],
+                    expire: 80,
+                },
+            ],
+            10,
+        )
+        .unwrap();
+        let a = cache.user_by_name("a").unwrap().unwrap();
+        assert_eq!((a.value.uid, a.last_update, a.expire), (1, 10, 100));
+        assert_eq!(
+            cache.group_by_gid(50).unwrap().unwrap().value.members,
+            ["a"]
+        );
+        assert_eq!(cache.initgroups("a").unwrap().unwrap().value, [50]);
+        s.apply(
+            &[CacheOp::DeleteUserByUid(2), CacheOp::DeleteGroupByGid(50)],
+            20,
+        )
+        .unwrap();
+        assert!(cache.user_by_name("b").unwrap().is_none());
+        assert!(cache.group_by_name("g").unwrap().is_none());
+        s.apply(
+            &[
+                CacheOp::PutUser(user("c", 3), 100),
+                CacheOp::PruneUsers(vec!["c".into()]),
+            ],
+            30,
+        )
+        .unwrap();
+        let names: Vec<String> = cache
+            .all_users()
+            .unwrap()
+            .into_iter()
+            .map(|u| u.name)
+            .collect();
+        assert_eq!(names, ["c"]);
+        s.apply(
+            &[
+                CacheOp::DeleteUser("c".into()),
+                CacheOp::PruneGroups(vec![]),
+            ],
+            40,
+        )
+        .unwrap();
+        assert!(cache.all_users().unwrap().is_empty());
     }
 }

@@ -137,6 +137,7 @@ async fn against_private_slapd() {
     };
     let uri = server.uri.clone();
     users_and_groups_rfc2307(&uri).await;
+    real_cache_is_written(&uri).await;
     rfc2307bis_nesting(&uri).await;
     big_group_is_one_search(&uri).await;
     failover_offline_and_reset(&uri).await;
@@ -414,4 +415,29 @@ async fn tls_policies(server: &slapd::Slapd) {
     let (b, _) = backend(domain(), tls("demand", Some("/nonexistent/ca.pem")));
     let r = b.handle(req(EntryType::User, name("alice"))).await;
     assert!(r.message.contains("/nonexistent/ca.pem"), "{}", r.message);
+}
+
+async fn real_cache_is_written(uri: &str) {
+    use super::store::CacheStore;
+    use crate::cache::Cache;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Arc::new(Cache::open(dir.path(), "LDAP").unwrap());
+    let b = Backend::new(
+        &domain(),
+        ldap_opts(uri),
+        Arc::new(CacheStore(cache.clone())),
+    );
+    ok(&b, EntryType::Initgroups, name("alice")).await;
+    ok(&b, EntryType::Group, name("devs")).await;
+    let u = cache.user_by_name("alice").unwrap().unwrap();
+    assert_eq!(u.value.uid, 1001);
+    assert!(u.expire >= u.last_update + 5400);
+    assert_eq!(cache.initgroups("alice").unwrap().unwrap().value, [2001]);
+    assert_eq!(
+        cache.group_by_name("devs").unwrap().unwrap().value.members,
+        ["alice", "bob"]
+    );
+    // Not in the directory: removed from the cache.
+    ok(&b, EntryType::User, name("nobody")).await;
+    assert!(cache.user_by_name("nobody").unwrap().is_none());
 }
