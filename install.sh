@@ -2,6 +2,7 @@
 # Install the built SSSD reimplementation.
 #
 #   ./install.sh [DESTDIR=DIR | --destdir DIR] [--no-build] [--force] [--target-dir DIR]
+#                [--man-src DIR]
 #   ./install.sh [DESTDIR=DIR] --uninstall
 #
 # Installs from target/release (or --target-dir):
@@ -20,11 +21,12 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DESTDIR=${DESTDIR:-}
 target_dir=""
+man_src=""
 build=1
 force=0
 uninstall=0
 
-usage() { sed -n '4,5p' "$0" | sed 's/^# *//' >&2; exit 2; }
+usage() { sed -n '4,6p' "$0" | sed 's/^# *//' >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -33,6 +35,7 @@ while [ $# -gt 0 ]; do
         --destdir=*) DESTDIR=${1#--destdir=} ;;
         --target-dir) target_dir=${2:?--target-dir needs a directory}; shift ;;
         --target-dir=*) target_dir=${1#--target-dir=} ;;
+        --man-src) man_src=${2:?--man-src needs a directory}; shift ;;
         --no-build) build=0 ;;
         --force) force=1 ;;
         --uninstall) uninstall=1 ;;
@@ -44,6 +47,7 @@ done
 
 DESTDIR=${DESTDIR%/}
 [ -n "$target_dir" ] || target_dir="$here/target/release"
+[ -n "$man_src" ] || man_src="$here/man"
 manifest_rel=/usr/share/sssd-rs/install.manifest
 manifest="$DESTDIR$manifest_rel"
 
@@ -100,7 +104,7 @@ for b in sssd_be sssd_nss sssd_pam krb5_child ldap_child; do
     [ -f "$target_dir/$b" ] && plan+=("$target_dir/$b /usr/libexec/sssd/$b 0755")
 done
 shopt -s nullglob
-for m in "$here"/man/*.[1-8]; do
+for m in "$man_src"/*.[1-8]; do
     sec=${m##*.}
     plan+=("$m /usr/share/man/man$sec/$(basename "$m").gz man")
 done
@@ -115,19 +119,20 @@ dirs=(
 
 # --- refuse to overwrite packaged files ----------------------------------------------------
 owner() {
-    # dpkg -S on the path and, for merged-/usr, its /lib, /bin, /sbin alias.
+    # dpkg -S on the destination and, for merged-/usr, on its /lib, /bin, /sbin alias
+    # (Debian 12's packages list /lib/<multiarch>/libnss_sss.so.2, not /usr/lib/...).
     local p=$1 alt=""
     case "$p" in /usr/lib/*|/usr/bin/*|/usr/sbin/*) alt=${p#/usr} ;; esac
     command -v dpkg >/dev/null 2>&1 || return 1
-    dpkg -S "$p" 2>/dev/null | head -n1 && return 0
-    [ -n "$alt" ] && dpkg -S "$alt" 2>/dev/null | head -n1 && return 0
+    dpkg -S "$DESTDIR$p" 2>/dev/null | head -n1 | grep . && return 0
+    [ -n "$alt" ] && dpkg -S "$DESTDIR$alt" 2>/dev/null | head -n1 | grep . && return 0
     return 1
 }
 if [ "$force" = 0 ]; then
     conflicts=()
     for entry in "${plan[@]}"; do
         read -r _src dest _mode <<< "$entry"
-        if o=$(owner "$DESTDIR$dest"); then conflicts+=("$DESTDIR$dest ($o)"); fi
+        if o=$(owner "$dest"); then conflicts+=("$DESTDIR$dest ($o)"); fi
     done
     if [ "${#conflicts[@]}" -gt 0 ]; then
         for c in "${conflicts[@]}"; do log "refusing to overwrite packaged file: $c"; done
