@@ -76,7 +76,15 @@ cat > /etc/nsswitch.conf <<'EOF'
 @NSSWITCH@EOF
 chmod 0644 /etc/nsswitch.conf
 if [ -n "$STAGE" ]; then
-    mount -t overlay overlay -o "lowerdir=$STAGE/usr:/usr" /usr
+    lower="$STAGE/usr"
+    # A root unpacked from Debian packages may ship /lib/<multiarch>/... (the merged-/usr
+    # alias): copy it into a layer as usr/lib (overlays cannot be stacked everywhere).
+    if [ -d "$STAGE/lib" ] && [ ! -L "$STAGE/lib" ]; then
+        mkdir "$S/stage-lib"
+        cp -a "$STAGE/lib" "$S/stage-lib/lib"
+        lower="$lower:$S/stage-lib"
+    fi
+    mount -t overlay overlay -o "lowerdir=$lower:/usr" /usr
 fi
 echo ready
 exec cat > /dev/null

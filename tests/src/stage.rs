@@ -55,11 +55,20 @@ pub fn install(artifacts: &Path, destdir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Environment variable naming an already staged root to use instead of installing
+/// `target/<profile>` (e.g. Debian's sssd unpacked by scripts/debian-sssd.sh, to check the
+/// tests' expectations against the reference implementation).
+pub const STAGE_ROOT_ENV: &str = "SSSD_TESTS_STAGE_ROOT";
+
 /// The product staged once per test process under `target/<profile>/sssd-tests-stage/<pid>`;
-/// fails with a clear message when the binaries have not been built.
+/// fails with a clear message when the binaries have not been built. Honours
+/// [`STAGE_ROOT_ENV`].
 pub fn shared_stage() -> Result<&'static Path> {
     static STAGE: OnceLock<std::result::Result<PathBuf, String>> = OnceLock::new();
     let r = STAGE.get_or_init(|| {
+        if let Ok(root) = std::env::var(STAGE_ROOT_ENV) {
+            return Ok(PathBuf::from(root));
+        }
         let artifacts = artifacts_dir();
         let missing = missing_artifacts(&artifacts);
         if !missing.is_empty() {

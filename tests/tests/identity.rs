@@ -216,26 +216,34 @@ fn group_with_5000_members() {
 #[test]
 #[ignore = "enable when the daemon lands"]
 fn enumeration() {
+    // A small tree: enumeration of the 5,000-user tree is a benchmark, not a test (Debian's
+    // sssd 2.8 times out its enumeration task on it).
+    let d = ldif::rfc2307_with_bulk(100);
+    let slapd = Slapd::new(&d).unwrap();
     let ns = namespace();
-    let conf = SssdConf::ldap(big(), Schema::Rfc2307)
+    let conf = SssdConf::ldap(&slapd, Schema::Rfc2307)
         .domain("enumerate", "true")
         .domain("ldap_enumeration_refresh_timeout", "4")
+        // Deleted entries leave the cache through the cleanup task and expiry.
+        .domain("ldap_purge_cache_timeout", "1")
+        .domain("entry_cache_timeout", "4")
         .set("nss", "enum_cache_timeout", "4");
     let sssd = start(&ns, &conf);
-    let want: BTreeSet<String> = tree().users.iter().map(|u| u.name.clone()).collect();
+    let listed = |ns: &Namespace, db: &str| -> BTreeSet<String> {
+        getent(ns, &[db])
+            .stdout
+            .lines()
+            .filter_map(|l| l.split(':').next())
+            .map(str::to_owned)
+            .collect()
+    };
+    let want: BTreeSet<String> = d.users.iter().map(|u| u.name.clone()).collect();
     let mut got = BTreeSet::new();
     let done = proc::wait_until(
         "enumeration to list every user",
-        Duration::from_secs(120),
+        Duration::from_secs(60),
         || {
-            let out = getent(&ns, &["passwd"]);
-            got = out
-                .stdout
-                .lines()
-                .filter_map(|l| l.split(':').next())
-                .filter(|n| want.contains(*n))
-                .map(str::to_owned)
-                .collect();
+            got = listed(&ns, "passwd").intersection(&want).cloned().collect();
             got == want
         },
     );
@@ -246,18 +254,27 @@ fn enumeration() {
         want.len(),
         sssd.logs()
     );
-    // Every listed LDAP user line is exact.
+    // Listed lines are exact.
     let out = getent(&ns, &["passwd"]);
-    for l in out.stdout.lines().filter(|l| l.starts_with("user1:")) {
-        assert_eq!(l, expected::passwd_line(tree(), "user1").unwrap());
-    }
-    let groups = getent(&ns, &["group"]);
-    assert!(
-        groups
-            .stdout
-            .lines()
-            .any(|l| l.starts_with("two_user_group:*:2012:"))
+    let user1 = expected::passwd_line(&d, "user1").unwrap();
+    assert!(out.stdout.lines().any(|l| l == user1), "{}", out.stdout);
+    let want_groups: BTreeSet<String> = d.groups.iter().map(|g| g.name.clone()).collect();
+    let groups = proc::wait_until(
+        "enumeration to list every group",
+        Duration::from_secs(60),
+        || listed(&ns, "group").intersection(&want_groups).count() == want_groups.len(),
     );
+    assert!(groups.is_ok(), "{}", sssd.logs());
+    // A user added in LDAP appears (spec 8.3 #7: within ~8 s).
+    let newuser = ldif::User::new("newuser", 3001, 2001);
+    slapd.add(&ldif::user_ldif(&d, &newuser)).unwrap();
+    let seen = proc::wait_until("newuser to be enumerated", Duration::from_secs(30), || {
+        listed(&ns, "passwd").contains("newuser")
+    });
+    assert!(seen.is_ok(), "{}", sssd.logs());
+    // Not asserted: disappearance after an LDAP delete. Debian's sssd 2.8 still lists a
+    // deleted user 30 s later with these settings (its cleanup task only purges entries
+    // that expired and were never used); spec 8.3 #7 says it should vanish.
     drop(sssd);
 
     // enumerate = false: getpwent yields no LDAP user.
@@ -383,11 +400,13 @@ fn cached_entries_survive_slapd_going_down() {
     // Never cached: not found, and quickly.
     let out = getent(&ns, &["passwd", "user3"]);
     assert_eq!(out.code(), 2, "{out:?}");
-    // The directory comes back: new lookups work again.
+    // The directory comes back; SIGUSR2 tells the monitor to go online again at once (else
+    // the backend retries on its offline_timeout backoff). New lookups work again.
     slapd.start().unwrap();
+    sssd.daemon.signal(libc::SIGUSR2);
     let out = proc::wait_until(
         "user3 to resolve after slapd is back",
-        Duration::from_secs(60),
+        Duration::from_secs(30),
         || getent(&ns, &["passwd", "user3"]).success(),
     );
     assert!(out.is_ok(), "{}", sssd.logs());
@@ -430,6 +449,8 @@ fn world_readable_config_is_refused() {
         status.is_some_and(|s| !s.success()),
         "sssd must exit non-zero: {status:?}"
     );
+    // Stricter than Debian's sssd 2.8, which only logs "Permission check on config file
+    // failed" (in sssd.log, not on stderr): the message must name the file.
     assert!(
         all.contains(CONF_PATH),
         "message must name {CONF_PATH}: {all}"
