@@ -249,6 +249,14 @@ fn namespace_has_private_nsswitch_and_dirs() {
     )
     .unwrap()
     .stdout;
+    let overlays = || {
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(" - overlay "))
+            .count()
+    };
+    let host_overlays = overlays();
     let ns = Namespace::new(None).unwrap();
     let inside = ns.run_ok(&["cat", "/etc/nsswitch.conf"]).unwrap();
     assert_eq!(inside.stdout, NSSWITCH_CONF);
@@ -301,7 +309,14 @@ fn namespace_has_private_nsswitch_and_dirs() {
     let root = ns.run(&["getent", "passwd", "root"]).unwrap();
     assert!(root.stdout.starts_with("root:x:0:0:"), "{root:?}");
     assert_eq!(ns.run(&["getent", "passwd", "user1"]).unwrap().code(), 2);
-    // The host does not see the namespace's mounts.
+    // The host does not see the namespace's mounts (which do exist inside).
+    let inner = ns.run_ok(&["cat", "/proc/self/mountinfo"]).unwrap().stdout;
+    assert!(inner.lines().filter(|l| l.contains(" - overlay ")).count() >= host_overlays + 3);
+    assert!(
+        inner.contains(" /var/lib/sss ") && inner.contains(" /etc/sssd "),
+        "{inner}"
+    );
+    assert_eq!(overlays(), host_overlays, "an overlay leaked to the host");
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mountinfo.contains("sssd-tests-"), "{mountinfo}");
     drop(ns);
@@ -315,11 +330,7 @@ fn namespace_has_private_nsswitch_and_dirs() {
     .unwrap()
     .stdout;
     assert_eq!(after_pam, host_pam, "host /etc/pam.d changed");
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert!(
-        !mountinfo.contains(" overlay "),
-        "overlay leaked to host: {mountinfo}"
-    );
+    assert_eq!(overlays(), host_overlays, "an overlay leaked to the host");
 }
 
 #[test]
