@@ -221,6 +221,22 @@ impl Namespace {
         proc::run(&mut c, None, COMMAND_TIMEOUT)
     }
 
+    /// Runs `argv` inside the namespace feeding `stdin` (e.g. a password to pamtester).
+    pub fn run_input<S: AsRef<std::ffi::OsStr>>(&self, argv: &[S], stdin: &[u8]) -> Result<Output> {
+        proc::run(&mut self.command(argv), Some(stdin), COMMAND_TIMEOUT)
+    }
+
+    /// Writes `/etc/pam.d/<service>` inside the namespace (the host's /etc/pam.d is
+    /// untouched: /etc is an overlay here).
+    pub fn write_pam_service(&self, service: &str, contents: &str) -> Result<()> {
+        if service.is_empty() || service.contains('/') || service.starts_with('.') {
+            return Err(HarnessError::Setup(format!(
+                "bad PAM service name {service:?}"
+            )));
+        }
+        self.write_file(&format!("/etc/pam.d/{service}"), contents.as_bytes(), 0o644)
+    }
+
     /// Runs `argv` inside the namespace and fails unless it exits 0.
     pub fn run_ok<S: AsRef<std::ffi::OsStr>>(&self, argv: &[S]) -> Result<Output> {
         proc::run_ok(&mut self.command(argv), None, COMMAND_TIMEOUT)

@@ -418,3 +418,31 @@ fn expected_lines_match_the_loaded_tree() {
         assert!(out.stdout.contains(want), "{want} in {}", out.stdout);
     }
 }
+
+#[test]
+fn namespace_pam_service_with_pamtester() {
+    let ns = Namespace::new(None).unwrap();
+    ns.write_pam_service(
+        "sssd-tests-permit",
+        "auth required pam_permit.so\naccount required pam_permit.so\n",
+    )
+    .unwrap();
+    ns.write_pam_service("sssd-tests-deny", "auth required pam_deny.so\n")
+        .unwrap();
+    let ok = ns
+        .run_input(
+            &["pamtester", "sssd-tests-permit", "root", "authenticate"],
+            b"x\n",
+        )
+        .unwrap();
+    assert!(ok.success(), "{ok:?}");
+    let denied = ns
+        .run_input(
+            &["pamtester", "sssd-tests-deny", "root", "authenticate"],
+            b"x\n",
+        )
+        .unwrap();
+    assert!(!denied.success(), "{denied:?}");
+    assert!(!std::path::Path::new("/etc/pam.d/sssd-tests-permit").exists());
+    assert!(ns.write_pam_service("../passwd", "x").is_err());
+}
