@@ -80,17 +80,17 @@ else
     rm -rf "$backup"
 fi
 
-# Stop system daemons a package may have started: by the PID in their pidfile, and only if
-# that PID really is the daemon (comm matches), never by name.
+# Stop system daemons our install may have started (policy-rc.d should have prevented it):
+# by the PID in their pidfile, and only if that PID really is the daemon (comm matches).
 stop_pidfile() {
-    local pidfile=$1 comm=$2 pid i
+    local pidfile=$1 comm=$2 pid
     [ -r "$pidfile" ] || return 0
     pid=$(tr -dc '0-9' < "$pidfile")
     [ -n "$pid" ] || return 0
     if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ]; then
         log "stopping system $comm (pid $pid from $pidfile)"
         kill -TERM "$pid" 2>/dev/null || true
-        for i in $(seq 50); do
+        for _ in $(seq 50); do
             [ -d "/proc/$pid" ] || break
             sleep 0.1
         done
@@ -98,9 +98,11 @@ stop_pidfile() {
     fi
     return 0
 }
-stop_pidfile /run/slapd/slapd.pid slapd
-stop_pidfile /run/krb5kdc.pid krb5kdc
-stop_pidfile /run/kadmind.pid kadmind
+if [ "${#missing[@]}" -gt 0 ]; then
+    stop_pidfile /run/slapd/slapd.pid slapd
+    stop_pidfile /run/krb5kdc.pid krb5kdc
+    stop_pidfile /run/kadmind.pid kadmind
+fi
 
 command -v cargo >/dev/null 2>&1 || log "warning: cargo not found in PATH (needed to build)"
 exit 0
