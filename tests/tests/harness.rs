@@ -446,3 +446,28 @@ fn namespace_pam_service_with_pamtester() {
     assert!(!std::path::Path::new("/etc/pam.d/sssd-tests-permit").exists());
     assert!(ns.write_pam_service("../passwd", "x").is_err());
 }
+
+#[test]
+fn kdc_issues_tickets() {
+    let kdc = sssd_tests::kdc::Kdc::new().unwrap();
+    kdc.add_principal("user1", "Password1001").unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let cc = tmp.path().join("cc");
+    let ok = kdc.kinit("user1", "Password1001", &cc).unwrap();
+    assert!(ok.success(), "{ok:?}");
+    let mut klist = std::process::Command::new("klist");
+    klist
+        .env("KRB5_CONFIG", kdc.krb5_conf())
+        .env("KRB5CCNAME", format!("FILE:{}", cc.display()));
+    let out = proc::run_ok(&mut klist, None, proc::COMMAND_TIMEOUT).unwrap();
+    assert!(out.stdout.contains("user1@EXAMPLE.COM"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("krbtgt/EXAMPLE.COM@EXAMPLE.COM"),
+        "{}",
+        out.stdout
+    );
+    let bad = kdc
+        .kinit("user1", "wrong", &tmp.path().join("cc2"))
+        .unwrap();
+    assert!(!bad.success(), "{bad:?}");
+}
