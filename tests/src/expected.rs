@@ -184,6 +184,43 @@ pub fn parse_initgroups(line: &str) -> Option<(String, BTreeSet<u32>)> {
     Some((name, gids))
 }
 
+/// NSS status codes (`enum nss_status`).
+pub mod nss_status {
+    /// Try again later (errno ERANGE: buffer too small).
+    pub const TRYAGAIN: i32 = -2;
+    /// The service (daemon) is not available.
+    pub const UNAVAIL: i32 = -1;
+    /// No such entry.
+    pub const NOTFOUND: i32 = 0;
+    /// Found.
+    pub const SUCCESS: i32 = 1;
+}
+
+/// What the `nss-call` helper printed: raw status, errno, and the entry line on SUCCESS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NssCall {
+    /// `enum nss_status` value (see [`nss_status`]).
+    pub status: i32,
+    /// `*errnop` after the call.
+    pub errno: i32,
+    /// The entry in getent format (initgroups: space-separated gids).
+    pub line: Option<String>,
+}
+
+impl NssCall {
+    /// Parses `status=N errno=E` and the optional entry line.
+    pub fn parse(stdout: &str) -> Option<NssCall> {
+        let mut lines = stdout.lines();
+        let first = lines.next()?;
+        let (st, er) = first.split_once(' ')?;
+        Some(NssCall {
+            status: st.strip_prefix("status=")?.parse().ok()?,
+            errno: er.strip_prefix("errno=")?.parse().ok()?,
+            line: lines.next().map(str::to_owned),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,6 +296,16 @@ mod tests {
         let n0 = rfc2307bis_nesting0();
         assert!(group_members(&n0, "nestedgroup", Some(0)).is_empty());
         assert_eq!(user_gids(&n0, "user1", Some(0)), BTreeSet::from([2010]));
+    }
+
+    #[test]
+    fn nss_call_output_parses() {
+        let c = NssCall::parse("status=1 errno=0\nroot:x:0:0:root:/root:/bin/bash\n").unwrap();
+        assert_eq!(c.status, nss_status::SUCCESS);
+        assert_eq!(c.line.as_deref(), Some("root:x:0:0:root:/root:/bin/bash"));
+        let n = NssCall::parse("status=-1 errno=2\n").unwrap();
+        assert_eq!((n.status, n.errno, n.line), (nss_status::UNAVAIL, 2, None));
+        assert!(NssCall::parse("garbage").is_none());
     }
 
     #[test]

@@ -471,3 +471,48 @@ fn kdc_issues_tickets() {
         .unwrap();
     assert!(!bad.success(), "{bad:?}");
 }
+
+#[test]
+fn nss_call_reports_raw_status_of_a_module() {
+    // Against glibc's own libnss_files: the helper works before our module exists.
+    let exe = env!("CARGO_BIN_EXE_nss-call");
+    let call = |args: &[&str]| {
+        let mut c = std::process::Command::new(exe);
+        c.args(["--lib", "libnss_files.so.2", "--prefix", "_nss_files_"])
+            .args(args);
+        let out = proc::run(&mut c, None, proc::COMMAND_TIMEOUT).unwrap();
+        assert!(out.success(), "{out:?}");
+        expected::NssCall::parse(&out.stdout).unwrap()
+    };
+    let root = call(&["getpwnam", "root"]);
+    assert_eq!(root.status, expected::nss_status::SUCCESS);
+    assert!(root.line.unwrap().starts_with("root:x:0:0:"));
+    assert_eq!(
+        call(&["getpwuid", "0"]).status,
+        expected::nss_status::SUCCESS
+    );
+    assert_eq!(
+        call(&["getpwnam", "no-such-user-x"]).status,
+        expected::nss_status::NOTFOUND
+    );
+    let g = call(&["getgrgid", "0"]);
+    assert!(g.line.unwrap().starts_with("root:x:0:"));
+    // libnss_files answers NOTFOUND for a user in no supplementary group.
+    let ig = call(&["initgroups", "root", "0"]);
+    assert!(
+        [
+            expected::nss_status::SUCCESS,
+            expected::nss_status::NOTFOUND
+        ]
+        .contains(&ig.status),
+        "{ig:?}"
+    );
+    // A module that cannot be loaded: exit 3.
+    let out = proc::run(
+        std::process::Command::new(exe).args(["--lib", "libnss_nonexistent.so.2", "getpwnam", "x"]),
+        None,
+        proc::COMMAND_TIMEOUT,
+    )
+    .unwrap();
+    assert_eq!(out.code(), 3, "{out:?}");
+}

@@ -457,3 +457,62 @@ fn world_readable_config_is_refused() {
     );
     assert!(!ns.exists("/var/lib/sss/pipes/nss"));
 }
+
+fn nss_call(ns: &Namespace, env: &[(&str, &str)], args: &[&str]) -> expected::NssCall {
+    let mut argv = vec![env!("CARGO_BIN_EXE_nss-call")];
+    argv.extend_from_slice(args);
+    let out = ns.run_env(env, &argv).unwrap();
+    assert!(out.success(), "nss-call {args:?}: {out:?}");
+    expected::NssCall::parse(&out.stdout).unwrap()
+}
+
+// enable when the daemon lands
+#[test]
+#[ignore = "enable when the daemon lands"]
+fn raw_nss_status_codes() {
+    use expected::nss_status::{NOTFOUND, SUCCESS, UNAVAIL};
+    let d = ldif::rfc2307bis();
+    let slapd = Slapd::new(&d).unwrap();
+    let ns = namespace();
+    let mut sssd = start(&ns, &SssdConf::ldap(&slapd, Schema::Rfc2307bis));
+    let user1 = nss_call(&ns, &[], &["getpwnam", "user1"]);
+    assert_eq!(user1.status, SUCCESS, "{}", sssd.logs());
+    assert_eq!(
+        user1.line.as_deref(),
+        Some("user1:*:1001:2001:1001:/home/user1:/bin/bash")
+    );
+    assert_eq!(nss_call(&ns, &[], &["getpwuid", "1001"]).line, user1.line);
+    assert_eq!(
+        nss_call(&ns, &[], &["getpwnam", "nonexistent"]).status,
+        NOTFOUND
+    );
+    assert_eq!(nss_call(&ns, &[], &["getpwuid", "1"]).status, NOTFOUND);
+    let g = nss_call(&ns, &[], &["getgrnam", "two_user_group"]);
+    assert_eq!(g.status, SUCCESS);
+    let g = GroupEntry::parse(g.line.as_deref().unwrap()).unwrap();
+    assert_eq!(g.members, names(&["user1", "user2"]));
+    // Spec 8.3 #4: initgroups_dyn("user1", 2001) -> exactly these, SUCCESS.
+    let ig = nss_call(&ns, &[], &["initgroups", "user1", "2001"]);
+    assert_eq!(ig.status, SUCCESS);
+    let gids: BTreeSet<u32> = ig
+        .line
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|g| g.parse().unwrap())
+        .collect();
+    assert_eq!(gids, BTreeSet::from([2012, 2015, 2017, 2018, 2019]));
+    // Daemon gone, fast cache bypassed: UNAVAIL, at once.
+    sssd.daemon.stop();
+    let t = Instant::now();
+    let gone = nss_call(
+        &ns,
+        &[("SSS_NSS_USE_MEMCACHE", "NO")],
+        &["getpwnam", "user1"],
+    );
+    assert_eq!(gone.status, UNAVAIL, "{gone:?}");
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        t.elapsed()
+    );
+}
