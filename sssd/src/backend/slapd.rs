@@ -135,7 +135,7 @@ fn gdn(cn: &str) -> String {
 
 /// The test directory: users alice bob carol dave eve (RDN cn=Eve Odd), `x*(y)\z`,
 /// `lowid` (uid 5), Frank; groups devs ⊂ ops ⊂ all (member DNs and memberUid), odd (member
-/// by a cn= DN), Mixed (Frank), big (5,000 members).
+/// by a cn= DN), Mixed (Frank), casedn (member DN uid=CAROL), big (5,000 members).
 pub fn ldif() -> String {
     let mut s = format!(
         "dn: {BASE}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n\
@@ -173,6 +173,7 @@ pub fn ldif() -> String {
         &[format!("cn=Eve Odd,ou=People,{BASE}")],
     );
     group(&mut s, "Mixed", 2005, &["Frank"], &[udn("Frank")]);
+    group(&mut s, "casedn", 2006, &["carol"], &[udn("CAROL")]);
     let uids: Vec<String> = (0..BIG).map(|i| format!("u{i}")).collect();
     let refs: Vec<&str> = uids.iter().map(String::as_str).collect();
     let dns: Vec<String> = uids.iter().map(|u| udn(u)).collect();

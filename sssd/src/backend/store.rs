@@ -15,6 +15,9 @@ pub enum CacheOp {
     PutUser(User, i64),
     /// Store a group fresh until the given expiry.
     PutGroup(Group, i64),
+    /// Store a group whose member list may be incomplete: only when no group of that name
+    /// is cached, and already expired, so that the next lookup of it fetches it fully.
+    PutGroupPartial(Group),
     /// Record a user's group memberships.
     SetInitgroups {
         /// The user's name.
@@ -54,6 +57,11 @@ impl Store for CacheStore {
             match op {
                 CacheOp::PutUser(u, exp) => w.put_user(u, now, *exp)?,
                 CacheOp::PutGroup(g, exp) => w.put_group(g, now, *exp)?,
+                CacheOp::PutGroupPartial(g) => {
+                    if w.group_by_name(&g.name)?.is_none() {
+                        w.put_group(g, now, 0)?;
+                    }
+                }
                 CacheOp::SetInitgroups { name, gids, expire } => {
                     w.set_initgroups(name, gids, now, *expire)?
                 }
@@ -132,6 +140,11 @@ impl Store for MemStore {
                 CacheOp::PutGroup(g, e) => {
                     d.groups.retain(|_, (x, _)| x.gid != g.gid);
                     d.groups.insert(g.name.clone(), (g.clone(), *e));
+                }
+                CacheOp::PutGroupPartial(g) => {
+                    if !d.groups.contains_key(&g.name) {
+                        d.groups.insert(g.name.clone(), (g.clone(), 0));
+                    }
                 }
                 CacheOp::SetInitgroups { name, gids, expire } => {
                     d.initgroups.insert(name.clone(), (gids.clone(), *expire));

@@ -183,7 +183,7 @@ async fn users_and_groups_rfc2307(uri: &str) {
     ok(&b, EntryType::Initgroups, name("alice")).await;
     assert_eq!(initgroups(&s, "alice"), [2001]);
     ok(&b, EntryType::Initgroups, name("carol")).await;
-    assert_eq!(initgroups(&s, "carol"), [2002]);
+    assert_eq!(initgroups(&s, "carol"), [2002, 2006]);
     // Unknown user and group: OK, and nothing cached.
     ok(&b, EntryType::User, name("nobody")).await;
     ok(&b, EntryType::Group, Filter::IdNumber(4242)).await;
@@ -228,6 +228,29 @@ async fn rfc2307bis_nesting(uri: &str) {
         // Stored groups carry the members their entries name directly.
         assert_eq!(members(&s, "devs"), ["alice", "bob"]);
     }
+    // A member DN whose RDN differs in case from the login name: one batched user search.
+    let (b, s) = backend(domain(), bis(ldap_opts(uri), 2));
+    ok(&b, EntryType::User, name("alice")).await;
+    let before = b.searches();
+    ok(&b, EntryType::Group, name("casedn")).await;
+    assert_eq!(members(&s, "casedn"), ["carol"]);
+    assert_eq!(b.searches() - before, 2);
+    // Initgroups does not overwrite a complete cached group with a partial one, and stores
+    // a group it cannot complete cheaply as expired.
+    ok(&b, EntryType::Initgroups, name("carol")).await;
+    assert_eq!(initgroups(&s, "carol"), [2002, 2003, 2006]);
+    assert_eq!(members(&s, "casedn"), ["carol"]);
+    assert_eq!(
+        s.snapshot().groups["ops"].1,
+        0,
+        "ops has a nested member: stored expired"
+    );
+    assert!(
+        s.snapshot().groups["ops"]
+            .0
+            .members
+            .contains(&"carol".to_string())
+    );
     // A member DN of unknown shape (cn=Eve Odd) is read once and resolved.
     let (b, s) = backend(domain(), bis(ldap_opts(uri), 2));
     ok(&b, EntryType::Group, name("odd")).await;
@@ -314,7 +337,8 @@ async fn enumeration_stores_all_and_prunes(uri: &str) {
         assert!(!d.users.contains_key("gone"));
         assert!(!d.users.contains_key("lowid"));
         assert_eq!(d.users.len(), 7, "{:?}", d.users.keys().collect::<Vec<_>>());
-        assert_eq!(d.groups.len(), 6);
+        assert_eq!(d.groups.len(), 7);
+        assert_eq!(d.groups["casedn"].0.members, ["carol"]);
         assert_eq!(d.groups["big"].0.members.len(), BIG);
         assert_eq!(d.groups["odd"].0.members, ["eve"]);
         // Enumeration requests from the responder run the same refresh.

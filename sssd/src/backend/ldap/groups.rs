@@ -1,7 +1,7 @@
 //! Groups: entry → [`Group`] mapping, member flattening and the lookups by name and gid.
 
 use super::connection::Connection;
-use super::nesting::{self, Graph};
+use super::nesting::{self, Graph, rdn_name_is_certain};
 use super::search::{Entry, SearchError};
 use super::users::parse_id;
 use super::{MapCtx, dn, filter};
@@ -39,9 +39,17 @@ pub fn group_from_entry(ctx: &MapCtx, e: &Entry, wanted: Option<&str>) -> Option
 }
 
 /// The members of a group entry that can be named without any search: `memberUid` values
-/// (rfc2307), or member DNs whose RDN is the user name attribute (rfc2307bis).
-pub fn direct_members(ctx: &MapCtx, e: &Entry, user_base: &str, group_base: &str) -> Vec<String> {
+/// (rfc2307), or member DNs whose RDN is the user name attribute (rfc2307bis). The flag
+/// tells whether that is every member (false when some member DN would need a search:
+/// nested groups, other DN shapes, or an RDN value whose case may differ from the name).
+pub fn direct_members(
+    ctx: &MapCtx,
+    e: &Entry,
+    user_base: &str,
+    group_base: &str,
+) -> (Vec<String>, bool) {
     let o = &ctx.opts;
+    let mut complete = true;
     let raw: Vec<String> = if o.rfc2307bis {
         let ub = [dn::normalize(user_base)];
         let gb = [dn::normalize(group_base)];
@@ -49,15 +57,20 @@ pub fn direct_members(ctx: &MapCtx, e: &Entry, user_base: &str, group_base: &str
             .iter()
             .filter_map(
                 |m| match dn::classify(m, &o.user_name, &o.group_name, &ub, &gb) {
-                    dn::MemberKind::User(n) => Some(n),
-                    _ => None,
+                    dn::MemberKind::User(n) if rdn_name_is_certain(&n, ctx.case_sensitive) => {
+                        Some(n)
+                    }
+                    _ => {
+                        complete = false;
+                        None
+                    }
                 },
             )
             .collect()
     } else {
         e.values(&o.group_member).to_vec()
     };
-    dedup(raw.into_iter().map(|n| ctx.name(&n)))
+    (dedup(raw.into_iter().map(|n| ctx.name(&n))), complete)
 }
 
 /// Deduplicates names keeping the first occurrence.
@@ -80,7 +93,7 @@ pub async fn complete(
         return Ok(found
             .into_iter()
             .map(|(e, mut g)| {
-                g.members = direct_members(ctx, &e, &conn.bases.user, &conn.bases.group);
+                g.members = direct_members(ctx, &e, &conn.bases.user, &conn.bases.group).0;
                 g
             })
             .collect());
@@ -180,7 +193,7 @@ mod tests {
         assert_eq!((g.name.as_str(), g.gid), ("devs", 2000));
         assert_eq!(
             direct_members(&ctx, &e, "dc=x", "dc=x"),
-            vec!["alice", "bob"]
+            (vec!["alice".to_string(), "bob".to_string()], true)
         );
         let zero = Entry::new("cn=z,dc=x", &[("cn", &["z"]), ("gidNumber", &["0"])]);
         assert!(group_from_entry(&ctx, &zero, None).is_none());
@@ -212,7 +225,7 @@ mod tests {
         );
         assert_eq!(
             direct_members(&ctx, &e, "ou=People,dc=x", "ou=Groups,dc=x"),
-            vec!["a", "b"]
+            (vec!["a".to_string(), "b".to_string()], false)
         );
     }
 }

@@ -2,6 +2,8 @@
 //!
 //! rfc2307: one search on `memberUid`. rfc2307bis: one search on `member=<user DN>`, then
 //! one batched search per nesting level for the parents of the groups found so far.
+//! Groups are stored with the members their entries name directly; those whose member list
+//! is incomplete that way are stored expired and never over a cached version.
 
 use super::connection::Connection;
 use super::groups::{direct_members, group_from_entry};
@@ -38,11 +40,18 @@ pub async fn by_name(
         let Some(mut g) = group_from_entry(ctx, e, None) else {
             continue;
         };
-        g.members = direct_members(ctx, e, &conn.bases.user, &conn.bases.group);
+        let (members, complete) = direct_members(ctx, e, &conn.bases.user, &conn.bases.group);
+        g.members = members;
         if !gids.contains(&g.gid) {
             gids.push(g.gid);
         }
-        ops.push(CacheOp::PutGroup(g, expire));
+        // A group whose member list needs more searches is only stored when the cache has
+        // no version of it yet, and stored expired, so a group lookup completes it.
+        ops.push(if complete {
+            CacheOp::PutGroup(g, expire)
+        } else {
+            CacheOp::PutGroupPartial(g)
+        });
     }
     ops.push(CacheOp::SetInitgroups {
         name: user.name.clone(),

@@ -32,6 +32,7 @@ pub struct Graph {
     member_attr: String,
     user_bases: Vec<String>,
     group_bases: Vec<String>,
+    case_sensitive: bool,
     nodes: HashMap<String, Node>,
     /// Member DNs read individually and found to be users.
     users_by_dn: HashMap<String, String>,
@@ -48,6 +49,16 @@ pub struct Pending {
     pub groups: Vec<String>,
     /// DNs of unknown shape: each read with a base search.
     pub unknown: Vec<String>,
+    /// User DNs whose RDN value may differ in case from the login name (case-sensitive
+    /// domains): resolved with one batched search on the name attribute.
+    pub users: Vec<String>,
+}
+
+/// Whether a name taken from a DN's RDN can be used as is: always in case-insensitive
+/// domains (names are lowercased), else only when it has no upper-case letter, since
+/// `uid=USER1,...` names the entry whose uid may be `user1`.
+pub fn rdn_name_is_certain(name: &str, case_sensitive: bool) -> bool {
+    !case_sensitive || !name.chars().any(char::is_uppercase)
 }
 
 impl Graph {
@@ -59,6 +70,7 @@ impl Graph {
             member_attr: ctx.opts.group_member.clone(),
             user_bases: vec![dn::normalize(user_base)],
             group_bases: vec![dn::normalize(group_base)],
+            case_sensitive: ctx.case_sensitive,
             ..Graph::default()
         }
     }
@@ -76,8 +88,10 @@ impl Graph {
                 &self.user_bases,
                 &self.group_bases,
             ) {
-                MemberKind::User(n) => node.users.push(n),
-                MemberKind::Group | MemberKind::Unknown => {
+                MemberKind::User(n) if rdn_name_is_certain(&n, self.case_sensitive) => {
+                    node.users.push(n)
+                }
+                MemberKind::User(_) | MemberKind::Group | MemberKind::Unknown => {
                     let k = dn::normalize(m);
                     self.original.entry(k.clone()).or_insert_with(|| m.clone());
                     node.others.push(k);
@@ -123,7 +137,8 @@ impl Graph {
                 ) {
                     MemberKind::Group if follow_groups => p.groups.push(orig),
                     MemberKind::Group => {}
-                    _ => p.unknown.push(orig),
+                    MemberKind::User(_) => p.users.push(orig),
+                    MemberKind::Unknown => p.unknown.push(orig),
                 }
             }
         }
@@ -181,6 +196,9 @@ pub async fn expand(
         let p = graph.pending(&parents, depth <= levels);
         let mut next = Vec::new();
         let mut unknown = p.unknown;
+        if !p.users.is_empty() {
+            resolve_user_dns(ctx, conn, graph, &p.users).await?;
+        }
         if !p.groups.is_empty() {
             let found = fetch_groups_by_dn(ctx, conn, &p.groups).await?;
             for e in &found {
@@ -242,6 +260,47 @@ async fn fetch_groups_by_dn(
         );
     }
     Ok(out)
+}
+
+/// Resolves user DNs to the login names their entries carry: one search per [`BATCH`]
+/// names on the user name attribute, matched back by DN. DNs without a user entry are
+/// dropped.
+async fn resolve_user_dns(
+    ctx: &MapCtx,
+    conn: &Connection,
+    graph: &mut Graph,
+    dns: &[String],
+) -> Result<(), SearchError> {
+    let o = &ctx.opts;
+    let mut wanted: HashMap<String, String> = HashMap::new();
+    for d in dns {
+        graph.mark_seen(d);
+        if let Some(a) = dn::first_rdn(d) {
+            wanted.insert(dn::normalize(d), a.value);
+        }
+    }
+    let rdn_values: Vec<&String> = wanted.values().collect();
+    for chunk in rdn_values.chunks(BATCH) {
+        let parts: Vec<String> = chunk.iter().map(|v| filter::eq(&o.user_name, v)).collect();
+        let f = filter::user(o, &filter::or(&parts));
+        let found = ctx
+            .search(conn, &conn.bases.user, &f, vec![o.user_name.clone()])
+            .await?;
+        for e in found {
+            let Some(rdn_value) = wanted.get(&dn::normalize(&e.dn)) else {
+                continue;
+            };
+            let names = e.values(&o.user_name);
+            let name = names
+                .iter()
+                .find(|n| n.to_lowercase() == rdn_value.to_lowercase())
+                .or_else(|| names.first());
+            if let Some(n) = name {
+                graph.add_user_dn(&e.dn, &ctx.name(n));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads one entry by DN (a base search); `None` when it does not exist.
@@ -326,6 +385,30 @@ mod tests {
         let mid = dn::normalize("cn=mid,ou=Groups,dc=x");
         g.mark_seen("cn=Odd One,ou=People,dc=x");
         assert_eq!(g.pending(&[top, mid], true), Pending::default());
+    }
+
+    #[test]
+    fn upper_case_user_dns_are_checked_in_case_sensitive_domains() {
+        let mut g = Graph::new(&ctx(), "ou=People,dc=x", "ou=Groups,dc=x");
+        let k = g.add_group(&group(
+            "cn=c,ou=Groups,dc=x",
+            &["uid=USER3,ou=People,dc=x", "uid=u1,ou=People,dc=x"],
+        ));
+        let p = g.pending(std::slice::from_ref(&k), false);
+        assert_eq!(p.users, vec!["uid=USER3,ou=People,dc=x".to_string()]);
+        assert_eq!(g.members(&k, 0), vec!["u1"]);
+        g.add_user_dn("uid=user3,ou=People,dc=x", "user3");
+        assert_eq!(g.members(&k, 0), vec!["u1", "user3"]);
+        // Case-insensitive domains take the RDN value (lowercased later) directly.
+        let mut c = ctx();
+        c.case_sensitive = false;
+        let mut g = Graph::new(&c, "ou=People,dc=x", "ou=Groups,dc=x");
+        let k = g.add_group(&group("cn=c,ou=Groups,dc=x", &["uid=USER3,ou=People,dc=x"]));
+        assert_eq!(
+            g.pending(std::slice::from_ref(&k), true),
+            Pending::default()
+        );
+        assert_eq!(g.members(&k, 0), vec!["USER3"]);
     }
 
     #[test]
