@@ -101,7 +101,7 @@ impl Backend {
             ));
         }
         let filter = match req.filter {
-            Filter::Name(n) if !i.case_sensitive => Filter::Name(n.to_lowercase()),
+            Filter::Name(n) => Filter::Name(self.short_name(&n)),
             f => f,
         };
         tracing::debug!(
@@ -116,6 +116,21 @@ impl Backend {
             f => Job::Account(req.entry_type, f),
         };
         self.run(job).await
+    }
+
+    /// A request name as the directory knows it: a fully qualified `name@DOMAIN` for this
+    /// domain loses its suffix, and case-insensitive domains lowercase it.
+    fn short_name(&self, n: &str) -> String {
+        let i = &self.inner;
+        let short = match n.rsplit_once('@') {
+            Some((s, d)) if !s.is_empty() && d.eq_ignore_ascii_case(&i.domain) => s,
+            _ => n,
+        };
+        if i.case_sensitive {
+            short.to_string()
+        } else {
+            short.to_lowercase()
+        }
     }
 
     /// Runs a full enumeration refresh now (coalesced with one already running).

@@ -154,6 +154,9 @@ async fn users_and_groups_rfc2307(uri: &str) {
     let (b, s) = backend(domain(), ldap_opts(uri));
     ok(&b, EntryType::User, name("alice")).await;
     ok(&b, EntryType::User, Filter::IdNumber(1002)).await;
+    // A fully qualified name of this domain is looked up by its short name.
+    ok(&b, EntryType::User, name("carol@ldap")).await;
+    assert!(s.snapshot().users.contains_key("carol"));
     let d = s.snapshot();
     let alice = &d.users["alice"].0;
     assert_eq!((alice.uid, alice.gid), (1001, 1001));
@@ -166,7 +169,7 @@ async fn users_and_groups_rfc2307(uri: &str) {
     assert_eq!(s.snapshot().users["x*(y)\\z"].0.uid, 1006);
     ok(&b, EntryType::User, name("*")).await;
     ok(&b, EntryType::User, name("al*")).await;
-    assert_eq!(s.snapshot().users.len(), 3);
+    assert_eq!(s.snapshot().users.len(), 4);
     // Outside min_id: ignored, i.e. not found.
     ok(&b, EntryType::User, name("lowid")).await;
     assert!(!s.snapshot().users.contains_key("lowid"));
