@@ -5,8 +5,10 @@
 pub mod backend;
 pub mod cache;
 pub mod config;
+pub mod logging;
 pub mod model;
 pub mod monitor;
 pub mod paths;
 pub mod responder;
 pub mod sbus;
+pub mod service;
