@@ -79,6 +79,10 @@ pub fn spawn(kind: &ChildKind, opts: &MonitorOptions) -> std::io::Result<tokio::
         .stdin(Stdio::null())
         .process_group(0)
         .kill_on_drop(false);
+    if opts.daemon {
+        // A daemon's children must not hold the starting terminal (or pipe) open.
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    }
     let parent = nix::unistd::getpid();
     // SAFETY: the closure runs in the forked child before exec and only makes
     // async-signal-safe system calls (prctl, getppid, _exit).
