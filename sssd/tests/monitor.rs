@@ -90,6 +90,12 @@ fn fake_child() {
         });
         sbus::serve_service(&bus, handler.clone()).await.unwrap();
         sbus::register_service(&bus, &reg_name).await.unwrap();
+        std::fs::create_dir_all(root.join("registered")).unwrap();
+        std::fs::write(
+            root.join("registered").join(&reg_name),
+            std::process::id().to_string(),
+        )
+        .unwrap();
         if let Some(ms) = die_after {
             tokio::time::sleep(Duration::from_millis(ms)).await;
             std::process::exit(3);
@@ -171,10 +177,26 @@ fn sssd(root: &Path, args: &[&str], envs: &[(&str, &str)]) -> Command {
     cmd
 }
 
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+fn wait_for(what: &str, timeout: Duration, f: impl FnMut() -> bool) {
+    wait_for_in(None, what, timeout, f)
+}
+
+/// Waits for `f`; on timeout shows the monitor's stderr and the relayed calls under `root`.
+fn wait_for_in(root: Option<&Path>, what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
     while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        if start.elapsed() > timeout {
+            let diag = root
+                .map(|r| {
+                    format!(
+                        "monitor stderr:\n{}\ncalls:\n{}",
+                        read(&r.join("sssd.stderr")),
+                        read(&r.join("calls.log"))
+                    )
+                })
+                .unwrap_or_default();
+            panic!("timed out waiting for {what}\n{diag}");
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -208,11 +230,15 @@ fn starts_restarts_relays_and_stops() {
     let mut c = setup(CONFIG, &["nss"]);
     let root = c.root.path().to_path_buf();
     let paths = Paths::under(&root);
-    let monitor = sssd(&root, &["-i", "-d", "0x3ff0"], &[]).spawn().unwrap();
+    let log = std::fs::File::create(root.join("sssd.stderr")).unwrap();
+    let monitor = sssd(&root, &["-i", "-d", "0x3ff0"], &[])
+        .stderr(log)
+        .spawn()
+        .unwrap();
     let monitor_pid = monitor.id() as i32;
     c.monitor = Some(monitor);
 
-    wait_for("the pidfile", Duration::from_secs(20), || {
+    wait_for_in(Some(&root), "the pidfile", Duration::from_secs(20), || {
         paths.pidfile.exists()
     });
     assert_eq!(read(&paths.pidfile).trim(), monitor_pid.to_string());
@@ -231,30 +257,46 @@ fn starts_restarts_relays_and_stops() {
     // A killed child comes back.
     let nss = pid_of(&root, "nss").unwrap();
     unsafe { libc::kill(nss, libc::SIGKILL) };
-    wait_for("the restarted nss", Duration::from_secs(10), || {
-        pid_of(&root, "nss").is_some_and(|p| p != nss && alive(p))
-    });
-    // Give the new child time to register before relaying.
-    std::thread::sleep(Duration::from_millis(500));
+    wait_for_in(
+        Some(&root),
+        "the restarted nss to register",
+        Duration::from_secs(10),
+        || {
+            let new = read(&root.join("registered/nss"))
+                .trim()
+                .parse::<i32>()
+                .ok();
+            new.is_some_and(|p| p != nss && alive(p))
+        },
+    );
 
     unsafe { libc::kill(monitor_pid, libc::SIGHUP) };
     unsafe { libc::kill(monitor_pid, libc::SIGUSR1) };
-    wait_for("relayed calls", Duration::from_secs(10), || {
-        let calls = read(&root.join("calls.log"));
-        [
-            "nss rotateLogs",
-            "nss clearNegcache",
-            "nss clearMemcache",
-            "nss clearEnumCache",
-            "ONE rotateLogs",
-            "TWO rotateLogs",
-            "ONE goOffline",
-            "TWO goOffline",
-        ]
-        .iter()
-        .all(|l| calls.lines().any(|x| x == *l))
-    });
-    assert!(!read(&root.join("calls.log")).contains("nss goOffline"));
+    wait_for_in(
+        Some(&root),
+        "relayed calls",
+        Duration::from_secs(10),
+        || {
+            let calls = read(&root.join("calls.log"));
+            [
+                "nss rotateLogs",
+                "nss clearNegcache",
+                "nss clearMemcache",
+                "nss clearEnumCache",
+                "ONE rotateLogs",
+                "TWO rotateLogs",
+                "ONE goOffline",
+                "TWO goOffline",
+            ]
+            .iter()
+            .all(|l| calls.lines().any(|x| x == *l))
+        },
+    );
+    assert!(
+        !read(&root.join("calls.log")).contains("nss goOffline"),
+        "{}",
+        read(&root.join("sssd.stderr"))
+    );
 
     let children: Vec<i32> = ["ONE", "TWO", "nss"]
         .iter()
