@@ -127,6 +127,33 @@ impl Write for FileWriter {
     }
 }
 
+/// How a process is named in shared stderr output: `sssd`, `nss`, `be[LDAP]`.
+fn process_label(service_name: &str) -> String {
+    match service_name {
+        "sssd" | "nss" | "pam" => service_name.to_string(),
+        domain => format!("be[{domain}]"),
+    }
+}
+
+/// A writer to stderr that prefixes each log line with the process label, so the output
+/// of the monitor and its children can be told apart.
+struct StderrWriter(Arc<str>);
+
+impl Write for StderrWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // One formatted event arrives as one write; emit it with its prefix in one go.
+        let mut line = Vec::with_capacity(self.0.len() + buf.len());
+        line.extend_from_slice(self.0.as_bytes());
+        line.extend_from_slice(buf);
+        std::io::stderr().lock().write_all(&line)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 /// Installs the global subscriber for `service_name` (see [`log_file_name`]) at
 /// `debug_level` (0-9 or bitmask). The bus broker's own chatter is limited to warnings.
 pub fn init(service_name: &str, debug_level: u32, logger: Logger) -> Result<(), LoggingError> {
@@ -139,13 +166,23 @@ pub fn init(service_name: &str, debug_level: u32, logger: Logger) -> Result<(), 
     let targets = Targets::new()
         .with_default(level)
         .with_target("busd", level.min(LevelFilter::WARN))
-        .with_target("zbus", level.min(LevelFilter::WARN))
+        // zbus warns about every name requested before its object server is set up; our
+        // children register with the monitor only after serving, so that is noise.
+        .with_target("zbus", level.min(LevelFilter::ERROR))
         .with_target("zruntime", level.min(LevelFilter::WARN));
     let fmt = tracing_subscriber::fmt::layer().with_target(false);
     let result = match logger {
-        Logger::Stderr => tracing_subscriber::registry()
-            .with(fmt.with_writer(std::io::stderr).with_filter(targets))
-            .try_init(),
+        Logger::Stderr => {
+            use std::io::IsTerminal;
+            let prefix: Arc<str> = Arc::from(format!("[{}] ", process_label(service_name)));
+            tracing_subscriber::registry()
+                .with(
+                    fmt.with_ansi(std::io::stderr().is_terminal())
+                        .with_writer(move || StderrWriter(prefix.clone()))
+                        .with_filter(targets),
+                )
+                .try_init()
+        }
         Logger::Files(dir) => {
             let path = dir.join(log_file_name(service_name));
             let file = open_log(&path)?;

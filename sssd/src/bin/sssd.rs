@@ -31,21 +31,33 @@ fn main() -> ExitCode {
     match run(opts) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("sssd: {e:#}");
+            eprintln!("sssd: {}", describe(&e));
             ExitCode::FAILURE
         }
     }
 }
 
+/// The error and its causes, each cause shown once (many errors already include their
+/// source in their own message).
+fn describe(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 fn run(opts: MonitorOptions) -> anyhow::Result<()> {
     let snippets = opts.paths.config_snippets.clone();
-    let config = Config::load(&opts.config_file, snippets.is_dir().then_some(&*snippets))
-        .with_context(|| {
-            format!(
-                "cannot load the configuration {}",
-                opts.config_file.display()
-            )
-        })?;
+    // The error names the file (and its line or mode).
+    let config = Config::load(&opts.config_file, snippets.is_dir().then_some(&*snippets))?;
     let domains = config.domains()?;
     let services = config.services();
     let config_level = match config.get("sssd", "debug_level") {

@@ -190,3 +190,23 @@ async fn register_and_relay_service_calls() {
         .unwrap();
     assert_eq!(*svc.0.lock().unwrap(), vec!["negcache", "offline"]);
 }
+
+#[tokio::test]
+async fn calls_reuse_the_connection_quickly() {
+    let s = setup(Duration::ZERO).await;
+    let client = DataProviderClient::new(connect(&s.paths, NSS_NAME).await.unwrap());
+    let req = request(Filter::Name("alice".into()));
+    let n = 300;
+    let started = std::time::Instant::now();
+    for _ in 0..n {
+        let reply = client
+            .get_account_info(&req, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(reply.dp_error, DP_ERR_OK);
+    }
+    let per_call = started.elapsed() / n;
+    eprintln!("getAccountInfo through the broker: {per_call:?} per call");
+    // Generous bound for a loaded debug build; a per-call connection would blow it.
+    assert!(per_call < Duration::from_millis(20), "{per_call:?}");
+}
