@@ -18,6 +18,8 @@ const REGISTER_TIMEOUT: Duration = Duration::from_secs(7);
 /// How long children get to exit after SIGTERM before SIGKILL. Our choice: SSSD itself waits
 /// without bound and leaves escalation to systemd's stop timeout.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often startup checks whether children own their bus names.
+const OWNER_POLL: Duration = Duration::from_millis(100);
 /// Deadline of each relayed `sssd.service` call.
 const RELAY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -213,12 +215,17 @@ impl Monitor {
     /// Waits until every child registered; `Ok(false)` on SIGTERM/SIGINT.
     async fn wait_registered(&mut self) -> Result<bool, MonitorError> {
         let deadline = tokio::time::Instant::now() + REGISTER_TIMEOUT;
+        let mut poll = tokio::time::interval(OWNER_POLL);
         loop {
             if self.children.iter().all(|c| c.registered) {
                 return Ok(true);
             }
             let event = tokio::select! {
                 ev = self.rx.recv() => ev,
+                _ = poll.tick() => {
+                    self.check_owned_names().await;
+                    continue;
+                }
                 _ = tokio::time::sleep_until(deadline) => {
                     let missing: Vec<String> = self
                         .children
@@ -236,6 +243,20 @@ impl Monitor {
                 Flow::Continue => {}
                 Flow::Stop => return Ok(false),
                 Flow::Fail(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Counts a child that owns its bus name as registered, for children that do not call
+    /// `RegisterService`.
+    async fn check_owned_names(&mut self) {
+        for child in self.children.iter_mut() {
+            if child.registered || child.pid.is_none() {
+                continue;
+            }
+            if let Ok(true) = sbus::name_has_owner(&self.bus, &child.kind.bus_name()).await {
+                child.registered = true;
+                tracing::info!("{} owns {}", child.kind.describe(), child.kind.bus_name());
             }
         }
     }
@@ -271,11 +292,15 @@ impl Monitor {
                 }
             }
             Event::Registered(name) => {
-                match self
-                    .children
-                    .iter_mut()
-                    .find(|c| c.registration_name_is(&name) && c.pid.is_some() && !c.registered)
-                {
+                let running = |c: &&mut Child| c.registration_name_is(&name) && c.pid.is_some();
+                let unregistered = self.children.iter().position(|c| {
+                    c.registration_name_is(&name) && c.pid.is_some() && !c.registered
+                });
+                let found = match unregistered {
+                    Some(i) => self.children.get_mut(i),
+                    None => self.children.iter_mut().find(running),
+                };
+                match found {
                     Some(c) => {
                         c.registered = true;
                         tracing::info!("{} registered", c.kind.describe());

@@ -39,7 +39,7 @@ where
     // The broker silently drops calls to a name nobody owns, so ask in parallel whether the
     // name has an owner, and fail at once when it has none (no extra latency otherwise).
     let owner_gone = async {
-        if !name_has_owner(bus, dest).await {
+        if let Ok(false) = name_has_owner(bus, dest).await {
             return Err(wrap(zbus::Error::Failure(format!(
                 "no process owns {dest} (not running or not registered yet)"
             ))));
@@ -59,8 +59,12 @@ where
     })?
 }
 
-/// Whether `name` has an owner on the bus; `true` when the bus cannot tell.
-async fn name_has_owner(bus: &Bus, name: &str) -> bool {
+/// Whether some process owns `name` on the bus (`NameHasOwner`).
+pub async fn name_has_owner(bus: &Bus, name: &str) -> Result<bool, SbusError> {
+    let wrap = |source| SbusError::Bus {
+        address: format!("org.freedesktop.DBus NameHasOwner({name})"),
+        source,
+    };
     let reply = bus
         .conn
         .call_method(
@@ -70,11 +74,9 @@ async fn name_has_owner(bus: &Bus, name: &str) -> bool {
             "NameHasOwner",
             &(name,),
         )
-        .await;
-    match reply {
-        Ok(m) => m.body().deserialize::<bool>().unwrap_or(true),
-        Err(_) => true,
-    }
+        .await
+        .map_err(wrap)?;
+    reply.body().deserialize::<bool>().map_err(wrap)
 }
 
 /// Tells the monitor that this process is ready; returns the monitor's version.

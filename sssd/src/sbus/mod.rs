@@ -15,7 +15,7 @@ mod client;
 mod host;
 mod interfaces;
 
-pub use client::{ServiceMethod, call_service, register_service};
+pub use client::{ServiceMethod, call_service, name_has_owner, register_service};
 pub use host::{BusHost, BusHostError};
 pub use interfaces::{MonitorHandler, serve_monitor};
 
