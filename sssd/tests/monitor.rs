@@ -300,6 +300,16 @@ fn starts_restarts_relays_and_stops() {
         read(&root.join("sssd.stderr"))
     );
 
+    // A second instance refuses to start, naming the running one.
+    let second = sssd(&root, &["-i"], &[]).output().unwrap();
+    assert_eq!(second.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains(&format!("already running as process {monitor_pid}")),
+        "{err}"
+    );
+    assert!(paths.bus_socket().exists());
+
     let children: Vec<i32> = ["ONE", "TWO", "nss"]
         .iter()
         .map(|n| pid_of(&root, n).unwrap())

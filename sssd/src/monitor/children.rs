@@ -84,11 +84,16 @@ pub fn spawn(kind: &ChildKind, opts: &MonitorOptions) -> std::io::Result<tokio::
         cmd.stdout(Stdio::null()).stderr(Stdio::null());
     }
     let parent = nix::unistd::getpid();
+    // As SSSD: only backends and the PAM responder may gain privileges through exec.
+    let no_new_privs = matches!(kind, ChildKind::Responder(r) if r != "pam");
     // SAFETY: the closure runs in the forked child before exec and only makes
     // async-signal-safe system calls (prctl, getppid, _exit).
     unsafe {
         cmd.pre_exec(move || {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if no_new_privs && libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             // The monitor died between fork and prctl: do not start an orphan.

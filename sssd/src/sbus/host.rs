@@ -118,12 +118,40 @@ fn remove_stale_socket(socket: &Path) -> Result<(), BusHostError> {
         source,
     };
     match std::fs::symlink_metadata(socket) {
-        Ok(meta) if meta.file_type().is_socket() => std::fs::remove_file(socket).map_err(io),
+        Ok(meta) if meta.file_type().is_socket() => {
+            if std::os::unix::net::UnixStream::connect(socket).is_ok() {
+                return Err(io(std::io::Error::new(
+                    std::io::ErrorKind::AddrInUse,
+                    "another bus is listening there (is sssd already running?)",
+                )));
+            }
+            std::fs::remove_file(socket).map_err(io)
+        }
         Ok(_) => Err(io(std::io::Error::new(
             std::io::ErrorKind::AlreadyExists,
             "exists and is not a socket",
         ))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(io(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_sockets_go_live_ones_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let err = remove_stale_socket(&path).unwrap_err();
+        assert!(err.to_string().contains("already running"), "{err}");
+        drop(listener);
+        remove_stale_socket(&path).unwrap();
+        assert!(!path.exists());
+        std::fs::write(&path, "x").unwrap();
+        assert!(remove_stale_socket(&path).is_err());
+        assert!(path.exists());
     }
 }
