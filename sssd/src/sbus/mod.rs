@@ -9,7 +9,12 @@
 //! - a backend calls [`serve_data_provider`] with its [`AccountInfoHandler`];
 //! - a responder calls [`DataProviderClient::get_account_info`];
 //! - every process calls [`serve_service`] with its [`ServiceHandler`] so the monitor can
-//!   relay signals (SIGUSR1 → `goOffline`, SIGHUP → `clearNegcache`, ...).
+//!   relay signals (SIGUSR1 → `goOffline`, SIGHUP → `clearNegcache`, ...);
+//! - once it serves its interfaces, every child calls [`register_service`] with its domain
+//!   name (backends) or responder name (`nss`, `pam`); the monitor starts the responders only
+//!   after every backend is ready (owning the bus name also counts, as a fallback);
+//! - the monitor hosts the broker ([`BusHost`]), serves `sssd.monitor` ([`serve_monitor`])
+//!   and relays signals with [`call_service`].
 
 mod client;
 mod host;
