@@ -55,7 +55,7 @@ where
     .await;
     result.map_err(|_| SbusError::Timeout {
         address: what(),
-        seconds: timeout.as_secs(),
+        seconds: timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0),
     })?
 }
 
