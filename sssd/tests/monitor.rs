@@ -21,13 +21,13 @@ struct Recorder {
 
 impl Recorder {
     fn record(&self, what: &str) {
-        if let Ok(mut f) = std::fs::OpenOptions::new()
+        // One write(2) per line: O_APPEND keeps whole lines from several processes apart.
+        let line = format!("{} {what}\n", self.name);
+        let _ = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.root.join("calls.log"))
-        {
-            let _ = writeln!(f, "{} {what}", self.name);
-        }
+            .and_then(|mut f| f.write_all(line.as_bytes()));
     }
 }
 
