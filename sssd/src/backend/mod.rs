@@ -41,6 +41,8 @@ struct Inner {
     case_sensitive: bool,
     enumerate: bool,
     refresh: Duration,
+    /// Longest time one connection attempt over every server can take.
+    probe_wait: Duration,
     provider: LdapProvider,
     state: OnlineState,
     store: Arc<dyn Store>,
@@ -76,12 +78,17 @@ impl Backend {
     pub fn new(dom: &DomainOptions, ldap: LdapOptions, store: Arc<dyn Store>) -> Backend {
         let refresh = Duration::from_secs(u64::from(ldap.enumeration_refresh_timeout.max(1)));
         let base = Duration::from_secs(u64::from(dom.offline_timeout.max(1)));
+        let per_server =
+            u64::from(ldap.network_timeout.max(1)) + u64::from(ldap.opt_timeout.max(1));
+        let servers = u64::try_from(ldap.uris.len().max(1)).unwrap_or(1);
+        let probe_wait = Duration::from_secs(per_server * servers + 1);
         Backend {
             inner: Arc::new(Inner {
                 domain: dom.name.clone(),
                 case_sensitive: dom.case_sensitive,
                 enumerate: dom.enumerate,
                 refresh,
+                probe_wait,
                 provider: LdapProvider::new(ldap, dom),
                 state: OnlineState::new(base, OFFLINE_TIMEOUT_MAX),
                 store,
@@ -148,8 +155,17 @@ impl Backend {
 
     async fn execute(&self, job: Job) -> DpReply {
         let i = &self.inner;
-        if i.state.check(Instant::now()) == Decision::Offline {
-            return offline_reply("waiting before reconnecting");
+        let mut changes = i.state.subscribe();
+        match i.state.check(Instant::now()) {
+            Decision::Online | Decision::Probe => {}
+            Decision::Offline => return offline_reply("waiting before reconnecting"),
+            Decision::Wait => {
+                // Someone is trying the servers right now: share their outcome.
+                let _ = tokio::time::timeout(i.probe_wait, changes.changed()).await;
+                if i.state.is_offline() {
+                    return offline_reply("the servers are still unreachable");
+                }
+            }
         }
         for attempt in 0..2 {
             let conn = match i.provider.connection().await {

@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 /// SSSD's `offline_timeout_max` default.
 pub const OFFLINE_TIMEOUT_MAX: Duration = Duration::from_secs(3600);
 
+/// After this long, a probe is assumed lost and another caller may probe.
+const STALE_PROBE: Duration = Duration::from_secs(300);
+
 /// What a request should do now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -18,15 +21,18 @@ pub enum Decision {
     Online,
     /// Offline and not yet time to retry: answer `DP_ERR_OFFLINE` immediately.
     Offline,
-    /// Offline, but it is time to retry: this caller probes the server (others keep getting
-    /// `Offline` until it reports back).
+    /// Offline, but it is time to retry: this caller probes the server.
     Probe,
+    /// Another caller is probing the server right now: wait for its outcome
+    /// ([`OnlineState::subscribe`]) and decide again.
+    Wait,
 }
 
 #[derive(Debug)]
 struct Inner {
     offline: bool,
-    probing: bool,
+    /// When the current probe started, if one is running.
+    probing: Option<Instant>,
     backoff: Duration,
     retry_at: Option<Instant>,
 }
@@ -37,6 +43,7 @@ pub struct OnlineState {
     base: Duration,
     max: Duration,
     inner: Mutex<Inner>,
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl OnlineState {
@@ -47,11 +54,22 @@ impl OnlineState {
             max: max.max(base),
             inner: Mutex::new(Inner {
                 offline: false,
-                probing: false,
+                probing: None,
                 backoff: Duration::ZERO,
                 retry_at: None,
             }),
+            changes: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// A receiver that sees every online/offline transition (and every failed probe).
+    /// Subscribe before [`OnlineState::check`] so that no transition is missed.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    fn bump(&self) {
+        self.changes.send_modify(|n| *n += 1);
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
@@ -67,10 +85,14 @@ impl OnlineState {
             if !s.offline {
                 return Decision::Online;
             }
-            if s.probing || s.retry_at.is_some_and(|t| now < t) {
+            // A probe that never reported back (its task died) stops blocking after a while.
+            if s.probing.is_some_and(|t| now < t + STALE_PROBE) {
+                return Decision::Wait;
+            }
+            if s.retry_at.is_some_and(|t| now < t) {
                 return Decision::Offline;
             }
-            s.probing = true;
+            s.probing = Some(now);
             Decision::Probe
         })
     }
@@ -89,9 +111,10 @@ impl OnlineState {
                 tracing::warn!("going offline; retrying in {} s", s.backoff.as_secs());
             }
             s.offline = true;
-            s.probing = false;
+            s.probing = None;
             s.retry_at = Some(now + s.backoff);
-        })
+        });
+        self.bump();
     }
 
     /// Records a successful connection: online again, backoff reset.
@@ -101,10 +124,11 @@ impl OnlineState {
                 tracing::info!("back online");
             }
             s.offline = false;
-            s.probing = false;
+            s.probing = None;
             s.backoff = Duration::ZERO;
             s.retry_at = None;
-        })
+        });
+        self.bump();
     }
 
     /// `resetOffline`: if offline, allow a retry right away.
@@ -112,7 +136,7 @@ impl OnlineState {
         self.with(|s| {
             if s.offline {
                 s.retry_at = None;
-                s.probing = false;
+                s.probing = None;
             }
         })
     }
@@ -143,9 +167,12 @@ mod tests {
         assert!(st.is_offline());
         assert_eq!(st.check(t0 + 59 * S), Decision::Offline);
         assert_eq!(st.check(t0 + 60 * S), Decision::Probe);
-        // While one caller probes, the others stay offline.
-        assert_eq!(st.check(t0 + 61 * S), Decision::Offline);
+        // While one caller probes, the others wait for its outcome.
+        let rx = st.subscribe();
+        assert_eq!(st.check(t0 + 61 * S), Decision::Wait);
         st.mark_offline(t0 + 61 * S);
+        assert!(rx.has_changed().unwrap());
+        assert_eq!(st.check(t0 + 62 * S), Decision::Offline);
         assert_eq!(st.retry_at(), Some(t0 + 181 * S));
         st.mark_offline(t0 + 181 * S);
         assert_eq!(st.retry_at(), Some(t0 + 381 * S), "capped at 200 s");
