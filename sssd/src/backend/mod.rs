@@ -118,7 +118,7 @@ impl Backend {
             req.cli_id
         );
         let job = match filter {
-            Filter::Enumerate if i.enumerate => Job::Enumerate,
+            // As SSSD: no enumeration on demand; the periodic task keeps the cache complete.
             Filter::Enumerate => return DpReply::ok(),
             f => Job::Account(req.entry_type, f),
         };

@@ -344,13 +344,24 @@ async fn enumeration_stores_all_and_prunes(uri: &str) {
         assert_eq!(d.groups["casedn"].0.members, ["carol"]);
         assert_eq!(d.groups["big"].0.members.len(), BIG);
         assert_eq!(d.groups["odd"].0.members, ["eve"]);
-        // Enumeration requests from the responder run the same refresh.
-        ok(&b, EntryType::User, Filter::Enumerate).await;
     }
-    // With enumerate = false, an enumeration request is a no-op.
-    let (b, s) = backend(domain(), ldap_opts(uri));
+    // Enumeration requests from the responder are answered without searching: the
+    // periodic task does the work.
+    let (b, s) = backend(dom, ldap_opts(uri));
     ok(&b, EntryType::User, Filter::Enumerate).await;
     assert!(s.snapshot().users.is_empty());
+    assert_eq!(b.searches(), 0);
+    // The periodic task refreshes at once and then every refresh timeout.
+    let mut o = ldap_opts(uri);
+    o.enumeration_refresh_timeout = 1;
+    let mut dom = domain();
+    dom.enumerate = true;
+    let (b, s) = backend(dom, o);
+    let task = tokio::spawn(b.clone().run_enumeration());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    task.abort();
+    assert_eq!(s.snapshot().users.len(), 7);
+    assert!(s.snapshot().batches >= 2, "refreshed again after 1 s");
 }
 
 async fn deleted_entries_leave_the_cache(uri: &str) {
