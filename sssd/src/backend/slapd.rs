@@ -30,6 +30,14 @@ pub struct Slapd {
 }
 
 impl Slapd {
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) the server: connections stay open, nothing
+    /// answers.
+    pub fn freeze(&self, frozen: bool) {
+        let sig = if frozen { libc::SIGSTOP } else { libc::SIGCONT };
+        // SAFETY: kill(2) on our own child's PID; no memory is involved.
+        let _ = unsafe { libc::kill(self.child.id() as libc::pid_t, sig) };
+    }
+
     /// Stops the server (by PID) and waits for it to exit.
     pub fn stop(&mut self) {
         let _ = self.child.kill();

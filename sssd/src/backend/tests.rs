@@ -146,6 +146,7 @@ async fn against_private_slapd() {
     deleted_entries_leave_the_cache(&uri).await;
     tls_policies(&server).await;
     server_restart_and_outage(&mut server).await;
+    hung_server_times_out(&server).await;
     eprintln!("LDAP scenarios passed against {uri}");
     drop(server);
 }
@@ -478,4 +479,25 @@ async fn real_cache_is_written(uri: &str) {
     // Not in the directory: removed from the cache.
     ok(&b, EntryType::User, name("nobody")).await;
     assert!(cache.user_by_name("nobody").unwrap().is_none());
+}
+
+async fn hung_server_times_out(server: &slapd::Slapd) {
+    let mut o = ldap_opts(&server.uri);
+    o.search_base = Some(BASE.into());
+    o.search_timeout = 1;
+    o.opt_timeout = 1;
+    let (b, s) = backend(domain(), o);
+    ok(&b, EntryType::User, name("alice")).await;
+    server.freeze(true);
+    // The search on the established connection times out, the reconnection's search does
+    // too: offline, after about two search timeouts.
+    let t0 = Instant::now();
+    let r = b.handle(req(EntryType::User, name("bob"))).await;
+    let took = t0.elapsed();
+    server.freeze(false);
+    assert_eq!(r.dp_error, DP_ERR_OFFLINE, "{}", r.message);
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    b.reset_offline();
+    ok(&b, EntryType::User, name("bob")).await;
+    assert!(s.snapshot().users.contains_key("bob"));
 }
