@@ -194,6 +194,22 @@ async fn users_and_groups_rfc2307(uri: &str) {
     ok(&b, EntryType::Initgroups, name("nobody")).await;
     assert!(!s.snapshot().users.contains_key("nobody"));
 
+    // SSSD's base?scope?filter form of a search base.
+    let mut o = ldap_opts(uri);
+    o.user_search_base = Some(format!("ou=People,{BASE}?onelevel?(!(uid=bob))"));
+    o.group_search_base = Some(format!("{BASE}?base?"));
+    let (b, s) = backend(domain(), o);
+    ok(&b, EntryType::User, name("alice")).await;
+    ok(&b, EntryType::User, name("bob")).await;
+    ok(&b, EntryType::Group, name("devs")).await;
+    let d = s.snapshot();
+    assert!(d.users.contains_key("alice"));
+    assert!(!d.users.contains_key("bob"), "excluded by the base filter");
+    assert!(
+        d.groups.is_empty(),
+        "base scope finds no group below the suffix"
+    );
+
     // Case-insensitive domain: names stored lowercased.
     let mut dom = domain();
     dom.case_sensitive = false;

@@ -3,7 +3,7 @@
 
 use super::rootdse;
 use crate::config::LdapOptions;
-use ldap3::{Ldap, LdapConnAsync, LdapConnSettings};
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -22,12 +22,68 @@ pub enum ConnectError {
 }
 
 /// Search bases in effect on a connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Bases {
     /// Where users are searched.
     pub user: String,
+    /// Scope of user searches.
+    pub user_scope: Scope,
+    /// Extra filter of user searches (from `base?scope?filter`).
+    pub user_filter: Option<String>,
     /// Where groups are searched.
     pub group: String,
+    /// Scope of group searches.
+    pub group_scope: Scope,
+    /// Extra filter of group searches.
+    pub group_filter: Option<String>,
+}
+
+/// A search base option in SSSD's `base[?scope?[filter]]` form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchBase {
+    /// The base DN.
+    pub dn: String,
+    /// `base`, `one`(`level`) or `sub`(`tree`); subtree when empty.
+    pub scope: Scope,
+    /// An extra filter, when given.
+    pub filter: Option<String>,
+}
+
+impl SearchBase {
+    /// Parses `base[?scope?[filter]]`; only the first base of a list is used, and an unknown
+    /// scope is reported and treated as subtree.
+    pub fn parse(opt: &str) -> SearchBase {
+        let mut parts = opt.split('?');
+        let dn = parts.next().unwrap_or("").trim().to_string();
+        let scope = match parts
+            .next()
+            .map(|s| s.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("") | Some("sub") | Some("subtree") => Scope::Subtree,
+            Some("one") | Some("onelevel") => Scope::OneLevel,
+            Some("base") => Scope::Base,
+            Some(other) => {
+                tracing::warn!("search base {opt:?}: unknown scope {other:?}, using subtree");
+                Scope::Subtree
+            }
+        };
+        let filter = parts
+            .next()
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(|f| {
+                if f.starts_with('(') {
+                    f.to_string()
+                } else {
+                    format!("({f})")
+                }
+            });
+        if parts.next().is_some() {
+            tracing::warn!("search base {opt:?}: only the first base is used");
+        }
+        SearchBase { dn, scope, filter }
+    }
 }
 
 /// An established, bound connection.
@@ -121,14 +177,20 @@ impl Connector {
             }
         }
         let base = match &o.search_base {
-            Some(b) => plain_base(b),
+            Some(b) => SearchBase::parse(b).dn,
             None => rootdse::discover_base(&ldap, uri, op_timeout)
                 .await
                 .map_err(|e| e.to_string())?,
         };
+        let user = SearchBase::parse(o.user_search_base.as_deref().unwrap_or(&base));
+        let group = SearchBase::parse(o.group_search_base.as_deref().unwrap_or(&base));
         let bases = Bases {
-            user: plain_base(o.user_search_base.as_deref().unwrap_or(&base)),
-            group: plain_base(o.group_search_base.as_deref().unwrap_or(&base)),
+            user: user.dn,
+            user_scope: user.scope,
+            user_filter: user.filter,
+            group: group.dn,
+            group_scope: group.scope,
+            group_filter: group.filter,
         };
         Ok(Connection {
             ldap,
@@ -158,18 +220,6 @@ impl Connector {
             }
         }
         Ok(s)
-    }
-}
-
-/// The DN part of a search base option. SSSD also accepts `base?scope?filter`; scope and
-/// filter are not supported here and are dropped with a warning.
-pub fn plain_base(opt: &str) -> String {
-    match opt.split_once('?') {
-        Some((base, rest)) => {
-            tracing::warn!("search base {opt:?}: scope/filter part {rest:?} is ignored");
-            base.trim().to_string()
-        }
-        None => opt.trim().to_string(),
     }
 }
 
@@ -246,9 +296,22 @@ mod tests {
     }
 
     #[test]
-    fn search_bases_drop_scope_and_filter() {
-        assert_eq!(plain_base(" dc=x "), "dc=x");
-        assert_eq!(plain_base("ou=a,dc=x?subtree?(uid=*)"), "ou=a,dc=x");
+    fn search_bases_parse_scope_and_filter() {
+        let b = SearchBase::parse(" dc=x ");
+        assert_eq!(
+            (b.dn.as_str(), b.scope, b.filter),
+            ("dc=x", Scope::Subtree, None)
+        );
+        let b = SearchBase::parse("ou=a,dc=x?onelevel?uid=a*");
+        assert_eq!(b.dn, "ou=a,dc=x");
+        assert_eq!(b.scope, Scope::OneLevel);
+        assert_eq!(b.filter.as_deref(), Some("(uid=a*)"));
+        let b = SearchBase::parse("ou=a,dc=x?base?");
+        assert_eq!((b.scope, b.filter), (Scope::Base, None));
+        assert_eq!(
+            SearchBase::parse("dc=x?bogus?(a=b)?dc=y?sub?").scope,
+            Scope::Subtree
+        );
     }
 
     #[test]

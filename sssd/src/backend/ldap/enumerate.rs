@@ -10,7 +10,6 @@ use super::search::SearchError;
 use super::users::user_from_entry;
 use super::{MapCtx, dn, filter};
 use crate::backend::store::CacheOp;
-use ldap3::Scope;
 use std::time::Duration;
 
 /// Downloads all users and groups; the ops store them and prune every cached user and group
@@ -19,24 +18,15 @@ pub async fn enumerate(ctx: &MapCtx, conn: &Connection) -> Result<Vec<CacheOp>, 
     let o = &ctx.opts;
     let t = Duration::from_secs(u64::from(o.enumeration_search_timeout.max(1)));
     let user_entries = ctx
-        .search_with(
-            conn,
-            &conn.bases.user,
-            Scope::Subtree,
-            &filter::user(o, ""),
-            filter::user_attrs(o),
-            t,
-        )
+        .search_users(conn, &filter::user(o, ""), filter::user_attrs(o), Some(t))
         .await?;
     // Nested rfc2307bis groups need not be POSIX; fetch them all and keep the POSIX ones.
     let group_entries = ctx
-        .search_with(
+        .search_groups(
             conn,
-            &conn.bases.group,
-            Scope::Subtree,
             &filter::group(o, "", !o.rfc2307bis),
             filter::group_attrs(o),
-            t,
+            Some(t),
         )
         .await?;
 

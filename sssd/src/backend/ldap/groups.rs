@@ -121,7 +121,7 @@ async fn lookup(
 ) -> Result<Option<Group>, SearchError> {
     let f = filter::group(&ctx.opts, inner, true);
     let entries = ctx
-        .search(conn, &conn.bases.group, &f, filter::group_attrs(&ctx.opts))
+        .search_groups(conn, &f, filter::group_attrs(&ctx.opts), None)
         .await?;
     let found: Vec<(Entry, Group)> = entries
         .into_iter()

@@ -31,7 +31,7 @@ pub async fn by_name(
     } else {
         // memberUid matches case-exactly: use the name as the directory spells it.
         let f = filter::group(o, &filter::eq(&o.group_member, &raw_name), true);
-        ctx.search(conn, &conn.bases.group, &f, filter::group_attrs(o))
+        ctx.search_groups(conn, &f, filter::group_attrs(o), None)
             .await?
     };
     let mut gids = Vec::new();
@@ -80,7 +80,7 @@ async fn nested_parents(
                 .collect();
             let f = filter::group(o, &filter::or(&parts), false);
             let found = ctx
-                .search(conn, &conn.bases.group, &f, filter::group_attrs(o))
+                .search_groups(conn, &f, filter::group_attrs(o), None)
                 .await?;
             for e in found {
                 if seen.insert(dn::normalize(&e.dn)) {

@@ -91,17 +91,40 @@ impl MapCtx {
         now() + i64::from(self.group_timeout)
     }
 
-    /// A paged subtree search under `base` with `ldap_search_timeout`.
-    pub async fn search(
+    /// A paged search for users (user base, scope and base filter) with
+    /// `ldap_search_timeout`, or `timeout` when given.
+    pub async fn search_users(
         &self,
         conn: &Connection,
-        base: &str,
         filter: &str,
         attrs: Vec<String>,
+        timeout: Option<Duration>,
     ) -> Result<Vec<Entry>, SearchError> {
-        let t = Duration::from_secs(u64::from(self.opts.search_timeout.max(1)));
-        self.search_with(conn, base, Scope::Subtree, filter, attrs, t)
+        let b = &conn.bases;
+        let f = with_base_filter(filter, b.user_filter.as_deref());
+        let t = timeout.unwrap_or_else(|| self.search_timeout());
+        self.search_with(conn, &b.user, b.user_scope, &f, attrs, t)
             .await
+    }
+
+    /// A paged search for groups (group base, scope and base filter), likewise.
+    pub async fn search_groups(
+        &self,
+        conn: &Connection,
+        filter: &str,
+        attrs: Vec<String>,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<Entry>, SearchError> {
+        let b = &conn.bases;
+        let f = with_base_filter(filter, b.group_filter.as_deref());
+        let t = timeout.unwrap_or_else(|| self.search_timeout());
+        self.search_with(conn, &b.group, b.group_scope, &f, attrs, t)
+            .await
+    }
+
+    /// `ldap_search_timeout` as a duration.
+    pub fn search_timeout(&self) -> Duration {
+        Duration::from_secs(u64::from(self.opts.search_timeout.max(1)))
     }
 
     /// A paged search with an explicit scope and deadline.
@@ -125,6 +148,14 @@ impl MapCtx {
             timeout,
         };
         search::search(&conn.ldap, &conn.uri, spec).await
+    }
+}
+
+/// `filter` and-ed with the filter part of a search base option, if any.
+fn with_base_filter(filter: &str, base_filter: Option<&str>) -> String {
+    match base_filter {
+        Some(b) => format!("(&{filter}{b})"),
+        None => filter.to_string(),
     }
 }
 

@@ -10,7 +10,6 @@ use super::search::{Entry, SearchError};
 use super::{MapCtx, filter};
 use ldap3::Scope;
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
 
 /// How many names go into one OR filter.
 pub const BATCH: usize = 100;
@@ -251,7 +250,7 @@ async fn fetch_groups_by_dn(
         }
         let f = filter::group(o, &filter::or(&parts), false);
         let found = ctx
-            .search(conn, &conn.bases.group, &f, filter::group_attrs(o))
+            .search_groups(conn, &f, filter::group_attrs(o), None)
             .await?;
         out.extend(
             found
@@ -284,7 +283,7 @@ async fn resolve_user_dns(
         let parts: Vec<String> = chunk.iter().map(|v| filter::eq(&o.user_name, v)).collect();
         let f = filter::user(o, &filter::or(&parts));
         let found = ctx
-            .search(conn, &conn.bases.user, &f, vec![o.user_name.clone()])
+            .search_users(conn, &f, vec![o.user_name.clone()], None)
             .await?;
         for e in found {
             let Some(rdn_value) = wanted.get(&dn::normalize(&e.dn)) else {
@@ -311,7 +310,7 @@ async fn read_entry(
 ) -> Result<Option<Entry>, SearchError> {
     let mut attrs = filter::user_attrs(&ctx.opts);
     attrs.extend(filter::group_attrs(&ctx.opts));
-    let t = Duration::from_secs(u64::from(ctx.opts.search_timeout.max(1)));
+    let t = ctx.search_timeout();
     let mut v = ctx
         .search_with(conn, dn_, Scope::Base, "(objectClass=*)", attrs, t)
         .await?;

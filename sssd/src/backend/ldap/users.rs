@@ -58,7 +58,7 @@ pub async fn search_users(
     inner: &str,
 ) -> Result<Vec<Entry>, SearchError> {
     let f = filter::user(&ctx.opts, inner);
-    ctx.search(conn, &conn.bases.user, &f, filter::user_attrs(&ctx.opts))
+    ctx.search_users(conn, &f, filter::user_attrs(&ctx.opts), None)
         .await
 }
 
