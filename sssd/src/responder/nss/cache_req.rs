@@ -164,9 +164,11 @@ impl CacheReq {
         if pct == 0 {
             return false;
         }
-        let span = (c.expire - c.last_update).max(0);
-        let mid = (c.last_update + span * pct / 100).max(c.last_update + 10);
-        now >= mid
+        // i128: stamps come from the cache and may be anything; never overflow.
+        let (lu, ex) = (i128::from(c.last_update), i128::from(c.expire));
+        let span = (ex - lu).max(0);
+        let mid = (lu + span * i128::from(pct) / 100).max(lu + 10);
+        i128::from(now) >= mid
     }
 
     /// A cached entry fresh enough to answer without the backend; fires the midpoint

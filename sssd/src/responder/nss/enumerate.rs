@@ -56,7 +56,7 @@ pub async fn snapshot(ctx: &Arc<NssCtx>, db: Db) -> Arc<Snapshot> {
     let mut slot = ctx.enums.slot(db).lock().await;
     let now = ctx.cr.clock.now();
     if let Some(s) = slot.as_ref()
-        && now < s.built + ctx.cr.settings.enum_cache_timeout
+        && now < s.built.saturating_add(ctx.cr.settings.enum_cache_timeout)
     {
         return s.clone();
     }

@@ -166,7 +166,7 @@ impl FakeSource {
 }
 
 fn apply(s: &mut FakeState, q: &Query, now: i64) {
-    let (lu, ex) = (now, now + s.ttl);
+    let (lu, ex) = (now, now.saturating_add(s.ttl));
     let dir = s.directory.clone();
     let cache = &mut s.cache;
     match q {

@@ -92,7 +92,7 @@ impl NegCache {
         let mut m = self.lock();
         let e = m.entry(key(kind, Some(domain), what)).or_insert(Until::Time(0));
         if *e != Until::Forever {
-            *e = Until::Time(now + self.ttl);
+            *e = Until::Time(now.saturating_add(self.ttl));
         }
     }
 

@@ -477,3 +477,13 @@ async fn enumeration_disabled_yields_nothing() {
     body_of(e.call(&mut c, 0x13, b"").await);
     assert!(names_of(&body_of(e.call(&mut c, 0x14, &256u32.to_ne_bytes()).await)).is_empty());
 }
+
+#[tokio::test]
+async fn extreme_stamps_do_not_panic() {
+    let e = env();
+    e.src[0].add_user(user("a", 1001, 2001), i64::MIN, i64::MAX);
+    e.src[0].add_user(user("b", 1002, 2001), i64::MAX, i64::MIN);
+    assert!(e.pw("a").await.is_some());
+    e.src[0].with(|s| s.status = DpStatus::Offline);
+    assert!(e.pw("b").await.is_some());
+}
