@@ -124,7 +124,11 @@ pub async fn run_client<H: CommandHandler>(
         let h = match Header::decode(&hdr) {
             Ok(h) if h.len <= settings.max_request_len => h,
             Ok(h) => {
-                tracing::warn!(client = id, len = h.len, "request over the size limit; closing");
+                tracing::warn!(
+                    client = id,
+                    len = h.len,
+                    "request over the size limit; closing"
+                );
                 return;
             }
             Err(e) => {
@@ -146,10 +150,18 @@ pub async fn run_client<H: CommandHandler>(
                 None => Action::Close,
             }
         } else if let Some(v) = version {
-            let info = ClientInfo { id, peer, version: v };
+            let info = ClientInfo {
+                id,
+                peer,
+                version: v,
+            };
             handler.handle(&mut conn, &info, h.cmd, &body).await
         } else {
-            tracing::warn!(client = id, cmd = h.cmd, "command before GET_VERSION; closing");
+            tracing::warn!(
+                client = id,
+                cmd = h.cmd,
+                "command before GET_VERSION; closing"
+            );
             Action::Close
         };
         let (status, reply) = match action {

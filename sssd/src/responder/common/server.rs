@@ -1,7 +1,9 @@
 //! Listening socket and accept loop: one tokio task per client connection.
 
 use super::client::{ClientSettings, CommandHandler, run_client};
-use nix::sys::socket::{AddressFamily, Backlog, SockFlag, SockType, UnixAddr, bind, listen, socket};
+use nix::sys::socket::{
+    AddressFamily, Backlog, SockFlag, SockType, UnixAddr, bind, listen, socket,
+};
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -61,7 +63,10 @@ pub enum ServerError {
     NotASocket(String),
 }
 
-fn io_err<'a>(path: &'a Path, what: &'static str) -> impl FnOnce(std::io::Error) -> ServerError + 'a {
+fn io_err<'a>(
+    path: &'a Path,
+    what: &'static str,
+) -> impl FnOnce(std::io::Error) -> ServerError + 'a {
     move |source| ServerError::Io {
         path: path.display().to_string(),
         what,
@@ -127,7 +132,12 @@ pub async fn serve<H: CommandHandler>(listener: UnixListener, handler: Arc<H>, c
         match listener.accept().await {
             Ok((stream, _)) => {
                 next_id = next_id.wrapping_add(1);
-                tokio::spawn(run_client(handler.clone(), settings.clone(), stream, next_id));
+                tokio::spawn(run_client(
+                    handler.clone(),
+                    settings.clone(),
+                    stream,
+                    next_id,
+                ));
             }
             Err(e) => {
                 tracing::warn!(socket = %cfg.socket_path.display(), "accept failed: {e}");

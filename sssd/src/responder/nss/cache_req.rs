@@ -41,7 +41,9 @@ type Inflight = Arc<Mutex<HashMap<InflightKey, watch::Receiver<Option<DpStatus>>
 enum DomainResult {
     Found(Record),
     /// Not there; `confirmed` when the backend said so (negative-cache it).
-    Missing { confirmed: bool },
+    Missing {
+        confirmed: bool,
+    },
 }
 
 /// The shared state of the lookup algorithm.
@@ -90,11 +92,13 @@ impl CacheReq {
                 match super::names::parse_name(f, doms) {
                     (n, Some(i)) => {
                         let d = &doms[i];
-                        self.negcache.set_permanent(kind, Some(&d.name), &d.lookup_key(n));
+                        self.negcache
+                            .set_permanent(kind, Some(&d.name), &d.lookup_key(n));
                     }
                     (n, None) => {
                         for d in doms {
-                            self.negcache.set_permanent(kind, Some(&d.name), &d.lookup_key(n));
+                            self.negcache
+                                .set_permanent(kind, Some(&d.name), &d.lookup_key(n));
                         }
                     }
                 }
@@ -103,17 +107,23 @@ impl CacheReq {
         for d in doms {
             for f in &d.filter_users {
                 let (n, _) = super::names::parse_name(f, doms);
-                self.negcache.set_permanent(Kind::User, Some(&d.name), &d.lookup_key(n));
+                self.negcache
+                    .set_permanent(Kind::User, Some(&d.name), &d.lookup_key(n));
             }
             for f in &d.filter_groups {
                 let (n, _) = super::names::parse_name(f, doms);
-                self.negcache.set_permanent(Kind::Group, Some(&d.name), &d.lookup_key(n));
+                self.negcache
+                    .set_permanent(Kind::Group, Some(&d.name), &d.lookup_key(n));
             }
         }
     }
 
     fn dom_name(&self, d: usize) -> &str {
-        self.settings.domains.get(d).map(|x| x.name.as_str()).unwrap_or("")
+        self.settings
+            .domains
+            .get(d)
+            .map(|x| x.name.as_str())
+            .unwrap_or("")
     }
 
     /// Starts (or joins) the backend refresh of `q` in domain `d`.
@@ -137,7 +147,9 @@ impl CacheReq {
             let fut = source.refresh(&key.1);
             let st = match tokio::time::timeout(timeout, fut).await {
                 Ok(st) => st,
-                Err(_) => DpStatus::Failed(format!("backend of {domain}: no answer in {timeout:?}")),
+                Err(_) => {
+                    DpStatus::Failed(format!("backend of {domain}: no answer in {timeout:?}"))
+                }
             };
             if let DpStatus::Failed(m) = &st {
                 tracing::warn!("refresh of {:?} failed: {m}", key.1);
@@ -185,7 +197,12 @@ impl CacheReq {
         Some(c.value)
     }
 
-    async fn in_domain(&self, d: usize, q: &Query, mode: Mode) -> Result<DomainResult, SourceError> {
+    async fn in_domain(
+        &self,
+        d: usize,
+        q: &Query,
+        mode: Mode,
+    ) -> Result<DomainResult, SourceError> {
         let Some(source) = self.sources.get(d) else {
             return Ok(DomainResult::Missing { confirmed: false });
         };
@@ -255,7 +272,8 @@ impl CacheReq {
         let temporary = mode != Mode::NoCache;
         let skip = |d: usize, kind: Kind, what: &str| {
             let now = self.clock.now();
-            self.negcache.is_set(kind, self.dom_name(d), what, now, temporary)
+            self.negcache
+                .is_set(kind, self.dom_name(d), what, now, temporary)
         };
         if self.settings.cache_first && mode == Mode::Normal && doms.len() > 1 {
             for &d in doms {
@@ -263,7 +281,9 @@ impl CacheReq {
                 if skip(d, kind, &what) {
                     continue;
                 }
-                let Some(source) = self.sources.get(d) else { continue };
+                let Some(source) = self.sources.get(d) else {
+                    continue;
+                };
                 if let Some(r) = self.fresh(d, &q, source.read(&q)?)
                     && self.acceptable(d, &r)
                 {
@@ -280,7 +300,8 @@ impl CacheReq {
                 DomainResult::Found(r) if self.acceptable(d, &r) => return Ok(Some((d, r))),
                 DomainResult::Found(_) => {}
                 DomainResult::Missing { confirmed: true } => {
-                    self.negcache.set(kind, self.dom_name(d), &what, self.clock.now());
+                    self.negcache
+                        .set(kind, self.dom_name(d), &what, self.clock.now());
                 }
                 DomainResult::Missing { confirmed: false } => {}
             }
@@ -295,7 +316,9 @@ impl CacheReq {
             (n, Some(i)) => (n, vec![i]),
             (n, None) => (
                 n,
-                (0..doms.len()).filter(|&i| !doms[i].fully_qualified).collect(),
+                (0..doms.len())
+                    .filter(|&i| !doms[i].fully_qualified)
+                    .collect(),
             ),
         }
     }
@@ -309,7 +332,11 @@ impl CacheReq {
     }
 
     /// A user by a client-supplied (possibly qualified) name.
-    pub async fn user_by_name(&self, input: &str, mode: Mode) -> Result<Option<(usize, User)>, SourceError> {
+    pub async fn user_by_name(
+        &self,
+        input: &str,
+        mode: Mode,
+    ) -> Result<Option<(usize, User)>, SourceError> {
         let (name, doms) = self.name_domains(input);
         let make = |d| {
             let k = self.key_in(d, name);
@@ -322,7 +349,11 @@ impl CacheReq {
     }
 
     /// A user by uid, searching every domain.
-    pub async fn user_by_uid(&self, uid: u32, mode: Mode) -> Result<Option<(usize, User)>, SourceError> {
+    pub async fn user_by_uid(
+        &self,
+        uid: u32,
+        mode: Mode,
+    ) -> Result<Option<(usize, User)>, SourceError> {
         let doms: Vec<usize> = (0..self.settings.domains.len()).collect();
         let make = |_| (Query::UserById(uid), Kind::Uid, uid.to_string());
         Ok(match self.search(&doms, make, mode).await? {
@@ -332,7 +363,11 @@ impl CacheReq {
     }
 
     /// A group by a client-supplied (possibly qualified) name.
-    pub async fn group_by_name(&self, input: &str, mode: Mode) -> Result<Option<(usize, Group)>, SourceError> {
+    pub async fn group_by_name(
+        &self,
+        input: &str,
+        mode: Mode,
+    ) -> Result<Option<(usize, Group)>, SourceError> {
         let (name, doms) = self.name_domains(input);
         let make = |d| {
             let k = self.key_in(d, name);
@@ -345,7 +380,11 @@ impl CacheReq {
     }
 
     /// A group by gid, searching every domain.
-    pub async fn group_by_gid(&self, gid: u32, mode: Mode) -> Result<Option<(usize, Group)>, SourceError> {
+    pub async fn group_by_gid(
+        &self,
+        gid: u32,
+        mode: Mode,
+    ) -> Result<Option<(usize, Group)>, SourceError> {
         let doms: Vec<usize> = (0..self.settings.domains.len()).collect();
         let make = |_| (Query::GroupById(gid), Kind::Gid, gid.to_string());
         Ok(match self.search(&doms, make, mode).await? {
@@ -357,7 +396,11 @@ impl CacheReq {
     /// The supplementary gids of a user: the user must resolve first; the initgroups
     /// record is then refreshed like any entry. The primary gid is not added; gid 0,
     /// out-of-range and filtered groups are dropped. `None` when the user is unknown.
-    pub async fn initgroups(&self, input: &str, mode: Mode) -> Result<Option<(usize, User, Vec<u32>)>, SourceError> {
+    pub async fn initgroups(
+        &self,
+        input: &str,
+        mode: Mode,
+    ) -> Result<Option<(usize, User, Vec<u32>)>, SourceError> {
         let Some((d, user)) = self.user_by_name(input, mode).await? else {
             return Ok(None);
         };
@@ -379,11 +422,16 @@ impl CacheReq {
             if g == 0
                 || !dom.id_in_range(g)
                 || out.contains(&g)
-                || self.negcache.is_filtered(Kind::Gid, &dom.name, &g.to_string())
+                || self
+                    .negcache
+                    .is_filtered(Kind::Gid, &dom.name, &g.to_string())
             {
                 continue;
             }
-            if let Some(Cached { value: Record::Group(grp), .. }) = source.read(&Query::GroupById(g))?
+            if let Some(Cached {
+                value: Record::Group(grp),
+                ..
+            }) = source.read(&Query::GroupById(g))?
                 && self
                     .negcache
                     .is_filtered(Kind::Group, &dom.name, &dom.lookup_key(&grp.name))
@@ -403,7 +451,12 @@ impl CacheReq {
         let Some(dom) = self.settings.domains.get(d) else {
             return false;
         };
-        self.negcache
-            .is_set(Kind::User, &dom.name, &dom.lookup_key(name), self.clock.now(), true)
+        self.negcache.is_set(
+            Kind::User,
+            &dom.name,
+            &dom.lookup_key(name),
+            self.clock.now(),
+            true,
+        )
     }
 }

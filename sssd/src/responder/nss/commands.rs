@@ -132,7 +132,9 @@ impl NssCtx {
     pub fn format_group(&self, d: usize, g: &Group) -> GrOut {
         let s = &self.cr.settings;
         let dom = s.domains.get(d);
-        let name = dom.map(|x| x.output_name(&g.name)).unwrap_or_else(|| g.name.clone());
+        let name = dom
+            .map(|x| x.output_name(&g.name))
+            .unwrap_or_else(|| g.name.clone());
         let members = match dom {
             Some(x) if x.ignore_group_members => Vec::new(),
             Some(x) => g
@@ -161,42 +163,72 @@ pub async fn dispatch(ctx: &Arc<NssCtx>, conn: &mut NssConn, cmd: u32, body: &[u
     let cr = &ctx.cr;
     let ex = matches!(
         c,
-        Command::GetPwNamEx | Command::GetPwUidEx | Command::GetGrNamEx | Command::GetGrGidEx | Command::InitGrEx
+        Command::GetPwNamEx
+            | Command::GetPwUidEx
+            | Command::GetGrNamEx
+            | Command::GetGrGidEx
+            | Command::InitGrEx
     );
     let result = match c {
         Command::GetPwNam | Command::GetPwNamEx => match decode_name_request(body, ex) {
-            Ok((name, flags)) => cr.user_by_name(name, Mode::from_flags(flags)).await.map(|r| match r {
-                Some((d, u)) => one(sss_proto::nss::reply_prefix(1), |b| ctx.format_user(d, &u).encode_into(b)),
-                None => not_found_body(),
-            }),
+            Ok((name, flags)) => cr
+                .user_by_name(name, Mode::from_flags(flags))
+                .await
+                .map(|r| match r {
+                    Some((d, u)) => one(sss_proto::nss::reply_prefix(1), |b| {
+                        ctx.format_user(d, &u).encode_into(b)
+                    }),
+                    None => not_found_body(),
+                }),
             Err(_) => return Action::error(EINVAL),
         },
         Command::GetPwUid | Command::GetPwUidEx => match decode_id_request(body, ex) {
-            Ok((uid, flags)) => cr.user_by_uid(uid, Mode::from_flags(flags)).await.map(|r| match r {
-                Some((d, u)) => one(sss_proto::nss::reply_prefix(1), |b| ctx.format_user(d, &u).encode_into(b)),
-                None => not_found_body(),
-            }),
+            Ok((uid, flags)) => {
+                cr.user_by_uid(uid, Mode::from_flags(flags))
+                    .await
+                    .map(|r| match r {
+                        Some((d, u)) => one(sss_proto::nss::reply_prefix(1), |b| {
+                            ctx.format_user(d, &u).encode_into(b)
+                        }),
+                        None => not_found_body(),
+                    })
+            }
             Err(_) => return Action::error(EINVAL),
         },
         Command::GetGrNam | Command::GetGrNamEx => match decode_name_request(body, ex) {
-            Ok((name, flags)) => cr.group_by_name(name, Mode::from_flags(flags)).await.map(|r| match r {
-                Some((d, g)) => one(sss_proto::nss::reply_prefix(1), |b| ctx.format_group(d, &g).encode_into(b)),
-                None => not_found_body(),
-            }),
+            Ok((name, flags)) => cr
+                .group_by_name(name, Mode::from_flags(flags))
+                .await
+                .map(|r| match r {
+                    Some((d, g)) => one(sss_proto::nss::reply_prefix(1), |b| {
+                        ctx.format_group(d, &g).encode_into(b)
+                    }),
+                    None => not_found_body(),
+                }),
             Err(_) => return Action::error(EINVAL),
         },
         Command::GetGrGid | Command::GetGrGidEx => match decode_id_request(body, ex) {
-            Ok((gid, flags)) => cr.group_by_gid(gid, Mode::from_flags(flags)).await.map(|r| match r {
-                Some((d, g)) => one(sss_proto::nss::reply_prefix(1), |b| ctx.format_group(d, &g).encode_into(b)),
-                None => not_found_body(),
-            }),
+            Ok((gid, flags)) => {
+                cr.group_by_gid(gid, Mode::from_flags(flags))
+                    .await
+                    .map(|r| match r {
+                        Some((d, g)) => one(sss_proto::nss::reply_prefix(1), |b| {
+                            ctx.format_group(d, &g).encode_into(b)
+                        }),
+                        None => not_found_body(),
+                    })
+            }
             Err(_) => return Action::error(EINVAL),
         },
         Command::InitGr | Command::InitGrEx => match decode_name_request(body, ex) {
-            Ok((name, flags)) => cr.initgroups(name, Mode::from_flags(flags)).await.map(|r| match r {
-                Some((_, _, gids)) => encode_initgr_reply(&gids),
-                None => not_found_body(),
-            }),
+            Ok((name, flags)) => {
+                cr.initgroups(name, Mode::from_flags(flags))
+                    .await
+                    .map(|r| match r {
+                        Some((_, _, gids)) => encode_initgr_reply(&gids),
+                        None => not_found_body(),
+                    })
+            }
             Err(_) => return Action::error(EINVAL),
         },
         Command::SetPwEnt => {
@@ -230,7 +262,10 @@ pub async fn dispatch(ctx: &Arc<NssCtx>, conn: &mut NssConn, cmd: u32, body: &[u
             Ok(not_found_body())
         }
         _ => {
-            tracing::warn!(cmd, "command not served by the NSS responder; closing the connection");
+            tracing::warn!(
+                cmd,
+                "command not served by the NSS responder; closing the connection"
+            );
             return Action::Close;
         }
     };

@@ -64,7 +64,10 @@ pub async fn snapshot(ctx: &Arc<NssCtx>, db: Db) -> Arc<Snapshot> {
     let records = tokio::task::spawn_blocking(move || build(&c, db))
         .await
         .unwrap_or_default();
-    let s = Arc::new(Snapshot { built: now, records });
+    let s = Arc::new(Snapshot {
+        built: now,
+        records,
+    });
     *slot = Some(s.clone());
     s
 }
@@ -75,7 +78,9 @@ fn build(ctx: &NssCtx, db: Db) -> Vec<Vec<u8>> {
         if !dom.enumerate {
             continue;
         }
-        let Some(src) = ctx.cr.sources.get(d) else { continue };
+        let Some(src) = ctx.cr.sources.get(d) else {
+            continue;
+        };
         match db {
             Db::Passwd => match src.all_users() {
                 Ok(users) => {
@@ -139,7 +144,11 @@ impl Cursor {
 
     /// The next up to `max` records as a reply body; `num = 0` at the end.
     pub fn next_batch(&mut self, max: u32) -> Vec<u8> {
-        let recs: &[Vec<u8>] = self.snap.as_ref().map(|s| s.records.as_slice()).unwrap_or(&[]);
+        let recs: &[Vec<u8>] = self
+            .snap
+            .as_ref()
+            .map(|s| s.records.as_slice())
+            .unwrap_or(&[]);
         let start = self.pos.min(recs.len());
         let end = start.saturating_add(max as usize).min(recs.len());
         let batch = recs.get(start..end).unwrap_or(&[]);

@@ -173,22 +173,49 @@ fn apply(s: &mut FakeState, q: &Query, now: i64) {
         Query::UserByName(_) | Query::UserById(_) => {
             let hit = find(&dir, q);
             cache.users.retain(|u| !find_user_match(q, &u.value));
-            if let Some(Cached { value: Record::User(u), .. }) = hit {
-                cache.users.retain(|c| c.value.name != u.name && c.value.uid != u.uid);
-                cache.users.push(Cached { value: u, last_update: lu, expire: ex });
+            if let Some(Cached {
+                value: Record::User(u),
+                ..
+            }) = hit
+            {
+                cache
+                    .users
+                    .retain(|c| c.value.name != u.name && c.value.uid != u.uid);
+                cache.users.push(Cached {
+                    value: u,
+                    last_update: lu,
+                    expire: ex,
+                });
             }
         }
         Query::GroupByName(_) | Query::GroupById(_) => {
             let hit = find(&dir, q);
             cache.groups.retain(|g| !find_group_match(q, &g.value));
-            if let Some(Cached { value: Record::Group(g), .. }) = hit {
-                cache.groups.retain(|c| c.value.name != g.name && c.value.gid != g.gid);
-                cache.groups.push(Cached { value: g, last_update: lu, expire: ex });
+            if let Some(Cached {
+                value: Record::Group(g),
+                ..
+            }) = hit
+            {
+                cache
+                    .groups
+                    .retain(|c| c.value.name != g.name && c.value.gid != g.gid);
+                cache.groups.push(Cached {
+                    value: g,
+                    last_update: lu,
+                    expire: ex,
+                });
             }
         }
         Query::Initgroups(n) => match dir.initgroups.get(n) {
             Some(c) => {
-                cache.initgroups.insert(n.clone(), Cached { value: c.value.clone(), last_update: lu, expire: ex });
+                cache.initgroups.insert(
+                    n.clone(),
+                    Cached {
+                        value: c.value.clone(),
+                        last_update: lu,
+                        expire: ex,
+                    },
+                );
             }
             None => {
                 cache.initgroups.remove(n);

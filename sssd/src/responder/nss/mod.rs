@@ -41,7 +41,11 @@ pub struct NssResponder {
 
 impl NssResponder {
     /// A responder over `sources` (one per domain, in `settings.domains` order).
-    pub fn new(settings: NssSettings, sources: Vec<Arc<dyn DomainSource>>, clock: Arc<dyn Clock>) -> NssResponder {
+    pub fn new(
+        settings: NssSettings,
+        sources: Vec<Arc<dyn DomainSource>>,
+        clock: Arc<dyn Clock>,
+    ) -> NssResponder {
         let negcache = Arc::new(NegCache::new(settings.negative_timeout));
         let cr = CacheReq::new(Arc::new(settings), sources, negcache, clock);
         NssResponder {

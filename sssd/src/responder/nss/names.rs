@@ -13,7 +13,10 @@ pub fn parse_name<'a>(input: &'a str, domains: &[DomainSettings]) -> (&'a str, O
         && at > 0
     {
         let (name, dom) = (&input[..at], &input[at + 1..]);
-        if let Some(i) = domains.iter().position(|d| d.name.eq_ignore_ascii_case(dom)) {
+        if let Some(i) = domains
+            .iter()
+            .position(|d| d.name.eq_ignore_ascii_case(dom))
+        {
             return (name, Some(i));
         }
     }
@@ -89,7 +92,10 @@ mod tests {
     use super::*;
 
     fn doms() -> Vec<DomainSettings> {
-        vec![DomainSettings::new("LDAP"), DomainSettings::new("example.com")]
+        vec![
+            DomainSettings::new("LDAP"),
+            DomainSettings::new("example.com"),
+        ]
     }
 
     #[test]

@@ -90,7 +90,9 @@ impl NegCache {
             return;
         }
         let mut m = self.lock();
-        let e = m.entry(key(kind, Some(domain), what)).or_insert(Until::Time(0));
+        let e = m
+            .entry(key(kind, Some(domain), what))
+            .or_insert(Until::Time(0));
         if *e != Until::Forever {
             *e = Until::Time(now.saturating_add(self.ttl));
         }

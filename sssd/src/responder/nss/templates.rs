@@ -68,17 +68,27 @@ pub fn expand(template: &str, v: &TemplateVars<'_>) -> String {
 
 /// The `homedir_substring` in effect for `dom`.
 pub fn homedir_substring<'a>(nss: &'a NssSettings, dom: &'a DomainSettings) -> &'a str {
-    dom.homedir_substring.as_deref().unwrap_or(&nss.homedir_substring)
+    dom.homedir_substring
+        .as_deref()
+        .unwrap_or(&nss.homedir_substring)
 }
 
 /// The home directory to report: `override_homedir` if set; else the stored one (with a
 /// `%H` in it expanded); else `fallback_homedir` when the stored one is empty.
 pub fn home_dir(nss: &NssSettings, dom: &DomainSettings, v: &TemplateVars<'_>) -> String {
-    if let Some(t) = dom.override_homedir.as_ref().or(nss.override_homedir.as_ref()) {
+    if let Some(t) = dom
+        .override_homedir
+        .as_ref()
+        .or(nss.override_homedir.as_ref())
+    {
         return expand(t, v);
     }
     if v.orig_home.is_empty() {
-        return match dom.fallback_homedir.as_ref().or(nss.fallback_homedir.as_ref()) {
+        return match dom
+            .fallback_homedir
+            .as_ref()
+            .or(nss.fallback_homedir.as_ref())
+        {
             Some(t) => expand(t, v),
             None => String::new(),
         };

@@ -46,10 +46,14 @@ struct Env {
 
 fn env_with(doms: Vec<DomainSettings>, tweak: impl FnOnce(&mut NssSettings)) -> Env {
     let clock = FakeClock::at(T0);
-    let src: Vec<FakeSource> = doms.iter().map(|_| FakeSource::new(clock.clone(), 100)).collect();
+    let src: Vec<FakeSource> = doms
+        .iter()
+        .map(|_| FakeSource::new(clock.clone(), 100))
+        .collect();
     let mut s = NssSettings::new(doms);
     tweak(&mut s);
-    let sources: Vec<Arc<dyn DomainSource>> = src.iter().map(|s| Arc::new(s.clone()) as _).collect();
+    let sources: Vec<Arc<dyn DomainSource>> =
+        src.iter().map(|s| Arc::new(s.clone()) as _).collect();
     let resp = NssResponder::new(s, sources, clock.clone());
     Env { resp, clock, src }
 }
@@ -65,7 +69,10 @@ impl Env {
 
     async fn pw(&self, name: &str) -> Option<(String, u32, String, String)> {
         let mut c = NssConn::default();
-        let Action::Reply { status: 0, body } = self.call(&mut c, 0x11, &encode_name_request(name.as_bytes(), None)).await else {
+        let Action::Reply { status: 0, body } = self
+            .call(&mut c, 0x11, &encode_name_request(name.as_bytes(), None))
+            .await
+        else {
             panic!("bad reply")
         };
         let e = decode_passwd_reply(&body).unwrap();
@@ -104,10 +111,19 @@ async fn fresh_entry_is_served_without_backend() {
 #[tokio::test]
 async fn missing_entry_asks_backend_then_rereads_cache() {
     let e = env();
-    e.src[0].with(|s| s.directory.users.push(Cached { value: user("user1", 1001, 2001), last_update: 0, expire: 0 }));
+    e.src[0].with(|s| {
+        s.directory.users.push(Cached {
+            value: user("user1", 1001, 2001),
+            last_update: 0,
+            expire: 0,
+        })
+    });
     assert_eq!(e.pw("user1").await.unwrap().1, 1001);
     assert_eq!(e.refreshes(0), 1);
-    assert_eq!(e.src[0].with(|s| s.refreshes[0].clone()), Query::UserByName("user1".into()));
+    assert_eq!(
+        e.src[0].with(|s| s.refreshes[0].clone()),
+        Query::UserByName("user1".into())
+    );
     // Now cached and fresh.
     assert!(e.pw("user1").await.is_some());
     assert_eq!(e.refreshes(0), 1);
@@ -138,7 +154,9 @@ async fn negative_cache_ttl() {
 
 #[tokio::test]
 async fn zero_negative_timeout_disables_negcache() {
-    let e = env_with(vec![DomainSettings::new("LDAP")], |s| s.negative_timeout = 0);
+    let e = env_with(vec![DomainSettings::new("LDAP")], |s| {
+        s.negative_timeout = 0
+    });
     assert!(e.pw("ghost").await.is_none());
     assert!(e.pw("ghost").await.is_none());
     assert_eq!(e.refreshes(0), 2);
@@ -178,7 +196,9 @@ async fn midpoint_is_at_least_ten_seconds_and_zero_disables() {
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(e.refreshes(0), 1);
 
-    let e = env_with(vec![DomainSettings::new("LDAP")], |s| s.nowait_percentage = 0);
+    let e = env_with(vec![DomainSettings::new("LDAP")], |s| {
+        s.nowait_percentage = 0
+    });
     e.src[0].add_user(user("user1", 1001, 2001), T0, T0 + 100);
     e.clock.set(T0 + 99);
     assert!(e.pw("user1").await.is_some());
@@ -215,7 +235,11 @@ async fn identical_requests_are_coalesced() {
     let e = env();
     e.src[0].with(|s| {
         s.delay = Duration::from_millis(100);
-        s.directory.users.push(Cached { value: user("user1", 1001, 2001), last_update: 0, expire: 0 });
+        s.directory.users.push(Cached {
+            value: user("user1", 1001, 2001),
+            last_update: 0,
+            expire: 0,
+        });
     });
     let (a, b, c) = tokio::join!(e.pw("user1"), e.pw("user1"), e.pw("user1"));
     assert!(a.is_some() && b.is_some() && c.is_some());
@@ -224,7 +248,9 @@ async fn identical_requests_are_coalesced() {
 
 #[tokio::test]
 async fn backend_timeout_counts_as_offline() {
-    let e = env_with(vec![DomainSettings::new("LDAP")], |s| s.dp_timeout = Duration::from_millis(50));
+    let e = env_with(vec![DomainSettings::new("LDAP")], |s| {
+        s.dp_timeout = Duration::from_millis(50)
+    });
     e.src[0].add_user(user("user1", 1001, 2001), T0 - 200, T0 - 100);
     e.src[0].with(|s| s.delay = Duration::from_secs(5));
     assert_eq!(e.pw("user1").await.unwrap().1, 1001);
@@ -232,17 +258,28 @@ async fn backend_timeout_counts_as_offline() {
 
 #[tokio::test]
 async fn domains_in_order_and_by_id_everywhere() {
-    let e = env_with(vec![DomainSettings::new("A"), DomainSettings::new("B")], |_| {});
+    let e = env_with(
+        vec![DomainSettings::new("A"), DomainSettings::new("B")],
+        |_| {},
+    );
     e.src[1].add_user(user("bob", 5000, 5000), T0, T0 + 100);
     e.src[0].add_user(user("alice", 4000, 4000), T0, T0 + 100);
     assert_eq!(e.pw("bob").await.unwrap().1, 5000);
     // cache_first: B's fresh cache answered before asking A's backend.
     assert_eq!(e.refreshes(0), 0);
     let ctx = e.resp.ctx();
-    let (d, u) = ctx.cr.user_by_uid(5000, Mode::Normal).await.unwrap().unwrap();
+    let (d, u) = ctx
+        .cr
+        .user_by_uid(5000, Mode::Normal)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((d, u.name.as_str()), (1, "bob"));
     // Without cache_first, A's backend is asked first (and the miss negative-cached).
-    let e = env_with(vec![DomainSettings::new("A"), DomainSettings::new("B")], |s| s.cache_first = false);
+    let e = env_with(
+        vec![DomainSettings::new("A"), DomainSettings::new("B")],
+        |s| s.cache_first = false,
+    );
     e.src[1].add_user(user("bob", 5000, 5000), T0, T0 + 100);
     assert!(e.pw("bob").await.is_some());
     assert!(e.pw("bob").await.is_some());
@@ -311,7 +348,10 @@ async fn filters_root_and_id_zero() {
     let b = body_of(e.call(&mut c, 0x22, &encode_id_request(3001, None)).await);
     assert!(decode_group_reply(&b).unwrap().is_empty());
     let b = body_of(e.call(&mut c, 0x21, b"g\0").await);
-    assert_eq!(decode_group_reply(&b).unwrap()[0].members, vec![&b"user1"[..]]);
+    assert_eq!(
+        decode_group_reply(&b).unwrap()[0].members,
+        vec![&b"user1"[..]]
+    );
     let b = body_of(e.call(&mut c, 0x26, b"user1\0").await);
     assert_eq!(decode_initgr_reply(&b).unwrap(), vec![3000]);
     assert_eq!(e.refreshes(0), 0, "filtered names never reach the backend");
@@ -397,16 +437,49 @@ async fn ex_flags() {
     let e = env();
     e.src[0].add_user(user("user1", 1001, 2001), T0, T0 + 100);
     let mut c = NssConn::default();
-    let b = body_of(e.call(&mut c, 0x19, &encode_name_request(b"user1", Some(EX_FLAG_NO_CACHE))).await);
+    let b = body_of(
+        e.call(
+            &mut c,
+            0x19,
+            &encode_name_request(b"user1", Some(EX_FLAG_NO_CACHE)),
+        )
+        .await,
+    );
     assert_eq!(decode_passwd_reply(&b).unwrap().len(), 1);
-    assert_eq!(e.refreshes(0), 1, "NO_CACHE asks the backend even when fresh");
+    assert_eq!(
+        e.refreshes(0),
+        1,
+        "NO_CACHE asks the backend even when fresh"
+    );
     e.src[0].with(|s| s.cache.users[0].expire = T0 - 1);
-    let b = body_of(e.call(&mut c, 0x1A, &encode_id_request(1001, Some(EX_FLAG_INVALIDATE_CACHE))).await);
+    let b = body_of(
+        e.call(
+            &mut c,
+            0x1A,
+            &encode_id_request(1001, Some(EX_FLAG_INVALIDATE_CACHE)),
+        )
+        .await,
+    );
     assert_eq!(decode_passwd_reply(&b).unwrap().len(), 1);
-    let b = body_of(e.call(&mut c, 0x19, &encode_name_request(b"nobody", Some(EX_FLAG_INVALIDATE_CACHE))).await);
+    let b = body_of(
+        e.call(
+            &mut c,
+            0x19,
+            &encode_name_request(b"nobody", Some(EX_FLAG_INVALIDATE_CACHE)),
+        )
+        .await,
+    );
     assert!(decode_passwd_reply(&b).unwrap().is_empty());
-    assert_eq!(e.refreshes(0), 1, "INVALIDATE_CACHE never contacts the backend");
-    assert_eq!(e.call(&mut c, 0x19, &encode_name_request(b"user1", Some(3))).await, Action::error(22));
+    assert_eq!(
+        e.refreshes(0),
+        1,
+        "INVALIDATE_CACHE never contacts the backend"
+    );
+    assert_eq!(
+        e.call(&mut c, 0x19, &encode_name_request(b"user1", Some(3)))
+            .await,
+        Action::error(22)
+    );
 }
 
 #[tokio::test]
@@ -434,7 +507,9 @@ fn names_of(body: &[u8]) -> Vec<String> {
 async fn enumeration_batches_and_snapshot_expiry() {
     let mut a = DomainSettings::new("A");
     a.enumerate = true;
-    let e = env_with(vec![a, DomainSettings::new("B")], |s| s.enum_cache_timeout = 120);
+    let e = env_with(vec![a, DomainSettings::new("B")], |s| {
+        s.enum_cache_timeout = 120
+    });
     for (i, n) in ["u1", "u2", "u3"].iter().enumerate() {
         e.src[0].add_user(user(n, 1001 + i as u32, 2001), T0, T0 + 100);
     }
@@ -444,26 +519,44 @@ async fn enumeration_batches_and_snapshot_expiry() {
     let two = 2u32.to_ne_bytes();
     let mut c = NssConn::default();
     body_of(e.call(&mut c, 0x13, b"").await);
-    assert_eq!(names_of(&body_of(e.call(&mut c, 0x14, &two).await)), vec!["u1", "u2"]);
-    assert_eq!(names_of(&body_of(e.call(&mut c, 0x14, &two).await)), vec!["u3"]);
+    assert_eq!(
+        names_of(&body_of(e.call(&mut c, 0x14, &two).await)),
+        vec!["u1", "u2"]
+    );
+    assert_eq!(
+        names_of(&body_of(e.call(&mut c, 0x14, &two).await)),
+        vec!["u3"]
+    );
     assert!(names_of(&body_of(e.call(&mut c, 0x14, &two).await)).is_empty());
     body_of(e.call(&mut c, 0x15, b"").await);
     // A user added after the snapshot is not visible until the snapshot expires.
     e.src[0].add_user(user("u4", 1004, 2001), T0, T0 + 100);
     let mut c2 = NssConn::default();
     body_of(e.call(&mut c2, 0x13, b"").await);
-    assert_eq!(names_of(&body_of(e.call(&mut c2, 0x14, &256u32.to_ne_bytes()).await)).len(), 3);
+    assert_eq!(
+        names_of(&body_of(e.call(&mut c2, 0x14, &256u32.to_ne_bytes()).await)).len(),
+        3
+    );
     e.clock.advance(120);
     body_of(e.call(&mut c2, 0x13, b"").await);
-    assert_eq!(names_of(&body_of(e.call(&mut c2, 0x14, &256u32.to_ne_bytes()).await)).len(), 4);
+    assert_eq!(
+        names_of(&body_of(e.call(&mut c2, 0x14, &256u32.to_ne_bytes()).await)).len(),
+        4
+    );
     // clearEnumCache forces a rebuild.
     e.src[0].add_user(user("u5", 1005, 2001), T0, T0 + 100);
     e.resp.service_handler().clear_enum_cache();
     body_of(e.call(&mut c2, 0x13, b"").await);
-    assert_eq!(names_of(&body_of(e.call(&mut c2, 0x14, &256u32.to_ne_bytes()).await)).len(), 5);
+    assert_eq!(
+        names_of(&body_of(e.call(&mut c2, 0x14, &256u32.to_ne_bytes()).await)).len(),
+        5
+    );
     // getpwent without setpwent starts implicitly; groups enumerate too.
     let mut c3 = NssConn::default();
-    assert_eq!(names_of(&body_of(e.call(&mut c3, 0x14, &two).await)).len(), 2);
+    assert_eq!(
+        names_of(&body_of(e.call(&mut c3, 0x14, &two).await)).len(),
+        2
+    );
     let g = body_of(e.call(&mut c3, 0x24, &256u32.to_ne_bytes()).await);
     assert_eq!(decode_group_reply(&g).unwrap().len(), 1);
     assert_eq!(e.refreshes(0) + e.refreshes(1), 0);

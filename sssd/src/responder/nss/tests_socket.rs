@@ -5,7 +5,9 @@ use super::fake::{FakeClock, FakeSource};
 use super::settings::{DomainSettings, NssSettings};
 use super::source::DomainSource;
 use crate::model::User;
-use crate::responder::common::{Action, ClientInfo, CommandHandler, ServerConfig, bind_socket, serve};
+use crate::responder::common::{
+    Action, ClientInfo, CommandHandler, ServerConfig, bind_socket, serve,
+};
 use sss_proto::{Header, packet};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -55,10 +57,18 @@ fn start<H: CommandHandler>(h: H, tweak: impl FnOnce(&mut ServerConfig)) -> Serv
     let l = bind_socket(&cfg).unwrap();
     let h = Arc::new(h);
     let task = tokio::spawn(async move { serve(l, h, &cfg).await });
-    Server { path, _dir: dir, task }
+    Server {
+        path,
+        _dir: dir,
+        task,
+    }
 }
 
-async fn roundtrip(s: &mut UnixStream, cmd: u32, body: &[u8]) -> std::io::Result<(Header, Vec<u8>)> {
+async fn roundtrip(
+    s: &mut UnixStream,
+    cmd: u32,
+    body: &[u8],
+) -> std::io::Result<(Header, Vec<u8>)> {
     s.write_all(&packet(cmd, 0, body)).await?;
     read_reply(s).await
 }
@@ -189,7 +199,9 @@ async fn unknown_command_and_garbage_close() {
     assert!(closed(&mut s).await);
     // Length field below 16.
     let mut s = connect(&srv).await;
-    s.write_all(&[3, 0, 0, 0, 0x11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]).await.unwrap();
+    s.write_all(&[3, 0, 0, 0, 0x11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+        .await
+        .unwrap();
     assert!(closed(&mut s).await);
     // Random bytes straight away.
     let mut s = UnixStream::connect(&srv.path).await.unwrap();
@@ -238,7 +250,9 @@ async fn many_clients_interleaved() {
             let mut s = UnixStream::connect(&p).await.unwrap();
             roundtrip(&mut s, 1, &1u32.to_ne_bytes()).await.unwrap();
             for _ in 0..20 {
-                let (h, b) = roundtrip(&mut s, 0x12, &10001u32.to_ne_bytes()).await.unwrap();
+                let (h, b) = roundtrip(&mut s, 0x12, &10001u32.to_ne_bytes())
+                    .await
+                    .unwrap();
                 assert_eq!((h.status, &b[..4]), (0, &1u32.to_ne_bytes()[..]));
             }
         }));
@@ -283,6 +297,9 @@ fn getpwnam_throughput() {
         assert_eq!(&b[..4], &1u32.to_ne_bytes());
     }
     let el = t.elapsed();
-    println!("{n} getpwnam in {el:?}: {:.0} ops/s", n as f64 / el.as_secs_f64());
+    println!(
+        "{n} getpwnam in {el:?}: {:.0} ops/s",
+        n as f64 / el.as_secs_f64()
+    );
     rt.block_on(async { drop(srv) });
 }
