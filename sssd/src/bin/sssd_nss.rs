@@ -6,6 +6,7 @@ use anyhow::Context;
 use sssd::cache::Cache;
 use sssd::config::Config;
 use sssd::paths::Paths;
+use sssd::responder::common::peer::resolve_uids;
 use sssd::responder::common::{ServerConfig, bind_socket, serve};
 use sssd::responder::nss::NssResponder;
 use sssd::responder::nss::settings::NssSettings;
@@ -89,6 +90,10 @@ async fn run(opts: Options, settings: NssSettings) -> anyhow::Result<()> {
     }
     let mut server = ServerConfig::nss(paths.nss_socket());
     server.idle_timeout = Duration::from_secs(u64::from(settings.client_idle_timeout));
+    if !settings.allowed_uids.is_empty() {
+        let uids = resolve_uids(&settings.allowed_uids).map_err(anyhow::Error::msg)?;
+        server.allowed_uids = Some(uids);
+    }
     let responder = Arc::new(NssResponder::new(settings, sources, Arc::new(SystemClock)));
     sbus::serve_service(&bus, responder.service_handler())
         .await

@@ -80,6 +80,8 @@ pub struct ClientSettings {
     pub idle_timeout: Duration,
     /// Largest accepted request, header included.
     pub max_request_len: u32,
+    /// When set, only these uids may talk to the responder.
+    pub allowed_uids: Option<Vec<u32>>,
 }
 
 /// The reply to GET_VERSION: the client's version when supported, else our newest.
@@ -107,6 +109,16 @@ pub async fn run_client<H: CommandHandler>(
         }
     };
     tracing::debug!(client = id, uid = peer.uid, gid = peer.gid, pid = ?peer.pid, "client connected");
+    if let Some(allowed) = &settings.allowed_uids
+        && !allowed.contains(&peer.uid)
+    {
+        tracing::warn!(
+            client = id,
+            uid = peer.uid,
+            "uid not in allowed_uids; closing"
+        );
+        return;
+    }
     let mut conn = H::Conn::default();
     let mut version: Option<u32> = None;
     let mut hdr = [0u8; HEADER_LEN];

@@ -30,9 +30,33 @@ impl PeerCred {
     }
 }
 
+/// Resolves an `allowed_uids` list (numbers or user names, names via the system's NSS)
+/// to uids. Errors name the entry that cannot be resolved.
+pub fn resolve_uids(list: &[String]) -> Result<Vec<u32>, String> {
+    list.iter()
+        .map(|e| match e.parse::<u32>() {
+            Ok(uid) => Ok(uid),
+            Err(_) => match nix::unistd::User::from_name(e) {
+                Ok(Some(u)) => Ok(u.uid.as_raw()),
+                Ok(None) => Err(format!("allowed_uids: unknown user {e:?}")),
+                Err(err) => Err(format!("allowed_uids: looking up {e:?}: {err}")),
+            },
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resolves_numbers_and_names() {
+        assert_eq!(
+            resolve_uids(&["0".into(), "root".into(), "42".into()]),
+            Ok(vec![0, 0, 42])
+        );
+        assert!(resolve_uids(&["no-such-user-xyz".into()]).is_err());
+    }
 
     #[tokio::test]
     async fn reads_own_credentials() {

@@ -29,6 +29,8 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     /// Largest request accepted, header included.
     pub max_request_len: u32,
+    /// `allowed_uids`: when set, peers with another uid are disconnected at accept.
+    pub allowed_uids: Option<Vec<u32>>,
 }
 
 impl ServerConfig {
@@ -41,6 +43,7 @@ impl ServerConfig {
             versions: vec![sss_proto::command::NSS_PROTOCOL_VERSION],
             idle_timeout: Duration::from_secs(60),
             max_request_len: sss_proto::MAX_REQUEST_LEN,
+            allowed_uids: None,
         }
     }
 }
@@ -126,6 +129,7 @@ pub async fn serve<H: CommandHandler>(listener: UnixListener, handler: Arc<H>, c
         versions: cfg.versions.clone(),
         idle_timeout: cfg.idle_timeout,
         max_request_len: cfg.max_request_len,
+        allowed_uids: cfg.allowed_uids.clone(),
     });
     let mut next_id: u64 = 0;
     loop {

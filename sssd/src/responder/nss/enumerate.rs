@@ -4,6 +4,7 @@
 
 use super::NssCtx;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::Mutex;
 
 /// Encoded records of one enumeration snapshot.
@@ -13,6 +14,8 @@ pub struct Snapshot {
     pub built: i64,
     /// Wire records, ready to concatenate.
     pub records: Vec<Vec<u8>>,
+    /// [`EnumCache`] generation it was built under.
+    pub generation: u64,
 }
 
 /// Which database is enumerated.
@@ -29,6 +32,8 @@ pub enum Db {
 pub struct EnumCache {
     pw: Mutex<Option<Arc<Snapshot>>>,
     gr: Mutex<Option<Arc<Snapshot>>>,
+    /// Bumped by [`EnumCache::clear`]; a snapshot built under an older generation is stale.
+    generation: AtomicU64,
 }
 
 impl EnumCache {
@@ -39,14 +44,9 @@ impl EnumCache {
         }
     }
 
-    /// Drops both snapshots (`clearEnumCache`); open cursors keep theirs.
+    /// Invalidates both snapshots (`clearEnumCache`); open cursors keep theirs.
     pub fn clear(&self) {
-        if let Ok(mut g) = self.pw.try_lock() {
-            *g = None;
-        }
-        if let Ok(mut g) = self.gr.try_lock() {
-            *g = None;
-        }
+        self.generation.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -55,7 +55,9 @@ impl EnumCache {
 pub async fn snapshot(ctx: &Arc<NssCtx>, db: Db) -> Arc<Snapshot> {
     let mut slot = ctx.enums.slot(db).lock().await;
     let now = ctx.cr.clock.now();
+    let generation = ctx.enums.generation.load(Ordering::SeqCst);
     if let Some(s) = slot.as_ref()
+        && s.generation == generation
         && now < s.built.saturating_add(ctx.cr.settings.enum_cache_timeout)
     {
         return s.clone();
@@ -67,6 +69,7 @@ pub async fn snapshot(ctx: &Arc<NssCtx>, db: Db) -> Arc<Snapshot> {
     let s = Arc::new(Snapshot {
         built: now,
         records,
+        generation,
     });
     *slot = Some(s.clone());
     s

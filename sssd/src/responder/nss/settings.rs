@@ -111,6 +111,8 @@ pub struct NssSettings {
     pub client_idle_timeout: u32,
     /// How long to wait for a backend refresh.
     pub dp_timeout: Duration,
+    /// `[nss] allowed_uids` (names or numbers); empty = everyone.
+    pub allowed_uids: Vec<String>,
 }
 
 impl NssSettings {
@@ -137,6 +139,7 @@ impl NssSettings {
             cache_first: true,
             client_idle_timeout: 60,
             dp_timeout: Duration::from_secs(60),
+            allowed_uids: Vec::new(),
         }
     }
 
@@ -189,6 +192,7 @@ impl NssSettings {
         s.etc_shells = parse_etc_shells(etc_shells);
         s.cache_first = cfg.get_bool("sssd", "cache_first", true)?;
         s.client_idle_timeout = nss.client_idle_timeout.max(10);
+        s.allowed_uids = cfg.get_list("nss", "allowed_uids");
         Ok(s)
     }
 }

@@ -303,3 +303,32 @@ fn getpwnam_throughput() {
     );
     rt.block_on(async { drop(srv) });
 }
+
+#[tokio::test]
+async fn allowed_uids_are_enforced() {
+    let me = nix::unistd::geteuid().as_raw();
+    let (r, _) = fake();
+    let srv = start(r.clone(), |c| {
+        c.allowed_uids = Some(vec![me.wrapping_add(1)])
+    });
+    let mut s = UnixStream::connect(&srv.path).await.unwrap();
+    let _ = s.write_all(&packet(1, 0, &1u32.to_ne_bytes())).await;
+    assert!(closed(&mut s).await);
+    let srv = start(r, |c| c.allowed_uids = Some(vec![me]));
+    connect(&srv).await;
+}
+
+#[tokio::test]
+async fn clear_enum_cache_during_use() {
+    let (r, src) = fake();
+    let srv = start(r.clone(), |_| {});
+    let _ = srv;
+    let ctx = r.ctx();
+    let a = super::enumerate::snapshot(ctx, super::enumerate::Db::Passwd).await;
+    let b = super::enumerate::snapshot(ctx, super::enumerate::Db::Passwd).await;
+    assert!(Arc::ptr_eq(&a, &b));
+    r.service_handler().clear_enum_cache();
+    let c = super::enumerate::snapshot(ctx, super::enumerate::Db::Passwd).await;
+    assert!(!Arc::ptr_eq(&a, &c));
+    assert_eq!(src.refresh_count(), 0);
+}
