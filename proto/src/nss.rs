@@ -318,13 +318,19 @@ mod tests {
     #[test]
     fn initgr_reply_round_trip() {
         let body = encode_initgr_reply(&[20001, 30000, 20002]);
-        assert_eq!(decode_initgr_reply(&body).unwrap(), vec![20001, 30000, 20002]);
+        assert_eq!(
+            decode_initgr_reply(&body).unwrap(),
+            vec![20001, 30000, 20002]
+        );
     }
 
     #[test]
     fn name_requests() {
         assert_eq!(decode_name_request(b"alice\0", false), Ok(("alice", 0)));
-        assert_eq!(decode_name_request(b"\0", false), Err(ProtoError::EmptyName));
+        assert_eq!(
+            decode_name_request(b"\0", false),
+            Err(ProtoError::EmptyName)
+        );
         assert!(decode_name_request(b"alice", false).is_err());
         assert!(decode_name_request(b"al\xffice\0", false).is_err());
         assert!(decode_name_request(b"alice\0x", false).is_err());
@@ -336,10 +342,16 @@ mod tests {
 
     #[test]
     fn id_requests() {
-        assert_eq!(decode_id_request(&encode_id_request(5, None), false), Ok((5, 0)));
+        assert_eq!(
+            decode_id_request(&encode_id_request(5, None), false),
+            Ok((5, 0))
+        );
         assert!(decode_id_request(&[1, 2, 3], false).is_err());
         assert!(decode_id_request(&[0; 5], false).is_err());
-        assert_eq!(decode_id_request(&encode_id_request(5, Some(2)), true), Ok((5, 2)));
+        assert_eq!(
+            decode_id_request(&encode_id_request(5, Some(2)), true),
+            Ok((5, 2))
+        );
     }
 
     #[test]

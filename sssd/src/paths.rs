@@ -76,7 +76,10 @@ mod tests {
     fn system_paths_match_sssd() {
         let p = Paths::system();
         assert_eq!(p.nss_socket(), Path::new("/var/lib/sss/pipes/nss"));
-        assert_eq!(p.bus_address(), "unix:path=/var/lib/sss/pipes/private/sbus-master");
+        assert_eq!(
+            p.bus_address(),
+            "unix:path=/var/lib/sss/pipes/private/sbus-master"
+        );
         assert_eq!(p.pidfile, Path::new("/run/sssd.pid"));
     }
 }

@@ -87,7 +87,12 @@ impl Config {
     }
 
     /// A boolean option (`true`/`false`, case-insensitive), or `default` when absent.
-    pub fn get_bool(&self, section: &str, option: &str, default: bool) -> Result<bool, ConfigError> {
+    pub fn get_bool(
+        &self,
+        section: &str,
+        option: &str,
+        default: bool,
+    ) -> Result<bool, ConfigError> {
         let _ = (section, option, default);
         todo!()
     }

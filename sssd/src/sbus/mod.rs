@@ -259,7 +259,11 @@ mod tests {
 
     #[test]
     fn filters_round_trip() {
-        for f in [Filter::Name("alice".into()), Filter::IdNumber(7), Filter::Enumerate] {
+        for f in [
+            Filter::Name("alice".into()),
+            Filter::IdNumber(7),
+            Filter::Enumerate,
+        ] {
             assert_eq!(Filter::parse(&f.to_wire()), Some(f));
         }
         assert_eq!(Filter::parse("name="), None);
