@@ -242,7 +242,7 @@ impl CacheReq {
         match r {
             Record::User(u) => {
                 u.uid != 0
-                    && u.gid != 0
+                    && dom.user_gid(u.gid) != 0
                     && !u.name.is_empty()
                     && dom.id_in_range(u.uid)
                     && !self

@@ -119,7 +119,7 @@ impl NssCtx {
         };
         PwOut {
             uid: u.uid,
-            gid: u.gid,
+            gid: dom.user_gid(u.gid),
             name: dom.output_name(&u.name),
             passwd: s.pwfield.clone(),
             gecos: u.gecos.clone(),

@@ -38,6 +38,8 @@ pub struct DomainSettings {
     pub default_shell: Option<String>,
     /// `ignore_group_members`.
     pub ignore_group_members: bool,
+    /// `override_gid`: reported instead of every user's primary gid.
+    pub override_gid: Option<u32>,
 }
 
 impl DomainSettings {
@@ -59,7 +61,13 @@ impl DomainSettings {
             override_shell: None,
             default_shell: None,
             ignore_group_members: false,
+            override_gid: None,
         }
+    }
+
+    /// The primary gid reported for a user stored with `gid`.
+    pub fn user_gid(&self, gid: u32) -> u32 {
+        self.override_gid.unwrap_or(gid)
     }
 
     /// Whether `id` is inside `[min_id, max_id]`.
@@ -171,6 +179,15 @@ impl NssSettings {
                 override_shell: d.override_shell,
                 default_shell: d.default_shell,
                 ignore_group_members: d.ignore_group_members,
+                override_gid: match cfg.get_int(&section, "override_gid", 0)? {
+                    0 => None,
+                    g => Some(u32::try_from(g).map_err(|_| ConfigError::BadValue {
+                        section: section.clone(),
+                        option: "override_gid".into(),
+                        value: g.to_string(),
+                        message: "expected a gid between 1 and 4294967295".into(),
+                    })?),
+                },
             });
         }
         let mut s = NssSettings::new(domains);

@@ -73,8 +73,9 @@ pub fn homedir_substring<'a>(nss: &'a NssSettings, dom: &'a DomainSettings) -> &
         .unwrap_or(&nss.homedir_substring)
 }
 
-/// The home directory to report: `override_homedir` if set; else the stored one (with a
-/// `%H` in it expanded); else `fallback_homedir` when the stored one is empty.
+/// The home directory to report: `override_homedir` if set; else, when the stored one is
+/// empty, `fallback_homedir` or `/` (as SSSD for a user without a home); else the stored
+/// one, itself expanded as a template (a provider may store `%H/name`).
 pub fn home_dir(nss: &NssSettings, dom: &DomainSettings, v: &TemplateVars<'_>) -> String {
     if let Some(t) = dom
         .override_homedir
@@ -90,13 +91,10 @@ pub fn home_dir(nss: &NssSettings, dom: &DomainSettings, v: &TemplateVars<'_>) -
             .or(nss.fallback_homedir.as_ref())
         {
             Some(t) => expand(t, v),
-            None => String::new(),
+            None => "/".to_string(),
         };
     }
-    if v.orig_home.contains("%H") {
-        return v.orig_home.replace("%H", v.homedir_substring);
-    }
-    v.orig_home.to_string()
+    expand(v.orig_home, v)
 }
 
 /// The login shell to report for a stored `shell` (see the module rules).
@@ -158,13 +156,14 @@ mod tests {
         let mut nss = NssSettings::new(vec![]);
         let mut dom = DomainSettings::new("LDAP");
         assert_eq!(home_dir(&nss, &dom, &vars("/home/u")), "/home/u");
-        assert_eq!(home_dir(&nss, &dom, &vars("")), "");
+        assert_eq!(home_dir(&nss, &dom, &vars("")), "/");
         nss.fallback_homedir = Some("/fb/%u".into());
         assert_eq!(home_dir(&nss, &dom, &vars("")), "/fb/User1");
         assert_eq!(home_dir(&nss, &dom, &vars("/home/u")), "/home/u");
         dom.fallback_homedir = Some("/dfb/%U".into());
         assert_eq!(home_dir(&nss, &dom, &vars("")), "/dfb/1001");
         assert_eq!(home_dir(&nss, &dom, &vars("%H/u")), "/home/u");
+        assert_eq!(home_dir(&nss, &dom, &vars("/h/100%%")), "/h/100%");
         nss.override_homedir = Some("/o/%u".into());
         assert_eq!(home_dir(&nss, &dom, &vars("/home/u")), "/o/User1");
         dom.override_homedir = Some("/do/%d/%u".into());

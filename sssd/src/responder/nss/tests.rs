@@ -411,6 +411,20 @@ async fn templates_and_pwfield_in_replies() {
 }
 
 #[tokio::test]
+async fn override_gid_and_missing_home() {
+    let mut d = DomainSettings::new("LDAP");
+    d.override_gid = Some(777);
+    let e = env_with(vec![d], |_| {});
+    let mut u = user("user1", 1001, 0);
+    u.home = String::new();
+    e.src[0].add_user(u, T0, T0 + 100);
+    let mut c = NssConn::default();
+    let b = body_of(e.call(&mut c, 0x11, b"user1\0").await);
+    let p = &decode_passwd_reply(&b).unwrap()[0];
+    assert_eq!((p.gid, p.dir), (777, &b"/"[..]));
+}
+
+#[tokio::test]
 async fn initgroups_rules() {
     let e = env();
     e.src[0].add_user(user("user1", 1001, 2001), T0, T0 + 100);
