@@ -42,7 +42,10 @@ pub fn format_full_name(format: &str, name: &str, domain: &str) -> String {
             (a, 1)
         } else if let Some(d) = tail.get(..3)
             && d.ends_with("$s")
-            && let Some(i) = d[..1].parse::<usize>().ok().filter(|i| (1..=3).contains(i))
+            && let Some(i) = d
+                .get(..1)
+                .and_then(|x| x.parse::<usize>().ok())
+                .filter(|i| (1..=3).contains(i))
         {
             (args[i - 1], 3)
         } else {
