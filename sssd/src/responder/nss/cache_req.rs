@@ -180,7 +180,7 @@ impl CacheReq {
         let (lu, ex) = (i128::from(c.last_update), i128::from(c.expire));
         let span = (ex - lu).max(0);
         let mid = (lu + span * i128::from(pct) / 100).max(lu + 10);
-        i128::from(now) >= mid
+        i128::from(now) > mid
     }
 
     /// A cached entry fresh enough to answer without the backend; fires the midpoint

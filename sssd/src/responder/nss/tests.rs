@@ -167,10 +167,11 @@ async fn midpoint_refresh_fires_once() {
     let e = env();
     e.src[0].add_user(user("user1", 1001, 2001), T0, T0 + 100);
     e.src[0].with(|s| s.delay = Duration::from_millis(200));
-    e.clock.set(T0 + 49);
-    assert!(e.pw("user1").await.is_some());
-    assert_eq!(e.refreshes(0), 0, "before the midpoint");
     e.clock.set(T0 + 50);
+    assert!(e.pw("user1").await.is_some());
+    tokio::task::yield_now().await;
+    assert_eq!(e.refreshes(0), 0, "at the midpoint (refresh only once past it)");
+    e.clock.set(T0 + 51);
     assert!(e.pw("user1").await.is_some());
     assert!(e.pw("user1").await.is_some());
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -178,7 +179,7 @@ async fn midpoint_refresh_fires_once() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     // The refresh restamped the entry: fresh again, no new refresh.
     let lu = e.src[0].with(|s| s.cache.users[0].last_update);
-    assert_eq!(lu, T0 + 50);
+    assert_eq!(lu, T0 + 51);
     assert!(e.pw("user1").await.is_some());
     assert_eq!(e.refreshes(0), 1);
 }
@@ -187,11 +188,11 @@ async fn midpoint_refresh_fires_once() {
 async fn midpoint_is_at_least_ten_seconds_and_zero_disables() {
     let e = env();
     e.src[0].add_user(user("user1", 1001, 2001), T0, T0 + 12);
-    e.clock.set(T0 + 9);
+    e.clock.set(T0 + 10);
     assert!(e.pw("user1").await.is_some());
     tokio::task::yield_now().await;
     assert_eq!(e.refreshes(0), 0);
-    e.clock.set(T0 + 10);
+    e.clock.set(T0 + 11);
     assert!(e.pw("user1").await.is_some());
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(e.refreshes(0), 1);
