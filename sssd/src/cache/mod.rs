@@ -1,16 +1,39 @@
 //! The persistent per-domain cache (LMDB through heed).
 //!
-//! One environment per domain under `/var/lib/sss/db/<domain>/`. The backend of the domain is
+//! One environment per domain under `<db_dir>/cache_<domain>/` (e.g.
+//! `/var/lib/sss/db/cache_example.com/`). The backend of the domain is
 //! the only writer; responders only read. Freshness stamps live apart from the records so that
 //! refreshing an unchanged 5,000-member group rewrites a few bytes, not the group.
 //!
 //! API contract (implementations must keep these signatures):
 //! - reads never see a half-written transaction;
-//! - names are keys exactly as given (callers normalise case for case-insensitive domains).
+//! - names are keys exactly as given (callers normalise case for case-insensitive domains);
+//! - every call is blocking but short (one LMDB transaction, µs for a lookup); `open` and
+//!   commits touch the disk, so async code runs them in `spawn_blocking`;
+//! - a user or group stored with the id of another name replaces that other entry (a rename);
+//! - opening the same cache again in a process returns a handle on the same environment;
+//!   several processes may open it at once (LMDB locking): one writer, many readers.
+//!
+//! Layout: named databases `users` (name -> record), `uids` (uid -> name), `groups`,
+//! `gids`, `initgroups` (user name -> gids), `stamps` (`u:`/`g:`/`i:` + name -> last update
+//! and expiry) and `meta` (schema version). Records use the hand-written codec in `codec`.
+
+mod codec;
+mod env;
+mod reader;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_scale;
+mod writer;
 
 use crate::model::{Cached, Group, User};
 use std::path::Path;
+use std::sync::Arc;
 use thiserror::Error;
+
+pub use env::SCHEMA_VERSION;
+pub use writer::Writer;
 
 /// Why a cache operation failed.
 #[derive(Debug, Error)]
@@ -49,117 +72,92 @@ pub enum CacheError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A value the cache cannot store (e.g. an empty or over-long name).
+    #[error("cache {path}: {reason}")]
+    Invalid {
+        /// The environment's directory.
+        path: String,
+        /// What is wrong, naming the value.
+        reason: String,
+    },
 }
 
-/// A domain's cache.
+/// A domain's cache. Cheap to clone; clones share one LMDB environment.
+#[derive(Clone)]
 pub struct Cache {
-    _private: (),
+    shared: Arc<env::Shared>,
 }
 
 impl Cache {
     /// Opens (creating if needed, directory mode 0700) the cache of `domain` under `db_dir`.
+    ///
+    /// Fails with [`CacheError::Version`] when the cache was written with another schema.
     pub fn open(db_dir: &Path, domain: &str) -> Result<Cache, CacheError> {
-        let _ = (db_dir, domain);
-        todo!("cache::open")
+        Ok(Cache {
+            shared: env::open_shared(db_dir, domain)?,
+        })
+    }
+
+    /// The directory of this cache's environment.
+    pub fn path(&self) -> &str {
+        &self.shared.path
     }
 
     /// The user with login `name`.
     pub fn user_by_name(&self, name: &str) -> Result<Option<Cached<User>>, CacheError> {
-        let _ = name;
-        todo!()
+        self.read(|r| r.user_by_name(name))
     }
 
     /// The user with `uid`.
     pub fn user_by_uid(&self, uid: u32) -> Result<Option<Cached<User>>, CacheError> {
-        let _ = uid;
-        todo!()
+        self.read(|r| r.user_by_uid(uid))
     }
 
     /// The group named `name`.
     pub fn group_by_name(&self, name: &str) -> Result<Option<Cached<Group>>, CacheError> {
-        let _ = name;
-        todo!()
+        self.read(|r| r.group_by_name(name))
     }
 
     /// The group with `gid`.
     pub fn group_by_gid(&self, gid: u32) -> Result<Option<Cached<Group>>, CacheError> {
-        let _ = gid;
-        todo!()
+        self.read(|r| r.group_by_gid(gid))
     }
 
     /// The gids of the groups user `name` is a member of (not including the primary gid
     /// unless it is also an explicit membership), with the initgroups freshness stamps.
     pub fn initgroups(&self, name: &str) -> Result<Option<Cached<Vec<u32>>>, CacheError> {
-        let _ = name;
-        todo!()
+        self.read(|r| r.initgroups(name))
     }
 
     /// Every cached user (for enumeration).
     pub fn all_users(&self) -> Result<Vec<User>, CacheError> {
-        todo!()
+        self.read(|r| r.all_users())
     }
 
     /// Every cached group (for enumeration).
     pub fn all_groups(&self) -> Result<Vec<Group>, CacheError> {
-        todo!()
+        self.read(|r| r.all_groups())
     }
 
     /// Starts a write transaction. Nothing is visible to readers until `commit`.
     pub fn writer(&self) -> Result<Writer<'_>, CacheError> {
-        todo!()
-    }
-}
-
-/// A write transaction on a domain's cache.
-pub struct Writer<'c> {
-    _cache: &'c Cache,
-}
-
-impl Writer<'_> {
-    /// Stores `user`, stamped fresh from `now` until `expire`. A user with the same name or
-    /// uid that differs is replaced; an identical one only has its stamps updated.
-    pub fn put_user(&mut self, user: &User, now: i64, expire: i64) -> Result<(), CacheError> {
-        let _ = (user, now, expire);
-        todo!()
+        Writer::new(self)
     }
 
-    /// Stores `group` likewise; an unchanged group's record is not rewritten.
-    pub fn put_group(&mut self, group: &Group, now: i64, expire: i64) -> Result<(), CacheError> {
-        let _ = (group, now, expire);
-        todo!()
+    /// Runs `f` inside one short read transaction.
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&reader::Reader<'_>) -> Result<T, CacheError>,
+    ) -> Result<T, CacheError> {
+        let txn = self.shared.env().read_txn().map_err(|e| self.lmdb(e))?;
+        f(&reader::Reader::new(&txn, &self.shared))
     }
 
-    /// Records the gids of the groups user `name` belongs to.
-    pub fn set_initgroups(
-        &mut self,
-        name: &str,
-        gids: &[u32],
-        now: i64,
-        expire: i64,
-    ) -> Result<(), CacheError> {
-        let _ = (name, gids, now, expire);
-        todo!()
-    }
-
-    /// Removes user `name` (and its initgroups record) if present.
-    pub fn delete_user(&mut self, name: &str) -> Result<(), CacheError> {
-        let _ = name;
-        todo!()
-    }
-
-    /// Removes group `name` if present.
-    pub fn delete_group(&mut self, name: &str) -> Result<(), CacheError> {
-        let _ = name;
-        todo!()
-    }
-
-    /// Makes every user, group and initgroups record expired (as `sss_cache -E`).
-    pub fn expire_all(&mut self) -> Result<(), CacheError> {
-        todo!()
-    }
-
-    /// Commits the transaction.
-    pub fn commit(self) -> Result<(), CacheError> {
-        todo!()
+    /// Wraps an LMDB error with this cache's path.
+    fn lmdb(&self, source: heed::Error) -> CacheError {
+        CacheError::Lmdb {
+            path: self.shared.path.clone(),
+            source,
+        }
     }
 }

@@ -1,6 +1,15 @@
 //! Typed options with SSSD's names and defaults.
 
-use super::{Config, ConfigError};
+use super::{Config, ConfigError, DOMAIN_PREFIX, parse_bool, split_list};
+
+/// SSSD's default `re_expression` for non-AD/IPA domains.
+pub const DEFAULT_RE_EXPRESSION: &str = "^((?P<name>.+)@(?P<domain>[^@]+)|(?P<name>[^@]+))$";
+
+/// SSSD's default `full_name_format`.
+pub const DEFAULT_FULL_NAME_FORMAT: &str = "%1$s@%2$s";
+
+/// The smallest `client_idle_timeout` SSSD accepts; smaller values are raised to it.
+pub const MIN_CLIENT_IDLE_TIMEOUT: u32 = 10;
 
 /// `[sssd]` options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,8 +114,8 @@ pub struct DomainOptions {
     pub offline_timeout: u32,
 }
 
-/// LDAP provider options of a domain.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// LDAP provider options of a domain. Its `Debug` output hides the bind password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct LdapOptions {
     /// `ldap_uri`, in order.
     pub uris: Vec<String>,
@@ -174,34 +183,369 @@ pub struct LdapOptions {
     pub group_extra_filter: Option<String>,
 }
 
+impl std::fmt::Debug for LdapOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LdapOptions")
+            .field("uris", &self.uris)
+            .field("search_base", &self.search_base)
+            .field("user_search_base", &self.user_search_base)
+            .field("group_search_base", &self.group_search_base)
+            .field("rfc2307bis", &self.rfc2307bis)
+            .field("group_nesting_level", &self.group_nesting_level)
+            .field("default_bind_dn", &self.default_bind_dn)
+            .field(
+                "default_authtok",
+                &self.default_authtok.as_ref().map(|_| "<redacted>"),
+            )
+            .field("id_use_start_tls", &self.id_use_start_tls)
+            .field("tls_reqcert", &self.tls_reqcert)
+            .field("tls_cacert", &self.tls_cacert)
+            .field("page_size", &self.page_size)
+            .field("search_timeout", &self.search_timeout)
+            .field("network_timeout", &self.network_timeout)
+            .field("opt_timeout", &self.opt_timeout)
+            .field(
+                "enumeration_refresh_timeout",
+                &self.enumeration_refresh_timeout,
+            )
+            .field(
+                "enumeration_search_timeout",
+                &self.enumeration_search_timeout,
+            )
+            .field("user_object_class", &self.user_object_class)
+            .field("user_name", &self.user_name)
+            .field("user_uid_number", &self.user_uid_number)
+            .field("user_gid_number", &self.user_gid_number)
+            .field("user_gecos", &self.user_gecos)
+            .field("user_fullname", &self.user_fullname)
+            .field("user_home_directory", &self.user_home_directory)
+            .field("user_shell", &self.user_shell)
+            .field("user_principal", &self.user_principal)
+            .field("user_extra_filter", &self.user_extra_filter)
+            .field("group_object_class", &self.group_object_class)
+            .field("group_name", &self.group_name)
+            .field("group_gid_number", &self.group_gid_number)
+            .field("group_member", &self.group_member)
+            .field("group_extra_filter", &self.group_extra_filter)
+            .finish()
+    }
+}
+
+/// A string option, or `default` when absent.
+fn string(cfg: &Config, section: &str, option: &str, default: &str) -> String {
+    cfg.get(section, option).unwrap_or(default).to_string()
+}
+
+/// An optional string option; an empty value counts as unset.
+fn optional(cfg: &Config, section: &str, option: &str) -> Option<String> {
+    cfg.get(section, option)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+/// A non-negative integer option that fits in 32 bits, or `default` when absent.
+fn number(cfg: &Config, section: &str, option: &str, default: u32) -> Result<u32, ConfigError> {
+    let v = cfg.get_int(section, option, i64::from(default))?;
+    u32::try_from(v).map_err(|_| {
+        ConfigError::bad_value(
+            section,
+            option,
+            cfg.get(section, option).unwrap_or_default(),
+            format!("expected a number from 0 to {}", u32::MAX),
+        )
+    })
+}
+
+/// The debug level of `section`: `debug_level`, or its alias `debug`, in decimal (0-9) or
+/// as a `0x` bitmask; 0 when unset.
+pub fn debug_level(cfg: &Config, section: &str) -> Result<u32, ConfigError> {
+    let (option, raw) = match (cfg.get(section, "debug_level"), cfg.get(section, "debug")) {
+        (Some(v), _) => ("debug_level", v),
+        (None, Some(v)) => ("debug", v),
+        (None, None) => return Ok(0),
+    };
+    super::parse_int(raw)
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| {
+            ConfigError::bad_value(section, option, raw, "expected a level 0-9 or a 0x bitmask")
+        })
+}
+
+/// The section name of domain `name`.
+fn domain_section(cfg: &Config, name: &str) -> Result<String, ConfigError> {
+    let section = format!("{DOMAIN_PREFIX}{name}");
+    if cfg.has_section(&section) {
+        Ok(section)
+    } else {
+        Err(ConfigError::Missing(format!(
+            "domain {name:?} has no [{section}] section"
+        )))
+    }
+}
+
 impl SssdOptions {
     /// Reads `[sssd]`.
     pub fn from_config(cfg: &Config) -> Result<SssdOptions, ConfigError> {
-        let _ = cfg;
-        todo!()
+        const S: &str = "sssd";
+        Ok(SssdOptions {
+            domains: cfg.domains()?,
+            services: cfg.services(),
+            re_expression: Some(string(cfg, S, "re_expression", DEFAULT_RE_EXPRESSION)),
+            full_name_format: string(cfg, S, "full_name_format", DEFAULT_FULL_NAME_FORMAT),
+            debug_level: debug_level(cfg, S)?,
+        })
     }
 }
 
 impl NssOptions {
     /// Reads `[nss]`.
     pub fn from_config(cfg: &Config) -> Result<NssOptions, ConfigError> {
-        let _ = cfg;
-        todo!()
+        const S: &str = "nss";
+        let nowait = number(cfg, S, "entry_cache_nowait_percentage", 50)?;
+        if nowait > 99 {
+            return Err(ConfigError::bad_value(
+                S,
+                "entry_cache_nowait_percentage",
+                cfg.get(S, "entry_cache_nowait_percentage")
+                    .unwrap_or_default(),
+                "expected a percentage from 0 (disabled) to 99",
+            ));
+        }
+        let list_or = |option: &str, default: &[&str]| match cfg.get(S, option) {
+            Some(v) => split_list(v),
+            None => default.iter().map(|s| s.to_string()).collect(),
+        };
+        Ok(NssOptions {
+            enum_cache_timeout: number(cfg, S, "enum_cache_timeout", 120)?,
+            entry_cache_nowait_percentage: nowait,
+            entry_negative_timeout: number(cfg, S, "entry_negative_timeout", 15)?,
+            filter_users: list_or("filter_users", &["root"]),
+            filter_groups: list_or("filter_groups", &["root"]),
+            filter_users_in_groups: cfg.get_bool(S, "filter_users_in_groups", true)?,
+            pwfield: string(cfg, S, "pwfield", "*"),
+            override_homedir: optional(cfg, S, "override_homedir"),
+            fallback_homedir: optional(cfg, S, "fallback_homedir"),
+            homedir_substring: string(cfg, S, "homedir_substring", "/home"),
+            override_shell: optional(cfg, S, "override_shell"),
+            allowed_shells: cfg.get_list(S, "allowed_shells"),
+            vetoed_shells: cfg.get_list(S, "vetoed_shells"),
+            shell_fallback: string(cfg, S, "shell_fallback", "/bin/sh"),
+            default_shell: optional(cfg, S, "default_shell"),
+            memcache_timeout: number(cfg, S, "memcache_timeout", 300)?,
+            client_idle_timeout: client_idle_timeout(cfg, S)?,
+        })
+    }
+}
+
+/// `client_idle_timeout` of a responder section: values below the minimum (even negative
+/// ones) are raised to it, as SSSD does.
+pub fn client_idle_timeout(cfg: &Config, section: &str) -> Result<u32, ConfigError> {
+    let v = cfg.get_int(section, "client_idle_timeout", 60)?;
+    Ok(u32::try_from(v)
+        .unwrap_or(if v < 0 { 0 } else { u32::MAX })
+        .max(MIN_CLIENT_IDLE_TIMEOUT))
+}
+
+/// `case_sensitive`: `true`, `false` or `preserving` (which compares like `false`).
+fn case_sensitive(cfg: &Config, section: &str, default: bool) -> Result<bool, ConfigError> {
+    match cfg.get(section, "case_sensitive") {
+        None => Ok(default),
+        Some(v) if v.eq_ignore_ascii_case("preserving") => Ok(false),
+        Some(v) => parse_bool(v).ok_or_else(|| {
+            ConfigError::bad_value(
+                section,
+                "case_sensitive",
+                v,
+                "expected true, false or preserving",
+            )
+        }),
     }
 }
 
 impl DomainOptions {
     /// Reads `[domain/<name>]`, inheriting `[sssd]` values where SSSD does.
     pub fn from_config(cfg: &Config, name: &str) -> Result<DomainOptions, ConfigError> {
-        let _ = (cfg, name);
-        todo!()
+        let s = domain_section(cfg, name)?;
+        let s = s.as_str();
+        let id_provider = optional(cfg, s, "id_provider")
+            .ok_or_else(|| ConfigError::Missing(format!("[{s}]: id_provider is required")))?;
+        let auth_provider =
+            optional(cfg, s, "auth_provider").unwrap_or_else(|| id_provider.clone());
+        let access_provider = string(cfg, s, "access_provider", "permit");
+        let min_id = number(cfg, s, "min_id", 1)?;
+        let max_id = number(cfg, s, "max_id", 0)?;
+        if max_id != 0 && min_id > max_id {
+            return Err(ConfigError::bad_value(
+                s,
+                "min_id",
+                &min_id.to_string(),
+                format!("must not be greater than max_id ({max_id})"),
+            ));
+        }
+        let full_name_format = optional(cfg, s, "full_name_format")
+            .or_else(|| optional(cfg, "sssd", "full_name_format"))
+            .unwrap_or_else(|| DEFAULT_FULL_NAME_FORMAT.to_string());
+        let entry_cache_timeout = number(cfg, s, "entry_cache_timeout", 5400)?;
+        Ok(DomainOptions {
+            name: name.to_string(),
+            case_sensitive: case_sensitive(cfg, s, id_provider != "ad")?,
+            auth_provider,
+            access_provider,
+            enumerate: cfg.get_bool(s, "enumerate", false)?,
+            min_id,
+            max_id,
+            use_fully_qualified_names: cfg.get_bool(s, "use_fully_qualified_names", false)?,
+            full_name_format,
+            entry_cache_timeout,
+            entry_cache_user_timeout: number(
+                cfg,
+                s,
+                "entry_cache_user_timeout",
+                entry_cache_timeout,
+            )?,
+            entry_cache_group_timeout: number(
+                cfg,
+                s,
+                "entry_cache_group_timeout",
+                entry_cache_timeout,
+            )?,
+            cache_credentials: cfg.get_bool(s, "cache_credentials", false)?,
+            filter_users: cfg.get_list(s, "filter_users"),
+            filter_groups: cfg.get_list(s, "filter_groups"),
+            override_homedir: optional(cfg, s, "override_homedir"),
+            fallback_homedir: optional(cfg, s, "fallback_homedir"),
+            override_shell: optional(cfg, s, "override_shell"),
+            default_shell: optional(cfg, s, "default_shell"),
+            ignore_group_members: cfg.get_bool(s, "ignore_group_members", false)?,
+            offline_timeout: number(cfg, s, "offline_timeout", 60)?,
+            id_provider,
+        })
+    }
+}
+
+/// `ldap_uri`: a comma list of `ldap://`, `ldaps://` or `ldapi://` URIs.
+fn ldap_uris(cfg: &Config, section: &str) -> Result<Vec<String>, ConfigError> {
+    let uris = cfg.get_list(section, "ldap_uri");
+    for uri in &uris {
+        let lower = uri.to_ascii_lowercase();
+        let ok = ["ldap://", "ldaps://", "ldapi://"]
+            .iter()
+            .any(|p| lower.starts_with(p));
+        if !ok {
+            return Err(ConfigError::bad_value(
+                section,
+                "ldap_uri",
+                cfg.get(section, "ldap_uri").unwrap_or_default(),
+                format!("{uri:?} is not an ldap://, ldaps:// or ldapi:// URI"),
+            ));
+        }
+    }
+    Ok(uris)
+}
+
+/// `ldap_schema`: true for rfc2307bis-style schemas (`rfc2307bis`, `ad`, `ipa`).
+fn ldap_schema_is_bis(cfg: &Config, section: &str) -> Result<bool, ConfigError> {
+    let Some(v) = cfg.get(section, "ldap_schema") else {
+        return Ok(false);
+    };
+    match v.to_ascii_lowercase().as_str() {
+        "rfc2307" => Ok(false),
+        "rfc2307bis" | "ad" | "ipa" => Ok(true),
+        _ => Err(ConfigError::bad_value(
+            section,
+            "ldap_schema",
+            v,
+            "expected rfc2307, rfc2307bis, ipa or ad",
+        )),
+    }
+}
+
+/// `ldap_default_authtok_type`: only `password` is supported.
+fn check_authtok_type(cfg: &Config, section: &str) -> Result<(), ConfigError> {
+    const O: &str = "ldap_default_authtok_type";
+    let Some(v) = cfg.get(section, O) else {
+        return Ok(());
+    };
+    if v.eq_ignore_ascii_case("password") {
+        Ok(())
+    } else if v.eq_ignore_ascii_case("obfuscated_password") {
+        Err(ConfigError::bad_value(
+            section,
+            O,
+            v,
+            "obfuscated passwords are not supported yet; use `password` with the clear-text \
+             password in ldap_default_authtok (the file is readable by root only)",
+        ))
+    } else {
+        Err(ConfigError::bad_value(
+            section,
+            O,
+            v,
+            "expected password or obfuscated_password",
+        ))
+    }
+}
+
+/// `ldap_tls_reqcert`: never, allow, try, demand or hard (lowercased).
+fn tls_reqcert(cfg: &Config, section: &str) -> Result<String, ConfigError> {
+    let v = cfg.get(section, "ldap_tls_reqcert").unwrap_or("hard");
+    let lower = v.to_ascii_lowercase();
+    if ["never", "allow", "try", "demand", "hard"].contains(&lower.as_str()) {
+        Ok(lower)
+    } else {
+        Err(ConfigError::bad_value(
+            section,
+            "ldap_tls_reqcert",
+            v,
+            "expected never, allow, try, demand or hard",
+        ))
     }
 }
 
 impl LdapOptions {
     /// Reads the `ldap_*` options of `[domain/<name>]`.
     pub fn from_config(cfg: &Config, name: &str) -> Result<LdapOptions, ConfigError> {
-        let _ = (cfg, name);
-        todo!()
+        let s = domain_section(cfg, name)?;
+        let s = s.as_str();
+        check_authtok_type(cfg, s)?;
+        let rfc2307bis = ldap_schema_is_bis(cfg, s)?;
+        let search_base = optional(cfg, s, "ldap_search_base");
+        let default_member = if rfc2307bis { "member" } else { "memberUid" };
+        Ok(LdapOptions {
+            uris: ldap_uris(cfg, s)?,
+            user_search_base: optional(cfg, s, "ldap_user_search_base")
+                .or_else(|| search_base.clone()),
+            group_search_base: optional(cfg, s, "ldap_group_search_base")
+                .or_else(|| search_base.clone()),
+            search_base,
+            rfc2307bis,
+            group_nesting_level: number(cfg, s, "ldap_group_nesting_level", 2)?,
+            default_bind_dn: optional(cfg, s, "ldap_default_bind_dn"),
+            default_authtok: optional(cfg, s, "ldap_default_authtok"),
+            id_use_start_tls: cfg.get_bool(s, "ldap_id_use_start_tls", true)?,
+            tls_reqcert: tls_reqcert(cfg, s)?,
+            tls_cacert: optional(cfg, s, "ldap_tls_cacert"),
+            page_size: number(cfg, s, "ldap_page_size", 1000)?,
+            search_timeout: number(cfg, s, "ldap_search_timeout", 6)?,
+            network_timeout: number(cfg, s, "ldap_network_timeout", 6)?,
+            opt_timeout: number(cfg, s, "ldap_opt_timeout", 8)?,
+            enumeration_refresh_timeout: number(cfg, s, "ldap_enumeration_refresh_timeout", 300)?,
+            enumeration_search_timeout: number(cfg, s, "ldap_enumeration_search_timeout", 60)?,
+            user_object_class: string(cfg, s, "ldap_user_object_class", "posixAccount"),
+            user_name: string(cfg, s, "ldap_user_name", "uid"),
+            user_uid_number: string(cfg, s, "ldap_user_uid_number", "uidNumber"),
+            user_gid_number: string(cfg, s, "ldap_user_gid_number", "gidNumber"),
+            user_gecos: string(cfg, s, "ldap_user_gecos", "gecos"),
+            user_fullname: string(cfg, s, "ldap_user_fullname", "cn"),
+            user_home_directory: string(cfg, s, "ldap_user_home_directory", "homeDirectory"),
+            user_shell: string(cfg, s, "ldap_user_shell", "loginShell"),
+            user_principal: string(cfg, s, "ldap_user_principal", "krbPrincipalName"),
+            user_extra_filter: optional(cfg, s, "ldap_user_search_filter"),
+            group_object_class: string(cfg, s, "ldap_group_object_class", "posixGroup"),
+            group_name: string(cfg, s, "ldap_group_name", "cn"),
+            group_gid_number: string(cfg, s, "ldap_group_gid_number", "gidNumber"),
+            group_member: string(cfg, s, "ldap_group_member", default_member),
+            group_extra_filter: optional(cfg, s, "ldap_group_search_filter"),
+        })
     }
 }

@@ -1,0 +1,335 @@
+//! Safe wrappers over the few socket syscalls the client needs. Every wait is a `poll` bounded
+//! by an absolute deadline; sockets are non-blocking, close-on-exec and above fd 2.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Why a socket operation failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoFail {
+    /// The peer closed the connection; `partial` when some bytes of the message had arrived.
+    Eof {
+        /// Some bytes were read before the end of stream.
+        partial: bool,
+    },
+    /// A syscall failed with this errno (`ETIMEDOUT` when the deadline passed).
+    Os(i32),
+}
+
+impl IoFail {
+    /// The errno to report for this failure.
+    pub fn errno(self) -> i32 {
+        match self {
+            IoFail::Eof { .. } => libc::EPIPE,
+            IoFail::Os(e) => e,
+        }
+    }
+}
+
+/// The calling thread's last errno.
+pub fn errno() -> i32 {
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+/// The current process id (changes after fork).
+pub fn getpid() -> i32 {
+    // SAFETY: getpid has no preconditions.
+    unsafe { libc::getpid() }
+}
+
+/// Milliseconds until `deadline` rounded up, or None if it has passed.
+fn poll_ms(deadline: Instant) -> Option<libc::c_int> {
+    let left = deadline.checked_duration_since(Instant::now())?;
+    if left.is_zero() {
+        return None;
+    }
+    let ms = left.as_millis().saturating_add(1);
+    Some(libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX))
+}
+
+/// Waits until `fd` reports one of `events` (or an error condition); returns `revents`.
+pub fn poll_until(
+    fd: RawFd,
+    events: libc::c_short,
+    deadline: Instant,
+) -> Result<libc::c_short, IoFail> {
+    loop {
+        let ms = poll_ms(deadline).ok_or(IoFail::Os(libc::ETIMEDOUT))?;
+        let mut pfd = libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if rc < 0 {
+            let e = errno();
+            if e == libc::EINTR {
+                continue;
+            }
+            return Err(IoFail::Os(e));
+        }
+        if rc > 0 {
+            return Ok(pfd.revents);
+        }
+    }
+}
+
+/// `revents` of an immediate poll for input on `fd` (0 when nothing is pending).
+pub fn poll_now(fd: RawFd) -> libc::c_short {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, zero timeout.
+    let rc = unsafe { libc::poll(&mut pfd, 1, 0) };
+    if rc < 0 { libc::POLLERR } else { pfd.revents }
+}
+
+/// `(st_dev, st_ino)` of an open fd, or None if it is not open.
+pub fn fd_identity(fd: RawFd) -> Option<(u64, u64)> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::zeroed();
+    // SAFETY: st points to writable memory of the right size.
+    let rc = unsafe { libc::fstat(fd, st.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: fstat succeeded and filled the struct (it was zeroed anyway).
+    let st = unsafe { st.assume_init() };
+    Some((st.st_dev, st.st_ino))
+}
+
+fn sockaddr(path: &Path) -> Result<(libc::sockaddr_un, libc::socklen_t), IoFail> {
+    // SAFETY: sockaddr_un is plain data; all-zero is valid.
+    let mut sa: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    sa.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let bytes = path.as_os_str().as_bytes();
+    if bytes.is_empty() || bytes.len() >= sa.sun_path.len() || bytes.contains(&0) {
+        return Err(IoFail::Os(libc::ENAMETOOLONG));
+    }
+    for (dst, src) in sa.sun_path.iter_mut().zip(bytes) {
+        *dst = *src as libc::c_char;
+    }
+    let len = std::mem::size_of::<libc::sa_family_t>() + bytes.len() + 1;
+    let len = libc::socklen_t::try_from(len).map_err(|_| IoFail::Os(libc::ENAMETOOLONG))?;
+    Ok((sa, len))
+}
+
+/// A new non-blocking, close-on-exec AF_UNIX stream socket numbered above 2.
+fn new_socket() -> Result<OwnedFd, IoFail> {
+    // SAFETY: plain socket(2) call.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        )
+    };
+    if fd < 0 {
+        return Err(IoFail::Os(errno()));
+    }
+    // SAFETY: fd is a fresh descriptor we own.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    if fd > 2 {
+        return Ok(owned);
+    }
+    // Never hold stdin/stdout/stderr: a caller that closed them would get our socket there.
+    // SAFETY: F_DUPFD_CLOEXEC on a valid fd.
+    let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+    if high < 0 {
+        return Err(IoFail::Os(errno()));
+    }
+    // SAFETY: fresh descriptor from fcntl; the low one is closed when `owned` drops.
+    Ok(unsafe { OwnedFd::from_raw_fd(high) })
+}
+
+/// Connects to the stream socket at `path`, waiting at most until `deadline`.
+pub fn connect_unix(path: &Path, deadline: Instant) -> Result<OwnedFd, IoFail> {
+    let (sa, len) = sockaddr(path)?;
+    let sock = new_socket()?;
+    let fd = sock.as_raw_fd();
+    loop {
+        // SAFETY: sa is a valid sockaddr_un of length len.
+        let rc = unsafe { libc::connect(fd, (&raw const sa).cast::<libc::sockaddr>(), len) };
+        if rc == 0 {
+            return Ok(sock);
+        }
+        match errno() {
+            libc::EINPROGRESS | libc::EINTR => return finish_connect(sock, deadline),
+            libc::EAGAIN => {
+                // Listen backlog full: retry shortly, within the deadline.
+                let pause = poll_ms(deadline).ok_or(IoFail::Os(libc::ETIMEDOUT))?;
+                std::thread::sleep(Duration::from_millis(pause.clamp(1, 10) as u64));
+            }
+            e => return Err(IoFail::Os(e)),
+        }
+    }
+}
+
+fn finish_connect(sock: OwnedFd, deadline: Instant) -> Result<OwnedFd, IoFail> {
+    let fd = sock.as_raw_fd();
+    poll_until(fd, libc::POLLOUT, deadline)?;
+    let mut err: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: err/len point to valid storage of the declared size.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            (&raw mut err).cast::<libc::c_void>(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(IoFail::Os(errno()));
+    }
+    if err != 0 {
+        return Err(IoFail::Os(err));
+    }
+    Ok(sock)
+}
+
+/// Sends all of `buf` (no SIGPIPE), waiting at most until `deadline`.
+pub fn send_all(fd: RawFd, mut buf: &[u8], deadline: Instant) -> Result<(), IoFail> {
+    while !buf.is_empty() {
+        // SAFETY: buf is a valid readable slice.
+        let rc = unsafe {
+            libc::send(
+                fd,
+                buf.as_ptr().cast::<libc::c_void>(),
+                buf.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        };
+        if rc >= 0 {
+            let n = usize::try_from(rc).unwrap_or(0);
+            buf = buf.get(n..).unwrap_or_default();
+            continue;
+        }
+        match errno() {
+            libc::EINTR => {}
+            libc::EAGAIN => {
+                poll_until(fd, libc::POLLOUT, deadline)?;
+            }
+            e => return Err(IoFail::Os(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Fills all of `buf`, waiting at most until `deadline`. `started` says whether earlier bytes
+/// of the same message were already read (for the `Eof` report).
+pub fn recv_exact(
+    fd: RawFd,
+    buf: &mut [u8],
+    started: bool,
+    deadline: Instant,
+) -> Result<(), IoFail> {
+    let mut got = 0usize;
+    while let Some(rest) = buf.get_mut(got..).filter(|r| !r.is_empty()) {
+        // SAFETY: rest is a valid writable slice.
+        let rc = unsafe { libc::recv(fd, rest.as_mut_ptr().cast::<libc::c_void>(), rest.len(), 0) };
+        if rc > 0 {
+            got = got.saturating_add(usize::try_from(rc).unwrap_or(0));
+            continue;
+        }
+        if rc == 0 {
+            return Err(IoFail::Eof {
+                partial: started || got > 0,
+            });
+        }
+        match errno() {
+            libc::EINTR => {}
+            libc::EAGAIN => {
+                poll_until(fd, libc::POLLIN, deadline)?;
+            }
+            e => return Err(IoFail::Os(e)),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixListener;
+
+    fn soon() -> Instant {
+        Instant::now() + Duration::from_secs(5)
+    }
+
+    #[test]
+    fn connect_errors_are_immediate() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope");
+        assert_eq!(
+            connect_unix(&missing, soon()).err(),
+            Some(IoFail::Os(libc::ENOENT))
+        );
+        let dead = dir.path().join("dead");
+        drop(UnixListener::bind(&dead).unwrap());
+        assert_eq!(
+            connect_unix(&dead, soon()).err(),
+            Some(IoFail::Os(libc::ECONNREFUSED))
+        );
+        let long = dir.path().join("x".repeat(200));
+        assert_eq!(
+            connect_unix(&long, soon()).err(),
+            Some(IoFail::Os(libc::ENAMETOOLONG))
+        );
+    }
+
+    #[test]
+    fn socket_is_cloexec_nonblocking_and_high() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s");
+        let _l = UnixListener::bind(&p).unwrap();
+        let s = connect_unix(&p, soon()).unwrap();
+        let fd = s.as_raw_fd();
+        assert!(fd > 2);
+        // SAFETY: querying flags of a valid fd.
+        let (fdfl, flfl) = unsafe {
+            (
+                libc::fcntl(fd, libc::F_GETFD),
+                libc::fcntl(fd, libc::F_GETFL),
+            )
+        };
+        assert_ne!(fdfl & libc::FD_CLOEXEC, 0);
+        assert_ne!(flfl & libc::O_NONBLOCK, 0);
+        assert!(fd_identity(fd).is_some());
+    }
+
+    #[test]
+    fn recv_times_out_and_sees_eof() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s");
+        let l = UnixListener::bind(&p).unwrap();
+        let s = connect_unix(&p, soon()).unwrap();
+        let (peer, _) = l.accept().unwrap();
+        let mut b = [0u8; 4];
+        let t0 = Instant::now();
+        let r = recv_exact(
+            s.as_raw_fd(),
+            &mut b,
+            false,
+            t0 + Duration::from_millis(100),
+        );
+        assert_eq!(r, Err(IoFail::Os(libc::ETIMEDOUT)));
+        assert!(t0.elapsed() < Duration::from_secs(2));
+        drop(peer);
+        assert_eq!(poll_now(s.as_raw_fd()) & libc::POLLHUP, libc::POLLHUP);
+        let r = recv_exact(s.as_raw_fd(), &mut b, false, soon());
+        assert_eq!(r, Err(IoFail::Eof { partial: false }));
+        // Writing to a closed peer fails with EPIPE instead of killing us with SIGPIPE.
+        assert_eq!(
+            send_all(s.as_raw_fd(), b"abcd", soon()),
+            Err(IoFail::Os(libc::EPIPE))
+        );
+    }
+}

@@ -1,0 +1,386 @@
+//! Tests for the typed options: defaults, overrides, inheritance and bad values.
+
+use super::options::{DEFAULT_FULL_NAME_FORMAT, DEFAULT_RE_EXPRESSION, debug_level};
+use super::*;
+
+fn cfg(text: &str) -> Config {
+    Config::parse(text, "test.conf").unwrap()
+}
+
+const MINIMAL: &str = "[sssd]\ndomains = LDAP\n[domain/LDAP]\nid_provider = ldap\n";
+
+fn bad_value(err: ConfigError) -> (String, String, String, String) {
+    match err {
+        ConfigError::BadValue {
+            section,
+            option,
+            value,
+            message,
+        } => (section, option, value, message),
+        other => panic!("expected BadValue, got {other:?}"),
+    }
+}
+
+#[test]
+fn sssd_defaults() {
+    let o = SssdOptions::from_config(&cfg(MINIMAL)).unwrap();
+    assert_eq!(o.domains, vec!["LDAP"]);
+    assert!(o.services.is_empty());
+    assert_eq!(o.re_expression.as_deref(), Some(DEFAULT_RE_EXPRESSION));
+    assert_eq!(o.full_name_format, DEFAULT_FULL_NAME_FORMAT);
+    assert_eq!(o.full_name_format, "%1$s@%2$s");
+    assert_eq!(o.debug_level, 0);
+}
+
+#[test]
+fn sssd_overrides_and_debug_alias() {
+    let text = "[sssd]\ndomains = LDAP\nservices = nss, pam\nre_expression = ^(?P<name>.+)$\n\
+                full_name_format = %1$s\ndebug = 6\n[domain/LDAP]\nid_provider = ldap\n";
+    let o = SssdOptions::from_config(&cfg(text)).unwrap();
+    assert_eq!(o.services, vec!["nss", "pam"]);
+    assert_eq!(o.re_expression.as_deref(), Some("^(?P<name>.+)$"));
+    assert_eq!(o.full_name_format, "%1$s");
+    assert_eq!(o.debug_level, 6);
+    // debug_level wins over debug; hex bitmasks are accepted.
+    let c = cfg("[nss]\ndebug = 2\ndebug_level = 0x0270\n");
+    assert_eq!(debug_level(&c, "nss").unwrap(), 0x270);
+    let (s, o, v, _) = bad_value(debug_level(&cfg("[nss]\ndebug = high\n"), "nss").unwrap_err());
+    assert_eq!(
+        (s.as_str(), o.as_str(), v.as_str()),
+        ("nss", "debug", "high")
+    );
+}
+
+#[test]
+fn sssd_without_domains_fails() {
+    assert!(matches!(
+        SssdOptions::from_config(&cfg("[sssd]\nservices = nss\n")).unwrap_err(),
+        ConfigError::Missing(_)
+    ));
+}
+
+#[test]
+fn nss_defaults() {
+    let o = NssOptions::from_config(&cfg(MINIMAL)).unwrap();
+    assert_eq!(o.enum_cache_timeout, 120);
+    assert_eq!(o.entry_cache_nowait_percentage, 50);
+    assert_eq!(o.entry_negative_timeout, 15);
+    assert_eq!(o.filter_users, vec!["root"]);
+    assert_eq!(o.filter_groups, vec!["root"]);
+    assert!(o.filter_users_in_groups);
+    assert_eq!(o.pwfield, "*");
+    assert_eq!(o.override_homedir, None);
+    assert_eq!(o.fallback_homedir, None);
+    assert_eq!(o.homedir_substring, "/home");
+    assert_eq!(o.override_shell, None);
+    assert!(o.allowed_shells.is_empty() && o.vetoed_shells.is_empty());
+    assert_eq!(o.shell_fallback, "/bin/sh");
+    assert_eq!(o.default_shell, None);
+    assert_eq!(o.memcache_timeout, 300);
+    assert_eq!(o.client_idle_timeout, 60);
+}
+
+#[test]
+fn nss_overrides() {
+    let text = "[nss]\nenum_cache_timeout = 5\nentry_cache_nowait_percentage = 0\n\
+                entry_negative_timeout = 0\nfilter_users = alice, bob\nfilter_groups = ,\n\
+                filter_users_in_groups = false\npwfield = x\noverride_homedir = /home/%u\n\
+                fallback_homedir = /home/%d/%u\nhomedir_substring = /srv\n\
+                override_shell = /bin/zsh\nallowed_shells = /bin/bash,/bin/zsh\n\
+                vetoed_shells = /bin/csh\nshell_fallback = /bin/bash\ndefault_shell = /bin/ksh\n\
+                memcache_timeout = 0\nclient_idle_timeout = 3\n";
+    let o = NssOptions::from_config(&cfg(text)).unwrap();
+    assert_eq!(o.enum_cache_timeout, 5);
+    assert_eq!(o.entry_cache_nowait_percentage, 0);
+    assert_eq!(o.entry_negative_timeout, 0);
+    assert_eq!(o.filter_users, vec!["alice", "bob"]);
+    assert!(o.filter_groups.is_empty());
+    assert!(!o.filter_users_in_groups);
+    assert_eq!(o.pwfield, "x");
+    assert_eq!(o.override_homedir.as_deref(), Some("/home/%u"));
+    assert_eq!(o.fallback_homedir.as_deref(), Some("/home/%d/%u"));
+    assert_eq!(o.homedir_substring, "/srv");
+    assert_eq!(o.override_shell.as_deref(), Some("/bin/zsh"));
+    assert_eq!(o.allowed_shells, vec!["/bin/bash", "/bin/zsh"]);
+    assert_eq!(o.vetoed_shells, vec!["/bin/csh"]);
+    assert_eq!(o.shell_fallback, "/bin/bash");
+    assert_eq!(o.default_shell.as_deref(), Some("/bin/ksh"));
+    assert_eq!(o.memcache_timeout, 0);
+    assert_eq!(o.client_idle_timeout, 10, "raised to the minimum");
+    let o = NssOptions::from_config(&cfg("[nss]\nclient_idle_timeout = -5\n")).unwrap();
+    assert_eq!(o.client_idle_timeout, 10);
+    let o = NssOptions::from_config(&cfg("[nss]\nclient_idle_timeout = 0x20\n")).unwrap();
+    assert_eq!(o.client_idle_timeout, 32);
+}
+
+#[test]
+fn empty_values_mean_default() {
+    let text = "[nss]\nfilter_users =\nenum_cache_timeout =\nfilter_users_in_groups =\n\
+                pwfield =\n";
+    let o = NssOptions::from_config(&cfg(text)).unwrap();
+    assert_eq!(o.filter_users, vec!["root"]);
+    assert_eq!(o.enum_cache_timeout, 120);
+    assert!(o.filter_users_in_groups);
+    assert_eq!(o.pwfield, "*");
+}
+
+#[test]
+fn nss_bad_values() {
+    let (s, o, v, _) =
+        bad_value(NssOptions::from_config(&cfg("[nss]\nenum_cache_timeout = -1\n")).unwrap_err());
+    assert_eq!(
+        (s.as_str(), o.as_str(), v.as_str()),
+        ("nss", "enum_cache_timeout", "-1")
+    );
+    let (_, o, v, _) = bad_value(
+        NssOptions::from_config(&cfg("[nss]\nentry_cache_nowait_percentage = 100\n")).unwrap_err(),
+    );
+    assert_eq!(
+        (o.as_str(), v.as_str()),
+        ("entry_cache_nowait_percentage", "100")
+    );
+    let (_, o, _, _) = bad_value(
+        NssOptions::from_config(&cfg("[nss]\nfilter_users_in_groups = yes\n")).unwrap_err(),
+    );
+    assert_eq!(o, "filter_users_in_groups");
+    let (_, o, _, _) =
+        bad_value(NssOptions::from_config(&cfg("[nss]\nmemcache_timeout = 5m\n")).unwrap_err());
+    assert_eq!(o, "memcache_timeout");
+}
+
+#[test]
+fn domain_defaults() {
+    let o = DomainOptions::from_config(&cfg(MINIMAL), "LDAP").unwrap();
+    assert_eq!(o.name, "LDAP");
+    assert_eq!(o.id_provider, "ldap");
+    assert_eq!(o.auth_provider, "ldap");
+    assert_eq!(o.access_provider, "permit");
+    assert!(!o.enumerate);
+    assert_eq!((o.min_id, o.max_id), (1, 0));
+    assert!(o.case_sensitive);
+    assert!(!o.use_fully_qualified_names);
+    assert_eq!(o.full_name_format, "%1$s@%2$s");
+    assert_eq!(o.entry_cache_timeout, 5400);
+    assert_eq!(o.entry_cache_user_timeout, 5400);
+    assert_eq!(o.entry_cache_group_timeout, 5400);
+    assert!(!o.cache_credentials);
+    assert!(o.filter_users.is_empty() && o.filter_groups.is_empty());
+    assert_eq!(o.override_homedir, None);
+    assert_eq!(o.fallback_homedir, None);
+    assert_eq!(o.override_shell, None);
+    assert_eq!(o.default_shell, None);
+    assert!(!o.ignore_group_members);
+    assert_eq!(o.offline_timeout, 60);
+}
+
+#[test]
+fn domain_overrides_and_inheritance() {
+    let text = "[sssd]\ndomains = D\nfull_name_format = %2$s\\%1$s\n[domain/D]\n\
+                id_provider = ldap\nauth_provider = krb5\naccess_provider = simple\n\
+                enumerate = True\nmin_id = 1000\nmax_id = 2000\ncase_sensitive = Preserving\n\
+                use_fully_qualified_names = true\nentry_cache_timeout = 100\n\
+                entry_cache_group_timeout = 7\ncache_credentials = true\nfilter_users = a,b\n\
+                filter_groups = g\noverride_homedir = /h/%u\nfallback_homedir = /f/%u\n\
+                override_shell = /bin/zsh\ndefault_shell = /bin/bash\n\
+                ignore_group_members = true\noffline_timeout = 30\n";
+    let o = DomainOptions::from_config(&cfg(text), "D").unwrap();
+    assert_eq!(o.auth_provider, "krb5");
+    assert_eq!(o.access_provider, "simple");
+    assert!(o.enumerate);
+    assert_eq!((o.min_id, o.max_id), (1000, 2000));
+    assert!(!o.case_sensitive, "preserving compares case-insensitively");
+    assert!(o.use_fully_qualified_names);
+    assert_eq!(o.full_name_format, "%2$s\\%1$s", "inherited from [sssd]");
+    assert_eq!(o.entry_cache_timeout, 100);
+    assert_eq!(
+        o.entry_cache_user_timeout, 100,
+        "defaults to entry_cache_timeout"
+    );
+    assert_eq!(o.entry_cache_group_timeout, 7);
+    assert!(o.cache_credentials);
+    assert_eq!(o.filter_users, vec!["a", "b"]);
+    assert_eq!(o.filter_groups, vec!["g"]);
+    assert_eq!(o.override_homedir.as_deref(), Some("/h/%u"));
+    assert_eq!(o.fallback_homedir.as_deref(), Some("/f/%u"));
+    assert_eq!(o.override_shell.as_deref(), Some("/bin/zsh"));
+    assert_eq!(o.default_shell.as_deref(), Some("/bin/bash"));
+    assert!(o.ignore_group_members);
+    assert_eq!(o.offline_timeout, 30);
+    // The domain's own full_name_format beats [sssd]'s.
+    let c = cfg(&format!("{text}full_name_format = %1$s\n"));
+    assert_eq!(
+        DomainOptions::from_config(&c, "D")
+            .unwrap()
+            .full_name_format,
+        "%1$s"
+    );
+    // case_sensitive = false.
+    let c = cfg(&format!("{text}case_sensitive = FALSE\n"));
+    assert!(!DomainOptions::from_config(&c, "D").unwrap().case_sensitive);
+}
+
+#[test]
+fn domain_errors() {
+    let no_provider = cfg("[domain/D]\nenumerate = true\n");
+    let err = DomainOptions::from_config(&no_provider, "D").unwrap_err();
+    assert!(err.to_string().contains("id_provider"), "{err}");
+    let err = DomainOptions::from_config(&cfg(MINIMAL), "OTHER").unwrap_err();
+    assert!(err.to_string().contains("[domain/OTHER]"), "{err}");
+    let bad = |extra: &str| {
+        bad_value(
+            DomainOptions::from_config(&cfg(&format!("{MINIMAL}{extra}\n")), "LDAP").unwrap_err(),
+        )
+    };
+    let (s, o, v, _) = bad("case_sensitive = maybe");
+    assert_eq!(
+        (s.as_str(), o.as_str(), v.as_str()),
+        ("domain/LDAP", "case_sensitive", "maybe")
+    );
+    assert_eq!(bad("min_id = 10\nmax_id = 5").1, "min_id");
+    assert_eq!(bad("max_id = 99999999999").1, "max_id");
+    assert_eq!(bad("enumerate = 1").1, "enumerate");
+    assert_eq!(
+        bad("entry_cache_user_timeout = soon").1,
+        "entry_cache_user_timeout"
+    );
+}
+
+const LDAP: &str = "[sssd]\ndomains = LDAP\n[domain/LDAP]\nid_provider = ldap\n\
+                    ldap_uri = ldap://127.0.0.1:3890, ldaps://backup.example:6360\n";
+
+#[test]
+fn ldap_defaults() {
+    let o = LdapOptions::from_config(&cfg(LDAP), "LDAP").unwrap();
+    assert_eq!(
+        o.uris,
+        vec!["ldap://127.0.0.1:3890", "ldaps://backup.example:6360"]
+    );
+    assert_eq!(o.search_base, None);
+    assert_eq!(o.user_search_base, None);
+    assert_eq!(o.group_search_base, None);
+    assert!(!o.rfc2307bis);
+    assert_eq!(o.group_nesting_level, 2);
+    assert_eq!(o.default_bind_dn, None);
+    assert_eq!(o.default_authtok, None);
+    assert!(o.id_use_start_tls);
+    assert_eq!(o.tls_reqcert, "hard");
+    assert_eq!(o.tls_cacert, None);
+    assert_eq!(o.page_size, 1000);
+    assert_eq!(
+        (o.search_timeout, o.network_timeout, o.opt_timeout),
+        (6, 6, 8)
+    );
+    assert_eq!(o.enumeration_refresh_timeout, 300);
+    assert_eq!(o.enumeration_search_timeout, 60);
+    assert_eq!(o.user_object_class, "posixAccount");
+    assert_eq!(o.user_name, "uid");
+    assert_eq!(o.user_uid_number, "uidNumber");
+    assert_eq!(o.user_gid_number, "gidNumber");
+    assert_eq!(o.user_gecos, "gecos");
+    assert_eq!(o.user_fullname, "cn");
+    assert_eq!(o.user_home_directory, "homeDirectory");
+    assert_eq!(o.user_shell, "loginShell");
+    assert_eq!(o.user_principal, "krbPrincipalName");
+    assert_eq!(o.user_extra_filter, None);
+    assert_eq!(o.group_object_class, "posixGroup");
+    assert_eq!(o.group_name, "cn");
+    assert_eq!(o.group_gid_number, "gidNumber");
+    assert_eq!(o.group_member, "memberUid");
+    assert_eq!(o.group_extra_filter, None);
+}
+
+#[test]
+fn ldap_overrides() {
+    let text = format!(
+        "{LDAP}ldap_search_base = dc=example,dc=com\nldap_group_search_base = ou=g,dc=example,dc=com\n\
+         ldap_schema = rfc2307bis\nldap_group_nesting_level = 0\n\
+         ldap_default_bind_dn = cn=admin,dc=example,dc=com\nldap_default_authtok_type = password\n\
+         ldap_default_authtok = p@ss;word#1\nldap_id_use_start_tls = false\n\
+         ldap_tls_reqcert = Never\nldap_tls_cacert = /etc/ssl/ca.pem\nldap_page_size = 0\n\
+         ldap_search_timeout = 1\nldap_network_timeout = 2\nldap_opt_timeout = 3\n\
+         ldap_enumeration_refresh_timeout = 4\nldap_enumeration_search_timeout = 5\n\
+         ldap_user_object_class = inetOrgPerson\nldap_user_name = cn\n\
+         ldap_user_search_filter = (employeeType=staff)\nldap_group_object_class = groupOfNames\n\
+         ldap_group_search_filter = (!(cn=hidden))\nldap_group_member = uniqueMember\n"
+    );
+    let o = LdapOptions::from_config(&cfg(&text), "LDAP").unwrap();
+    assert_eq!(o.search_base.as_deref(), Some("dc=example,dc=com"));
+    assert_eq!(
+        o.user_search_base.as_deref(),
+        Some("dc=example,dc=com"),
+        "from search_base"
+    );
+    assert_eq!(
+        o.group_search_base.as_deref(),
+        Some("ou=g,dc=example,dc=com")
+    );
+    assert!(o.rfc2307bis);
+    assert_eq!(o.group_nesting_level, 0);
+    assert_eq!(
+        o.default_bind_dn.as_deref(),
+        Some("cn=admin,dc=example,dc=com")
+    );
+    assert_eq!(o.default_authtok.as_deref(), Some("p@ss;word#1"));
+    assert!(!o.id_use_start_tls);
+    assert_eq!(o.tls_reqcert, "never");
+    assert_eq!(o.tls_cacert.as_deref(), Some("/etc/ssl/ca.pem"));
+    assert_eq!(o.page_size, 0);
+    assert_eq!(
+        (o.search_timeout, o.network_timeout, o.opt_timeout),
+        (1, 2, 3)
+    );
+    assert_eq!(
+        (o.enumeration_refresh_timeout, o.enumeration_search_timeout),
+        (4, 5)
+    );
+    assert_eq!(o.user_object_class, "inetOrgPerson");
+    assert_eq!(o.user_name, "cn");
+    assert_eq!(o.user_extra_filter.as_deref(), Some("(employeeType=staff)"));
+    assert_eq!(o.group_object_class, "groupOfNames");
+    assert_eq!(o.group_extra_filter.as_deref(), Some("(!(cn=hidden))"));
+    assert_eq!(o.group_member, "uniqueMember");
+    let shown = format!("{o:?}");
+    assert!(!shown.contains("p@ss"), "{shown}");
+}
+
+#[test]
+fn ldap_schema_sets_member_default() {
+    for (schema, bis, member) in [
+        ("rfc2307", false, "memberUid"),
+        ("RFC2307bis", true, "member"),
+        ("ad", true, "member"),
+        ("ipa", true, "member"),
+    ] {
+        let c = cfg(&format!("{LDAP}ldap_schema = {schema}\n"));
+        let o = LdapOptions::from_config(&c, "LDAP").unwrap();
+        assert_eq!(
+            (o.rfc2307bis, o.group_member.as_str()),
+            (bis, member),
+            "{schema}"
+        );
+        assert_eq!(o.group_object_class, "posixGroup");
+    }
+}
+
+#[test]
+fn ldap_bad_values() {
+    let bad = |extra: &str| {
+        bad_value(LdapOptions::from_config(&cfg(&format!("{LDAP}{extra}\n")), "LDAP").unwrap_err())
+    };
+    let (s, o, v, _) = bad("ldap_schema = nis");
+    assert_eq!(
+        (s.as_str(), o.as_str(), v.as_str()),
+        ("domain/LDAP", "ldap_schema", "nis")
+    );
+    let (_, o, _, m) = bad("ldap_default_authtok_type = obfuscated_password");
+    assert_eq!(o, "ldap_default_authtok_type");
+    assert!(m.contains("not supported yet"), "{m}");
+    assert_eq!(
+        bad("ldap_default_authtok_type = token").1,
+        "ldap_default_authtok_type"
+    );
+    assert_eq!(bad("ldap_tls_reqcert = sometimes").1, "ldap_tls_reqcert");
+    assert_eq!(bad("ldap_uri = http://x").1, "ldap_uri");
+    assert_eq!(bad("ldap_page_size = -5").1, "ldap_page_size");
+    assert_eq!(bad("ldap_id_use_start_tls = on").1, "ldap_id_use_start_tls");
+}
