@@ -245,6 +245,37 @@ mod tests {
     }
 
     #[test]
+    fn from_config_merges_sections() {
+        let text = "[sssd]\ndomains = A, B\nservices = nss\nre_expression = (?P<name>.+)\n\n\
+[nss]\nfilter_users = user2\nfallback_homedir = /fb/%u\nentry_negative_timeout = 7\n\
+allowed_shells = /bin/zsh\nclient_idle_timeout = 3\nallowed_uids = 0\n\n\
+[domain/A]\nid_provider = ldap\nenumerate = true\nuse_fully_qualified_names = true\n\
+fallback_homedir = /dom/%u\nhomedir_substring = /export\noverride_gid = 500\n\
+case_sensitive = false\n\n\
+[domain/B]\nid_provider = ldap\nmin_id = 1000\n";
+        let cfg = Config::parse(text, "test.conf").unwrap();
+        let s = NssSettings::from_config(&cfg, "/bin/sh\n").unwrap();
+        assert_eq!(s.domains.len(), 2);
+        let (a, b) = (&s.domains[0], &s.domains[1]);
+        assert_eq!((a.name.as_str(), b.name.as_str()), ("A", "B"));
+        assert!(a.enumerate && a.fully_qualified && !a.case_sensitive);
+        assert_eq!(a.fallback_homedir.as_deref(), Some("/dom/%u"));
+        assert_eq!(a.homedir_substring.as_deref(), Some("/export"));
+        assert_eq!(a.override_gid, Some(500));
+        assert_eq!(b.fallback_homedir, None);
+        assert_eq!(b.min_id, 1000);
+        assert_eq!(s.fallback_homedir.as_deref(), Some("/fb/%u"));
+        assert!(s.filter_users.contains(&"root".to_string()));
+        assert!(s.filter_users.contains(&"user2".to_string()));
+        assert_eq!(s.negative_timeout, 7);
+        assert_eq!(s.allowed_shells, vec!["/bin/zsh"]);
+        assert_eq!(s.etc_shells, vec!["/bin/sh"]);
+        assert_eq!(s.client_idle_timeout, 10, "minimum 10 s");
+        assert_eq!(s.allowed_uids, vec!["0"]);
+        assert!(s.cache_first);
+    }
+
+    #[test]
     fn id_range() {
         let mut d = DomainSettings::new("LDAP");
         assert!(d.id_in_range(1));
