@@ -170,7 +170,11 @@ async fn midpoint_refresh_fires_once() {
     e.clock.set(T0 + 50);
     assert!(e.pw("user1").await.is_some());
     tokio::task::yield_now().await;
-    assert_eq!(e.refreshes(0), 0, "at the midpoint (refresh only once past it)");
+    assert_eq!(
+        e.refreshes(0),
+        0,
+        "at the midpoint (refresh only once past it)"
+    );
     e.clock.set(T0 + 51);
     assert!(e.pw("user1").await.is_some());
     assert!(e.pw("user1").await.is_some());

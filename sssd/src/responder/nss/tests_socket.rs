@@ -332,3 +332,61 @@ async fn clear_enum_cache_during_use() {
     assert!(!Arc::ptr_eq(&a, &c));
     assert_eq!(src.refresh_count(), 0);
 }
+
+/// The same loop through the real LMDB cache (`CacheSource`, no backend).
+/// Run: `cargo test -p sssd --lib getpwnam_throughput_lmdb -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn getpwnam_throughput_lmdb() {
+    use super::source::{CacheSource, SystemClock};
+    use std::io::{Read, Write};
+    let db = tempfile::tempdir().unwrap();
+    let cache = crate::cache::Cache::open(db.path(), "LDAP").unwrap();
+    let now = super::source::Clock::now(&SystemClock);
+    let mut w = cache.writer().unwrap();
+    let u = User {
+        name: "user0001".into(),
+        uid: 10001,
+        gid: 10000,
+        gecos: "User 0001".into(),
+        home: "/home/user0001".into(),
+        shell: "/bin/bash".into(),
+        ..User::default()
+    };
+    w.put_user(&u, now, now + 3600).unwrap();
+    w.commit().unwrap();
+    let src = CacheSource::new("LDAP", Arc::new(cache), None, Duration::from_secs(5));
+    let s = NssSettings::new(vec![DomainSettings::new("LDAP")]);
+    let r = NssResponder::new(s, vec![Arc::new(src)], Arc::new(SystemClock));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let srv = rt.block_on(async { start(r, |_| {}) });
+    let mut s = std::os::unix::net::UnixStream::connect(&srv.path).unwrap();
+    let rd = |s: &mut std::os::unix::net::UnixStream| {
+        let mut h = [0u8; 16];
+        s.read_exact(&mut h).unwrap();
+        let h = Header::decode(&h).unwrap();
+        let mut b = vec![0u8; h.body_len()];
+        s.read_exact(&mut b).unwrap();
+        b
+    };
+    s.write_all(&packet(1, 0, &1u32.to_ne_bytes())).unwrap();
+    rd(&mut s);
+    let req = packet(0x11, 0, b"user0001\0");
+    let n = 20_000;
+    let t = Instant::now();
+    for _ in 0..n {
+        s.write_all(&req).unwrap();
+        let b = rd(&mut s);
+        assert_eq!(&b[..4], &1u32.to_ne_bytes());
+    }
+    let el = t.elapsed();
+    println!(
+        "{n} getpwnam (LMDB) in {el:?}: {:.0} ops/s",
+        n as f64 / el.as_secs_f64()
+    );
+    rt.block_on(async { drop(srv) });
+}
