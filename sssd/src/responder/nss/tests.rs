@@ -599,3 +599,29 @@ async fn extreme_stamps_do_not_panic() {
     e.src[0].with(|s| s.status = DpStatus::Offline);
     assert!(e.pw("b").await.is_some());
 }
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn dispatch_never_panics(
+            cmd in prop_oneof![0x11u32..=0x2E, any::<u32>()],
+            body in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let e = env();
+                e.src[0].add_user(user("user1", 1001, 2001), T0, T0 + 100);
+                let mut c = NssConn::default();
+                let a = e.call(&mut c, cmd, &body).await;
+                if let Action::Reply { status: 0, body } = a {
+                    prop_assert!(body.len() >= 8);
+                }
+                Ok(())
+            })?;
+        }
+    }
+}
