@@ -1,0 +1,189 @@
+#!/bin/bash
+# Install the built SSSD reimplementation.
+#
+#   ./install.sh [DESTDIR=DIR | --destdir DIR] [--no-build] [--force] [--target-dir DIR]
+#                [--man-src DIR]
+#   ./install.sh [DESTDIR=DIR] --uninstall
+#
+# Installs from target/release (or --target-dir):
+#   libnss_sss.so   -> /usr/lib/<multiarch>/libnss_sss.so.2
+#   libpam_sss.so   -> /usr/lib/<multiarch>/security/pam_sss.so          (if built)
+#   sssd            -> /usr/sbin/sssd  (sss_cache, sssctl too, if built)
+#   sssd_be sssd_nss sssd_pam krb5_child ldap_child -> /usr/libexec/sssd/ (those built)
+#   man/*.[1-8]     -> /usr/share/man/manN/*.N.gz
+# and creates /etc/sssd, /var/lib/sss/{db,pipes/private,mc}, /var/log/sssd with SSSD modes.
+# Every file and directory it creates is listed in a manifest so --uninstall removes exactly
+# those. It refuses to overwrite a file owned by an installed Debian package (dpkg -S), e.g.
+# libnss-sss, unless --force. Builds with `cargo build --release` when artifacts are missing,
+# unless --no-build.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+DESTDIR=${DESTDIR:-}
+target_dir=""
+man_src=""
+build=1
+force=0
+uninstall=0
+
+usage() { sed -n '4,6p' "$0" | sed 's/^# *//' >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        DESTDIR=*) DESTDIR=${1#DESTDIR=} ;;
+        --destdir) DESTDIR=${2:?--destdir needs a directory}; shift ;;
+        --destdir=*) DESTDIR=${1#--destdir=} ;;
+        --target-dir) target_dir=${2:?--target-dir needs a directory}; shift ;;
+        --target-dir=*) target_dir=${1#--target-dir=} ;;
+        --man-src) man_src=${2:?--man-src needs a directory}; shift ;;
+        --no-build) build=0 ;;
+        --force) force=1 ;;
+        --uninstall) uninstall=1 ;;
+        -h|--help) usage ;;
+        *) echo "install.sh: unknown argument: $1" >&2; usage ;;
+    esac
+    shift
+done
+
+DESTDIR=${DESTDIR%/}
+[ -n "$target_dir" ] || target_dir="$here/target/release"
+[ -n "$man_src" ] || man_src="$here/man"
+manifest_rel=/usr/share/sssd-rs/install.manifest
+manifest="$DESTDIR$manifest_rel"
+
+log() { printf 'install.sh: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+# --- uninstall -----------------------------------------------------------------------------
+if [ "$uninstall" = 1 ]; then
+    [ -f "$manifest" ] || die "no manifest at $manifest: nothing installed there"
+    mapfile -t created_dirs < <(grep '^d ' "$manifest.dirs" 2>/dev/null | cut -d' ' -f2- | sort -r)
+    while IFS=' ' read -r kind path; do
+        [ "$kind" = f ] || continue
+        rm -f -- "$DESTDIR$path"
+    done < "$manifest"
+    rm -f -- "$manifest" "$manifest.dirs"
+    # Directories we created, deepest first, only if now empty.
+    for path in "${created_dirs[@]}"; do
+        rmdir -- "$DESTDIR$path" 2>/dev/null || true
+    done
+    log "uninstalled from ${DESTDIR:-/}"
+    exit 0
+fi
+
+# --- build ---------------------------------------------------------------------------------
+required=(libnss_sss.so sssd sssd_be sssd_nss)
+missing=()
+for a in "${required[@]}"; do [ -f "$target_dir/$a" ] || missing+=("$a"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+    if [ "$build" = 1 ]; then
+        log "building (missing: ${missing[*]})"
+        (cd "$here" && cargo build --release --workspace)
+        target_dir="$here/target/release"
+    else
+        die "missing in $target_dir: ${missing[*]} (build with: cargo build --release --workspace)"
+    fi
+fi
+
+multiarch=""
+if command -v gcc >/dev/null 2>&1; then multiarch=$(gcc -print-multiarch 2>/dev/null || true); fi
+if [ -z "$multiarch" ] && command -v dpkg-architecture >/dev/null 2>&1; then
+    multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || true)
+fi
+multiarch=${multiarch:-x86_64-linux-gnu}
+libdir=/usr/lib/$multiarch
+
+# --- plan: "src dest mode" -----------------------------------------------------------------
+plan=()
+plan+=("$target_dir/libnss_sss.so $libdir/libnss_sss.so.2 0644")
+[ -f "$target_dir/libpam_sss.so" ] && plan+=("$target_dir/libpam_sss.so $libdir/security/pam_sss.so 0644")
+for b in sssd sss_cache sssctl; do
+    [ -f "$target_dir/$b" ] && plan+=("$target_dir/$b /usr/sbin/$b 0755")
+done
+for b in sssd_be sssd_nss sssd_pam krb5_child ldap_child; do
+    [ -f "$target_dir/$b" ] && plan+=("$target_dir/$b /usr/libexec/sssd/$b 0755")
+done
+shopt -s nullglob
+for m in "$man_src"/*.[1-8]; do
+    sec=${m##*.}
+    plan+=("$m /usr/share/man/man$sec/$(basename "$m").gz man")
+done
+shopt -u nullglob
+
+# Directories with SSSD's modes.
+dirs=(
+    "/etc/sssd 0711" "/etc/sssd/conf.d 0711"
+    "/var/lib/sss 0755" "/var/lib/sss/db 0700" "/var/lib/sss/pipes 0755"
+    "/var/lib/sss/pipes/private 0700" "/var/lib/sss/mc 0755" "/var/log/sssd 0750"
+)
+
+# --- refuse to overwrite packaged files ----------------------------------------------------
+owner() {
+    # dpkg -S on the destination and, for merged-/usr, on its /lib, /bin, /sbin alias
+    # (Debian 12's packages list /lib/<multiarch>/libnss_sss.so.2, not /usr/lib/...).
+    local p=$1 alt=""
+    case "$p" in /usr/lib/*|/usr/bin/*|/usr/sbin/*) alt=${p#/usr} ;; esac
+    command -v dpkg >/dev/null 2>&1 || return 1
+    dpkg -S "$DESTDIR$p" 2>/dev/null | head -n1 | grep . && return 0
+    [ -n "$alt" ] && dpkg -S "$DESTDIR$alt" 2>/dev/null | head -n1 | grep . && return 0
+    return 1
+}
+if [ "$force" = 0 ]; then
+    conflicts=()
+    for entry in "${plan[@]}"; do
+        read -r _src dest _mode <<< "$entry"
+        if o=$(owner "$dest"); then conflicts+=("$DESTDIR$dest ($o)"); fi
+    done
+    if [ "${#conflicts[@]}" -gt 0 ]; then
+        for c in "${conflicts[@]}"; do log "refusing to overwrite packaged file: $c"; done
+        die "remove the package or re-run with --force"
+    fi
+fi
+
+# --- install -------------------------------------------------------------------------------
+manifest_parents=()
+cur=$(dirname "$manifest_rel")
+while [ "$cur" != / ] && [ ! -d "$DESTDIR$cur" ]; do
+    manifest_parents=("$cur" "${manifest_parents[@]}")
+    cur=$(dirname "$cur")
+done
+mkdir -p -- "$(dirname "$manifest")"
+touch -- "$manifest" "$manifest.dirs"
+record() { # kind path: append once
+    local file=$manifest
+    [ "$1" = d ] && file=$manifest.dirs
+    grep -qxF -- "$1 $2" "$file" || echo "$1 $2" >> "$file"
+}
+mkdirs() { # path [mode]: create missing directories, record them; mode for a created $path
+    local p=$1 mode=$2 parts=() cur
+    cur=$p
+    while [ "$cur" != / ] && [ ! -d "$DESTDIR$cur" ]; do
+        parts=("$cur" "${parts[@]}")
+        cur=$(dirname "$cur")
+    done
+    for cur in "${parts[@]}"; do
+        mkdir -m 0755 -- "$DESTDIR$cur"
+        record d "$cur"
+        if [ "$cur" = "$p" ] && [ -n "$mode" ]; then chmod "$mode" -- "$DESTDIR$cur"; fi
+    done
+    return 0
+}
+for d in "${manifest_parents[@]}"; do record d "$d"; done
+for entry in "${dirs[@]}"; do
+    read -r d mode <<< "$entry"
+    mkdirs "$d" "$mode"
+done
+for entry in "${plan[@]}"; do
+    read -r src dest mode <<< "$entry"
+    mkdirs "$(dirname "$dest")" ""
+    if [ "$mode" = man ]; then
+        gzip -9nc -- "$src" > "$DESTDIR$dest.tmp"
+        chmod 0644 -- "$DESTDIR$dest.tmp"
+        mv -f -- "$DESTDIR$dest.tmp" "$DESTDIR$dest"
+    else
+        install -m "$mode" -- "$src" "$DESTDIR$dest.tmp"
+        mv -f -- "$DESTDIR$dest.tmp" "$DESTDIR$dest"
+    fi
+    record f "$dest"
+done
+log "installed ${#plan[@]} files into ${DESTDIR:-/} (manifest $manifest_rel)"

@@ -1,0 +1,108 @@
+#!/bin/bash
+# Install the system packages the build, the tests and the demo need (Debian 12, as root).
+#
+# Idempotent: installs only what is missing, runs `apt-get update` only then. Never leaves a
+# system slapd/krb5kdc/kadmind running (stopped by the PID in their pidfile) and never changes
+# /etc/nsswitch.conf or /etc/pam.d: both are checksummed before, backed up, and restored if a
+# package maintainer script touched them.
+set -euo pipefail
+
+PACKAGES=(
+    slapd ldap-utils                    # throwaway LDAP server + ldapsearch/ldapmodify
+    krb5-kdc krb5-admin-server krb5-user libkrb5-dev   # MIT KDC for auth tests, krb5_child FFI
+    pamtester libpam0g-dev              # PAM tests, pam_sss FFI
+    util-linux                          # unshare, nsenter, mount
+    man-db                              # man page checks
+    openssl                             # test CA and server certificates for StartTLS
+    gcc libc6-dev pkg-config            # linking, `gcc -print-multiarch`
+    procps psmisc                       # ps for diagnostics
+    gzip dpkg-dev                       # man page install, dpkg-architecture
+)
+
+log() { printf 'deps.sh: %s\n' "$*" >&2; }
+
+if [ "$(id -u)" -ne 0 ]; then
+    log "must run as root (apt-get install)"
+    exit 1
+fi
+
+installed() {
+    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    installed "$p" || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    log "all ${#PACKAGES[@]} packages present"
+else
+    log "installing: ${missing[*]}"
+    checksum() {
+        { cat /etc/nsswitch.conf 2>/dev/null
+          find /etc/pam.d -type f -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum
+        } | sha256sum | cut -d' ' -f1
+    }
+    backup=$(mktemp -d /tmp/sssd-deps-backup.XXXXXX)
+    cp -a /etc/nsswitch.conf "$backup/nsswitch.conf"
+    cp -a /etc/pam.d "$backup/pam.d"
+    before=$(checksum)
+
+    # Keep maintainer scripts from starting daemons (invoke-rc.d honours policy-rc.d).
+    policy_added=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+        chmod 0755 /usr/sbin/policy-rc.d
+        policy_added=1
+    fi
+    cleanup_policy() { [ "$policy_added" = 1 ] && rm -f /usr/sbin/policy-rc.d; return 0; }
+    trap cleanup_policy EXIT
+
+    export DEBIAN_FRONTEND=noninteractive
+    apt_opts=(-o DPkg::Lock::Timeout=900 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+    apt-get "${apt_opts[@]}" update -qq
+    apt-get "${apt_opts[@]}" install -y -qq --no-install-recommends "${missing[@]}"
+
+    cleanup_policy
+    trap - EXIT
+
+    if [ "$(checksum)" != "$before" ]; then
+        log "a package changed /etc/nsswitch.conf or /etc/pam.d: restoring from $backup"
+        cp -a "$backup/nsswitch.conf" /etc/nsswitch.conf
+        rm -rf /etc/pam.d
+        cp -a "$backup/pam.d" /etc/pam.d
+        if [ "$(checksum)" != "$before" ]; then
+            log "restore failed; backup kept in $backup"
+            exit 1
+        fi
+    fi
+    rm -rf "$backup"
+fi
+
+# Stop system daemons our install may have started (policy-rc.d should have prevented it):
+# by the PID in their pidfile, and only if that PID really is the daemon (comm matches).
+stop_pidfile() {
+    local pidfile=$1 comm=$2 pid
+    [ -r "$pidfile" ] || return 0
+    pid=$(tr -dc '0-9' < "$pidfile")
+    [ -n "$pid" ] || return 0
+    if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ]; then
+        log "stopping system $comm (pid $pid from $pidfile)"
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 50); do
+            [ -d "/proc/$pid" ] || break
+            sleep 0.1
+        done
+        [ -d "/proc/$pid" ] && kill -KILL "$pid" 2>/dev/null
+    fi
+    return 0
+}
+if [ "${#missing[@]}" -gt 0 ]; then
+    stop_pidfile /run/slapd/slapd.pid slapd
+    stop_pidfile /run/krb5kdc.pid krb5kdc
+    stop_pidfile /run/kadmind.pid kadmind
+fi
+
+command -v cargo >/dev/null 2>&1 || log "warning: cargo not found in PATH (needed to build)"
+exit 0

@@ -1,0 +1,216 @@
+//! A private MIT KDC (`krb5kdc -n`) on 127.0.0.1:<free port>, realm `EXAMPLE.COM`.
+//!
+//! Configuration, database and logs live in a temporary directory; the tools find them
+//! through `KRB5_CONFIG` / `KRB5_KDC_PROFILE`, so the host's /etc/krb5.conf and /etc/krb5kdc
+//! are never read or written. Principals are added with `kadmin.local`.
+
+use std::fs;
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+use crate::error::{HarnessError, Result};
+use crate::proc::{self, COMMAND_TIMEOUT, Output, Watchdog};
+
+/// The realm.
+pub const REALM: &str = "EXAMPLE.COM";
+const MASTER_PASSWORD: &str = "MasterSecret123";
+
+/// A running private KDC.
+#[derive(Debug)]
+pub struct Kdc {
+    dir: TempDir,
+    port: u16,
+    child: Option<Child>,
+    _watchdog: Option<Watchdog>,
+}
+
+impl Kdc {
+    /// Creates the realm database and starts the KDC.
+    pub fn new() -> Result<Kdc> {
+        let mut last = None;
+        // A free port can be taken by someone else before krb5kdc binds it: retry.
+        for _ in 0..3 {
+            let dir = tempfile::Builder::new()
+                .prefix("sssd-tests-kdc.")
+                .tempdir()
+                .map_err(|e| HarnessError::io("create temporary directory", "/tmp", e))?;
+            let mut kdc = Kdc {
+                dir,
+                port: proc::free_port()?,
+                child: None,
+                _watchdog: None,
+            };
+            kdc.write_config()?;
+            kdc.tool(Command::new(sbin("kdb5_util")).args([
+                "create",
+                "-s",
+                "-r",
+                REALM,
+                "-P",
+                MASTER_PASSWORD,
+            ]))?;
+            match kdc.start() {
+                Ok(()) => return Ok(kdc),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| HarnessError::Setup("krb5kdc did not start".into())))
+    }
+
+    /// The KDC's port (UDP and TCP).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The client configuration (`KRB5_CONFIG`) pointing at this KDC.
+    pub fn krb5_conf(&self) -> PathBuf {
+        self.dir.path().join("krb5.conf")
+    }
+
+    /// The text of the client krb5.conf, to copy into a namespace's /etc/krb5.conf.
+    pub fn krb5_conf_text(&self) -> String {
+        krb5_conf(self.port)
+    }
+
+    /// The KDC log file.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("kdc.log")
+    }
+
+    /// Adds principal `name@REALM` with `password`.
+    pub fn add_principal(&self, name: &str, password: &str) -> Result<()> {
+        self.tool(Command::new(sbin("kadmin.local")).args([
+            "-r",
+            REALM,
+            "-q",
+            &format!("addprinc -pw {password} {name}"),
+        ]))
+        .map(|_| ())
+    }
+
+    /// Runs `kinit principal` with `password` on stdin into credential cache `ccache`.
+    pub fn kinit(&self, principal: &str, password: &str, ccache: &Path) -> Result<Output> {
+        let mut c = Command::new("kinit");
+        c.arg(principal)
+            .env("KRB5_CONFIG", self.krb5_conf())
+            .env("KRB5CCNAME", format!("FILE:{}", ccache.display()));
+        proc::run(
+            &mut c,
+            Some(format!("{password}\n").as_bytes()),
+            COMMAND_TIMEOUT,
+        )
+    }
+
+    fn env(&self, c: &mut Command) {
+        c.env("KRB5_CONFIG", self.krb5_conf())
+            .env("KRB5_KDC_PROFILE", self.dir.path().join("kdc.conf"));
+    }
+
+    fn tool(&self, c: &mut Command) -> Result<Output> {
+        self.env(c);
+        proc::run_ok(c, None, COMMAND_TIMEOUT)
+    }
+
+    fn write_config(&self) -> Result<()> {
+        let d = self.dir.path();
+        let kdc_conf = format!(
+            "[kdcdefaults]\n kdc_listen = 127.0.0.1:{p}\n kdc_tcp_listen = 127.0.0.1:{p}\n\n\
+             [realms]\n {REALM} = {{\n  database_name = {d}/principal\n  \
+             key_stash_file = {d}/stash\n  acl_file = {d}/kadm5.acl\n  \
+             kdc_listen = 127.0.0.1:{p}\n  kdc_tcp_listen = 127.0.0.1:{p}\n  \
+             max_life = 10h 0m 0s\n  max_renewable_life = 7d 0h 0m 0s\n }}\n\n\
+             [logging]\n kdc = FILE:{d}/kdc.log\n",
+            p = self.port,
+            d = d.display()
+        );
+        let write = |name: &str, text: &str| {
+            let p = d.join(name);
+            fs::write(&p, text).map_err(|e| HarnessError::io("write", &p, e))
+        };
+        write("kdc.conf", &kdc_conf)?;
+        write("krb5.conf", &krb5_conf(self.port))?;
+        write("kadm5.acl", "")?;
+        Ok(())
+    }
+
+    fn start(&mut self) -> Result<()> {
+        let log = self.dir.path().join("krb5kdc.stderr");
+        let log_file = fs::File::create(&log).map_err(|e| HarnessError::io("create", &log, e))?;
+        let mut c = Command::new(sbin("krb5kdc"));
+        c.args(["-n", "-r", REALM, "-P"])
+            .arg(self.dir.path().join("kdc.pid"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log_file);
+        self.env(&mut c);
+        let child = c.spawn().map_err(|source| HarnessError::Spawn {
+            program: "krb5kdc".into(),
+            source,
+        })?;
+        self._watchdog = Some(Watchdog::with_cleanup(child.id(), Some(self.dir.path()))?);
+        self.child = Some(child);
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let mut exited = false;
+        let ready = proc::wait_until(
+            "krb5kdc to accept connections",
+            Duration::from_secs(30),
+            || {
+                if let Some(c) = self.child.as_mut()
+                    && !matches!(c.try_wait(), Ok(None))
+                {
+                    exited = true;
+                    return true;
+                }
+                TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+            },
+        );
+        if exited || ready.is_err() {
+            self.stop();
+            let err = fs::read_to_string(&log).unwrap_or_default();
+            let kdc_log = fs::read_to_string(self.log_path()).unwrap_or_default();
+            return Err(HarnessError::Setup(format!(
+                "krb5kdc on port {} did not start: {} {}",
+                self.port,
+                err.trim(),
+                kdc_log
+                    .lines()
+                    .rev()
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            )));
+        }
+        Ok(())
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            proc::terminate(&mut c, Duration::from_secs(10));
+        }
+        self._watchdog = None;
+    }
+}
+
+impl Drop for Kdc {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn sbin(tool: &str) -> PathBuf {
+    let p = Path::new("/usr/sbin").join(tool);
+    if p.exists() { p } else { PathBuf::from(tool) }
+}
+
+fn krb5_conf(port: u16) -> String {
+    format!(
+        "[libdefaults]\n default_realm = {REALM}\n dns_lookup_kdc = false\n \
+         dns_lookup_realm = false\n rdns = false\n udp_preference_limit = 0\n\n\
+         [realms]\n {REALM} = {{\n  kdc = 127.0.0.1:{port}\n }}\n\n\
+         [domain_realm]\n .example.com = {REALM}\n example.com = {REALM}\n"
+    )
+}

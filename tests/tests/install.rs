@@ -1,0 +1,185 @@
+//! install.sh into a DESTDIR with stub artifacts: layout, modes, manifest, uninstall, refusal
+//! to overwrite packaged files.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failing loudly is the point
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use sssd_tests::proc::{self, Output};
+use sssd_tests::stage::workspace_root;
+
+struct Fixture {
+    tmp: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new(artifacts: &[&str]) -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let art = tmp.path().join("art");
+        std::fs::create_dir_all(&art).unwrap();
+        for a in artifacts {
+            std::fs::write(art.join(a), format!("stub {a}\n")).unwrap();
+        }
+        let man = tmp.path().join("man");
+        std::fs::create_dir_all(&man).unwrap();
+        std::fs::write(man.join("sssd.8"), ".TH SSSD 8\n").unwrap();
+        std::fs::write(man.join("sssd.conf.5"), ".TH SSSD.CONF 5\n").unwrap();
+        Fixture { tmp }
+    }
+
+    fn root(&self) -> PathBuf {
+        self.tmp.path().join("root")
+    }
+
+    fn install(&self, extra: &[&str], path_prefix: Option<&Path>) -> Output {
+        let mut c = Command::new("bash");
+        c.arg(workspace_root().join("install.sh"))
+            .arg("--no-build")
+            .arg("--target-dir")
+            .arg(self.tmp.path().join("art"))
+            .arg("--man-src")
+            .arg(self.tmp.path().join("man"))
+            .arg(format!("DESTDIR={}", self.root().display()))
+            .args(extra);
+        if let Some(p) = path_prefix {
+            let path = std::env::var("PATH").unwrap_or_default();
+            c.env("PATH", format!("{}:{path}", p.display()));
+        }
+        proc::run(&mut c, None, Duration::from_secs(60)).unwrap()
+    }
+
+    fn mode(&self, rel: &str) -> u32 {
+        std::fs::metadata(self.root().join(rel))
+            .unwrap_or_else(|e| panic!("{rel}: {e}"))
+            .permissions()
+            .mode()
+            & 0o7777
+    }
+}
+
+fn multiarch() -> String {
+    let out = proc::run(
+        Command::new("gcc").arg("-print-multiarch"),
+        None,
+        Duration::from_secs(10),
+    );
+    match out {
+        Ok(o) if o.success() && !o.stdout.trim().is_empty() => o.stdout.trim().to_owned(),
+        _ => "x86_64-linux-gnu".to_owned(),
+    }
+}
+
+#[test]
+fn installs_layout_with_sssd_modes_and_uninstalls_exactly() {
+    let f = Fixture::new(&["sssd", "sssd_be", "sssd_nss", "libnss_sss.so", "krb5_child"]);
+    let out = f.install(&[], None);
+    assert!(out.success(), "{out:?}");
+    let lib = format!("usr/lib/{}/libnss_sss.so.2", multiarch());
+    let expect = [
+        (lib.as_str(), 0o644),
+        ("usr/sbin/sssd", 0o755),
+        ("usr/libexec/sssd/sssd_be", 0o755),
+        ("usr/libexec/sssd/sssd_nss", 0o755),
+        ("usr/libexec/sssd/krb5_child", 0o755),
+        ("usr/share/man/man8/sssd.8.gz", 0o644),
+        ("usr/share/man/man5/sssd.conf.5.gz", 0o644),
+        ("var/lib/sss/db", 0o700),
+        ("var/lib/sss/pipes", 0o755),
+        ("var/lib/sss/pipes/private", 0o700),
+        ("var/lib/sss/mc", 0o755),
+        ("var/log/sssd", 0o750),
+        ("etc/sssd", 0o711),
+    ];
+    for (p, mode) in expect {
+        assert_eq!(f.mode(p), mode, "{p}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(f.root().join(&lib)).unwrap(),
+        "stub libnss_sss.so\n"
+    );
+    // Not built: not installed.
+    assert!(!f.root().join("usr/libexec/sssd/sssd_pam").exists());
+    // The man page is gzip'd.
+    let gz = std::fs::read(f.root().join("usr/share/man/man8/sssd.8.gz")).unwrap();
+    assert_eq!(&gz[..2], &[0x1f, 0x8b]);
+    // Idempotent.
+    assert!(f.install(&[], None).success());
+    // Uninstall removes everything it created, and nothing else.
+    let keep = f.root().join("usr/share/keep-me");
+    std::fs::write(&keep, b"x").unwrap();
+    let out = f.install(&["--uninstall"], None);
+    assert!(out.success(), "{out:?}");
+    let left: Vec<_> = walk(&f.root());
+    assert_eq!(
+        left,
+        vec![
+            f.root().join("usr"),
+            f.root().join("usr/share"),
+            f.root().join("usr/share/keep-me")
+        ]
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        out.push(e.path());
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn refuses_to_overwrite_packaged_files_unless_forced() {
+    let f = Fixture::new(&["sssd", "sssd_be", "sssd_nss", "libnss_sss.so"]);
+    // A dpkg that claims libnss_sss.so.2 belongs to libnss-sss (for its /lib alias only, as
+    // on merged-/usr Debian 12).
+    let bin = f.tmp.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let dpkg = bin.join("dpkg");
+    let root = f.root();
+    std::fs::write(
+        &dpkg,
+        "#!/bin/sh\ncase \"$2\" in */usr/lib/*) exit 1;; */lib/*/libnss_sss.so.2) echo \"libnss-sss:amd64: $2\"; exit 0;; esac\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&dpkg, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = f.install(&[], Some(&bin));
+    assert_eq!(out.code(), 1, "{out:?}");
+    assert!(
+        out.stderr.contains("refusing to overwrite packaged file"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("libnss-sss"), "{}", out.stderr);
+    assert!(
+        !root.join("usr/sbin/sssd").exists(),
+        "nothing installed on refusal"
+    );
+    let out = f.install(&["--force"], Some(&bin));
+    assert!(out.success(), "{out:?}");
+    assert!(root.join("usr/sbin/sssd").exists());
+}
+
+#[test]
+fn no_build_with_missing_artifacts_fails_naming_them() {
+    let f = Fixture::new(&["sssd"]);
+    let out = f.install(&[], None);
+    assert_eq!(out.code(), 1);
+    assert!(out.stderr.contains("sssd_be"), "{}", out.stderr);
+    assert!(out.stderr.contains("libnss_sss.so"), "{}", out.stderr);
+}
+
+#[test]
+fn uninstall_without_manifest_fails() {
+    let f = Fixture::new(&[]);
+    let out = f.install(&["--uninstall"], None);
+    assert_eq!(out.code(), 1);
+    assert!(out.stderr.contains("no manifest"), "{}", out.stderr);
+}
