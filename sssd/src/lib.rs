@@ -2,11 +2,14 @@
 //!
 //! Each module is a room with one job; the binaries under `src/bin/` wire them together.
 
+pub mod args;
 pub mod backend;
 pub mod cache;
 pub mod config;
+pub mod logging;
 pub mod model;
 pub mod monitor;
 pub mod paths;
 pub mod responder;
 pub mod sbus;
+pub mod service;

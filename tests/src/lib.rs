@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod expected;
+pub mod interop;
 pub mod kdc;
 pub mod ldif;
 pub mod namespace;

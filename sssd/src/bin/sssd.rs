@@ -1,3 +1,88 @@
-//! `sssd` binary.
+//! `sssd`: the monitor. Reads the configuration, hosts the private bus, starts and supervises
+//! the backends and responders, relays signals. See sssd(8).
 
-fn main() {}
+use anyhow::Context;
+use sssd::config::Config;
+use sssd::logging::{self, Logger};
+use sssd::monitor::{self, Command, MonitorOptions, daemon::ReadyNotifier};
+use sssd::service;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // Before anything else, and while single-threaded: our own lookups must not loop
+    // back into sssd.
+    service::set_no_loops();
+    let paths = service::paths_from_env();
+    let opts = match monitor::options::parse(std::env::args().skip(1), paths) {
+        Ok(Command::Run(opts)) => *opts,
+        Ok(Command::Version) => {
+            println!("{}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Ok(Command::Help) => {
+            println!("{}", monitor::options::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("sssd: {e}\n{}", monitor::options::USAGE);
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sssd: {}", describe(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes, each cause shown once (many errors already include their
+/// source in their own message).
+fn describe(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+fn run(opts: MonitorOptions) -> anyhow::Result<()> {
+    let snippets = opts.paths.config_snippets.clone();
+    // The error names the file (and its line or mode).
+    let config = Config::load(&opts.config_file, snippets.is_dir().then_some(&*snippets))?;
+    let domains = config.domains()?;
+    let services = config.services();
+    let config_level = match config.get("sssd", "debug_level") {
+        Some(v) => Some(logging::parse_debug_level(v).context("[sssd] debug_level")?),
+        None => None,
+    };
+    let level = opts
+        .debug_level
+        .or(config_level)
+        .unwrap_or(logging::DEFAULT_DEBUG_LEVEL);
+
+    let mut notifier = if opts.daemon {
+        monitor::daemon::daemonize().context("cannot fork into the background")?
+    } else {
+        ReadyNotifier::none()
+    };
+    if let Logger::Files(dir) = &opts.logger {
+        std::fs::create_dir_all(dir).with_context(|| format!("log directory {}", dir.display()))?;
+    }
+    logging::init("sssd", level, opts.logger.clone())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(monitor::run(opts, domains, services, &mut notifier))?;
+    Ok(())
+}

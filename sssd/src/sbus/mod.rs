@@ -9,7 +9,20 @@
 //! - a backend calls [`serve_data_provider`] with its [`AccountInfoHandler`];
 //! - a responder calls [`DataProviderClient::get_account_info`];
 //! - every process calls [`serve_service`] with its [`ServiceHandler`] so the monitor can
-//!   relay signals (SIGUSR1 → `goOffline`, SIGHUP → `clearNegcache`, ...).
+//!   relay signals (SIGUSR1 → `goOffline`, SIGHUP → `clearNegcache`, ...);
+//! - once it serves its interfaces, every child calls [`register_service`] with its domain
+//!   name (backends) or responder name (`nss`, `pam`); the monitor starts the responders only
+//!   after every backend is ready (owning the bus name also counts, as a fallback);
+//! - the monitor hosts the broker ([`BusHost`]), serves `sssd.monitor` ([`serve_monitor`])
+//!   and relays signals with [`call_service`].
+
+mod client;
+mod host;
+mod interfaces;
+
+pub use client::{ServiceMethod, call_service, name_has_owner, register_service};
+pub use host::{BusHost, BusHostError};
+pub use interfaces::{MonitorHandler, serve_monitor};
 
 use crate::paths::Paths;
 use std::future::Future;
@@ -25,6 +38,14 @@ pub const MONITOR_NAME: &str = "sssd.monitor";
 pub const NSS_NAME: &str = "sssd.nss";
 /// Well-known name of the PAM responder.
 pub const PAM_NAME: &str = "sssd.pam";
+/// Interface every process serves (signal relay from the monitor).
+pub const SERVICE_INTERFACE: &str = "sssd.service";
+/// Interface backends serve.
+pub const DATA_PROVIDER_INTERFACE: &str = "sssd.dataprovider";
+/// Interface the monitor serves (registration).
+pub const MONITOR_INTERFACE: &str = "sssd.monitor";
+/// Version the monitor returns from `RegisterService`.
+pub const MONITOR_VERSION: u16 = 1;
 
 /// `dp_error`: the request completed (the cache holds the answer, or nothing exists).
 pub const DP_ERR_OK: u16 = 0;
@@ -203,10 +224,20 @@ pub struct Bus {
     pub conn: zbus::Connection,
 }
 
-/// Connects to the private bus at `paths` and owns `name`.
+/// Connects to the private bus at `paths` (EXTERNAL authentication, as a normal bus
+/// client) and owns the well-known `name`.
 pub async fn connect(paths: &Paths, name: &str) -> Result<Bus, SbusError> {
-    let _ = (paths, name);
-    todo!("sbus::connect")
+    let address = paths.bus_address();
+    let bus_err = |source| SbusError::Bus {
+        address: address.clone(),
+        source,
+    };
+    let conn = zbus::connection::Builder::address(address.as_str())
+        .build()
+        .await
+        .map_err(bus_err)?;
+    conn.request_name(name).await.map_err(bus_err)?;
+    Ok(Bus { conn })
 }
 
 /// Serves `sssd.dataprovider` at `/sssd` on `bus`.
@@ -214,26 +245,46 @@ pub async fn serve_data_provider(
     bus: &Bus,
     handler: Arc<dyn AccountInfoHandler>,
 ) -> Result<(), SbusError> {
-    let _ = (bus, handler);
-    todo!("sbus::serve_data_provider")
+    bus.serve(interfaces::DataProvider::new(handler)).await
 }
 
-/// Serves `sssd.service` at `/sssd` on `bus`.
+/// Serves `sssd.service` at `/sssd` on `bus`. `rotateLogs` also reopens this process's log
+/// file (see [`crate::logging::reopen`]) before the handler runs.
 pub async fn serve_service(bus: &Bus, handler: Arc<dyn ServiceHandler>) -> Result<(), SbusError> {
-    let _ = (bus, handler);
-    todo!("sbus::serve_service")
+    bus.serve(interfaces::Service::new(handler)).await
+}
+
+impl Bus {
+    /// Exports `iface` at [`OBJECT_PATH`].
+    pub(crate) async fn serve<I: zbus::object_server::Interface>(
+        &self,
+        iface: I,
+    ) -> Result<(), SbusError> {
+        let name = I::name().to_string();
+        let wrap = |source| SbusError::Bus {
+            address: format!("object {OBJECT_PATH} interface {name}"),
+            source,
+        };
+        match self.conn.object_server().at(OBJECT_PATH, iface).await {
+            Ok(None) => Ok(()),
+            Ok(Some(_)) => Err(wrap(zbus::Error::Failure(format!(
+                "interface {name} is already served at {OBJECT_PATH}"
+            )))),
+            Err(e) => Err(wrap(e)),
+        }
+    }
 }
 
 /// Calls a backend's `getAccountInfo` over the bus.
 #[derive(Clone)]
 pub struct DataProviderClient {
-    _bus: Bus,
+    bus: Bus,
 }
 
 impl DataProviderClient {
     /// A client using `bus`.
     pub fn new(bus: Bus) -> Self {
-        DataProviderClient { _bus: bus }
+        DataProviderClient { bus }
     }
 
     /// Asks the backend of `req.domain`; `timeout` bounds the wait.
@@ -242,8 +293,29 @@ impl DataProviderClient {
         req: &AccountRequest,
         timeout: std::time::Duration,
     ) -> Result<DpReply, SbusError> {
-        let _ = (req, timeout);
-        todo!("DataProviderClient::get_account_info")
+        let dest = domain_bus_name(&req.domain);
+        let body = (
+            req.dp_flags,
+            req.entry_type as u32,
+            req.filter.to_wire(),
+            req.domain.as_str(),
+            req.extra.as_str(),
+            req.cli_id,
+        );
+        let (dp_error, error, message): (u16, u32, String) = client::call(
+            &self.bus,
+            &dest,
+            DATA_PROVIDER_INTERFACE,
+            "getAccountInfo",
+            &body,
+            timeout,
+        )
+        .await?;
+        Ok(DpReply {
+            dp_error,
+            error,
+            message,
+        })
     }
 }
 
@@ -270,3 +342,6 @@ mod tests {
         assert_eq!(Filter::parse("idnumber=x"), None);
     }
 }
+
+#[cfg(test)]
+mod tests_bus;

@@ -1,0 +1,423 @@
+//! The monitor's event loop: startup, supervision, signal relay and shutdown.
+
+use super::MonitorError;
+use super::children::{self, ChildKind, KNOWN_RESPONDERS};
+use super::daemon::ReadyNotifier;
+use super::options::MonitorOptions;
+use super::pidfile;
+use super::restart::{Decision, RestartPolicy};
+use super::signals::{MonitorSignal, relay_plan};
+use crate::sbus::{self, Bus, BusHost, MONITOR_NAME, MonitorHandler};
+use nix::sys::signal::Signal;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+/// How long children get to register at startup (SSSD's 7 s).
+const REGISTER_TIMEOUT: Duration = Duration::from_secs(7);
+/// How long children get to exit after SIGTERM before SIGKILL. Our choice: SSSD itself waits
+/// without bound and leaves escalation to systemd's stop timeout.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often startup checks whether children own their bus names.
+const OWNER_POLL: Duration = Duration::from_millis(100);
+/// Deadline of each relayed `sssd.service` call.
+const RELAY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Something the event loop reacts to.
+#[derive(Debug)]
+enum Event {
+    /// Child `index` (process `pid`) exited.
+    Exited {
+        index: usize,
+        pid: u32,
+        status: String,
+    },
+    /// Time to start child `index` again.
+    Respawn(usize),
+    /// A child called `RegisterService(name)`.
+    Registered(String),
+    /// A UNIX signal arrived.
+    Signal(MonitorSignal),
+}
+
+/// What the loop does after an event.
+enum Flow {
+    Continue,
+    Stop,
+    Fail(MonitorError),
+}
+
+/// Feeds `RegisterService` calls into the event loop.
+struct Registrar(UnboundedSender<Event>);
+
+impl MonitorHandler for Registrar {
+    fn service_registered(&self, name: &str, _version: u16) {
+        let _ = self.0.send(Event::Registered(name.to_string()));
+    }
+}
+
+struct Child {
+    kind: ChildKind,
+    pid: Option<u32>,
+    policy: RestartPolicy,
+    registered: bool,
+}
+
+struct Monitor {
+    opts: MonitorOptions,
+    bus: Bus,
+    children: Vec<Child>,
+    tx: UnboundedSender<Event>,
+    rx: UnboundedReceiver<Event>,
+    shutting_down: bool,
+}
+
+/// Runs the monitor until SIGTERM/SIGINT (`Ok`) or a fatal failure (`Err`, exit status 1).
+/// `domains` and `services` come from the configuration; `notifier` is told when startup
+/// succeeded (daemon mode).
+pub async fn run(
+    opts: MonitorOptions,
+    domains: Vec<String>,
+    services: Vec<String>,
+    notifier: &mut ReadyNotifier,
+) -> Result<(), MonitorError> {
+    pidfile::check(&opts.paths.pidfile)?;
+    let (tx, rx) = unbounded_channel();
+    spawn_signal_task(tx.clone())?;
+    let host = BusHost::start(&opts.paths)?;
+    tracing::info!("private bus listening at {}", host.address());
+    let bus = sbus::connect(&opts.paths, MONITOR_NAME).await?;
+    sbus::serve_monitor(&bus, Arc::new(Registrar(tx.clone()))).await?;
+    let mut monitor = Monitor {
+        opts,
+        bus,
+        children: Vec::new(),
+        tx,
+        rx,
+        shutting_down: false,
+    };
+    let result = match monitor.startup(domains, services, notifier).await {
+        Ok(true) => monitor.supervise().await,
+        Ok(false) => Ok(()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = &result {
+        tracing::error!("{e}");
+    }
+    monitor.shutdown().await;
+    pidfile::remove(&monitor.opts.paths.pidfile);
+    drop(host);
+    result
+}
+
+/// Turns UNIX signals into events.
+fn spawn_signal_task(tx: UnboundedSender<Event>) -> Result<(), MonitorError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let listen = |k| signal(k).map_err(MonitorError::Signal);
+    let mut term = listen(SignalKind::terminate())?;
+    let mut int = listen(SignalKind::interrupt())?;
+    let mut hup = listen(SignalKind::hangup())?;
+    let mut usr1 = listen(SignalKind::user_defined1())?;
+    let mut usr2 = listen(SignalKind::user_defined2())?;
+    tokio::spawn(async move {
+        loop {
+            let sig = tokio::select! {
+                _ = term.recv() => MonitorSignal::Terminate,
+                _ = int.recv() => MonitorSignal::Terminate,
+                _ = hup.recv() => MonitorSignal::Hangup,
+                _ = usr1.recv() => MonitorSignal::GoOffline,
+                _ = usr2.recv() => MonitorSignal::ResetOffline,
+            };
+            if tx.send(Event::Signal(sig)).is_err() {
+                break;
+            }
+        }
+    });
+    Ok(())
+}
+
+impl Monitor {
+    /// Starts backends, then responders; `Ok(false)` when a signal stopped startup.
+    async fn startup(
+        &mut self,
+        domains: Vec<String>,
+        services: Vec<String>,
+        notifier: &mut ReadyNotifier,
+    ) -> Result<bool, MonitorError> {
+        for domain in domains {
+            self.add_child(ChildKind::Backend(domain))?;
+        }
+        if !self.wait_registered().await? {
+            return Ok(false);
+        }
+        for service in services {
+            if !KNOWN_RESPONDERS.contains(&service.as_str()) {
+                tracing::warn!("[sssd] services: {service:?} is not supported, skipping it");
+                continue;
+            }
+            let kind = ChildKind::Responder(service);
+            let binary = self.opts.paths.libexec.join(kind.binary());
+            if !binary.exists() {
+                tracing::warn!(
+                    "{} is not installed, skipping the {}",
+                    binary.display(),
+                    kind.describe()
+                );
+                continue;
+            }
+            self.add_child(kind)?;
+        }
+        if !self.wait_registered().await? {
+            return Ok(false);
+        }
+        pidfile::write(&self.opts.paths.pidfile)?;
+        tracing::info!("sssd started: {} children running", self.children.len());
+        notifier.ready();
+        Ok(true)
+    }
+
+    fn add_child(&mut self, kind: ChildKind) -> Result<(), MonitorError> {
+        self.children.push(Child {
+            kind,
+            pid: None,
+            policy: RestartPolicy::new(Instant::now()),
+            registered: false,
+        });
+        let index = self.children.len() - 1;
+        self.start_child(index)
+            .map_err(|source| MonitorError::Spawn {
+                what: self.children[index].kind.describe(),
+                source,
+            })
+    }
+
+    fn start_child(&mut self, index: usize) -> std::io::Result<()> {
+        let Some(child) = self.children.get_mut(index) else {
+            return Ok(());
+        };
+        let mut process = children::spawn(&child.kind, &self.opts)?;
+        let pid = process.id().unwrap_or(0);
+        child.pid = Some(pid);
+        child.registered = false;
+        child.policy.started(Instant::now());
+        tracing::info!("started {} as process {pid}", child.kind.describe());
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let status = match process.wait().await {
+                Ok(s) => s.to_string(),
+                Err(e) => format!("wait failed: {e}"),
+            };
+            let _ = tx.send(Event::Exited { index, pid, status });
+        });
+        Ok(())
+    }
+
+    /// Waits until every child registered; `Ok(false)` on SIGTERM/SIGINT.
+    async fn wait_registered(&mut self) -> Result<bool, MonitorError> {
+        let deadline = tokio::time::Instant::now() + REGISTER_TIMEOUT;
+        let mut poll = tokio::time::interval(OWNER_POLL);
+        loop {
+            if self.children.iter().all(|c| c.registered) {
+                return Ok(true);
+            }
+            let event = tokio::select! {
+                ev = self.rx.recv() => ev,
+                _ = poll.tick() => {
+                    self.check_owned_names().await;
+                    continue;
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    let missing: Vec<String> = self
+                        .children
+                        .iter()
+                        .filter(|c| !c.registered)
+                        .map(|c| c.kind.describe())
+                        .collect();
+                    return Err(MonitorError::StartupTimeout(
+                        missing.join(", "),
+                        REGISTER_TIMEOUT.as_secs(),
+                    ));
+                }
+            };
+            match self.handle(event) {
+                Flow::Continue => {}
+                Flow::Stop => return Ok(false),
+                Flow::Fail(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Counts a child that owns its bus name as registered, for children that do not call
+    /// `RegisterService`.
+    async fn check_owned_names(&mut self) {
+        for child in self.children.iter_mut() {
+            if child.registered || child.pid.is_none() {
+                continue;
+            }
+            if let Ok(true) = sbus::name_has_owner(&self.bus, &child.kind.bus_name()).await {
+                child.registered = true;
+                tracing::info!("{} owns {}", child.kind.describe(), child.kind.bus_name());
+            }
+        }
+    }
+
+    /// The steady state: restart children, relay signals, until told to stop.
+    async fn supervise(&mut self) -> Result<(), MonitorError> {
+        loop {
+            let event = self.rx.recv().await;
+            match self.handle(event) {
+                Flow::Continue => {}
+                Flow::Stop => return Ok(()),
+                Flow::Fail(e) => return Err(e),
+            }
+        }
+    }
+
+    fn handle(&mut self, event: Option<Event>) -> Flow {
+        let Some(event) = event else {
+            return Flow::Stop;
+        };
+        match event {
+            Event::Exited { index, pid, status } => self.exited(index, pid, &status),
+            Event::Respawn(index) => {
+                if self.shutting_down {
+                    return Flow::Continue;
+                }
+                match self.start_child(index) {
+                    Ok(()) => Flow::Continue,
+                    Err(e) => {
+                        tracing::error!("{e}");
+                        self.child_failed(index)
+                    }
+                }
+            }
+            Event::Registered(name) => {
+                let running = |c: &&mut Child| c.registration_name_is(&name) && c.pid.is_some();
+                let unregistered = self.children.iter().position(|c| {
+                    c.registration_name_is(&name) && c.pid.is_some() && !c.registered
+                });
+                let found = match unregistered {
+                    Some(i) => self.children.get_mut(i),
+                    None => self.children.iter_mut().find(running),
+                };
+                match found {
+                    Some(c) => {
+                        c.registered = true;
+                        tracing::info!("{} registered", c.kind.describe());
+                    }
+                    None => tracing::warn!("RegisterService from unexpected service {name:?}"),
+                }
+                Flow::Continue
+            }
+            Event::Signal(MonitorSignal::Terminate) => {
+                tracing::info!("terminating on signal");
+                Flow::Stop
+            }
+            Event::Signal(sig) => {
+                if sig == MonitorSignal::Hangup {
+                    crate::logging::reopen();
+                }
+                self.relay(sig);
+                Flow::Continue
+            }
+        }
+    }
+
+    fn exited(&mut self, index: usize, pid: u32, status: &str) -> Flow {
+        let Some(child) = self.children.get_mut(index) else {
+            return Flow::Continue;
+        };
+        if child.pid != Some(pid) {
+            return Flow::Continue;
+        }
+        child.pid = None;
+        child.registered = false;
+        if self.shutting_down {
+            tracing::info!(
+                "{} (process {pid}) stopped: {status}",
+                child.kind.describe()
+            );
+            return Flow::Continue;
+        }
+        tracing::warn!("{} (process {pid}) exited: {status}", child.kind.describe());
+        self.child_failed(index)
+    }
+
+    /// Applies the restart policy to child `index`, which just failed.
+    fn child_failed(&mut self, index: usize) -> Flow {
+        let Some(child) = self.children.get_mut(index) else {
+            return Flow::Continue;
+        };
+        match child.policy.on_exit(Instant::now()) {
+            Decision::Restart(delay) => {
+                tracing::info!(
+                    "restarting {} in {} s",
+                    child.kind.describe(),
+                    delay.as_secs()
+                );
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let _ = tx.send(Event::Respawn(index));
+                });
+                Flow::Continue
+            }
+            Decision::GiveUp => Flow::Fail(MonitorError::GaveUp(child.kind.describe())),
+        }
+    }
+
+    /// Sends the `sssd.service` calls for `sig`, each in its own task.
+    fn relay(&self, sig: MonitorSignal) {
+        let kinds: Vec<ChildKind> = self.children.iter().map(|c| c.kind.clone()).collect();
+        for (dest, method) in relay_plan(sig, &kinds) {
+            let bus = self.bus.clone();
+            tokio::spawn(async move {
+                match sbus::call_service(&bus, &dest, method, RELAY_TIMEOUT).await {
+                    Ok(()) => tracing::debug!("{} sent to {dest}", method.member()),
+                    Err(e) => tracing::warn!("{} to {dest} failed: {e}", method.member()),
+                }
+            });
+        }
+    }
+
+    /// SIGTERM to every child's process group, wait (bounded), SIGKILL what is left.
+    async fn shutdown(&mut self) {
+        self.shutting_down = true;
+        for child in &self.children {
+            if let Some(pid) = child.pid {
+                children::signal_group(pid, Signal::SIGTERM);
+            }
+        }
+        let deadline = tokio::time::Instant::now() + STOP_TIMEOUT;
+        while self.children.iter().any(|c| c.pid.is_some()) {
+            tokio::select! {
+                ev = self.rx.recv() => {
+                    match ev {
+                        Some(Event::Exited { index, pid, status }) => {
+                            self.exited(index, pid, &status);
+                        }
+                        Some(_) => {}
+                        None => break,
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        for child in &self.children {
+            if let Some(pid) = child.pid {
+                tracing::warn!(
+                    "{} (process {pid}) ignored SIGTERM for {} s, killing it",
+                    child.kind.describe(),
+                    STOP_TIMEOUT.as_secs()
+                );
+                children::signal_group(pid, Signal::SIGKILL);
+            }
+        }
+    }
+}
+
+impl Child {
+    fn registration_name_is(&self, name: &str) -> bool {
+        self.kind.registration_name() == name
+    }
+}

@@ -1,0 +1,135 @@
+//! Outgoing calls on the private bus: one generic method call with a deadline, and the
+//! helpers built on it (registration with the monitor, `sssd.service` relays).
+
+use super::{Bus, MONITOR_INTERFACE, MONITOR_NAME, OBJECT_PATH, SERVICE_INTERFACE, SbusError};
+use std::time::Duration;
+use zbus::export::serde::Serialize;
+use zbus::zvariant::{DynamicDeserialize, DynamicType};
+
+/// How long [`register_service`] waits for the monitor.
+const REGISTER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Calls `interface.method(body)` on `dest` at `/sssd` and decodes the reply, within
+/// `timeout`. The connection is shared: no per-call setup.
+pub(crate) async fn call<B, R>(
+    bus: &Bus,
+    dest: &str,
+    interface: &str,
+    method: &str,
+    body: &B,
+    timeout: Duration,
+) -> Result<R, SbusError>
+where
+    B: Serialize + DynamicType,
+    R: for<'d> DynamicDeserialize<'d>,
+{
+    let what = || format!("{dest} {interface}.{method}");
+    let wrap = |source| SbusError::Bus {
+        address: what(),
+        source,
+    };
+    let call = async {
+        let reply = bus
+            .conn
+            .call_method(Some(dest), OBJECT_PATH, Some(interface), method, body)
+            .await
+            .map_err(wrap)?;
+        reply.body().deserialize::<R>().map_err(wrap)
+    };
+    // The broker silently drops calls to a name nobody owns, so ask in parallel whether the
+    // name has an owner, and fail at once when it has none (no extra latency otherwise).
+    let owner_gone = async {
+        if let Ok(false) = name_has_owner(bus, dest).await {
+            return Err(wrap(zbus::Error::Failure(format!(
+                "no process owns {dest} (not running or not registered yet)"
+            ))));
+        }
+        std::future::pending().await
+    };
+    let result = tokio::time::timeout(timeout, async {
+        tokio::select! {
+            r = call => r,
+            r = owner_gone => r,
+        }
+    })
+    .await;
+    result.map_err(|_| SbusError::Timeout {
+        address: what(),
+        seconds: timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0),
+    })?
+}
+
+/// Whether some process owns `name` on the bus (`NameHasOwner`).
+pub async fn name_has_owner(bus: &Bus, name: &str) -> Result<bool, SbusError> {
+    let wrap = |source| SbusError::Bus {
+        address: format!("org.freedesktop.DBus NameHasOwner({name})"),
+        source,
+    };
+    let reply = bus
+        .conn
+        .call_method(
+            Some("org.freedesktop.DBus"),
+            "/org/freedesktop/DBus",
+            Some("org.freedesktop.DBus"),
+            "NameHasOwner",
+            &(name,),
+        )
+        .await
+        .map_err(wrap)?;
+    reply.body().deserialize::<bool>().map_err(wrap)
+}
+
+/// Tells the monitor that this process is ready; returns the monitor's version.
+/// Children call this once they serve their interfaces.
+pub async fn register_service(bus: &Bus, name: &str) -> Result<u16, SbusError> {
+    call(
+        bus,
+        MONITOR_NAME,
+        MONITOR_INTERFACE,
+        "RegisterService",
+        &(name, super::MONITOR_VERSION, 0u16),
+        REGISTER_TIMEOUT,
+    )
+    .await
+}
+
+/// The `sssd.service` methods the monitor relays from UNIX signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceMethod {
+    /// `goOffline` (SIGUSR1).
+    GoOffline,
+    /// `resetOffline` (SIGUSR2).
+    ResetOffline,
+    /// `rotateLogs` (SIGHUP).
+    RotateLogs,
+    /// `clearMemcache` (SIGHUP, NSS).
+    ClearMemcache,
+    /// `clearNegcache` (SIGHUP, NSS).
+    ClearNegcache,
+    /// `clearEnumCache` (SIGHUP, NSS).
+    ClearEnumCache,
+}
+
+impl ServiceMethod {
+    /// The D-Bus member name.
+    pub fn member(self) -> &'static str {
+        match self {
+            ServiceMethod::GoOffline => "goOffline",
+            ServiceMethod::ResetOffline => "resetOffline",
+            ServiceMethod::RotateLogs => "rotateLogs",
+            ServiceMethod::ClearMemcache => "clearMemcache",
+            ServiceMethod::ClearNegcache => "clearNegcache",
+            ServiceMethod::ClearEnumCache => "clearEnumCache",
+        }
+    }
+}
+
+/// Calls `sssd.service.<method>` on the peer owning `dest` (for example `sssd.nss`).
+pub async fn call_service(
+    bus: &Bus,
+    dest: &str,
+    method: ServiceMethod,
+    timeout: Duration,
+) -> Result<(), SbusError> {
+    call::<(), ()>(bus, dest, SERVICE_INTERFACE, method.member(), &(), timeout).await
+}

@@ -1,0 +1,212 @@
+//! Bus round trips through a real embedded broker in a temporary directory.
+
+use super::*;
+use std::sync::Mutex;
+use std::time::Duration;
+
+struct FakeBackend {
+    delay: Duration,
+    seen: Mutex<Vec<AccountRequest>>,
+}
+
+impl AccountInfoHandler for FakeBackend {
+    fn get_account_info(&self, req: AccountRequest) -> BoxFuture<DpReply> {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.push(req.clone());
+        }
+        let delay = self.delay;
+        Box::pin(async move {
+            tokio::time::sleep(delay).await;
+            match req.filter {
+                Filter::Name(n) if n == "offline" => DpReply {
+                    dp_error: DP_ERR_OFFLINE,
+                    error: 0,
+                    message: "offline".into(),
+                },
+                _ => DpReply::ok(),
+            }
+        })
+    }
+}
+
+#[derive(Default)]
+struct CountingService(Mutex<Vec<&'static str>>);
+
+impl ServiceHandler for CountingService {
+    fn go_offline(&self) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push("offline");
+        }
+    }
+    fn clear_negcache(&self) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push("negcache");
+        }
+    }
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    _host: BusHost,
+    paths: Paths,
+    backend: Arc<FakeBackend>,
+    _backend_bus: Bus,
+}
+
+async fn setup(delay: Duration) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = Paths::under(dir.path());
+    let host = BusHost::start(&paths).unwrap();
+    let backend_bus = connect(&paths, &domain_bus_name("LDAP")).await.unwrap();
+    let backend = Arc::new(FakeBackend {
+        delay,
+        seen: Mutex::new(Vec::new()),
+    });
+    serve_data_provider(&backend_bus, backend.clone())
+        .await
+        .unwrap();
+    Setup {
+        _dir: dir,
+        _host: host,
+        paths,
+        backend,
+        _backend_bus: backend_bus,
+    }
+}
+
+fn request(filter: Filter) -> AccountRequest {
+    AccountRequest {
+        dp_flags: DP_FAST_REPLY,
+        entry_type: EntryType::User,
+        filter,
+        domain: "LDAP".into(),
+        extra: String::new(),
+        cli_id: 42,
+    }
+}
+
+#[tokio::test]
+async fn get_account_info_round_trip() {
+    let s = setup(Duration::ZERO).await;
+    let client = DataProviderClient::new(connect(&s.paths, NSS_NAME).await.unwrap());
+    let req = request(Filter::Name("alice".into()));
+    let reply = client
+        .get_account_info(&req, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(reply, DpReply::ok());
+    let reply = client
+        .get_account_info(
+            &request(Filter::Name("offline".into())),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.dp_error, DP_ERR_OFFLINE);
+    let seen = s.backend.seen.lock().unwrap().clone();
+    assert_eq!(seen.first(), Some(&req));
+    assert_eq!(seen.len(), 2);
+}
+
+#[tokio::test]
+async fn slow_backend_times_out() {
+    let s = setup(Duration::from_secs(3)).await;
+    let client = DataProviderClient::new(connect(&s.paths, NSS_NAME).await.unwrap());
+    let started = std::time::Instant::now();
+    let err = client
+        .get_account_info(&request(Filter::Enumerate), Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SbusError::Timeout { .. }), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn bad_filter_is_fatal() {
+    let s = setup(Duration::ZERO).await;
+    let bus = connect(&s.paths, NSS_NAME).await.unwrap();
+    let (dp_error, error, message): (u16, u32, String) = client::call(
+        &bus,
+        &domain_bus_name("LDAP"),
+        DATA_PROVIDER_INTERFACE,
+        "getAccountInfo",
+        &(0u32, 1u32, "nonsense", "LDAP", "", 1u32),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(dp_error, DP_ERR_FATAL);
+    assert_eq!(error, libc::EINVAL as u32);
+    assert!(message.contains("nonsense"), "{message}");
+    assert!(s.backend.seen.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn unknown_backend_is_an_error() {
+    let s = setup(Duration::ZERO).await;
+    let client = DataProviderClient::new(connect(&s.paths, NSS_NAME).await.unwrap());
+    let mut req = request(Filter::Enumerate);
+    req.domain = "nowhere".into();
+    let err = client
+        .get_account_info(&req, Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SbusError::Bus { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn register_and_relay_service_calls() {
+    struct Registered(Mutex<Vec<String>>);
+    impl MonitorHandler for Registered {
+        fn service_registered(&self, name: &str, _version: u16) {
+            if let Ok(mut v) = self.0.lock() {
+                v.push(name.to_string());
+            }
+        }
+    }
+    let s = setup(Duration::ZERO).await;
+    let monitor = connect(&s.paths, MONITOR_NAME).await.unwrap();
+    let registered = Arc::new(Registered(Mutex::new(Vec::new())));
+    serve_monitor(&monitor, registered.clone()).await.unwrap();
+
+    let nss = connect(&s.paths, NSS_NAME).await.unwrap();
+    let svc = Arc::new(CountingService::default());
+    serve_service(&nss, svc.clone()).await.unwrap();
+    assert_eq!(
+        register_service(&nss, "nss").await.unwrap(),
+        MONITOR_VERSION
+    );
+    assert_eq!(*registered.0.lock().unwrap(), vec!["nss".to_string()]);
+
+    let t = Duration::from_secs(5);
+    call_service(&monitor, NSS_NAME, ServiceMethod::ClearNegcache, t)
+        .await
+        .unwrap();
+    call_service(&monitor, NSS_NAME, ServiceMethod::GoOffline, t)
+        .await
+        .unwrap();
+    call_service(&monitor, NSS_NAME, ServiceMethod::RotateLogs, t)
+        .await
+        .unwrap();
+    assert_eq!(*svc.0.lock().unwrap(), vec!["negcache", "offline"]);
+}
+
+#[tokio::test]
+async fn calls_reuse_the_connection_quickly() {
+    let s = setup(Duration::ZERO).await;
+    let client = DataProviderClient::new(connect(&s.paths, NSS_NAME).await.unwrap());
+    let req = request(Filter::Name("alice".into()));
+    let n = 300;
+    let started = std::time::Instant::now();
+    for _ in 0..n {
+        let reply = client
+            .get_account_info(&req, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(reply.dp_error, DP_ERR_OK);
+    }
+    let per_call = started.elapsed() / n;
+    eprintln!("getAccountInfo through the broker: {per_call:?} per call");
+    // Generous bound for a loaded debug build; a per-call connection would blow it.
+    assert!(per_call < Duration::from_millis(20), "{per_call:?}");
+}
