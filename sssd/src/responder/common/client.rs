@@ -1,0 +1,211 @@
+//! One client connection: framing, version negotiation, idle timeout, dispatch.
+//!
+//! One request is in flight per connection: the next header is read only after the reply
+//! has been written. Everything a client sends is validated; a bad packet closes that
+//! connection only.
+
+use super::peer::PeerCred;
+use sss_proto::{Command, HEADER_LEN, Header, packet};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
+use tokio::time::timeout;
+
+/// `EINVAL`, the status of a reply to a malformed request body.
+pub const EINVAL: u32 = 22;
+
+/// What the server knows about a client when it dispatches a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// Connection number, for logs.
+    pub id: u64,
+    /// Peer credentials read at accept.
+    pub peer: PeerCred,
+    /// Protocol version negotiated by GET_VERSION.
+    pub version: u32,
+}
+
+/// What a command handler wants done with the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Send a reply packet with this header status and body, then read the next request.
+    Reply {
+        /// Header status: 0 or an errno.
+        status: u32,
+        /// Reply body.
+        body: Vec<u8>,
+    },
+    /// Close the connection without replying (unknown command).
+    Close,
+}
+
+impl Action {
+    /// A status-0 reply with `body`.
+    pub fn ok(body: Vec<u8>) -> Action {
+        Action::Reply { status: 0, body }
+    }
+
+    /// An error reply (status `errno`, empty body); the connection stays open.
+    pub fn error(errno: u32) -> Action {
+        Action::Reply {
+            status: errno,
+            body: Vec::new(),
+        }
+    }
+}
+
+/// A responder's command set, driven by the socket server.
+pub trait CommandHandler: Send + Sync + 'static {
+    /// Per-connection state (for example enumeration cursors).
+    type Conn: Default + Send;
+
+    /// Handles one request (never GET_VERSION, which the server answers itself).
+    fn handle(
+        &self,
+        conn: &mut Self::Conn,
+        client: &ClientInfo,
+        cmd: u32,
+        body: &[u8],
+    ) -> impl Future<Output = Action> + Send;
+}
+
+/// Limits and negotiation data shared by every connection of one server.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// Supported protocol versions, newest first (NSS `[1]`, PAM `[3, 2, 1]`).
+    pub versions: Vec<u32>,
+    /// Close a connection that sends nothing for this long.
+    pub idle_timeout: Duration,
+    /// Largest accepted request, header included.
+    pub max_request_len: u32,
+    /// When set, only these uids may talk to the responder.
+    pub allowed_uids: Option<Vec<u32>>,
+}
+
+/// The reply to GET_VERSION: the client's version when supported, else our newest.
+pub fn negotiate_version(versions: &[u32], body: &[u8]) -> Option<u32> {
+    let newest = versions.first().copied()?;
+    let asked = <[u8; 4]>::try_from(body).ok().map(u32::from_ne_bytes);
+    Some(match asked {
+        Some(v) if versions.contains(&v) => v,
+        _ => newest,
+    })
+}
+
+/// Serves one client until it disconnects, misbehaves or idles out.
+pub async fn run_client<H: CommandHandler>(
+    handler: Arc<H>,
+    settings: Arc<ClientSettings>,
+    mut stream: UnixStream,
+    id: u64,
+) {
+    let peer = match PeerCred::of(&stream) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(client = id, "cannot read SO_PEERCRED: {e}; closing");
+            return;
+        }
+    };
+    tracing::debug!(client = id, uid = peer.uid, gid = peer.gid, pid = ?peer.pid, "client connected");
+    if let Some(allowed) = &settings.allowed_uids
+        && !allowed.contains(&peer.uid)
+    {
+        tracing::warn!(
+            client = id,
+            uid = peer.uid,
+            "uid not in allowed_uids; closing"
+        );
+        return;
+    }
+    let mut conn = H::Conn::default();
+    let mut version: Option<u32> = None;
+    let mut hdr = [0u8; HEADER_LEN];
+    let mut body = Vec::new();
+    let idle = settings.idle_timeout;
+    loop {
+        match timeout(idle, stream.read_exact(&mut hdr)).await {
+            Err(_) => {
+                tracing::debug!(client = id, "idle for {idle:?}; closing");
+                return;
+            }
+            Ok(Err(_)) => return,
+            Ok(Ok(_)) => {}
+        }
+        let h = match Header::decode(&hdr) {
+            Ok(h) if h.len <= settings.max_request_len => h,
+            Ok(h) => {
+                tracing::warn!(
+                    client = id,
+                    len = h.len,
+                    "request over the size limit; closing"
+                );
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(client = id, "bad packet header: {e}; closing");
+                return;
+            }
+        };
+        body.resize(h.body_len(), 0);
+        match timeout(idle, stream.read_exact(&mut body)).await {
+            Ok(Ok(_)) => {}
+            _ => return,
+        }
+        let action = if h.cmd == Command::GetVersion.code() {
+            match negotiate_version(&settings.versions, &body) {
+                Some(v) => {
+                    version = Some(v);
+                    Action::ok(v.to_ne_bytes().to_vec())
+                }
+                None => Action::Close,
+            }
+        } else if let Some(v) = version {
+            let info = ClientInfo {
+                id,
+                peer,
+                version: v,
+            };
+            handler.handle(&mut conn, &info, h.cmd, &body).await
+        } else {
+            tracing::warn!(
+                client = id,
+                cmd = h.cmd,
+                "command before GET_VERSION; closing"
+            );
+            Action::Close
+        };
+        let (status, reply) = match action {
+            Action::Reply { status, body } => (status, body),
+            Action::Close => return,
+        };
+        let out = packet(h.cmd, status, &reply);
+        match timeout(idle, stream.write_all(&out)).await {
+            Ok(Ok(())) => {}
+            _ => {
+                tracing::debug!(client = id, "could not write the reply; closing");
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_negotiation() {
+        let one = 1u32.to_ne_bytes();
+        let three = 3u32.to_ne_bytes();
+        let nine = 9u32.to_ne_bytes();
+        assert_eq!(negotiate_version(&[1], &one), Some(1));
+        assert_eq!(negotiate_version(&[1], &three), Some(1));
+        assert_eq!(negotiate_version(&[3, 2, 1], &one), Some(1));
+        assert_eq!(negotiate_version(&[3, 2, 1], &three), Some(3));
+        assert_eq!(negotiate_version(&[3, 2, 1], &nine), Some(3));
+        assert_eq!(negotiate_version(&[3, 2, 1], b"xy"), Some(3));
+        assert_eq!(negotiate_version(&[], &one), None);
+    }
+}

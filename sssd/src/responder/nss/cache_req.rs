@@ -1,0 +1,462 @@
+//! The request algorithm of spec 5.2: per domain, negative cache, cache freshness,
+//! midpoint refresh, backend refresh with re-read, offline fallback; identical in-flight
+//! backend requests are coalesced.
+
+use super::negcache::{Kind, NegCache};
+use super::settings::NssSettings;
+use super::source::{Clock, DomainSource, DpStatus, Query, Record, SourceError};
+use crate::model::{Cached, Group, User};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+
+/// How a request treats the cache (from the `_EX` flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Fresh cache answers; expired or missing entries are refreshed.
+    Normal,
+    /// `EX_FLAG_NO_CACHE`: always ask the backend (temporary negative entries ignored).
+    NoCache,
+    /// `EX_FLAG_INVALIDATE_CACHE`: answer from the cache only, never contact the backend.
+    CacheOnly,
+}
+
+impl Mode {
+    /// The mode for `_EX` request flags.
+    pub fn from_flags(flags: u32) -> Mode {
+        if flags & sss_proto::nss::EX_FLAG_NO_CACHE != 0 {
+            Mode::NoCache
+        } else if flags & sss_proto::nss::EX_FLAG_INVALIDATE_CACHE != 0 {
+            Mode::CacheOnly
+        } else {
+            Mode::Normal
+        }
+    }
+}
+
+type InflightKey = (usize, Query);
+type Inflight = Arc<Mutex<HashMap<InflightKey, watch::Receiver<Option<DpStatus>>>>>;
+
+/// Result of looking in one domain.
+enum DomainResult {
+    Found(Record),
+    /// Not there; `confirmed` when the backend said so (negative-cache it).
+    Missing {
+        confirmed: bool,
+    },
+}
+
+/// The shared state of the lookup algorithm.
+pub struct CacheReq {
+    /// Options.
+    pub settings: Arc<NssSettings>,
+    /// One source per domain, in `settings.domains` order.
+    pub sources: Vec<Arc<dyn DomainSource>>,
+    /// The negative cache.
+    pub negcache: Arc<NegCache>,
+    /// Time source.
+    pub clock: Arc<dyn Clock>,
+    inflight: Inflight,
+}
+
+impl CacheReq {
+    /// A request engine over `sources` (same order as `settings.domains`). Adds the
+    /// permanent filter entries to `negcache`.
+    pub fn new(
+        settings: Arc<NssSettings>,
+        sources: Vec<Arc<dyn DomainSource>>,
+        negcache: Arc<NegCache>,
+        clock: Arc<dyn Clock>,
+    ) -> CacheReq {
+        let cr = CacheReq {
+            settings,
+            sources,
+            negcache,
+            clock,
+            inflight: Arc::new(Mutex::new(HashMap::new())),
+        };
+        cr.add_filters();
+        cr
+    }
+
+    /// (Re)adds the permanent negative entries for `filter_users` / `filter_groups`:
+    /// `[nss]` entries apply to every domain unless written `name@domain`; domain entries
+    /// to their domain.
+    pub fn add_filters(&self) {
+        let doms = &self.settings.domains;
+        for (kind, global) in [
+            (Kind::User, &self.settings.filter_users),
+            (Kind::Group, &self.settings.filter_groups),
+        ] {
+            for f in global {
+                match super::names::parse_name(f, doms) {
+                    (n, Some(i)) => {
+                        let d = &doms[i];
+                        self.negcache
+                            .set_permanent(kind, Some(&d.name), &d.lookup_key(n));
+                    }
+                    (n, None) => {
+                        for d in doms {
+                            self.negcache
+                                .set_permanent(kind, Some(&d.name), &d.lookup_key(n));
+                        }
+                    }
+                }
+            }
+        }
+        for d in doms {
+            for f in &d.filter_users {
+                let (n, _) = super::names::parse_name(f, doms);
+                self.negcache
+                    .set_permanent(Kind::User, Some(&d.name), &d.lookup_key(n));
+            }
+            for f in &d.filter_groups {
+                let (n, _) = super::names::parse_name(f, doms);
+                self.negcache
+                    .set_permanent(Kind::Group, Some(&d.name), &d.lookup_key(n));
+            }
+        }
+    }
+
+    fn dom_name(&self, d: usize) -> &str {
+        self.settings
+            .domains
+            .get(d)
+            .map(|x| x.name.as_str())
+            .unwrap_or("")
+    }
+
+    /// Starts (or joins) the backend refresh of `q` in domain `d`.
+    fn start_refresh(&self, d: usize, q: &Query) -> watch::Receiver<Option<DpStatus>> {
+        let key = (d, q.clone());
+        let mut map = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(rx) = map.get(&key) {
+            return rx.clone();
+        }
+        let (tx, rx) = watch::channel(None);
+        map.insert(key.clone(), rx.clone());
+        drop(map);
+        let Some(source) = self.sources.get(d).cloned() else {
+            let _ = tx.send(Some(DpStatus::Failed("no such domain".into())));
+            return rx;
+        };
+        let inflight = self.inflight.clone();
+        let timeout = self.settings.dp_timeout;
+        let domain = self.dom_name(d).to_string();
+        tokio::spawn(async move {
+            let fut = source.refresh(&key.1);
+            let st = match tokio::time::timeout(timeout, fut).await {
+                Ok(st) => st,
+                Err(_) => {
+                    DpStatus::Failed(format!("backend of {domain}: no answer in {timeout:?}"))
+                }
+            };
+            if let DpStatus::Failed(m) = &st {
+                tracing::warn!("refresh of {:?} failed: {m}", key.1);
+            }
+            inflight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&key);
+            let _ = tx.send(Some(st));
+        });
+        rx
+    }
+
+    async fn refresh(&self, d: usize, q: &Query) -> DpStatus {
+        let mut rx = self.start_refresh(d, q);
+        match rx.wait_for(Option::is_some).await {
+            Ok(v) => v.clone().unwrap_or(DpStatus::Failed("no status".into())),
+            Err(_) => DpStatus::Failed("refresh task ended without a status".into()),
+        }
+    }
+
+    fn past_midpoint(&self, c: &Cached<Record>, now: i64) -> bool {
+        let pct = i64::from(self.settings.nowait_percentage);
+        if pct == 0 {
+            return false;
+        }
+        // i128: stamps come from the cache and may be anything; never overflow.
+        let (lu, ex) = (i128::from(c.last_update), i128::from(c.expire));
+        let span = (ex - lu).max(0);
+        let mid = (lu + span * i128::from(pct) / 100).max(lu + 10);
+        i128::from(now) > mid
+    }
+
+    /// A cached entry fresh enough to answer without the backend; fires the midpoint
+    /// refresh when due.
+    fn fresh(&self, d: usize, q: &Query, c: Option<Cached<Record>>) -> Option<Record> {
+        let c = c?;
+        let now = self.clock.now();
+        if c.expire <= now {
+            return None;
+        }
+        if self.past_midpoint(&c, now) {
+            let _ = self.start_refresh(d, q);
+        }
+        Some(c.value)
+    }
+
+    async fn in_domain(
+        &self,
+        d: usize,
+        q: &Query,
+        mode: Mode,
+    ) -> Result<DomainResult, SourceError> {
+        let Some(source) = self.sources.get(d) else {
+            return Ok(DomainResult::Missing { confirmed: false });
+        };
+        let cached = source.read(q)?;
+        match mode {
+            Mode::CacheOnly => {
+                return Ok(match cached {
+                    Some(c) => DomainResult::Found(c.value),
+                    None => DomainResult::Missing { confirmed: false },
+                });
+            }
+            Mode::Normal => {
+                if let Some(r) = self.fresh(d, q, cached.clone()) {
+                    return Ok(DomainResult::Found(r));
+                }
+            }
+            Mode::NoCache => {}
+        }
+        match self.refresh(d, q).await {
+            DpStatus::Ok => Ok(match source.read(q)? {
+                Some(c) => DomainResult::Found(c.value),
+                None => DomainResult::Missing { confirmed: true },
+            }),
+            DpStatus::Offline | DpStatus::Failed(_) => Ok(match cached {
+                Some(c) => DomainResult::Found(c.value),
+                None => DomainResult::Missing { confirmed: false },
+            }),
+        }
+    }
+
+    /// Whether a found record may be returned from domain `d` (ids not 0 and in range,
+    /// name not filtered).
+    pub fn acceptable(&self, d: usize, r: &Record) -> bool {
+        let Some(dom) = self.settings.domains.get(d) else {
+            return false;
+        };
+        match r {
+            Record::User(u) => {
+                u.uid != 0
+                    && dom.user_gid(u.gid) != 0
+                    && !u.name.is_empty()
+                    && dom.id_in_range(u.uid)
+                    && !self
+                        .negcache
+                        .is_filtered(Kind::User, &dom.name, &dom.lookup_key(&u.name))
+            }
+            Record::Group(g) => {
+                g.gid != 0
+                    && !g.name.is_empty()
+                    && dom.id_in_range(g.gid)
+                    && !self
+                        .negcache
+                        .is_filtered(Kind::Group, &dom.name, &dom.lookup_key(&g.name))
+            }
+            Record::Gids(_) => true,
+        }
+    }
+
+    /// Searches `doms` in order. `make` gives the query and its negative-cache entry for
+    /// a domain.
+    async fn search(
+        &self,
+        doms: &[usize],
+        make: impl Fn(usize) -> (Query, Kind, String),
+        mode: Mode,
+    ) -> Result<Option<(usize, Record)>, SourceError> {
+        let temporary = mode != Mode::NoCache;
+        let skip = |d: usize, kind: Kind, what: &str| {
+            let now = self.clock.now();
+            self.negcache
+                .is_set(kind, self.dom_name(d), what, now, temporary)
+        };
+        if self.settings.cache_first && mode == Mode::Normal && doms.len() > 1 {
+            for &d in doms {
+                let (q, kind, what) = make(d);
+                if skip(d, kind, &what) {
+                    continue;
+                }
+                let Some(source) = self.sources.get(d) else {
+                    continue;
+                };
+                if let Some(r) = self.fresh(d, &q, source.read(&q)?)
+                    && self.acceptable(d, &r)
+                {
+                    return Ok(Some((d, r)));
+                }
+            }
+        }
+        for &d in doms {
+            let (q, kind, what) = make(d);
+            if skip(d, kind, &what) {
+                continue;
+            }
+            match self.in_domain(d, &q, mode).await? {
+                DomainResult::Found(r) if self.acceptable(d, &r) => return Ok(Some((d, r))),
+                DomainResult::Found(_) => {}
+                DomainResult::Missing { confirmed: true } => {
+                    self.negcache
+                        .set(kind, self.dom_name(d), &what, self.clock.now());
+                }
+                DomainResult::Missing { confirmed: false } => {}
+            }
+        }
+        Ok(None)
+    }
+
+    /// Domains to search for a client-supplied name, and the name part to look up.
+    fn name_domains<'a>(&self, input: &'a str) -> (&'a str, Vec<usize>) {
+        let doms = &self.settings.domains;
+        match super::names::parse_name(input, doms) {
+            (n, Some(i)) => (n, vec![i]),
+            (n, None) => (
+                n,
+                (0..doms.len())
+                    .filter(|&i| !doms[i].fully_qualified)
+                    .collect(),
+            ),
+        }
+    }
+
+    fn key_in(&self, d: usize, name: &str) -> String {
+        self.settings
+            .domains
+            .get(d)
+            .map(|x| x.lookup_key(name))
+            .unwrap_or_default()
+    }
+
+    /// A user by a client-supplied (possibly qualified) name.
+    pub async fn user_by_name(
+        &self,
+        input: &str,
+        mode: Mode,
+    ) -> Result<Option<(usize, User)>, SourceError> {
+        let (name, doms) = self.name_domains(input);
+        let make = |d| {
+            let k = self.key_in(d, name);
+            (Query::UserByName(k.clone()), Kind::User, k)
+        };
+        Ok(match self.search(&doms, make, mode).await? {
+            Some((d, Record::User(u))) => Some((d, u)),
+            _ => None,
+        })
+    }
+
+    /// A user by uid, searching every domain.
+    pub async fn user_by_uid(
+        &self,
+        uid: u32,
+        mode: Mode,
+    ) -> Result<Option<(usize, User)>, SourceError> {
+        let doms: Vec<usize> = (0..self.settings.domains.len()).collect();
+        let make = |_| (Query::UserById(uid), Kind::Uid, uid.to_string());
+        Ok(match self.search(&doms, make, mode).await? {
+            Some((d, Record::User(u))) => Some((d, u)),
+            _ => None,
+        })
+    }
+
+    /// A group by a client-supplied (possibly qualified) name.
+    pub async fn group_by_name(
+        &self,
+        input: &str,
+        mode: Mode,
+    ) -> Result<Option<(usize, Group)>, SourceError> {
+        let (name, doms) = self.name_domains(input);
+        let make = |d| {
+            let k = self.key_in(d, name);
+            (Query::GroupByName(k.clone()), Kind::Group, k)
+        };
+        Ok(match self.search(&doms, make, mode).await? {
+            Some((d, Record::Group(g))) => Some((d, g)),
+            _ => None,
+        })
+    }
+
+    /// A group by gid, searching every domain.
+    pub async fn group_by_gid(
+        &self,
+        gid: u32,
+        mode: Mode,
+    ) -> Result<Option<(usize, Group)>, SourceError> {
+        let doms: Vec<usize> = (0..self.settings.domains.len()).collect();
+        let make = |_| (Query::GroupById(gid), Kind::Gid, gid.to_string());
+        Ok(match self.search(&doms, make, mode).await? {
+            Some((d, Record::Group(g))) => Some((d, g)),
+            _ => None,
+        })
+    }
+
+    /// The supplementary gids of a user: the user must resolve first; the initgroups
+    /// record is then refreshed like any entry. The primary gid is not added; gid 0,
+    /// out-of-range and filtered groups are dropped. `None` when the user is unknown.
+    pub async fn initgroups(
+        &self,
+        input: &str,
+        mode: Mode,
+    ) -> Result<Option<(usize, User, Vec<u32>)>, SourceError> {
+        let Some((d, user)) = self.user_by_name(input, mode).await? else {
+            return Ok(None);
+        };
+        let q = Query::Initgroups(user.name.clone());
+        let gids = match self.in_domain(d, &q, mode).await? {
+            DomainResult::Found(Record::Gids(g)) => g,
+            _ => Vec::new(),
+        };
+        let gids = self.filter_gids(d, gids)?;
+        Ok(Some((d, user, gids)))
+    }
+
+    fn filter_gids(&self, d: usize, gids: Vec<u32>) -> Result<Vec<u32>, SourceError> {
+        let (Some(dom), Some(source)) = (self.settings.domains.get(d), self.sources.get(d)) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::with_capacity(gids.len());
+        for g in gids {
+            if g == 0
+                || !dom.id_in_range(g)
+                || out.contains(&g)
+                || self
+                    .negcache
+                    .is_filtered(Kind::Gid, &dom.name, &g.to_string())
+            {
+                continue;
+            }
+            if let Some(Cached {
+                value: Record::Group(grp),
+                ..
+            }) = source.read(&Query::GroupById(g))?
+                && self
+                    .negcache
+                    .is_filtered(Kind::Group, &dom.name, &dom.lookup_key(&grp.name))
+            {
+                continue;
+            }
+            out.push(g);
+        }
+        Ok(out)
+    }
+
+    /// Whether member `name` of a group in domain `d` is hidden by `filter_users_in_groups`.
+    pub fn member_hidden(&self, d: usize, name: &str) -> bool {
+        if !self.settings.filter_users_in_groups {
+            return false;
+        }
+        let Some(dom) = self.settings.domains.get(d) else {
+            return false;
+        };
+        self.negcache.is_set(
+            Kind::User,
+            &dom.name,
+            &dom.lookup_key(name),
+            self.clock.now(),
+            true,
+        )
+    }
+}

@@ -1,0 +1,279 @@
+//! NSS command dispatch and reply formatting.
+
+use super::NssCtx;
+use super::cache_req::Mode;
+use super::enumerate::{Cursor, Db, snapshot};
+use super::templates::{self, TemplateVars};
+use crate::model::{Group, User};
+use crate::responder::common::Action;
+use sss_proto::Command;
+use sss_proto::nss::{
+    GroupEntry, PasswdEntry, decode_enum_request, decode_id_request, decode_name_request,
+    encode_initgr_reply, not_found_body,
+};
+use std::sync::Arc;
+
+/// `EINVAL`: malformed request body.
+pub const EINVAL: u32 = 22;
+/// `EIO`: the cache could not be read.
+pub const EIO: u32 = 5;
+
+/// Per-connection state: enumeration cursors.
+#[derive(Debug, Default)]
+pub struct NssConn {
+    pw: Cursor,
+    gr: Cursor,
+}
+
+/// A passwd record ready for the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PwOut {
+    /// pw_uid.
+    pub uid: u32,
+    /// pw_gid.
+    pub gid: u32,
+    /// pw_name.
+    pub name: String,
+    /// pw_passwd.
+    pub passwd: String,
+    /// pw_gecos.
+    pub gecos: String,
+    /// pw_dir.
+    pub dir: String,
+    /// pw_shell.
+    pub shell: String,
+}
+
+impl PwOut {
+    /// Appends the wire record.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        PasswdEntry {
+            uid: self.uid,
+            gid: self.gid,
+            name: self.name.as_bytes(),
+            passwd: self.passwd.as_bytes(),
+            gecos: self.gecos.as_bytes(),
+            dir: self.dir.as_bytes(),
+            shell: self.shell.as_bytes(),
+        }
+        .encode_into(out);
+    }
+}
+
+/// A group record ready for the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrOut {
+    /// gr_gid.
+    pub gid: u32,
+    /// gr_name.
+    pub name: String,
+    /// gr_passwd.
+    pub passwd: String,
+    /// gr_mem.
+    pub members: Vec<String>,
+}
+
+impl GrOut {
+    /// Appends the wire record.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        GroupEntry {
+            gid: self.gid,
+            name: self.name.as_bytes(),
+            passwd: self.passwd.as_bytes(),
+            members: self.members.iter().map(|m| m.as_bytes()).collect(),
+        }
+        .encode_into(out);
+    }
+}
+
+fn one(mut body: Vec<u8>, enc: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    enc(&mut body);
+    body
+}
+
+impl NssCtx {
+    /// Formats `u` of domain `d` as clients see it (names, templates, pwfield).
+    pub fn format_user(&self, d: usize, u: &User) -> PwOut {
+        let s = &self.cr.settings;
+        let Some(dom) = s.domains.get(d) else {
+            return PwOut {
+                uid: u.uid,
+                gid: u.gid,
+                name: u.name.clone(),
+                passwd: s.pwfield.clone(),
+                gecos: u.gecos.clone(),
+                dir: u.home.clone(),
+                shell: u.shell.clone(),
+            };
+        };
+        let short = dom.short_output(&u.name);
+        let fq = dom.internal_fq(&u.name);
+        let vars = TemplateVars {
+            name: &short,
+            uid: u.uid,
+            domain: &dom.name,
+            fq_name: &fq,
+            upn: u.upn.as_deref().unwrap_or(""),
+            orig_home: &u.home,
+            homedir_substring: templates::homedir_substring(s, dom),
+        };
+        PwOut {
+            uid: u.uid,
+            gid: dom.user_gid(u.gid),
+            name: dom.output_name(&u.name),
+            passwd: s.pwfield.clone(),
+            gecos: u.gecos.clone(),
+            dir: templates::home_dir(s, dom, &vars),
+            shell: templates::shell(s, dom, &u.shell),
+        }
+    }
+
+    /// Formats `g` of domain `d` as clients see it (names, member filtering).
+    pub fn format_group(&self, d: usize, g: &Group) -> GrOut {
+        let s = &self.cr.settings;
+        let dom = s.domains.get(d);
+        let name = dom
+            .map(|x| x.output_name(&g.name))
+            .unwrap_or_else(|| g.name.clone());
+        let members = match dom {
+            Some(x) if x.ignore_group_members => Vec::new(),
+            Some(x) => g
+                .members
+                .iter()
+                .filter(|m| !m.is_empty() && !self.cr.member_hidden(d, m))
+                .map(|m| x.output_name(m))
+                .collect(),
+            None => g.members.clone(),
+        };
+        GrOut {
+            gid: g.gid,
+            name,
+            passwd: s.pwfield.clone(),
+            members,
+        }
+    }
+}
+
+/// Runs one NSS command.
+pub async fn dispatch(ctx: &Arc<NssCtx>, conn: &mut NssConn, cmd: u32, body: &[u8]) -> Action {
+    let Some(c) = Command::from_u32(cmd) else {
+        tracing::warn!(cmd, "unknown command; closing the connection");
+        return Action::Close;
+    };
+    let cr = &ctx.cr;
+    let ex = matches!(
+        c,
+        Command::GetPwNamEx
+            | Command::GetPwUidEx
+            | Command::GetGrNamEx
+            | Command::GetGrGidEx
+            | Command::InitGrEx
+    );
+    let result = match c {
+        Command::GetPwNam | Command::GetPwNamEx => match decode_name_request(body, ex) {
+            Ok((name, flags)) => cr
+                .user_by_name(name, Mode::from_flags(flags))
+                .await
+                .map(|r| match r {
+                    Some((d, u)) => one(sss_proto::nss::reply_prefix(1), |b| {
+                        ctx.format_user(d, &u).encode_into(b)
+                    }),
+                    None => not_found_body(),
+                }),
+            Err(_) => return Action::error(EINVAL),
+        },
+        Command::GetPwUid | Command::GetPwUidEx => match decode_id_request(body, ex) {
+            Ok((uid, flags)) => {
+                cr.user_by_uid(uid, Mode::from_flags(flags))
+                    .await
+                    .map(|r| match r {
+                        Some((d, u)) => one(sss_proto::nss::reply_prefix(1), |b| {
+                            ctx.format_user(d, &u).encode_into(b)
+                        }),
+                        None => not_found_body(),
+                    })
+            }
+            Err(_) => return Action::error(EINVAL),
+        },
+        Command::GetGrNam | Command::GetGrNamEx => match decode_name_request(body, ex) {
+            Ok((name, flags)) => cr
+                .group_by_name(name, Mode::from_flags(flags))
+                .await
+                .map(|r| match r {
+                    Some((d, g)) => one(sss_proto::nss::reply_prefix(1), |b| {
+                        ctx.format_group(d, &g).encode_into(b)
+                    }),
+                    None => not_found_body(),
+                }),
+            Err(_) => return Action::error(EINVAL),
+        },
+        Command::GetGrGid | Command::GetGrGidEx => match decode_id_request(body, ex) {
+            Ok((gid, flags)) => {
+                cr.group_by_gid(gid, Mode::from_flags(flags))
+                    .await
+                    .map(|r| match r {
+                        Some((d, g)) => one(sss_proto::nss::reply_prefix(1), |b| {
+                            ctx.format_group(d, &g).encode_into(b)
+                        }),
+                        None => not_found_body(),
+                    })
+            }
+            Err(_) => return Action::error(EINVAL),
+        },
+        Command::InitGr | Command::InitGrEx => match decode_name_request(body, ex) {
+            Ok((name, flags)) => {
+                cr.initgroups(name, Mode::from_flags(flags))
+                    .await
+                    .map(|r| match r {
+                        Some((_, _, gids)) => encode_initgr_reply(&gids),
+                        None => not_found_body(),
+                    })
+            }
+            Err(_) => return Action::error(EINVAL),
+        },
+        Command::SetPwEnt => {
+            conn.pw.reset(snapshot(ctx, Db::Passwd).await);
+            Ok(not_found_body())
+        }
+        Command::SetGrEnt => {
+            conn.gr.reset(snapshot(ctx, Db::Group).await);
+            Ok(not_found_body())
+        }
+        Command::GetPwEnt | Command::GetGrEnt => {
+            let Ok(max) = decode_enum_request(body) else {
+                return Action::error(EINVAL);
+            };
+            let (cur, db) = if c == Command::GetPwEnt {
+                (&mut conn.pw, Db::Passwd)
+            } else {
+                (&mut conn.gr, Db::Group)
+            };
+            if !cur.started() {
+                cur.reset(snapshot(ctx, db).await);
+            }
+            Ok(cur.next_batch(max))
+        }
+        Command::EndPwEnt => {
+            conn.pw.end();
+            Ok(not_found_body())
+        }
+        Command::EndGrEnt => {
+            conn.gr.end();
+            Ok(not_found_body())
+        }
+        _ => {
+            tracing::warn!(
+                cmd,
+                "command not served by the NSS responder; closing the connection"
+            );
+            return Action::Close;
+        }
+    };
+    match result {
+        Ok(body) => Action::ok(body),
+        Err(e) => {
+            tracing::error!("{e}");
+            Action::error(EIO)
+        }
+    }
+}

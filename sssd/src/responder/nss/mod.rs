@@ -1,0 +1,101 @@
+//! The NSS responder: passwd/group/initgroups lookups and enumeration over the socket.
+
+pub mod cache_req;
+pub mod commands;
+pub mod enumerate;
+pub mod fake;
+pub mod names;
+pub mod negcache;
+pub mod settings;
+pub mod source;
+pub mod templates;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_socket;
+
+use crate::responder::common::{Action, ClientInfo, CommandHandler};
+use crate::sbus::ServiceHandler;
+use cache_req::CacheReq;
+use commands::NssConn;
+use enumerate::EnumCache;
+use negcache::NegCache;
+use settings::NssSettings;
+use source::{Clock, DomainSource};
+use std::sync::Arc;
+
+/// Everything the NSS commands share.
+pub struct NssCtx {
+    /// The lookup engine (settings, sources, negative cache, clock).
+    pub cr: CacheReq,
+    /// Enumeration snapshots.
+    pub enums: EnumCache,
+}
+
+/// The NSS command handler given to the socket server.
+#[derive(Clone)]
+pub struct NssResponder {
+    ctx: Arc<NssCtx>,
+}
+
+impl NssResponder {
+    /// A responder over `sources` (one per domain, in `settings.domains` order).
+    pub fn new(
+        settings: NssSettings,
+        sources: Vec<Arc<dyn DomainSource>>,
+        clock: Arc<dyn Clock>,
+    ) -> NssResponder {
+        let negcache = Arc::new(NegCache::new(settings.negative_timeout));
+        let cr = CacheReq::new(Arc::new(settings), sources, negcache, clock);
+        NssResponder {
+            ctx: Arc::new(NssCtx {
+                cr,
+                enums: EnumCache::default(),
+            }),
+        }
+    }
+
+    /// The shared context.
+    pub fn ctx(&self) -> &Arc<NssCtx> {
+        &self.ctx
+    }
+
+    /// The `sssd.service` handler (clearNegcache, clearEnumCache).
+    pub fn service_handler(&self) -> Arc<dyn ServiceHandler> {
+        Arc::new(NssService {
+            ctx: self.ctx.clone(),
+        })
+    }
+}
+
+impl CommandHandler for NssResponder {
+    type Conn = NssConn;
+
+    fn handle(
+        &self,
+        conn: &mut NssConn,
+        _client: &ClientInfo,
+        cmd: u32,
+        body: &[u8],
+    ) -> impl std::future::Future<Output = Action> + Send {
+        commands::dispatch(&self.ctx, conn, cmd, body)
+    }
+}
+
+struct NssService {
+    ctx: Arc<NssCtx>,
+}
+
+impl ServiceHandler for NssService {
+    fn clear_negcache(&self) {
+        tracing::info!("clearing the negative cache");
+        self.ctx.cr.negcache.clear_temporary();
+        self.ctx.cr.add_filters();
+    }
+
+    fn clear_enum_cache(&self) {
+        tracing::info!("clearing the enumeration cache");
+        self.ctx.enums.clear();
+    }
+}

@@ -1,0 +1,198 @@
+//! Where the NSS responder gets its data: a per-domain [`DomainSource`] (cache reads plus
+//! backend refreshes), so all responder logic can be tested against an in-memory fake.
+//!
+//! The real source, [`CacheSource`], reads the domain's LMDB cache directly on the calling
+//! task: LMDB reads are lock-free memory-mapped lookups of about a microsecond, cheaper
+//! than a hop to the blocking pool. Whole-cache scans (enumeration) run in
+//! `spawn_blocking` (see `enumerate`).
+
+use crate::cache::{Cache, CacheError};
+use crate::model::{Cached, Group, User};
+use crate::sbus::{
+    AccountRequest, BoxFuture, DP_ERR_OFFLINE, DP_ERR_OK, DP_FAST_REPLY, DataProviderClient,
+    EntryType, Filter,
+};
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+
+/// One object lookup in one domain; names are cache keys (already case-folded).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Query {
+    /// User by login name.
+    UserByName(String),
+    /// User by uid.
+    UserById(u32),
+    /// Group by name.
+    GroupByName(String),
+    /// Group by gid.
+    GroupById(u32),
+    /// Group memberships of the user with this (cache key) name.
+    Initgroups(String),
+}
+
+impl Query {
+    /// The `getAccountInfo` request that refreshes this object in `domain`.
+    pub fn account_request(&self, domain: &str) -> AccountRequest {
+        let (entry_type, filter) = match self {
+            Query::UserByName(n) => (EntryType::User, Filter::Name(n.clone())),
+            Query::UserById(id) => (EntryType::User, Filter::IdNumber(*id)),
+            Query::GroupByName(n) => (EntryType::Group, Filter::Name(n.clone())),
+            Query::GroupById(id) => (EntryType::Group, Filter::IdNumber(*id)),
+            Query::Initgroups(n) => (EntryType::Initgroups, Filter::Name(n.clone())),
+        };
+        AccountRequest {
+            dp_flags: DP_FAST_REPLY,
+            entry_type,
+            filter,
+            domain: domain.to_string(),
+            extra: String::new(),
+            cli_id: 0,
+        }
+    }
+}
+
+/// A cached object as a [`Query`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// A user.
+    User(User),
+    /// A group.
+    Group(Group),
+    /// The gids of a user's groups.
+    Gids(Vec<u32>),
+}
+
+/// Outcome of a backend refresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DpStatus {
+    /// The backend finished; the cache now holds the answer (or nothing exists).
+    Ok,
+    /// The backend is offline: serve what is cached, do not negative-cache.
+    Offline,
+    /// The request failed or timed out (treated like offline).
+    Failed(String),
+}
+
+/// A cache read failed.
+#[derive(Debug, Error)]
+#[error("domain {domain}: {message}")]
+pub struct SourceError {
+    /// The domain whose cache failed.
+    pub domain: String,
+    /// What failed.
+    pub message: String,
+}
+
+/// Reads and refreshes one domain's objects.
+pub trait DomainSource: Send + Sync + 'static {
+    /// Reads `q` from the cache, with its freshness stamps.
+    fn read(&self, q: &Query) -> Result<Option<Cached<Record>>, SourceError>;
+    /// Every cached user (enumeration).
+    fn all_users(&self) -> Result<Vec<User>, SourceError>;
+    /// Every cached group (enumeration).
+    fn all_groups(&self) -> Result<Vec<Group>, SourceError>;
+    /// Asks the backend to refresh `q` into the cache.
+    fn refresh(&self, q: &Query) -> BoxFuture<DpStatus>;
+}
+
+/// Wall-clock seconds, injectable for tests.
+pub trait Clock: Send + Sync + 'static {
+    /// Seconds since the epoch.
+    fn now(&self) -> i64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    }
+}
+
+fn wrap<T>(c: Option<Cached<T>>, f: impl FnOnce(T) -> Record) -> Option<Cached<Record>> {
+    c.map(|c| Cached {
+        value: f(c.value),
+        last_update: c.last_update,
+        expire: c.expire,
+    })
+}
+
+/// The production source: a domain's cache plus its backend on the private bus.
+pub struct CacheSource {
+    domain: String,
+    cache: Arc<Cache>,
+    dp: Option<DataProviderClient>,
+    timeout: Duration,
+}
+
+impl CacheSource {
+    /// Reads `cache`; refreshes through `dp` (None: no backend, every refresh is offline).
+    pub fn new(
+        domain: &str,
+        cache: Arc<Cache>,
+        dp: Option<DataProviderClient>,
+        timeout: Duration,
+    ) -> CacheSource {
+        CacheSource {
+            domain: domain.to_string(),
+            cache,
+            dp,
+            timeout,
+        }
+    }
+
+    fn err(&self, e: CacheError) -> SourceError {
+        SourceError {
+            domain: self.domain.clone(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl DomainSource for CacheSource {
+    fn read(&self, q: &Query) -> Result<Option<Cached<Record>>, SourceError> {
+        let c = &self.cache;
+        let r = match q {
+            Query::UserByName(n) => c.user_by_name(n).map(|o| wrap(o, Record::User)),
+            Query::UserById(id) => c.user_by_uid(*id).map(|o| wrap(o, Record::User)),
+            Query::GroupByName(n) => c.group_by_name(n).map(|o| wrap(o, Record::Group)),
+            Query::GroupById(id) => c.group_by_gid(*id).map(|o| wrap(o, Record::Group)),
+            Query::Initgroups(n) => c.initgroups(n).map(|o| wrap(o, Record::Gids)),
+        };
+        r.map_err(|e| self.err(e))
+    }
+
+    fn all_users(&self) -> Result<Vec<User>, SourceError> {
+        self.cache.all_users().map_err(|e| self.err(e))
+    }
+
+    fn all_groups(&self) -> Result<Vec<Group>, SourceError> {
+        self.cache.all_groups().map_err(|e| self.err(e))
+    }
+
+    fn refresh(&self, q: &Query) -> BoxFuture<DpStatus> {
+        let req = q.account_request(&self.domain);
+        let dp = self.dp.clone();
+        let timeout = self.timeout;
+        Box::pin(async move {
+            let Some(dp) = dp else {
+                return DpStatus::Offline;
+            };
+            match dp.get_account_info(&req, timeout).await {
+                Ok(r) if r.dp_error == DP_ERR_OK => DpStatus::Ok,
+                Ok(r) if r.dp_error == DP_ERR_OFFLINE => DpStatus::Offline,
+                Ok(r) => DpStatus::Failed(format!(
+                    "backend of {}: dp_error {} error {}: {}",
+                    req.domain, r.dp_error, r.error, r.message
+                )),
+                Err(e) => DpStatus::Failed(e.to_string()),
+            }
+        })
+    }
+}
