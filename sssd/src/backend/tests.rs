@@ -194,6 +194,39 @@ async fn users_and_groups_rfc2307(uri: &str) {
     ok(&b, EntryType::Initgroups, name("nobody")).await;
     assert!(!s.snapshot().users.contains_key("nobody"));
 
+    // Authenticated bind; a wrong password makes the server unusable (offline).
+    let mut o = ldap_opts(uri);
+    o.default_bind_dn = Some(ADMIN.into());
+    o.default_authtok = Some(ADMIN_PW.into());
+    let (b, _) = backend(domain(), o);
+    ok(&b, EntryType::User, name("alice")).await;
+    let mut o = ldap_opts(uri);
+    o.default_bind_dn = Some(ADMIN.into());
+    o.default_authtok = Some("wrong".into());
+    let (b, _) = backend(domain(), o);
+    let r = b.handle(req(EntryType::User, name("alice"))).await;
+    assert_eq!(r.dp_error, DP_ERR_OFFLINE, "{}", r.message);
+    assert!(r.message.contains("rc=49"), "{}", r.message);
+    assert!(
+        !r.message.contains("wrong"),
+        "the password never appears in messages"
+    );
+
+    // Small pages: every page is collected.
+    let mut o = ldap_opts(uri);
+    o.page_size = 2;
+    o.user_gecos = "sn".into();
+    let mut dom = domain();
+    dom.enumerate = true;
+    let (b, s) = backend(dom, o);
+    assert_eq!(b.enumerate().await.dp_error, DP_ERR_OK);
+    let d = s.snapshot();
+    assert_eq!(d.users.len(), 7);
+    assert_eq!(
+        d.users["alice"].0.gecos, "Person",
+        "ldap_user_gecos remapped to sn"
+    );
+
     // SSSD's base?scope?filter form of a search base.
     let mut o = ldap_opts(uri);
     o.user_search_base = Some(format!("ou=People,{BASE}?onelevel?(!(uid=bob))"));
