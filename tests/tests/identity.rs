@@ -7,7 +7,7 @@
 //! LDIF (`sssd_tests::expected`).
 //!
 //! They need the release artifacts (`cargo build --release --workspace`, done by
-//! scripts/test.sh) and are ignored until the daemon exists.
+//! scripts/test.sh).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failing loudly is the point
 
@@ -97,7 +97,6 @@ fn initgroups(ns: &Namespace, user: &str) -> BTreeSet<u32> {
 
 // enable when the daemon lands
 #[test]
-#[ignore = "enable when the daemon lands"]
 fn passwd_by_name_uid_and_nonexistent() {
     let (ns, d) = (namespace(), tree());
     let sssd = start(&ns, &SssdConf::ldap(big(), Schema::Rfc2307));
@@ -117,7 +116,6 @@ fn passwd_by_name_uid_and_nonexistent() {
 
 // enable when the daemon lands
 #[test]
-#[ignore = "enable when the daemon lands"]
 fn special_users_exact_lines() {
     let (ns, d) = (namespace(), tree());
     let sssd = start(&ns, &SssdConf::ldap(big(), Schema::Rfc2307));
@@ -155,7 +153,6 @@ fn special_users_exact_lines() {
 
 // enable when the daemon lands
 #[test]
-#[ignore = "enable when the daemon lands"]
 fn groups_rfc2307() {
     let ns = namespace();
     let _sssd = start(&ns, &SssdConf::ldap(big(), Schema::Rfc2307));
@@ -180,7 +177,6 @@ fn groups_rfc2307() {
 
 // enable when the daemon lands
 #[test]
-#[ignore = "enable when the daemon lands"]
 fn user_in_200_groups() {
     let ns = namespace();
     let _sssd = start(&ns, &SssdConf::ldap(big(), Schema::Rfc2307));
@@ -196,7 +192,6 @@ fn user_in_200_groups() {
 
 // enable when the daemon lands
 #[test]
-#[ignore = "enable when the daemon lands"]
 fn group_with_5000_members() {
     let ns = namespace();
     let _sssd = start(&ns, &SssdConf::ldap(big(), Schema::Rfc2307));
@@ -214,7 +209,6 @@ fn group_with_5000_members() {
 
 // enable when the daemon lands
 #[test]
-#[ignore = "enable when the daemon lands"]
 fn enumeration() {
     // A small tree: enumeration of the 5,000-user tree is a benchmark, not a test (Debian's
     // sssd 2.8 times out its enumeration task on it).
@@ -291,7 +285,6 @@ fn enumeration() {
 
 // enable when the daemon lands
 #[test]
-#[ignore = "enable when the daemon lands"]
 fn rfc2307bis_nesting_spec_8_3_scenarios_3_and_4() {
     let d = ldif::rfc2307bis();
     let slapd = Slapd::new(&d).unwrap();
@@ -330,7 +323,6 @@ fn rfc2307bis_nesting_spec_8_3_scenarios_3_and_4() {
 
 // enable when the daemon lands
 #[test]
-#[ignore = "enable when the daemon lands"]
 fn rfc2307bis_nesting_level_zero() {
     let d = ldif::rfc2307bis_nesting0();
     let slapd = Slapd::new(&d).unwrap();
@@ -345,7 +337,6 @@ fn rfc2307bis_nesting_level_zero() {
 
 // enable when the daemon lands
 #[test]
-#[ignore = "enable when the daemon lands"]
 fn filter_users_and_groups() {
     let ns = namespace();
     let conf = SssdConf::ldap(big(), Schema::Rfc2307)
@@ -362,7 +353,6 @@ fn filter_users_and_groups() {
 
 // enable when the daemon lands
 #[test]
-#[ignore = "enable when the daemon lands"]
 fn fully_qualified_names() {
     let ns = namespace();
     let conf = SssdConf::ldap(big(), Schema::Rfc2307).domain("use_fully_qualified_names", "true");
@@ -378,7 +368,6 @@ fn fully_qualified_names() {
 
 // enable when the daemon lands
 #[test]
-#[ignore = "enable when the daemon lands"]
 fn cached_entries_survive_slapd_going_down() {
     let d = ldif::rfc2307_with_bulk(10);
     let mut slapd = Slapd::new(&d).unwrap();
@@ -414,7 +403,6 @@ fn cached_entries_survive_slapd_going_down() {
 
 // enable when the daemon lands
 #[test]
-#[ignore = "enable when the daemon lands"]
 fn unreachable_server_at_start_answers_notfound_quickly() {
     let port = proc::free_port().unwrap();
     let ns = namespace();
@@ -435,7 +423,6 @@ fn unreachable_server_at_start_answers_notfound_quickly() {
 
 // enable when the daemon lands
 #[test]
-#[ignore = "enable when the daemon lands"]
 fn world_readable_config_is_refused() {
     let ns = namespace();
     let conf = SssdConf::ldap(big(), Schema::Rfc2307);
@@ -468,7 +455,6 @@ fn nss_call(ns: &Namespace, env: &[(&str, &str)], args: &[&str]) -> expected::Ns
 
 // enable when the daemon lands
 #[test]
-#[ignore = "enable when the daemon lands"]
 fn raw_nss_status_codes() {
     use expected::nss_status::{NOTFOUND, SUCCESS, UNAVAIL};
     let d = ldif::rfc2307bis();
