@@ -1,0 +1,171 @@
+//! Bad input against the real daemon: garbage, an oversized request, an unknown command and a
+//! name that is not UTF-8 each get the spec's answer (connection closed, or status EINVAL with
+//! the connection kept), and the responder keeps serving everyone else: a client connected
+//! before the bad one still gets answers, and so does a new `getent`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failing loudly is the point
+
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use sss_proto::{Command, Header, nss, packet};
+use sssd_tests::ldif::{self, Schema};
+use sssd_tests::namespace::Namespace;
+use sssd_tests::slapd::Slapd;
+use sssd_tests::sssd::{NSS_SOCKET, Sssd, SssdConf};
+use sssd_tests::stage;
+
+struct Client(UnixStream);
+
+impl Client {
+    fn connect(ns: &Namespace) -> Client {
+        let s = UnixStream::connect(ns.host_path(NSS_SOCKET)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        Client(s)
+    }
+
+    /// Connects and negotiates protocol version 1.
+    fn hello(ns: &Namespace) -> Client {
+        let mut c = Client::connect(ns);
+        let (h, body) = c.call(Command::GetVersion.code(), &1u32.to_ne_bytes());
+        assert_eq!((h.status, body), (0, 1u32.to_ne_bytes().to_vec()));
+        c
+    }
+
+    fn call(&mut self, cmd: u32, body: &[u8]) -> (Header, Vec<u8>) {
+        self.0.write_all(&packet(cmd, 0, body)).unwrap();
+        self.reply().expect("a reply")
+    }
+
+    fn reply(&mut self) -> Option<(Header, Vec<u8>)> {
+        let mut head = [0u8; 16];
+        match self.0.read_exact(&mut head) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => return None,
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => return None,
+            Err(e) => panic!("reading a reply: {e}"),
+        }
+        let h = Header::decode(&head).unwrap();
+        let mut body = vec![0u8; h.body_len()];
+        self.0.read_exact(&mut body).unwrap();
+        Some((h, body))
+    }
+
+    /// Asserts the server closed this connection without replying.
+    fn assert_closed(&mut self) {
+        assert!(
+            self.reply().is_none(),
+            "expected the connection to be closed"
+        );
+    }
+
+    /// Asserts a GETPWNAM of `user1` answers with one record.
+    fn assert_serves(&mut self) {
+        let (h, body) = self.call(Command::GetPwNam.code(), b"user1\0");
+        assert_eq!(h.status, 0);
+        let users = nss::decode_passwd_reply(&body).unwrap();
+        assert_eq!(users.len(), 1);
+        assert_eq!(users[0].name, b"user1");
+    }
+}
+
+/// Runs `bad` against a fresh daemon, then checks everybody else is still served.
+fn check(bad: impl FnOnce(&Namespace)) {
+    let slapd = Slapd::new(&ldif::rfc2307_with_bulk(5)).unwrap();
+    let ns = Namespace::new(Some(stage::shared_stage().unwrap())).unwrap();
+    let sssd = Sssd::start(&ns, &SssdConf::ldap(&slapd, Schema::Rfc2307)).unwrap();
+    let mut bystander = Client::hello(&ns);
+    bystander.assert_serves();
+    bad(&ns);
+    bystander.assert_serves();
+    let out = ns.run(&["getent", "passwd", "user2"]).unwrap();
+    assert_eq!(
+        out.stdout,
+        "user2:*:1002:2002:1002:/home/user2:/bin/bash\n",
+        "{out:?}\n{}",
+        sssd.logs()
+    );
+}
+
+#[test]
+fn garbage_closes_only_that_connection() {
+    check(|ns| {
+        let mut c = Client::connect(ns);
+        c.0.write_all(b"\x07this is not a protocol packet at all, just bytes\xff\xfe")
+            .unwrap();
+        c.assert_closed();
+    });
+}
+
+#[test]
+fn request_over_1536_bytes_closes_the_connection() {
+    check(|ns| {
+        let mut c = Client::hello(ns);
+        let mut name = vec![b'a'; 2000];
+        name.push(0);
+        // The server may reset the connection while we are still writing.
+        let _ = c.0.write_all(&packet(Command::GetPwNam.code(), 0, &name));
+        c.assert_closed();
+    });
+}
+
+#[test]
+fn unknown_command_closes_the_connection() {
+    check(|ns| {
+        let mut c = Client::hello(ns);
+        c.0.write_all(&packet(0x0BAD, 0, b"")).unwrap();
+        c.assert_closed();
+    });
+}
+
+#[test]
+fn non_utf8_name_gets_einval_and_keeps_the_connection() {
+    check(|ns| {
+        let mut c = Client::hello(ns);
+        let (h, body) = c.call(Command::GetPwNam.code(), b"us\xffer1\0");
+        assert_eq!((h.status, body.len()), (22, 0));
+        c.assert_serves();
+    });
+}
+
+/// PID of the process named `comm` inside `ns`.
+fn pid_of(ns: &Namespace, comm: &str) -> Option<u32> {
+    ns.processes().into_iter().find(|pid| {
+        std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)
+    })
+}
+
+/// Kills `comm` (by PID) and expects the monitor to restart it and lookups to work again.
+fn killed_process_is_restarted(comm: &str) {
+    let slapd = Slapd::new(&ldif::rfc2307_with_bulk(5)).unwrap();
+    let ns = Namespace::new(Some(stage::shared_stage().unwrap())).unwrap();
+    let sssd = Sssd::start(&ns, &SssdConf::ldap(&slapd, Schema::Rfc2307)).unwrap();
+    let old = pid_of(&ns, comm).unwrap_or_else(|| panic!("no {comm} running"));
+    sssd_tests::proc::signal(old, libc::SIGKILL);
+    let mut restarted = None;
+    sssd_tests::proc::wait_until(
+        &format!("{comm} to be restarted"),
+        Duration::from_secs(20),
+        || {
+            restarted = pid_of(&ns, comm).filter(|p| *p != old);
+            restarted.is_some()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
+    sssd_tests::proc::wait_until("getent to succeed", Duration::from_secs(20), || {
+        ns.run(&["getent", "passwd", "user3"])
+            .is_ok_and(|o| o.stdout == "user3:*:1003:2003:1003:/home/user3:/bin/bash\n")
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
+}
+
+#[test]
+fn killed_responder_is_restarted() {
+    killed_process_is_restarted("sssd_nss");
+}
+
+#[test]
+fn killed_backend_is_restarted() {
+    killed_process_is_restarted("sssd_be");
+}
