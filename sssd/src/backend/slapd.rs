@@ -36,6 +36,22 @@ impl Slapd {
         let sig = if frozen { libc::SIGSTOP } else { libc::SIGCONT };
         // SAFETY: kill(2) on our own child's PID; no memory is involved.
         let _ = unsafe { libc::kill(self.child.id() as libc::pid_t, sig) };
+        // kill(2) returns before every thread has stopped: wait until the kernel says so,
+        // or a request sent right after could still be answered.
+        if frozen {
+            let stat = format!("/proc/{}/stat", self.child.id());
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while std::time::Instant::now() < deadline {
+                let state = std::fs::read_to_string(&stat).unwrap_or_default();
+                let stopped = state
+                    .rsplit_once(") ")
+                    .is_some_and(|(_, rest)| rest.starts_with('T'));
+                if stopped {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
     }
 
     /// Stops the server (by PID) and waits for it to exit.
