@@ -26,8 +26,9 @@ fn main() -> Result<()> {
     .with_context(|| format!("cannot load {}", opts.config_file.display()))?;
     let level = options::debug_level(&cfg, &format!("domain/{domain}"))?;
     service::init_logging(&domain, &opts, (level != 0).then_some(level))?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread: a request hops between the D-Bus reader, the LDAP driver and the handler
+    // tasks, and keeping them on one thread spares a thread wake-up at each hop.
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -56,6 +57,17 @@ async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
     let bus = sbus::connect(&opts.paths, &sbus::domain_bus_name(&domain)).await?;
     sbus::serve_data_provider(&bus, Arc::new(backend.clone())).await?;
     sbus::serve_service(&bus, Arc::new(backend.clone())).await?;
+    // The responders' hot path: a direct connection, without the broker in between.
+    let _direct =
+        match sbus::serve_data_provider_direct(&opts.paths, &domain, Arc::new(backend.clone()))
+            .await
+        {
+            Ok(server) => Some(server),
+            Err(e) => {
+                tracing::warn!("no direct data provider socket (the bus still works): {e}");
+                None
+            }
+        };
     tokio::spawn(backend.clone().run_online_checks());
     tokio::spawn(backend.clone().run_enumeration());
     sbus::register_service(&bus, &domain)

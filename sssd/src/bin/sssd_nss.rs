@@ -41,7 +41,7 @@ async fn run(opts: ChildOptions, settings: NssSettings) -> anyhow::Result<()> {
     let bus = sbus::connect(paths, sbus::NSS_NAME)
         .await
         .with_context(|| format!("joining the private bus {}", paths.bus_address()))?;
-    let dp = DataProviderClient::new(bus.clone());
+    let dp = DataProviderClient::with_direct(bus.clone(), paths);
     let mut sources: Vec<Arc<dyn DomainSource>> = Vec::new();
     for d in &settings.domains {
         let cache = Cache::open(&paths.db, &d.name)

@@ -1,7 +1,10 @@
 //! Outgoing calls on the private bus: one generic method call with a deadline, and the
 //! helpers built on it (registration with the monitor, `sssd.service` relays).
 
-use super::{Bus, MONITOR_INTERFACE, MONITOR_NAME, OBJECT_PATH, SERVICE_INTERFACE, SbusError};
+use super::{
+    Bus, DATA_PROVIDER_INTERFACE, MONITOR_INTERFACE, MONITOR_NAME, OBJECT_PATH, SERVICE_INTERFACE,
+    SbusError,
+};
 use std::time::Duration;
 use zbus::export::serde::Serialize;
 use zbus::zvariant::{DynamicDeserialize, DynamicType};
@@ -57,6 +60,42 @@ where
         address: what(),
         seconds: timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0),
     })?
+}
+
+/// Calls `sssd.dataprovider.getAccountInfo(body)` at `/sssd` on a direct (peer-to-peer)
+/// connection to a backend, within `timeout`.
+pub(crate) async fn call_direct<B>(
+    conn: &zbus::Connection,
+    body: &B,
+    timeout: Duration,
+) -> Result<(u16, u32, String), SbusError>
+where
+    B: Serialize + DynamicType,
+{
+    let what = || format!("direct {DATA_PROVIDER_INTERFACE}.getAccountInfo");
+    let wrap = |source| SbusError::Bus {
+        address: what(),
+        source,
+    };
+    let call = async {
+        let reply = conn
+            .call_method(
+                None::<&str>,
+                OBJECT_PATH,
+                Some(DATA_PROVIDER_INTERFACE),
+                "getAccountInfo",
+                body,
+            )
+            .await
+            .map_err(wrap)?;
+        reply.body().deserialize().map_err(wrap)
+    };
+    tokio::time::timeout(timeout, call)
+        .await
+        .map_err(|_| SbusError::Timeout {
+            address: what(),
+            seconds: timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0),
+        })?
 }
 
 /// Whether some process owns `name` on the bus (`NameHasOwner`).

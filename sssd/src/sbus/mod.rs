@@ -19,10 +19,12 @@
 mod client;
 mod host;
 mod interfaces;
+mod p2p;
 
 pub use client::{ServiceMethod, call_service, name_has_owner, register_service};
 pub use host::{BusHost, BusHostError};
 pub use interfaces::{MonitorHandler, serve_monitor};
+pub use p2p::{DirectServer, dp_socket_path, serve_data_provider_direct};
 
 use crate::paths::Paths;
 use std::future::Future;
@@ -275,16 +277,27 @@ impl Bus {
     }
 }
 
-/// Calls a backend's `getAccountInfo` over the bus.
+/// Calls a backend's `getAccountInfo`: directly on the backend's own socket when one is
+/// configured and present (see [`serve_data_provider_direct`]), over the bus otherwise.
 #[derive(Clone)]
 pub struct DataProviderClient {
     bus: Bus,
+    direct: Option<Arc<p2p::DirectClients>>,
 }
 
 impl DataProviderClient {
-    /// A client using `bus`.
+    /// A client using `bus` only.
     pub fn new(bus: Bus) -> Self {
-        DataProviderClient { bus }
+        DataProviderClient { bus, direct: None }
+    }
+
+    /// A client that prefers each backend's direct socket under `paths` (connected on
+    /// first use, reopened after a backend restart) and falls back to `bus`.
+    pub fn with_direct(bus: Bus, paths: &Paths) -> Self {
+        DataProviderClient {
+            bus,
+            direct: Some(Arc::new(p2p::DirectClients::new(paths.clone()))),
+        }
     }
 
     /// Asks the backend of `req.domain`; `timeout` bounds the wait.
@@ -302,12 +315,47 @@ impl DataProviderClient {
             req.extra.as_str(),
             req.cli_id,
         );
+        if let Some(direct) = &self.direct {
+            let started = std::time::Instant::now();
+            // A closed connection (backend restarted) is reopened once; anything else that
+            // fails on the direct path is retried on the bus within what is left of `timeout`.
+            for _ in 0..2 {
+                let Some(conn) = direct.get(&req.domain).await else {
+                    break;
+                };
+                match client::call_direct(&conn, &body, timeout).await {
+                    Ok((dp_error, error, message)) => {
+                        return Ok(DpReply {
+                            dp_error,
+                            error,
+                            message,
+                        });
+                    }
+                    Err(e @ SbusError::Timeout { .. }) => return Err(e),
+                    Err(e) => {
+                        tracing::info!("direct call to the backend of {}: {e}", req.domain);
+                        direct.forget(&req.domain, &conn).await;
+                    }
+                }
+            }
+            let left = timeout.saturating_sub(started.elapsed());
+            return self.call_bus(&dest, &body, left).await;
+        }
+        self.call_bus(&dest, &body, timeout).await
+    }
+
+    async fn call_bus(
+        &self,
+        dest: &str,
+        body: &(u32, u32, String, &str, &str, u32),
+        timeout: std::time::Duration,
+    ) -> Result<DpReply, SbusError> {
         let (dp_error, error, message): (u16, u32, String) = client::call(
             &self.bus,
-            &dest,
+            dest,
             DATA_PROVIDER_INTERFACE,
             "getAccountInfo",
-            &body,
+            body,
             timeout,
         )
         .await?;

@@ -210,3 +210,95 @@ async fn calls_reuse_the_connection_quickly() {
     // Generous bound for a loaded debug build; a per-call connection would blow it.
     assert!(per_call < Duration::from_millis(20), "{per_call:?}");
 }
+
+#[tokio::test]
+async fn direct_socket_is_preferred_and_the_bus_is_the_fallback() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = setup(Duration::ZERO).await;
+    let bus = connect(&s.paths, NSS_NAME).await.unwrap();
+    let client = DataProviderClient::with_direct(bus, &s.paths);
+    let req = request(Filter::Name("alice".into()));
+    let t = Duration::from_secs(5);
+    // No direct socket yet: the bus answers.
+    assert_eq!(
+        client.get_account_info(&req, t).await.unwrap(),
+        DpReply::ok()
+    );
+    assert_eq!(s.backend.seen.lock().unwrap().len(), 1);
+
+    let direct = Arc::new(FakeBackend {
+        delay: Duration::ZERO,
+        seen: Mutex::new(Vec::new()),
+    });
+    let server = serve_data_provider_direct(&s.paths, "LDAP", direct.clone())
+        .await
+        .unwrap();
+    let socket = dp_socket_path(&s.paths, "LDAP");
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    for _ in 0..2 {
+        assert_eq!(
+            client.get_account_info(&req, t).await.unwrap(),
+            DpReply::ok()
+        );
+    }
+    let offline = request(Filter::Name("offline".into()));
+    let r = client.get_account_info(&offline, t).await.unwrap();
+    assert_eq!(r.dp_error, DP_ERR_OFFLINE);
+    assert_eq!(direct.seen.lock().unwrap().len(), 3);
+    assert_eq!(direct.seen.lock().unwrap().first(), Some(&req));
+    assert_eq!(s.backend.seen.lock().unwrap().len(), 1, "bus not used");
+
+    // The listener is gone and the socket removed; a new client falls back to the bus.
+    drop(server);
+    assert!(!socket.exists());
+    let bus = connect(&s.paths, "sssd.other").await.unwrap();
+    let other = DataProviderClient::with_direct(bus, &s.paths);
+    assert_eq!(
+        other.get_account_info(&req, t).await.unwrap(),
+        DpReply::ok()
+    );
+    assert_eq!(s.backend.seen.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn direct_calls_time_out() {
+    let s = setup(Duration::ZERO).await;
+    let slow = Arc::new(FakeBackend {
+        delay: Duration::from_secs(3),
+        seen: Mutex::new(Vec::new()),
+    });
+    let _server = serve_data_provider_direct(&s.paths, "LDAP", slow)
+        .await
+        .unwrap();
+    let bus = connect(&s.paths, NSS_NAME).await.unwrap();
+    let client = DataProviderClient::with_direct(bus, &s.paths);
+    let started = std::time::Instant::now();
+    let err = client
+        .get_account_info(&request(Filter::Enumerate), Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SbusError::Timeout { .. }), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(
+        s.backend.seen.lock().unwrap().len(),
+        0,
+        "no retry on the bus"
+    );
+}
+
+#[test]
+fn direct_socket_names_stay_one_component() {
+    let p = Paths::under(std::path::Path::new("/x"));
+    let name = |d: &str| {
+        dp_socket_path(&p, d)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    assert_eq!(name("LDAP"), "sbus-dp_LDAP");
+    assert_eq!(name("example.com"), "sbus-dp_example.com");
+    assert_eq!(name("../etc"), "sbus-dp__2e._2fetc");
+    assert_eq!(name("a/b"), "sbus-dp_a_2fb");
+}

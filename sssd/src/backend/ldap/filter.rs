@@ -41,20 +41,22 @@ fn extra(extra: &Option<String>) -> String {
     }
 }
 
-/// The filter selecting POSIX users, with `inner` (already escaped) and-ed in.
+/// The filter selecting POSIX users, with `inner` (already escaped) and-ed in. `inner` comes
+/// first, as in SSSD: it is the selective, indexed part, so the server narrows the candidates
+/// with it before the broad objectClass and presence terms.
 pub fn user(opts: &LdapOptions, inner: &str) -> String {
     format!(
-        "(&(objectClass={})({}=*)({}=*){}{})",
+        "(&{}(objectClass={})({}=*)({}=*){})",
+        inner,
         opts.user_object_class,
         opts.user_name,
         opts.user_uid_number,
-        inner,
         extra(&opts.user_extra_filter)
     )
 }
 
 /// The filter selecting groups of the configured object class, with `inner` and-ed in.
-/// `posix` additionally requires a non-zero gidNumber.
+/// `posix` additionally requires a non-zero gidNumber. `inner` comes first, as for users.
 pub fn group(opts: &LdapOptions, inner: &str, posix: bool) -> String {
     let gid = if posix {
         format!("(&({g}=*)(!({g}=0)))", g = opts.group_gid_number)
@@ -62,11 +64,11 @@ pub fn group(opts: &LdapOptions, inner: &str, posix: bool) -> String {
         String::new()
     };
     format!(
-        "(&(objectClass={})({}=*){}{}{})",
+        "(&{}(objectClass={})({}=*){}{})",
+        inner,
         opts.group_object_class,
         opts.group_name,
         gid,
-        inner,
         extra(&opts.group_extra_filter)
     )
 }
@@ -126,7 +128,7 @@ mod tests {
         let f = user(&o, &eq("uid", "al*ce"));
         assert_eq!(
             f,
-            "(&(objectClass=posixAccount)(uid=*)(uidNumber=*)(uid=al\\2ace)(loginShell=/bin/bash))"
+            "(&(uid=al\\2ace)(objectClass=posixAccount)(uid=*)(uidNumber=*)(loginShell=/bin/bash))"
         );
         assert!(ldap3::parse_filter(&f).is_ok());
         let g = group(&o, &or(&[eq("cn", "a"), eq("cn", "b")]), true);
