@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio::time::{Instant, Sleep, timeout};
 
@@ -123,13 +123,15 @@ impl InBuf {
         }
     }
 
-    /// Reads until at least `n` bytes are buffered. The idle timer is armed lazily: it only
-    /// matters once the socket has nothing to read, and is re-armed from `last` (the time
-    /// of the last activity) when it fires early.
+    /// Reads until at least `n` bytes are buffered. Reads go through `AsyncRead`, which
+    /// treats a short read as "drained" and waits for the next readiness event instead of
+    /// trying a `recv` that would fail with `EAGAIN`. The idle timer is only re-armed when
+    /// it fires before `idle` has passed since `last` (the last activity), so a busy
+    /// connection does not touch the timer wheel per request.
     async fn fill_to(
         &mut self,
         n: usize,
-        stream: &UnixStream,
+        stream: &mut UnixStream,
         idle: Duration,
         last: &mut Instant,
     ) -> Result<(), Gone> {
@@ -138,17 +140,24 @@ impl InBuf {
         }
         while self.filled < n {
             let dst = self.data.get_mut(self.filled..).unwrap_or_default();
-            match stream.try_read(dst) {
-                Ok(0) => return Err(Gone::Closed),
-                Ok(k) => {
-                    self.filled = self.filled.saturating_add(k);
-                    *last = Instant::now();
+            tokio::select! {
+                biased;
+                r = stream.read(dst) => match r {
+                    Ok(0) => return Err(Gone::Closed),
+                    Ok(k) => {
+                        self.filled = self.filled.saturating_add(k);
+                        *last = Instant::now();
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => return Err(Gone::Closed),
+                },
+                () = self.timer.as_mut() => {
+                    let deadline = idle_deadline(*last, idle);
+                    if Instant::now() >= deadline {
+                        return Err(Gone::Idle);
+                    }
+                    self.timer.as_mut().reset(deadline);
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    wait_readable(stream, &mut self.timer, idle, *last).await?;
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => return Err(Gone::Closed),
             }
         }
         Ok(())
@@ -171,30 +180,6 @@ fn idle_deadline(last: Instant, idle: Duration) -> Instant {
     last.checked_add(idle)
         .or_else(|| last.checked_add(Duration::from_secs(30 * 365 * 86_400)))
         .unwrap_or(last)
-}
-
-/// Waits until `stream` is readable, or fails with [`Gone::Idle`] once `idle` has passed
-/// since `last`. `timer` is the connection's idle timer; it is only re-armed when it fires
-/// before the real deadline, so a busy connection does not touch the timer wheel per request.
-async fn wait_readable(
-    stream: &UnixStream,
-    timer: &mut Pin<Box<Sleep>>,
-    idle: Duration,
-    last: Instant,
-) -> Result<(), Gone> {
-    loop {
-        tokio::select! {
-            biased;
-            r = stream.readable() => return r.map_err(|_| Gone::Closed),
-            () = timer.as_mut() => {
-                let deadline = idle_deadline(last, idle);
-                if Instant::now() >= deadline {
-                    return Err(Gone::Idle);
-                }
-                timer.as_mut().reset(deadline);
-            }
-        }
-    }
 }
 
 /// Writes `out` entirely: directly when the socket takes it (the usual case for replies
@@ -248,7 +233,10 @@ pub async fn run_client<H: CommandHandler>(
     let mut inbuf = InBuf::new(idle);
     let mut last = Instant::now();
     loop {
-        match inbuf.fill_to(HEADER_LEN, &stream, idle, &mut last).await {
+        match inbuf
+            .fill_to(HEADER_LEN, &mut stream, idle, &mut last)
+            .await
+        {
             Ok(()) => {}
             Err(Gone::Idle) => {
                 tracing::debug!(client = id, "idle for {idle:?}; closing");
@@ -273,7 +261,7 @@ pub async fn run_client<H: CommandHandler>(
         };
         let total = HEADER_LEN.saturating_add(h.body_len());
         if inbuf
-            .fill_to(total, &stream, idle, &mut last)
+            .fill_to(total, &mut stream, idle, &mut last)
             .await
             .is_err()
         {
