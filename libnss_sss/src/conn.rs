@@ -14,6 +14,9 @@ use crate::sys::{self, IoFail};
 /// Largest reply accepted (header included); bigger length fields are treated as garbage.
 pub const MAX_REPLY_LEN: u32 = 64 * 1024 * 1024;
 
+/// Bytes asked for by the first read of a reply: header and body of most replies.
+const FIRST_READ: usize = 4096;
+
 /// A reply with a valid header for the command that was sent.
 #[derive(Debug)]
 pub struct Reply {
@@ -50,6 +53,8 @@ pub struct Conn {
     path: PathBuf,
     pid: i32,
     ident: Option<(u64, u64)>,
+    /// The responder sent more than the reply it owed: never reuse this connection.
+    poisoned: bool,
 }
 
 impl Conn {
@@ -62,6 +67,7 @@ impl Conn {
             path: path.to_path_buf(),
             pid: sys::getpid(),
             ident,
+            poisoned: false,
         };
         let reply = conn
             .exchange(
@@ -107,15 +113,23 @@ impl Conn {
             }
             _ => ExchangeError::Fatal(NssError::Transport(e.errno())),
         })?;
-        let mut hbuf = [0u8; HEADER_LEN];
-        sys::recv_exact(fd, &mut hbuf, false, deadline).map_err(|e| match e {
+        // Header and (usually all of) the body arrive in one read.
+        let mut first = [0u8; FIRST_READ];
+        let stale_or_fatal = |e: IoFail| match e {
             IoFail::Eof { partial: false } | IoFail::Os(libc::ECONNRESET) => {
                 ExchangeError::Stale(e.errno())
             }
             _ => ExchangeError::Fatal(NssError::Transport(e.errno())),
-        })?;
+        };
+        let mut got = sys::recv_some(fd, &mut first, false, deadline).map_err(stale_or_fatal)?;
+        if got < HEADER_LEN {
+            let rest = first.get_mut(got..HEADER_LEN).unwrap_or_default();
+            sys::recv_exact(fd, rest, true, deadline).map_err(stale_or_fatal)?;
+            got = HEADER_LEN;
+        }
         let fatal = |e: NssError| ExchangeError::Fatal(e);
-        let header = Header::decode(&hbuf).map_err(|e| fatal(e.into()))?;
+        let header = Header::decode(first.get(..HEADER_LEN).unwrap_or_default())
+            .map_err(|e| fatal(e.into()))?;
         if header.cmd != cmd.code() {
             return Err(fatal(NssError::BadReply(format!(
                 "reply is for command {:#x}, sent {:#x}",
@@ -129,7 +143,14 @@ impl Conn {
                 header.len, MAX_REPLY_LEN
             ))));
         }
-        let body = read_body(fd, header.body_len(), deadline)
+        let len = header.body_len();
+        let mut head = first.get(HEADER_LEN..got).unwrap_or_default();
+        if head.len() > len {
+            // Bytes beyond this reply: answer it, but start over on the next request.
+            self.poisoned = true;
+            head = head.get(..len).unwrap_or_default();
+        }
+        let body = read_body(fd, head, len, deadline)
             .map_err(|e| fatal(NssError::Transport(e.errno())))?;
         Ok(Reply {
             status: header.status,
@@ -146,6 +167,9 @@ impl Conn {
             let _ = self.fd.into_raw_fd();
             return None;
         }
+        if self.poisoned {
+            return None;
+        }
         if self.pid != sys::getpid() {
             // Inherited across fork: the parent keeps its own copy; drop ours.
             return None;
@@ -159,10 +183,12 @@ impl Conn {
     }
 }
 
-/// Reads `len` body bytes, growing the buffer as data arrives rather than trusting `len` up front.
-fn read_body(fd: i32, len: usize, deadline: Instant) -> Result<Vec<u8>, IoFail> {
+/// Reads the `len` body bytes of which `head` already arrived, growing the buffer as data
+/// arrives rather than trusting `len` up front.
+fn read_body(fd: i32, head: &[u8], len: usize, deadline: Instant) -> Result<Vec<u8>, IoFail> {
     const CHUNK: usize = 64 * 1024;
-    let mut body = Vec::with_capacity(len.min(CHUNK));
+    let mut body = Vec::with_capacity(len.min(CHUNK).max(head.len()));
+    body.extend_from_slice(head);
     while body.len() < len {
         let start = body.len();
         let n = (len - start).min(CHUNK);

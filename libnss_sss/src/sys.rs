@@ -223,6 +223,33 @@ pub fn send_all(fd: RawFd, mut buf: &[u8], deadline: Instant) -> Result<(), IoFa
     Ok(())
 }
 
+/// Waits for input on `fd` (at most until `deadline`), then reads what is there, up to
+/// `buf.len()` bytes, in one `recv`. Returns the count, never 0 (end of stream is `Eof`).
+/// For replies, which never arrive before the request has been processed: waiting first
+/// saves the `recv` that would fail with `EAGAIN`.
+pub fn recv_some(
+    fd: RawFd,
+    buf: &mut [u8],
+    started: bool,
+    deadline: Instant,
+) -> Result<usize, IoFail> {
+    loop {
+        poll_until(fd, libc::POLLIN, deadline)?;
+        // SAFETY: buf is a valid writable slice.
+        let rc = unsafe { libc::recv(fd, buf.as_mut_ptr().cast::<libc::c_void>(), buf.len(), 0) };
+        if rc > 0 {
+            return Ok(usize::try_from(rc).unwrap_or(0));
+        }
+        if rc == 0 {
+            return Err(IoFail::Eof { partial: started });
+        }
+        match errno() {
+            libc::EINTR | libc::EAGAIN => {}
+            e => return Err(IoFail::Os(e)),
+        }
+    }
+}
+
 /// Fills all of `buf`, waiting at most until `deadline`. `started` says whether earlier bytes
 /// of the same message were already read (for the `Eof` report).
 pub fn recv_exact(

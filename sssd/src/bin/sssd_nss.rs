@@ -28,8 +28,11 @@ fn main() -> anyhow::Result<()> {
     let etc_shells = std::fs::read_to_string("/etc/shells").unwrap_or_default();
     let settings = NssSettings::from_config(&cfg, &etc_shells)
         .context("reading the [nss] and domain options")?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread, like SSSD's event loop: a lookup is a few microseconds of work, and
+    // handing each wake-up to another worker costs more than that. Nothing on this
+    // runtime blocks (cache reads are short LMDB lookups; enumeration scans run in
+    // spawn_blocking).
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;

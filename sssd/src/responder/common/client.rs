@@ -7,11 +7,12 @@
 use super::peer::PeerCred;
 use sss_proto::{Command, HEADER_LEN, Header, packet};
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
-use tokio::time::timeout;
+use tokio::time::{Instant, Sleep, timeout};
 
 /// `EINVAL`, the status of a reply to a malformed request body.
 pub const EINVAL: u32 = 22;
@@ -94,6 +95,113 @@ pub fn negotiate_version(versions: &[u32], body: &[u8]) -> Option<u32> {
     })
 }
 
+/// Bytes received from a client and not yet consumed: requests are parsed straight out of
+/// it, so a request normally costs one `recv` however its header and body arrive.
+struct InBuf {
+    data: Vec<u8>,
+    filled: usize,
+    timer: Pin<Box<Sleep>>,
+}
+
+/// Initial receive buffer size (a request is at most `max_request_len`, 1536 for NSS).
+const INBUF_LEN: usize = 4096;
+
+/// Why a connection ends while waiting for input.
+enum Gone {
+    /// End of stream or a socket error.
+    Closed,
+    /// Nothing arrived for `idle_timeout`.
+    Idle,
+}
+
+impl InBuf {
+    fn new(idle: Duration) -> InBuf {
+        InBuf {
+            data: vec![0; INBUF_LEN],
+            filled: 0,
+            timer: Box::pin(tokio::time::sleep(idle)),
+        }
+    }
+
+    /// Reads until at least `n` bytes are buffered. Reads go through `AsyncRead`, which
+    /// treats a short read as "drained" and waits for the next readiness event instead of
+    /// trying a `recv` that would fail with `EAGAIN`. The idle timer is only re-armed when
+    /// it fires before `idle` has passed since `last` (the last activity), so a busy
+    /// connection does not touch the timer wheel per request.
+    async fn fill_to(
+        &mut self,
+        n: usize,
+        stream: &mut UnixStream,
+        idle: Duration,
+        last: &mut Instant,
+    ) -> Result<(), Gone> {
+        if self.data.len() < n {
+            self.data.resize(n, 0);
+        }
+        while self.filled < n {
+            let dst = self.data.get_mut(self.filled..).unwrap_or_default();
+            tokio::select! {
+                biased;
+                r = stream.read(dst) => match r {
+                    Ok(0) => return Err(Gone::Closed),
+                    Ok(k) => {
+                        self.filled = self.filled.saturating_add(k);
+                        *last = Instant::now();
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => return Err(Gone::Closed),
+                },
+                () = self.timer.as_mut() => {
+                    let deadline = idle_deadline(*last, idle);
+                    if Instant::now() >= deadline {
+                        return Err(Gone::Idle);
+                    }
+                    self.timer.as_mut().reset(deadline);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the first `n` buffered bytes (a handled request), keeping any that follow.
+    fn consume(&mut self, n: usize) {
+        let n = n.min(self.filled);
+        self.data.copy_within(n..self.filled, 0);
+        self.filled -= n;
+        if self.data.len() > INBUF_LEN && self.filled <= INBUF_LEN {
+            self.data.truncate(INBUF_LEN);
+            self.data.shrink_to_fit();
+        }
+    }
+}
+
+/// `last + idle`, or about thirty years from `last` when that is not representable.
+fn idle_deadline(last: Instant, idle: Duration) -> Instant {
+    last.checked_add(idle)
+        .or_else(|| last.checked_add(Duration::from_secs(30 * 365 * 86_400)))
+        .unwrap_or(last)
+}
+
+/// Writes `out` entirely: directly when the socket takes it (the usual case for replies
+/// that fit the socket buffer), else waiting at most `idle` for the rest.
+async fn write_reply(stream: &mut UnixStream, out: &[u8], idle: Duration) -> bool {
+    let mut done = 0usize;
+    loop {
+        let rest = out.get(done..).unwrap_or_default();
+        if rest.is_empty() {
+            return true;
+        }
+        match stream.try_write(rest) {
+            Ok(k) => done = done.saturating_add(k),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                return matches!(timeout(idle, stream.write_all(rest)).await, Ok(Ok(())));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+}
+
 /// Serves one client until it disconnects, misbehaves or idles out.
 pub async fn run_client<H: CommandHandler>(
     handler: Arc<H>,
@@ -121,19 +229,22 @@ pub async fn run_client<H: CommandHandler>(
     }
     let mut conn = H::Conn::default();
     let mut version: Option<u32> = None;
-    let mut hdr = [0u8; HEADER_LEN];
-    let mut body = Vec::new();
     let idle = settings.idle_timeout;
+    let mut inbuf = InBuf::new(idle);
+    let mut last = Instant::now();
     loop {
-        match timeout(idle, stream.read_exact(&mut hdr)).await {
-            Err(_) => {
+        match inbuf
+            .fill_to(HEADER_LEN, &mut stream, idle, &mut last)
+            .await
+        {
+            Ok(()) => {}
+            Err(Gone::Idle) => {
                 tracing::debug!(client = id, "idle for {idle:?}; closing");
                 return;
             }
-            Ok(Err(_)) => return,
-            Ok(Ok(_)) => {}
+            Err(Gone::Closed) => return,
         }
-        let h = match Header::decode(&hdr) {
+        let h = match Header::decode(inbuf.data.get(..HEADER_LEN).unwrap_or_default()) {
             Ok(h) if h.len <= settings.max_request_len => h,
             Ok(h) => {
                 tracing::warn!(
@@ -148,13 +259,17 @@ pub async fn run_client<H: CommandHandler>(
                 return;
             }
         };
-        body.resize(h.body_len(), 0);
-        match timeout(idle, stream.read_exact(&mut body)).await {
-            Ok(Ok(_)) => {}
-            _ => return,
+        let total = HEADER_LEN.saturating_add(h.body_len());
+        if inbuf
+            .fill_to(total, &mut stream, idle, &mut last)
+            .await
+            .is_err()
+        {
+            return;
         }
+        let body = inbuf.data.get(HEADER_LEN..total).unwrap_or_default();
         let action = if h.cmd == Command::GetVersion.code() {
-            match negotiate_version(&settings.versions, &body) {
+            match negotiate_version(&settings.versions, body) {
                 Some(v) => {
                     version = Some(v);
                     Action::ok(v.to_ne_bytes().to_vec())
@@ -167,7 +282,7 @@ pub async fn run_client<H: CommandHandler>(
                 peer,
                 version: v,
             };
-            handler.handle(&mut conn, &info, h.cmd, &body).await
+            handler.handle(&mut conn, &info, h.cmd, body).await
         } else {
             tracing::warn!(
                 client = id,
@@ -176,18 +291,17 @@ pub async fn run_client<H: CommandHandler>(
             );
             Action::Close
         };
+        inbuf.consume(total);
         let (status, reply) = match action {
             Action::Reply { status, body } => (status, body),
             Action::Close => return,
         };
         let out = packet(h.cmd, status, &reply);
-        match timeout(idle, stream.write_all(&out)).await {
-            Ok(Ok(())) => {}
-            _ => {
-                tracing::debug!(client = id, "could not write the reply; closing");
-                return;
-            }
+        if !write_reply(&mut stream, &out, idle).await {
+            tracing::debug!(client = id, "could not write the reply; closing");
+            return;
         }
+        last = Instant::now();
     }
 }
 

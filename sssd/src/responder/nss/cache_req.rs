@@ -187,14 +187,20 @@ impl CacheReq {
     /// refresh when due.
     fn fresh(&self, d: usize, q: &Query, c: Option<Cached<Record>>) -> Option<Record> {
         let c = c?;
+        self.is_fresh(d, q, &c).then_some(c.value)
+    }
+
+    /// Whether `c` is fresh enough to answer without the backend; fires the midpoint
+    /// refresh when due.
+    fn is_fresh(&self, d: usize, q: &Query, c: &Cached<Record>) -> bool {
         let now = self.clock.now();
         if c.expire <= now {
-            return None;
+            return false;
         }
-        if self.past_midpoint(&c, now) {
+        if self.past_midpoint(c, now) {
             let _ = self.start_refresh(d, q);
         }
-        Some(c.value)
+        true
     }
 
     async fn in_domain(
@@ -215,8 +221,10 @@ impl CacheReq {
                 });
             }
             Mode::Normal => {
-                if let Some(r) = self.fresh(d, q, cached.clone()) {
-                    return Ok(DomainResult::Found(r));
+                if cached.as_ref().is_some_and(|c| self.is_fresh(d, q, c))
+                    && let Some(c) = cached
+                {
+                    return Ok(DomainResult::Found(c.value));
                 }
             }
             Mode::NoCache => {}
