@@ -9,6 +9,7 @@ pub mod command;
 pub mod error;
 pub mod header;
 pub mod nss;
+pub mod pam;
 pub mod wire;
 
 pub use command::Command;

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sss_proto::{nss, Header};
+use sss_proto::{nss, pam, Header};
 
 fuzz_target!(|data: &[u8]| {
     let _ = Header::decode(data);
@@ -14,4 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = nss::decode_id_request(data, false);
     let _ = nss::decode_id_request(data, true);
     let _ = nss::decode_enum_request(data);
+    let _ = pam::decode_request(data, 2);
+    let _ = pam::decode_request(data, 3);
+    let _ = pam::decode_reply(data);
 });

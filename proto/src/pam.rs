@@ -1,0 +1,504 @@
+//! PAM request and reply bodies (protocol versions 2 and 3: TLV items between markers).
+//!
+//! Request: `u32 START`, items `u32 type, u32 size, data[size]`, `u32 END` (no size).
+//! Reply: `i32 pam_status, i32 num_items`, items `u32 type, u32 len, data[len]`.
+
+use crate::ProtoError;
+use crate::wire::{Reader, put_u32};
+
+/// First word of a v2/v3 request body.
+pub const START_OF_REQUEST: u32 = 0x4d41_5049;
+/// Last word of a v2/v3 request body.
+pub const END_OF_REQUEST: u32 = 0x4950_414d;
+
+/// Request item types (`enum sss_cli_item`... names as pam_sss packs them).
+pub mod item {
+    /// Empty item.
+    pub const EMPTY: u32 = 0;
+    /// Login name (may be `name@domain`).
+    pub const USER: u32 = 1;
+    /// PAM service.
+    pub const SERVICE: u32 = 2;
+    /// Terminal.
+    pub const TTY: u32 = 3;
+    /// Remote user.
+    pub const RUSER: u32 = 4;
+    /// Remote host.
+    pub const RHOST: u32 = 5;
+    /// Current authentication token: `u32 type` + bytes.
+    pub const AUTHTOK: u32 = 6;
+    /// New authentication token: `u32 type` + bytes.
+    pub const NEWAUTHTOK: u32 = 7;
+    /// Client locale (unused by the server).
+    pub const CLI_LOCALE: u32 = 8;
+    /// Client process id, `u32`.
+    pub const CLI_PID: u32 = 9;
+    /// Child process id, `u32`.
+    pub const CHILD_PID: u32 = 10;
+    /// Comma-separated domain list (`domains=` option).
+    pub const REQUESTED_DOMAINS: u32 = 11;
+    /// Client flags, `u32`.
+    pub const FLAGS: u32 = 12;
+    /// JSON authentication info.
+    pub const JSON_AUTH_INFO: u32 = 13;
+    /// JSON selected authentication.
+    pub const JSON_AUTH_SELECTED: u32 = 14;
+    /// NUL-separated `KEY=VALUE` list.
+    pub const CLIENT_ENVS: u32 = 15;
+}
+
+/// Authentication token types.
+pub mod authtok {
+    /// No token.
+    pub const EMPTY: u32 = 0x0;
+    /// A password.
+    pub const PASSWORD: u32 = 0x1;
+    /// A Kerberos credential cache file.
+    pub const CCFILE: u32 = 0x2;
+    /// Two factors.
+    pub const TWO_FACTOR: u32 = 0x3;
+}
+
+/// Reply item types.
+pub mod response {
+    /// A message for the system log.
+    pub const SYSTEM_INFO: u32 = 1;
+    /// The domain that answered.
+    pub const DOMAIN_NAME: u32 = 2;
+    /// `pam_putenv`.
+    pub const PAM_ENV_ITEM: u32 = 3;
+    /// `putenv`.
+    pub const ENV_ITEM: u32 = 4;
+    /// Both.
+    pub const ALL_ENV_ITEM: u32 = 5;
+    /// A message for the user (`u32 subtype` + data).
+    pub const USER_INFO: u32 = 6;
+    /// A text message.
+    pub const TEXT_MSG: u32 = 7;
+    /// Items with this bit are internal to the server and never sent.
+    pub const SERVER_INFO_BIT: u32 = 0x8000_0000;
+}
+
+/// Linux-PAM status codes used on the wire.
+pub mod status {
+    /// PAM_SUCCESS.
+    pub const SUCCESS: i32 = 0;
+    /// PAM_SERVICE_ERR.
+    pub const SERVICE_ERR: i32 = 3;
+    /// PAM_SYSTEM_ERR.
+    pub const SYSTEM_ERR: i32 = 4;
+    /// PAM_PERM_DENIED.
+    pub const PERM_DENIED: i32 = 6;
+    /// PAM_AUTH_ERR.
+    pub const AUTH_ERR: i32 = 7;
+    /// PAM_CRED_INSUFFICIENT.
+    pub const CRED_INSUFFICIENT: i32 = 8;
+    /// PAM_AUTHINFO_UNAVAIL.
+    pub const AUTHINFO_UNAVAIL: i32 = 9;
+    /// PAM_USER_UNKNOWN.
+    pub const USER_UNKNOWN: i32 = 10;
+    /// PAM_NEW_AUTHTOK_REQD.
+    pub const NEW_AUTHTOK_REQD: i32 = 12;
+    /// PAM_ACCT_EXPIRED.
+    pub const ACCT_EXPIRED: i32 = 13;
+    /// PAM_AUTHTOK_ERR.
+    pub const AUTHTOK_ERR: i32 = 20;
+}
+
+/// An authentication token as it travels: its type and raw bytes. The bytes are wiped when
+/// the token is dropped.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthTok {
+    /// One of [`authtok`].
+    pub kind: u32,
+    /// The token bytes (a password has no trailing NUL here).
+    pub data: Vec<u8>,
+}
+
+impl std::fmt::Debug for AuthTok {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "AuthTok {{ kind: {}, data: <{} bytes> }}",
+            self.kind,
+            self.data.len()
+        )
+    }
+}
+
+impl Drop for AuthTok {
+    fn drop(&mut self) {
+        wipe(&mut self.data);
+    }
+}
+
+/// Overwrites `buf` with zeros in a way the optimiser keeps.
+pub fn wipe(buf: &mut [u8]) {
+    zeroize::Zeroize::zeroize(buf);
+}
+
+/// A decoded PAM request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PamRequest {
+    /// USER.
+    pub user: Option<String>,
+    /// SERVICE.
+    pub service: Option<String>,
+    /// TTY.
+    pub tty: Option<String>,
+    /// RUSER.
+    pub ruser: Option<String>,
+    /// RHOST.
+    pub rhost: Option<String>,
+    /// REQUESTED_DOMAINS.
+    pub requested_domains: Option<String>,
+    /// CLI_PID.
+    pub cli_pid: Option<u32>,
+    /// CHILD_PID.
+    pub child_pid: Option<u32>,
+    /// FLAGS.
+    pub flags: Option<u32>,
+    /// AUTHTOK.
+    pub authtok: Option<AuthTok>,
+    /// NEWAUTHTOK.
+    pub newauthtok: Option<AuthTok>,
+}
+
+fn item_u32(data: &[u8], offset: usize) -> Result<u32, ProtoError> {
+    let mut r = Reader::new(data);
+    let v = r.u32().map_err(|_| ProtoError::InvalidValue {
+        field: "item size",
+        value: data.len() as u32,
+    })?;
+    r.finish().map_err(|_| ProtoError::Trailing(offset))?;
+    Ok(v)
+}
+
+fn item_str(data: &[u8], offset: usize) -> Result<String, ProtoError> {
+    let mut r = Reader::new(data);
+    let s = r.cstr().map_err(|e| match e {
+        ProtoError::InvalidUtf8(_) => ProtoError::InvalidUtf8(offset),
+        _ => ProtoError::Unterminated(offset),
+    })?;
+    r.finish()?;
+    Ok(s.to_string())
+}
+
+fn item_authtok(data: &[u8]) -> Result<AuthTok, ProtoError> {
+    let mut r = Reader::new(data);
+    let kind = r.u32()?;
+    let bytes = r.take(r.remaining())?;
+    // A zero-length password is an empty token.
+    let kind = if bytes.is_empty() {
+        authtok::EMPTY
+    } else {
+        kind
+    };
+    Ok(AuthTok {
+        kind,
+        data: bytes.to_vec(),
+    })
+}
+
+/// Decodes a v2/v3 request body. With `version >= 3` a non-zero CLI_PID is required.
+/// Unknown item types are skipped.
+pub fn decode_request(body: &[u8], version: u32) -> Result<PamRequest, ProtoError> {
+    let mut r = Reader::new(body);
+    let start = r.u32()?;
+    if start != START_OF_REQUEST {
+        return Err(ProtoError::InvalidValue {
+            field: "start marker",
+            value: start,
+        });
+    }
+    let mut req = PamRequest::default();
+    loop {
+        let kind = r.u32()?;
+        if kind == END_OF_REQUEST {
+            break;
+        }
+        let size = r.u32()? as usize;
+        let offset = r.position();
+        let data = r.take(size)?;
+        match kind {
+            item::USER => req.user = Some(item_str(data, offset)?),
+            item::SERVICE => req.service = Some(item_str(data, offset)?),
+            item::TTY => req.tty = Some(item_str(data, offset)?),
+            item::RUSER => req.ruser = Some(item_str(data, offset)?),
+            item::RHOST => req.rhost = Some(item_str(data, offset)?),
+            item::REQUESTED_DOMAINS => req.requested_domains = Some(item_str(data, offset)?),
+            item::CLI_PID => req.cli_pid = Some(item_u32(data, offset)?),
+            item::CHILD_PID => req.child_pid = Some(item_u32(data, offset)?),
+            item::FLAGS => req.flags = Some(item_u32(data, offset)?),
+            item::AUTHTOK => req.authtok = Some(item_authtok(data)?),
+            item::NEWAUTHTOK => req.newauthtok = Some(item_authtok(data)?),
+            _ => {}
+        }
+    }
+    r.finish()?;
+    if version >= 3 && req.cli_pid.unwrap_or(0) == 0 {
+        return Err(ProtoError::InvalidValue {
+            field: "CLI_PID",
+            value: req.cli_pid.unwrap_or(0),
+        });
+    }
+    Ok(req)
+}
+
+fn put_item(out: &mut Vec<u8>, kind: u32, data: &[u8]) {
+    put_u32(out, kind);
+    put_u32(out, data.len() as u32);
+    out.extend_from_slice(data);
+}
+
+fn put_str_item(out: &mut Vec<u8>, kind: u32, s: &Option<String>) {
+    if let Some(s) = s.as_deref().filter(|s| !s.is_empty()) {
+        let mut v = s.as_bytes().to_vec();
+        v.push(0);
+        put_item(out, kind, &v);
+    }
+}
+
+fn put_authtok_item(out: &mut Vec<u8>, kind: u32, tok: &Option<AuthTok>) {
+    if let Some(t) = tok {
+        let mut v = Vec::with_capacity(4 + t.data.len());
+        put_u32(&mut v, t.kind);
+        v.extend_from_slice(&t.data);
+        put_item(out, kind, &v);
+        wipe(&mut v);
+    }
+}
+
+/// Encodes a request body in pam_sss's packing order. The caller owns the result and should
+/// [`wipe`] it once sent, since it holds the tokens.
+pub fn encode_request(req: &PamRequest) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    put_u32(&mut out, START_OF_REQUEST);
+    put_str_item(&mut out, item::USER, &req.user);
+    put_str_item(&mut out, item::SERVICE, &req.service);
+    put_str_item(&mut out, item::TTY, &req.tty);
+    put_str_item(&mut out, item::RUSER, &req.ruser);
+    put_str_item(&mut out, item::RHOST, &req.rhost);
+    put_str_item(&mut out, item::REQUESTED_DOMAINS, &req.requested_domains);
+    for (kind, v) in [
+        (item::CLI_PID, req.cli_pid),
+        (item::CHILD_PID, req.child_pid),
+    ] {
+        if let Some(v) = v {
+            put_item(&mut out, kind, &v.to_ne_bytes());
+        }
+    }
+    put_authtok_item(&mut out, item::AUTHTOK, &req.authtok);
+    put_authtok_item(&mut out, item::NEWAUTHTOK, &req.newauthtok);
+    if let Some(f) = req.flags {
+        put_item(&mut out, item::FLAGS, &f.to_ne_bytes());
+    }
+    put_u32(&mut out, END_OF_REQUEST);
+    out
+}
+
+/// One reply item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseItem {
+    /// One of [`response`].
+    pub kind: u32,
+    /// Its payload.
+    pub data: Vec<u8>,
+}
+
+/// A decoded PAM reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PamReply {
+    /// Linux-PAM status ([`status`]).
+    pub status: i32,
+    /// Items, in wire order.
+    pub items: Vec<ResponseItem>,
+}
+
+/// Encodes a reply body; items with [`response::SERVER_INFO_BIT`] are left out.
+pub fn encode_reply(reply: &PamReply) -> Vec<u8> {
+    let sent: Vec<&ResponseItem> = reply
+        .items
+        .iter()
+        .filter(|i| i.kind & response::SERVER_INFO_BIT == 0)
+        .collect();
+    let mut out = Vec::with_capacity(64);
+    put_u32(&mut out, reply.status as u32);
+    put_u32(&mut out, sent.len() as u32);
+    for i in sent {
+        put_item(&mut out, i.kind, &i.data);
+    }
+    out
+}
+
+/// Decodes a reply body.
+pub fn decode_reply(body: &[u8]) -> Result<PamReply, ProtoError> {
+    let mut r = Reader::new(body);
+    let status = r.i32()?;
+    let n = r.u32()? as usize;
+    // Every item needs at least 8 bytes: bound the allocation by what is left.
+    if n.saturating_mul(8) > r.remaining() {
+        return Err(ProtoError::Truncated {
+            offset: r.position(),
+            needed: n.saturating_mul(8),
+            available: r.remaining(),
+        });
+    }
+    let mut items = Vec::with_capacity(n);
+    for _ in 0..n {
+        let kind = r.u32()?;
+        let len = r.u32()? as usize;
+        items.push(ResponseItem {
+            kind,
+            data: r.take(len)?.to_vec(),
+        });
+    }
+    r.finish()?;
+    Ok(PamReply { status, items })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn login() -> PamRequest {
+        PamRequest {
+            user: Some("user1".into()),
+            service: Some("login".into()),
+            tty: Some("tty1".into()),
+            cli_pid: Some(4242),
+            authtok: Some(AuthTok {
+                kind: authtok::PASSWORD,
+                data: b"Password1001".to_vec(),
+            }),
+            ..PamRequest::default()
+        }
+    }
+
+    #[test]
+    fn request_round_trip() {
+        let body = encode_request(&login());
+        assert_eq!(&body[..4], &START_OF_REQUEST.to_ne_bytes());
+        assert_eq!(&body[body.len() - 4..], &END_OF_REQUEST.to_ne_bytes());
+        assert_eq!(decode_request(&body, 3).unwrap(), login());
+    }
+
+    #[test]
+    fn user_item_bytes() {
+        let req = PamRequest {
+            user: Some("ab".into()),
+            cli_pid: Some(1),
+            ..PamRequest::default()
+        };
+        let body = encode_request(&req);
+        let mut want = START_OF_REQUEST.to_ne_bytes().to_vec();
+        want.extend_from_slice(&1u32.to_ne_bytes());
+        want.extend_from_slice(&3u32.to_ne_bytes());
+        want.extend_from_slice(b"ab\0");
+        want.extend_from_slice(&9u32.to_ne_bytes());
+        want.extend_from_slice(&4u32.to_ne_bytes());
+        want.extend_from_slice(&1u32.to_ne_bytes());
+        want.extend_from_slice(&END_OF_REQUEST.to_ne_bytes());
+        assert_eq!(body, want);
+    }
+
+    #[test]
+    fn malformed_requests_are_errors() {
+        let body = encode_request(&login());
+        // Missing end marker.
+        assert!(decode_request(&body[..body.len() - 4], 3).is_err());
+        // Wrong start marker.
+        let mut bad = body.clone();
+        bad[0] ^= 1;
+        assert!(decode_request(&bad, 3).is_err());
+        // Item size past the packet.
+        let mut past = START_OF_REQUEST.to_ne_bytes().to_vec();
+        past.extend_from_slice(&item::USER.to_ne_bytes());
+        past.extend_from_slice(&1000u32.to_ne_bytes());
+        past.extend_from_slice(b"x\0");
+        past.extend_from_slice(&END_OF_REQUEST.to_ne_bytes());
+        assert!(decode_request(&past, 3).is_err());
+        // CLI_PID of the wrong size.
+        let mut pid = START_OF_REQUEST.to_ne_bytes().to_vec();
+        pid.extend_from_slice(&item::CLI_PID.to_ne_bytes());
+        pid.extend_from_slice(&2u32.to_ne_bytes());
+        pid.extend_from_slice(&[1, 0]);
+        pid.extend_from_slice(&END_OF_REQUEST.to_ne_bytes());
+        assert!(decode_request(&pid, 3).is_err());
+        // v3 without CLI_PID; v2 accepts it.
+        let no_pid = encode_request(&PamRequest {
+            cli_pid: None,
+            ..login()
+        });
+        assert!(decode_request(&no_pid, 3).is_err());
+        assert!(decode_request(&no_pid, 2).is_ok());
+        // Trailing bytes after the end marker.
+        let mut trailing = body.clone();
+        trailing.push(0);
+        assert!(decode_request(&trailing, 3).is_err());
+    }
+
+    #[test]
+    fn unknown_items_are_skipped_and_empty_password_is_empty() {
+        let mut body = START_OF_REQUEST.to_ne_bytes().to_vec();
+        body.extend_from_slice(&999u32.to_ne_bytes());
+        body.extend_from_slice(&2u32.to_ne_bytes());
+        body.extend_from_slice(b"zz");
+        body.extend_from_slice(&item::AUTHTOK.to_ne_bytes());
+        body.extend_from_slice(&4u32.to_ne_bytes());
+        body.extend_from_slice(&authtok::PASSWORD.to_ne_bytes());
+        body.extend_from_slice(&END_OF_REQUEST.to_ne_bytes());
+        let req = decode_request(&body, 2).unwrap();
+        assert_eq!(req.authtok.map(|t| t.kind), Some(authtok::EMPTY));
+    }
+
+    #[test]
+    fn authtok_debug_hides_the_secret() {
+        let t = AuthTok {
+            kind: authtok::PASSWORD,
+            data: b"secret".to_vec(),
+        };
+        assert!(!format!("{t:?}").contains("secret"));
+    }
+
+    #[test]
+    fn reply_round_trip_drops_server_items() {
+        let reply = PamReply {
+            status: status::SUCCESS,
+            items: vec![
+                ResponseItem {
+                    kind: response::DOMAIN_NAME,
+                    data: b"LDAP\0".to_vec(),
+                },
+                ResponseItem {
+                    kind: 0xC000_0001,
+                    data: vec![0; 32],
+                },
+            ],
+        };
+        let body = encode_reply(&reply);
+        let back = decode_reply(&body).unwrap();
+        assert_eq!(back.status, 0);
+        assert_eq!(back.items, reply.items[..1].to_vec());
+    }
+
+    proptest! {
+        #[test]
+        fn decoders_are_total(bytes in proptest::collection::vec(any::<u8>(), 0..512), v in 1u32..4) {
+            let _ = decode_request(&bytes, v);
+            let _ = decode_reply(&bytes);
+        }
+
+        #[test]
+        fn requests_round_trip(user in "[a-z0-9@._-]{1,64}", pw in proptest::collection::vec(any::<u8>(), 1..128), pid in 1u32..) {
+            let req = PamRequest {
+                user: Some(user),
+                cli_pid: Some(pid),
+                authtok: Some(AuthTok { kind: authtok::PASSWORD, data: pw }),
+                ..PamRequest::default()
+            };
+            prop_assert_eq!(decode_request(&encode_request(&req), 3).unwrap(), req);
+        }
+    }
+}
