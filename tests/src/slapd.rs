@@ -225,9 +225,9 @@ impl Slapd {
         proc::run(&mut cmd, None, COMMAND_TIMEOUT)
     }
 
-    /// Applies an LDIF change record (`changetype: add/modify/delete`) as the admin.
-    pub fn modify(&self, ldif: &str) -> Result<Output> {
-        let mut cmd = Command::new("ldapmodify");
+    /// `tool -x -H <uri> -D <admin> -w <password>`: an LDAP client bound as the admin.
+    fn as_admin(&self, tool: &str) -> Command {
+        let mut cmd = Command::new(tool);
         cmd.args([
             "-x",
             "-H",
@@ -237,38 +237,30 @@ impl Slapd {
             "-w",
             ADMIN_PASSWORD,
         ]);
-        proc::run_ok(&mut cmd, Some(ldif.as_bytes()), COMMAND_TIMEOUT)
+        cmd
+    }
+
+    /// Applies an LDIF change record (`changetype: add/modify/delete`) as the admin.
+    pub fn modify(&self, ldif: &str) -> Result<Output> {
+        proc::run_ok(
+            &mut self.as_admin("ldapmodify"),
+            Some(ldif.as_bytes()),
+            COMMAND_TIMEOUT,
+        )
     }
 
     /// Adds entries (plain LDIF records, no changetype) as the admin.
     pub fn add(&self, ldif: &str) -> Result<Output> {
-        let mut cmd = Command::new("ldapadd");
-        cmd.args([
-            "-x",
-            "-H",
-            &self.uri(),
-            "-D",
-            &self.admin_dn,
-            "-w",
-            ADMIN_PASSWORD,
-        ]);
-        proc::run_ok(&mut cmd, Some(ldif.as_bytes()), COMMAND_TIMEOUT)
+        proc::run_ok(
+            &mut self.as_admin("ldapadd"),
+            Some(ldif.as_bytes()),
+            COMMAND_TIMEOUT,
+        )
     }
 
     /// Deletes an entry by DN as the admin.
     pub fn delete(&self, dn: &str) -> Result<Output> {
-        let mut cmd = Command::new("ldapdelete");
-        cmd.args([
-            "-x",
-            "-H",
-            &self.uri(),
-            "-D",
-            &self.admin_dn,
-            "-w",
-            ADMIN_PASSWORD,
-        ])
-        .arg(dn);
-        proc::run_ok(&mut cmd, None, COMMAND_TIMEOUT)
+        proc::run_ok(self.as_admin("ldapdelete").arg(dn), None, COMMAND_TIMEOUT)
     }
 }
 

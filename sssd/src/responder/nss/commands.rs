@@ -92,6 +92,26 @@ fn one(mut body: Vec<u8>, enc: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
 }
 
 impl NssCtx {
+    /// The reply body for a single passwd lookup: one record, or "not found".
+    fn passwd_reply(&self, found: Option<(usize, User)>) -> Vec<u8> {
+        match found {
+            Some((d, u)) => one(sss_proto::nss::reply_prefix(1), |b| {
+                self.format_user(d, &u).encode_into(b)
+            }),
+            None => not_found_body(),
+        }
+    }
+
+    /// The reply body for a single group lookup: one record, or "not found".
+    fn group_reply(&self, found: Option<(usize, Group)>) -> Vec<u8> {
+        match found {
+            Some((d, g)) => one(sss_proto::nss::reply_prefix(1), |b| {
+                self.format_group(d, &g).encode_into(b)
+            }),
+            None => not_found_body(),
+        }
+    }
+
     /// Formats `u` of domain `d` as clients see it (names, templates, pwfield).
     pub fn format_user(&self, d: usize, u: &User) -> PwOut {
         let s = &self.cr.settings;
@@ -174,50 +194,28 @@ pub async fn dispatch(ctx: &Arc<NssCtx>, conn: &mut NssConn, cmd: u32, body: &[u
             Ok((name, flags)) => cr
                 .user_by_name(name, Mode::from_flags(flags))
                 .await
-                .map(|r| match r {
-                    Some((d, u)) => one(sss_proto::nss::reply_prefix(1), |b| {
-                        ctx.format_user(d, &u).encode_into(b)
-                    }),
-                    None => not_found_body(),
-                }),
+                .map(|r| ctx.passwd_reply(r)),
             Err(_) => return Action::error(EINVAL),
         },
         Command::GetPwUid | Command::GetPwUidEx => match decode_id_request(body, ex) {
-            Ok((uid, flags)) => {
-                cr.user_by_uid(uid, Mode::from_flags(flags))
-                    .await
-                    .map(|r| match r {
-                        Some((d, u)) => one(sss_proto::nss::reply_prefix(1), |b| {
-                            ctx.format_user(d, &u).encode_into(b)
-                        }),
-                        None => not_found_body(),
-                    })
-            }
+            Ok((uid, flags)) => cr
+                .user_by_uid(uid, Mode::from_flags(flags))
+                .await
+                .map(|r| ctx.passwd_reply(r)),
             Err(_) => return Action::error(EINVAL),
         },
         Command::GetGrNam | Command::GetGrNamEx => match decode_name_request(body, ex) {
             Ok((name, flags)) => cr
                 .group_by_name(name, Mode::from_flags(flags))
                 .await
-                .map(|r| match r {
-                    Some((d, g)) => one(sss_proto::nss::reply_prefix(1), |b| {
-                        ctx.format_group(d, &g).encode_into(b)
-                    }),
-                    None => not_found_body(),
-                }),
+                .map(|r| ctx.group_reply(r)),
             Err(_) => return Action::error(EINVAL),
         },
         Command::GetGrGid | Command::GetGrGidEx => match decode_id_request(body, ex) {
-            Ok((gid, flags)) => {
-                cr.group_by_gid(gid, Mode::from_flags(flags))
-                    .await
-                    .map(|r| match r {
-                        Some((d, g)) => one(sss_proto::nss::reply_prefix(1), |b| {
-                            ctx.format_group(d, &g).encode_into(b)
-                        }),
-                        None => not_found_body(),
-                    })
-            }
+            Ok((gid, flags)) => cr
+                .group_by_gid(gid, Mode::from_flags(flags))
+                .await
+                .map(|r| ctx.group_reply(r)),
             Err(_) => return Action::error(EINVAL),
         },
         Command::InitGr | Command::InitGrEx => match decode_name_request(body, ex) {
