@@ -74,12 +74,24 @@ fn multiarch() -> String {
 
 #[test]
 fn installs_layout_with_sssd_modes_and_uninstalls_exactly() {
-    let f = Fixture::new(&["sssd", "sssd_be", "sssd_nss", "libnss_sss.so", "krb5_child"]);
+    let f = Fixture::new(&[
+        "sssd",
+        "sssd_be",
+        "sssd_nss",
+        "libnss_sss.so",
+        "krb5_child",
+        "ldap_child",
+        "libpam_sss.so",
+    ]);
     let out = f.install(&[], None);
     assert!(out.success(), "{out:?}");
     let lib = format!("usr/lib/{}/libnss_sss.so.2", multiarch());
+    // This host has merged /usr (/lib -> usr/lib): /lib/<multiarch>/security is here.
+    let pam = format!("usr/lib/{}/security/pam_sss.so", multiarch());
     let expect = [
         (lib.as_str(), 0o644),
+        (pam.as_str(), 0o644),
+        ("usr/libexec/sssd/ldap_child", 0o755),
         ("usr/sbin/sssd", 0o755),
         ("usr/libexec/sssd/sssd_be", 0o755),
         ("usr/libexec/sssd/sssd_nss", 0o755),
@@ -99,6 +111,10 @@ fn installs_layout_with_sssd_modes_and_uninstalls_exactly() {
     assert_eq!(
         std::fs::read_to_string(f.root().join(&lib)).unwrap(),
         "stub libnss_sss.so\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(f.root().join(&pam)).unwrap(),
+        "stub libpam_sss.so\n"
     );
     // Not built: not installed.
     assert!(!f.root().join("usr/libexec/sssd/sssd_pam").exists());
