@@ -239,7 +239,16 @@ fn assert_ccache(sssd: &Sssd<'_>, ns: &Namespace, uid: u32, principal: &str) {
 
 #[test]
 fn krb5_auth_ccache_validation_access_filter_and_kpasswd() {
-    let slapd = Slapd::new(&tree()).unwrap();
+    let dir = tree();
+    let slapd = Slapd::new(&dir).unwrap();
+    // user2's account expired on 1970-01-02 (shadowExpire counts days).
+    slapd
+        .modify(&format!(
+            "dn: {}\nchangetype: modify\nadd: objectClass\nobjectClass: shadowAccount\n-\n\
+             add: shadowExpire\nshadowExpire: 1\n",
+            dir.user_dn("user2")
+        ))
+        .unwrap();
     let kdc = kdc();
     let ns = namespace();
     pam::setup_krb5(&ns, &kdc, true).unwrap();
@@ -247,7 +256,8 @@ fn krb5_auth_ccache_validation_access_filter_and_kpasswd() {
         .domain("krb5_validate", "true")
         .domain("krb5_keytab", "/etc/krb5.keytab")
         .domain("access_provider", "ldap")
-        .domain("ldap_access_order", "filter")
+        .domain("ldap_access_order", "filter, expire")
+        .domain("ldap_account_expire_policy", "shadow")
         .domain("ldap_access_filter", "(|(uid=user1)(uid=user2)(uid=user3))");
     let sssd = start(&ns, &conf);
     let e = |caller, user: &str, ops: &[&str], input: &str, want| {
@@ -279,7 +289,10 @@ fn krb5_auth_ccache_validation_access_filter_and_kpasswd() {
         );
         e(caller, "root", &["authenticate"], "x\n", code::USER_UNKNOWN);
         e(caller, "user1", &["acct_mgmt"], "", code::SUCCESS);
+        // Not matched by ldap_access_filter.
         e(caller, "nogecos", &["acct_mgmt"], "", code::PERM_DENIED);
+        // Matched, but its shadowExpire has passed.
+        e(caller, "user2", &["acct_mgmt"], "", code::ACCT_EXPIRED);
         e(
             caller,
             "user1",
