@@ -199,3 +199,28 @@ fn uninstall_without_manifest_fails() {
     assert_eq!(out.code(), 1);
     assert!(out.stderr.contains("no manifest"), "{}", out.stderr);
 }
+
+#[test]
+fn man_pages_exist_and_render_without_warnings() {
+    let dir = workspace_root().join("man");
+    for page in [
+        "sssd.8",
+        "sssd.conf.5",
+        "sssd-ldap.5",
+        "sssd-krb5.5",
+        "sssd-simple.5",
+        "pam_sss.8",
+    ] {
+        let p = dir.join(page);
+        assert!(p.is_file(), "{} missing", p.display());
+        let mut c = Command::new("man");
+        c.args(["--warnings", "-l"])
+            .arg(&p)
+            .env("MANWIDTH", "80")
+            .env("LC_ALL", "C.UTF-8");
+        let out = proc::run(&mut c, None, Duration::from_secs(60)).unwrap();
+        assert!(out.success(), "man {page}: {out:?}");
+        assert!(out.stderr.trim().is_empty(), "man {page}: {}", out.stderr);
+        assert!(out.stdout.contains("SEE ALSO"), "man {page}: no SEE ALSO");
+    }
+}
