@@ -138,7 +138,7 @@ impl LibPam {
                 } else {
                     let len = libc::strlen(r);
                     let bytes = std::slice::from_raw_parts(r.cast::<u8>(), len);
-                    let a: Secret = Zeroizing::new(bytes.to_vec());
+                    let a = Secret::new(bytes.to_vec());
                     std::ptr::write_bytes(r.cast::<u8>(), 0, len);
                     libc::free(r.cast());
                     Some(a)
@@ -170,7 +170,7 @@ impl PamHandler for LibPam {
     }
 
     fn authtok(&mut self, tok: Tok) -> Result<Option<Secret>, i32> {
-        Ok(self.get_bytes(tok_item(tok))?.map(Zeroizing::new))
+        Ok(self.get_bytes(tok_item(tok))?.map(Secret::new))
     }
 
     fn set_authtok(&mut self, tok: Tok, value: Option<&[u8]>) -> Result<(), i32> {

@@ -3,8 +3,28 @@
 
 use zeroize::Zeroizing;
 
-/// A secret as it leaves the conversation or an authtok item; wiped when dropped.
-pub type Secret = Zeroizing<Vec<u8>>;
+/// A secret as it leaves the conversation or an authtok item: wiped when dropped, never
+/// shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Zeroizing<Vec<u8>>);
+
+impl Secret {
+    /// Takes ownership of `bytes`.
+    pub fn new(bytes: Vec<u8>) -> Secret {
+        Secret(Zeroizing::new(bytes))
+    }
+
+    /// The secret bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret(<{} bytes>)", self.0.len())
+    }
+}
 
 /// Plain string items of the PAM handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,4 +87,16 @@ pub trait PamHandler {
     fn has_data(&mut self, name: &str) -> bool;
     /// Writes `msg` to the auth log.
     fn syslog(&mut self, level: Level, msg: &str);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_debug_hides_the_bytes() {
+        let s = Secret::new(b"hunter2".to_vec());
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert_eq!(s.bytes(), b"hunter2");
+    }
 }

@@ -95,15 +95,13 @@ fn password(bytes: &[u8]) -> AuthTok {
 /// The stacked token, or an empty password when there is none.
 fn stacked(h: &mut dyn PamHandler, tok: Tok) -> Result<AuthTok, i32> {
     let t = h.authtok(tok)?;
-    Ok(password(
-        t.as_deref().map(Vec::as_slice).unwrap_or_default(),
-    ))
+    Ok(password(t.as_ref().map(Secret::bytes).unwrap_or_default()))
 }
 
 /// A prompted answer as a token: no answer is an empty token.
 fn answered(ans: Option<Secret>) -> AuthTok {
     match ans {
-        Some(a) => password(&a),
+        Some(a) => password(a.bytes()),
         None => AuthTok {
             kind: authtok::EMPTY,
             data: Vec::new(),
@@ -171,7 +169,7 @@ pub fn run(
             Task::OpenSession => Command::PamOpenSession,
             Task::CloseSession => Command::PamCloseSession,
         };
-        let (status, outcome) = send_and_receive(h, cx, cmd, &req, &items.user, o.quiet);
+        let (status, outcome) = send_and_receive(h, cx, cmd, &req, &items, o.quiet);
         let status = ignore(&o, status);
         let status = after(h, cmd, status, &req, cx, outcome.domain.as_deref());
         let retryable = matches!(cmd, Command::PamAuthenticate | Command::PamChAuthTokPrelim);
@@ -188,7 +186,9 @@ pub fn run(
 /// The password for authentication: the stacked one with use_first_pass (or when one is
 /// there), else prompted; forward_pass puts a prompted one on the stack.
 fn auth_token(h: &mut dyn PamHandler, o: &Options) -> Result<AuthTok, i32> {
-    let have = h.authtok(Tok::AuthTok)?.is_some_and(|t| !t.is_empty());
+    let have = h
+        .authtok(Tok::AuthTok)?
+        .is_some_and(|t| !t.bytes().is_empty());
     if o.has(flag::USE_FIRST_PASS) || (have && !o.has(flag::PROMPT_ALWAYS)) {
         return stacked(h, Tok::AuthTok);
     }
@@ -204,7 +204,7 @@ fn auth_token(h: &mut dyn PamHandler, o: &Options) -> Result<AuthTok, i32> {
 /// use_first_pass takes the stacked one.
 fn prelim_token(h: &mut dyn PamHandler, o: &Options, cx: &Context) -> Result<Option<AuthTok>, i32> {
     if o.has(flag::USE_FIRST_PASS) {
-        return Ok(h.authtok(Tok::OldAuthTok)?.map(|t| password(&t)));
+        return Ok(h.authtok(Tok::OldAuthTok)?.map(|t| password(t.bytes())));
     }
     if cx.uid == 0 && !h.has_data(PWEXP_DATA) {
         return Ok(None);
@@ -224,7 +224,7 @@ fn update_tokens(h: &mut dyn PamHandler, o: &Options) -> Result<(AuthTok, AuthTo
     let first = h.prompt_secret("New Password: ")?;
     let again = h.prompt_secret("Reenter new Password: ")?;
     let same = match (&first, &again) {
-        (Some(a), Some(b)) => a.as_slice() == b.as_slice(),
+        (Some(a), Some(b)) => a.bytes() == b.bytes(),
         (None, None) => true,
         _ => false,
     };
@@ -249,7 +249,7 @@ fn send_and_receive(
     cx: &Context,
     cmd: Command,
     req: &PamRequest,
-    user: &str,
+    items: &Items,
     quiet: bool,
 ) -> (i32, response::Outcome) {
     let body = Zeroizing::new(sss_proto::pam::encode_request(req));
@@ -278,11 +278,19 @@ fn send_and_receive(
     };
     let outcome = response::apply(h, &reply);
     let status = reply.status;
-    log_result(h, cmd, status, user, quiet);
+    log_result(h, cmd, status, items, cx.uid, quiet);
     (status, outcome)
 }
 
-fn log_result(h: &mut dyn PamHandler, cmd: Command, status: i32, user: &str, quiet: bool) {
+fn log_result(
+    h: &mut dyn PamHandler,
+    cmd: Command,
+    status: i32,
+    items: &Items,
+    uid: u32,
+    quiet: bool,
+) {
+    let user = items.user.as_str();
     let hide_unknown = quiet && status == code::USER_UNKNOWN;
     let what = match cmd {
         Command::PamAuthenticate => {
@@ -291,7 +299,13 @@ fn log_result(h: &mut dyn PamHandler, cmd: Command, status: i32, user: &str, qui
             } else {
                 (Level::Notice, "failure")
             };
-            h.syslog(level, &format!("authentication {word}; user={user}"));
+            h.syslog(
+                level,
+                &format!(
+                    "authentication {word}; uid={uid} tty={} ruser={} rhost={} user={user}",
+                    items.tty, items.ruser, items.rhost
+                ),
+            );
             "received for user"
         }
         Command::PamChAuthTokPrelim => "Authentication failed for user",

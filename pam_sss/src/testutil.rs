@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sss_proto::pam::{PamRequest, decode_request};
-use zeroize::Zeroizing;
 
 use crate::client::{ClientConfig, Trust};
 use crate::handler::{Item, Level, PamHandler, Secret, Tok};
@@ -61,7 +60,7 @@ impl PamHandler for Scripted {
             Tok::AuthTok => &self.authtok,
             Tok::OldAuthTok => &self.oldauthtok,
         };
-        Ok(t.clone().map(Zeroizing::new))
+        Ok(t.clone().map(Secret::new))
     }
     fn set_authtok(&mut self, tok: Tok, value: Option<&[u8]>) -> Result<(), i32> {
         let v = value.map(<[u8]>::to_vec);
@@ -74,7 +73,7 @@ impl PamHandler for Scripted {
     fn prompt_secret(&mut self, prompt: &str) -> Result<Option<Secret>, i32> {
         self.prompts.push(prompt.to_string());
         match self.answers.pop_front() {
-            Some(a) => Ok(a.map(|s| Zeroizing::new(s.as_bytes().to_vec()))),
+            Some(a) => Ok(a.map(|s| Secret::new(s.as_bytes().to_vec()))),
             None => Err(crate::pam::code::CONV_ERR),
         }
     }
