@@ -6,7 +6,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use zeroize::Zeroizing;
 
-use crate::client::ClientConfig;
 use crate::handler::{Item, Level, PamHandler, Secret, Tok};
 use crate::module::{Context, Task, run};
 use crate::pam::{code, item, style};
@@ -307,12 +306,7 @@ fn entry(
     catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: libpam passes argc/argv from the service file.
         let args = unsafe { args(argc, argv) };
-        let (uid, _) = crate::sys::real_ids();
-        let cx = Context {
-            client: ClientConfig::from_env(),
-            uid,
-            pid: crate::sys::getpid(),
-        };
+        let cx = Context::from_process();
         let mut h = LibPam { pamh };
         run(&mut h, task, flags, &args, &cx)
     }))

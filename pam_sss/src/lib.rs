@@ -22,6 +22,7 @@ pub mod handler;
 pub mod module;
 pub mod options;
 pub mod pam;
+mod reset_msg;
 pub mod response;
 mod sys;
 #[cfg(test)]

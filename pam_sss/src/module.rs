@@ -1,5 +1,7 @@
 //! The module's behaviour for each PAM entry point, in plain Rust over [`PamHandler`].
 
+use std::path::PathBuf;
+
 use sss_proto::Command;
 use sss_proto::pam::{AuthTok, PamRequest, authtok, decode_reply};
 use zeroize::Zeroizing;
@@ -39,6 +41,29 @@ pub struct Context {
     pub uid: u32,
     /// Process id sent as CLI_PID.
     pub pid: u32,
+    /// SSSD configuration directory (for `customize/<domain>/pam_sss_pw_reset_message.*`).
+    pub conf_dir: PathBuf,
+    /// File whose presence asks for a PREAUTH request before prompting.
+    pub preauth_indicator: PathBuf,
+}
+
+/// SSSD's configuration directory.
+pub const CONF_DIR: &str = "/etc/sssd";
+/// Created by the backend when pre-authentication is available.
+pub const PREAUTH_INDICATOR: &str = "/var/lib/sss/pubconf/pam_preauth_available";
+
+impl Context {
+    /// The context of a real PAM call in this process.
+    pub fn from_process() -> Context {
+        let (uid, _) = crate::sys::real_ids();
+        Context {
+            client: ClientConfig::from_env(),
+            uid,
+            pid: crate::sys::getpid(),
+            conf_dir: PathBuf::from(CONF_DIR),
+            preauth_indicator: PathBuf::from(PREAUTH_INDICATOR),
+        }
+    }
 }
 
 /// Request fields gathered from the PAM handle once per call.
@@ -141,6 +166,10 @@ pub fn run(
         };
         let cmd = match task {
             Task::Authenticate => {
+                if wants_preauth(h, &o, cx) {
+                    // Only the items matter; the password is asked for regardless.
+                    let _ = send_and_receive(h, cx, Command::PamPreAuth, &req, &items, o.quiet);
+                }
                 req.authtok = Some(match auth_token(h, &o) {
                     Ok(t) => t,
                     Err(e) => return e,
@@ -183,6 +212,20 @@ pub fn run(
     }
 }
 
+/// True when a PREAUTH request should precede the prompt: the backend announced it, no
+/// stacked password will be used, and use_first_pass is off.
+fn wants_preauth(h: &mut dyn PamHandler, o: &Options, cx: &Context) -> bool {
+    if o.has(flag::USE_FIRST_PASS) || !cx.preauth_indicator.exists() {
+        return false;
+    }
+    let stacked = h
+        .authtok(Tok::AuthTok)
+        .ok()
+        .flatten()
+        .is_some_and(|t| !t.bytes().is_empty());
+    !stacked || o.has(flag::PROMPT_ALWAYS)
+}
+
 /// The password for authentication: the stacked one with use_first_pass (or when one is
 /// there), else prompted; forward_pass puts a prompted one on the stack.
 fn auth_token(h: &mut dyn PamHandler, o: &Options) -> Result<AuthTok, i32> {
@@ -210,7 +253,8 @@ fn prelim_token(h: &mut dyn PamHandler, o: &Options, cx: &Context) -> Result<Opt
         return Ok(None);
     }
     let tok = answered(h.prompt_secret("Current Password: ")?);
-    h.set_authtok(Tok::OldAuthTok, Some(&tok.data))?;
+    let stack = (tok.kind == authtok::PASSWORD).then_some(tok.data.as_slice());
+    h.set_authtok(Tok::OldAuthTok, stack)?;
     Ok(Some(tok))
 }
 
@@ -352,8 +396,8 @@ fn after(
                 && cx.uid == 0
                 && !h.has_data(PWEXP_DATA) =>
         {
-            let _ = domain;
-            let _ = h.info("Password reset by root is not supported.");
+            let msg = crate::reset_msg::message(&cx.conf_dir, domain);
+            let _ = h.info(&msg);
             status
         }
         _ => status,

@@ -451,3 +451,50 @@ fn peer_not_running_as_trusted_user_is_refused() {
     );
     assert!(fake.seen().is_empty());
 }
+
+#[test]
+fn preauth_is_sent_when_announced() {
+    let fake = password_checker();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cx = fake.context();
+    cx.preauth_indicator = dir.path().join("pam_preauth_available");
+    std::fs::write(&cx.preauth_indicator, b"").unwrap();
+    let mut h = Scripted::new("alice").answer("right");
+    assert_eq!(run(&mut h, Task::Authenticate, 0, &[], &cx), code::SUCCESS);
+    let cmds: Vec<u32> = fake.seen().iter().map(|(c, _)| *c).collect();
+    assert_eq!(cmds, vec![0xF9, 0xF1]);
+    assert_eq!(fake.seen()[0].1.authtok, None);
+    // Not with use_first_pass.
+    let mut h = Scripted::new("alice");
+    h.authtok = Some(b"right".to_vec());
+    assert_eq!(
+        run(
+            &mut h,
+            Task::Authenticate,
+            0,
+            &args(&["use_first_pass"]),
+            &cx
+        ),
+        code::SUCCESS
+    );
+    assert_eq!(fake.seen().last().unwrap().0, 0xF1);
+    assert_eq!(fake.seen().len(), 3);
+}
+
+#[test]
+fn root_reset_refused_shows_message() {
+    let fake = Fake::start(|_, _| {
+        Some(reply(
+            status::PERM_DENIED,
+            &[(response::DOMAIN_NAME, b"LDAP\0")],
+        ))
+    });
+    let mut cx = fake.context();
+    cx.uid = 0;
+    let mut h = Scripted::new("alice");
+    assert_eq!(
+        run(&mut h, Task::ChAuthTok, PRELIM_CHECK, &[], &cx),
+        code::PERM_DENIED
+    );
+    assert_eq!(h.infos, vec!["Password reset by root is not supported."]);
+}

@@ -187,6 +187,8 @@ pub fn context_for(path: PathBuf) -> Context {
         },
         uid: 1000,
         pid: std::process::id(),
+        conf_dir: PathBuf::from("/nonexistent/sssd"),
+        preauth_indicator: PathBuf::from("/nonexistent/pam_preauth_available"),
     }
 }
 
