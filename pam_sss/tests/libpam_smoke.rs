@@ -74,18 +74,30 @@ fn module_path() -> PathBuf {
 
 /// Runs pamtester in a private mount namespace with `service` installed; returns (rc, output).
 fn pamtester(socket: &Path, module_args: &str, argv: &str, input: &str) -> (i32, String) {
+    pamtester_as("", socket, module_args, argv, input)
+}
+
+/// Like [`pamtester`], with `prefix` (e.g. a `setpriv` command line) before pamtester.
+fn pamtester_as(
+    prefix: &str,
+    socket: &Path,
+    module_args: &str,
+    argv: &str,
+    input: &str,
+) -> (i32, String) {
     let service = format!(
         "auth required {m} {a}\naccount required {m} {a}\npassword required {m} {a}\nsession required {m} {a}\n",
         m = module_path().display(),
         a = module_args
     );
     let script = format!(
-        "mount -t tmpfs -o mode=0755 tmpfs /etc/pam.d && printf '%s' \"$SERVICE\" > /etc/pam.d/sss-smoke && exec pamtester -v sss-smoke {argv}"
+        "mount -t tmpfs -o mode=0755 tmpfs /etc/pam.d && printf '%s' \"$SERVICE\" > /etc/pam.d/sss-smoke && exec {prefix} pamtester -v sss-smoke {argv}"
     );
     let mut child = Command::new("unshare")
         .args(["--mount", "--propagation", "private", "sh", "-c", &script])
         .env("SERVICE", service)
         .env("SSS_PAM_PRIV_SOCKET", socket)
+        .env("SSS_PAM_SOCKET", socket)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -160,4 +172,39 @@ fn pamtester_through_real_libpam() {
     let (rc, out) = pamtester(&gone, "ignore_unknown_user", "alice acct_mgmt", "");
     // All modules ignored: libpam reports a failure, but not "user unknown".
     assert!(rc != 0 && !out.contains("User not known"), "{out}");
+}
+
+#[test]
+fn non_root_caller_uses_the_public_socket() {
+    // SAFETY: no preconditions.
+    if unsafe { libc::geteuid() } != 0 || !have("unshare") || !have("pamtester") || !have("setpriv")
+    {
+        eprintln!("skipped: needs root, unshare, setpriv and pamtester");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let sock = dir.path().join("pam");
+    let l = UnixListener::bind(&sock).unwrap();
+    let seen: Seen = Arc::default();
+    let seen2 = Arc::clone(&seen);
+    std::thread::spawn(move || serve(l, seen2));
+    let nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups";
+    // A 0600 socket is the private one: a non-root caller refuses it (needs 0666).
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (rc, out) = pamtester_as(nobody, &sock, "", "alice authenticate", "Secret123\n");
+    assert_ne!(rc, 0, "{out}");
+    assert!(seen.lock().unwrap().is_empty());
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let (rc, out) = pamtester_as(nobody, &sock, "", "alice authenticate", "Secret123\n");
+    assert_eq!(rc, 0, "{out}");
+    let (rc, out) = pamtester_as(nobody, &sock, "", "alice authenticate", "nope\n");
+    assert_ne!(rc, 0, "{out}");
+    // As a user, password change asks for the current password first.
+    let (rc, out) = pamtester_as(nobody, &sock, "", "alice chauthtok", "Secret123\nN1\nN1\n");
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains("Current Password: "), "{out}");
+    let all = seen.lock().unwrap().clone();
+    let prelim = all.iter().find(|(c, _)| *c == 0xF7).unwrap();
+    assert_eq!(prelim.1.authtok.as_ref().unwrap().data, b"Secret123");
 }
