@@ -4,7 +4,9 @@
 //! [`Backend::handle`] does the work and is usable without D-Bus; the
 //! [`AccountInfoHandler`] and [`ServiceHandler`] impls only forward to it.
 
+pub mod access;
 pub mod coalesce;
+pub mod krb5;
 pub mod ldap;
 #[cfg(test)]
 mod slapd;

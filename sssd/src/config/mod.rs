@@ -6,6 +6,7 @@
 //! [`Config::get_list`], [`Config::domains`], [`Config::services`], and the typed option
 //! structs in [`options`] built by their `from_config` functions.
 
+pub mod auth_options;
 mod known;
 mod load;
 pub mod options;
@@ -18,6 +19,7 @@ mod tests;
 use std::path::Path;
 use thiserror::Error;
 
+pub use auth_options::{AuthOptions, Krb5Options, PamOptions, SaslOptions, SimpleAccessOptions};
 pub use options::{DomainOptions, LdapOptions, NssOptions, SssdOptions};
 
 /// Prefix of domain section names (`[domain/NAME]`).

@@ -232,19 +232,24 @@ impl std::fmt::Debug for LdapOptions {
 }
 
 /// A string option, or `default` when absent.
-fn string(cfg: &Config, section: &str, option: &str, default: &str) -> String {
+pub(super) fn string(cfg: &Config, section: &str, option: &str, default: &str) -> String {
     cfg.get(section, option).unwrap_or(default).to_string()
 }
 
 /// An optional string option; an empty value counts as unset.
-fn optional(cfg: &Config, section: &str, option: &str) -> Option<String> {
+pub(super) fn optional(cfg: &Config, section: &str, option: &str) -> Option<String> {
     cfg.get(section, option)
         .filter(|v| !v.is_empty())
         .map(str::to_string)
 }
 
 /// A non-negative integer option that fits in 32 bits, or `default` when absent.
-fn number(cfg: &Config, section: &str, option: &str, default: u32) -> Result<u32, ConfigError> {
+pub(super) fn number(
+    cfg: &Config,
+    section: &str,
+    option: &str,
+    default: u32,
+) -> Result<u32, ConfigError> {
     let v = cfg.get_int(section, option, i64::from(default))?;
     u32::try_from(v).map_err(|_| {
         ConfigError::bad_value(
@@ -272,7 +277,7 @@ pub fn debug_level(cfg: &Config, section: &str) -> Result<u32, ConfigError> {
 }
 
 /// The section name of domain `name`.
-fn domain_section(cfg: &Config, name: &str) -> Result<String, ConfigError> {
+pub(super) fn domain_section(cfg: &Config, name: &str) -> Result<String, ConfigError> {
     let section = format!("{DOMAIN_PREFIX}{name}");
     if cfg.has_section(&section) {
         Ok(section)

@@ -64,15 +64,17 @@ where
 
 /// Calls `sssd.dataprovider.getAccountInfo(body)` at `/sssd` on a direct (peer-to-peer)
 /// connection to a backend, within `timeout`.
-pub(crate) async fn call_direct<B>(
+pub(crate) async fn call_direct<B, R>(
     conn: &zbus::Connection,
+    method: &str,
     body: &B,
     timeout: Duration,
-) -> Result<(u16, u32, String), SbusError>
+) -> Result<R, SbusError>
 where
     B: Serialize + DynamicType,
+    R: for<'d> DynamicDeserialize<'d>,
 {
-    let what = || format!("direct {DATA_PROVIDER_INTERFACE}.getAccountInfo");
+    let what = || format!("direct {DATA_PROVIDER_INTERFACE}.{method}");
     let wrap = |source| SbusError::Bus {
         address: what(),
         source,
@@ -83,12 +85,12 @@ where
                 None::<&str>,
                 OBJECT_PATH,
                 Some(DATA_PROVIDER_INTERFACE),
-                "getAccountInfo",
+                method,
                 body,
             )
             .await
             .map_err(wrap)?;
-        reply.body().deserialize().map_err(wrap)
+        reply.body().deserialize::<R>().map_err(wrap)
     };
     tokio::time::timeout(timeout, call)
         .await

@@ -1,11 +1,13 @@
 //! The D-Bus interfaces served on the private bus: `sssd.dataprovider` (backends),
 //! `sssd.service` (every process) and `sssd.monitor` (the monitor).
 
+use super::pam::{PamForward, PamWireReply};
 use super::{
     AccountInfoHandler, AccountRequest, Bus, DP_ERR_FATAL, DpReply, EntryType, Filter, SbusError,
     ServiceHandler,
 };
 use std::sync::Arc;
+use zeroize::Zeroizing;
 
 /// errno value sent back for malformed requests.
 const EINVAL: u32 = libc::EINVAL as u32;
@@ -86,6 +88,49 @@ impl DataProvider {
                 }
             };
         (reply.dp_error, reply.error, reply.message)
+    }
+
+    /// Runs one PAM command for one user; replies with a PAM status and response items.
+    #[zbus(name = "pamHandler", out_args("pam_status", "items"))]
+    #[allow(clippy::too_many_arguments)]
+    async fn pam_handler(
+        &self,
+        cmd: u16,
+        domain: String,
+        user: String,
+        service: String,
+        tty: String,
+        ruser: String,
+        rhost: String,
+        authtok_type: u32,
+        authtok: Vec<u8>,
+        new_authtok_type: u32,
+        new_authtok: Vec<u8>,
+        cli_pid: u32,
+        cli_flags: u32,
+    ) -> PamWireReply {
+        let req = PamForward {
+            cmd,
+            domain,
+            user,
+            service,
+            tty,
+            ruser,
+            rhost,
+            authtok_type,
+            authtok: Zeroizing::new(authtok),
+            new_authtok_type,
+            new_authtok: Zeroizing::new(new_authtok),
+            cli_pid,
+            cli_flags,
+        };
+        if req.domain.is_empty() || req.user.is_empty() {
+            tracing::warn!("pamHandler rejected: empty domain or user in {req:?}");
+            return (sss_proto::pam::status::SYSTEM_ERR, Vec::new());
+        }
+        tracing::debug!("pamHandler {req:?}");
+        let result = self.handler.pam_handler(req).await;
+        (result.pam_status, result.items)
     }
 }
 

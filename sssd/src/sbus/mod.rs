@@ -7,7 +7,8 @@
 //! API contract (implementations must keep these signatures):
 //! - [`connect`] joins the bus and owns a name;
 //! - a backend calls [`serve_data_provider`] with its [`AccountInfoHandler`];
-//! - a responder calls [`DataProviderClient::get_account_info`];
+//! - a responder calls [`DataProviderClient::get_account_info`] (NSS, PAM) and
+//!   [`DataProviderClient::pam_handler`] (PAM);
 //! - every process calls [`serve_service`] with its [`ServiceHandler`] so the monitor can
 //!   relay signals (SIGUSR1 → `goOffline`, SIGHUP → `clearNegcache`, ...);
 //! - once it serves its interfaces, every child calls [`register_service`] with its domain
@@ -20,11 +21,13 @@ mod client;
 mod host;
 mod interfaces;
 mod p2p;
+pub mod pam;
 
 pub use client::{ServiceMethod, call_service, name_has_owner, register_service};
 pub use host::{BusHost, BusHostError};
 pub use interfaces::{MonitorHandler, serve_monitor};
 pub use p2p::{DirectServer, dp_socket_path, serve_data_provider_direct};
+pub use pam::{PamForward, PamResult};
 
 use crate::paths::Paths;
 use std::future::Future;
@@ -176,11 +179,21 @@ impl DpReply {
 /// A boxed future, as handler traits return them.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
-/// Answers `getAccountInfo` in a backend.
+/// Answers the `sssd.dataprovider` calls in a backend: `getAccountInfo` and `pamHandler`.
 pub trait AccountInfoHandler: Send + Sync + 'static {
     /// Fetches the objects, writes them into the cache and returns a status.
     fn get_account_info(&self, req: AccountRequest) -> BoxFuture<DpReply>;
+
+    /// Runs one PAM command (authenticate, access, password change, ...) for a user already
+    /// in the cache. The default answers `PAM_MODULE_UNKNOWN` (no PAM support).
+    fn pam_handler(&self, req: PamForward) -> BoxFuture<PamResult> {
+        let _ = req;
+        Box::pin(async { PamResult::status(PAM_MODULE_UNKNOWN) })
+    }
 }
+
+/// Linux-PAM's `PAM_MODULE_UNKNOWN`.
+const PAM_MODULE_UNKNOWN: i32 = 28;
 
 /// Reacts to the `sssd.service` calls the monitor relays from UNIX signals.
 pub trait ServiceHandler: Send + Sync + 'static {
@@ -323,7 +336,7 @@ impl DataProviderClient {
                 let Some(conn) = direct.get(&req.domain).await else {
                     break;
                 };
-                match client::call_direct(&conn, &body, timeout).await {
+                match client::call_direct(&conn, "getAccountInfo", &body, timeout).await {
                     Ok((dp_error, error, message)) => {
                         return Ok(DpReply {
                             dp_error,
@@ -342,6 +355,51 @@ impl DataProviderClient {
             return self.call_bus(&dest, &body, left).await;
         }
         self.call_bus(&dest, &body, timeout).await
+    }
+
+    /// Forwards a PAM command to the backend of `req.domain` (direct socket first, as
+    /// [`DataProviderClient::get_account_info`]); `timeout` bounds the wait.
+    pub async fn pam_handler(
+        &self,
+        req: &PamForward,
+        timeout: std::time::Duration,
+    ) -> Result<PamResult, SbusError> {
+        let dest = domain_bus_name(&req.domain);
+        let body = req.to_wire();
+        let started = std::time::Instant::now();
+        if let Some(direct) = &self.direct {
+            for _ in 0..2 {
+                let Some(conn) = direct.get(&req.domain).await else {
+                    break;
+                };
+                match client::call_direct::<_, pam::PamWireReply>(
+                    &conn,
+                    "pamHandler",
+                    &body,
+                    timeout,
+                )
+                .await
+                {
+                    Ok((pam_status, items)) => return Ok(PamResult { pam_status, items }),
+                    Err(e @ SbusError::Timeout { .. }) => return Err(e),
+                    Err(e) => {
+                        tracing::info!("direct pamHandler to the backend of {}: {e}", req.domain);
+                        direct.forget(&req.domain, &conn).await;
+                    }
+                }
+            }
+        }
+        let left = timeout.saturating_sub(started.elapsed());
+        let (pam_status, items): pam::PamWireReply = client::call(
+            &self.bus,
+            &dest,
+            DATA_PROVIDER_INTERFACE,
+            "pamHandler",
+            &body,
+            left,
+        )
+        .await?;
+        Ok(PamResult { pam_status, items })
     }
 
     async fn call_bus(

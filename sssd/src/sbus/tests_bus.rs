@@ -27,6 +27,19 @@ impl AccountInfoHandler for FakeBackend {
             }
         })
     }
+
+    fn pam_handler(&self, req: PamForward) -> BoxFuture<PamResult> {
+        Box::pin(async move {
+            let ok = req.authtok.as_slice() == b"Secret123" && req.cmd == 0xF1;
+            PamResult {
+                pam_status: if ok { 0 } else { 7 },
+                items: vec![
+                    (2, format!("{}\0", req.domain).into_bytes()),
+                    (4, vec![1, 2]),
+                ],
+            }
+        })
+    }
 }
 
 #[derive(Default)]
@@ -301,4 +314,38 @@ fn direct_socket_names_stay_one_component() {
     assert_eq!(name("example.com"), "sbus-dp_example.com");
     assert_eq!(name("../etc"), "sbus-dp__2e._2fetc");
     assert_eq!(name("a/b"), "sbus-dp_a_2fb");
+}
+
+#[tokio::test]
+async fn pam_handler_round_trips_on_bus_and_direct_socket() {
+    let s = setup(Duration::ZERO).await;
+    let bus = connect(&s.paths, PAM_NAME).await.unwrap();
+    let client = DataProviderClient::with_direct(bus, &s.paths);
+    let mut req = PamForward {
+        cmd: 0xF1,
+        domain: "LDAP".into(),
+        user: "alice".into(),
+        service: "login".into(),
+        authtok_type: 1,
+        authtok: zeroize::Zeroizing::new(b"Secret123".to_vec()),
+        cli_pid: 42,
+        ..PamForward::default()
+    };
+    let t = Duration::from_secs(5);
+    let r = client.pam_handler(&req, t).await.unwrap();
+    assert_eq!(r.pam_status, 0);
+    assert_eq!(r.items, vec![(2, b"LDAP\0".to_vec()), (4, vec![1, 2])]);
+    let direct = Arc::new(FakeBackend {
+        delay: Duration::ZERO,
+        seen: Mutex::new(Vec::new()),
+    });
+    let _server = serve_data_provider_direct(&s.paths, "LDAP", direct)
+        .await
+        .unwrap();
+    req.authtok = zeroize::Zeroizing::new(b"wrong".to_vec());
+    assert_eq!(client.pam_handler(&req, t).await.unwrap().pam_status, 7);
+    assert!(!format!("{req:?}").contains("wrong"));
+    // An empty user is refused by the interface before any handler runs.
+    req.user.clear();
+    assert_eq!(client.pam_handler(&req, t).await.unwrap().pam_status, 4);
 }

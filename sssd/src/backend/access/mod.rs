@@ -1,0 +1,38 @@
+//! Access control (`access_provider`): `permit`, `deny`, `simple` and `ldap`.
+//!
+//! API contract (the backend's PAM dispatch calls these for SSS_PAM_ACCT_MGMT; keep the
+//! signatures): each returns a Linux-PAM status: SUCCESS, PERM_DENIED or ACCT_EXPIRED
+//! (`sss_proto::pam::status::*`).
+
+use crate::backend::ldap::MapCtx;
+use crate::backend::ldap::connection::Connection;
+use crate::backend::ldap::search::SearchError;
+use crate::config::{AuthOptions, SimpleAccessOptions};
+use crate::model::User;
+
+/// `access_provider = simple`: `user` with the names of all its groups (primary included).
+/// Deny lists win over allow lists; with no list set everyone is allowed; with any allow list
+/// set only listed users/groups are allowed. Names compare case-insensitively when
+/// `case_sensitive` is false.
+pub fn simple(
+    opts: &SimpleAccessOptions,
+    user: &str,
+    groups: &[String],
+    case_sensitive: bool,
+) -> i32 {
+    let _ = (opts, user, groups, case_sensitive);
+    sss_proto::pam::status::PERM_DENIED
+}
+
+/// `access_provider = ldap`: runs the `ldap_access_order` checks (`filter`: the user's entry
+/// must match `ldap_access_filter`; `expire`: `ldap_account_expire_policy = shadow` compares
+/// `shadowExpire` with today) on `conn`.
+pub async fn ldap(
+    ctx: &MapCtx,
+    conn: &Connection,
+    opts: &AuthOptions,
+    user: &User,
+) -> Result<i32, SearchError> {
+    let _ = (ctx, conn, opts, user);
+    Ok(sss_proto::pam::status::PERM_DENIED)
+}

@@ -1,0 +1,389 @@
+//! Typed options for authentication: `[pam]`, and the auth, access, password-change,
+//! Kerberos and SASL options of `[domain/NAME]`, with SSSD's names and defaults.
+
+use super::options::{domain_section, number, optional, string};
+use super::{Config, ConfigError};
+
+/// `pam_response_filter` entries SSSD applies when the option is unset.
+pub const DEFAULT_RESPONSE_FILTER: &[&str] = &["ENV:KRB5CCNAME:sudo", "ENV:KRB5CCNAME:sudo-i"];
+
+/// `[pam]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PamOptions {
+    /// `offline_credentials_expiration` days (0 = never).
+    pub offline_credentials_expiration: u32,
+    /// `offline_failed_login_attempts` (0 = unlimited).
+    pub offline_failed_login_attempts: u32,
+    /// `offline_failed_login_delay` minutes (5).
+    pub offline_failed_login_delay: u32,
+    /// `pam_verbosity` (1).
+    pub pam_verbosity: u32,
+    /// `pam_id_timeout` seconds (5).
+    pub pam_id_timeout: u32,
+    /// `pam_pwd_expiration_warning` days (0 = use the server's).
+    pub pam_pwd_expiration_warning: u32,
+    /// `pam_trusted_users`: names or uids; `None` = every uid is trusted.
+    pub pam_trusted_users: Option<Vec<String>>,
+    /// `pam_public_domains`: domains untrusted uids may use; `["all"]`, or empty = none.
+    pub pam_public_domains: Vec<String>,
+    /// `pam_account_expired_message`.
+    pub pam_account_expired_message: Option<String>,
+    /// `pam_account_locked_message`.
+    pub pam_account_locked_message: Option<String>,
+    /// `pam_response_filter`, merged with the defaults (`+X` adds, `-X` removes, a plain
+    /// list replaces): entries `ENV`, `ENV:NAME` or `ENV:NAME:SERVICE`.
+    pub pam_response_filter: Vec<String>,
+    /// `pam_initgroups_scheme`: `no_session` (default), `never` or `always`.
+    pub pam_initgroups_scheme: String,
+    /// `client_idle_timeout` seconds (60, at least 10).
+    pub client_idle_timeout: u32,
+}
+
+impl PamOptions {
+    /// Reads `[pam]` (a missing section gives the defaults).
+    pub fn from_config(cfg: &Config) -> Result<PamOptions, ConfigError> {
+        const S: &str = "pam";
+        let scheme = string(cfg, S, "pam_initgroups_scheme", "no_session").to_ascii_lowercase();
+        if !["no_session", "never", "always"].contains(&scheme.as_str()) {
+            return Err(ConfigError::bad_value(
+                S,
+                "pam_initgroups_scheme",
+                &scheme,
+                "expected no_session, never or always",
+            ));
+        }
+        let trusted = cfg
+            .get(S, "pam_trusted_users")
+            .map(|_| cfg.get_list(S, "pam_trusted_users"));
+        Ok(PamOptions {
+            offline_credentials_expiration: number(cfg, S, "offline_credentials_expiration", 0)?,
+            offline_failed_login_attempts: number(cfg, S, "offline_failed_login_attempts", 0)?,
+            offline_failed_login_delay: number(cfg, S, "offline_failed_login_delay", 5)?,
+            pam_verbosity: number(cfg, S, "pam_verbosity", 1)?,
+            pam_id_timeout: number(cfg, S, "pam_id_timeout", 5)?,
+            pam_pwd_expiration_warning: number(cfg, S, "pam_pwd_expiration_warning", 0)?,
+            pam_trusted_users: trusted,
+            pam_public_domains: cfg.get_list(S, "pam_public_domains"),
+            pam_account_expired_message: optional(cfg, S, "pam_account_expired_message"),
+            pam_account_locked_message: optional(cfg, S, "pam_account_locked_message"),
+            pam_response_filter: response_filter(&cfg.get_list(S, "pam_response_filter")),
+            pam_initgroups_scheme: scheme,
+            client_idle_timeout: super::options::client_idle_timeout(cfg, S)?,
+        })
+    }
+}
+
+/// Applies SSSD's merge rule for `pam_response_filter` to `configured`.
+fn response_filter(configured: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = DEFAULT_RESPONSE_FILTER
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if configured
+        .iter()
+        .any(|e| !e.starts_with('+') && !e.starts_with('-'))
+    {
+        out.clear();
+    }
+    for e in configured {
+        if let Some(rest) = e.strip_prefix('-') {
+            out.retain(|x| x != rest);
+        } else {
+            let item = e.strip_prefix('+').unwrap_or(e);
+            if !out.iter().any(|x| x == item) {
+                out.push(item.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// `simple_*` access options.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimpleAccessOptions {
+    /// `simple_allow_users`.
+    pub allow_users: Vec<String>,
+    /// `simple_deny_users`.
+    pub deny_users: Vec<String>,
+    /// `simple_allow_groups`.
+    pub allow_groups: Vec<String>,
+    /// `simple_deny_groups`.
+    pub deny_groups: Vec<String>,
+}
+
+/// `krb5_*` options (used when auth or chpass provider is `krb5`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Krb5Options {
+    /// `krb5_server` then `krb5_backup_server` (empty: use krb5.conf / DNS).
+    pub servers: Vec<String>,
+    /// `krb5_kpasswd` then `krb5_backup_kpasswd` (empty: the KDCs / krb5.conf).
+    pub kpasswd: Vec<String>,
+    /// `krb5_realm` (required by the krb5 provider).
+    pub realm: Option<String>,
+    /// `krb5_auth_timeout` seconds (6): the child is killed after this.
+    pub auth_timeout: u32,
+    /// `krb5_validate` (false): verify the TGT against a keytab.
+    pub validate: bool,
+    /// `krb5_keytab` (/etc/krb5.keytab).
+    pub keytab: String,
+    /// `krb5_ccachedir` (/tmp).
+    pub ccachedir: String,
+    /// `krb5_ccname_template` (`FILE:%d/krb5cc_%U_XXXXXX`).
+    pub ccname_template: String,
+    /// `krb5_lifetime`, as written (e.g. `10h`).
+    pub lifetime: Option<String>,
+    /// `krb5_renewable_lifetime`, as written.
+    pub renewable_lifetime: Option<String>,
+    /// `krb5_canonicalize` (false).
+    pub canonicalize: bool,
+    /// `krb5_use_enterprise_principal` (false).
+    pub use_enterprise_principal: bool,
+    /// `krb5_store_password_if_offline` (false).
+    pub store_password_if_offline: bool,
+}
+
+/// SASL options for the identity connection (`ldap_sasl_mech = GSSAPI`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaslOptions {
+    /// `ldap_sasl_mech` (only GSSAPI is supported).
+    pub mech: Option<String>,
+    /// `ldap_sasl_authid` (principal; default `host/<hostname>`).
+    pub authid: Option<String>,
+    /// `ldap_sasl_realm` (default `krb5_realm`).
+    pub realm: Option<String>,
+    /// `ldap_krb5_keytab` (default `krb5_keytab`, then /etc/krb5.keytab).
+    pub keytab: String,
+    /// `ldap_krb5_init_creds` (true): ldap_child gets a TGT from the keytab.
+    pub init_creds: bool,
+    /// `ldap_krb5_ticket_lifetime` seconds (86400).
+    pub ticket_lifetime: u32,
+}
+
+/// What a domain does for PAM: providers and their options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthOptions {
+    /// `auth_provider` (default: id_provider): `ldap`, `krb5` or `none`.
+    pub auth_provider: String,
+    /// `access_provider` (default `permit`): `permit`, `deny`, `simple`, `ldap`.
+    pub access_provider: String,
+    /// `chpass_provider` (default: auth_provider): `ldap`, `krb5`, `none`.
+    pub chpass_provider: String,
+    /// `cache_credentials` (false).
+    pub cache_credentials: bool,
+    /// `cached_auth_timeout` seconds (0 = off).
+    pub cached_auth_timeout: u32,
+    /// `ldap_auth_disable_tls_never_use_in_production` (false).
+    pub ldap_auth_disable_tls: bool,
+    /// `ldap_access_filter`.
+    pub ldap_access_filter: Option<String>,
+    /// `ldap_access_order` (default `filter`), lowercased.
+    pub ldap_access_order: Vec<String>,
+    /// `ldap_account_expire_policy` (`shadow`, ...; unset = none).
+    pub ldap_account_expire_policy: Option<String>,
+    /// `ldap_user_shadow_expire` attribute (`shadowExpire`).
+    pub ldap_user_shadow_expire: String,
+    /// `ldap_pwmodify_mode` (`exop`, default; `ldap_modify`).
+    pub ldap_pwmodify_mode: String,
+    /// Simple access lists.
+    pub simple: SimpleAccessOptions,
+    /// Kerberos options.
+    pub krb5: Krb5Options,
+    /// SASL options of the identity connection.
+    pub sasl: SaslOptions,
+}
+
+impl AuthOptions {
+    /// Reads the auth-related options of `[domain/<name>]`.
+    pub fn from_config(cfg: &Config, name: &str) -> Result<AuthOptions, ConfigError> {
+        let s = domain_section(cfg, name)?;
+        let s = s.as_str();
+        let id_provider = optional(cfg, s, "id_provider").unwrap_or_default();
+        let auth_provider = optional(cfg, s, "auth_provider").unwrap_or(id_provider);
+        let chpass_provider =
+            optional(cfg, s, "chpass_provider").unwrap_or_else(|| auth_provider.clone());
+        let access_provider = string(cfg, s, "access_provider", "permit");
+        for (opt, v, allowed) in [
+            (
+                "auth_provider",
+                &auth_provider,
+                &["ldap", "krb5", "none"][..],
+            ),
+            (
+                "chpass_provider",
+                &chpass_provider,
+                &["ldap", "krb5", "none"],
+            ),
+            (
+                "access_provider",
+                &access_provider,
+                &["permit", "deny", "simple", "ldap"],
+            ),
+        ] {
+            if !allowed.contains(&v.as_str()) {
+                return Err(ConfigError::bad_value(
+                    s,
+                    opt,
+                    v,
+                    format!("supported values: {}", allowed.join(", ")),
+                ));
+            }
+        }
+        let mut order: Vec<String> = cfg
+            .get_list(s, "ldap_access_order")
+            .into_iter()
+            .map(|v| v.to_ascii_lowercase())
+            .collect();
+        if order.is_empty() {
+            order.push("filter".to_string());
+        }
+        for o in &order {
+            if ![
+                "filter",
+                "expire",
+                "lockout",
+                "ppolicy",
+                "pwd_expire_policy_reject",
+                "pwd_expire_policy_warn",
+                "pwd_expire_policy_renew",
+                "authorized_service",
+                "host",
+                "rhost",
+            ]
+            .contains(&o.as_str())
+            {
+                return Err(ConfigError::bad_value(
+                    s,
+                    "ldap_access_order",
+                    cfg.get(s, "ldap_access_order").unwrap_or_default(),
+                    format!("unknown access control {o:?}"),
+                ));
+            }
+        }
+        let krb5_keytab = string(cfg, s, "krb5_keytab", "/etc/krb5.keytab");
+        let mut servers = cfg.get_list(s, "krb5_server");
+        servers.extend(cfg.get_list(s, "krb5_backup_server"));
+        let mut kpasswd = cfg.get_list(s, "krb5_kpasswd");
+        kpasswd.extend(cfg.get_list(s, "krb5_backup_kpasswd"));
+        let realm = optional(cfg, s, "krb5_realm");
+        Ok(AuthOptions {
+            cache_credentials: cfg.get_bool(s, "cache_credentials", false)?,
+            cached_auth_timeout: number(cfg, s, "cached_auth_timeout", 0)?,
+            ldap_auth_disable_tls: cfg.get_bool(
+                s,
+                "ldap_auth_disable_tls_never_use_in_production",
+                false,
+            )?,
+            ldap_access_filter: optional(cfg, s, "ldap_access_filter"),
+            ldap_access_order: order,
+            ldap_account_expire_policy: optional(cfg, s, "ldap_account_expire_policy"),
+            ldap_user_shadow_expire: string(cfg, s, "ldap_user_shadow_expire", "shadowExpire"),
+            ldap_pwmodify_mode: string(cfg, s, "ldap_pwmodify_mode", "exop").to_ascii_lowercase(),
+            simple: SimpleAccessOptions {
+                allow_users: cfg.get_list(s, "simple_allow_users"),
+                deny_users: cfg.get_list(s, "simple_deny_users"),
+                allow_groups: cfg.get_list(s, "simple_allow_groups"),
+                deny_groups: cfg.get_list(s, "simple_deny_groups"),
+            },
+            krb5: Krb5Options {
+                servers,
+                kpasswd,
+                realm: realm.clone(),
+                auth_timeout: number(cfg, s, "krb5_auth_timeout", 6)?,
+                validate: cfg.get_bool(s, "krb5_validate", false)?,
+                keytab: krb5_keytab.clone(),
+                ccachedir: string(cfg, s, "krb5_ccachedir", "/tmp"),
+                ccname_template: string(cfg, s, "krb5_ccname_template", "FILE:%d/krb5cc_%U_XXXXXX"),
+                lifetime: optional(cfg, s, "krb5_lifetime"),
+                renewable_lifetime: optional(cfg, s, "krb5_renewable_lifetime"),
+                canonicalize: cfg.get_bool(s, "krb5_canonicalize", false)?,
+                use_enterprise_principal: cfg.get_bool(
+                    s,
+                    "krb5_use_enterprise_principal",
+                    false,
+                )?,
+                store_password_if_offline: cfg.get_bool(
+                    s,
+                    "krb5_store_password_if_offline",
+                    false,
+                )?,
+            },
+            sasl: SaslOptions {
+                mech: optional(cfg, s, "ldap_sasl_mech"),
+                authid: optional(cfg, s, "ldap_sasl_authid"),
+                realm: optional(cfg, s, "ldap_sasl_realm").or(realm),
+                keytab: optional(cfg, s, "ldap_krb5_keytab").unwrap_or(krb5_keytab),
+                init_creds: cfg.get_bool(s, "ldap_krb5_init_creds", true)?,
+                ticket_lifetime: number(cfg, s, "ldap_krb5_ticket_lifetime", 86400)?,
+            },
+            chpass_provider,
+            access_provider,
+            auth_provider,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(text: &str) -> Config {
+        Config::parse(text, "test.conf").expect("parses")
+    }
+
+    #[test]
+    fn pam_defaults() {
+        let c = cfg("[sssd]\ndomains = D\n[domain/D]\nid_provider = ldap\n");
+        let p = PamOptions::from_config(&c).expect("pam");
+        assert_eq!(p.pam_id_timeout, 5);
+        assert_eq!(p.pam_verbosity, 1);
+        assert_eq!(p.offline_failed_login_delay, 5);
+        assert_eq!(p.pam_trusted_users, None);
+        assert_eq!(p.pam_response_filter, DEFAULT_RESPONSE_FILTER);
+        assert_eq!(p.pam_initgroups_scheme, "no_session");
+    }
+
+    #[test]
+    fn response_filter_merges() {
+        assert_eq!(
+            response_filter(&["+ENV:FOO".into(), "-ENV:KRB5CCNAME:sudo".into()]),
+            vec!["ENV:KRB5CCNAME:sudo-i".to_string(), "ENV:FOO".to_string()]
+        );
+        assert_eq!(response_filter(&["ENV".into()]), vec!["ENV".to_string()]);
+    }
+
+    #[test]
+    fn auth_defaults_follow_id_provider() {
+        let c = cfg("[sssd]\ndomains = D\n[domain/D]\nid_provider = ldap\n");
+        let a = AuthOptions::from_config(&c, "D").expect("auth");
+        assert_eq!(a.auth_provider, "ldap");
+        assert_eq!(a.chpass_provider, "ldap");
+        assert_eq!(a.access_provider, "permit");
+        assert_eq!(a.ldap_access_order, vec!["filter".to_string()]);
+        assert_eq!(a.krb5.auth_timeout, 6);
+        assert_eq!(a.krb5.ccname_template, "FILE:%d/krb5cc_%U_XXXXXX");
+    }
+
+    #[test]
+    fn krb5_and_simple_options() {
+        let c = cfg(
+            "[sssd]\ndomains = D\n[domain/D]\nid_provider = ldap\nauth_provider = krb5\n\
+             krb5_server = 127.0.0.1:8888\nkrb5_realm = EXAMPLE.TEST\naccess_provider = simple\n\
+             simple_deny_users = bob, carol\n",
+        );
+        let a = AuthOptions::from_config(&c, "D").expect("auth");
+        assert_eq!(a.chpass_provider, "krb5");
+        assert_eq!(a.krb5.servers, vec!["127.0.0.1:8888".to_string()]);
+        assert_eq!(a.krb5.realm.as_deref(), Some("EXAMPLE.TEST"));
+        assert_eq!(
+            a.simple.deny_users,
+            vec!["bob".to_string(), "carol".to_string()]
+        );
+    }
+
+    #[test]
+    fn unknown_provider_is_named() {
+        let c = cfg("[sssd]\ndomains = D\n[domain/D]\nid_provider = ldap\naccess_provider = ad\n");
+        let e = AuthOptions::from_config(&c, "D").expect_err("refused");
+        assert!(e.to_string().contains("access_provider"), "{e}");
+    }
+}
