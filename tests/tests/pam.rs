@@ -194,6 +194,38 @@ fn ldap_auth_access_session_password_change_and_trust() {
     );
 }
 
+#[test]
+fn public_domain_serves_untrusted_callers() {
+    let slapd = Slapd::new(&tree()).unwrap();
+    let ns = namespace();
+    let conf = SssdConf::ldap_pam(&slapd, Schema::Rfc2307)
+        .set("pam", "pam_trusted_users", "0")
+        .set("pam", "pam_public_domains", "LDAP");
+    let sssd = start(&ns, &conf);
+    for service in [SERVICE, "sssd-tests-domains"] {
+        for caller in [ROOT, AS_USER2] {
+            expect(
+                &sssd,
+                &ns,
+                (caller, service),
+                "user1",
+                &["authenticate"],
+                &pw(1001),
+                code::SUCCESS,
+            );
+            expect(
+                &sssd,
+                &ns,
+                (caller, service),
+                "user1",
+                &["authenticate"],
+                "wrong\n",
+                code::AUTH_ERR,
+            );
+        }
+    }
+}
+
 /// A KDC holding user1..user3 and nogecos with `Kerberos<uid>` passwords, and kadmind.
 fn kdc() -> Kdc {
     let mut kdc = Kdc::new().unwrap();
