@@ -360,6 +360,9 @@ fn offline_login_with_cached_credentials() {
     let mut slapd = Slapd::new(&tree()).unwrap();
     let ns = namespace();
     let conf = SssdConf::ldap_pam(&slapd, Schema::Rfc2307)
+        .set("pam", "pam_verbosity", "2")
+        .set("pam", "offline_failed_login_attempts", "3")
+        .set("pam", "offline_failed_login_delay", "5")
         .domain("access_provider", "permit")
         .domain("cache_credentials", "true");
     let sssd = start(&ns, &conf);
@@ -368,6 +371,13 @@ fn offline_login_with_cached_credentials() {
     };
     e(ROOT, "user1", &["authenticate"], &pw(1001), code::SUCCESS);
     e(AS_USER1, "user1", &["acct_mgmt"], "", code::SUCCESS);
+    e(
+        AS_USER3,
+        "user3",
+        &["authenticate"],
+        &pw(1003),
+        code::SUCCESS,
+    );
     // The cached hash is not visible through NSS.
     let out = ns.run(&["getent", "passwd", "user1"]).unwrap();
     assert!(!out.stdout.contains("$6$"), "{out:?}");
@@ -377,6 +387,12 @@ fn offline_login_with_cached_credentials() {
     for caller in [ROOT, AS_USER1] {
         let ok = e(caller, "user1", &["authenticate"], &pw(1001), code::SUCCESS);
         assert!(ok.elapsed < Duration::from_secs(30), "{ok:?}");
+        // pam_verbosity = 2: every offline login is announced.
+        let said = format!("{}{}", ok.output.stdout, ok.output.stderr);
+        assert!(
+            said.contains("Authenticated with cached credentials"),
+            "{said}"
+        );
         e(
             caller,
             "user1",
@@ -393,6 +409,25 @@ fn offline_login_with_cached_credentials() {
             code::PERM_DENIED,
         );
     }
+    // offline_failed_login_attempts = 3: after three wrong passwords even the right one is
+    // refused for offline_failed_login_delay minutes.
+    for _ in 0..3 {
+        e(
+            AS_USER3,
+            "user3",
+            &["authenticate"],
+            "wrong\n",
+            code::AUTH_ERR,
+        );
+    }
+    e(
+        AS_USER3,
+        "user3",
+        &["authenticate"],
+        &pw(1003),
+        code::PERM_DENIED,
+    );
+    e(ROOT, "user1", &["authenticate"], &pw(1001), code::SUCCESS);
     assert!(
         !sssd.logs().contains("Password1001"),
         "a password reached the logs"
