@@ -196,3 +196,37 @@ fn malformed_requests_fail_and_the_responder_keeps_serving() {
         "the oversized password reached the logs"
     );
 }
+
+#[test]
+fn killed_pam_responder_is_restarted() {
+    let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
+    let ns = Namespace::new(Some(stage::shared_stage().unwrap())).unwrap();
+    let sssd = Sssd::start(&ns, &SssdConf::ldap_pam(&slapd, Schema::Rfc2307))
+        .unwrap_or_else(|e| panic!("sssd did not start: {e}"));
+    tpam::wait_for_socket(&ns).unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
+    tpam::install_service(&ns, SERVICE, "").unwrap();
+    let pid_of = || {
+        ns.processes().into_iter().find(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "sssd_pam")
+        })
+    };
+    let old = pid_of().expect("sssd_pam running");
+    sssd_tests::proc::signal(old, libc::SIGKILL);
+    sssd_tests::proc::wait_until("sssd_pam to be restarted", Duration::from_secs(30), || {
+        pid_of().is_some_and(|p| p != old)
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
+    sssd_tests::proc::wait_until("a login to succeed", Duration::from_secs(30), || {
+        pamtester(
+            &ns,
+            Caller::Root,
+            SERVICE,
+            "user1",
+            &["authenticate"],
+            "Password1001\n",
+        )
+        .is_ok_and(|o| o.code == code::SUCCESS)
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
+}
