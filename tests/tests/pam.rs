@@ -491,11 +491,20 @@ fn unreachable_kdc_is_authinfo_unavail_within_the_timeout() {
             &format!("{}\n", krb5_password(1001)),
             code::AUTHINFO_UNAVAIL,
         );
+        eprintln!("unreachable KDC answered in {:?}", out.elapsed);
         assert!(
             out.elapsed < Duration::from_secs(timeout + 15),
             "took {:?}",
             out.elapsed
         );
+        // The child that waited for the KDC was killed, not left behind.
+        sssd_tests::proc::wait_until("krb5_child to be gone", Duration::from_secs(10), || {
+            !ns.processes().into_iter().any(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| c.trim() == "krb5_child")
+            })
+        })
+        .unwrap();
         // access_provider = deny.
         expect(
             &sssd,
