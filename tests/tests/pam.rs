@@ -269,6 +269,19 @@ fn assert_ccache(sssd: &Sssd<'_>, ns: &Namespace, uid: u32, principal: &str) {
     assert!(out.stdout.contains("krbtgt/EXAMPLE.COM@EXAMPLE.COM"));
 }
 
+/// Authenticates with tests/src/bin/pam-env inside `ns` (as root); returns its output:
+/// `status=N` and the PAM environment.
+fn pam_env(ns: &Namespace, service: &str, user: &str, password: &str) -> String {
+    let out = ns
+        .run_input(
+            &[env!("CARGO_BIN_EXE_pam-env"), service, user],
+            format!("{password}\n").as_bytes(),
+        )
+        .unwrap();
+    assert!(out.success(), "pam-env: {out:?}");
+    out.stdout
+}
+
 #[test]
 fn krb5_auth_ccache_validation_access_filter_and_kpasswd() {
     let dir = tree();
@@ -331,6 +344,23 @@ fn krb5_auth_ccache_validation_access_filter_and_kpasswd() {
             &["open_session", "close_session"],
             "",
             code::SUCCESS,
+        );
+    }
+    // pam_sss puts KRB5CCNAME into the PAM environment, except for sudo (the default
+    // pam_response_filter drops it there).
+    pam::install_service(&ns, "sudo", "").unwrap();
+    let ccname = format!("KRB5CCNAME=FILE:{CCACHE_DIR}/krb5cc_1001");
+    for (service, present) in [(SERVICE, true), ("sudo", false)] {
+        let env = pam_env(&ns, service, "user1", &krb5_password(1001));
+        assert!(
+            env.starts_with("status=0\n"),
+            "{service}: {env}\n{}",
+            sssd.logs()
+        );
+        assert_eq!(
+            env.lines().any(|l| l == ccname),
+            present,
+            "{service}: {env}"
         );
     }
     // kpasswd as the user: the new password works, the old fails.
