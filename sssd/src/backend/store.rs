@@ -3,7 +3,7 @@
 //! The [`Store`] trait lets the request logic be tested without LMDB; [`CacheStore`] is the
 //! real domain cache and [`MemStore`] an in-memory stand-in.
 
-use crate::cache::{Cache, CacheError};
+use crate::cache::{Cache, CacheError, Credentials};
 use crate::model::{Group, User};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -45,6 +45,31 @@ pub enum CacheOp {
 pub trait Store: Send + Sync + 'static {
     /// Applies `ops` atomically, stamping stored entries with `now`.
     fn apply(&self, ops: &[CacheOp], now: i64) -> Result<(), CacheError>;
+
+    /// The cached user `name`.
+    fn user(&self, name: &str) -> Result<Option<User>, CacheError>;
+
+    /// Names of the cached groups of user `name`: its primary group and its initgroups
+    /// memberships (gids with no cached group are skipped).
+    fn group_names(&self, user: &User) -> Result<Vec<String>, CacheError>;
+
+    /// The cached credentials of user `name`.
+    fn credentials(&self, name: &str) -> Result<Option<Credentials>, CacheError>;
+
+    /// Stores (or with `None` removes) the cached credentials of user `name`.
+    fn put_credentials(&self, name: &str, creds: Option<&Credentials>)
+    -> Result<(), CacheError>;
+}
+
+/// The primary gid followed by `gids`, without duplicates.
+fn all_gids(user: &User, gids: &[u32]) -> Vec<u32> {
+    let mut out = vec![user.gid];
+    for g in gids {
+        if !out.contains(g) {
+            out.push(*g);
+        }
+    }
+    out
 }
 
 /// The real per-domain cache.
@@ -97,6 +122,38 @@ impl Store for CacheStore {
         }
         w.commit()
     }
+
+    fn user(&self, name: &str) -> Result<Option<User>, CacheError> {
+        Ok(self.0.user_by_name(name)?.map(|c| c.value))
+    }
+
+    fn group_names(&self, user: &User) -> Result<Vec<String>, CacheError> {
+        let gids = self.0.initgroups(&user.name)?.map(|c| c.value);
+        let mut out = Vec::new();
+        for gid in all_gids(user, gids.as_deref().unwrap_or_default()) {
+            if let Some(g) = self.0.group_by_gid(gid)? {
+                out.push(g.value.name);
+            }
+        }
+        Ok(out)
+    }
+
+    fn credentials(&self, name: &str) -> Result<Option<Credentials>, CacheError> {
+        self.0.credentials(name)
+    }
+
+    fn put_credentials(
+        &self,
+        name: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<(), CacheError> {
+        let mut w = self.0.writer()?;
+        match creds {
+            Some(c) => w.put_credentials(name, c)?,
+            None => w.delete_credentials(name)?,
+        }
+        w.commit()
+    }
 }
 
 /// An in-memory store (tests, and a stand-in where no cache is wanted).
@@ -114,6 +171,8 @@ pub struct MemData {
     pub groups: BTreeMap<String, (Group, i64)>,
     /// Initgroups gid lists by user name, with expiry.
     pub initgroups: BTreeMap<String, (Vec<u32>, i64)>,
+    /// Cached credentials by user name.
+    pub credentials: BTreeMap<String, Credentials>,
     /// Number of `apply` calls.
     pub batches: usize,
 }
@@ -171,6 +230,42 @@ impl Store for MemStore {
                     d.groups.retain(|n, _| keep.contains(n));
                 }
             }
+        }
+        Ok(())
+    }
+
+    fn user(&self, name: &str) -> Result<Option<User>, CacheError> {
+        Ok(self.snapshot().users.get(name).map(|(u, _)| u.clone()))
+    }
+
+    fn group_names(&self, user: &User) -> Result<Vec<String>, CacheError> {
+        let d = self.snapshot();
+        let gids = d.initgroups.get(&user.name).map(|(g, _)| g.clone());
+        Ok(all_gids(user, gids.as_deref().unwrap_or_default())
+            .into_iter()
+            .filter_map(|gid| {
+                d.groups
+                    .values()
+                    .find(|(g, _)| g.gid == gid)
+                    .map(|(g, _)| g.name.clone())
+            })
+            .collect())
+    }
+
+    fn credentials(&self, name: &str) -> Result<Option<Credentials>, CacheError> {
+        Ok(self.snapshot().credentials.get(name).cloned())
+    }
+
+    fn put_credentials(
+        &self,
+        name: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<(), CacheError> {
+        if let Ok(mut d) = self.inner.lock() {
+            match creds {
+                Some(c) => d.credentials.insert(name.to_string(), c.clone()),
+                None => d.credentials.remove(name),
+            };
         }
         Ok(())
     }
