@@ -57,8 +57,7 @@ pub trait Store: Send + Sync + 'static {
     fn credentials(&self, name: &str) -> Result<Option<Credentials>, CacheError>;
 
     /// Stores (or with `None` removes) the cached credentials of user `name`.
-    fn put_credentials(&self, name: &str, creds: Option<&Credentials>)
-    -> Result<(), CacheError>;
+    fn put_credentials(&self, name: &str, creds: Option<&Credentials>) -> Result<(), CacheError>;
 }
 
 /// The primary gid followed by `gids`, without duplicates.
@@ -142,11 +141,7 @@ impl Store for CacheStore {
         self.0.credentials(name)
     }
 
-    fn put_credentials(
-        &self,
-        name: &str,
-        creds: Option<&Credentials>,
-    ) -> Result<(), CacheError> {
+    fn put_credentials(&self, name: &str, creds: Option<&Credentials>) -> Result<(), CacheError> {
         let mut w = self.0.writer()?;
         match creds {
             Some(c) => w.put_credentials(name, c)?,
@@ -256,11 +251,7 @@ impl Store for MemStore {
         Ok(self.snapshot().credentials.get(name).cloned())
     }
 
-    fn put_credentials(
-        &self,
-        name: &str,
-        creds: Option<&Credentials>,
-    ) -> Result<(), CacheError> {
+    fn put_credentials(&self, name: &str, creds: Option<&Credentials>) -> Result<(), CacheError> {
         if let Ok(mut d) = self.inner.lock() {
             match creds {
                 Some(c) => d.credentials.insert(name.to_string(), c.clone()),

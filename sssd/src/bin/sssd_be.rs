@@ -54,13 +54,7 @@ async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
     let db = opts.paths.db.clone();
     let name = domain.clone();
     let cache = tokio::task::spawn_blocking(move || Cache::open(&db, &name)).await??;
-    let backend = Backend::new(
-        &dom,
-        ldap,
-        auth,
-        pam,
-        Arc::new(CacheStore(Arc::new(cache))),
-    );
+    let backend = Backend::new(&dom, ldap, auth, pam, Arc::new(CacheStore(Arc::new(cache))));
 
     let bus = sbus::connect(&opts.paths, &sbus::domain_bus_name(&domain)).await?;
     sbus::serve_data_provider(&bus, Arc::new(backend.clone())).await?;

@@ -33,7 +33,14 @@ pub struct Credentials {
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Credentials")
-            .field("hash", &if self.hash.is_empty() { "<none>" } else { "<redacted>" })
+            .field(
+                "hash",
+                &if self.hash.is_empty() {
+                    "<none>"
+                } else {
+                    "<redacted>"
+                },
+            )
             .field("last_online_auth", &self.last_online_auth)
             .field("last_password_change", &self.last_password_change)
             .field("last_login", &self.last_login)

@@ -1,8 +1,8 @@
 //! Lookups inside one transaction (a read transaction, or the writer's own).
 
 use super::CacheError;
-use super::creds::Credentials;
 use super::codec::{self, Stamp, StampKind};
+use super::creds::Credentials;
 use super::env::{Db, Dbs, Shared};
 use crate::model::{Cached, Group, User};
 use heed::RoTxn;

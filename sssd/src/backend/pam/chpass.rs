@@ -21,7 +21,10 @@ impl Backend {
         let Some(old) = password(req.authtok_type, &req.authtok) else {
             // pam_sss sends no old password when root resets another user's password; as
             // SSSD's LDAP and Kerberos providers, refuse that.
-            tracing::warn!("{}: password reset without the old password is not supported", user.name);
+            tracing::warn!(
+                "{}: password reset without the old password is not supported",
+                user.name
+            );
             return PamResult::status(status::PERM_DENIED);
         };
         let new = if prelim {

@@ -40,11 +40,7 @@ impl BindCtx<'_> {
     }
 
     /// Connects and binds as `dn` with `password`; returns the bound connection.
-    async fn bind(
-        &self,
-        dn: &str,
-        password: &[u8],
-    ) -> Result<AuthConnection, BindOutcome> {
+    async fn bind(&self, dn: &str, password: &[u8]) -> Result<AuthConnection, BindOutcome> {
         // An empty simple bind is an anonymous bind: never send one.
         let Ok(pw) = std::str::from_utf8(password) else {
             return Err(BindOutcome::InvalidCredentials);
@@ -110,12 +106,7 @@ pub async fn check_password(ctx: &BindCtx<'_>, dn: &str, password: &[u8]) -> Bin
 }
 
 /// Binds as `dn` with `old` and sets `new` with the Password Modify extended operation.
-pub async fn change_password(
-    ctx: &BindCtx<'_>,
-    dn: &str,
-    old: &[u8],
-    new: &[u8],
-) -> BindOutcome {
+pub async fn change_password(ctx: &BindCtx<'_>, dn: &str, old: &[u8], new: &[u8]) -> BindOutcome {
     let (Ok(old_s), Ok(new_s)) = (std::str::from_utf8(old), std::str::from_utf8(new)) else {
         return BindOutcome::Refused("the password is not valid UTF-8".into());
     };

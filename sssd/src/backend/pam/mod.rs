@@ -403,12 +403,9 @@ impl Backend {
                 let store = i.store.clone();
                 let u = user.clone();
                 match tokio::task::spawn_blocking(move || store.group_names(&u)).await {
-                    Ok(Ok(groups)) => super::access::simple(
-                        &i.auth.simple,
-                        &user.name,
-                        &groups,
-                        i.case_sensitive,
-                    ),
+                    Ok(Ok(groups)) => {
+                        super::access::simple(&i.auth.simple, &user.name, &groups, i.case_sensitive)
+                    }
                     Ok(Err(e)) => {
                         tracing::error!("{e}");
                         status::SYSTEM_ERR

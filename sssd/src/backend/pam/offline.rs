@@ -177,7 +177,9 @@ mod tests {
     fn hashes_are_sha512_crypt_with_16_char_salt() {
         let h = hash_password(b"S3cret!").unwrap();
         assert!(h.starts_with("$6$"), "{}", h.as_str());
-        let salt = h.trim_start_matches("$6$").trim_start_matches("rounds=5000$");
+        let salt = h
+            .trim_start_matches("$6$")
+            .trim_start_matches("rounds=5000$");
         let salt = salt.split('$').next().unwrap();
         assert_eq!(salt.len(), 16);
         assert!(verify_password(b"S3cret!", &h));
@@ -219,7 +221,10 @@ mod tests {
         assert_eq!((next.failed_attempts, next.last_failed_login), (1, 2000));
         assert_eq!(offline_auth(None, b"pw", P, 2000).0, Verdict::Unavailable);
         let empty = Credentials::default();
-        assert_eq!(offline_auth(Some(&empty), b"", P, 2000).0, Verdict::Unavailable);
+        assert_eq!(
+            offline_auth(Some(&empty), b"", P, 2000).0,
+            Verdict::Unavailable
+        );
     }
 
     #[test]
@@ -266,7 +271,10 @@ mod tests {
             delay_minutes: 0,
             ..p
         };
-        assert_eq!(offline_auth(Some(&c), b"pw", p0, 99_999).0, Verdict::PermDenied);
+        assert_eq!(
+            offline_auth(Some(&c), b"pw", p0, 99_999).0,
+            Verdict::PermDenied
+        );
     }
 
     #[test]
