@@ -259,16 +259,12 @@ impl Backend {
             // Only passwords are supported; an empty one is never sent to the server.
             return PamResult::status(status::AUTH_ERR);
         };
-        if i.auth.cache_credentials && i.auth.cached_auth_timeout > 0 {
-            let creds = self.load_credentials(&user.name).await;
-            let now = super::ldap::now();
-            if offline::cached_auth_applies(creds.as_ref(), i.auth.cached_auth_timeout, now)
-                && let Some(c) = creds
-                && offline::verify_password(pw, &c.hash)
-            {
-                tracing::debug!("{}: cached_auth_timeout applies, cache accepted", user.name);
-                return PamResult::status(status::SUCCESS);
-            }
+        if i.auth.cache_credentials
+            && i.auth.cached_auth_timeout > 0
+            && self.cached_auth(&user.name, pw).await
+        {
+            tracing::debug!("{}: cached_auth_timeout applies, cache accepted", user.name);
+            return PamResult::status(status::SUCCESS);
         }
         let online = match i.auth.auth_provider.as_str() {
             "krb5" => self.krb5_auth(user, pw).await,
@@ -283,6 +279,22 @@ impl Backend {
             }
             Online::Unreachable => self.offline_auth(user, pw).await,
         }
+    }
+
+    /// The `cached_auth_timeout` short-cut: true when a recent online login makes the cache
+    /// authoritative and `pw` matches it (a mismatch goes to the server).
+    async fn cached_auth(&self, name: &str, pw: &[u8]) -> bool {
+        let creds = self.load_credentials(name).await;
+        let now = super::ldap::now();
+        let timeout = self.inner.auth.cached_auth_timeout;
+        if !offline::cached_auth_applies(creds.as_ref(), timeout, now) {
+            return false;
+        }
+        let Some(c) = creds else { return false };
+        let pw = Zeroizing::new(pw.to_vec());
+        tokio::task::spawn_blocking(move || offline::verify_password(&pw, &c.hash))
+            .await
+            .unwrap_or(false)
     }
 
     /// auth_provider = ldap.
