@@ -194,14 +194,18 @@ async fn check_expire(
         );
         return Ok(status::PERM_DENIED);
     }
-    let attr = &opts.ldap_user_shadow_expire;
+    let attr = opts.ldap_user_shadow_expire.trim();
+    if attr.is_empty() {
+        tracing::error!("ldap_user_shadow_expire is empty: {:?} denied", user.name);
+        return Ok(status::PERM_DENIED);
+    }
     let o = &ctx.opts;
     let f = format!(
         "(&{}(objectClass={}))",
         filter::eq(&o.user_name, &user.name),
         o.user_object_class
     );
-    let entries = user_entries(ctx, conn, user, &f, vec![attr.clone()]).await?;
+    let entries = user_entries(ctx, conn, user, &f, vec![attr.to_string()]).await?;
     let [entry] = entries.as_slice() else {
         tracing::error!(
             "expire check: {} entries found for {:?} (DN {:?}): access denied",

@@ -223,6 +223,8 @@ async fn expire_rule(env: &Env) {
         ACCT_EXPIRED,
         "uidNumber 1103 as a day is long past"
     );
+    remapped.ldap_user_shadow_expire = " ".into();
+    assert_eq!(env.decide(&remapped, "current").await, PERM_DENIED);
     // No policy, or one not implemented: denied.
     assert_eq!(
         env.decide(&auth(None, &["expire"], None), "current").await,
