@@ -116,6 +116,20 @@ async fn session_access_and_misrouted_requests() {
     let deny = backend_with(closed.clone(), "access_provider = deny", "", mem_store());
     let acct = fwd(Command::PamAcctMgmt, "alice", "", "");
     assert_eq!(st(&deny, acct.clone()).await, status::PERM_DENIED);
+    // access_provider = simple: the primary group counts, deny lists win.
+    for (lists, want) in [
+        ("simple_allow_groups = devs", status::SUCCESS),
+        ("simple_allow_groups = ops", status::SUCCESS),
+        ("simple_allow_users = bob", status::PERM_DENIED),
+        (
+            "simple_allow_users = alice\nsimple_deny_groups = devs",
+            status::PERM_DENIED,
+        ),
+    ] {
+        let auth = format!("access_provider = simple\n{lists}");
+        let b = backend_with(closed.clone(), &auth, "", mem_store());
+        assert_eq!(st(&b, acct.clone()).await, want, "{lists}");
+    }
     // Providers set to none.
     let none = backend_with(
         closed.clone(),
@@ -229,6 +243,17 @@ async fn ldap_auth_results(uri: &str) {
     let prelim = |pw: &str| fwd(Command::PamChAuthTokPrelim, "alice", pw, "");
     assert_eq!(st(&b, prelim("alice-pw")).await, status::SUCCESS);
     assert_eq!(st(&b, prelim("nope")).await, status::AUTH_ERR);
+    // access_provider = ldap on the identity connection.
+    let access = online(
+        uri,
+        "access_provider = ldap\nldap_access_filter = (uid=alice)",
+        "",
+        store,
+    )
+    .await;
+    let acct = |u: &str| fwd(Command::PamAcctMgmt, u, "", "");
+    assert_eq!(st(&access, acct("alice")).await, status::SUCCESS);
+    assert_eq!(st(&access, acct("bob")).await, status::PERM_DENIED);
 }
 
 async fn tls_is_required(server: &slapd::Slapd) {
@@ -328,4 +353,36 @@ async fn cached_credentials(server: &mut slapd::Slapd, cache: &Arc<Cache>) {
         .await;
     assert_eq!(r.pam_status, status::AUTHTOK_ERR);
     assert!(user_info(&r, user_info::OFFLINE_CHPASS).is_some());
+}
+
+#[tokio::test]
+async fn krb5_principal_is_upn_else_name_at_realm() {
+    let closed = ldap_opts("ldap://127.0.0.1:1");
+    let b = backend_with(
+        closed.clone(),
+        "auth_provider = krb5\nkrb5_realm = EXAMPLE.COM",
+        "",
+        mem_store(),
+    );
+    let mut u = User {
+        name: "alice".into(),
+        ..User::default()
+    };
+    assert_eq!(b.krb5_principal(&u).as_deref(), Some("alice@EXAMPLE.COM"));
+    u.upn = Some("Alice@OTHER.ORG".into());
+    assert_eq!(b.krb5_principal(&u).as_deref(), Some("Alice@OTHER.ORG"));
+    // No realm and no principal in the entry: a configuration error, not a wrong password.
+    let none = backend_with(closed, "auth_provider = krb5", "", mem_store());
+    u.upn = None;
+    assert_eq!(none.krb5_principal(&u), None);
+    let auth = fwd(Command::PamAuthenticate, "alice", "pw", "");
+    assert_eq!(st(&none, auth).await, status::SYSTEM_ERR);
+    let chpass = fwd(Command::PamChAuthTok, "alice", "pw", "new");
+    let chpass_b = backend_with(
+        ldap_opts("ldap://127.0.0.1:1"),
+        "auth_provider = krb5\nchpass_provider = krb5",
+        "",
+        mem_store(),
+    );
+    assert_eq!(st(&chpass_b, chpass).await, status::SYSTEM_ERR);
 }
