@@ -55,6 +55,10 @@ impl Backend {
     }
 
     async fn ldap_chpass(&self, user: &User, old: &[u8], new: Option<&[u8]>) -> PamResult {
+        if user.dn.is_empty() {
+            tracing::error!("{}: no DN cached, cannot bind as the user", user.name);
+            return PamResult::status(status::AUTH_ERR);
+        }
         if self.offline_now() {
             return offline_chpass();
         }

@@ -32,6 +32,9 @@ pub struct BindCtx<'a> {
     pub start: usize,
     /// `ldap_auth_disable_tls_never_use_in_production`.
     pub allow_insecure: bool,
+    /// `ldap_pwmodify_mode = ldap_modify`: replace `userPassword` with a modify operation
+    /// instead of the Password Modify extended operation.
+    pub modify_mode: bool,
 }
 
 impl BindCtx<'_> {
@@ -105,7 +108,8 @@ pub async fn check_password(ctx: &BindCtx<'_>, dn: &str, password: &[u8]) -> Bin
     }
 }
 
-/// Binds as `dn` with `old` and sets `new` with the Password Modify extended operation.
+/// Binds as `dn` with `old` and sets `new` with the Password Modify extended operation (or a
+/// modify of `userPassword` with `ldap_pwmodify_mode = ldap_modify`).
 pub async fn change_password(ctx: &BindCtx<'_>, dn: &str, old: &[u8], new: &[u8]) -> BindOutcome {
     let (Ok(old_s), Ok(new_s)) = (std::str::from_utf8(old), std::str::from_utf8(new)) else {
         return BindOutcome::Refused("the password is not valid UTF-8".into());
@@ -117,22 +121,30 @@ pub async fn change_password(ctx: &BindCtx<'_>, dn: &str, old: &[u8], new: &[u8]
         Ok(c) => c,
         Err(o) => return o,
     };
-    let op = PasswordModify {
-        user_id: Some(dn),
-        old_pass: Some(old_s),
-        new_pass: Some(new_s),
+    let res = if ctx.modify_mode {
+        let values = std::collections::HashSet::from([new_s]);
+        let mods = vec![ldap3::Mod::Replace("userPassword", values)];
+        tokio::time::timeout(ctx.op_timeout(), conn.ldap.modify(dn, mods)).await
+    } else {
+        let op = PasswordModify {
+            user_id: Some(dn),
+            old_pass: Some(old_s),
+            new_pass: Some(new_s),
+        };
+        tokio::time::timeout(ctx.op_timeout(), conn.ldap.extended(op))
+            .await
+            .map(|r| r.map(|x| x.1))
     };
-    let res = tokio::time::timeout(ctx.op_timeout(), conn.ldap.extended(op)).await;
     let uri = conn.uri.clone();
     close(conn);
     match res {
         Err(_) => BindOutcome::Unreachable(format!("password change on {uri} timed out")),
         Ok(Err(e)) => BindOutcome::Unreachable(format!("password change on {uri}: {e}")),
-        Ok(Ok(r)) if r.1.rc == 0 => BindOutcome::Ok,
-        Ok(Ok(r)) => BindOutcome::Refused(if r.1.text.is_empty() {
-            format!("password change refused (rc={})", r.1.rc)
+        Ok(Ok(r)) if r.rc == 0 => BindOutcome::Ok,
+        Ok(Ok(r)) => BindOutcome::Refused(if r.text.is_empty() {
+            format!("password change refused (rc={})", r.rc)
         } else {
-            r.1.text.clone()
+            r.text
         }),
     }
 }

@@ -230,6 +230,7 @@ impl Backend {
             opts: &i.provider.ctx().opts,
             start: i.provider.preferred_uri(),
             allow_insecure: i.auth.ldap_auth_disable_tls,
+            modify_mode: i.auth.ldap_pwmodify_mode == "ldap_modify",
         }
     }
 
@@ -299,6 +300,10 @@ impl Backend {
 
     /// auth_provider = ldap.
     async fn ldap_auth(&self, user: &User, pw: &[u8]) -> Online {
+        if user.dn.is_empty() {
+            tracing::error!("{}: no DN cached, cannot bind as the user", user.name);
+            return Online::Done(PamResult::status(status::AUTH_ERR));
+        }
         if self.offline_now() {
             return Online::Unreachable;
         }

@@ -297,6 +297,14 @@ async fn password_change(uri: &str) {
     let r = b.pam(chpass("N3w-pw", "")).await;
     assert_eq!(r.pam_status, status::AUTHTOK_ERR);
     assert!(user_info(&r, user_info::CHPASS_ERROR).is_some());
+    // ldap_pwmodify_mode = ldap_modify: a modify of userPassword as the user.
+    let m = online(uri, "ldap_pwmodify_mode = ldap_modify", "", store).await;
+    let chpass = |old: &str, new: &str| fwd(Command::PamChAuthTok, "carol", old, new);
+    assert_eq!(st(&m, chpass("carol-pw", "M0d-pw")).await, status::SUCCESS);
+    let auth = |pw: &str| fwd(Command::PamAuthenticate, "carol", pw, "");
+    assert_eq!(st(&m, auth("M0d-pw")).await, status::SUCCESS);
+    assert_eq!(st(&m, auth("carol-pw")).await, status::AUTH_ERR);
+    assert_eq!(st(&m, chpass("M0d-pw", "carol-pw")).await, status::SUCCESS);
 }
 
 async fn cached_credentials(server: &mut slapd::Slapd, cache: &Arc<Cache>) {
