@@ -212,10 +212,20 @@ async fn tls_settings(
     uri: &str,
     timeout: Duration,
 ) -> Result<LdapConnSettings, String> {
+    tls_settings_with(o, uri, timeout, o.id_use_start_tls).await
+}
+
+/// [`tls_settings`] with StartTLS on `ldap://` decided by `starttls`.
+async fn tls_settings_with(
+    o: &LdapOptions,
+    uri: &str,
+    timeout: Duration,
+    starttls: bool,
+) -> Result<LdapConnSettings, String> {
     let plain = uri.to_ascii_lowercase().starts_with("ldap://");
     let mut s = LdapConnSettings::new()
         .set_conn_timeout(timeout)
-        .set_starttls(plain && o.id_use_start_tls);
+        .set_starttls(plain && starttls);
     match TlsPolicy::from_reqcert(&o.tls_reqcert) {
         TlsPolicy::NoVerify => s = s.set_no_tls_verify(true),
         TlsPolicy::Verify => {
@@ -243,10 +253,13 @@ pub struct AuthConnection {
 }
 
 /// Opens a new connection for a user bind, trying the servers of `ldap_uri` in order starting
-/// at index `start`, with the same TLS settings as the identity connection. No bind is done.
+/// at index `start`, with the certificate settings of the identity connection. As SSSD, an
+/// `ldap://` server is always asked for StartTLS, whatever `ldap_id_use_start_tls` says,
+/// unless `insecure` (`ldap_auth_disable_tls_never_use_in_production`). No bind is done.
 pub async fn connect_for_auth(
     opts: &LdapOptions,
     start: usize,
+    insecure: bool,
 ) -> Result<AuthConnection, ConnectError> {
     let uris = &opts.uris;
     if uris.is_empty() {
@@ -258,7 +271,7 @@ pub async fn connect_for_auth(
         let uri = &uris[(start + k) % uris.len()];
         let attempt = async {
             check_uri(uri)?;
-            let settings = tls_settings(opts, uri, timeout).await?;
+            let settings = tls_settings_with(opts, uri, timeout, !insecure).await?;
             let (conn, ldap) = LdapConnAsync::with_settings(settings, uri)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -268,7 +281,7 @@ pub async fn connect_for_auth(
         match attempt.await {
             Ok(ldap) => {
                 let lower = uri.to_ascii_lowercase();
-                let encrypted = lower.starts_with("ldaps://") || opts.id_use_start_tls;
+                let encrypted = lower.starts_with("ldaps://") || !insecure;
                 return Ok(AuthConnection {
                     ldap,
                     uri: uri.clone(),

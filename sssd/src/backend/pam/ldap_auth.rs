@@ -51,15 +51,14 @@ impl BindCtx<'_> {
         if pw.is_empty() || dn.is_empty() {
             return Err(BindOutcome::InvalidCredentials);
         }
-        let mut conn = connect_for_auth(self.opts, self.start)
+        let mut conn = connect_for_auth(self.opts, self.start, self.allow_insecure)
             .await
             .map_err(|e| BindOutcome::Unreachable(e.to_string()))?;
         if !conn.encrypted && !self.allow_insecure {
             let uri = conn.uri.clone();
             close(conn);
             return Err(BindOutcome::Insecure(format!(
-                "refusing to send a password to {uri} over an unencrypted connection \
-                 (use ldaps:// or ldap_id_use_start_tls = true)"
+                "refusing to send a password to {uri} over an unencrypted connection"
             )));
         }
         let res = tokio::time::timeout(self.op_timeout(), conn.ldap.simple_bind(dn, pw)).await;
