@@ -369,4 +369,47 @@ mod tests {
         .unwrap();
         assert!(cache.all_users().unwrap().is_empty());
     }
+
+    #[test]
+    fn both_stores_answer_pam_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Arc::new(Cache::open(dir.path(), "LDAP").unwrap());
+        let stores: [Arc<dyn Store>; 2] =
+            [Arc::new(MemStore::default()), Arc::new(CacheStore(cache))];
+        let mut a = user("a", 1);
+        a.gid = 50;
+        let g = |name: &str, gid| Group {
+            name: name.into(),
+            gid,
+            ..Group::default()
+        };
+        for s in stores {
+            s.apply(
+                &[
+                    CacheOp::PutUser(a.clone(), i64::MAX),
+                    CacheOp::PutGroup(g("prim", 50), i64::MAX),
+                    CacheOp::PutGroup(g("sec", 60), i64::MAX),
+                    CacheOp::SetInitgroups {
+                        name: "a".into(),
+                        gids: vec![60, 50, 70],
+                        expire: i64::MAX,
+                    },
+                ],
+                1,
+            )
+            .unwrap();
+            assert_eq!(s.user("a").unwrap(), Some(a.clone()));
+            assert_eq!(s.user("zz").unwrap(), None);
+            // Primary first, no duplicates, unknown gids skipped.
+            assert_eq!(s.group_names(&a).unwrap(), ["prim", "sec"]);
+            let c = Credentials {
+                failed_attempts: 3,
+                ..Credentials::default()
+            };
+            s.put_credentials("a", Some(&c)).unwrap();
+            assert_eq!(s.credentials("a").unwrap(), Some(c));
+            s.put_credentials("a", None).unwrap();
+            assert_eq!(s.credentials("a").unwrap(), None);
+        }
+    }
 }
