@@ -140,7 +140,7 @@ impl Backend {
                 PamResult::status(status::SYSTEM_ERR)
             }
         };
-        tracing::info!(
+        tracing::debug!(
             "PAM {:#x} for {}@{}: status {}",
             req.cmd,
             req.user,
