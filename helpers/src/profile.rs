@@ -3,7 +3,7 @@
 
 use std::ffi::CString;
 use std::io::Write;
-use std::os::fd::FromRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// The environment variable libkrb5 reads its profile path list from.
@@ -32,15 +32,46 @@ pub fn is_safe_value(v: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || ".-_:[]@/".contains(c))
 }
 
-/// The private profile file; removed on drop.
+/// The private profile: an anonymous memory file (`/proc/self/fd/N`), which vanishes with
+/// the process even when it is killed; a mode-0600 temporary file (removed on drop) where
+/// memfd is unavailable.
 #[derive(Debug)]
 pub struct PrivateProfile {
     path: PathBuf,
+    memfd: Option<OwnedFd>,
 }
 
 impl PrivateProfile {
-    /// Writes the profile to a new private file (mode 0600) under `dir`.
+    /// Writes the profile to a memfd, else to a new private file under `dir`.
     pub fn create(dir: &Path, text: &str) -> std::io::Result<PrivateProfile> {
+        match Self::memfd(text) {
+            Ok(p) => Ok(p),
+            Err(_) => Self::file(dir, text),
+        }
+    }
+
+    fn memfd(text: &str) -> std::io::Result<PrivateProfile> {
+        // SAFETY: valid NUL-terminated name; the returned descriptor is owned below.
+        let fd = unsafe { libc::memfd_create(c"krb5_child_conf".as_ptr(), 0) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: memfd_create returned a fresh descriptor that we now own.
+        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+        let mut f = std::fs::File::from(owned.try_clone()?);
+        f.write_all(text.as_bytes())?;
+        let path = PathBuf::from(format!("/proc/self/fd/{}", owned.as_raw_fd()));
+        if std::fs::read(&path)?.as_slice() != text.as_bytes() {
+            return Err(std::io::Error::from_raw_os_error(libc::EIO));
+        }
+        Ok(PrivateProfile {
+            path,
+            memfd: Some(owned),
+        })
+    }
+
+    /// Writes the profile to a new private file (mode 0600) under `dir`.
+    pub fn file(dir: &Path, text: &str) -> std::io::Result<PrivateProfile> {
         let template = dir.join("krb5_child_conf_XXXXXX");
         let c = CString::new(template.as_os_str().as_encoded_bytes())
             .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
@@ -52,7 +83,7 @@ impl PrivateProfile {
         }
         bytes.pop();
         let path = PathBuf::from(String::from_utf8_lossy(&bytes).into_owned());
-        let profile = PrivateProfile { path };
+        let profile = PrivateProfile { path, memfd: None };
         // SAFETY: mkstemp returned a fresh descriptor that we now own.
         let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
         f.write_all(text.as_bytes())?;
@@ -75,7 +106,9 @@ impl PrivateProfile {
 
 impl Drop for PrivateProfile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        if self.memfd.is_none() {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -105,9 +138,29 @@ mod tests {
     }
 
     #[test]
+    fn memfd_profile_is_readable_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let p =
+            PrivateProfile::create(dir.path(), "[libdefaults]\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            p.path().starts_with("/proc/self/fd"),
+            "{}",
+            p.path().display()
+        );
+        assert_eq!(
+            std::fs::read_to_string(p.path()).ok().as_deref(),
+            Some("[libdefaults]\n")
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).map(|r| r.count()).ok(),
+            Some(0)
+        );
+    }
+
+    #[test]
     fn file_is_private_and_removed() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let p = PrivateProfile::create(dir.path(), "x").unwrap_or_else(|e| panic!("{e}"));
+        let p = PrivateProfile::file(dir.path(), "x").unwrap_or_else(|e| panic!("{e}"));
         let path = p.path().to_path_buf();
         let md = std::fs::metadata(&path).unwrap_or_else(|e| panic!("{e}"));
         use std::os::unix::fs::PermissionsExt;
