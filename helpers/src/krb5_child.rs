@@ -19,7 +19,7 @@ pub fn pam_status_for(err: &Krb5Error) -> i32 {
         code::KDC_UNREACH | code::REALM_CANT_RESOLVE => status::AUTHINFO_UNAVAIL,
         c if c == libc::ETIMEDOUT || c == libc::ECONNREFUSED => status::AUTHINFO_UNAVAIL,
         code::KEY_EXP => status::NEW_AUTHTOK_REQD,
-        code::CLIENT_REVOKED => status::ACCT_EXPIRED,
+        code::CLIENT_REVOKED => status::PERM_DENIED,
         _ => status::SYSTEM_ERR,
     }
 }
@@ -36,15 +36,32 @@ fn krb5_fail(err: &Krb5Error) -> Krb5Reply {
     fail(pam_status_for(err), err)
 }
 
-/// `USER_INFO` CHPASS_ERROR payload: subtype, length (with NUL), message, NUL.
+/// `USER_INFO` CHPASS_ERROR payload: subtype, message length (no NUL), message.
 pub fn chpass_error_item(message: &str) -> (u32, Vec<u8>) {
-    let mut d = Vec::with_capacity(message.len() + 9);
+    let mut d = Vec::with_capacity(message.len() + 8);
     d.extend_from_slice(&USER_INFO_CHPASS_ERROR.to_ne_bytes());
-    let len = u32::try_from(message.len() + 1).unwrap_or(u32::MAX);
+    let len = u32::try_from(message.len()).unwrap_or(u32::MAX);
     d.extend_from_slice(&len.to_ne_bytes());
     d.extend_from_slice(message.as_bytes());
-    d.push(0);
     (response::USER_INFO, d)
+}
+
+/// The message shown when the old password is refused during a change.
+pub const OLD_PASSWORD_REFUSED: &str = "Old password not accepted.";
+
+fn old_password_fail(err: &Krb5Error) -> Krb5Reply {
+    let mut reply = krb5_fail(err);
+    if reply.status == status::AUTH_ERR {
+        reply.messages.push(chpass_error_item(OLD_PASSWORD_REFUSED));
+    }
+    reply
+}
+
+/// The `KRB5CCNAME=<name>` item (a NUL-terminated `pam_putenv` item, as SSSD sends it).
+pub fn ccname_item(name: &str) -> (u32, Vec<u8>) {
+    let mut d = format!("KRB5CCNAME={name}").into_bytes();
+    d.push(0);
+    (response::PAM_ENV_ITEM, d)
 }
 
 /// Runs one request. `profile` (the private krb5.conf, if any) is removed before the
@@ -52,10 +69,7 @@ pub fn chpass_error_item(message: &str) -> (u32, Vec<u8>) {
 pub fn run(req: &Krb5Request, profile: Option<PrivateProfile>) -> Krb5Reply {
     let ccname = match CcName::parse(&req.ccname) {
         Ok(c) => Some(c),
-        Err(e) if req.cmd == Krb5Cmd::ChpassPrelim => {
-            let _ = e;
-            None
-        }
+        Err(_) if req.cmd == Krb5Cmd::ChpassPrelim => None,
         Err(e) => return fail(status::SYSTEM_ERR, e),
     };
     let ctx = match Context::new() {
@@ -70,12 +84,12 @@ pub fn run(req: &Krb5Request, profile: Option<PrivateProfile>) -> Krb5Reply {
         Krb5Cmd::Authenticate => authenticate(&ctx, req, &client, &req.password, profile, ccname),
         Krb5Cmd::ChpassPrelim => match changepw_creds(&ctx, &client, &req.password) {
             Ok(_) => Krb5Reply::default(),
-            Err(e) => krb5_fail(&e),
+            Err(e) => old_password_fail(&e),
         },
         Krb5Cmd::Chpass => {
             let mut creds = match changepw_creds(&ctx, &client, &req.password) {
                 Ok(c) => c,
-                Err(e) => return krb5_fail(&e),
+                Err(e) => return old_password_fail(&e),
             };
             match ctx.change_password(&mut creds, &req.new_password) {
                 Ok((0, _)) => {}
@@ -172,10 +186,7 @@ fn authenticate(
     }
     Krb5Reply {
         status: status::SUCCESS,
-        messages: vec![(
-            response::ENV_ITEM,
-            format!("KRB5CCNAME={name}").into_bytes(),
-        )],
+        messages: vec![ccname_item(&name)],
     }
 }
 
@@ -215,7 +226,10 @@ mod tests {
         let (t, d) = chpass_error_item("too short");
         assert_eq!(t, response::USER_INFO);
         assert_eq!(&d[0..4], &5u32.to_ne_bytes());
-        assert_eq!(&d[4..8], &10u32.to_ne_bytes());
-        assert_eq!(&d[8..], b"too short\0");
+        assert_eq!(&d[4..8], &9u32.to_ne_bytes());
+        assert_eq!(&d[8..], b"too short");
+        let (t, d) = ccname_item("FILE:/tmp/x");
+        assert_eq!(t, response::PAM_ENV_ITEM);
+        assert_eq!(d, b"KRB5CCNAME=FILE:/tmp/x\0");
     }
 }

@@ -126,8 +126,8 @@ fn ccache_of(reply: &Krb5Reply) -> String {
         .messages
         .iter()
         .find_map(|(t, d)| {
-            (*t == response::ENV_ITEM)
-                .then(|| String::from_utf8_lossy(d).into_owned())
+            (*t == response::PAM_ENV_ITEM)
+                .then(|| String::from_utf8_lossy(d.strip_suffix(&[0]).unwrap_or(d)).into_owned())
                 .and_then(|s| s.strip_prefix("KRB5CCNAME=").map(String::from))
         })
         .unwrap_or_else(|| panic!("no KRB5CCNAME in {reply:?}"))
@@ -260,6 +260,12 @@ fn password_change_through_kadmind() {
     assert_eq!(reply.status, status::SUCCESS, "prelim: {err}");
     let (reply, err) = krb5_child(&request(Krb5Cmd::ChpassPrelim, "carol", "wrong", &tpl));
     assert_eq!(reply.status, status::AUTH_ERR, "prelim wrong: {err}");
+    let (t, data) = reply
+        .messages
+        .first()
+        .unwrap_or_else(|| panic!("{reply:?}"));
+    assert_eq!(*t, response::USER_INFO);
+    assert_eq!(&data[8..], b"Old password not accepted.");
 
     let mut req = request(Krb5Cmd::Chpass, "carol", "CarolPw1", &tpl);
     req.new_password = Zeroizing::new(b"CarolNew2".to_vec());

@@ -46,6 +46,14 @@ pub struct Krb5Error {
 pub type Result<T> = std::result::Result<T, Krb5Error>;
 
 fn cstring(what: &str, s: &[u8]) -> Result<CString> {
+    // Checked first so a secret is never copied into an error value.
+    if s.contains(&0) {
+        return Err(Krb5Error {
+            what: what.to_string(),
+            code: libc::EINVAL,
+            message: "contains a NUL byte".into(),
+        });
+    }
     CString::new(s).map_err(|_| Krb5Error {
         what: what.to_string(),
         code: libc::EINVAL,

@@ -145,6 +145,22 @@ pub fn build_request(
     })
 }
 
+/// The ccache name in a `KRB5CCNAME=...` ENV item (NUL-terminated or not).
+fn ccname_of(kind: u32, data: &[u8]) -> Option<String> {
+    if !matches!(
+        kind,
+        response::PAM_ENV_ITEM | response::ENV_ITEM | response::ALL_ENV_ITEM
+    ) {
+        return None;
+    }
+    let data = data.strip_suffix(&[0]).unwrap_or(data);
+    std::str::from_utf8(data)
+        .ok()?
+        .strip_prefix("KRB5CCNAME=")
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+}
+
 /// [`run_child`] with an explicit program path (tests, other layouts).
 pub async fn run_child_at(
     program: &Path,
@@ -189,13 +205,7 @@ pub async fn run_child_at(
             return system_error();
         }
     };
-    let ccname = reply.messages.iter().find_map(|(t, d)| {
-        (*t == response::ENV_ITEM)
-            .then(|| std::str::from_utf8(d).ok())
-            .flatten()
-            .and_then(|s| s.strip_prefix("KRB5CCNAME="))
-            .map(String::from)
-    });
+    let ccname = reply.messages.iter().find_map(|(t, d)| ccname_of(*t, d));
     tracing::debug!(
         "krb5_child answered {} for {} ({:?})",
         reply.status,
@@ -253,6 +263,16 @@ mod tests {
         assert_eq!(&r.password[..], b"old");
         assert_eq!(&r.new_password[..], b"new");
         assert_eq!(r.kdcs, vec!["127.0.0.1:88".to_string()]);
+    }
+
+    #[test]
+    fn ccname_items_are_recognised() {
+        assert_eq!(
+            ccname_of(response::PAM_ENV_ITEM, b"KRB5CCNAME=FILE:/tmp/a\0").as_deref(),
+            Some("FILE:/tmp/a")
+        );
+        assert_eq!(ccname_of(response::USER_INFO, b"KRB5CCNAME=x"), None);
+        assert_eq!(ccname_of(response::PAM_ENV_ITEM, b"OTHER=x\0"), None);
     }
 
     #[tokio::test]
