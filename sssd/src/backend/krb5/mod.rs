@@ -289,6 +289,41 @@ mod tests {
         assert_eq!(out.pam_status, status::AUTHINFO_UNAVAIL);
     }
 
+    fn script(dir: &Path, body: &str) -> PathBuf {
+        let path = dir.join("child");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap_or_else(|e| panic!("{e}"));
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .unwrap_or_else(|e| panic!("{e}"));
+        path
+    }
+
+    #[tokio::test]
+    async fn crashed_child_is_unavailable_not_unreachable() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let prog = script(dir.path(), "cat >/dev/null; echo dying >&2; kill -KILL $$");
+        let out = run_child_at(&prog, &opts(), &user(), Krb5Op::Authenticate, b"pw", b"").await;
+        assert_eq!(out.pam_status, status::AUTHINFO_UNAVAIL);
+        assert!(!out.kdc_unreachable);
+    }
+
+    #[tokio::test]
+    async fn request_reaches_the_child_and_reply_comes_back() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let seen = dir.path().join("seen");
+        // Replies AUTH_ERR (7) after saving the request it was given.
+        let prog = script(
+            dir.path(),
+            &format!("cat > {}; printf '\\007\\000\\000\\000'", seen.display()),
+        );
+        let out = run_child_at(&prog, &opts(), &user(), Krb5Op::Authenticate, b"pw", b"").await;
+        assert_eq!(out.pam_status, status::AUTH_ERR);
+        let got = std::fs::read(&seen).unwrap_or_else(|e| panic!("{e}"));
+        let req = sss_proto::child::decode_krb5_request(&got).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(req.principal, "alice@EXAMPLE.COM");
+        assert_eq!(&req.password[..], b"pw");
+    }
+
     #[tokio::test]
     async fn garbage_reply_is_a_system_error() {
         let out = run_child_at(
@@ -308,11 +343,7 @@ mod tests {
         let mut o = opts();
         o.auth_timeout = 1;
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let script = dir.path().join("hang");
-        std::fs::write(&script, "#!/bin/sh\nexec sleep 30\n").unwrap_or_else(|e| panic!("{e}"));
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let script = script(dir.path(), "exec sleep 30");
         let start2 = std::time::Instant::now();
         let out = run_child_at(&script, &o, &user(), Krb5Op::Authenticate, b"pw", b"").await;
         assert_eq!(out.pam_status, status::AUTHINFO_UNAVAIL);
