@@ -18,11 +18,28 @@ pub fn profile_text(realm: &str, kdcs: &[String], kpasswd: &[String]) -> String 
     for k in kdcs {
         s.push_str(&format!("  kdc = {k}\n"));
     }
+    if kpasswd.is_empty() {
+        // As SSSD: without krb5_kpasswd the KDCs serve kpasswd on its default port.
+        for k in kdcs {
+            s.push_str(&format!("  kpasswd_server = {}\n", host_part(k)));
+        }
+    }
     for k in kpasswd {
         s.push_str(&format!("  kpasswd_server = {k}\n"));
     }
     s.push_str(" }\n");
     s
+}
+
+/// `host` of `host[:port]` (`[v6]` kept bracketed).
+pub fn host_part(server: &str) -> &str {
+    if let Some(end) = server.find(']').filter(|_| server.starts_with('[')) {
+        return server.get(..=end).unwrap_or(server);
+    }
+    match server.rsplit_once(':') {
+        Some((h, _)) if !h.contains(':') => h,
+        _ => server,
+    }
 }
 
 /// Checks a value written into the profile cannot break its syntax.
@@ -127,6 +144,14 @@ mod tests {
         assert!(t.contains("  kdc = 127.0.0.1:88\n  kdc = kdc2\n"));
         assert!(t.contains("kpasswd_server = 127.0.0.1:464"));
         assert!(t.contains("dns_lookup_kdc = false"));
+    }
+
+    #[test]
+    fn kpasswd_defaults_to_the_kdc_hosts() {
+        let t = profile_text("R", &["127.0.0.1:88".into(), "[::1]:88".into()], &[]);
+        assert!(t.contains("  kpasswd_server = 127.0.0.1\n  kpasswd_server = [::1]\n"));
+        assert_eq!(host_part("kdc.example.com"), "kdc.example.com");
+        assert_eq!(host_part("::1"), "::1");
     }
 
     #[test]
