@@ -45,14 +45,21 @@ fn realm() -> &'static Realm {
             ("bob", "BobPw1"),
             ("carol", "CarolPw1"),
             ("dave", "DavePw1"),
+            ("erin", "ErinPw1"),
+            ("frank", "FrankPw1"),
         ] {
             kdc.add_principal(p, pw)
                 .unwrap_or_else(|e| panic!("add {p}: {e}"));
         }
         kdc.kadmin_local("addpol -minlength 12 strict")
             .unwrap_or_else(|e| panic!("addpol: {e}"));
-        kdc.kadmin_local("modprinc -policy strict dave")
-            .unwrap_or_else(|e| panic!("modprinc: {e}"));
+        for q in [
+            "modprinc -policy strict dave",
+            "modprinc +requires_preauth erin",
+            "modprinc -pwexpire yesterday frank",
+        ] {
+            kdc.kadmin_local(q).unwrap_or_else(|e| panic!("{q}: {e}"));
+        }
         let kadmind = match kdc.start_kadmind() {
             Ok(k) => Some(k),
             Err(e) => {
@@ -221,6 +228,31 @@ fn wrong_password_is_auth_err() {
         !err.contains("nope"),
         "the password leaked to stderr: {err}"
     );
+    assert_eq!(std::fs::read_dir(d.path()).map(|r| r.count()).ok(), Some(0));
+}
+
+#[test]
+fn wrong_password_with_preauth_is_auth_err() {
+    if !need_root() {
+        return;
+    }
+    let d = shared_dir();
+    let tpl = format!("FILE:{}/krb5cc_XXXXXX", d.path().display());
+    let (reply, err) = krb5_child(&request(Krb5Cmd::Authenticate, "erin", "nope", &tpl));
+    assert_eq!(reply.status, status::AUTH_ERR, "stderr: {err}");
+    let (reply, err) = krb5_child(&request(Krb5Cmd::Authenticate, "erin", "ErinPw1", &tpl));
+    assert_eq!(reply.status, status::SUCCESS, "stderr: {err}");
+}
+
+#[test]
+fn expired_password_is_new_authtok_reqd() {
+    if !need_root() {
+        return;
+    }
+    let d = shared_dir();
+    let tpl = format!("FILE:{}/krb5cc_XXXXXX", d.path().display());
+    let (reply, err) = krb5_child(&request(Krb5Cmd::Authenticate, "frank", "FrankPw1", &tpl));
+    assert_eq!(reply.status, status::NEW_AUTHTOK_REQD, "stderr: {err}");
     assert_eq!(std::fs::read_dir(d.path()).map(|r| r.count()).ok(), Some(0));
 }
 
