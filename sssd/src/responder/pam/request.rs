@@ -119,7 +119,8 @@ async fn client_trust(ctx: &PamCtx, uid: u32) -> Trust {
 
 /// Finds the user: cache first; the backend is asked (initgroups) unless the name was
 /// refreshed within `pam_id_timeout`, the user has a session (`no_session`) or the
-/// scheme is `never`.
+/// scheme is `never`. The time of a backend refresh starts a new `pam_id_timeout`
+/// window for `logon`.
 async fn lookup(
     ctx: &PamCtx,
     logon: &str,
@@ -146,6 +147,9 @@ async fn lookup(
         .initgroups_in(logon, Mode::NoCache, only)
         .await
         .map_err(|e| e.to_string())?;
+    if found.is_some() {
+        ctx.id_refreshed(logon, now);
+    }
     Ok(found.map(|(d, u, _)| (d, u)))
 }
 
@@ -190,7 +194,6 @@ async fn resolve_and_forward(
             return bare(status::SYSTEM_ERR);
         }
     };
-    ctx.id_refreshed(logon, ctx.cr.clock.now());
     let Some(dom) = domains.get(d) else {
         return bare(status::SYSTEM_ERR);
     };
