@@ -41,6 +41,30 @@ pub fn user_info_sent(data: &[u8], verbosity: u32) -> bool {
     }
 }
 
+/// USER_INFO subtype ACCOUNT_EXPIRED (payload: `uint32` length + message, no NUL).
+pub const USER_INFO_ACCOUNT_EXPIRED: u32 = 8;
+
+/// The USER_INFO ACCOUNT_EXPIRED item SSSD adds to an ACCT_EXPIRED answer for `sshd`,
+/// or for every service from `pam_verbosity` 2 (`pam_account_expired_message`).
+pub fn account_expired_item(
+    pam_status: i32,
+    service: Option<&str>,
+    verbosity: u32,
+    message: &str,
+) -> Option<(u32, Vec<u8>)> {
+    let sshd = service.is_some_and(|s| s.eq_ignore_ascii_case("sshd"));
+    if pam_status != sss_proto::pam::status::ACCT_EXPIRED || !(sshd || verbosity >= VERBOSITY_INFO)
+    {
+        return None;
+    }
+    let len = u32::try_from(message.len()).ok()?;
+    let mut v = Vec::with_capacity(8 + message.len());
+    v.extend_from_slice(&USER_INFO_ACCOUNT_EXPIRED.to_ne_bytes());
+    v.extend_from_slice(&len.to_ne_bytes());
+    v.extend_from_slice(message.as_bytes());
+    Some((response::USER_INFO, v))
+}
+
 /// One parsed `pam_response_filter` entry that concerns environment items.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct EnvFilter<'a> {
@@ -143,6 +167,19 @@ mod tests {
             !user_info_sent(&USER_INFO_OFFLINE_AUTH.to_ne_bytes(), 3),
             "offline without expiry"
         );
+    }
+
+    #[test]
+    fn account_expired_message() {
+        let exp = sss_proto::pam::status::ACCT_EXPIRED;
+        let (kind, data) = account_expired_item(exp, Some("sshd"), 1, "call x").unwrap();
+        assert_eq!(kind, response::USER_INFO);
+        assert_eq!(&data[..4], &8u32.to_ne_bytes());
+        assert_eq!(&data[4..8], &6u32.to_ne_bytes());
+        assert_eq!(&data[8..], b"call x");
+        assert!(account_expired_item(exp, Some("login"), 1, "").is_none());
+        assert!(account_expired_item(exp, Some("login"), 2, "").is_some());
+        assert!(account_expired_item(0, Some("sshd"), 2, "").is_none());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! backend, filter the answer.
 
 use super::PamCtx;
-use super::filter::client_items;
+use super::filter::{account_expired_item, client_items};
 use super::settings::InitgroupsScheme;
 use super::trust::{self, DomainCheck, Trust};
 use crate::model::User;
@@ -14,6 +14,9 @@ use crate::sbus::PamForward;
 use sss_proto::Command;
 use sss_proto::pam::{PamReply, PamRequest, ResponseItem, decode_request, status};
 use zeroize::Zeroizing;
+
+/// `PAM_CLI_FLAGS_ALLOW_CHAUTHTOK_BY_ROOT`: only honoured for root clients.
+pub const CLI_FLAG_ALLOW_CHAUTHTOK_BY_ROOT: u32 = 1 << 10;
 
 /// A reply with `status`, no items.
 fn bare(st: i32) -> PamReply {
@@ -75,7 +78,7 @@ pub async fn process(ctx: &PamCtx, client: &ClientInfo, cmd: u32, body: &[u8]) -
         return bare(status::CRED_INSUFFICIENT);
     };
     let reply = resolve_and_forward(ctx, client, cmd, &logon, &mut req).await;
-    tracing::info!(
+    tracing::debug!(
         client = client.id,
         uid = client.peer.uid,
         cmd = format_args!("{cmd:#x}"),
@@ -128,11 +131,12 @@ async fn lookup(
 ) -> Result<Option<(usize, User)>, String> {
     let cr = &ctx.cr;
     let now = cr.clock.now();
+    // Only the user is needed here; its group memberships are refreshed with it below.
     let cached = cr
-        .initgroups_in(logon, Mode::CacheOnly, only)
+        .user_by_name_in(logon, Mode::CacheOnly, only)
         .await
         .map_err(|e| e.to_string())?;
-    if let Some((d, user, _)) = &cached {
+    if let Some((d, user)) = &cached {
         let skip = ctx.id_fresh(logon, now)
             || match ctx.settings.initgroups_scheme {
                 InitgroupsScheme::Never => true,
@@ -217,7 +221,11 @@ async fn resolve_and_forward(
             return with_domain(status::USER_UNKNOWN, Some(&dom.name));
         }
     }
-    let fwd = forward_of(cmd, &dom.name, &user.name, req);
+    let mut fwd = forward_of(cmd, &dom.name, &user.name, req);
+    if !client.peer.privileged() {
+        // The backend may rely on this flag meaning "a root client asked".
+        fwd.cli_flags &= !CLI_FLAG_ALLOW_CHAUTHTOK_BY_ROOT;
+    }
     let service = req.service.clone();
     let result = match ctx.backend.pam_handler(fwd, settings.pam_timeout).await {
         Ok(r) => r,
@@ -226,10 +234,17 @@ async fn resolve_and_forward(
             return with_domain(backend_failure_status(cmd), Some(&dom.name));
         }
     };
+    let mut items = result.items;
+    items.extend(account_expired_item(
+        result.pam_status,
+        service.as_deref(),
+        settings.verbosity,
+        &settings.account_expired_message,
+    ));
     PamReply {
         status: result.pam_status,
         items: client_items(
-            result.items,
+            items,
             Some(&dom.name),
             service.as_deref(),
             settings.verbosity,

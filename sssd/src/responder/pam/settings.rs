@@ -62,6 +62,8 @@ pub struct PamSettings {
     pub public_domains: Vec<String>,
     /// `pam_response_filter` (defaults merged).
     pub response_filter: Vec<String>,
+    /// `pam_account_expired_message` (empty by default).
+    pub account_expired_message: String,
     /// `pam_initgroups_scheme`.
     pub initgroups_scheme: InitgroupsScheme,
     /// Where logind keeps one file per user with a session (`/run/systemd/users`);
@@ -88,6 +90,7 @@ impl PamSettings {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            account_expired_message: String::new(),
             initgroups_scheme: InitgroupsScheme::NoSession,
             session_dir: Some(PathBuf::from("/run/systemd/users")),
             client_idle_timeout: 60,
@@ -120,6 +123,7 @@ impl PamSettings {
         });
         s.public_domains = pam.pam_public_domains;
         s.response_filter = pam.pam_response_filter;
+        s.account_expired_message = pam.pam_account_expired_message.unwrap_or_default();
         s.initgroups_scheme = InitgroupsScheme::parse(&pam.pam_initgroups_scheme);
         s.client_idle_timeout = pam.client_idle_timeout;
         s.allowed_uids = cfg.get_list("pam", "allowed_uids");

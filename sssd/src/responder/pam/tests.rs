@@ -24,6 +24,7 @@ pub(super) struct Seen {
     pub user: String,
     pub service: String,
     pub token: Vec<u8>,
+    pub cli_flags: u32,
 }
 
 /// A backend that accepts one password per user and answers with scripted items.
@@ -58,6 +59,7 @@ impl PamBackend for Arc<FakePam> {
                 user: req.user.clone(),
                 service: req.service.clone(),
                 token: req.authtok.to_vec(),
+                cli_flags: req.cli_flags,
             });
             if *me.fail.lock().unwrap() {
                 return Err("backend gone".into());
@@ -467,6 +469,23 @@ async fn verbosity_and_response_filter_apply() {
     .await;
     let kinds: Vec<u32> = r.items.iter().map(|i| i.kind).collect();
     assert_eq!(kinds, vec![response::DOMAIN_NAME, response::PAM_ENV_ITEM]);
+}
+
+#[tokio::test]
+async fn chauthtok_by_root_flag_only_from_root() {
+    let f = fixture(|_| {});
+    let flags = request::CLI_FLAG_ALLOW_CHAUTHTOK_BY_ROOT | 1;
+    let body = encode_request(&PamRequest {
+        user: Some("user0001".into()),
+        service: Some("passwd".into()),
+        cli_pid: Some(5),
+        flags: Some(flags),
+        ..PamRequest::default()
+    });
+    run(&f, 1000, Command::PamChAuthTokPrelim, &body).await;
+    assert_eq!(f.backend.last().cli_flags, 1);
+    run(&f, 0, Command::PamChAuthTokPrelim, &body).await;
+    assert_eq!(f.backend.last().cli_flags, flags);
 }
 
 #[test]
