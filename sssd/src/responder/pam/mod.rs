@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod filter;
 pub mod request;
+pub mod session;
 pub mod settings;
 pub mod trust;
 

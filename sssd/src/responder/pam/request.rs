@@ -4,6 +4,7 @@
 
 use super::PamCtx;
 use super::filter::{account_expired_item, client_items};
+use super::session::uid_is_active;
 use super::settings::InitgroupsScheme;
 use super::trust::{self, DomainCheck, Trust};
 use crate::model::User;
@@ -90,14 +91,6 @@ pub async fn process(ctx: &PamCtx, client: &ClientInfo, cmd: u32, body: &[u8]) -
     reply
 }
 
-/// Whether logind reports a session of `uid`.
-fn has_session(ctx: &PamCtx, uid: u32) -> bool {
-    ctx.settings
-        .session_dir
-        .as_ref()
-        .is_some_and(|d| d.join(uid.to_string()).exists())
-}
-
 /// How far the client is trusted; names in `pam_trusted_users` are matched through the
 /// cache by the client's uid.
 async fn client_trust(ctx: &PamCtx, uid: u32) -> Trust {
@@ -140,7 +133,10 @@ async fn lookup(
         let skip = ctx.id_fresh(logon, now)
             || match ctx.settings.initgroups_scheme {
                 InitgroupsScheme::Never => true,
-                InitgroupsScheme::NoSession => has_session(ctx, user.uid),
+                InitgroupsScheme::NoSession => {
+                    let s = &ctx.settings;
+                    uid_is_active(s.session_dir.clone(), s.proc_dir.clone(), user.uid).await
+                }
                 InitgroupsScheme::Always => false,
             };
         if skip {

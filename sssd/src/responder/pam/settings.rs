@@ -66,9 +66,11 @@ pub struct PamSettings {
     pub account_expired_message: String,
     /// `pam_initgroups_scheme`.
     pub initgroups_scheme: InitgroupsScheme,
-    /// Where logind keeps one file per user with a session (`/run/systemd/users`);
-    /// `None` = never assume a session.
+    /// Where logind keeps one file per user (`/run/systemd/users`); `None` = skip.
     pub session_dir: Option<PathBuf>,
+    /// Where to look for a user's processes when logind has no session (`/proc`);
+    /// `None` = skip.
+    pub proc_dir: Option<PathBuf>,
     /// `client_idle_timeout` seconds.
     pub client_idle_timeout: u32,
     /// Wait for the backend's `pamHandler` answer.
@@ -93,6 +95,7 @@ impl PamSettings {
             account_expired_message: String::new(),
             initgroups_scheme: InitgroupsScheme::NoSession,
             session_dir: Some(PathBuf::from("/run/systemd/users")),
+            proc_dir: Some(PathBuf::from("/proc")),
             client_idle_timeout: 60,
             pam_timeout: PAM_HANDLER_TIMEOUT,
             allowed_uids: Vec::new(),

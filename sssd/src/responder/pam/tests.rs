@@ -127,6 +127,7 @@ pub(super) fn fixture(tweak: impl FnOnce(&mut PamSettings)) -> Fixture {
     ]);
     let mut s = PamSettings::new(lookup);
     s.session_dir = None;
+    s.proc_dir = None;
     s.public_domains = vec!["PUB".into()];
     tweak(&mut s);
     let backend = Arc::new(FakePam::default());
@@ -308,6 +309,31 @@ async fn id_timeout_limits_backend_refreshes() {
     f.clock.advance(10);
     let r = run(&f, 0, Command::PamAuthenticate, &req).await;
     assert_eq!(r.status, status::SUCCESS);
+}
+
+#[tokio::test]
+async fn no_session_scheme_skips_the_refresh_for_active_users() {
+    let logind = tempfile::tempdir().unwrap();
+    std::fs::write(logind.path().join("10001"), "SESSIONS=4\n").unwrap();
+    let dir = logind.path().to_path_buf();
+    let f = fixture(|s| s.session_dir = Some(dir));
+    run(
+        &f,
+        0,
+        Command::PamAuthenticate,
+        &auth_request("user0001", "secret", None),
+    )
+    .await;
+    assert_eq!(f.ldap.refresh_count(), 0, "user0001 has a session");
+    let g = fixture(|s| s.initgroups_scheme = InitgroupsScheme::NoSession);
+    run(
+        &g,
+        0,
+        Command::PamAuthenticate,
+        &auth_request("user0001", "secret", None),
+    )
+    .await;
+    assert!(g.ldap.refresh_count() > 0, "no session: refreshed");
 }
 
 #[tokio::test]
