@@ -176,8 +176,8 @@ async fn resolve_and_forward(
         );
         return bare(status::PERM_DENIED);
     }
-    // Untrusted clients cannot choose domains (SSSD): the list is not applied to them.
-    let only: Option<Vec<usize>> = requested.as_ref().filter(|_| trust.trusted).map(|r| {
+    // As SSSD, the lookup is limited to the requested domains for every client.
+    let only: Option<Vec<usize>> = requested.as_ref().map(|r| {
         (0..domains.len())
             .filter(|&i| r.iter().any(|x| x.eq_ignore_ascii_case(&domains[i].name)))
             .collect()

@@ -446,6 +446,15 @@ async fn untrusted_uids_only_reach_public_domains() {
     )
     .await;
     assert_eq!(r.status, status::SUCCESS);
+    // domains= limits an untrusted client's lookup too.
+    let r = run(
+        &f,
+        1000,
+        Command::PamAuthenticate,
+        &auth_request("user0001", "secret", Some("PUB")),
+    )
+    .await;
+    assert_eq!(r.status, status::USER_UNKNOWN);
     // Listed by uid, or by name through the cache (user0001 is uid 10001).
     for uid in [500, 10001, 0] {
         let r = run(
