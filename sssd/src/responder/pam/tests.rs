@@ -552,3 +552,24 @@ fn forward_moves_tokens_and_hides_them() {
     assert_eq!(fwd.authtok_type, authtok::EMPTY);
     assert!(fwd.authtok.is_empty());
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Any body, any command, any version: a PAM status, never a panic; the backend
+    /// only sees requests that decoded.
+    #[test]
+    fn arbitrary_bodies_never_panic(
+        body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+        cmd in 0xF1u32..=0xF9,
+        version in 1u32..=3,
+        uid in proptest::prop_oneof![proptest::strategy::Just(0u32), 1u32..70000],
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let f = fixture(|_| {});
+        let mut c = client(uid);
+        c.version = version;
+        let r = rt.block_on(request::process(f.responder.ctx(), &c, cmd, &body));
+        proptest::prop_assert!((0..=31).contains(&r.status));
+    }
+}
