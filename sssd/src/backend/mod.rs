@@ -8,6 +8,7 @@ pub mod access;
 pub mod coalesce;
 pub mod krb5;
 pub mod ldap;
+pub mod pam;
 #[cfg(test)]
 mod slapd;
 pub mod state;
@@ -15,10 +16,10 @@ pub mod store;
 #[cfg(test)]
 mod tests;
 
-use crate::config::{DomainOptions, LdapOptions};
+use crate::config::{AuthOptions, DomainOptions, LdapOptions, PamOptions};
 use crate::sbus::{
     AccountInfoHandler, AccountRequest, BoxFuture, DP_ERR_FATAL, DP_ERR_OFFLINE, DpReply,
-    EntryType, Filter, ServiceHandler,
+    EntryType, Filter, PamForward, PamResult, ServiceHandler,
 };
 use coalesce::Coalescer;
 use ldap::LdapProvider;
@@ -50,6 +51,12 @@ struct Inner {
     store: Arc<dyn Store>,
     coalescer: Coalescer<Job, DpReply>,
     wake: Notify,
+    /// Auth, access and password-change options of the domain.
+    auth: AuthOptions,
+    /// `[pam]` options (offline authentication limits).
+    pam: PamOptions,
+    /// Serialises read-modify-write of cached credentials.
+    creds_lock: tokio::sync::Mutex<()>,
 }
 
 /// The backend of one domain (cheap to clone; clones share everything).
@@ -75,9 +82,16 @@ fn fatal_reply(detail: String) -> DpReply {
 }
 
 impl Backend {
-    /// A backend for domain `dom` using the LDAP provider configured by `ldap`, writing into
-    /// `store`. Nothing is contacted until the first request.
-    pub fn new(dom: &DomainOptions, ldap: LdapOptions, store: Arc<dyn Store>) -> Backend {
+    /// A backend for domain `dom` using the LDAP provider configured by `ldap`, answering
+    /// PAM requests as `auth` and `pam` say, writing into `store`. Nothing is contacted until
+    /// the first request.
+    pub fn new(
+        dom: &DomainOptions,
+        ldap: LdapOptions,
+        auth: AuthOptions,
+        pam: PamOptions,
+        store: Arc<dyn Store>,
+    ) -> Backend {
         let refresh = Duration::from_secs(u64::from(ldap.enumeration_refresh_timeout.max(1)));
         let base = Duration::from_secs(u64::from(dom.offline_timeout.max(1)));
         let per_server =
@@ -96,6 +110,9 @@ impl Backend {
                 store,
                 coalescer: Coalescer::default(),
                 wake: Notify::new(),
+                auth,
+                pam,
+                creds_lock: tokio::sync::Mutex::new(()),
             }),
         }
     }
@@ -286,6 +303,11 @@ impl AccountInfoHandler for Backend {
     fn get_account_info(&self, req: AccountRequest) -> BoxFuture<DpReply> {
         let b = self.clone();
         Box::pin(async move { b.handle(req).await })
+    }
+
+    fn pam_handler(&self, req: PamForward) -> BoxFuture<PamResult> {
+        let b = self.clone();
+        Box::pin(async move { b.pam(req).await })
     }
 }
 

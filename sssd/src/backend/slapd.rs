@@ -130,7 +130,7 @@ fn user(out: &mut String, rdn: &str, uid: &str, number: u32, extra: &str) {
         out,
         "dn: {rdn},ou=People,{BASE}\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\n\
          cn: {uid} Person\nsn: Person\nuid: {uid}\nuidNumber: {number}\ngidNumber: {number}\n\
-         homeDirectory: /home/{number}\nloginShell: /bin/sh\n{extra}\n"
+         homeDirectory: /home/{number}\nloginShell: /bin/sh\nuserPassword: {uid}-pw\n{extra}\n"
     );
 }
 
@@ -157,7 +157,8 @@ fn gdn(cn: &str) -> String {
     format!("cn={cn},ou=Groups,{BASE}")
 }
 
-/// The test directory: users alice bob carol dave eve (RDN cn=Eve Odd), `x*(y)\z`,
+/// The test directory (each user's password is `<uid>-pw`, changeable by the user): users
+/// alice bob carol dave eve (RDN cn=Eve Odd), `x*(y)\z`,
 /// `lowid` (uid 5), Frank; groups devs ⊂ ops ⊂ all (member DNs and memberUid), odd (member
 /// by a cn= DN), Mixed (Frank), casedn (member DN uid=CAROL), big (5,000 members).
 pub fn ldif() -> String {
@@ -299,7 +300,9 @@ pub fn start() -> Option<Slapd> {
          include /etc/ldap/schema/nis.schema\ninclude /etc/ldap/schema/inetorgperson.schema\n\
          modulepath /usr/lib/ldap\nmoduleload back_mdb\npidfile {pid}\n\
          database mdb\nmaxsize 268435456\nsuffix \"{BASE}\"\nrootdn \"{ADMIN}\"\nrootpw {ADMIN_PW}\n\
-         directory {db}\nindex objectClass eq\nindex uid,cn,memberUid,member,uidNumber,gidNumber eq\n",
+         directory {db}\nindex objectClass eq\nindex uid,cn,memberUid,member,uidNumber,gidNumber eq\n\
+         access to attrs=userPassword by self write by anonymous auth by * none\n\
+         access to * by * read\n",
         pid = d.join("slapd.pid").display(),
         db = db.display()
     );

@@ -3,7 +3,7 @@
 //! The [`Store`] trait lets the request logic be tested without LMDB; [`CacheStore`] is the
 //! real domain cache and [`MemStore`] an in-memory stand-in.
 
-use crate::cache::{Cache, CacheError};
+use crate::cache::{Cache, CacheError, Credentials};
 use crate::model::{Group, User};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -45,6 +45,30 @@ pub enum CacheOp {
 pub trait Store: Send + Sync + 'static {
     /// Applies `ops` atomically, stamping stored entries with `now`.
     fn apply(&self, ops: &[CacheOp], now: i64) -> Result<(), CacheError>;
+
+    /// The cached user `name`.
+    fn user(&self, name: &str) -> Result<Option<User>, CacheError>;
+
+    /// Names of the cached groups of user `name`: its primary group and its initgroups
+    /// memberships (gids with no cached group are skipped).
+    fn group_names(&self, user: &User) -> Result<Vec<String>, CacheError>;
+
+    /// The cached credentials of user `name`.
+    fn credentials(&self, name: &str) -> Result<Option<Credentials>, CacheError>;
+
+    /// Stores (or with `None` removes) the cached credentials of user `name`.
+    fn put_credentials(&self, name: &str, creds: Option<&Credentials>) -> Result<(), CacheError>;
+}
+
+/// The primary gid followed by `gids`, without duplicates.
+fn all_gids(user: &User, gids: &[u32]) -> Vec<u32> {
+    let mut out = vec![user.gid];
+    for g in gids {
+        if !out.contains(g) {
+            out.push(*g);
+        }
+    }
+    out
 }
 
 /// The real per-domain cache.
@@ -97,6 +121,34 @@ impl Store for CacheStore {
         }
         w.commit()
     }
+
+    fn user(&self, name: &str) -> Result<Option<User>, CacheError> {
+        Ok(self.0.user_by_name(name)?.map(|c| c.value))
+    }
+
+    fn group_names(&self, user: &User) -> Result<Vec<String>, CacheError> {
+        let gids = self.0.initgroups(&user.name)?.map(|c| c.value);
+        let mut out = Vec::new();
+        for gid in all_gids(user, gids.as_deref().unwrap_or_default()) {
+            if let Some(g) = self.0.group_by_gid(gid)? {
+                out.push(g.value.name);
+            }
+        }
+        Ok(out)
+    }
+
+    fn credentials(&self, name: &str) -> Result<Option<Credentials>, CacheError> {
+        self.0.credentials(name)
+    }
+
+    fn put_credentials(&self, name: &str, creds: Option<&Credentials>) -> Result<(), CacheError> {
+        let mut w = self.0.writer()?;
+        match creds {
+            Some(c) => w.put_credentials(name, c)?,
+            None => w.delete_credentials(name)?,
+        }
+        w.commit()
+    }
 }
 
 /// An in-memory store (tests, and a stand-in where no cache is wanted).
@@ -114,6 +166,8 @@ pub struct MemData {
     pub groups: BTreeMap<String, (Group, i64)>,
     /// Initgroups gid lists by user name, with expiry.
     pub initgroups: BTreeMap<String, (Vec<u32>, i64)>,
+    /// Cached credentials by user name.
+    pub credentials: BTreeMap<String, Credentials>,
     /// Number of `apply` calls.
     pub batches: usize,
 }
@@ -171,6 +225,38 @@ impl Store for MemStore {
                     d.groups.retain(|n, _| keep.contains(n));
                 }
             }
+        }
+        Ok(())
+    }
+
+    fn user(&self, name: &str) -> Result<Option<User>, CacheError> {
+        Ok(self.snapshot().users.get(name).map(|(u, _)| u.clone()))
+    }
+
+    fn group_names(&self, user: &User) -> Result<Vec<String>, CacheError> {
+        let d = self.snapshot();
+        let gids = d.initgroups.get(&user.name).map(|(g, _)| g.clone());
+        Ok(all_gids(user, gids.as_deref().unwrap_or_default())
+            .into_iter()
+            .filter_map(|gid| {
+                d.groups
+                    .values()
+                    .find(|(g, _)| g.gid == gid)
+                    .map(|(g, _)| g.name.clone())
+            })
+            .collect())
+    }
+
+    fn credentials(&self, name: &str) -> Result<Option<Credentials>, CacheError> {
+        Ok(self.snapshot().credentials.get(name).cloned())
+    }
+
+    fn put_credentials(&self, name: &str, creds: Option<&Credentials>) -> Result<(), CacheError> {
+        if let Ok(mut d) = self.inner.lock() {
+            match creds {
+                Some(c) => d.credentials.insert(name.to_string(), c.clone()),
+                None => d.credentials.remove(name),
+            };
         }
         Ok(())
     }
@@ -282,5 +368,48 @@ mod tests {
         )
         .unwrap();
         assert!(cache.all_users().unwrap().is_empty());
+    }
+
+    #[test]
+    fn both_stores_answer_pam_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Arc::new(Cache::open(dir.path(), "LDAP").unwrap());
+        let stores: [Arc<dyn Store>; 2] =
+            [Arc::new(MemStore::default()), Arc::new(CacheStore(cache))];
+        let mut a = user("a", 1);
+        a.gid = 50;
+        let g = |name: &str, gid| Group {
+            name: name.into(),
+            gid,
+            ..Group::default()
+        };
+        for s in stores {
+            s.apply(
+                &[
+                    CacheOp::PutUser(a.clone(), i64::MAX),
+                    CacheOp::PutGroup(g("prim", 50), i64::MAX),
+                    CacheOp::PutGroup(g("sec", 60), i64::MAX),
+                    CacheOp::SetInitgroups {
+                        name: "a".into(),
+                        gids: vec![60, 50, 70],
+                        expire: i64::MAX,
+                    },
+                ],
+                1,
+            )
+            .unwrap();
+            assert_eq!(s.user("a").unwrap(), Some(a.clone()));
+            assert_eq!(s.user("zz").unwrap(), None);
+            // Primary first, no duplicates, unknown gids skipped.
+            assert_eq!(s.group_names(&a).unwrap(), ["prim", "sec"]);
+            let c = Credentials {
+                failed_attempts: 3,
+                ..Credentials::default()
+            };
+            s.put_credentials("a", Some(&c)).unwrap();
+            assert_eq!(s.credentials("a").unwrap(), Some(c));
+            s.put_credentials("a", None).unwrap();
+            assert_eq!(s.credentials("a").unwrap(), None);
+        }
     }
 }

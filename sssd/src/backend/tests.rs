@@ -11,7 +11,7 @@ use crate::sbus::{AccountRequest, DP_ERR_OFFLINE, DP_ERR_OK, DpReply, EntryType,
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn domain() -> DomainOptions {
+pub(super) fn domain() -> DomainOptions {
     DomainOptions {
         name: "LDAP".into(),
         id_provider: "ldap".into(),
@@ -38,7 +38,7 @@ fn domain() -> DomainOptions {
     }
 }
 
-fn ldap_opts(uri: &str) -> LdapOptions {
+pub(super) fn ldap_opts(uri: &str) -> LdapOptions {
     let mut o = test_options();
     o.uris = vec![uri.to_string()];
     o.id_use_start_tls = false;
@@ -53,7 +53,7 @@ fn bis(mut o: LdapOptions, level: u32) -> LdapOptions {
     o
 }
 
-fn req(t: EntryType, f: Filter) -> AccountRequest {
+pub(super) fn req(t: EntryType, f: Filter) -> AccountRequest {
     AccountRequest {
         dp_flags: 0,
         entry_type: t,
@@ -70,7 +70,23 @@ fn name(s: &str) -> Filter {
 
 fn backend(dom: DomainOptions, o: LdapOptions) -> (Backend, Arc<MemStore>) {
     let store = Arc::new(MemStore::default());
-    (Backend::new(&dom, o, store.clone()), store)
+    (
+        Backend::new(&dom, o, auth_opts(""), pam_opts(""), store.clone()),
+        store,
+    )
+}
+
+/// Auth options of `[domain/LDAP]` (id_provider = ldap) plus the `extra` lines.
+pub(super) fn auth_opts(extra: &str) -> crate::config::AuthOptions {
+    let text = format!("[domain/LDAP]\nid_provider = ldap\n{extra}\n");
+    let cfg = crate::config::Config::parse(&text, "test").unwrap();
+    crate::config::AuthOptions::from_config(&cfg, "LDAP").unwrap()
+}
+
+/// `[pam]` options with the `extra` lines.
+pub(super) fn pam_opts(extra: &str) -> crate::config::PamOptions {
+    let cfg = crate::config::Config::parse(&format!("[pam]\n{extra}\n"), "test").unwrap();
+    crate::config::PamOptions::from_config(&cfg).unwrap()
 }
 
 async fn ok(b: &Backend, t: EntryType, f: Filter) {
@@ -513,6 +529,8 @@ async fn real_cache_is_written(uri: &str) {
     let b = Backend::new(
         &domain(),
         ldap_opts(uri),
+        auth_opts(""),
+        pam_opts(""),
         Arc::new(CacheStore(cache.clone())),
     );
     ok(&b, EntryType::Initgroups, name("alice")).await;

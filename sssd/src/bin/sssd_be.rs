@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use sssd::backend::Backend;
 use sssd::backend::store::CacheStore;
 use sssd::cache::Cache;
-use sssd::config::{Config, DomainOptions, LdapOptions, options};
+use sssd::config::{AuthOptions, Config, DomainOptions, LdapOptions, PamOptions, options};
 use sssd::sbus;
 use sssd::service::{self, ChildOptions};
 use std::sync::Arc;
@@ -48,11 +48,13 @@ async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
         );
     }
     let ldap = LdapOptions::from_config(&cfg, &domain)?;
+    let auth = AuthOptions::from_config(&cfg, &domain)?;
+    let pam = PamOptions::from_config(&cfg)?;
     drop(cfg);
     let db = opts.paths.db.clone();
     let name = domain.clone();
     let cache = tokio::task::spawn_blocking(move || Cache::open(&db, &name)).await??;
-    let backend = Backend::new(&dom, ldap, Arc::new(CacheStore(Arc::new(cache))));
+    let backend = Backend::new(&dom, ldap, auth, pam, Arc::new(CacheStore(Arc::new(cache))));
 
     let bus = sbus::connect(&opts.paths, &sbus::domain_bus_name(&domain)).await?;
     sbus::serve_data_provider(&bus, Arc::new(backend.clone())).await?;

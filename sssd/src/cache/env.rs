@@ -21,7 +21,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 const MAP_SIZE: usize = 1 << 30;
 
 /// Named databases in one environment.
-const MAX_DBS: u32 = 8;
+const MAX_DBS: u32 = 12;
 
 /// Key of the schema version in the meta database.
 const VERSION_KEY: &[u8] = b"version";
@@ -47,6 +47,8 @@ pub(crate) struct Dbs {
     /// Schema metadata (read at open; kept for tests and future migrations).
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) meta: Db,
+    /// User name -> encoded cached credentials (never read by NSS lookups).
+    pub(crate) credentials: Db,
 }
 
 /// An open environment with its databases, shared by every handle in the process.
@@ -239,10 +241,11 @@ fn open_existing(env: &Env<WithoutTls>, path: &str) -> Result<Option<Dbs>, Cache
                 open("initgroups")?,
                 open("stamps")?,
                 open("meta")?,
+                open("credentials")?,
             );
             let dbs = match all {
-                (Some(a), Some(b), Some(c), Some(d), Some(e), Some(f), Some(g)) => {
-                    (a, b, c, d, e, f, g)
+                (Some(a), Some(b), Some(c), Some(d), Some(e), Some(f), Some(g), Some(h)) => {
+                    (a, b, c, d, e, f, g, h)
                 }
                 _ => return Ok(CommitOrAbort::Abort(())),
             };
@@ -273,6 +276,7 @@ fn create(env: &Env<WithoutTls>, path: &str) -> Result<Dbs, CacheError> {
                 create("initgroups")?,
                 create("stamps")?,
                 create("meta")?,
+                create("credentials")?,
             );
             if !check_version(&dbs.6, wtxn, path)? {
                 dbs.6
@@ -291,11 +295,12 @@ fn create(env: &Env<WithoutTls>, path: &str) -> Result<Dbs, CacheError> {
     }
 }
 
-type DbTuple = (Db, Db, Db, Db, Db, Db, Db);
+type DbTuple = (Db, Db, Db, Db, Db, Db, Db, Db);
 
 fn dbs_from_tuple(t: DbTuple) -> Dbs {
-    let (users, uids, groups, gids, initgroups, stamps, meta) = t;
+    let (users, uids, groups, gids, initgroups, stamps, meta, credentials) = t;
     Dbs {
+        credentials,
         users,
         uids,
         groups,

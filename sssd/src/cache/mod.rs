@@ -16,9 +16,11 @@
 //!
 //! Layout: named databases `users` (name -> record), `uids` (uid -> name), `groups`,
 //! `gids`, `initgroups` (user name -> gids), `stamps` (`u:`/`g:`/`i:` + name -> last update
-//! and expiry) and `meta` (schema version). Records use the hand-written codec in `codec`.
+//! and expiry), `meta` (schema version) and `credentials` (user name -> cached password
+//! hash and offline-login counters; read only by the backend). Records use the hand-written codec in `codec`.
 
 mod codec;
+mod creds;
 mod env;
 mod reader;
 #[cfg(test)]
@@ -32,6 +34,7 @@ use std::path::Path;
 use std::sync::Arc;
 use thiserror::Error;
 
+pub use creds::Credentials;
 pub use env::SCHEMA_VERSION;
 pub use writer::Writer;
 
@@ -127,6 +130,11 @@ impl Cache {
     /// unless it is also an explicit membership), with the initgroups freshness stamps.
     pub fn initgroups(&self, name: &str) -> Result<Option<Cached<Vec<u32>>>, CacheError> {
         self.read(|r| r.initgroups(name))
+    }
+
+    /// The cached credentials of user `name` (backend only: never exposed through NSS).
+    pub fn credentials(&self, name: &str) -> Result<Option<Credentials>, CacheError> {
+        self.read(|r| r.credentials(name))
     }
 
     /// Every cached user (for enumeration).

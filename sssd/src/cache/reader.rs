@@ -2,6 +2,7 @@
 
 use super::CacheError;
 use super::codec::{self, Stamp, StampKind};
+use super::creds::Credentials;
 use super::env::{Db, Dbs, Shared};
 use crate::model::{Cached, Group, User};
 use heed::RoTxn;
@@ -198,5 +199,18 @@ impl<'a> Reader<'a> {
             }
         }
         Ok(out)
+    }
+
+    /// The cached credentials of user `name`.
+    pub(crate) fn credentials(&self, name: &str) -> Result<Option<Credentials>, CacheError> {
+        if !self.storable(name) {
+            return Ok(None);
+        }
+        match self.raw(&self.dbs.credentials, name.as_bytes())? {
+            None => Ok(None),
+            Some(raw) => Credentials::decode(raw)
+                .map(Some)
+                .ok_or_else(|| self.corrupt("credentials", name.as_bytes())),
+        }
     }
 }

@@ -604,3 +604,44 @@ fn identical_record_with_a_lost_index_entry_is_reindexed() {
     w.commit().unwrap();
     assert_eq!(cache.user_by_uid(1000).unwrap().unwrap().last_update, 3);
 }
+
+#[test]
+fn credentials_are_kept_apart_and_go_with_the_user() {
+    let (_d, cache) = open();
+    let creds = Credentials {
+        hash: zeroize::Zeroizing::new("$6$0123456789abcdef$xyz".into()),
+        last_online_auth: 5,
+        failed_attempts: 2,
+        ..Credentials::default()
+    };
+    let mut w = cache.writer().unwrap();
+    w.put_user(&user("alice", 1000), 1, 2).unwrap();
+    w.put_credentials("alice", &creds).unwrap();
+    assert_eq!(w.credentials("alice").unwrap(), Some(creds.clone()));
+    assert!(w.put_credentials("", &creds).is_err());
+    w.commit().unwrap();
+    assert_eq!(cache.credentials("alice").unwrap(), Some(creds.clone()));
+    assert_eq!(cache.credentials("bob").unwrap(), None);
+    assert_eq!(cache.credentials("").unwrap(), None);
+    // The NSS-facing record never carries the hash.
+    let raw = raw_get(&cache, cache.shared.dbs.users, b"alice").unwrap();
+    assert!(!raw.windows(3).any(|w| w == b"$6$"));
+    // A changed user record keeps its credentials; deleting the user drops them.
+    let mut changed = user("alice", 1000);
+    changed.gecos = "Alice Changed".into();
+    let mut w = cache.writer().unwrap();
+    w.put_user(&changed, 3, 4).unwrap();
+    w.commit().unwrap();
+    assert_eq!(cache.credentials("alice").unwrap(), Some(creds));
+    let mut w = cache.writer().unwrap();
+    w.delete_user("alice").unwrap();
+    w.commit().unwrap();
+    assert_eq!(cache.credentials("alice").unwrap(), None);
+    // delete_credentials alone.
+    let mut w = cache.writer().unwrap();
+    w.put_credentials("bob", &Credentials::default()).unwrap();
+    w.delete_credentials("bob").unwrap();
+    w.delete_credentials("").unwrap();
+    w.commit().unwrap();
+    assert_eq!(cache.credentials("bob").unwrap(), None);
+}

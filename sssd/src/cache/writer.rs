@@ -1,6 +1,7 @@
 //! The write transaction: storing, replacing and deleting records and their indexes.
 
 use super::codec::{self, Stamp, StampKind};
+use super::creds::Credentials;
 use super::env::{Db, Dbs};
 use super::reader::Reader;
 use super::{Cache, CacheError};
@@ -69,7 +70,29 @@ impl Writer<'_> {
         self.delete_record(&kind, name)?;
         let dbs = self.dbs();
         self.del(&dbs.initgroups, name.as_bytes())?;
+        self.del(&dbs.credentials, name.as_bytes())?;
         self.del(&dbs.stamps, &codec::stamp_key(StampKind::Initgroups, name))
+    }
+
+    /// Stores the cached credentials of user `name`.
+    pub fn put_credentials(&mut self, name: &str, creds: &Credentials) -> Result<(), CacheError> {
+        self.check_name("credentials user", name)?;
+        let db = self.dbs().credentials;
+        self.put(&db, name.as_bytes(), &creds.encode())
+    }
+
+    /// Removes the cached credentials of user `name`, if any.
+    pub fn delete_credentials(&mut self, name: &str) -> Result<(), CacheError> {
+        if !self.reader().storable(name) {
+            return Ok(());
+        }
+        let db = self.dbs().credentials;
+        self.del(&db, name.as_bytes())
+    }
+
+    /// The cached credentials of user `name` as this transaction sees them.
+    pub fn credentials(&self, name: &str) -> Result<Option<Credentials>, CacheError> {
+        self.reader().credentials(name)
     }
 
     /// Removes group `name` if present.

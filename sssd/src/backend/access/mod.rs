@@ -4,6 +4,11 @@
 //! signatures): each returns a Linux-PAM status: SUCCESS, PERM_DENIED or ACCT_EXPIRED
 //! (`sss_proto::pam::status::*`).
 
+pub mod ldap;
+#[cfg(test)]
+mod ldap_tests;
+pub mod simple;
+
 use crate::backend::ldap::MapCtx;
 use crate::backend::ldap::connection::Connection;
 use crate::backend::ldap::search::SearchError;
@@ -14,25 +19,38 @@ use crate::model::User;
 /// Deny lists win over allow lists; with no list set everyone is allowed; with any allow list
 /// set only listed users/groups are allowed. Names compare case-insensitively when
 /// `case_sensitive` is false.
+///
+/// The domain is not known here: a `name@domain` list entry matches by short name unless
+/// `user` (or the group name) is itself qualified; [`simple_in_domain`] compares domains.
 pub fn simple(
     opts: &SimpleAccessOptions,
     user: &str,
     groups: &[String],
     case_sensitive: bool,
 ) -> i32 {
-    let _ = (opts, user, groups, case_sensitive);
-    sss_proto::pam::status::PERM_DENIED
+    simple::check(opts, None, user, groups, case_sensitive)
+}
+
+/// [`simple`] for a user of `domain`: a list entry qualified with another domain
+/// (`name@OTHER`) never matches.
+pub fn simple_in_domain(
+    opts: &SimpleAccessOptions,
+    domain: &str,
+    user: &str,
+    groups: &[String],
+    case_sensitive: bool,
+) -> i32 {
+    simple::check(opts, Some(domain), user, groups, case_sensitive)
 }
 
 /// `access_provider = ldap`: runs the `ldap_access_order` checks (`filter`: the user's entry
 /// must match `ldap_access_filter`; `expire`: `ldap_account_expire_policy = shadow` compares
-/// `shadowExpire` with today) on `conn`.
+/// `shadowExpire` with today) on `conn`. The `ldap` submodule documents every rule.
 pub async fn ldap(
     ctx: &MapCtx,
     conn: &Connection,
     opts: &AuthOptions,
     user: &User,
 ) -> Result<i32, SearchError> {
-    let _ = (ctx, conn, opts, user);
-    Ok(sss_proto::pam::status::PERM_DENIED)
+    ldap::check(ctx, conn, opts, user).await
 }

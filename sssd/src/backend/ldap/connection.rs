@@ -201,26 +201,100 @@ impl Connector {
     }
 
     async fn settings(&self, uri: &str, timeout: Duration) -> Result<LdapConnSettings, String> {
-        let o = &self.opts;
-        let plain = uri.to_ascii_lowercase().starts_with("ldap://");
-        let mut s = LdapConnSettings::new()
-            .set_conn_timeout(timeout)
-            .set_starttls(plain && o.id_use_start_tls);
-        match TlsPolicy::from_reqcert(&o.tls_reqcert) {
-            TlsPolicy::NoVerify => s = s.set_no_tls_verify(true),
-            TlsPolicy::Verify => {
-                if let Some(ca) = &o.tls_cacert {
-                    let pem = tokio::fs::read(ca)
-                        .await
-                        .map_err(|e| format!("ldap_tls_cacert {ca}: {e}"))?;
-                    s = s.set_config(
-                        client_config(&pem).map_err(|e| format!("ldap_tls_cacert {ca}: {e}"))?,
-                    );
-                }
+        tls_settings(&self.opts, uri, timeout).await
+    }
+}
+
+/// Connection settings for `uri` under `opts`: timeout, StartTLS on `ldap://` when
+/// `ldap_id_use_start_tls`, and the certificate policy.
+async fn tls_settings(
+    o: &LdapOptions,
+    uri: &str,
+    timeout: Duration,
+) -> Result<LdapConnSettings, String> {
+    tls_settings_with(o, uri, timeout, o.id_use_start_tls).await
+}
+
+/// [`tls_settings`] with StartTLS on `ldap://` decided by `starttls`.
+async fn tls_settings_with(
+    o: &LdapOptions,
+    uri: &str,
+    timeout: Duration,
+    starttls: bool,
+) -> Result<LdapConnSettings, String> {
+    let plain = uri.to_ascii_lowercase().starts_with("ldap://");
+    let mut s = LdapConnSettings::new()
+        .set_conn_timeout(timeout)
+        .set_starttls(plain && starttls);
+    match TlsPolicy::from_reqcert(&o.tls_reqcert) {
+        TlsPolicy::NoVerify => s = s.set_no_tls_verify(true),
+        TlsPolicy::Verify => {
+            if let Some(ca) = &o.tls_cacert {
+                let pem = tokio::fs::read(ca)
+                    .await
+                    .map_err(|e| format!("ldap_tls_cacert {ca}: {e}"))?;
+                s = s.set_config(
+                    client_config(&pem).map_err(|e| format!("ldap_tls_cacert {ca}: {e}"))?,
+                );
             }
         }
-        Ok(s)
     }
+    Ok(s)
+}
+
+/// A fresh, unbound connection for one authentication (never the shared identity one).
+pub struct AuthConnection {
+    /// The operation handle; unbind it when done.
+    pub ldap: Ldap,
+    /// The server's URI.
+    pub uri: String,
+    /// Whether the traffic is encrypted (`ldaps://`, or StartTLS succeeded).
+    pub encrypted: bool,
+}
+
+/// Opens a new connection for a user bind, trying the servers of `ldap_uri` in order starting
+/// at index `start`, with the certificate settings of the identity connection. As SSSD, an
+/// `ldap://` server is always asked for StartTLS, whatever `ldap_id_use_start_tls` says,
+/// unless `insecure` (`ldap_auth_disable_tls_never_use_in_production`). No bind is done.
+pub async fn connect_for_auth(
+    opts: &LdapOptions,
+    start: usize,
+    insecure: bool,
+) -> Result<AuthConnection, ConnectError> {
+    let uris = &opts.uris;
+    if uris.is_empty() {
+        return Err(ConnectError::NoUri);
+    }
+    let timeout = Duration::from_secs(u64::from(opts.network_timeout.max(1)));
+    let mut errors = Vec::new();
+    for k in 0..uris.len() {
+        let uri = &uris[(start + k) % uris.len()];
+        let attempt = async {
+            check_uri(uri)?;
+            let settings = tls_settings_with(opts, uri, timeout, !insecure).await?;
+            let (conn, ldap) = LdapConnAsync::with_settings(settings, uri)
+                .await
+                .map_err(|e| e.to_string())?;
+            ldap3::drive!(conn);
+            Ok::<_, String>(ldap)
+        };
+        match attempt.await {
+            Ok(ldap) => {
+                let lower = uri.to_ascii_lowercase();
+                let encrypted = lower.starts_with("ldaps://") || !insecure;
+                return Ok(AuthConnection {
+                    ldap,
+                    uri: uri.clone(),
+                    encrypted,
+                });
+            }
+            Err(e) => {
+                tracing::warn!("LDAP server {uri} (authentication connection): {e}");
+                errors.push(format!("{uri}: {e}"));
+            }
+        }
+    }
+    Err(ConnectError::AllFailed(errors))
 }
 
 /// Rejects URIs ldap3 cannot use (it panics on some host-less forms).

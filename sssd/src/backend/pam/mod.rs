@@ -1,0 +1,479 @@
+//! PAM requests in the backend (`pamHandler`): authentication against LDAP or Kerberos,
+//! cached credentials and offline authentication, access control, password change.
+//!
+//! Unlike SSSD, where the PAM responder checks cached passwords itself, the backend does the
+//! offline check here: it is the only writer of the domain cache, and the credentials never
+//! leave it.
+
+pub mod chpass;
+pub mod ldap_auth;
+pub mod offline;
+
+use super::Backend;
+use super::krb5::{self, Krb5Op, Krb5User};
+use crate::cache::Credentials;
+use crate::model::User;
+use crate::sbus::{PamForward, PamResult};
+use ldap_auth::{BindCtx, BindOutcome};
+use offline::{OfflinePolicy, Verdict};
+use sss_proto::Command;
+use sss_proto::pam::{authtok, response, status};
+use std::time::Instant;
+use zeroize::Zeroizing;
+
+/// Linux-PAM's `PAM_MODULE_UNKNOWN` (the provider is `none`).
+pub const PAM_MODULE_UNKNOWN: i32 = 28;
+
+/// USER_INFO subtypes (`enum user_info_type`).
+pub mod user_info {
+    /// Authenticated offline: `i64` expiry of the cached password (0 = never).
+    pub const OFFLINE_AUTH: u32 = 1;
+    /// Offline login delayed: `i64` time when logins are allowed again.
+    pub const OFFLINE_AUTH_DELAYED: u32 = 2;
+    /// Password change impossible while offline.
+    pub const OFFLINE_CHPASS: u32 = 3;
+    /// Password change failed: `u32` length + message (NUL included).
+    pub const CHPASS_ERROR: u32 = 5;
+}
+
+/// A USER_INFO item with `subtype` and `data` (host byte order, as pam_sss reads it).
+pub fn user_info_item(subtype: u32, data: &[u8]) -> (u32, Vec<u8>) {
+    let mut v = subtype.to_ne_bytes().to_vec();
+    v.extend_from_slice(data);
+    (response::USER_INFO, v)
+}
+
+/// The CHPASS_ERROR item carrying `msg` for the user.
+pub fn chpass_error_item(msg: &str) -> (u32, Vec<u8>) {
+    let mut data = u32::try_from(msg.len() + 1)
+        .unwrap_or(0)
+        .to_ne_bytes()
+        .to_vec();
+    data.extend_from_slice(msg.as_bytes());
+    data.push(0);
+    user_info_item(user_info::CHPASS_ERROR, &data)
+}
+
+/// The answer to a password change attempted while offline.
+pub fn offline_chpass() -> PamResult {
+    PamResult {
+        pam_status: status::AUTHTOK_ERR,
+        items: vec![user_info_item(user_info::OFFLINE_CHPASS, &[])],
+    }
+}
+
+/// The PAM result of an offline verdict.
+pub fn verdict_result(v: Verdict) -> PamResult {
+    match v {
+        Verdict::Success { expires } => PamResult {
+            pam_status: status::SUCCESS,
+            items: vec![user_info_item(
+                user_info::OFFLINE_AUTH,
+                &expires.to_ne_bytes(),
+            )],
+        },
+        Verdict::AuthErr => PamResult::status(status::AUTH_ERR),
+        Verdict::PermDenied => PamResult::status(status::PERM_DENIED),
+        Verdict::Delayed { until } => PamResult {
+            pam_status: status::PERM_DENIED,
+            items: vec![user_info_item(
+                user_info::OFFLINE_AUTH_DELAYED,
+                &until.to_ne_bytes(),
+            )],
+        },
+        Verdict::Unavailable => PamResult::status(status::AUTHINFO_UNAVAIL),
+    }
+}
+
+/// A password from an authtok: PASSWORD with data, else None.
+fn password(kind: u32, tok: &Zeroizing<Vec<u8>>) -> Option<&[u8]> {
+    (kind == authtok::PASSWORD && !tok.is_empty()).then_some(tok.as_slice())
+}
+
+/// How an online attempt ended for the offline logic.
+enum Online {
+    /// A final answer.
+    Done(PamResult),
+    /// The server (LDAP or KDC) is unreachable.
+    Unreachable,
+}
+
+impl Backend {
+    /// Handles one PAM request for a user of this domain.
+    pub async fn pam(&self, req: PamForward) -> PamResult {
+        let i = &self.inner;
+        if !req.domain.is_empty() && !req.domain.eq_ignore_ascii_case(&i.domain) {
+            tracing::error!(
+                "PAM request for domain {:?} sent to the backend of {:?}",
+                req.domain,
+                i.domain
+            );
+            return PamResult::status(status::SYSTEM_ERR);
+        }
+        tracing::debug!("pamHandler {req:?}");
+        let cmd = Command::from_u32(u32::from(req.cmd));
+        let res = match cmd {
+            Some(Command::PamSetCred | Command::PamOpenSession | Command::PamCloseSession) => {
+                PamResult::status(status::SUCCESS)
+            }
+            Some(Command::PamPreAuth) => PamResult::status(status::SUCCESS),
+            Some(c @ (Command::PamAuthenticate | Command::PamAcctMgmt)) => {
+                match self.cached_user(&req.user).await {
+                    Err(r) => r,
+                    Ok(user) if c == Command::PamAuthenticate => {
+                        self.authenticate(&req, &user).await
+                    }
+                    Ok(user) => self.acct_mgmt(&user).await,
+                }
+            }
+            Some(c @ (Command::PamChAuthTok | Command::PamChAuthTokPrelim)) => {
+                match self.cached_user(&req.user).await {
+                    Err(r) => r,
+                    Ok(user) => {
+                        self.chauthtok(&req, &user, c == Command::PamChAuthTokPrelim)
+                            .await
+                    }
+                }
+            }
+            _ => {
+                tracing::error!("unsupported PAM command {:#x}", req.cmd);
+                PamResult::status(status::SYSTEM_ERR)
+            }
+        };
+        tracing::debug!(
+            "PAM {:#x} for {}@{}: status {}",
+            req.cmd,
+            req.user,
+            i.domain,
+            res.pam_status
+        );
+        res
+    }
+
+    /// The user as cached (the responder refreshed it just before).
+    async fn cached_user(&self, name: &str) -> Result<User, PamResult> {
+        let name = self.short_name(name);
+        let store = self.inner.store.clone();
+        match tokio::task::spawn_blocking(move || store.user(&name)).await {
+            Ok(Ok(Some(u))) => Ok(u),
+            Ok(Ok(None)) => Err(PamResult::status(status::USER_UNKNOWN)),
+            Ok(Err(e)) => {
+                tracing::error!("{e}");
+                Err(PamResult::status(status::SYSTEM_ERR))
+            }
+            Err(e) => {
+                tracing::error!("cache reader task failed: {e}");
+                Err(PamResult::status(status::SYSTEM_ERR))
+            }
+        }
+    }
+
+    /// Reads the cached credentials of `name`.
+    async fn load_credentials(&self, name: &str) -> Option<Credentials> {
+        let store = self.inner.store.clone();
+        let name = name.to_string();
+        match tokio::task::spawn_blocking(move || store.credentials(&name)).await {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => {
+                tracing::error!("{e}");
+                None
+            }
+            Err(e) => {
+                tracing::error!("cache reader task failed: {e}");
+                None
+            }
+        }
+    }
+
+    /// Writes the cached credentials of `name`.
+    async fn save_credentials(&self, name: &str, creds: Credentials) {
+        let store = self.inner.store.clone();
+        let name = name.to_string();
+        let res =
+            tokio::task::spawn_blocking(move || store.put_credentials(&name, Some(&creds))).await;
+        match res {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("cannot store cached credentials: {e}"),
+            Err(e) => tracing::error!("cache writer task failed: {e}"),
+        }
+    }
+
+    /// After an online password success: stores the hash (`cache_credentials = true`).
+    pub(super) async fn remember_password(&self, name: &str, pw: &[u8], fresh: bool) {
+        let i = &self.inner;
+        if !i.auth.cache_credentials {
+            return;
+        }
+        let pw = Zeroizing::new(pw.to_vec());
+        let hash = match tokio::task::spawn_blocking(move || offline::hash_password(&pw)).await {
+            Ok(Ok(h)) => h,
+            Ok(Err(e)) => {
+                tracing::error!("{e}");
+                return;
+            }
+            Err(e) => {
+                tracing::error!("hashing task failed: {e}");
+                return;
+            }
+        };
+        let _guard = i.creds_lock.lock().await;
+        let old = self.load_credentials(name).await;
+        let fresh = fresh && i.auth.cached_auth_timeout > 0;
+        let c = offline::after_online_success(old.as_ref(), hash, super::ldap::now(), fresh);
+        self.save_credentials(name, c).await;
+    }
+
+    /// The bind options of a user bind.
+    pub(super) fn bind_ctx(&self) -> BindCtx<'_> {
+        let i = &self.inner;
+        BindCtx {
+            opts: &i.provider.ctx().opts,
+            start: i.provider.preferred_uri(),
+            allow_insecure: i.auth.ldap_auth_disable_tls,
+            modify_mode: i.auth.ldap_pwmodify_mode == "ldap_modify",
+        }
+    }
+
+    /// Whether the backend is offline and not due to retry the server now (when due, the
+    /// caller's attempt is the probe and must report with [`Backend::reached_server`] or
+    /// `mark_offline`).
+    pub(super) fn offline_now(&self) -> bool {
+        use super::state::Decision;
+        let s = &self.inner.state;
+        s.is_offline() && matches!(s.check(Instant::now()), Decision::Offline | Decision::Wait)
+    }
+
+    /// A server answered: the backend is online again if it was offline.
+    pub(super) fn reached_server(&self) {
+        if self.inner.state.is_offline() {
+            self.inner.state.mark_online();
+        }
+    }
+
+    /// SSS_PAM_AUTHENTICATE.
+    async fn authenticate(&self, req: &PamForward, user: &User) -> PamResult {
+        let i = &self.inner;
+        if i.auth.auth_provider == "none" {
+            return PamResult::status(PAM_MODULE_UNKNOWN);
+        }
+        let Some(pw) = password(req.authtok_type, &req.authtok) else {
+            // Only passwords are supported; an empty one is never sent to the server.
+            return PamResult::status(status::AUTH_ERR);
+        };
+        if i.auth.cache_credentials
+            && i.auth.cached_auth_timeout > 0
+            && self.cached_auth(&user.name, pw).await
+        {
+            tracing::debug!("{}: cached_auth_timeout applies, cache accepted", user.name);
+            return PamResult::status(status::SUCCESS);
+        }
+        let online = match i.auth.auth_provider.as_str() {
+            "krb5" => self.krb5_auth(user, pw).await,
+            _ => self.ldap_auth(user, pw).await,
+        };
+        match online {
+            Online::Done(r) => {
+                if r.pam_status == status::SUCCESS {
+                    self.remember_password(&user.name, pw, true).await;
+                }
+                r
+            }
+            Online::Unreachable => self.offline_auth(user, pw).await,
+        }
+    }
+
+    /// The `cached_auth_timeout` short-cut: true when a recent online login makes the cache
+    /// authoritative and `pw` matches it (a mismatch goes to the server).
+    async fn cached_auth(&self, name: &str, pw: &[u8]) -> bool {
+        let creds = self.load_credentials(name).await;
+        let now = super::ldap::now();
+        let timeout = self.inner.auth.cached_auth_timeout;
+        if !offline::cached_auth_applies(creds.as_ref(), timeout, now) {
+            return false;
+        }
+        let Some(c) = creds else { return false };
+        let pw = Zeroizing::new(pw.to_vec());
+        tokio::task::spawn_blocking(move || offline::verify_password(&pw, &c.hash))
+            .await
+            .unwrap_or(false)
+    }
+
+    /// auth_provider = ldap.
+    async fn ldap_auth(&self, user: &User, pw: &[u8]) -> Online {
+        if user.dn.is_empty() {
+            tracing::error!("{}: no DN cached, cannot bind as the user", user.name);
+            return Online::Done(PamResult::status(status::AUTH_ERR));
+        }
+        if self.offline_now() {
+            return Online::Unreachable;
+        }
+        let outcome = ldap_auth::check_password(&self.bind_ctx(), &user.dn, pw).await;
+        if !matches!(outcome, BindOutcome::Unreachable(_)) {
+            self.reached_server();
+        }
+        match outcome {
+            BindOutcome::Ok => Online::Done(PamResult::status(status::SUCCESS)),
+            BindOutcome::InvalidCredentials => Online::Done(PamResult::status(status::AUTH_ERR)),
+            BindOutcome::Unreachable(e) => {
+                tracing::warn!("authentication of {}: {e}; going offline", user.name);
+                self.inner.state.mark_offline(Instant::now());
+                Online::Unreachable
+            }
+            BindOutcome::Insecure(e) => {
+                tracing::error!("authentication of {}: {e}", user.name);
+                Online::Done(PamResult::status(status::SYSTEM_ERR))
+            }
+            BindOutcome::Refused(e) => {
+                tracing::warn!("authentication of {}: {e}", user.name);
+                Online::Done(PamResult::status(status::AUTH_ERR))
+            }
+        }
+    }
+
+    /// The krb5_child view of `user`, or None without a principal.
+    pub(super) fn krb5_principal(&self, user: &User) -> Option<String> {
+        let realm = self.inner.auth.krb5.realm.as_deref();
+        match (&user.upn, realm) {
+            (Some(p), _) if !p.is_empty() => Some(p.clone()),
+            (_, Some(r)) => Some(format!("{}@{r}", user.name)),
+            _ => None,
+        }
+    }
+
+    /// Runs krb5_child for `op`; None when there is no principal.
+    pub(super) async fn krb5_run(
+        &self,
+        user: &User,
+        op: Krb5Op,
+        pw: &[u8],
+        new_pw: &[u8],
+    ) -> Option<krb5::Krb5Outcome> {
+        let Some(principal) = self.krb5_principal(user) else {
+            tracing::error!(
+                "{}: no krbPrincipalName and no krb5_realm in [domain/{}]",
+                user.name,
+                self.inner.domain
+            );
+            return None;
+        };
+        let ku = Krb5User {
+            name: &user.name,
+            uid: user.uid,
+            gid: user.gid,
+            principal: &principal,
+            domain: &self.inner.domain,
+            home: (!user.home.is_empty()).then_some(user.home.as_str()),
+        };
+        Some(krb5::run_child(&self.inner.auth.krb5, &ku, op, pw, new_pw).await)
+    }
+
+    /// auth_provider = krb5.
+    async fn krb5_auth(&self, user: &User, pw: &[u8]) -> Online {
+        let Some(out) = self.krb5_run(user, Krb5Op::Authenticate, pw, &[]).await else {
+            return Online::Done(PamResult::status(status::SYSTEM_ERR));
+        };
+        if out.kdc_unreachable {
+            tracing::warn!("authentication of {}: KDC unreachable", user.name);
+            return Online::Unreachable;
+        }
+        Online::Done(PamResult {
+            pam_status: out.pam_status,
+            items: out.items,
+        })
+    }
+
+    /// Offline AUTHENTICATE: the cached password, when `cache_credentials = true`.
+    async fn offline_auth(&self, user: &User, pw: &[u8]) -> PamResult {
+        let i = &self.inner;
+        if !i.auth.cache_credentials {
+            return PamResult::status(status::AUTHINFO_UNAVAIL);
+        }
+        let _guard = i.creds_lock.lock().await;
+        let creds = self.load_credentials(&user.name).await;
+        let policy = OfflinePolicy::from_pam(&i.pam);
+        let now = super::ldap::now();
+        let pw = Zeroizing::new(pw.to_vec());
+        let decided = tokio::task::spawn_blocking(move || {
+            offline::offline_auth(creds.as_ref(), &pw, policy, now)
+        })
+        .await;
+        let (verdict, next) = match decided {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!("offline check task failed: {e}");
+                return PamResult::status(status::SYSTEM_ERR);
+            }
+        };
+        if let Some(c) = next {
+            self.save_credentials(&user.name, c).await;
+        }
+        tracing::info!("offline authentication of {}: {verdict:?}", user.name);
+        verdict_result(verdict)
+    }
+
+    /// SSS_PAM_ACCT_MGMT.
+    async fn acct_mgmt(&self, user: &User) -> PamResult {
+        let i = &self.inner;
+        let st = match i.auth.access_provider.as_str() {
+            "permit" => status::SUCCESS,
+            "deny" => status::PERM_DENIED,
+            "simple" => {
+                let store = i.store.clone();
+                let u = user.clone();
+                match tokio::task::spawn_blocking(move || store.group_names(&u)).await {
+                    Ok(Ok(groups)) => {
+                        super::access::simple(&i.auth.simple, &user.name, &groups, i.case_sensitive)
+                    }
+                    Ok(Err(e)) => {
+                        tracing::error!("{e}");
+                        status::SYSTEM_ERR
+                    }
+                    Err(e) => {
+                        tracing::error!("cache reader task failed: {e}");
+                        status::SYSTEM_ERR
+                    }
+                }
+            }
+            "ldap" => self.ldap_access(user).await,
+            other => {
+                tracing::error!("access_provider {other:?} is not supported");
+                status::SYSTEM_ERR
+            }
+        };
+        PamResult::status(st)
+    }
+
+    /// access_provider = ldap on the identity connection; offline → allowed (as SSSD's PAM
+    /// responder forces offline ACCT_MGMT to success).
+    async fn ldap_access(&self, user: &User) -> i32 {
+        let i = &self.inner;
+        if self.offline_now() {
+            return status::SUCCESS;
+        }
+        let conn = match i.provider.connection().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("access check of {}: {e}; offline", user.name);
+                i.state.mark_offline(Instant::now());
+                return status::SUCCESS;
+            }
+        };
+        i.state.mark_online();
+        match super::access::ldap(i.provider.ctx(), &conn, &i.auth, user).await {
+            Ok(st) => st,
+            Err(e @ super::ldap::search::SearchError::Transport { .. }) => {
+                tracing::warn!("access check of {}: {e}; offline", user.name);
+                i.provider.disconnect_broken(conn.id).await;
+                i.state.mark_offline(Instant::now());
+                status::SUCCESS
+            }
+            Err(e) => {
+                tracing::error!("access check of {}: {e}", user.name);
+                status::SYSTEM_ERR
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
