@@ -3,10 +3,8 @@
 //! Configuration, database and logs live in a temporary directory; the tools find them
 //! through `KRB5_CONFIG` / `KRB5_KDC_PROFILE`, so the host's /etc/krb5.conf and /etc/krb5kdc
 //! are never read or written. Principals are added with `kadmin.local`, keytabs exported with
-//! `kadmin.local ktadd -k`. Password changes (kpasswd) need `kadmind`: MIT's krb5kdc does not
-//! serve the kpasswd protocol; [`Kdc::start_kadmind`] runs it on two more 127.0.0.1 ports
-//! (`kpasswd_listen`, `kadmind_listen`), named in the client krb5.conf as `kpasswd_server` and
-//! `admin_server`.
+//! `kadmin.local ktadd -k`. Password changes need [`Kdc::start_kadmind`]: MIT's krb5kdc does
+//! not serve kpasswd, kadmind does (on free 127.0.0.1 ports).
 
 use std::fs;
 use std::net::{SocketAddr, TcpStream};
@@ -28,12 +26,8 @@ const MASTER_PASSWORD: &str = "MasterSecret123";
 pub struct Kdc {
     dir: TempDir,
     port: u16,
-    kpasswd_port: u16,
-    admin_port: u16,
     child: Option<Child>,
     _watchdog: Option<Watchdog>,
-    kadmind: Option<Child>,
-    _kadmind_watchdog: Option<Watchdog>,
 }
 
 impl Kdc {
@@ -49,12 +43,8 @@ impl Kdc {
             let mut kdc = Kdc {
                 dir,
                 port: proc::free_port()?,
-                kpasswd_port: proc::free_port()?,
-                admin_port: proc::free_port()?,
                 child: None,
                 _watchdog: None,
-                kadmind: None,
-                _kadmind_watchdog: None,
             };
             kdc.write_config()?;
             kdc.tool(Command::new(sbin("kdb5_util")).args([
@@ -78,26 +68,6 @@ impl Kdc {
         self.port
     }
 
-    /// The kpasswd port (served by kadmind once [`Kdc::start_kadmind`] ran).
-    pub fn kpasswd_port(&self) -> u16 {
-        self.kpasswd_port
-    }
-
-    /// The kadmin port (served by kadmind once [`Kdc::start_kadmind`] ran).
-    pub fn admin_port(&self) -> u16 {
-        self.admin_port
-    }
-
-    /// `127.0.0.1:<port>`, for `krb5_server`.
-    pub fn server(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    /// `127.0.0.1:<kpasswd port>`, for `krb5_kpasswd`.
-    pub fn kpasswd_server(&self) -> String {
-        format!("127.0.0.1:{}", self.kpasswd_port)
-    }
-
     /// The client configuration (`KRB5_CONFIG`) pointing at this KDC.
     pub fn krb5_conf(&self) -> PathBuf {
         self.dir.path().join("krb5.conf")
@@ -105,7 +75,32 @@ impl Kdc {
 
     /// The text of the client krb5.conf, to copy into a namespace's /etc/krb5.conf.
     pub fn krb5_conf_text(&self) -> String {
-        krb5_conf(self.port, self.kpasswd_port, self.admin_port)
+        krb5_conf(self.port, None)
+    }
+
+    /// Like [`Kdc::krb5_conf_text`], naming `kadmind`'s kpasswd port as `kpasswd_server`
+    /// (MIT kpasswd is served by kadmind, not by krb5kdc).
+    pub fn krb5_conf_text_with(&self, kadmind: &Kadmind) -> String {
+        krb5_conf(self.port, Some(kadmind.kpasswd_port()))
+    }
+
+    /// `127.0.0.1:<port>`, for `krb5_server`.
+    pub fn server(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Exports the keys of an existing `principal` into keytab `path` (created or appended
+    /// to); with `keep_keys` the keys are not randomised (`-norandkey`).
+    pub fn ktadd(&self, principal: &str, path: &Path, keep_keys: bool) -> Result<()> {
+        let norand = if keep_keys { "-norandkey " } else { "" };
+        self.kadmin_local(&format!("ktadd -k {} {norand}{principal}", path.display()))
+            .map(|_| ())
+    }
+
+    /// Adds `name@REALM` with random keys (a service such as `host/localhost`).
+    pub fn add_random_principal(&self, name: &str) -> Result<()> {
+        self.kadmin_local(&format!("addprinc -randkey {name}"))
+            .map(|_| ())
     }
 
     /// The KDC log file.
@@ -122,80 +117,6 @@ impl Kdc {
             &format!("addprinc -pw {password} {name}"),
         ]))
         .map(|_| ())
-    }
-
-    /// Exports the keys of `principal` into keytab `path` (created or appended to); the
-    /// principal's keys are randomised (`ktadd` without `-norandkey`) unless `keep_keys`.
-    pub fn ktadd(&self, principal: &str, path: &Path, keep_keys: bool) -> Result<()> {
-        let norand = if keep_keys { "-norandkey " } else { "" };
-        self.tool(Command::new(sbin("kadmin.local")).args([
-            "-r",
-            REALM,
-            "-q",
-            &format!("ktadd -k {} {norand}{principal}", path.display()),
-        ]))
-        .map(|_| ())
-    }
-
-    /// Adds `name@REALM` with random keys (a service such as `host/localhost`).
-    pub fn add_random_principal(&self, name: &str) -> Result<()> {
-        self.tool(Command::new(sbin("kadmin.local")).args([
-            "-r",
-            REALM,
-            "-q",
-            &format!("addprinc -randkey {name}"),
-        ]))
-        .map(|_| ())
-    }
-
-    /// Starts kadmind (kpasswd and kadmin service) on this realm's two extra ports.
-    pub fn start_kadmind(&mut self) -> Result<()> {
-        if self.kadmind.is_some() {
-            return Ok(());
-        }
-        let log = self.dir.path().join("kadmind.stderr");
-        let log_file = fs::File::create(&log).map_err(|e| HarnessError::io("create", &log, e))?;
-        let mut c = Command::new(sbin("kadmind"));
-        c.args(["-nofork", "-r", REALM, "-P"])
-            .arg(self.dir.path().join("kadmind.pid"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log_file);
-        self.env(&mut c);
-        let child = c.spawn().map_err(|source| HarnessError::Spawn {
-            program: "kadmind".into(),
-            source,
-        })?;
-        self._kadmind_watchdog = Some(Watchdog::new(child.id())?);
-        self.kadmind = Some(child);
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.kpasswd_port));
-        let mut exited = false;
-        let ready = proc::wait_until(
-            "kadmind to accept connections",
-            Duration::from_secs(30),
-            || {
-                if let Some(c) = self.kadmind.as_mut()
-                    && !matches!(c.try_wait(), Ok(None))
-                {
-                    exited = true;
-                    return true;
-                }
-                TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
-            },
-        );
-        if exited || ready.is_err() {
-            self.stop_kadmind();
-            let err = fs::read_to_string(&log).unwrap_or_default();
-            let klog = fs::read_to_string(self.dir.path().join("kadmind.log")).unwrap_or_default();
-            return Err(HarnessError::Setup(format!(
-                "kadmind on ports {}/{} did not start: {} {}",
-                self.kpasswd_port,
-                self.admin_port,
-                err.trim(),
-                klog.lines().rev().take(3).collect::<Vec<_>>().join(" | ")
-            )));
-        }
-        Ok(())
     }
 
     /// Runs `kinit principal` with `password` on stdin into credential cache `ccache`.
@@ -228,13 +149,9 @@ impl Kdc {
              [realms]\n {REALM} = {{\n  database_name = {d}/principal\n  \
              key_stash_file = {d}/stash\n  acl_file = {d}/kadm5.acl\n  \
              kdc_listen = 127.0.0.1:{p}\n  kdc_tcp_listen = 127.0.0.1:{p}\n  \
-             kpasswd_listen = 127.0.0.1:{kp}\n  kadmind_listen = 127.0.0.1:{ap}\n  \
-             kpasswd_port = {kp}\n  kadmind_port = {ap}\n  \
              max_life = 10h 0m 0s\n  max_renewable_life = 7d 0h 0m 0s\n }}\n\n\
-             [logging]\n kdc = FILE:{d}/kdc.log\n admin_server = FILE:{d}/kadmind.log\n",
+             [logging]\n kdc = FILE:{d}/kdc.log\n",
             p = self.port,
-            kp = self.kpasswd_port,
-            ap = self.admin_port,
             d = d.display()
         );
         let write = |name: &str, text: &str| {
@@ -242,10 +159,7 @@ impl Kdc {
             fs::write(&p, text).map_err(|e| HarnessError::io("write", &p, e))
         };
         write("kdc.conf", &kdc_conf)?;
-        write(
-            "krb5.conf",
-            &krb5_conf(self.port, self.kpasswd_port, self.admin_port),
-        )?;
+        write("krb5.conf", &krb5_conf(self.port, None))?;
         write("kadm5.acl", "")?;
         Ok(())
     }
@@ -300,15 +214,7 @@ impl Kdc {
         Ok(())
     }
 
-    fn stop_kadmind(&mut self) {
-        if let Some(mut c) = self.kadmind.take() {
-            proc::terminate(&mut c, Duration::from_secs(10));
-        }
-        self._kadmind_watchdog = None;
-    }
-
     fn stop(&mut self) {
-        self.stop_kadmind();
         if let Some(mut c) = self.child.take() {
             proc::terminate(&mut c, Duration::from_secs(10));
         }
@@ -327,13 +233,16 @@ fn sbin(tool: &str) -> PathBuf {
     if p.exists() { p } else { PathBuf::from(tool) }
 }
 
-/// A client krb5.conf for a KDC on `port` (kpasswd and kadmin on the other two).
-pub fn krb5_conf(port: u16, kpasswd_port: u16, admin_port: u16) -> String {
+/// A client krb5.conf for a KDC on 127.0.0.1:`port`, with `kpasswd_server` on
+/// 127.0.0.1:`kpasswd_port` when given.
+pub fn krb5_conf(port: u16, kpasswd_port: Option<u16>) -> String {
+    let kpasswd = kpasswd_port
+        .map(|p| format!("  kpasswd_server = 127.0.0.1:{p}\n"))
+        .unwrap_or_default();
     format!(
         "[libdefaults]\n default_realm = {REALM}\n dns_lookup_kdc = false\n \
          dns_lookup_realm = false\n rdns = false\n udp_preference_limit = 0\n\n\
-         [realms]\n {REALM} = {{\n  kdc = 127.0.0.1:{port}\n  \
-         kpasswd_server = 127.0.0.1:{kpasswd_port}\n  admin_server = 127.0.0.1:{admin_port}\n }}\n\n\
+         [realms]\n {REALM} = {{\n  kdc = 127.0.0.1:{port}\n{kpasswd} }}\n\n\
          [domain_realm]\n .example.com = {REALM}\n example.com = {REALM}\n"
     )
 }

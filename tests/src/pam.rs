@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use crate::error::{HarnessError, Result};
-use crate::kdc::Kdc;
+use crate::kdc::{Kadmind, Kdc};
 use crate::namespace::Namespace;
 use crate::proc::{self, Output};
 
@@ -166,11 +166,21 @@ pub fn wait_for_socket(ns: &Namespace) -> Result<()> {
         .map_err(|e| HarnessError::Setup(format!("{PAM_SOCKET}: {e} (is sssd_pam installed?)")))
 }
 
-/// Prepares `ns` for Kerberos: /etc/krb5.conf pointing at `kdc`, the credential-cache
-/// directory [`CCACHE_DIR`] (mode 1777) and, when `keytab` is given, /etc/krb5.keytab
-/// holding `host/localhost` (for `krb5_validate`).
-pub fn setup_krb5(ns: &Namespace, kdc: &Kdc, keytab: bool) -> Result<()> {
-    ns.write_file("/etc/krb5.conf", kdc.krb5_conf_text().as_bytes(), 0o644)?;
+/// Prepares `ns` for Kerberos: /etc/krb5.conf pointing at `kdc` (and `kadmind` for
+/// kpasswd), the credential-cache directory [`CCACHE_DIR`] (mode 1777) and, when `keytab`
+/// is set, /etc/krb5.keytab holding `host/localhost` (for `krb5_validate`; the principal
+/// must exist).
+pub fn setup_krb5(
+    ns: &Namespace,
+    kdc: &Kdc,
+    kadmind: Option<&Kadmind>,
+    keytab: bool,
+) -> Result<()> {
+    let conf = match kadmind {
+        Some(k) => kdc.krb5_conf_text_with(k),
+        None => kdc.krb5_conf_text(),
+    };
+    ns.write_file("/etc/krb5.conf", conf.as_bytes(), 0o644)?;
     prepare_ccache_dir(ns)?;
     if keytab {
         let tmp = tempfile::tempdir()

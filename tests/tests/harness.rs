@@ -474,19 +474,18 @@ fn kdc_issues_tickets() {
 
 #[test]
 fn kadmind_changes_passwords_and_keytabs_authenticate() {
-    let mut kdc = sssd_tests::kdc::Kdc::new().unwrap();
+    let kdc = sssd_tests::kdc::Kdc::new().unwrap();
     kdc.add_principal("user2", "OldPass1002").unwrap();
-    kdc.start_kadmind().unwrap();
+    let kadmind = kdc.start_kadmind().unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    // kpasswd through kadmind: old password, new twice.
+    // The client finds kpasswd through kpasswd_server.
+    let conf = tmp.path().join("krb5.conf");
+    std::fs::write(&conf, kdc.krb5_conf_text_with(&kadmind)).unwrap();
     let mut kpasswd = std::process::Command::new("kpasswd");
-    kpasswd
-        .arg("user2")
-        .env("KRB5_CONFIG", kdc.krb5_conf())
-        .env(
-            "KRB5CCNAME",
-            format!("FILE:{}", tmp.path().join("cc").display()),
-        );
+    kpasswd.arg("user2").env("KRB5_CONFIG", &conf).env(
+        "KRB5CCNAME",
+        format!("FILE:{}", tmp.path().join("cc").display()),
+    );
     let out = proc::run(
         &mut kpasswd,
         Some(b"OldPass1002\nNewPass1002\nNewPass1002\n"),
@@ -502,7 +501,7 @@ fn kadmind_changes_passwords_and_keytabs_authenticate() {
         .kinit("user2", "OldPass1002", &tmp.path().join("c2"))
         .unwrap();
     assert!(!old.success(), "{old:?}");
-    // A service keytab: kinit -k with it gets a ticket.
+    // A service keytab exported with ktadd: kinit -k with it gets a ticket.
     kdc.add_random_principal("host/localhost").unwrap();
     let kt = tmp.path().join("krb5.keytab");
     kdc.ktadd("host/localhost", &kt, false).unwrap();

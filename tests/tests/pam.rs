@@ -13,7 +13,7 @@ use std::net::{TcpListener, UdpSocket};
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
-use sssd_tests::kdc::Kdc;
+use sssd_tests::kdc::{Kadmind, Kdc};
 use sssd_tests::ldif::{self, Directory, Schema};
 use sssd_tests::namespace::Namespace;
 use sssd_tests::pam::{
@@ -226,24 +226,27 @@ fn public_domain_serves_untrusted_callers() {
     }
 }
 
-/// A KDC holding user1..user3 and nogecos with `Kerberos<uid>` passwords, and kadmind.
-fn kdc() -> Kdc {
-    let mut kdc = Kdc::new().unwrap();
+/// A KDC holding user1..user3 and nogecos with `Kerberos<uid>` passwords, and its kadmind.
+fn kdc() -> (Kdc, Kadmind) {
+    let kdc = Kdc::new().unwrap();
     for (name, uid) in [("user1", 1001), ("user2", 1002), ("user3", 1003)] {
         kdc.add_principal(name, &krb5_password(uid)).unwrap();
     }
     kdc.add_principal("nogecos", &krb5_password(20005)).unwrap();
     kdc.add_random_principal("host/localhost").unwrap();
-    kdc.start_kadmind().unwrap();
-    kdc
+    let kadmind = kdc.start_kadmind().unwrap();
+    (kdc, kadmind)
 }
 
-fn krb5_conf(slapd: &Slapd, kdc: &Kdc) -> SssdConf {
+fn krb5_conf(slapd: &Slapd, kdc: &Kdc, kadmind: &Kadmind) -> SssdConf {
     SssdConf::ldap_pam(slapd, Schema::Rfc2307)
         .domain("auth_provider", "krb5")
         .domain("chpass_provider", "krb5")
         .domain("krb5_server", &kdc.server())
-        .domain("krb5_kpasswd", &kdc.kpasswd_server())
+        .domain(
+            "krb5_kpasswd",
+            &format!("127.0.0.1:{}", kadmind.kpasswd_port()),
+        )
         .domain("krb5_realm", sssd_tests::kdc::REALM)
         .domain("krb5_ccachedir", CCACHE_DIR)
         .domain("krb5_ccname_template", "FILE:%d/krb5cc_%U")
@@ -294,10 +297,10 @@ fn krb5_auth_ccache_validation_access_filter_and_kpasswd() {
             dir.user_dn("user2")
         ))
         .unwrap();
-    let kdc = kdc();
+    let (kdc, kadmind) = kdc();
     let ns = namespace();
-    pam::setup_krb5(&ns, &kdc, true).unwrap();
-    let conf = krb5_conf(&slapd, &kdc)
+    pam::setup_krb5(&ns, &kdc, Some(&kadmind), true).unwrap();
+    let conf = krb5_conf(&slapd, &kdc, &kadmind)
         .domain("krb5_validate", "true")
         .domain("krb5_keytab", "/etc/krb5.keytab")
         .domain("access_provider", "ldap")
@@ -496,7 +499,7 @@ fn unreachable_kdc_is_authinfo_unavail_within_the_timeout() {
     let ns = namespace();
     ns.write_file(
         "/etc/krb5.conf",
-        sssd_tests::kdc::krb5_conf(hole.port, hole.port, hole.port).as_bytes(),
+        sssd_tests::kdc::krb5_conf(hole.port, Some(hole.port)).as_bytes(),
         0o644,
     )
     .unwrap();

@@ -48,7 +48,7 @@ fn answers(root: &Path, slapd: &Slapd, kdc: &Kdc, auth: Auth) -> Vec<String> {
     let password = match auth {
         Auth::Ldap => "Password1001".to_owned(),
         Auth::Krb5 => {
-            pam::setup_krb5(&ns, kdc, false).unwrap();
+            pam::setup_krb5(&ns, kdc, None, false).unwrap();
             conf = conf
                 .domain("auth_provider", "krb5")
                 .domain("krb5_server", &kdc.server())

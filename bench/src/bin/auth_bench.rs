@@ -93,7 +93,7 @@ fn measure(label: &str, root: &Path, slapd: &Slapd, kdc: &Kdc, secs: u64) -> Res
     }
     {
         let ns = Namespace::new(Some(root))?;
-        pam::setup_krb5(&ns, kdc, false)?;
+        pam::setup_krb5(&ns, kdc, None, false)?;
         let conf = quiet(SssdConf::ldap_pam(slapd, Schema::Rfc2307))
             .domain("auth_provider", "krb5")
             .domain("krb5_server", &kdc.server())
