@@ -49,9 +49,9 @@ pub trait Store: Send + Sync + 'static {
     /// The cached user `name`.
     fn user(&self, name: &str) -> Result<Option<User>, CacheError>;
 
-    /// Names of the cached groups of user `name`: its primary group and its initgroups
-    /// memberships (gids with no cached group are skipped).
-    fn group_names(&self, user: &User) -> Result<Vec<String>, CacheError>;
+    /// The groups of `user`: its primary group and its initgroups memberships, split into
+    /// the names of cached groups and the gids with no cached group.
+    fn group_names(&self, user: &User) -> Result<UserGroups, CacheError>;
 
     /// The cached credentials of user `name`.
     fn credentials(&self, name: &str) -> Result<Option<Credentials>, CacheError>;
@@ -61,6 +61,15 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// The primary gid followed by `gids`, without duplicates.
+/// A user's groups as the cache knows them (see [`Store::group_names`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserGroups {
+    /// Names of the cached groups, primary group first.
+    pub names: Vec<String>,
+    /// Gids (primary or from initgroups) with no cached group.
+    pub missing: Vec<u32>,
+}
+
 fn all_gids(user: &User, gids: &[u32]) -> Vec<u32> {
     let mut out = vec![user.gid];
     for g in gids {
@@ -126,12 +135,13 @@ impl Store for CacheStore {
         Ok(self.0.user_by_name(name)?.map(|c| c.value))
     }
 
-    fn group_names(&self, user: &User) -> Result<Vec<String>, CacheError> {
+    fn group_names(&self, user: &User) -> Result<UserGroups, CacheError> {
         let gids = self.0.initgroups(&user.name)?.map(|c| c.value);
-        let mut out = Vec::new();
+        let mut out = UserGroups::default();
         for gid in all_gids(user, gids.as_deref().unwrap_or_default()) {
-            if let Some(g) = self.0.group_by_gid(gid)? {
-                out.push(g.value.name);
+            match self.0.group_by_gid(gid)? {
+                Some(g) => out.names.push(g.value.name),
+                None => out.missing.push(gid),
             }
         }
         Ok(out)
@@ -233,18 +243,17 @@ impl Store for MemStore {
         Ok(self.snapshot().users.get(name).map(|(u, _)| u.clone()))
     }
 
-    fn group_names(&self, user: &User) -> Result<Vec<String>, CacheError> {
+    fn group_names(&self, user: &User) -> Result<UserGroups, CacheError> {
         let d = self.snapshot();
         let gids = d.initgroups.get(&user.name).map(|(g, _)| g.clone());
-        Ok(all_gids(user, gids.as_deref().unwrap_or_default())
-            .into_iter()
-            .filter_map(|gid| {
-                d.groups
-                    .values()
-                    .find(|(g, _)| g.gid == gid)
-                    .map(|(g, _)| g.name.clone())
-            })
-            .collect())
+        let mut out = UserGroups::default();
+        for gid in all_gids(user, gids.as_deref().unwrap_or_default()) {
+            match d.groups.values().find(|(g, _)| g.gid == gid) {
+                Some((g, _)) => out.names.push(g.name.clone()),
+                None => out.missing.push(gid),
+            }
+        }
+        Ok(out)
     }
 
     fn credentials(&self, name: &str) -> Result<Option<Credentials>, CacheError> {
@@ -400,8 +409,10 @@ mod tests {
             .unwrap();
             assert_eq!(s.user("a").unwrap(), Some(a.clone()));
             assert_eq!(s.user("zz").unwrap(), None);
-            // Primary first, no duplicates, unknown gids skipped.
-            assert_eq!(s.group_names(&a).unwrap(), ["prim", "sec"]);
+            // Primary first, no duplicates, unknown gids reported apart.
+            let groups = s.group_names(&a).unwrap();
+            assert_eq!(groups.names, ["prim", "sec"]);
+            assert_eq!(groups.missing, [70]);
             let c = Credentials {
                 failed_attempts: 3,
                 ..Credentials::default()

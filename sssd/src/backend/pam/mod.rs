@@ -81,7 +81,7 @@ pub fn verdict_result(v: Verdict) -> PamResult {
                 &until.to_ne_bytes(),
             )],
         },
-        Verdict::Unavailable => PamResult::status(status::AUTHINFO_UNAVAIL),
+        Verdict::NoCachedPassword => PamResult::status(status::PERM_DENIED),
     }
 }
 
@@ -417,23 +417,19 @@ impl Backend {
         let st = match i.auth.access_provider.as_str() {
             "permit" => status::SUCCESS,
             "deny" => status::PERM_DENIED,
-            "simple" => {
-                let store = i.store.clone();
-                let u = user.clone();
-                match tokio::task::spawn_blocking(move || store.group_names(&u)).await {
-                    Ok(Ok(groups)) => {
-                        super::access::simple(&i.auth.simple, &user.name, &groups, i.case_sensitive)
-                    }
-                    Ok(Err(e)) => {
-                        tracing::error!("{e}");
-                        status::SYSTEM_ERR
-                    }
-                    Err(e) => {
-                        tracing::error!("cache reader task failed: {e}");
-                        status::SYSTEM_ERR
-                    }
+            "simple" => match self.user_group_names(user).await {
+                Ok(Ok(groups)) => {
+                    super::access::simple(&i.auth.simple, &user.name, &groups, i.case_sensitive)
                 }
-            }
+                Ok(Err(e)) => {
+                    tracing::error!("{e}");
+                    status::SYSTEM_ERR
+                }
+                Err(e) => {
+                    tracing::error!("cache reader task failed: {e}");
+                    status::SYSTEM_ERR
+                }
+            },
             "ldap" => self.ldap_access(user).await,
             other => {
                 tracing::error!("access_provider {other:?} is not supported");
@@ -441,6 +437,38 @@ impl Backend {
             }
         };
         PamResult::status(st)
+    }
+
+    /// The names of `user`'s groups for the simple access provider. Groups not cached yet
+    /// (typically the primary group, which rfc2307 initgroups does not return) are fetched
+    /// by gid first, as SSSD's simple provider does; offline, the cached ones are used.
+    async fn user_group_names(
+        &self,
+        user: &User,
+    ) -> Result<Result<Vec<String>, crate::cache::CacheError>, tokio::task::JoinError> {
+        let read = || {
+            let store = self.inner.store.clone();
+            let u = user.clone();
+            tokio::task::spawn_blocking(move || store.group_names(&u))
+        };
+        let groups = match read().await? {
+            Ok(g) => g,
+            Err(e) => return Ok(Err(e)),
+        };
+        if groups.missing.is_empty() || self.offline_now() {
+            return Ok(Ok(groups.names));
+        }
+        for gid in &groups.missing {
+            let job = super::Job::Account(
+                crate::sbus::EntryType::Group,
+                crate::sbus::Filter::IdNumber(*gid),
+            );
+            let r = self.run(job).await;
+            if r.dp_error != 0 {
+                tracing::info!("group {gid} of {} not fetched: {}", user.name, r.message);
+            }
+        }
+        Ok(read().await?.map(|g| g.names))
     }
 
     /// access_provider = ldap on the identity connection; offline → allowed (as SSSD's PAM

@@ -80,8 +80,8 @@ pub enum Verdict {
         /// When logins are allowed again.
         until: i64,
     },
-    /// No cached password for this user.
-    Unavailable,
+    /// No cached password for this user (SSSD answers PAM_PERM_DENIED).
+    NoCachedPassword,
 }
 
 /// Decides an offline login of `password` against `creds` at `now`; returns the verdict and
@@ -93,7 +93,7 @@ pub fn offline_auth(
     now: i64,
 ) -> (Verdict, Option<Credentials>) {
     let Some(c) = creds.filter(|c| !c.hash.is_empty()) else {
-        return (Verdict::Unavailable, None);
+        return (Verdict::NoCachedPassword, None);
     };
     let expires = if policy.expiration_days > 0 {
         c.last_online_auth
@@ -219,11 +219,14 @@ mod tests {
         assert_eq!(v, Verdict::AuthErr);
         let next = next.unwrap();
         assert_eq!((next.failed_attempts, next.last_failed_login), (1, 2000));
-        assert_eq!(offline_auth(None, b"pw", P, 2000).0, Verdict::Unavailable);
+        assert_eq!(
+            offline_auth(None, b"pw", P, 2000).0,
+            Verdict::NoCachedPassword
+        );
         let empty = Credentials::default();
         assert_eq!(
             offline_auth(Some(&empty), b"", P, 2000).0,
-            Verdict::Unavailable
+            Verdict::NoCachedPassword
         );
     }
 
