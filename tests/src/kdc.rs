@@ -214,3 +214,94 @@ fn krb5_conf(port: u16) -> String {
          [domain_realm]\n .example.com = {REALM}\n example.com = {REALM}\n"
     )
 }
+
+// ---- Additions for krb5_child / ldap_child tests: keytabs and kadmind (kpasswd). ----
+
+impl Kdc {
+    /// Runs one `kadmin.local` query against this realm.
+    pub fn kadmin_local(&self, query: &str) -> Result<Output> {
+        self.tool(Command::new(sbin("kadmin.local")).args(["-r", REALM, "-q", query]))
+    }
+
+    /// Adds `principal` with a random key and writes its keys to keytab `path`.
+    pub fn add_keytab_principal(&self, principal: &str, path: &Path) -> Result<()> {
+        self.kadmin_local(&format!("addprinc -randkey {principal}"))?;
+        self.kadmin_local(&format!("ktadd -k {} {principal}", path.display()))
+            .map(|_| ())
+    }
+
+    /// Starts `kadmind` (which serves kpasswd) on free 127.0.0.1 ports.
+    pub fn start_kadmind(&self) -> Result<Kadmind> {
+        let d = self.dir.path();
+        let kpasswd_port = proc::free_port()?;
+        let admin_port = proc::free_port()?;
+        let base = fs::read_to_string(d.join("kdc.conf"))
+            .map_err(|e| HarnessError::io("read", d.join("kdc.conf"), e))?;
+        let conf = base.replacen(
+            "  max_life",
+            &format!(
+                "  kadmind_port = {admin_port}\n  kpasswd_port = {kpasswd_port}\n  \
+                 kadmind_listen = 127.0.0.1:{admin_port}\n  \
+                 kpasswd_listen = 127.0.0.1:{kpasswd_port}\n  max_life"
+            ),
+            1,
+        );
+        let conf_path = d.join("kadmind.conf");
+        fs::write(&conf_path, conf).map_err(|e| HarnessError::io("write", &conf_path, e))?;
+        let log = d.join("kadmind.stderr");
+        let log_file = fs::File::create(&log).map_err(|e| HarnessError::io("create", &log, e))?;
+        let mut c = Command::new(sbin("kadmind"));
+        c.args(["-nofork", "-r", REALM, "-P"])
+            .arg(d.join("kadmind.pid"))
+            .env("KRB5_CONFIG", self.krb5_conf())
+            .env("KRB5_KDC_PROFILE", &conf_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log_file);
+        let mut child = c.spawn().map_err(|source| HarnessError::Spawn {
+            program: "kadmind".into(),
+            source,
+        })?;
+        let watchdog = Watchdog::new(child.id())?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], kpasswd_port));
+        let ready = proc::wait_until("kadmind to accept kpasswd", Duration::from_secs(30), || {
+            TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+        });
+        if ready.is_err() {
+            proc::terminate(&mut child, Duration::from_secs(5));
+            let err = fs::read_to_string(&log).unwrap_or_default();
+            return Err(HarnessError::Setup(format!(
+                "kadmind on port {kpasswd_port} did not start: {}",
+                err.trim()
+            )));
+        }
+        Ok(Kadmind {
+            child: Some(child),
+            _watchdog: watchdog,
+            kpasswd_port,
+        })
+    }
+}
+
+/// A running `kadmind` for a [`Kdc`]; stopped on drop.
+#[derive(Debug)]
+pub struct Kadmind {
+    child: Option<Child>,
+    _watchdog: Watchdog,
+    kpasswd_port: u16,
+}
+
+impl Kadmind {
+    /// The kpasswd port (UDP and TCP) on 127.0.0.1.
+    pub fn kpasswd_port(&self) -> u16 {
+        self.kpasswd_port
+    }
+}
+
+impl Drop for Kadmind {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            proc::terminate(&mut c, Duration::from_secs(10));
+        }
+    }
+}

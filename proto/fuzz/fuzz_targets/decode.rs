@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sss_proto::{nss, pam, Header};
+use sss_proto::{child, nss, pam, Header};
 
 fuzz_target!(|data: &[u8]| {
     let _ = Header::decode(data);
@@ -17,4 +17,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = pam::decode_request(data, 2);
     let _ = pam::decode_request(data, 3);
     let _ = pam::decode_reply(data);
+    let _ = child::decode_krb5_request(data);
+    let _ = child::decode_krb5_reply(data);
+    let _ = child::decode_ldap_request(data);
+    let _ = child::decode_ldap_reply(data);
 });

@@ -5,7 +5,19 @@
 //! `$SSSD_LIBEXEC_DIR` when set), writes the request to its stdin, reads the reply from its
 //! stdout, and kills it after `krb5_auth_timeout`.
 
+pub mod child;
+pub mod ldap_child;
+pub mod template;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sss_proto::child::{Krb5Cmd, Krb5Request, decode_krb5_reply, encode_krb5_request};
+use sss_proto::pam::{response, status};
+use zeroize::Zeroizing;
+
 use crate::config::Krb5Options;
+use template::{TemplateVars, expand};
 
 /// What krb5_child is asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +61,11 @@ pub struct Krb5Outcome {
     pub kdc_unreachable: bool,
 }
 
+/// The `krb5_child` program in the libexec directory (`$SSSD_LIBEXEC_DIR` when set).
+pub fn krb5_child_path() -> PathBuf {
+    crate::service::paths_from_env().libexec.join("krb5_child")
+}
+
 /// Runs krb5_child for `op`; never blocks the caller's thread and never waits longer than
 /// `opts.auth_timeout` seconds (plus a short grace to reap the killed child).
 pub async fn run_child(
@@ -58,11 +75,279 @@ pub async fn run_child(
     password: &[u8],
     new_password: &[u8],
 ) -> Krb5Outcome {
-    let _ = (opts, user, op, password, new_password);
-    tracing::error!("krb5_child support is not built yet");
+    run_child_at(&krb5_child_path(), opts, user, op, password, new_password).await
+}
+
+fn unavailable(kdc_unreachable: bool) -> Krb5Outcome {
     Krb5Outcome {
-        pam_status: sss_proto::pam::status::AUTHINFO_UNAVAIL,
-        kdc_unreachable: true,
+        pam_status: status::AUTHINFO_UNAVAIL,
+        kdc_unreachable,
         ..Krb5Outcome::default()
+    }
+}
+
+fn system_error() -> Krb5Outcome {
+    Krb5Outcome {
+        pam_status: status::SYSTEM_ERR,
+        ..Krb5Outcome::default()
+    }
+}
+
+/// The realm of a principal (after the last unescaped `@`), else `opts.realm`.
+fn realm_of<'a>(principal: &'a str, opts: &'a Krb5Options) -> &'a str {
+    match (principal.rsplit_once('@'), opts.realm.as_deref()) {
+        (Some((_, r)), _) if !r.is_empty() => r,
+        (_, Some(r)) => r,
+        _ => "",
+    }
+}
+
+/// Builds the child's request (the ccache template is expanded here).
+pub fn build_request(
+    opts: &Krb5Options,
+    user: &Krb5User<'_>,
+    op: Krb5Op,
+    password: &[u8],
+    new_password: &[u8],
+) -> Result<Krb5Request, template::TemplateError> {
+    let realm = realm_of(user.principal, opts);
+    let ccname = expand(
+        &opts.ccname_template,
+        &TemplateVars {
+            login: user.name,
+            uid: user.uid,
+            principal: user.principal,
+            realm,
+            home: None,
+            ccachedir: &opts.ccachedir,
+        },
+    )?;
+    Ok(Krb5Request {
+        cmd: match op {
+            Krb5Op::Authenticate => Krb5Cmd::Authenticate,
+            Krb5Op::ChpassPrelim => Krb5Cmd::ChpassPrelim,
+            Krb5Op::Chpass => Krb5Cmd::Chpass,
+        },
+        uid: user.uid,
+        gid: user.gid,
+        validate: opts.validate,
+        canonicalize: opts.canonicalize,
+        principal: user.principal.to_string(),
+        realm: realm.to_string(),
+        ccname,
+        keytab: opts.keytab.clone(),
+        lifetime: opts.lifetime.clone().unwrap_or_default(),
+        renewable_lifetime: opts.renewable_lifetime.clone().unwrap_or_default(),
+        kdcs: opts.servers.clone(),
+        kpasswd: opts.kpasswd.clone(),
+        password: Zeroizing::new(password.to_vec()),
+        new_password: Zeroizing::new(new_password.to_vec()),
+    })
+}
+
+/// The ccache name in a `KRB5CCNAME=...` ENV item (NUL-terminated or not).
+fn ccname_of(kind: u32, data: &[u8]) -> Option<String> {
+    if !matches!(
+        kind,
+        response::PAM_ENV_ITEM | response::ENV_ITEM | response::ALL_ENV_ITEM
+    ) {
+        return None;
+    }
+    let data = data.strip_suffix(&[0]).unwrap_or(data);
+    std::str::from_utf8(data)
+        .ok()?
+        .strip_prefix("KRB5CCNAME=")
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+}
+
+/// [`run_child`] with an explicit program path (tests, other layouts).
+pub async fn run_child_at(
+    program: &Path,
+    opts: &Krb5Options,
+    user: &Krb5User<'_>,
+    op: Krb5Op,
+    password: &[u8],
+    new_password: &[u8],
+) -> Krb5Outcome {
+    let req = match build_request(opts, user, op, password, new_password) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("krb5 auth for {}: {e}", user.name);
+            return system_error();
+        }
+    };
+    let bytes = encode_krb5_request(&req);
+    drop(req);
+    let timeout = Duration::from_secs(u64::from(opts.auth_timeout.max(1)));
+    let out = match child::run(program, &bytes, timeout).await {
+        Ok(out) => out,
+        Err(e @ child::ChildError::Timeout { .. }) => {
+            tracing::warn!(
+                "krb5 auth for {}: {e}; treating the KDC as unreachable",
+                user.name
+            );
+            return unavailable(true);
+        }
+        Err(e) => {
+            tracing::error!("krb5 auth for {}: {e}", user.name);
+            return unavailable(false);
+        }
+    };
+    let reply = match decode_krb5_reply(&out) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(
+                "krb5 auth for {}: bad reply from {}: {e}",
+                user.name,
+                program.display()
+            );
+            return system_error();
+        }
+    };
+    let ccname = reply.messages.iter().find_map(|(t, d)| ccname_of(*t, d));
+    tracing::debug!(
+        "krb5_child answered {} for {} ({:?})",
+        reply.status,
+        user.name,
+        op
+    );
+    Krb5Outcome {
+        pam_status: reply.status,
+        kdc_unreachable: reply.status == status::AUTHINFO_UNAVAIL,
+        items: reply.messages,
+        ccname,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> Krb5Options {
+        Krb5Options {
+            servers: vec!["127.0.0.1:88".into()],
+            kpasswd: vec![],
+            realm: Some("EXAMPLE.COM".into()),
+            auth_timeout: 6,
+            validate: false,
+            keytab: "/etc/krb5.keytab".into(),
+            ccachedir: "/tmp".into(),
+            ccname_template: "FILE:%d/krb5cc_%U_XXXXXX".into(),
+            lifetime: Some("1h".into()),
+            renewable_lifetime: None,
+            canonicalize: false,
+            use_enterprise_principal: false,
+            store_password_if_offline: false,
+        }
+    }
+
+    fn user() -> Krb5User<'static> {
+        Krb5User {
+            name: "alice",
+            uid: 1000,
+            gid: 100,
+            principal: "alice@EXAMPLE.COM",
+            domain: "D",
+        }
+    }
+
+    #[test]
+    fn request_carries_options_and_expanded_ccname() {
+        let r = build_request(&opts(), &user(), Krb5Op::Chpass, b"old", b"new")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.cmd, Krb5Cmd::Chpass);
+        assert_eq!(r.ccname, "FILE:/tmp/krb5cc_1000_XXXXXX");
+        assert_eq!(r.realm, "EXAMPLE.COM");
+        assert_eq!(r.lifetime, "1h");
+        assert_eq!(&r.password[..], b"old");
+        assert_eq!(&r.new_password[..], b"new");
+        assert_eq!(r.kdcs, vec!["127.0.0.1:88".to_string()]);
+    }
+
+    #[test]
+    fn ccname_items_are_recognised() {
+        assert_eq!(
+            ccname_of(response::PAM_ENV_ITEM, b"KRB5CCNAME=FILE:/tmp/a\0").as_deref(),
+            Some("FILE:/tmp/a")
+        );
+        assert_eq!(ccname_of(response::USER_INFO, b"KRB5CCNAME=x"), None);
+        assert_eq!(ccname_of(response::PAM_ENV_ITEM, b"OTHER=x\0"), None);
+    }
+
+    #[tokio::test]
+    async fn missing_program_is_unavailable() {
+        let out = run_child_at(
+            Path::new("/nonexistent/krb5_child"),
+            &opts(),
+            &user(),
+            Krb5Op::Authenticate,
+            b"pw",
+            b"",
+        )
+        .await;
+        assert_eq!(out.pam_status, status::AUTHINFO_UNAVAIL);
+    }
+
+    fn script(dir: &Path, body: &str) -> PathBuf {
+        let path = dir.join("child");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap_or_else(|e| panic!("{e}"));
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .unwrap_or_else(|e| panic!("{e}"));
+        path
+    }
+
+    #[tokio::test]
+    async fn crashed_child_is_unavailable_not_unreachable() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let prog = script(dir.path(), "cat >/dev/null; echo dying >&2; kill -KILL $$");
+        let out = run_child_at(&prog, &opts(), &user(), Krb5Op::Authenticate, b"pw", b"").await;
+        assert_eq!(out.pam_status, status::AUTHINFO_UNAVAIL);
+        assert!(!out.kdc_unreachable);
+    }
+
+    #[tokio::test]
+    async fn request_reaches_the_child_and_reply_comes_back() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let seen = dir.path().join("seen");
+        // Replies AUTH_ERR (7) after saving the request it was given.
+        let prog = script(
+            dir.path(),
+            &format!("cat > {}; printf '\\007\\000\\000\\000'", seen.display()),
+        );
+        let out = run_child_at(&prog, &opts(), &user(), Krb5Op::Authenticate, b"pw", b"").await;
+        assert_eq!(out.pam_status, status::AUTH_ERR);
+        let got = std::fs::read(&seen).unwrap_or_else(|e| panic!("{e}"));
+        let req = sss_proto::child::decode_krb5_request(&got).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(req.principal, "alice@EXAMPLE.COM");
+        assert_eq!(&req.password[..], b"pw");
+    }
+
+    #[tokio::test]
+    async fn garbage_reply_is_a_system_error() {
+        let out = run_child_at(
+            Path::new("/bin/echo"),
+            &opts(),
+            &user(),
+            Krb5Op::Authenticate,
+            b"pw",
+            b"",
+        )
+        .await;
+        assert_eq!(out.pam_status, status::SYSTEM_ERR);
+    }
+
+    #[tokio::test]
+    async fn hung_child_is_killed_on_time() {
+        let mut o = opts();
+        o.auth_timeout = 1;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let script = script(dir.path(), "exec sleep 30");
+        let start2 = std::time::Instant::now();
+        let out = run_child_at(&script, &o, &user(), Krb5Op::Authenticate, b"pw", b"").await;
+        assert_eq!(out.pam_status, status::AUTHINFO_UNAVAIL);
+        assert!(out.kdc_unreachable);
+        assert!(start2.elapsed() < Duration::from_secs(3));
     }
 }

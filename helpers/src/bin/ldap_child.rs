@@ -1,0 +1,54 @@
+//! `ldap_child`: gets a TGT from a keytab for GSSAPI binds; request on stdin, reply on
+//! stdout.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use sss_proto::child::{LdapChildReply, decode_ldap_request, encode_ldap_reply};
+use sssd_helpers::{ldap_child, read_stdin, use_private_profile};
+
+fn failure() -> LdapChildReply {
+    LdapChildReply {
+        result: libc::EINVAL as u32,
+        ..LdapChildReply::default()
+    }
+}
+
+fn main() -> ExitCode {
+    // SAFETY: called first, while single-threaded.
+    unsafe { libc::umask(0o077) };
+    let reply = match read_stdin() {
+        Err(e) => {
+            eprintln!("ldap_child: cannot read the request from stdin: {e}");
+            failure()
+        }
+        Ok(buf) => match decode_ldap_request(&buf) {
+            Err(e) => {
+                eprintln!("ldap_child: malformed request from the backend: {e}");
+                failure()
+            }
+            Ok(req) => match use_private_profile("ldap_child", &req.realm, &req.kdcs, &[]) {
+                Ok(profile) => {
+                    let reply = ldap_child::run(&req);
+                    drop(profile);
+                    reply
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    failure()
+                }
+            },
+        },
+    };
+    let mut out = std::io::stdout().lock();
+    match out
+        .write_all(&encode_ldap_reply(&reply))
+        .and_then(|()| out.flush())
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ldap_child: cannot write the reply: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

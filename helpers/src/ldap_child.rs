@@ -1,0 +1,90 @@
+//! What `ldap_child` does: get a TGT for the host principal from a keytab into a ccache.
+
+use sss_proto::child::{LdapChildReply, LdapChildRequest};
+
+use crate::krb5::{Context, Krb5Error};
+
+fn principal_name(req: &LdapChildRequest) -> Option<String> {
+    let p = req.principal.trim();
+    if p.is_empty() {
+        return None;
+    }
+    if p.contains('@') || req.realm.is_empty() {
+        Some(p.to_string())
+    } else {
+        Some(format!("{p}@{}", req.realm))
+    }
+}
+
+/// Runs one request.
+pub fn run(req: &LdapChildRequest) -> LdapChildReply {
+    match get_tgt(req) {
+        Ok(expire_time) => LdapChildReply {
+            result: 0,
+            krb5_error: 0,
+            ccache: req.ccache.clone(),
+            expire_time,
+        },
+        Err(e) => {
+            eprintln!("ldap_child: {e}");
+            LdapChildReply {
+                result: libc::EIO as u32,
+                krb5_error: e.code,
+                ccache: String::new(),
+                expire_time: 0,
+            }
+        }
+    }
+}
+
+fn get_tgt(req: &LdapChildRequest) -> Result<i64, Krb5Error> {
+    let ctx = Context::new()?;
+    let client = match principal_name(req) {
+        Some(name) => ctx.parse_name(&name)?,
+        None => {
+            // host/<fqdn> in the default realm, or in the requested one.
+            let host = ctx.host_principal()?.name()?;
+            let base = host.split('@').next().unwrap_or(&host).to_string();
+            if req.realm.is_empty() {
+                ctx.parse_name(&host)?
+            } else {
+                ctx.parse_name(&format!("{base}@{}", req.realm))?
+            }
+        }
+    };
+    let keytab = ctx.keytab(&req.keytab)?;
+    let mut opts = ctx.init_opts()?;
+    if req.lifetime > 0 {
+        opts.set_lifetime(i32::try_from(req.lifetime).unwrap_or(i32::MAX));
+    }
+    let mut creds = ctx.init_creds_keytab(&client, &keytab, &opts)?;
+    let ccache = if req.ccache.contains(':') {
+        req.ccache.clone()
+    } else {
+        format!("FILE:{}", req.ccache)
+    };
+    ctx.store(&ccache, &client, &mut creds)?;
+    Ok(creds.endtime())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn principal_gets_the_realm() {
+        let mut r = LdapChildRequest {
+            realm: "R.TEST".into(),
+            principal: "host/a.example".into(),
+            keytab: String::new(),
+            lifetime: 0,
+            ccache: "/x".into(),
+            kdcs: vec![],
+        };
+        assert_eq!(principal_name(&r).as_deref(), Some("host/a.example@R.TEST"));
+        r.principal = "p@OTHER".into();
+        assert_eq!(principal_name(&r).as_deref(), Some("p@OTHER"));
+        r.principal = String::new();
+        assert_eq!(principal_name(&r), None);
+    }
+}

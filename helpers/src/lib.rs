@@ -1,0 +1,64 @@
+//! SSSD's helper programs `krb5_child` and `ldap_child`: they talk MIT libkrb5 so the
+//! backend never blocks on it. Each reads one request on stdin (see
+//! [`sss_proto::child`]), answers on stdout, logs to stderr and exits.
+
+pub mod ccache;
+pub mod krb5;
+pub mod krb5_child;
+pub mod ldap_child;
+pub mod profile;
+
+use std::io::Read;
+
+use zeroize::Zeroizing;
+
+/// Largest request accepted on stdin.
+pub const MAX_REQUEST: u64 = 1024 * 1024;
+
+/// Reads all of stdin (bounded) into a buffer wiped on drop.
+pub fn read_stdin() -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let mut buf = Zeroizing::new(Vec::new());
+    std::io::stdin().take(MAX_REQUEST).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// Points libkrb5 at a private profile naming `kdcs` for `realm` (nothing when `kdcs` is
+/// empty). Call before any thread exists and before creating a libkrb5 context; keep the
+/// returned guard alive while libkrb5 reads the profile.
+pub fn use_private_profile(
+    prog: &str,
+    realm: &str,
+    kdcs: &[String],
+    kpasswd: &[String],
+) -> Result<Option<profile::PrivateProfile>, String> {
+    if kdcs.is_empty() && kpasswd.is_empty() {
+        return Ok(None);
+    }
+    if !profile::is_safe_value(realm) {
+        return Err(format!(
+            "{prog}: realm {realm:?} is not usable in a krb5 profile"
+        ));
+    }
+    if let Some(bad) = kdcs
+        .iter()
+        .chain(kpasswd)
+        .find(|k| !profile::is_safe_value(k))
+    {
+        return Err(format!(
+            "{prog}: server {bad:?} is not usable in a krb5 profile"
+        ));
+    }
+    let text = profile::profile_text(realm, kdcs, kpasswd);
+    let dir = std::env::temp_dir();
+    let p = profile::PrivateProfile::create(&dir, &text).map_err(|e| {
+        format!(
+            "{prog}: cannot write private krb5 profile in {}: {e}",
+            dir.display()
+        )
+    })?;
+    let previous = std::env::var(profile::KRB5_CONFIG).ok();
+    let value = p.search_path(previous.as_deref());
+    // SAFETY: documented precondition: the helper is single-threaded at this point.
+    unsafe { std::env::set_var(profile::KRB5_CONFIG, value) };
+    Ok(Some(p))
+}
