@@ -11,6 +11,7 @@ pub mod kdc;
 pub mod ldif;
 pub mod namespace;
 pub mod proc;
+pub mod sasl;
 pub mod slapd;
 pub mod sssd;
 pub mod stage;
