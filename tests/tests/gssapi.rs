@@ -81,8 +81,7 @@ impl Setup {
     /// A namespace with the staged product and the realm's krb5.conf as /etc/krb5.conf
     /// (GSSAPI in sssd_be finds the KDC for the service ticket there).
     fn namespace(&self) -> Namespace {
-        let root = stage::shared_stage().expect("stage the product with install.sh");
-        let ns = Namespace::new(Some(root)).expect("create the mount namespace");
+        let ns = bare_namespace();
         ns.write_file(
             "/etc/krb5.conf",
             self.kdc.krb5_conf_text().as_bytes(),
@@ -91,6 +90,12 @@ impl Setup {
         .unwrap();
         ns
     }
+}
+
+/// A namespace with the staged product; /etc/krb5.conf is the host's (or none).
+fn bare_namespace() -> Namespace {
+    let root = stage::shared_stage().expect("stage the product with install.sh");
+    Namespace::new(Some(root)).expect("create the mount namespace")
 }
 
 /// Starts `sssd -i` with warnings logged (the harness's argv logs errors only), waiting
@@ -208,6 +213,34 @@ fn gssapi_over_starttls() {
         "no StartTLS:\n{log}"
     );
     assert!(log.contains("mech=GSSAPI bind_ssf=0"), "{log}");
+}
+
+#[test]
+fn krb5_server_is_enough_without_a_krb5_conf_for_the_realm() {
+    let s = Setup::new();
+    let ns = bare_namespace();
+    // Whatever the host has, it does not know this test realm.
+    ns.write_file(
+        "/etc/krb5.conf",
+        b"[libdefaults]\n default_realm = OTHER.INVALID\n dns_lookup_kdc = false\n",
+        0o644,
+    )
+    .unwrap();
+    let _sssd = start_verbose(&ns, &s.conf());
+    let out = ns.run(&["getent", "passwd", "gssuser"]).unwrap();
+    let profile = ns.read_file(&format!("/var/lib/sss/db/krb5_kdcs_{REALM}.conf"));
+    assert!(
+        out.stdout.starts_with("gssuser:*:4001:4001:"),
+        "{out:?}\nprofile {profile:?}\n{}",
+        daemon::logs(&ns)
+    );
+    assert!(s.slapd.log().contains("mech=GSSAPI"));
+    let profile = ns
+        .read_file(&format!("/var/lib/sss/db/krb5_kdcs_{REALM}.conf"))
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&profile).contains(&format!("kdc = 127.0.0.1:{}", s.kdc.port()))
+    );
 }
 
 #[test]

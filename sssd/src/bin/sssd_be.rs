@@ -5,7 +5,7 @@
 
 use anyhow::{Context, Result, bail};
 use sssd::backend::Backend;
-use sssd::backend::ldap::sasl::{GssapiOptions, KRB5CCNAME};
+use sssd::backend::ldap::sasl::{DEFAULT_KRB5_CONFIG, GssapiOptions, KRB5_CONFIG, KRB5CCNAME};
 use sssd::backend::store::CacheStore;
 use sssd::cache::Cache;
 use sssd::config::{AuthOptions, Config, DomainOptions, LdapOptions, PamOptions, options};
@@ -27,7 +27,7 @@ fn main() -> Result<()> {
     .with_context(|| format!("cannot load {}", opts.config_file.display()))?;
     let level = options::debug_level(&cfg, &format!("domain/{domain}"))?;
     service::init_logging(&domain, &opts, (level != 0).then_some(level))?;
-    set_gssapi_ccache(&cfg, &domain, &opts)?;
+    set_gssapi_env(&cfg, &domain, &opts)?;
     // One thread: a request hops between the D-Bus reader, the LDAP driver and the handler
     // tasks, and keeping them on one thread spares a thread wake-up at each hop.
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -42,13 +42,24 @@ fn main() -> Result<()> {
 }
 
 /// With `ldap_sasl_mech = GSSAPI` and `ldap_krb5_init_creds`, points `KRB5CCNAME` at the
-/// ccache ldap_child fills, so GSSAPI binds use the keytab TGT. Must run while the process has
+/// ccache ldap_child fills, so GSSAPI binds use the keytab TGT, and appends to `KRB5_CONFIG`
+/// a profile naming the realm's `krb5_server` KDCs. Must run while the process has
 /// one thread (before the runtime starts). A bad SASL configuration stops the backend here.
-fn set_gssapi_ccache(cfg: &Config, domain: &str, opts: &ChildOptions) -> Result<()> {
+fn set_gssapi_env(cfg: &Config, domain: &str, opts: &ChildOptions) -> Result<()> {
     let auth = AuthOptions::from_config(cfg, domain)?;
     let Some(gssapi) = GssapiOptions::from_auth(&auth, domain, &opts.paths.db)? else {
         return Ok(());
     };
+    if let Some(profile) = gssapi.kdc_profile() {
+        let path = gssapi.kdc_profile_path(&opts.paths.db);
+        std::fs::write(&path, profile)
+            .with_context(|| format!("cannot write the KDC list {}", path.display()))?;
+        let base = std::env::var(KRB5_CONFIG).unwrap_or_else(|_| DEFAULT_KRB5_CONFIG.into());
+        let value = format!("{base}:{}", path.display());
+        // SAFETY: as below, single-threaded.
+        unsafe { std::env::set_var(KRB5_CONFIG, &value) };
+        tracing::debug!("{KRB5_CONFIG}={value} for GSSAPI service tickets");
+    }
     if let Some(ccache) = gssapi.ccache_env() {
         // SAFETY: called from `main` before the async runtime (or any other thread) exists,
         // so nothing reads the environment concurrently.

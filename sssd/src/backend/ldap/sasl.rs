@@ -4,8 +4,9 @@
 //! (default `host/<hostname>`) from `ldap_krb5_keytab` into `<db>/ccache_<REALM>`, which
 //! `sssd_be` names in `KRB5CCNAME` at startup; the TGT is renewed when a connection is made
 //! after half its lifetime, and once more when a GSSAPI bind fails. The bind itself asks the
-//! KDC for an `ldap/<host>` ticket inside libgssapi (blocking network I/O), so it runs on a
-//! blocking thread and never stalls the event loop.
+//! KDC for an `ldap/<host>@<realm>` ticket (host from the URI, realm the SASL realm) inside
+//! libgssapi (blocking network I/O), so it runs on a blocking thread and never stalls the
+//! event loop.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,6 +20,12 @@ use crate::config::AuthOptions;
 
 /// The environment variable GSSAPI reads the credential cache name from.
 pub const KRB5CCNAME: &str = "KRB5CCNAME";
+
+/// The environment variable libkrb5 reads its profile (krb5.conf) path list from.
+pub const KRB5_CONFIG: &str = "KRB5_CONFIG";
+
+/// The profile libkrb5 reads when `KRB5_CONFIG` is unset.
+pub const DEFAULT_KRB5_CONFIG: &str = "/etc/krb5.conf";
 
 /// A SASL configuration this backend cannot use.
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
@@ -150,6 +157,44 @@ impl GssapiOptions {
         }))
     }
 
+    /// A krb5.conf fragment naming the realm's `krb5_server` KDCs, so the service ticket
+    /// request GSSAPI makes inside the backend reaches the KDCs ldap_child uses (SSSD's
+    /// locator plugin does this job). Read after the system krb5.conf. `None` without KDCs
+    /// or realm.
+    pub fn kdc_profile(&self) -> Option<String> {
+        if self.kdcs.is_empty() || self.realm.is_empty() {
+            return None;
+        }
+        let mut s = format!("[realms]\n {} = {{\n", self.realm);
+        for k in &self.kdcs {
+            s.push_str(&format!("  kdc = {k}\n"));
+        }
+        s.push_str(" }\n");
+        Some(s)
+    }
+
+    /// The service principal of the server at `host`: `ldap/<host>@<realm>`, or
+    /// `ldap/<host>` (the default realm) without a realm. ldap3 parses it as a Kerberos
+    /// principal name, so krb5.conf's `[domain_realm]` host mapping does not apply: the
+    /// server is taken to be in the SASL realm.
+    pub fn service_principal(&self, host: &str) -> String {
+        format!("ldap/{}", self.service_host(host))
+    }
+
+    /// What ldap3 is given as the server name (it prefixes `ldap/`).
+    fn service_host(&self, host: &str) -> String {
+        if self.realm.is_empty() {
+            host.to_string()
+        } else {
+            format!("{host}@{}", self.realm)
+        }
+    }
+
+    /// Where `sssd_be` writes [`GssapiOptions::kdc_profile`]: beside the ccache in `db`.
+    pub fn kdc_profile_path(&self, db: &Path) -> PathBuf {
+        db.join(format!("krb5_kdcs_{}.conf", self.realm))
+    }
+
     /// The `KRB5CCNAME` value `sssd_be` sets at startup: the keytab TGT's ccache when
     /// ldap_child manages it, else nothing (the ambient default ccache is used).
     pub fn ccache_env(&self) -> Option<&str> {
@@ -244,6 +289,7 @@ impl GssapiBinder {
     /// step is bounded by `timeout`.
     pub async fn bind(&self, ldap: &Ldap, uri: &str, timeout: Duration) -> Result<(), GssapiError> {
         let host = server_host(uri).ok_or_else(|| GssapiError::NoHost(uri.into()))?;
+        let host = self.opts.service_host(&host);
         self.ensure_tgt(false, timeout).await?;
         match gssapi_bind(ldap, uri, &host, timeout).await {
             Ok(()) => Ok(()),
@@ -299,7 +345,7 @@ async fn gssapi_bind(
             text: res.text,
         });
     }
-    tracing::debug!("GSSAPI bind to {uri} as ldap/{host} done");
+    tracing::debug!("GSSAPI bind to {uri} (service ldap/{host}) done");
     Ok(())
 }
 
@@ -390,6 +436,36 @@ mod tests {
         .expect("valid without a realm when the ccache is external")
         .expect("gssapi");
         assert_eq!(o.ccache_env(), None);
+    }
+
+    #[test]
+    fn kdc_profile_names_the_realm_kdcs() {
+        let a = auth("ldap_sasl_mech = GSSAPI\nkrb5_realm = R.TEST\nkrb5_server = k1:88, k2\n");
+        let o = GssapiOptions::from_auth(&a, "D", Path::new("/db"))
+            .expect("valid")
+            .expect("gssapi");
+        assert_eq!(
+            o.kdc_profile().as_deref(),
+            Some("[realms]\n R.TEST = {\n  kdc = k1:88\n  kdc = k2\n }\n")
+        );
+        assert_eq!(
+            o.kdc_profile_path(Path::new("/db")),
+            Path::new("/db/krb5_kdcs_R.TEST.conf")
+        );
+        assert_eq!(
+            o.service_principal("ldap.r.test"),
+            "ldap/ldap.r.test@R.TEST"
+        );
+        let a = auth("ldap_sasl_mech = GSSAPI\nkrb5_realm = R.TEST\n");
+        let o = GssapiOptions::from_auth(&a, "D", Path::new("/db"))
+            .expect("valid")
+            .expect("gssapi");
+        assert_eq!(o.kdc_profile(), None);
+        let a = auth("ldap_sasl_mech = GSSAPI\nldap_krb5_init_creds = false\n");
+        let o = GssapiOptions::from_auth(&a, "D", Path::new("/db"))
+            .expect("valid")
+            .expect("gssapi");
+        assert_eq!(o.service_principal("h"), "ldap/h");
     }
 
     #[test]
