@@ -326,3 +326,50 @@ fn a_lost_ccache_is_refilled_when_the_bind_fails() {
     assert!(klist(&ns, &ccache).contains(&format!("krbtgt/{REALM}@{REALM}")));
     assert!(s.slapd.log().matches("mech=GSSAPI").count() >= 2);
 }
+
+/// Large results (a 5,000-member group, one entry over several SASL buffers, and an
+/// enumeration of thousands of entries) through the Kerberos confidentiality layer.
+#[test]
+fn large_results_through_the_sasl_layer() {
+    let mut data = sssd_tests::ldif::rfc2307_with_bulk(5000);
+    data.users.push(User::new("gssuser", 4001, 4001));
+    let s = Setup::build(false, data);
+    let ns = s.namespace();
+    let conf = s
+        .conf()
+        .domain("enumerate", "true")
+        .set("nss", "enum_cache_timeout", "2");
+    let _sssd = start_verbose(&ns, &conf);
+    // Enumeration first (slapd allows one paged search per connection at a time, and a
+    // lookup running beside the startup enumeration would make it fail until the next
+    // refresh): every user arrives through the wrapped connection.
+    let want: std::collections::BTreeSet<String> =
+        s.data.users.iter().map(|u| u.name.clone()).collect();
+    let mut got = std::collections::BTreeSet::new();
+    let _ = proc::wait_until(
+        "the enumeration",
+        std::time::Duration::from_secs(90),
+        || {
+            let out = ns.run(&["getent", "passwd"]).unwrap();
+            got = out
+                .stdout
+                .lines()
+                .filter_map(|l| l.split(':').next())
+                .filter(|n| want.contains(*n))
+                .map(str::to_owned)
+                .collect();
+            got == want
+        },
+    );
+    assert_eq!(got.len(), want.len(), "{}", daemon::logs(&ns));
+    let out = ns.run(&["getent", "group", "allusers"]).unwrap();
+    let members = out.stdout.trim_end().rsplit(':').next().unwrap_or("");
+    assert_eq!(
+        members.split(',').filter(|m| !m.is_empty()).count(),
+        5000,
+        "{}\n{}",
+        &out.stdout[..out.stdout.len().min(300)],
+        daemon::logs(&ns)
+    );
+    assert!(s.slapd.log().contains("mech=GSSAPI bind_ssf=256"));
+}
