@@ -461,6 +461,7 @@ fn user(principal: &str) -> Krb5User<'_> {
         gid: NOBODY,
         principal,
         domain: "LDAP",
+        home: None,
     }
 }
 

@@ -57,6 +57,12 @@ impl Paths {
         self.pipes.join("pam")
     }
 
+    /// The privileged PAM socket for root clients of SSSD before 2.10 (mode 0600 in the
+    /// 0700 `private/` directory).
+    pub fn pam_private_socket(&self) -> PathBuf {
+        self.private_pipes.join("pam")
+    }
+
     /// The private bus socket hosted by the monitor.
     pub fn bus_socket(&self) -> PathBuf {
         self.private_pipes.join("sbus-master")
@@ -81,5 +87,10 @@ mod tests {
             "unix:path=/var/lib/sss/pipes/private/sbus-master"
         );
         assert_eq!(p.pidfile, Path::new("/run/sssd.pid"));
+        assert_eq!(p.pam_socket(), Path::new("/var/lib/sss/pipes/pam"));
+        assert_eq!(
+            p.pam_private_socket(),
+            Path::new("/var/lib/sss/pipes/private/pam")
+        );
     }
 }

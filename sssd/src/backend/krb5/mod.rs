@@ -41,8 +41,10 @@ pub struct Krb5User<'a> {
     pub gid: u32,
     /// The principal: the entry's krbPrincipalName, else `name@REALM`.
     pub principal: &'a str,
-    /// The domain (for `%d`-style templates and logs).
+    /// The domain (for logs).
     pub domain: &'a str,
+    /// The home directory, for `%h` in `krb5_ccname_template` (None when unknown).
+    pub home: Option<&'a str>,
 }
 
 /// What the child answered.
@@ -118,7 +120,7 @@ pub fn build_request(
             uid: user.uid,
             principal: user.principal,
             realm,
-            home: None,
+            home: user.home,
             ccachedir: &opts.ccachedir,
         },
     )?;
@@ -249,6 +251,7 @@ mod tests {
             gid: 100,
             principal: "alice@EXAMPLE.COM",
             domain: "D",
+            home: Some("/home/alice"),
         }
     }
 

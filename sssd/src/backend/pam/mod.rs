@@ -362,6 +362,7 @@ impl Backend {
             gid: user.gid,
             principal: &principal,
             domain: &self.inner.domain,
+            home: (!user.home.is_empty()).then_some(user.home.as_str()),
         };
         Some(krb5::run_child(&self.inner.auth.krb5, &ku, op, pw, new_pw).await)
     }

@@ -1,8 +1,16 @@
-//! The client socket server shared by the NSS and PAM responders.
+//! What the NSS and PAM responders share: the client socket server (framing, versions,
+//! peer credentials, idle timeout) and the lookup engine (`cache_req` over per-domain
+//! sources, the negative cache, name parsing and the lookup settings).
 
+pub mod cache_req;
 pub mod client;
+pub mod fake;
+pub mod names;
+pub mod negcache;
 pub mod peer;
 pub mod server;
+pub mod settings;
+pub mod source;
 
 pub use client::{Action, ClientInfo, CommandHandler};
 pub use peer::PeerCred;

@@ -1,14 +1,12 @@
 //! The NSS responder: passwd/group/initgroups lookups and enumeration over the socket.
 
-pub mod cache_req;
 pub mod commands;
 pub mod enumerate;
-pub mod fake;
-pub mod names;
-pub mod negcache;
-pub mod settings;
-pub mod source;
 pub mod templates;
+
+// The lookup engine and its parts live in `responder::common` (shared with PAM); these
+// re-exports keep the NSS paths working.
+pub use crate::responder::common::{cache_req, fake, names, negcache, settings, source};
 
 #[cfg(test)]
 mod tests;

@@ -345,7 +345,22 @@ impl CacheReq {
         input: &str,
         mode: Mode,
     ) -> Result<Option<(usize, User)>, SourceError> {
-        let (name, doms) = self.name_domains(input);
+        self.user_by_name_in(input, mode, None).await
+    }
+
+    /// [`CacheReq::user_by_name`] restricted to the domains listed in `only` (indexes
+    /// into `settings.domains`; `None` = every domain). A name qualified with a domain
+    /// that is not listed is not found. The PAM responder uses this for `domains=`.
+    pub async fn user_by_name_in(
+        &self,
+        input: &str,
+        mode: Mode,
+        only: Option<&[usize]>,
+    ) -> Result<Option<(usize, User)>, SourceError> {
+        let (name, mut doms) = self.name_domains(input);
+        if let Some(only) = only {
+            doms.retain(|d| only.contains(d));
+        }
         let make = |d| {
             let k = self.key_in(d, name);
             (Query::UserByName(k.clone()), Kind::User, k)
@@ -409,7 +424,18 @@ impl CacheReq {
         input: &str,
         mode: Mode,
     ) -> Result<Option<(usize, User, Vec<u32>)>, SourceError> {
-        let Some((d, user)) = self.user_by_name(input, mode).await? else {
+        self.initgroups_in(input, mode, None).await
+    }
+
+    /// [`CacheReq::initgroups`] restricted to the domains listed in `only`, as
+    /// [`CacheReq::user_by_name_in`].
+    pub async fn initgroups_in(
+        &self,
+        input: &str,
+        mode: Mode,
+        only: Option<&[usize]>,
+    ) -> Result<Option<(usize, User, Vec<u32>)>, SourceError> {
+        let Some((d, user)) = self.user_by_name_in(input, mode, only).await? else {
             return Ok(None);
         };
         let q = Query::Initgroups(user.name.clone());
