@@ -7,10 +7,16 @@
 #
 # Installs from target/release (or --target-dir):
 #   libnss_sss.so   -> /usr/lib/<multiarch>/libnss_sss.so.2
-#   libpam_sss.so   -> /usr/lib/<multiarch>/security/pam_sss.so          (if built)
+#   libpam_sss.so   -> /lib/<multiarch>/security/pam_sss.so, 0644 (if built; on a merged-/usr
+#                      system /lib is /usr/lib, so it goes to /usr/lib/<multiarch>/security)
 #   sssd            -> /usr/sbin/sssd  (sss_cache, sssctl too, if built)
-#   sssd_be sssd_nss sssd_pam krb5_child ldap_child -> /usr/libexec/sssd/ (those built)
+#   sssd_be sssd_nss sssd_pam krb5_child ldap_child -> /usr/libexec/sssd/, 0755, owned by
+#                      root when run as root (those built)
 #   man/*.[1-8]     -> /usr/share/man/manN/*.N.gz
+# krb5_child and ldap_child get no setuid bit and no file capabilities: SSSD ships krb5_child
+# with capabilities because its daemon may run as an unprivileged `sssd` user, but ours runs as
+# root, and the children only need to write a ccache as the user and read a keytab, which root
+# does without extra privilege.
 # and creates /etc/sssd, /var/lib/sss/{db,pipes/private,mc}, /var/log/sssd with SSSD modes.
 # Every file and directory it creates is listed in a manifest so --uninstall removes exactly
 # those. It refuses to overwrite a file owned by an installed Debian package (dpkg -S), e.g.
@@ -92,11 +98,14 @@ if [ -z "$multiarch" ] && command -v dpkg-architecture >/dev/null 2>&1; then
 fi
 multiarch=${multiarch:-x86_64-linux-gnu}
 libdir=/usr/lib/$multiarch
+# PAM modules live in /lib/<multiarch>/security (libpam's compiled-in path on Debian); with
+# merged /usr (/lib -> usr/lib) that is /usr/lib/<multiarch>/security.
+if [ -L /lib ] || [ ! -d /lib ]; then pamdir=$libdir/security; else pamdir=/lib/$multiarch/security; fi
 
 # --- plan: "src dest mode" -----------------------------------------------------------------
 plan=()
 plan+=("$target_dir/libnss_sss.so $libdir/libnss_sss.so.2 0644")
-[ -f "$target_dir/libpam_sss.so" ] && plan+=("$target_dir/libpam_sss.so $libdir/security/pam_sss.so 0644")
+[ -f "$target_dir/libpam_sss.so" ] && plan+=("$target_dir/libpam_sss.so $pamdir/pam_sss.so 0644")
 for b in sssd sss_cache sssctl; do
     [ -f "$target_dir/$b" ] && plan+=("$target_dir/$b /usr/sbin/$b 0755")
 done
@@ -141,6 +150,9 @@ if [ "$force" = 0 ]; then
 fi
 
 # --- install -------------------------------------------------------------------------------
+# Files are owned by root when we can say so (an unprivileged DESTDIR stage keeps the caller).
+owner_args=()
+[ "$(id -u)" = 0 ] && owner_args=(-o 0 -g 0)
 manifest_parents=()
 cur=$(dirname "$manifest_rel")
 while [ "$cur" != / ] && [ ! -d "$DESTDIR$cur" ]; do
@@ -181,7 +193,7 @@ for entry in "${plan[@]}"; do
         chmod 0644 -- "$DESTDIR$dest.tmp"
         mv -f -- "$DESTDIR$dest.tmp" "$DESTDIR$dest"
     else
-        install -m "$mode" -- "$src" "$DESTDIR$dest.tmp"
+        install -m "$mode" "${owner_args[@]}" -- "$src" "$DESTDIR$dest.tmp"
         mv -f -- "$DESTDIR$dest.tmp" "$DESTDIR$dest"
     fi
     record f "$dest"

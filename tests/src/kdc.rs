@@ -2,7 +2,9 @@
 //!
 //! Configuration, database and logs live in a temporary directory; the tools find them
 //! through `KRB5_CONFIG` / `KRB5_KDC_PROFILE`, so the host's /etc/krb5.conf and /etc/krb5kdc
-//! are never read or written. Principals are added with `kadmin.local`.
+//! are never read or written. Principals are added with `kadmin.local`, keytabs exported with
+//! `kadmin.local ktadd -k`. Password changes need [`Kdc::start_kadmind`]: MIT's krb5kdc does
+//! not serve kpasswd, kadmind does (on free 127.0.0.1 ports).
 
 use std::fs;
 use std::net::{SocketAddr, TcpStream};
@@ -73,7 +75,32 @@ impl Kdc {
 
     /// The text of the client krb5.conf, to copy into a namespace's /etc/krb5.conf.
     pub fn krb5_conf_text(&self) -> String {
-        krb5_conf(self.port)
+        krb5_conf(self.port, None)
+    }
+
+    /// Like [`Kdc::krb5_conf_text`], naming `kadmind`'s kpasswd port as `kpasswd_server`
+    /// (MIT kpasswd is served by kadmind, not by krb5kdc).
+    pub fn krb5_conf_text_with(&self, kadmind: &Kadmind) -> String {
+        krb5_conf(self.port, Some(kadmind.kpasswd_port()))
+    }
+
+    /// `127.0.0.1:<port>`, for `krb5_server`.
+    pub fn server(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Exports the keys of an existing `principal` into keytab `path` (created or appended
+    /// to); with `keep_keys` the keys are not randomised (`-norandkey`).
+    pub fn ktadd(&self, principal: &str, path: &Path, keep_keys: bool) -> Result<()> {
+        let norand = if keep_keys { "-norandkey " } else { "" };
+        self.kadmin_local(&format!("ktadd -k {} {norand}{principal}", path.display()))
+            .map(|_| ())
+    }
+
+    /// Adds `name@REALM` with random keys (a service such as `host/localhost`).
+    pub fn add_random_principal(&self, name: &str) -> Result<()> {
+        self.kadmin_local(&format!("addprinc -randkey {name}"))
+            .map(|_| ())
     }
 
     /// The KDC log file.
@@ -132,7 +159,7 @@ impl Kdc {
             fs::write(&p, text).map_err(|e| HarnessError::io("write", &p, e))
         };
         write("kdc.conf", &kdc_conf)?;
-        write("krb5.conf", &krb5_conf(self.port))?;
+        write("krb5.conf", &krb5_conf(self.port, None))?;
         write("kadm5.acl", "")?;
         Ok(())
     }
@@ -206,11 +233,16 @@ fn sbin(tool: &str) -> PathBuf {
     if p.exists() { p } else { PathBuf::from(tool) }
 }
 
-fn krb5_conf(port: u16) -> String {
+/// A client krb5.conf for a KDC on 127.0.0.1:`port`, with `kpasswd_server` on
+/// 127.0.0.1:`kpasswd_port` when given.
+pub fn krb5_conf(port: u16, kpasswd_port: Option<u16>) -> String {
+    let kpasswd = kpasswd_port
+        .map(|p| format!("  kpasswd_server = 127.0.0.1:{p}\n"))
+        .unwrap_or_default();
     format!(
         "[libdefaults]\n default_realm = {REALM}\n dns_lookup_kdc = false\n \
          dns_lookup_realm = false\n rdns = false\n udp_preference_limit = 0\n\n\
-         [realms]\n {REALM} = {{\n  kdc = 127.0.0.1:{port}\n }}\n\n\
+         [realms]\n {REALM} = {{\n  kdc = 127.0.0.1:{port}\n{kpasswd} }}\n\n\
          [domain_realm]\n .example.com = {REALM}\n example.com = {REALM}\n"
     )
 }

@@ -10,6 +10,7 @@ pub mod interop;
 pub mod kdc;
 pub mod ldif;
 pub mod namespace;
+pub mod pam;
 pub mod proc;
 pub mod sasl;
 pub mod slapd;

@@ -296,6 +296,11 @@ fn slapd_conf(dir: &Path, base: &str, admin: &str, tls: Option<&TlsFiles>) -> St
     let _ = writeln!(s, "rootpw {ADMIN_PASSWORD}");
     let _ = writeln!(s, "directory {d}/db");
     s.push_str("limits * size=unlimited time=unlimited\n");
+    // Users may bind with and change their own password (PAM tests); nobody else reads it.
+    s.push_str(
+        "access to attrs=userPassword by self write by anonymous auth by * none\n\
+         access to * by * read\n",
+    );
     s.push_str("index objectClass eq\nindex uid,uidNumber,gidNumber,memberUid,member,cn eq\n");
     s
 }

@@ -57,6 +57,15 @@ impl SssdConf {
             .domain("ldap_auth_disable_tls_never_use_in_production", "true")
     }
 
+    /// [`SssdConf::ldap`] with the PAM responder too (`services = nss, pam`), chpass through
+    /// LDAP, `[pam]` at the same debug level.
+    pub fn ldap_pam(slapd: &Slapd, schema: Schema) -> SssdConf {
+        SssdConf::ldap(slapd, schema)
+            .set("sssd", "services", "nss, pam")
+            .set("pam", "debug_level", "0x0070")
+            .domain("chpass_provider", "ldap")
+    }
+
     /// Sets `key = value` in `[section]` (replacing an earlier value).
     pub fn set(mut self, section: &str, key: &str, value: &str) -> SssdConf {
         let idx = match self.sections.iter().position(|(s, _)| s == section) {

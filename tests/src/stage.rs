@@ -9,7 +9,16 @@ use crate::error::{HarnessError, Result};
 use crate::proc;
 
 /// The artifacts a full stage needs (file names in `target/<profile>/`).
-pub const REQUIRED_ARTIFACTS: &[&str] = &["sssd", "sssd_be", "sssd_nss", "libnss_sss.so"];
+pub const REQUIRED_ARTIFACTS: &[&str] = &[
+    "sssd",
+    "sssd_be",
+    "sssd_nss",
+    "sssd_pam",
+    "krb5_child",
+    "ldap_child",
+    "libnss_sss.so",
+    "libpam_sss.so",
+];
 
 /// The workspace root (where install.sh lives).
 pub fn workspace_root() -> PathBuf {

@@ -473,6 +473,54 @@ fn kdc_issues_tickets() {
 }
 
 #[test]
+fn kadmind_changes_passwords_and_keytabs_authenticate() {
+    let kdc = sssd_tests::kdc::Kdc::new().unwrap();
+    kdc.add_principal("user2", "OldPass1002").unwrap();
+    let kadmind = kdc.start_kadmind().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    // The client finds kpasswd through kpasswd_server.
+    let conf = tmp.path().join("krb5.conf");
+    std::fs::write(&conf, kdc.krb5_conf_text_with(&kadmind)).unwrap();
+    let mut kpasswd = std::process::Command::new("kpasswd");
+    kpasswd.arg("user2").env("KRB5_CONFIG", &conf).env(
+        "KRB5CCNAME",
+        format!("FILE:{}", tmp.path().join("cc").display()),
+    );
+    let out = proc::run(
+        &mut kpasswd,
+        Some(b"OldPass1002\nNewPass1002\nNewPass1002\n"),
+        proc::COMMAND_TIMEOUT,
+    )
+    .unwrap();
+    assert!(out.success(), "{out:?}");
+    let new = kdc
+        .kinit("user2", "NewPass1002", &tmp.path().join("c1"))
+        .unwrap();
+    assert!(new.success(), "{new:?}");
+    let old = kdc
+        .kinit("user2", "OldPass1002", &tmp.path().join("c2"))
+        .unwrap();
+    assert!(!old.success(), "{old:?}");
+    // A service keytab exported with ktadd: kinit -k with it gets a ticket.
+    kdc.add_random_principal("host/localhost").unwrap();
+    let kt = tmp.path().join("krb5.keytab");
+    kdc.ktadd("host/localhost", &kt, false).unwrap();
+    let mut kinit = std::process::Command::new("kinit");
+    kinit
+        .arg("-k")
+        .arg("-t")
+        .arg(&kt)
+        .arg("host/localhost")
+        .env("KRB5_CONFIG", kdc.krb5_conf())
+        .env(
+            "KRB5CCNAME",
+            format!("FILE:{}", tmp.path().join("c3").display()),
+        );
+    let out = proc::run(&mut kinit, None, proc::COMMAND_TIMEOUT).unwrap();
+    assert!(out.success(), "{out:?}");
+}
+
+#[test]
 fn nss_call_reports_raw_status_of_a_module() {
     // Against glibc's own libnss_files: the helper works before our module exists.
     let exe = env!("CARGO_BIN_EXE_nss-call");

@@ -74,12 +74,24 @@ fn multiarch() -> String {
 
 #[test]
 fn installs_layout_with_sssd_modes_and_uninstalls_exactly() {
-    let f = Fixture::new(&["sssd", "sssd_be", "sssd_nss", "libnss_sss.so", "krb5_child"]);
+    let f = Fixture::new(&[
+        "sssd",
+        "sssd_be",
+        "sssd_nss",
+        "libnss_sss.so",
+        "krb5_child",
+        "ldap_child",
+        "libpam_sss.so",
+    ]);
     let out = f.install(&[], None);
     assert!(out.success(), "{out:?}");
     let lib = format!("usr/lib/{}/libnss_sss.so.2", multiarch());
+    // This host has merged /usr (/lib -> usr/lib): /lib/<multiarch>/security is here.
+    let pam = format!("usr/lib/{}/security/pam_sss.so", multiarch());
     let expect = [
         (lib.as_str(), 0o644),
+        (pam.as_str(), 0o644),
+        ("usr/libexec/sssd/ldap_child", 0o755),
         ("usr/sbin/sssd", 0o755),
         ("usr/libexec/sssd/sssd_be", 0o755),
         ("usr/libexec/sssd/sssd_nss", 0o755),
@@ -99,6 +111,10 @@ fn installs_layout_with_sssd_modes_and_uninstalls_exactly() {
     assert_eq!(
         std::fs::read_to_string(f.root().join(&lib)).unwrap(),
         "stub libnss_sss.so\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(f.root().join(&pam)).unwrap(),
+        "stub libpam_sss.so\n"
     );
     // Not built: not installed.
     assert!(!f.root().join("usr/libexec/sssd/sssd_pam").exists());
@@ -182,4 +198,29 @@ fn uninstall_without_manifest_fails() {
     let out = f.install(&["--uninstall"], None);
     assert_eq!(out.code(), 1);
     assert!(out.stderr.contains("no manifest"), "{}", out.stderr);
+}
+
+#[test]
+fn man_pages_exist_and_render_without_warnings() {
+    let dir = workspace_root().join("man");
+    for page in [
+        "sssd.8",
+        "sssd.conf.5",
+        "sssd-ldap.5",
+        "sssd-krb5.5",
+        "sssd-simple.5",
+        "pam_sss.8",
+    ] {
+        let p = dir.join(page);
+        assert!(p.is_file(), "{} missing", p.display());
+        let mut c = Command::new("man");
+        c.args(["--warnings", "-l"])
+            .arg(&p)
+            .env("MANWIDTH", "80")
+            .env("LC_ALL", "C.UTF-8");
+        let out = proc::run(&mut c, None, Duration::from_secs(60)).unwrap();
+        assert!(out.success(), "man {page}: {out:?}");
+        assert!(out.stderr.trim().is_empty(), "man {page}: {}", out.stderr);
+        assert!(out.stdout.contains("SEE ALSO"), "man {page}: no SEE ALSO");
+    }
 }
