@@ -187,7 +187,13 @@ impl Backend {
             }
         }
         for attempt in 0..2 {
-            let conn = match i.provider.connection().await {
+            let connect = async {
+                match &job {
+                    Job::Enumerate => i.provider.dedicated_connection().await,
+                    Job::Account(..) => i.provider.connection().await,
+                }
+            };
+            let conn = match connect.await {
                 Ok(c) => c,
                 Err(e) => {
                     i.state.mark_offline(Instant::now());
@@ -197,7 +203,11 @@ impl Backend {
             i.state.mark_online();
             let res = match &job {
                 Job::Account(t, f) => i.provider.fetch(&conn, *t, f).await,
-                Job::Enumerate => ldap::enumerate::enumerate(i.provider.ctx(), &conn).await,
+                Job::Enumerate => {
+                    let r = ldap::enumerate::enumerate(i.provider.ctx(), &conn).await;
+                    i.provider.release(conn.clone());
+                    r
+                }
             };
             match res {
                 Ok(ops) => return self.store(ops).await,

@@ -159,6 +159,7 @@ async fn against_private_slapd() {
     failover_offline_and_reset(&uri).await;
     coalescing_shares_one_search(&uri).await;
     enumeration_stores_all_and_prunes(&uri).await;
+    enumeration_survives_overlapping_lookups(&uri).await;
     deleted_entries_leave_the_cache(&uri).await;
     tls_policies(&server).await;
     server_restart_and_outage(&mut server).await;
@@ -428,6 +429,25 @@ async fn enumeration_stores_all_and_prunes(uri: &str) {
     task.abort();
     assert_eq!(s.snapshot().users.len(), 7);
     assert!(s.snapshot().batches >= 2, "refreshed again after 1 s");
+}
+
+/// slapd keeps one paged search per connection: lookups running while an enumeration pages
+/// through the directory must not invalidate its paging cookie.
+async fn enumeration_survives_overlapping_lookups(uri: &str) {
+    let mut dom = domain();
+    dom.enumerate = true;
+    let mut o = ldap_opts(uri);
+    o.page_size = 2;
+    let (b, s) = backend(dom, o);
+    let lookups = async {
+        for n in 0..40 {
+            let who = ["alice", "bob", "carol", "dave"][n % 4];
+            ok(&b, EntryType::User, name(who)).await;
+        }
+    };
+    let (r, ()) = tokio::join!(b.enumerate(), lookups);
+    assert_eq!(r.dp_error, DP_ERR_OK, "{}", r.message);
+    assert_eq!(s.snapshot().users.len(), 7);
 }
 
 async fn deleted_entries_leave_the_cache(uri: &str) {

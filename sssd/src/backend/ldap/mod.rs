@@ -225,6 +225,21 @@ impl LdapProvider {
         Ok(c)
     }
 
+    /// A new connection for one long operation (enumeration), closed by
+    /// [`LdapProvider::release`]: slapd keeps one paged search per connection, so an
+    /// enumeration sharing the lookup connection would lose its paging cookie to the first
+    /// overlapping lookup.
+    pub async fn dedicated_connection(&self) -> Result<Connection, ConnectError> {
+        self.connector.connect().await
+    }
+
+    /// Unbinds a connection from [`LdapProvider::dedicated_connection`] in the background.
+    pub fn release(&self, mut conn: Connection) {
+        tokio::spawn(async move {
+            let _ = conn.ldap.unbind().await;
+        });
+    }
+
     /// Drops the current connection (when going offline).
     pub async fn disconnect(&self) {
         self.drop_if(|_| true).await;
