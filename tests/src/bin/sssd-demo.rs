@@ -1,12 +1,14 @@
 //! The demo (run by scripts/demo.sh): a small slapd on 127.0.0.1, the product staged with
-//! install.sh, `sssd -i` in a private mount namespace, and the real getent/id resolving
-//! LDAP users through nsswitch.conf. Nothing on the host changes.
+//! install.sh, `sssd -i` in a private mount namespace, the real getent/id resolving LDAP
+//! users through nsswitch.conf, and real logins through libpam (pamtester) and pam_sss.so.
+//! Nothing on the host changes.
 
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use sssd_tests::ldif::{self, Schema};
 use sssd_tests::namespace::Namespace;
+use sssd_tests::pam::{self, Caller};
 use sssd_tests::slapd::Slapd;
 use sssd_tests::sssd::{CONF_PATH, Sssd, SssdConf};
 use sssd_tests::stage;
@@ -80,7 +82,7 @@ fn main() -> Result<()> {
 
     section("3. sssd -i in a private mount namespace");
     let ns = Namespace::new(Some(root.path())).context("creating the mount namespace")?;
-    let conf = SssdConf::ldap(&slapd, Schema::Rfc2307);
+    let conf = SssdConf::ldap_pam(&slapd, Schema::Rfc2307).domain("cache_credentials", "true");
     println!("{CONF_PATH} (0600):\n{}", conf.render());
     let sssd = match Sssd::start(&ns, &conf) {
         Ok(s) => s,
@@ -101,12 +103,23 @@ fn main() -> Result<()> {
     show(&ns, &["getent", "passwd", "zoe"])?;
     show(&ns, &["getent", "passwd", "nonexistent"])?;
 
-    section("5. the directory goes down: answers come from the cache");
+    section("5. logins through libpam -> pam_sss.so -> sssd_pam -> sssd_be -> LDAP bind");
+    pam::wait_for_socket(&ns).context("waiting for the PAM responder")?;
+    pam::install_service(&ns, "demo-login", "")?;
+    show(&ns, &["cat", "/etc/pam.d/demo-login"])?;
+    login(&ns, "user1", "Password1001", "the right password")?;
+    login(&ns, "user1", "wrong", "a wrong password")?;
+    login(&ns, "nonexistent", "x", "an unknown user")?;
+    login(&ns, "root", "x", "root (never handled by pam_sss)")?;
+
+    section("6. the directory goes down: answers and logins come from the cache");
     let mut slapd = slapd;
     slapd.stop().context("stopping slapd")?;
     show(&ns, &["getent", "passwd", "user1"])?;
+    login(&ns, "user1", "Password1001", "the cached password, offline")?;
+    login(&ns, "user1", "wrong", "a wrong password, offline")?;
 
-    section("6. the host is untouched");
+    section("7. the host is untouched");
     let host = std::fs::read_to_string("/etc/nsswitch.conf").unwrap_or_default();
     let host_passwd = host
         .lines()
@@ -116,6 +129,28 @@ fn main() -> Result<()> {
     drop(sssd);
     std::thread::sleep(Duration::from_millis(100));
     println!("\ndemo finished; namespace, daemon and slapd are stopped");
+    Ok(())
+}
+
+/// Runs `pamtester demo-login USER authenticate acct_mgmt open_session close_session` as
+/// an ordinary uid (the public socket) with `password` and prints the result.
+fn login(ns: &Namespace, user: &str, password: &str, what: &str) -> Result<()> {
+    println!(
+        "$ echo '***' | setpriv --reuid=65534 pamtester demo-login {user} authenticate acct_mgmt open_session close_session   # {what}"
+    );
+    let out = pam::pamtester(
+        ns,
+        Caller::User(65534, 65534),
+        "demo-login",
+        user,
+        &["authenticate", "acct_mgmt", "open_session", "close_session"],
+        &format!("{password}\n"),
+    )?;
+    let text = format!("{}{}", out.output.stdout, out.output.stderr);
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        println!("{line}");
+    }
+    println!("(PAM status {})", out.code);
     Ok(())
 }
 
