@@ -175,24 +175,35 @@ fn finish_connect(sock: OwnedFd, deadline: Instant) -> Result<OwnedFd, IoFail> {
     let fd = sock.as_raw_fd();
     poll_until(fd, libc::POLLOUT, deadline)?;
     let mut err: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: err/len point to valid storage of the declared size.
+    // SAFETY: any bit pattern is a valid c_int.
+    unsafe { sol_socket_opt(fd, libc::SO_ERROR, &mut err) }?;
+    if err != 0 {
+        return Err(IoFail::Os(err));
+    }
+    Ok(sock)
+}
+
+/// Reads `SOL_SOCKET` option `opt` of `fd` into `val`; returns the length the kernel filled.
+///
+/// # Safety
+/// `T` must be the plain-data type the kernel writes for `opt`, valid for any bit pattern.
+unsafe fn sol_socket_opt<T>(fd: RawFd, opt: libc::c_int, val: &mut T) -> Result<usize, IoFail> {
+    let mut len = libc::socklen_t::try_from(std::mem::size_of::<T>())
+        .map_err(|_| IoFail::Os(libc::EINVAL))?;
+    // SAFETY: val/len point to valid storage of the declared size.
     let rc = unsafe {
         libc::getsockopt(
             fd,
             libc::SOL_SOCKET,
-            libc::SO_ERROR,
-            (&raw mut err).cast::<libc::c_void>(),
+            opt,
+            std::ptr::from_mut(val).cast::<libc::c_void>(),
             &mut len,
         )
     };
     if rc != 0 {
         return Err(IoFail::Os(errno()));
     }
-    if err != 0 {
-        return Err(IoFail::Os(err));
-    }
-    Ok(sock)
+    Ok(usize::try_from(len).unwrap_or(0))
 }
 
 /// Sends all of `buf` (no SIGPIPE), waiting at most until `deadline`.
@@ -322,21 +333,9 @@ pub fn peer_cred(fd: RawFd) -> Result<(u32, u32), IoFail> {
         uid: u32::MAX,
         gid: u32::MAX,
     };
-    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-    // SAFETY: cred/len point to valid storage of the declared size.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            (&raw mut cred).cast::<libc::c_void>(),
-            &mut len,
-        )
-    };
-    if rc != 0 {
-        return Err(IoFail::Os(errno()));
-    }
-    if len as usize != std::mem::size_of::<libc::ucred>() {
+    // SAFETY: ucred is three integers; any bit pattern is valid.
+    let len = unsafe { sol_socket_opt(fd, libc::SO_PEERCRED, &mut cred) }?;
+    if len != std::mem::size_of::<libc::ucred>() {
         return Err(IoFail::Os(libc::EBADMSG));
     }
     Ok((cred.uid, cred.gid))
