@@ -206,6 +206,16 @@ unsafe fn sol_socket_opt<T>(fd: RawFd, opt: libc::c_int, val: &mut T) -> Result<
     Ok(usize::try_from(len).unwrap_or(0))
 }
 
+/// After a failed non-blocking syscall on `fd`: returns to retry at once on `EINTR`, waits
+/// for `events` on `EAGAIN`, and turns any other errno into the error.
+fn wait_after_failure(fd: RawFd, events: libc::c_short, deadline: Instant) -> Result<(), IoFail> {
+    match errno() {
+        libc::EINTR => Ok(()),
+        libc::EAGAIN => poll_until(fd, events, deadline).map(drop),
+        e => Err(IoFail::Os(e)),
+    }
+}
+
 /// Sends all of `buf` (no SIGPIPE), waiting at most until `deadline`.
 pub fn send_all(fd: RawFd, mut buf: &[u8], deadline: Instant) -> Result<(), IoFail> {
     while !buf.is_empty() {
@@ -223,13 +233,7 @@ pub fn send_all(fd: RawFd, mut buf: &[u8], deadline: Instant) -> Result<(), IoFa
             buf = buf.get(n..).unwrap_or_default();
             continue;
         }
-        match errno() {
-            libc::EINTR => {}
-            libc::EAGAIN => {
-                poll_until(fd, libc::POLLOUT, deadline)?;
-            }
-            e => return Err(IoFail::Os(e)),
-        }
+        wait_after_failure(fd, libc::POLLOUT, deadline)?;
     }
     Ok(())
 }
@@ -282,13 +286,7 @@ pub fn recv_exact(
                 partial: started || got > 0,
             });
         }
-        match errno() {
-            libc::EINTR => {}
-            libc::EAGAIN => {
-                poll_until(fd, libc::POLLIN, deadline)?;
-            }
-            e => return Err(IoFail::Os(e)),
-        }
+        wait_after_failure(fd, libc::POLLIN, deadline)?;
     }
     Ok(())
 }
