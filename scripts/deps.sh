@@ -10,6 +10,7 @@ set -euo pipefail
 PACKAGES=(
     slapd ldap-utils                    # throwaway LDAP server + ldapsearch/ldapmodify
     krb5-kdc krb5-admin-server krb5-user libkrb5-dev   # MIT KDC for auth tests, krb5_child FFI
+    libsasl2-modules-gssapi-mit libclang-dev   # slapd SASL GSSAPI in tests; bindgen for ldap3's gssapi
     pamtester libpam0g-dev              # PAM tests, pam_sss FFI
     util-linux                          # unshare, nsenter, mount
     man-db                              # man page checks

@@ -12,6 +12,7 @@ pub mod ldif;
 pub mod namespace;
 pub mod pam;
 pub mod proc;
+pub mod sasl;
 pub mod slapd;
 pub mod sssd;
 pub mod stage;

@@ -105,7 +105,7 @@ impl Backend {
                 enumerate: dom.enumerate,
                 refresh,
                 probe_wait,
-                provider: LdapProvider::new(ldap, dom),
+                provider: LdapProvider::with_auth(ldap, dom, &auth),
                 state: OnlineState::new(base, OFFLINE_TIMEOUT_MAX),
                 store,
                 coalescer: Coalescer::default(),

@@ -5,6 +5,7 @@
 
 use anyhow::{Context, Result, bail};
 use sssd::backend::Backend;
+use sssd::backend::ldap::sasl::{DEFAULT_KRB5_CONFIG, GssapiOptions, KRB5_CONFIG, KRB5CCNAME};
 use sssd::backend::store::CacheStore;
 use sssd::cache::Cache;
 use sssd::config::{AuthOptions, Config, DomainOptions, LdapOptions, PamOptions, options};
@@ -26,6 +27,7 @@ fn main() -> Result<()> {
     .with_context(|| format!("cannot load {}", opts.config_file.display()))?;
     let level = options::debug_level(&cfg, &format!("domain/{domain}"))?;
     service::init_logging(&domain, &opts, (level != 0).then_some(level))?;
+    set_gssapi_env(&cfg, &domain, &opts)?;
     // One thread: a request hops between the D-Bus reader, the LDAP driver and the handler
     // tasks, and keeping them on one thread spares a thread wake-up at each hop.
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -37,6 +39,34 @@ fn main() -> Result<()> {
         tracing::error!("{e:#}");
     }
     res
+}
+
+/// With `ldap_sasl_mech = GSSAPI` and `ldap_krb5_init_creds`, points `KRB5CCNAME` at the
+/// ccache ldap_child fills, so GSSAPI binds use the keytab TGT, and appends to `KRB5_CONFIG`
+/// a profile naming the realm's `krb5_server` KDCs. Must run while the process has
+/// one thread (before the runtime starts). A bad SASL configuration stops the backend here.
+fn set_gssapi_env(cfg: &Config, domain: &str, opts: &ChildOptions) -> Result<()> {
+    let auth = AuthOptions::from_config(cfg, domain)?;
+    let Some(gssapi) = GssapiOptions::from_auth(&auth, domain, &opts.paths.db)? else {
+        return Ok(());
+    };
+    if let Some(profile) = gssapi.kdc_profile() {
+        let path = gssapi.kdc_profile_path(&opts.paths.db);
+        std::fs::write(&path, profile)
+            .with_context(|| format!("cannot write the KDC list {}", path.display()))?;
+        let base = std::env::var(KRB5_CONFIG).unwrap_or_else(|_| DEFAULT_KRB5_CONFIG.into());
+        let value = format!("{base}:{}", path.display());
+        // SAFETY: as below, single-threaded.
+        unsafe { std::env::set_var(KRB5_CONFIG, &value) };
+        tracing::debug!("{KRB5_CONFIG}={value} for GSSAPI service tickets");
+    }
+    if let Some(ccache) = gssapi.ccache_env() {
+        // SAFETY: called from `main` before the async runtime (or any other thread) exists,
+        // so nothing reads the environment concurrently.
+        unsafe { std::env::set_var(KRB5CCNAME, ccache) };
+        tracing::debug!("{KRB5CCNAME}={ccache} for GSSAPI binds");
+    }
+    Ok(())
 }
 
 async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {

@@ -2,6 +2,7 @@
 //! policy, the bind, and search-base discovery.
 
 use super::rootdse;
+use super::sasl::{GssapiBinder, SaslConfigError};
 use crate::config::LdapOptions;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope};
 use std::sync::Arc;
@@ -99,12 +100,24 @@ pub struct Connection {
     pub id: u64,
 }
 
+/// How the identity connection binds.
+#[derive(Debug)]
+enum BindMode {
+    /// Simple bind as `ldap_default_bind_dn` (anonymous without it).
+    Simple,
+    /// SASL GSSAPI (`ldap_sasl_mech = GSSAPI`).
+    Gssapi(Arc<GssapiBinder>),
+    /// The SASL configuration is unusable: every connection fails with this.
+    Invalid(SaslConfigError),
+}
+
 /// Connects to the configured servers in order, starting with the last one that worked.
 pub struct Connector {
     opts: Arc<LdapOptions>,
     authtok: Option<Zeroizing<String>>,
     preferred: AtomicUsize,
     next_id: AtomicU64,
+    bind: BindMode,
 }
 
 impl Connector {
@@ -117,8 +130,21 @@ impl Connector {
             authtok,
             preferred: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
+            bind: BindMode::Simple,
         };
         (c, opts)
+    }
+
+    /// Binds with SASL GSSAPI when `sasl` holds a binder (`ldap_sasl_mech = GSSAPI`); keeps
+    /// the simple bind when it holds `None`; an invalid SASL configuration makes every
+    /// connection attempt fail with that configuration error.
+    pub fn with_sasl(mut self, sasl: Result<Option<GssapiBinder>, SaslConfigError>) -> Connector {
+        self.bind = match sasl {
+            Ok(None) => BindMode::Simple,
+            Ok(Some(b)) => BindMode::Gssapi(Arc::new(b)),
+            Err(e) => BindMode::Invalid(e),
+        };
+        self
     }
 
     /// Index in `ldap_uri` of the server tried first (the last one that worked).
@@ -155,6 +181,9 @@ impl Connector {
 
     async fn connect_one(&self, uri: &str) -> Result<Connection, String> {
         check_uri(uri)?;
+        if let BindMode::Invalid(e) = &self.bind {
+            return Err(e.to_string());
+        }
         let o = &self.opts;
         let timeout = Duration::from_secs(u64::from(o.network_timeout.max(1)));
         let settings = self.settings(uri, timeout).await?;
@@ -163,7 +192,11 @@ impl Connector {
             .map_err(|e| e.to_string())?;
         ldap3::drive!(conn);
         let op_timeout = Duration::from_secs(u64::from(o.opt_timeout.max(1)));
-        if let Some(dn) = &o.default_bind_dn {
+        if let BindMode::Gssapi(b) = &self.bind {
+            b.bind(&ldap, uri, op_timeout)
+                .await
+                .map_err(|e| e.to_string())?;
+        } else if let Some(dn) = &o.default_bind_dn {
             let pw = self.authtok.as_ref().map(|p| p.as_str()).unwrap_or("");
             let res = tokio::time::timeout(op_timeout, ldap.simple_bind(dn, pw))
                 .await

@@ -11,11 +11,12 @@ pub mod groups;
 pub mod initgroups;
 pub mod nesting;
 pub mod rootdse;
+pub mod sasl;
 pub mod search;
 pub mod users;
 
 use crate::backend::store::CacheOp;
-use crate::config::{DomainOptions, LdapOptions};
+use crate::config::{AuthOptions, DomainOptions, LdapOptions};
 use crate::sbus::{EntryType, Filter};
 use connection::{ConnectError, Connection, Connector};
 use ldap3::Scope;
@@ -183,6 +184,21 @@ impl LdapProvider {
             ctx: MapCtx::new(opts, dom),
             conn: Mutex::new(None),
         }
+    }
+
+    /// A provider for `opts` in domain `dom` whose identity connection binds as `auth`'s
+    /// SASL options say (`ldap_sasl_mech = GSSAPI`: a keytab TGT through `ldap_child`, the
+    /// ccache under the cache directory), or simply without `ldap_sasl_mech`.
+    pub fn with_auth(opts: LdapOptions, dom: &DomainOptions, auth: &AuthOptions) -> LdapProvider {
+        let db = crate::service::paths_from_env().db;
+        let sasl = sasl::GssapiOptions::from_auth(auth, &dom.name, &db).map(|o| {
+            o.map(|o| {
+                sasl::GssapiBinder::new(o, crate::backend::krb5::ldap_child::ldap_child_path())
+            })
+        });
+        let mut p = LdapProvider::new(opts, dom);
+        p.connector = p.connector.with_sasl(sasl);
+        p
     }
 
     /// The mapping context.
