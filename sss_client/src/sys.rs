@@ -348,16 +348,22 @@ pub fn real_ids() -> (u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::net::UnixListener;
+    use std::os::unix::net::{UnixListener, UnixStream};
 
-    #[test]
-    fn recv_some_returns_what_is_there_then_eof() {
+    /// A client socket from [`connect_unix`], its accepted peer and a 5 s deadline.
+    fn connected_pair() -> (tempfile::TempDir, OwnedFd, UnixStream, Instant) {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("s");
         let l = UnixListener::bind(&p).unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
         let s = connect_unix(&p, deadline).unwrap();
         let (peer, _) = l.accept().unwrap();
+        (dir, s, peer, deadline)
+    }
+
+    #[test]
+    fn recv_some_returns_what_is_there_then_eof() {
+        let (_dir, s, peer, deadline) = connected_pair();
         send_all(peer.as_raw_fd(), b"hello", deadline).unwrap();
         let mut buf = [0u8; 64];
         let n = recv_some(s.as_raw_fd(), &mut buf, false, deadline).unwrap();
@@ -372,12 +378,7 @@ mod tests {
 
     #[test]
     fn partial_message_then_eof_is_reported_as_partial() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("s");
-        let l = UnixListener::bind(&p).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let s = connect_unix(&p, deadline).unwrap();
-        let (peer, _) = l.accept().unwrap();
+        let (_dir, s, peer, deadline) = connected_pair();
         send_all(peer.as_raw_fd(), b"ab", deadline).unwrap();
         drop(peer);
         let mut buf = [0u8; 4];
