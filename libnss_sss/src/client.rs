@@ -11,7 +11,7 @@ use crate::env;
 use crate::status::NssError;
 
 /// Total time one request may take, connect and handshake included.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+pub const REQUEST_TIMEOUT: Duration = sss_client::REQUEST_TIMEOUT;
 
 thread_local! {
     /// This thread's connection, taken out while in use (so re-entry just opens another).
@@ -52,8 +52,7 @@ impl Client {
 
     /// Absolute deadline for a request starting now.
     pub(crate) fn deadline(&self) -> Instant {
-        let now = Instant::now();
-        now.checked_add(self.timeout).unwrap_or(now)
+        sss_client::deadline_after(self.timeout)
     }
 
     /// Opens a fresh, version-checked connection (used by enumeration, which keeps its own).

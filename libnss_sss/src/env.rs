@@ -1,53 +1,23 @@
-//! Process environment: the anti-recursion switch and the socket path override.
-//!
-//! Read with libc `getenv` only; the override is ignored in setuid/setgid programs.
+//! Process environment: the anti-recursion switch and the socket path override
+//! ([`sss_client::env`]); the override is ignored in setuid/setgid programs.
 
-use std::ffi::CStr;
-use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
+
+pub use sss_client::env::loops_disabled;
+#[cfg(test)]
+use sss_client::env::{getenv, loops_value_disables};
 
 /// Default NSS responder socket.
 pub const DEFAULT_SOCKET: &str = "/var/lib/sss/pipes/nss";
 
-/// Raw value of an environment variable, via libc `getenv`.
-fn getenv(name: &CStr) -> Option<Vec<u8>> {
-    // SAFETY: `name` is NUL-terminated; getenv returns NULL or a NUL-terminated string that
-    // we copy out immediately.
-    let p = unsafe { libc::getenv(name.as_ptr()) };
-    if p.is_null() {
-        return None;
-    }
-    // SAFETY: non-NULL result of getenv points to a NUL-terminated string.
-    Some(unsafe { CStr::from_ptr(p) }.to_bytes().to_vec())
-}
-
-/// True when the process runs with elevated privileges (setuid/setgid, capabilities).
-fn secure_mode() -> bool {
-    // SAFETY: getauxval has no preconditions.
-    unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
-}
-
-/// True if `_SSS_LOOPS` holds `value` meaning "do not call SSSD" (exactly `NO`).
-pub fn loops_value_disables(value: Option<&[u8]>) -> bool {
-    value == Some(b"NO".as_slice())
-}
-
-/// True when `_SSS_LOOPS=NO`: every NSS call must return NOTFOUND at once.
-/// Honoured even in setuid programs (it only ever disables the module).
-pub fn loops_disabled() -> bool {
-    loops_value_disables(getenv(c"_SSS_LOOPS").as_deref())
-}
-
 /// The socket to use: `SSS_NSS_SOCKET` if set, non-empty and not in secure mode, else the default.
 pub fn socket_path() -> PathBuf {
-    choose_socket(getenv(c"SSS_NSS_SOCKET"), secure_mode())
+    sss_client::env::socket_path(c"SSS_NSS_SOCKET", DEFAULT_SOCKET)
 }
 
+#[cfg(test)]
 fn choose_socket(over: Option<Vec<u8>>, secure: bool) -> PathBuf {
-    match over {
-        Some(v) if !secure && !v.is_empty() => PathBuf::from(std::ffi::OsStr::from_bytes(&v)),
-        _ => PathBuf::from(DEFAULT_SOCKET),
-    }
+    sss_client::env::choose_socket(over, secure, DEFAULT_SOCKET)
 }
 
 #[cfg(test)]

@@ -2,15 +2,14 @@
 //! negotiate protocol version 3, send the command and read its reply. A fresh connection per
 //! request (closed afterwards) keeps the module fork-safe and free of shared state.
 
-use std::ffi::CStr;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use sss_proto::{Command, HEADER_LEN, Header, packet};
 
 use crate::sys::{self, IoFail};
+use sss_client::env::{choose_socket, getenv, loops_disabled, secure_mode};
 
 /// Public PAM responder socket (mode 0666).
 pub const PUBLIC_SOCKET: &str = "/var/lib/sss/pipes/pam";
@@ -20,7 +19,7 @@ pub const PRIVATE_SOCKET: &str = "/var/lib/sss/pipes/private/pam";
 pub const PAM_VERSION: u32 = 3;
 /// Total time one request may take, connect and handshake included. SSSD allows 300 s per
 /// poll; like our NSS module we bound the whole exchange instead.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+pub const REQUEST_TIMEOUT: Duration = sss_client::REQUEST_TIMEOUT;
 /// Largest reply accepted (header included).
 pub const MAX_REPLY_LEN: u32 = 16 * 1024 * 1024;
 
@@ -150,7 +149,7 @@ impl ClientConfig {
                 perm,
             },
             timeout: REQUEST_TIMEOUT,
-            disabled: getenv(c"_SSS_LOOPS").as_deref() == Some(b"NO".as_slice()),
+            disabled: loops_disabled(),
         }
     }
 
@@ -159,8 +158,7 @@ impl ClientConfig {
         if self.disabled {
             return Err(ClientError::Disabled);
         }
-        let now = Instant::now();
-        let deadline = now.checked_add(self.timeout).unwrap_or(now);
+        let deadline = sss_client::deadline_after(self.timeout);
         let fd = self.connect(deadline)?;
         let version = self.exchange(
             &fd,
@@ -270,33 +268,6 @@ impl ClientConfig {
             });
         }
         Ok(out)
-    }
-}
-
-/// Raw value of an environment variable, via libc `getenv`.
-fn getenv(name: &CStr) -> Option<Vec<u8>> {
-    // SAFETY: `name` is NUL-terminated; getenv returns NULL or a NUL-terminated string that
-    // we copy out immediately.
-    let p = unsafe { libc::getenv(name.as_ptr()) };
-    if p.is_null() {
-        return None;
-    }
-    // SAFETY: non-NULL result of getenv points to a NUL-terminated string.
-    Some(unsafe { CStr::from_ptr(p) }.to_bytes().to_vec())
-}
-
-/// True when the process runs with elevated privileges (setuid/setgid, capabilities).
-fn secure_mode() -> bool {
-    // SAFETY: getauxval has no preconditions.
-    unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
-}
-
-fn choose_socket(over: Option<Vec<u8>>, secure: bool, default: &str) -> PathBuf {
-    match over {
-        Some(v) if !secure && !v.is_empty() => {
-            Path::new(std::ffi::OsStr::from_bytes(&v)).to_path_buf()
-        }
-        _ => PathBuf::from(default),
     }
 }
 

@@ -3,30 +3,7 @@
 use crate::handler::{Level, PamHandler};
 
 /// `PAM_CLI_FLAGS_*` bits sent to the responder in the FLAGS item.
-pub mod flag {
-    /// use_first_pass.
-    pub const USE_FIRST_PASS: u32 = 1 << 0;
-    /// forward_pass.
-    pub const FORWARD_PASS: u32 = 1 << 1;
-    /// use_authtok.
-    pub const USE_AUTHTOK: u32 = 1 << 2;
-    /// ignore_unknown_user.
-    pub const IGNORE_UNKNOWN_USER: u32 = 1 << 3;
-    /// ignore_authinfo_unavail.
-    pub const IGNORE_AUTHINFO_UNAVAIL: u32 = 1 << 4;
-    /// use_2fa.
-    pub const USE_2FA: u32 = 1 << 5;
-    /// allow_missing_name.
-    pub const ALLOW_MISSING_NAME: u32 = 1 << 6;
-    /// prompt_always.
-    pub const PROMPT_ALWAYS: u32 = 1 << 7;
-    /// try_cert_auth.
-    pub const TRY_CERT_AUTH: u32 = 1 << 8;
-    /// require_cert_auth.
-    pub const REQUIRE_CERT_AUTH: u32 = 1 << 9;
-    /// allow_chauthtok_by_root.
-    pub const ALLOW_CHAUTHTOK_BY_ROOT: u32 = 1 << 10;
-}
+pub use sss_proto::pam::cli_flag as flag;
 
 /// Parsed module arguments.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -37,42 +37,9 @@ pub const UPDATE_AUTHTOK: i32 = 0x2000;
 /// PAM_DATA_REPLACE bit passed to data cleanup functions.
 pub const DATA_REPLACE: i32 = 0x2000_0000;
 
-/// Return codes.
+/// Return codes (the Linux-PAM statuses of [`sss_proto::pam::status`]).
 pub mod code {
-    /// PAM_SUCCESS.
-    pub const SUCCESS: i32 = 0;
-    /// PAM_SERVICE_ERR.
-    pub const SERVICE_ERR: i32 = 3;
-    /// PAM_SYSTEM_ERR.
-    pub const SYSTEM_ERR: i32 = 4;
-    /// PAM_BUF_ERR.
-    pub const BUF_ERR: i32 = 5;
-    /// PAM_PERM_DENIED.
-    pub const PERM_DENIED: i32 = 6;
-    /// PAM_AUTH_ERR.
-    pub const AUTH_ERR: i32 = 7;
-    /// PAM_CRED_INSUFFICIENT.
-    pub const CRED_INSUFFICIENT: i32 = 8;
-    /// PAM_AUTHINFO_UNAVAIL.
-    pub const AUTHINFO_UNAVAIL: i32 = 9;
-    /// PAM_USER_UNKNOWN.
-    pub const USER_UNKNOWN: i32 = 10;
-    /// PAM_NEW_AUTHTOK_REQD.
-    pub const NEW_AUTHTOK_REQD: i32 = 12;
-    /// PAM_ACCT_EXPIRED.
-    pub const ACCT_EXPIRED: i32 = 13;
-    /// PAM_CRED_ERR.
-    pub const CRED_ERR: i32 = 17;
-    /// PAM_NO_MODULE_DATA.
-    pub const NO_MODULE_DATA: i32 = 18;
-    /// PAM_CONV_ERR.
-    pub const CONV_ERR: i32 = 19;
-    /// PAM_AUTHTOK_ERR.
-    pub const AUTHTOK_ERR: i32 = 20;
-    /// PAM_IGNORE.
-    pub const IGNORE: i32 = 25;
-    /// PAM_BAD_ITEM.
-    pub const BAD_ITEM: i32 = 29;
+    pub use sss_proto::pam::status::*;
 
     /// A short description of a status for log lines.
     pub fn describe(status: i32) -> &'static str {

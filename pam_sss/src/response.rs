@@ -5,29 +5,7 @@ use sss_proto::pam::{PamReply, response};
 
 use crate::handler::{Level, PamHandler};
 
-/// `USER_INFO` subtypes.
-pub mod user_info {
-    /// Authenticated offline; `i64` expiry of the cached password (0 = never).
-    pub const OFFLINE_AUTH: u32 = 1;
-    /// Offline authentication delayed; `i64` time when allowed again.
-    pub const OFFLINE_AUTH_DELAYED: u32 = 2;
-    /// Password change impossible while offline.
-    pub const OFFLINE_CHPASS: u32 = 3;
-    /// OTP password changed.
-    pub const OTP_CHPASS: u32 = 4;
-    /// Password change failed; `u32 len` + server message.
-    pub const CHPASS_ERROR: u32 = 5;
-    /// Password expired with grace logins left; `u32` count.
-    pub const GRACE_LOGIN: u32 = 6;
-    /// Password expires soon; `u32` seconds.
-    pub const EXPIRE_WARN: u32 = 7;
-    /// Account expired; `u32 len` + server message.
-    pub const ACCOUNT_EXPIRED: u32 = 8;
-    /// Smart card PIN locked.
-    pub const PIN_LOCKED: u32 = 9;
-    /// Authenticated, but no Kerberos TGT was issued.
-    pub const NO_KRB_TGT: u32 = 10;
-}
+pub use sss_proto::pam::user_info;
 
 /// Module data name under which the responding domain is stored.
 pub const DOMAIN_DATA: &str = "pam_sss:domain_name";

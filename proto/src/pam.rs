@@ -75,8 +75,84 @@ pub mod response {
     pub const USER_INFO: u32 = 6;
     /// A text message.
     pub const TEXT_MSG: u32 = 7;
+    /// One-time-password token info: `vendor\0 token_id\0 challenge\0`.
+    pub const OTP_INFO: u32 = 8;
+    /// Smart card certificate info.
+    pub const CERT_INFO: u32 = 9;
+    /// No data: the token is a one-time password and must not be cached.
+    pub const OTP: u32 = 10;
+    /// Password prompting is possible.
+    pub const PASSWORD_PROMPTING: u32 = 11;
+    /// Certificate authentication prompting is possible.
+    pub const CERT_AUTH_PROMPTING: u32 = 12;
+    /// Smart card certificate info with a user name hint.
+    pub const CERT_INFO_WITH_HINT: u32 = 13;
+    /// Prompting configuration.
+    pub const PROMPT_CONFIG: u32 = 14;
+    /// Keep-alive from a child process.
+    pub const CHILD_KEEP_ALIVE: u32 = 15;
+    /// OAuth2 device authorization info.
+    pub const OAUTH2_INFO: u32 = 16;
+    /// Passkey info.
+    pub const PASSKEY_INFO: u32 = 17;
+    /// Passkey-with-Kerberos info.
+    pub const PASSKEY_KRB_INFO: u32 = 18;
+    /// JSON authentication info.
+    pub const JSON_AUTH_INFO: u32 = 19;
     /// Items with this bit are internal to the server and never sent.
     pub const SERVER_INFO_BIT: u32 = 0x8000_0000;
+}
+
+/// Subtypes of a [`response::USER_INFO`] item (its first `u32`; `enum user_info_type`).
+pub mod user_info {
+    /// Authenticated offline; `i64` expiry of the cached password (0 = never).
+    pub const OFFLINE_AUTH: u32 = 1;
+    /// Offline authentication delayed; `i64` time when logins are allowed again.
+    pub const OFFLINE_AUTH_DELAYED: u32 = 2;
+    /// Password change impossible while offline.
+    pub const OFFLINE_CHPASS: u32 = 3;
+    /// OTP password changed.
+    pub const OTP_CHPASS: u32 = 4;
+    /// Password change failed; `u32 len` + server message.
+    pub const CHPASS_ERROR: u32 = 5;
+    /// Password expired with grace logins left; `u32` count.
+    pub const GRACE_LOGIN: u32 = 6;
+    /// Password expires soon; `u32` seconds.
+    pub const EXPIRE_WARN: u32 = 7;
+    /// Account expired; `u32 len` + server message.
+    pub const ACCOUNT_EXPIRED: u32 = 8;
+    /// Smart card PIN locked.
+    pub const PIN_LOCKED: u32 = 9;
+    /// Authenticated, but no Kerberos TGT was issued.
+    pub const NO_KRB_TGT: u32 = 10;
+}
+
+/// `PAM_CLI_FLAGS_*` bits of the [`item::FLAGS`] request item (from pam_sss module arguments).
+pub mod cli_flag {
+    /// use_first_pass.
+    pub const USE_FIRST_PASS: u32 = 1 << 0;
+    /// forward_pass.
+    pub const FORWARD_PASS: u32 = 1 << 1;
+    /// use_authtok.
+    pub const USE_AUTHTOK: u32 = 1 << 2;
+    /// ignore_unknown_user.
+    pub const IGNORE_UNKNOWN_USER: u32 = 1 << 3;
+    /// ignore_authinfo_unavail.
+    pub const IGNORE_AUTHINFO_UNAVAIL: u32 = 1 << 4;
+    /// use_2fa.
+    pub const USE_2FA: u32 = 1 << 5;
+    /// allow_missing_name.
+    pub const ALLOW_MISSING_NAME: u32 = 1 << 6;
+    /// prompt_always.
+    pub const PROMPT_ALWAYS: u32 = 1 << 7;
+    /// try_cert_auth.
+    pub const TRY_CERT_AUTH: u32 = 1 << 8;
+    /// require_cert_auth.
+    pub const REQUIRE_CERT_AUTH: u32 = 1 << 9;
+    /// allow_chauthtok_by_root (honoured for root clients only).
+    pub const ALLOW_CHAUTHTOK_BY_ROOT: u32 = 1 << 10;
+    /// chauthtok_preauth.
+    pub const CHAUTHTOK_PREAUTH: u32 = 1 << 11;
 }
 
 /// Linux-PAM status codes used on the wire.
@@ -87,6 +163,8 @@ pub mod status {
     pub const SERVICE_ERR: i32 = 3;
     /// PAM_SYSTEM_ERR.
     pub const SYSTEM_ERR: i32 = 4;
+    /// PAM_BUF_ERR.
+    pub const BUF_ERR: i32 = 5;
     /// PAM_PERM_DENIED.
     pub const PERM_DENIED: i32 = 6;
     /// PAM_AUTH_ERR.
@@ -101,8 +179,20 @@ pub mod status {
     pub const NEW_AUTHTOK_REQD: i32 = 12;
     /// PAM_ACCT_EXPIRED.
     pub const ACCT_EXPIRED: i32 = 13;
+    /// PAM_CRED_ERR.
+    pub const CRED_ERR: i32 = 17;
+    /// PAM_NO_MODULE_DATA.
+    pub const NO_MODULE_DATA: i32 = 18;
+    /// PAM_CONV_ERR.
+    pub const CONV_ERR: i32 = 19;
     /// PAM_AUTHTOK_ERR.
     pub const AUTHTOK_ERR: i32 = 20;
+    /// PAM_IGNORE.
+    pub const IGNORE: i32 = 25;
+    /// PAM_MODULE_UNKNOWN.
+    pub const MODULE_UNKNOWN: i32 = 28;
+    /// PAM_BAD_ITEM.
+    pub const BAD_ITEM: i32 = 29;
 }
 
 /// An authentication token as it travels: its type and raw bytes. The bytes are wiped when

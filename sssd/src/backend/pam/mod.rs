@@ -22,19 +22,10 @@ use std::time::Instant;
 use zeroize::Zeroizing;
 
 /// Linux-PAM's `PAM_MODULE_UNKNOWN` (the provider is `none`).
-pub const PAM_MODULE_UNKNOWN: i32 = 28;
+pub use sss_proto::pam::status::MODULE_UNKNOWN as PAM_MODULE_UNKNOWN;
 
 /// USER_INFO subtypes (`enum user_info_type`).
-pub mod user_info {
-    /// Authenticated offline: `i64` expiry of the cached password (0 = never).
-    pub const OFFLINE_AUTH: u32 = 1;
-    /// Offline login delayed: `i64` time when logins are allowed again.
-    pub const OFFLINE_AUTH_DELAYED: u32 = 2;
-    /// Password change impossible while offline.
-    pub const OFFLINE_CHPASS: u32 = 3;
-    /// Password change failed: `u32` length + message (NUL included).
-    pub const CHPASS_ERROR: u32 = 5;
-}
+pub use sss_proto::pam::user_info;
 
 /// A USER_INFO item with `subtype` and `data` (host byte order, as pam_sss reads it).
 pub fn user_info_item(subtype: u32, data: &[u8]) -> (u32, Vec<u8>) {

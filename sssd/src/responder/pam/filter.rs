@@ -9,7 +9,7 @@ const VERBOSITY_IMPORTANT: u32 = 1;
 const VERBOSITY_INFO: u32 = 2;
 
 /// USER_INFO subtype OFFLINE_AUTH (payload: `int64` expiry of the cached password).
-pub const USER_INFO_OFFLINE_AUTH: u32 = 1;
+pub use sss_proto::pam::user_info::OFFLINE_AUTH as USER_INFO_OFFLINE_AUTH;
 
 /// Whether a USER_INFO item (`data` = `uint32 subtype` + payload) is sent at `verbosity`.
 /// Malformed items are dropped.
@@ -42,7 +42,7 @@ pub fn user_info_sent(data: &[u8], verbosity: u32) -> bool {
 }
 
 /// USER_INFO subtype ACCOUNT_EXPIRED (payload: `uint32` length + message, no NUL).
-pub const USER_INFO_ACCOUNT_EXPIRED: u32 = 8;
+pub use sss_proto::pam::user_info::ACCOUNT_EXPIRED as USER_INFO_ACCOUNT_EXPIRED;
 
 /// The USER_INFO ACCOUNT_EXPIRED item SSSD adds to an ACCT_EXPIRED answer for `sshd`,
 /// or for every service from `pam_verbosity` 2 (`pam_account_expired_message`).

@@ -17,7 +17,7 @@ use sss_proto::pam::{PamReply, PamRequest, ResponseItem, decode_request, status}
 use zeroize::Zeroizing;
 
 /// `PAM_CLI_FLAGS_ALLOW_CHAUTHTOK_BY_ROOT`: only honoured for root clients.
-pub const CLI_FLAG_ALLOW_CHAUTHTOK_BY_ROOT: u32 = 1 << 10;
+pub use sss_proto::pam::cli_flag::ALLOW_CHAUTHTOK_BY_ROOT as CLI_FLAG_ALLOW_CHAUTHTOK_BY_ROOT;
 
 /// A reply with `status`, no items.
 fn bare(st: i32) -> PamReply {

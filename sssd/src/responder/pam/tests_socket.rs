@@ -6,7 +6,7 @@ use super::settings::PAM_MAX_REQUEST_LEN;
 use super::tests::{auth_request, fixture};
 use crate::responder::common::{ServerConfig, bind_socket, serve};
 use sss_proto::pam::{PamRequest, decode_reply, encode_request, item, response, status};
-use sss_proto::{Header, packet};
+use sss_proto::{Command, Header, packet};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
-const AUTH: u32 = 0xF1;
+const AUTH: u32 = Command::PamAuthenticate as u32;
 
 struct Server {
     path: PathBuf,
