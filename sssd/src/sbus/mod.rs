@@ -188,12 +188,10 @@ pub trait AccountInfoHandler: Send + Sync + 'static {
     /// in the cache. The default answers `PAM_MODULE_UNKNOWN` (no PAM support).
     fn pam_handler(&self, req: PamForward) -> BoxFuture<PamResult> {
         let _ = req;
-        Box::pin(async { PamResult::status(PAM_MODULE_UNKNOWN) })
+        Box::pin(async { PamResult::status(sss_proto::pam::status::MODULE_UNKNOWN) })
     }
 }
 
-/// Linux-PAM's `PAM_MODULE_UNKNOWN`.
-const PAM_MODULE_UNKNOWN: i32 = 28;
 
 /// Reacts to the `sssd.service` calls the monitor relays from UNIX signals.
 pub trait ServiceHandler: Send + Sync + 'static {
