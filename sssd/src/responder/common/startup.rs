@@ -177,3 +177,24 @@ pub async fn serve_until_terminated<H: CommandHandler>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_config_sets_idle_timeout_and_allowed_uids() {
+        let s = server_config(PathBuf::from("/x/nss"), 30, &[]).unwrap();
+        assert_eq!(s.socket_path, PathBuf::from("/x/nss"));
+        assert_eq!(s.idle_timeout, Duration::from_secs(30));
+        assert_eq!(s.allowed_uids, None);
+        let s = server_config(PathBuf::from("/x/pam"), 60, &["0".into(), "1001".into()]).unwrap();
+        assert_eq!(s.allowed_uids, Some(vec![0, 1001]));
+    }
+
+    #[test]
+    fn server_config_rejects_an_unknown_user() {
+        let err = server_config(PathBuf::from("/x/nss"), 60, &["no-such-user-x9".into()]);
+        assert!(matches!(err, Err(StartupError::AllowedUids(_))), "{err:?}");
+    }
+}
