@@ -24,54 +24,45 @@ pub fn debian_root() -> Result<PathBuf> {
     Ok(PathBuf::from(out.stdout.trim()))
 }
 
+/// Where Debian ships the NSS module (the merged-/usr alias of [`LIB_DIR`]).
+const DEBIAN_LIB_DIR: &str = "lib/x86_64-linux-gnu";
+
 /// Debian's `libnss_sss.so.2` inside `root` (it ships it under /lib, the merged-/usr alias).
 pub fn nss_module_of(root: &Path) -> Option<PathBuf> {
-    ["lib/x86_64-linux-gnu", LIB_DIR]
-        .iter()
-        .map(|d| root.join(d).join("libnss_sss.so.2"))
-        .find(|p| p.is_file())
+    module_of(root, [DEBIAN_LIB_DIR, LIB_DIR], "libnss_sss.so.2")
 }
 
 /// A copy of `base` whose `libnss_sss.so.2` is `module` (every other copy removed).
 pub fn with_nss_module(base: &Path, module: &Path) -> Result<TempDir> {
-    let dir = tempfile::Builder::new()
-        .prefix("sssd-tests-interop.")
-        .tempdir()
-        .map_err(|e| HarnessError::io("create temporary directory", "/tmp", e))?;
-    proc::run_ok(
-        Command::new("cp")
-            .arg("-a")
-            .arg(format!("{}/.", base.display()))
-            .arg(dir.path()),
-        None,
-        Duration::from_secs(60),
-    )?;
-    for d in ["lib/x86_64-linux-gnu", LIB_DIR] {
-        let p = dir.path().join(d).join("libnss_sss.so.2");
-        if p.exists() {
-            std::fs::remove_file(&p).map_err(|e| HarnessError::io("remove", &p, e))?;
-        }
-    }
-    let lib = dir.path().join(LIB_DIR);
-    std::fs::create_dir_all(&lib).map_err(|e| HarnessError::io("create", &lib, e))?;
-    let dest = lib.join("libnss_sss.so.2");
-    std::fs::copy(module, &dest).map_err(|e| HarnessError::io("copy", &dest, e))?;
-    Ok(dir)
+    with_module(base, [DEBIAN_LIB_DIR, LIB_DIR], "libnss_sss.so.2", module)
 }
 
 /// Where PAM modules live inside a root (relative; /lib is /usr/lib on merged-/usr hosts).
 pub const PAM_DIR: &str = "usr/lib/x86_64-linux-gnu/security";
 
+/// Where Debian ships PAM modules (the merged-/usr alias of [`PAM_DIR`]).
+const DEBIAN_PAM_DIR: &str = "lib/x86_64-linux-gnu/security";
+
 /// The `pam_sss.so` inside `root` (Debian ships it under /lib, ours is under /usr/lib).
 pub fn pam_module_of(root: &Path) -> Option<PathBuf> {
-    ["lib/x86_64-linux-gnu/security", PAM_DIR]
-        .iter()
-        .map(|d| root.join(d).join("pam_sss.so"))
-        .find(|p| p.is_file())
+    module_of(root, [DEBIAN_PAM_DIR, PAM_DIR], "pam_sss.so")
 }
 
 /// A copy of `base` whose `pam_sss.so` is `module` (every other copy removed).
 pub fn with_pam_module(base: &Path, module: &Path) -> Result<TempDir> {
+    with_module(base, [DEBIAN_PAM_DIR, PAM_DIR], "pam_sss.so", module)
+}
+
+/// The first of `dirs` (relative to `root`) holding the file `name`.
+fn module_of(root: &Path, dirs: [&str; 2], name: &str) -> Option<PathBuf> {
+    dirs.iter()
+        .map(|d| root.join(d).join(name))
+        .find(|p| p.is_file())
+}
+
+/// A copy of `base` without `name` in any of `dirs`, then `module` copied as `name` into
+/// the last of `dirs` (ours).
+fn with_module(base: &Path, dirs: [&str; 2], name: &str, module: &Path) -> Result<TempDir> {
     let dir = tempfile::Builder::new()
         .prefix("sssd-tests-interop.")
         .tempdir()
@@ -84,15 +75,15 @@ pub fn with_pam_module(base: &Path, module: &Path) -> Result<TempDir> {
         None,
         Duration::from_secs(60),
     )?;
-    for d in ["lib/x86_64-linux-gnu/security", PAM_DIR] {
-        let p = dir.path().join(d).join("pam_sss.so");
+    for d in dirs {
+        let p = dir.path().join(d).join(name);
         if p.exists() {
             std::fs::remove_file(&p).map_err(|e| HarnessError::io("remove", &p, e))?;
         }
     }
-    let lib = dir.path().join(PAM_DIR);
+    let lib = dir.path().join(dirs[1]);
     std::fs::create_dir_all(&lib).map_err(|e| HarnessError::io("create", &lib, e))?;
-    let dest = lib.join("pam_sss.so");
+    let dest = lib.join(name);
     std::fs::copy(module, &dest).map_err(|e| HarnessError::io("copy", &dest, e))?;
     Ok(dir)
 }

@@ -11,6 +11,7 @@ pub mod kdc;
 pub mod ldif;
 pub mod namespace;
 pub mod pam;
+pub mod pam_app;
 pub mod proc;
 pub mod sasl;
 pub mod slapd;

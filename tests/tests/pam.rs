@@ -74,6 +74,32 @@ fn expect(
     out
 }
 
+/// What the LDAP and krb5 tests both check for `caller`: an unknown user and root get
+/// USER_UNKNOWN, user1's account is valid and nogecos's is denied, user2's account check
+/// ends with `user2_account`, and user1 opens and closes a session.
+#[track_caller]
+fn unknown_users_access_and_session(
+    sssd: &Sssd<'_>,
+    ns: &Namespace,
+    caller: Caller,
+    user2_account: i32,
+) {
+    let e = |user: &str, ops: &[&str], input: &str, want| {
+        expect(sssd, ns, (caller, SERVICE), user, ops, input, want)
+    };
+    e("nosuchuser", &["authenticate"], "x\n", code::USER_UNKNOWN);
+    e("root", &["authenticate"], "x\n", code::USER_UNKNOWN);
+    e("user1", &["acct_mgmt"], "", code::SUCCESS);
+    e("nogecos", &["acct_mgmt"], "", code::PERM_DENIED);
+    e("user2", &["acct_mgmt"], "", user2_account);
+    e(
+        "user1",
+        &["open_session", "close_session"],
+        "",
+        code::SUCCESS,
+    );
+}
+
 fn pw(uid: u32) -> String {
     format!("Password{uid}\n")
 }
@@ -103,25 +129,8 @@ fn ldap_auth_access_session_password_change_and_trust() {
         );
         let out = e(caller, "user1", &["authenticate"], "", code::AUTH_ERR);
         assert!(out.output.stderr.contains("Authentication failure"));
-        e(
-            caller,
-            "nosuchuser",
-            &["authenticate"],
-            "x\n",
-            code::USER_UNKNOWN,
-        );
-        e(caller, "root", &["authenticate"], "x\n", code::USER_UNKNOWN);
         // Access: simple, user1 allowed, nogecos denied by name, user2 by its group.
-        e(caller, "user1", &["acct_mgmt"], "", code::SUCCESS);
-        e(caller, "nogecos", &["acct_mgmt"], "", code::PERM_DENIED);
-        e(caller, "user2", &["acct_mgmt"], "", code::PERM_DENIED);
-        e(
-            caller,
-            "user1",
-            &["open_session", "close_session"],
-            "",
-            code::SUCCESS,
-        );
+        unknown_users_access_and_session(&sssd, &ns, caller, code::PERM_DENIED);
     }
     // A denied user still authenticates: access is a separate step.
     e(
@@ -328,26 +337,9 @@ fn krb5_auth_ccache_validation_access_filter_and_kpasswd() {
             &pw(1001),
             code::AUTH_ERR,
         );
-        e(
-            caller,
-            "nosuchuser",
-            &["authenticate"],
-            "x\n",
-            code::USER_UNKNOWN,
-        );
-        e(caller, "root", &["authenticate"], "x\n", code::USER_UNKNOWN);
-        e(caller, "user1", &["acct_mgmt"], "", code::SUCCESS);
-        // Not matched by ldap_access_filter.
-        e(caller, "nogecos", &["acct_mgmt"], "", code::PERM_DENIED);
-        // Matched, but its shadowExpire has passed.
-        e(caller, "user2", &["acct_mgmt"], "", code::ACCT_EXPIRED);
-        e(
-            caller,
-            "user1",
-            &["open_session", "close_session"],
-            "",
-            code::SUCCESS,
-        );
+        // nogecos is not matched by ldap_access_filter; user2 is, but its shadowExpire has
+        // passed.
+        unknown_users_access_and_session(&sssd, &ns, caller, code::ACCT_EXPIRED);
     }
     // pam_sss puts KRB5CCNAME into the PAM environment, except for sudo (the default
     // pam_response_filter drops it there).

@@ -128,14 +128,21 @@ fn assert_failed(ending: Ending, what: &str) {
     );
 }
 
+/// Starts sssd (`ldap_pam` on `slapd`) in `ns`, waits for the PAM socket and installs
+/// [`SERVICE`].
+fn start<'ns>(slapd: &Slapd, ns: &'ns Namespace) -> Sssd<'ns> {
+    let sssd = Sssd::start(ns, &SssdConf::ldap_pam(slapd, Schema::Rfc2307))
+        .unwrap_or_else(|e| panic!("sssd did not start: {e}"));
+    tpam::wait_for_socket(ns).unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
+    tpam::install_service(ns, SERVICE, "").unwrap();
+    sssd
+}
+
 #[test]
 fn malformed_requests_fail_and_the_responder_keeps_serving() {
     let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
     let ns = Namespace::new(Some(stage::shared_stage().unwrap())).unwrap();
-    let sssd = Sssd::start(&ns, &SssdConf::ldap_pam(&slapd, Schema::Rfc2307))
-        .unwrap_or_else(|e| panic!("sssd did not start: {e}"));
-    tpam::wait_for_socket(&ns).unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
-    tpam::install_service(&ns, SERVICE, "").unwrap();
+    let sssd = start(&slapd, &ns);
 
     let mut bystander = Client::hello(&ns);
     bystander.assert_serves();
@@ -201,10 +208,7 @@ fn malformed_requests_fail_and_the_responder_keeps_serving() {
 fn killed_pam_responder_is_restarted() {
     let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
     let ns = Namespace::new(Some(stage::shared_stage().unwrap())).unwrap();
-    let sssd = Sssd::start(&ns, &SssdConf::ldap_pam(&slapd, Schema::Rfc2307))
-        .unwrap_or_else(|e| panic!("sssd did not start: {e}"));
-    tpam::wait_for_socket(&ns).unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
-    tpam::install_service(&ns, SERVICE, "").unwrap();
+    let sssd = start(&slapd, &ns);
     let pid_of = || {
         ns.processes().into_iter().find(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/comm"))

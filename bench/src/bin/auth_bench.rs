@@ -9,6 +9,8 @@
 //! Prints one line per run, then a table with the ratios against the target (>= 1.5).
 
 use anyhow::{Context, Result, bail};
+use sssd_bench::{Figures, field, loop_binary, option_value};
+use sssd_tests::interop::debian_root;
 use sssd_tests::kdc::{Kdc, REALM};
 use sssd_tests::ldif::{self, Schema};
 use sssd_tests::namespace::Namespace;
@@ -17,30 +19,14 @@ use sssd_tests::proc;
 use sssd_tests::slapd::Slapd;
 use sssd_tests::sssd::{Sssd, SssdConf};
 use sssd_tests::stage;
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
-
-/// Figures of one implementation, by name.
-type Figures = BTreeMap<&'static str, f64>;
 
 const SERVICE: &str = "sssd-bench";
 
-fn loop_binary() -> Result<PathBuf> {
-    let p = stage::artifacts_dir().join("pam_loop");
-    if !p.exists() {
-        bail!(
-            "{} missing: cargo build --release -p sssd-bench",
-            p.display()
-        );
-    }
-    Ok(p)
-}
-
 /// Runs pam_loop for `user` inside `ns` and returns its auths_per_s.
 fn run_loop(ns: &Namespace, user: &str, password: &str, secs: u64) -> Result<f64> {
-    let bin = loop_binary()?;
+    let bin = loop_binary("pam_loop")?;
     let argv = [
         bin.to_str().context("non-UTF-8 path")?.to_owned(),
         SERVICE.to_owned(),
@@ -60,14 +46,7 @@ fn run_loop(ns: &Namespace, user: &str, password: &str, secs: u64) -> Result<f64
     if !line.contains("failures=0 ") {
         bail!("some authentications failed: {line}");
     }
-    for kv in line.split_whitespace() {
-        if let Some(v) = kv.strip_prefix("auths_per_s=") {
-            return v
-                .parse()
-                .with_context(|| format!("bad auths_per_s in {line:?}"));
-        }
-    }
-    bail!("no auths_per_s in {line:?}")
+    field(&line, "auths_per_s")
 }
 
 fn quiet(conf: SssdConf) -> SssdConf {
@@ -112,26 +91,10 @@ fn measure(label: &str, root: &Path, slapd: &Slapd, kdc: &Kdc, secs: u64) -> Res
     Ok(f)
 }
 
-fn debian_root() -> Result<PathBuf> {
-    let script = stage::workspace_root().join("scripts/debian-sssd.sh");
-    let out = Command::new("bash").arg(&script).output()?;
-    if !out.status.success() {
-        bail!(
-            "{}: {}",
-            script.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
-}
-
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let secs: u64 = args
-        .iter()
-        .position(|a| a == "--seconds")
-        .and_then(|i| args.get(i + 1))
-        .map(|s| s.parse())
+    let secs: u64 = option_value(&args, "--seconds")
+        .map(str::parse)
         .transpose()
         .context("--seconds N")?
         .unwrap_or(5);

@@ -8,28 +8,14 @@
 //! Prints one line per figure and implementation, then the ratios against the targets.
 
 use anyhow::{Context, Result, bail};
+use sssd_bench::{Figures, field, loop_binary, option_value};
+use sssd_tests::interop::debian_root;
 use sssd_tests::ldif::{self, Schema};
 use sssd_tests::namespace::Namespace;
 use sssd_tests::slapd::Slapd;
 use sssd_tests::sssd::{Sssd, SssdConf};
 use sssd_tests::stage;
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-/// Figures of one implementation, by name.
-type Figures = BTreeMap<&'static str, f64>;
-
-fn loop_binary() -> Result<PathBuf> {
-    let p = stage::artifacts_dir().join("nss_loop");
-    if !p.exists() {
-        bail!(
-            "{} missing: cargo build --release -p sssd-bench",
-            p.display()
-        );
-    }
-    Ok(p)
-}
+use std::path::Path;
 
 /// Runs nss_loop inside `ns` and returns the value of `key` in its output line.
 fn run_loop(ns: &Namespace, bin: &Path, args: &[&str], key: &str) -> Result<f64> {
@@ -41,17 +27,12 @@ fn run_loop(ns: &Namespace, bin: &Path, args: &[&str], key: &str) -> Result<f64>
     }
     let line = out.stdout.trim().to_string();
     println!("    {line}");
-    for kv in line.split_whitespace() {
-        if let Some(v) = kv.strip_prefix(key).and_then(|r| r.strip_prefix('=')) {
-            return v.parse().with_context(|| format!("bad {key} in {line:?}"));
-        }
-    }
-    bail!("no {key} in {line:?}")
+    field(&line, key)
 }
 
 fn measure(label: &str, root: &Path, slapd: &Slapd, secs: &str) -> Result<Figures> {
     println!("== {label} ({})", root.display());
-    let bin = loop_binary()?;
+    let bin = loop_binary("nss_loop")?;
     let ns = Namespace::new(Some(root))?;
     let conf = SssdConf::ldap(slapd, Schema::Rfc2307)
         .set("nss", "memcache_timeout", "0")
@@ -109,28 +90,10 @@ fn measure(label: &str, root: &Path, slapd: &Slapd, secs: &str) -> Result<Figure
     Ok(f)
 }
 
-fn debian_root() -> Result<PathBuf> {
-    let script = stage::workspace_root().join("scripts/debian-sssd.sh");
-    let out = Command::new("bash").arg(&script).output()?;
-    if !out.status.success() {
-        bail!(
-            "{}: {}",
-            script.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
-}
-
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let ours_only = args.iter().any(|a| a == "--ours-only");
-    let secs = args
-        .iter()
-        .position(|a| a == "--seconds")
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .unwrap_or_else(|| "5".into());
+    let secs = option_value(&args, "--seconds").unwrap_or("5").to_owned();
     let tree = ldif::rfc2307();
     let slapd = Slapd::new(&tree)?;
     if args.iter().any(|a| a == "--theirs-only") {

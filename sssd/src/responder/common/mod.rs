@@ -11,6 +11,7 @@ pub mod peer;
 pub mod server;
 pub mod settings;
 pub mod source;
+pub mod startup;
 
 pub use client::{Action, ClientInfo, CommandHandler};
 pub use peer::PeerCred;

@@ -1,0 +1,200 @@
+//! Start-up shared by the responder binaries (`sssd_nss`, `sssd_pam`): command line, config
+//! and logging; the private bus and the domains' cache sources; serving the client sockets
+//! until SIGTERM.
+
+use crate::cache::{Cache, CacheError};
+use crate::config::{Config, ConfigError};
+use crate::paths::Paths;
+use crate::responder::common::CommandHandler;
+use crate::responder::common::peer::resolve_uids;
+use crate::responder::common::server::{ServerConfig, ServerError, bind_socket, serve};
+use crate::responder::common::settings::DomainSettings;
+use crate::responder::common::source::{CacheSource, DomainSource};
+use crate::sbus::{self, Bus, DataProviderClient, SbusError, ServiceHandler};
+use crate::service::{self, ChildOptions, ServiceError};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+
+/// Why a responder could not start or serve.
+#[derive(Debug, Error)]
+pub enum StartupError {
+    /// Command line, logging or signal handling.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// The configuration could not be loaded.
+    #[error("loading {}: {source}", file.display())]
+    Config {
+        /// The main config file.
+        file: PathBuf,
+        /// The underlying error.
+        source: ConfigError,
+    },
+    /// The async runtime could not start.
+    #[error("starting the tokio runtime: {0}")]
+    Runtime(std::io::Error),
+    /// The private bus could not be joined.
+    #[error("joining the private bus {address}: {source}")]
+    Bus {
+        /// The bus address.
+        address: String,
+        /// The underlying error.
+        source: SbusError,
+    },
+    /// `sssd.service` could not be served on the bus.
+    #[error("serving sssd.service: {0}")]
+    ServeService(SbusError),
+    /// A domain's cache could not be opened.
+    #[error("opening the cache of domain {domain}: {source}")]
+    Cache {
+        /// The domain.
+        domain: String,
+        /// The underlying error.
+        source: CacheError,
+    },
+    /// `allowed_uids` names an unknown user.
+    #[error("{0}")]
+    AllowedUids(String),
+    /// A client socket could not be bound.
+    #[error(transparent)]
+    Socket(#[from] ServerError),
+}
+
+/// Parses the command line (setting `_SSS_LOOPS=NO` first), loads the configuration and
+/// starts logging at `[section] debug_level` (or `debug`). Call first thing in `main`.
+pub fn init(section: &str) -> Result<(ChildOptions, Config), StartupError> {
+    let opts = ChildOptions::from_args()?;
+    let cfg =
+        Config::load(&opts.config_file, Some(&opts.paths.config_snippets)).map_err(|source| {
+            StartupError::Config {
+                file: opts.config_file.clone(),
+                source,
+            }
+        })?;
+    let level = cfg
+        .get(section, "debug_level")
+        .or_else(|| cfg.get(section, "debug"))
+        .and_then(|v| crate::logging::parse_debug_level(v).ok());
+    service::init_logging(section, &opts, level)?;
+    Ok((opts, cfg))
+}
+
+/// A single-threaded runtime, like SSSD's event loop: a request is a few microseconds of
+/// work, and handing each wake-up to another worker costs more than that.
+pub fn runtime() -> Result<tokio::runtime::Runtime, StartupError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(StartupError::Runtime)
+}
+
+/// Joins the private bus as `bus_name`; returns the bus and a data-provider client on it.
+pub async fn connect(
+    paths: &Paths,
+    bus_name: &str,
+) -> Result<(Bus, DataProviderClient), StartupError> {
+    let bus = sbus::connect(paths, bus_name)
+        .await
+        .map_err(|source| StartupError::Bus {
+            address: paths.bus_address(),
+            source,
+        })?;
+    let dp = DataProviderClient::with_direct(bus.clone(), paths);
+    Ok((bus, dp))
+}
+
+/// One cache source per domain, refreshing through `dp` with `dp_timeout`.
+pub fn open_sources(
+    paths: &Paths,
+    domains: &[DomainSettings],
+    dp: &DataProviderClient,
+    dp_timeout: Duration,
+) -> Result<Vec<Arc<dyn DomainSource>>, StartupError> {
+    let mut sources: Vec<Arc<dyn DomainSource>> = Vec::new();
+    for d in domains {
+        let cache = Cache::open(&paths.db, &d.name).map_err(|source| StartupError::Cache {
+            domain: d.name.clone(),
+            source,
+        })?;
+        sources.push(Arc::new(CacheSource::new(
+            &d.name,
+            Arc::new(cache),
+            Some(dp.clone()),
+            dp_timeout,
+        )));
+    }
+    Ok(sources)
+}
+
+/// A client socket at `socket_path` with the responder's idle timeout and `allowed_uids`
+/// (names or numbers; empty = everyone).
+pub fn server_config(
+    socket_path: PathBuf,
+    client_idle_timeout: u32,
+    allowed_uids: &[String],
+) -> Result<ServerConfig, StartupError> {
+    let mut server = ServerConfig::nss(socket_path);
+    server.idle_timeout = Duration::from_secs(u64::from(client_idle_timeout));
+    if !allowed_uids.is_empty() {
+        let uids = resolve_uids(allowed_uids).map_err(StartupError::AllowedUids)?;
+        server.allowed_uids = Some(uids);
+    }
+    Ok(server)
+}
+
+/// Serves `sssd.service` on `bus`, binds and serves each of `servers` with `responder`,
+/// registers with the monitor as `service_name`, and waits for SIGTERM; then stops the
+/// servers and removes their sockets.
+pub async fn serve_until_terminated<H: CommandHandler>(
+    bus: &Bus,
+    service_name: &str,
+    responder: Arc<H>,
+    handler: Arc<dyn ServiceHandler>,
+    servers: Vec<ServerConfig>,
+) -> Result<(), StartupError> {
+    sbus::serve_service(bus, handler.clone())
+        .await
+        .map_err(StartupError::ServeService)?;
+    let mut tasks = Vec::new();
+    for server in servers {
+        let listener = bind_socket(&server)?;
+        tracing::info!("serving {}", server.socket_path.display());
+        let responder = responder.clone();
+        tasks.push((
+            server.socket_path.clone(),
+            tokio::spawn(async move { serve(listener, responder, &server).await }),
+        ));
+    }
+    match sbus::register_service(bus, service_name).await {
+        Ok(v) => tracing::debug!("registered with the monitor (version {v})"),
+        Err(e) => tracing::warn!("could not register with the monitor: {e}"),
+    }
+    service::wait_for_termination(handler).await?;
+    for (path, task) in tasks {
+        task.abort();
+        let _ = std::fs::remove_file(&path);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_config_sets_idle_timeout_and_allowed_uids() {
+        let s = server_config(PathBuf::from("/x/nss"), 30, &[]).unwrap();
+        assert_eq!(s.socket_path, PathBuf::from("/x/nss"));
+        assert_eq!(s.idle_timeout, Duration::from_secs(30));
+        assert_eq!(s.allowed_uids, None);
+        let s = server_config(PathBuf::from("/x/pam"), 60, &["0".into(), "1001".into()]).unwrap();
+        assert_eq!(s.allowed_uids, Some(vec![0, 1001]));
+    }
+
+    #[test]
+    fn server_config_rejects_an_unknown_user() {
+        let err = server_config(PathBuf::from("/x/nss"), 60, &["no-such-user-x9".into()]);
+        assert!(matches!(err, Err(StartupError::AllowedUids(_))), "{err:?}");
+    }
+}
