@@ -192,7 +192,6 @@ pub trait AccountInfoHandler: Send + Sync + 'static {
     }
 }
 
-
 /// Reacts to the `sssd.service` calls the monitor relays from UNIX signals.
 pub trait ServiceHandler: Send + Sync + 'static {
     /// SIGUSR1: go offline.
