@@ -15,7 +15,7 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 use crate::error::{HarnessError, Result};
-use crate::proc::{self, COMMAND_TIMEOUT, Output, Watchdog};
+use crate::proc::{self, COMMAND_TIMEOUT, Output, Watchdog, sbin};
 
 /// The realm.
 pub const REALM: &str = "EXAMPLE.COM";
@@ -179,23 +179,14 @@ impl Kdc {
             source,
         })?;
         self._watchdog = Some(Watchdog::with_cleanup(child.id(), Some(self.dir.path()))?);
-        self.child = Some(child);
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
-        let mut exited = false;
-        let ready = proc::wait_until(
+        let child = self.child.insert(child);
+        let ready = proc::wait_for_port(
             "krb5kdc to accept connections",
+            child,
+            self.port,
             Duration::from_secs(30),
-            || {
-                if let Some(c) = self.child.as_mut()
-                    && !matches!(c.try_wait(), Ok(None))
-                {
-                    exited = true;
-                    return true;
-                }
-                TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
-            },
         );
-        if exited || ready.is_err() {
+        if !ready {
             self.stop();
             let err = fs::read_to_string(&log).unwrap_or_default();
             let kdc_log = fs::read_to_string(self.log_path()).unwrap_or_default();
@@ -226,11 +217,6 @@ impl Drop for Kdc {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-fn sbin(tool: &str) -> PathBuf {
-    let p = Path::new("/usr/sbin").join(tool);
-    if p.exists() { p } else { PathBuf::from(tool) }
 }
 
 /// A client krb5.conf for a KDC on 127.0.0.1:`port`, with `kpasswd_server` on

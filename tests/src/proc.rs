@@ -1,7 +1,8 @@
 //! Running programs with deadlines, free ports, polling, killing by PID.
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -156,6 +157,27 @@ pub fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool
         }
         thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Waits until `child` accepts TCP connections on 127.0.0.1:`port`; false when it exits
+/// first or `timeout` passes (the caller reports it, with the server's log).
+pub fn wait_for_port(what: &str, child: &mut Child, port: u16, timeout: Duration) -> bool {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut exited = false;
+    let ready = wait_until(what, timeout, || {
+        if !matches!(child.try_wait(), Ok(None)) {
+            exited = true;
+            return true;
+        }
+        TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+    });
+    ready.is_ok() && !exited
+}
+
+/// `/usr/sbin/<tool>` when it exists (root's PATH may lack /usr/sbin), else `tool` from PATH.
+pub fn sbin(tool: &str) -> PathBuf {
+    let p = Path::new("/usr/sbin").join(tool);
+    if p.exists() { p } else { PathBuf::from(tool) }
 }
 
 /// Sends `signal` to `pid` (errors such as "no such process" are ignored).

@@ -6,9 +6,9 @@
 //! stopped and started again on the same port ("the directory goes down and comes back").
 //! Dropping it kills it by PID and waits; a [`Watchdog`] kills it if the test process dies.
 
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::fs;
-use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -17,7 +17,7 @@ use tempfile::TempDir;
 
 use crate::error::{HarnessError, Result};
 use crate::ldif::Directory;
-use crate::proc::{self, COMMAND_TIMEOUT, Output, Watchdog};
+use crate::proc::{self, COMMAND_TIMEOUT, Output, Watchdog, sbin};
 use crate::tls::{self, TlsFiles};
 
 /// Password of the rootdn `cn=admin,<base>`.
@@ -33,6 +33,20 @@ pub struct SlapdOptions {
     pub tls: bool,
 }
 
+/// Configuration beyond [`SlapdOptions`], for servers with special needs (SASL GSSAPI).
+#[derive(Debug, Clone, Default)]
+pub struct SlapdConfig {
+    /// Extra global slapd.conf lines (before `database`), e.g. `sasl-host`, `authz-regexp`.
+    pub global: String,
+    /// The database's `access` lines, replacing the default (users may write their own
+    /// password, everyone reads everything else).
+    pub access: Option<String>,
+    /// Extra environment of the slapd process (e.g. `KRB5_KTNAME`, `KRB5_CONFIG`).
+    pub env: Vec<(String, OsString)>,
+    /// slapd's debug level (`-d`); `None` means `0`. `stats` logs each bind's mechanism.
+    pub debug: Option<String>,
+}
+
 /// A running (or stopped) private slapd.
 #[derive(Debug)]
 pub struct Slapd {
@@ -43,6 +57,8 @@ pub struct Slapd {
     child: Option<Child>,
     watchdog: Option<Watchdog>,
     tls: Option<TlsFiles>,
+    env: Vec<(String, OsString)>,
+    debug: String,
 }
 
 impl Slapd {
@@ -53,6 +69,16 @@ impl Slapd {
 
     /// Starts a server holding `data` with `options`.
     pub fn with_options(data: &Directory, options: SlapdOptions) -> Result<Slapd> {
+        Slapd::with_config(data, options, |_| Ok(SlapdConfig::default()))
+    }
+
+    /// Starts a server holding `data` with `options` and the [`SlapdConfig`] that `config`
+    /// returns; `config` is given the server's private directory (for keytabs and the like).
+    pub fn with_config(
+        data: &Directory,
+        options: SlapdOptions,
+        config: impl FnOnce(&Path) -> Result<SlapdConfig>,
+    ) -> Result<Slapd> {
         for tool in ["slapd", "slapadd"] {
             let found = proc::have_program(tool) || Path::new("/usr/sbin").join(tool).exists();
             if !found {
@@ -72,8 +98,15 @@ impl Slapd {
         } else {
             None
         };
+        let config = config(dir.path())?;
         let conf = dir.path().join("slapd.conf");
-        let text = slapd_conf(dir.path(), &data.base, &data.admin_dn(), tls.as_ref());
+        let text = slapd_conf(
+            dir.path(),
+            &data.base,
+            &data.admin_dn(),
+            tls.as_ref(),
+            &config,
+        );
         fs::write(&conf, text).map_err(|e| HarnessError::io("write", &conf, e))?;
         let ldif = dir.path().join("data.ldif");
         fs::write(&ldif, data.to_ldif()).map_err(|e| HarnessError::io("write", &ldif, e))?;
@@ -95,6 +128,8 @@ impl Slapd {
             child: None,
             watchdog: None,
             tls,
+            env: config.env,
+            debug: config.debug.unwrap_or_else(|| "0".into()),
         };
         // A free port can be taken by someone else before slapd binds it: retry.
         let mut last = None;
@@ -174,7 +209,9 @@ impl Slapd {
             .arg(format!("ldap://127.0.0.1:{}/", self.port))
             .arg("-f")
             .arg(self.dir.path().join("slapd.conf"))
-            .args(["-d", "0"])
+            .arg("-d")
+            .arg(&self.debug)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -184,17 +221,14 @@ impl Slapd {
                 source,
             })?;
         self.watchdog = Some(Watchdog::with_cleanup(child.id(), Some(self.dir.path()))?);
-        self.child = Some(child);
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
-        let mut exited = false;
-        let ready = proc::wait_until("slapd to accept connections", START_TIMEOUT, || {
-            if !self.is_running() {
-                exited = true;
-                return true;
-            }
-            TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
-        });
-        if exited || ready.is_err() {
+        let child = self.child.insert(child);
+        let ready = proc::wait_for_port(
+            "slapd to accept connections",
+            child,
+            self.port,
+            START_TIMEOUT,
+        );
+        if !ready {
             self.stop()?;
             let log = fs::read_to_string(&log_path).unwrap_or_default();
             return Err(HarnessError::Setup(format!(
@@ -270,12 +304,13 @@ impl Drop for Slapd {
     }
 }
 
-fn sbin(tool: &str) -> PathBuf {
-    let p = Path::new("/usr/sbin").join(tool);
-    if p.exists() { p } else { PathBuf::from(tool) }
-}
-
-fn slapd_conf(dir: &Path, base: &str, admin: &str, tls: Option<&TlsFiles>) -> String {
+fn slapd_conf(
+    dir: &Path,
+    base: &str,
+    admin: &str,
+    tls: Option<&TlsFiles>,
+    config: &SlapdConfig,
+) -> String {
     let mut s = String::new();
     for schema in ["core", "cosine", "nis", "inetorgperson"] {
         let _ = writeln!(s, "include /etc/ldap/schema/{schema}.schema");
@@ -290,17 +325,49 @@ fn slapd_conf(dir: &Path, base: &str, admin: &str, tls: Option<&TlsFiles>) -> St
         let _ = writeln!(s, "TLSCertificateFile {}", t.server_cert.display());
         let _ = writeln!(s, "TLSCertificateKeyFile {}", t.server_key.display());
     }
+    s.push_str(&config.global);
     s.push_str("database mdb\nmaxsize 1073741824\n");
     let _ = writeln!(s, "suffix \"{base}\"");
     let _ = writeln!(s, "rootdn \"{admin}\"");
     let _ = writeln!(s, "rootpw {ADMIN_PASSWORD}");
     let _ = writeln!(s, "directory {d}/db");
     s.push_str("limits * size=unlimited time=unlimited\n");
-    // Users may bind with and change their own password (PAM tests); nobody else reads it.
-    s.push_str(
-        "access to attrs=userPassword by self write by anonymous auth by * none\n\
-         access to * by * read\n",
-    );
+    match &config.access {
+        Some(access) => s.push_str(access),
+        // Users may bind with and change their own password (PAM tests); nobody else reads it.
+        None => s.push_str(
+            "access to attrs=userPassword by self write by anonymous auth by * none\n\
+             access to * by * read\n",
+        ),
+    }
     s.push_str("index objectClass eq\nindex uid,uidNumber,gidNumber,memberUid,member,cn eq\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_adds_global_lines_and_replaces_acls() {
+        let plain = slapd_conf(
+            Path::new("/d"),
+            "dc=x",
+            "cn=admin,dc=x",
+            None,
+            &SlapdConfig::default(),
+        );
+        assert!(plain.contains("access to * by * read\n"), "{plain}");
+        let config = SlapdConfig {
+            global: "sasl-host localhost\n".into(),
+            access: Some("access to * by * none\n".into()),
+            ..SlapdConfig::default()
+        };
+        let c = slapd_conf(Path::new("/d"), "dc=x", "cn=admin,dc=x", None, &config);
+        let global = c.find("sasl-host localhost\n").unwrap();
+        let database = c.find("database mdb").unwrap();
+        assert!(global < database, "{c}");
+        assert!(c[database..].contains("access to * by * none\n"), "{c}");
+        assert!(!c.contains("by * read"), "{c}");
+    }
 }
