@@ -32,12 +32,9 @@ where
         source,
     };
     let call = async {
-        let reply = bus
-            .conn
-            .call_method(Some(dest), OBJECT_PATH, Some(interface), method, body)
+        invoke(&bus.conn, Some(dest), interface, method, body)
             .await
-            .map_err(wrap)?;
-        reply.body().deserialize::<R>().map_err(wrap)
+            .map_err(wrap)
     };
     // The broker silently drops calls to a name nobody owns, so ask in parallel whether the
     // name has an owner, and fail at once when it has none (no extra latency otherwise).
@@ -56,13 +53,10 @@ where
         }
     })
     .await;
-    result.map_err(|_| SbusError::Timeout {
-        address: what(),
-        seconds: timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0),
-    })?
+    result.map_err(|_| timed_out(what(), timeout))?
 }
 
-/// Calls `sssd.dataprovider.getAccountInfo(body)` at `/sssd` on a direct (peer-to-peer)
+/// Calls `sssd.dataprovider.<method>(body)` at `/sssd` on a direct (peer-to-peer)
 /// connection to a backend, within `timeout`.
 pub(crate) async fn call_direct<B, R>(
     conn: &zbus::Connection,
@@ -75,29 +69,41 @@ where
     R: for<'d> DynamicDeserialize<'d>,
 {
     let what = || format!("direct {DATA_PROVIDER_INTERFACE}.{method}");
-    let wrap = |source| SbusError::Bus {
-        address: what(),
-        source,
-    };
-    let call = async {
-        let reply = conn
-            .call_method(
-                None::<&str>,
-                OBJECT_PATH,
-                Some(DATA_PROVIDER_INTERFACE),
-                method,
-                body,
-            )
-            .await
-            .map_err(wrap)?;
-        reply.body().deserialize::<R>().map_err(wrap)
-    };
-    tokio::time::timeout(timeout, call)
-        .await
-        .map_err(|_| SbusError::Timeout {
+    let call = invoke(conn, None, DATA_PROVIDER_INTERFACE, method, body);
+    match tokio::time::timeout(timeout, call).await {
+        Ok(r) => r.map_err(|source| SbusError::Bus {
             address: what(),
-            seconds: timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0),
-        })?
+            source,
+        }),
+        Err(_) => Err(timed_out(what(), timeout)),
+    }
+}
+
+/// One method call at `/sssd` on `conn` (to `dest`, or the peer of a direct connection),
+/// with its reply decoded.
+async fn invoke<B, R>(
+    conn: &zbus::Connection,
+    dest: Option<&str>,
+    interface: &str,
+    method: &str,
+    body: &B,
+) -> Result<R, zbus::Error>
+where
+    B: Serialize + DynamicType,
+    R: for<'d> DynamicDeserialize<'d>,
+{
+    let reply = conn
+        .call_method(dest, OBJECT_PATH, Some(interface), method, body)
+        .await?;
+    reply.body().deserialize::<R>()
+}
+
+/// The error for a call to `address` that did not answer within `timeout`.
+fn timed_out(address: String, timeout: Duration) -> SbusError {
+    SbusError::Timeout {
+        address,
+        seconds: timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0),
+    }
 }
 
 /// Whether some process owns `name` on the bus (`NameHasOwner`).

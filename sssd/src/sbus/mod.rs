@@ -316,7 +316,6 @@ impl DataProviderClient {
         req: &AccountRequest,
         timeout: std::time::Duration,
     ) -> Result<DpReply, SbusError> {
-        let dest = domain_bus_name(&req.domain);
         let body = (
             req.dp_flags,
             req.entry_type as u32,
@@ -325,33 +324,14 @@ impl DataProviderClient {
             req.extra.as_str(),
             req.cli_id,
         );
-        if let Some(direct) = &self.direct {
-            let started = std::time::Instant::now();
-            // A closed connection (backend restarted) is reopened once; anything else that
-            // fails on the direct path is retried on the bus within what is left of `timeout`.
-            for _ in 0..2 {
-                let Some(conn) = direct.get(&req.domain).await else {
-                    break;
-                };
-                match client::call_direct(&conn, "getAccountInfo", &body, timeout).await {
-                    Ok((dp_error, error, message)) => {
-                        return Ok(DpReply {
-                            dp_error,
-                            error,
-                            message,
-                        });
-                    }
-                    Err(e @ SbusError::Timeout { .. }) => return Err(e),
-                    Err(e) => {
-                        tracing::info!("direct call to the backend of {}: {e}", req.domain);
-                        direct.forget(&req.domain, &conn).await;
-                    }
-                }
-            }
-            let left = timeout.saturating_sub(started.elapsed());
-            return self.call_bus(&dest, &body, left).await;
-        }
-        self.call_bus(&dest, &body, timeout).await
+        let (dp_error, error, message): (u16, u32, String) = self
+            .call(&req.domain, "getAccountInfo", &body, timeout)
+            .await?;
+        Ok(DpReply {
+            dp_error,
+            error,
+            message,
+        })
     }
 
     /// Forwards a PAM command to the backend of `req.domain` (direct socket first, as
@@ -361,64 +341,53 @@ impl DataProviderClient {
         req: &PamForward,
         timeout: std::time::Duration,
     ) -> Result<PamResult, SbusError> {
-        let dest = domain_bus_name(&req.domain);
-        let body = req.to_wire();
+        let (pam_status, items): pam::PamWireReply = self
+            .call(&req.domain, "pamHandler", &req.to_wire(), timeout)
+            .await?;
+        Ok(PamResult { pam_status, items })
+    }
+
+    /// Calls `sssd.dataprovider.<method>` on the backend of `domain`: on its direct socket
+    /// when there is one, else (or when the direct call fails other than by timing out) on
+    /// the bus, within what is left of `timeout`. A closed direct connection (backend
+    /// restarted) is reopened once.
+    async fn call<B, R>(
+        &self,
+        domain: &str,
+        method: &str,
+        body: &B,
+        timeout: std::time::Duration,
+    ) -> Result<R, SbusError>
+    where
+        B: zbus::export::serde::Serialize + zbus::zvariant::DynamicType,
+        R: for<'d> zbus::zvariant::DynamicDeserialize<'d>,
+    {
         let started = std::time::Instant::now();
         if let Some(direct) = &self.direct {
             for _ in 0..2 {
-                let Some(conn) = direct.get(&req.domain).await else {
+                let Some(conn) = direct.get(domain).await else {
                     break;
                 };
-                match client::call_direct::<_, pam::PamWireReply>(
-                    &conn,
-                    "pamHandler",
-                    &body,
-                    timeout,
-                )
-                .await
-                {
-                    Ok((pam_status, items)) => return Ok(PamResult { pam_status, items }),
+                match client::call_direct(&conn, method, body, timeout).await {
+                    Ok(reply) => return Ok(reply),
                     Err(e @ SbusError::Timeout { .. }) => return Err(e),
                     Err(e) => {
-                        tracing::info!("direct pamHandler to the backend of {}: {e}", req.domain);
-                        direct.forget(&req.domain, &conn).await;
+                        tracing::info!("direct {method} to the backend of {domain}: {e}");
+                        direct.forget(domain, &conn).await;
                     }
                 }
             }
         }
         let left = timeout.saturating_sub(started.elapsed());
-        let (pam_status, items): pam::PamWireReply = client::call(
+        client::call(
             &self.bus,
-            &dest,
+            &domain_bus_name(domain),
             DATA_PROVIDER_INTERFACE,
-            "pamHandler",
-            &body,
+            method,
+            body,
             left,
         )
-        .await?;
-        Ok(PamResult { pam_status, items })
-    }
-
-    async fn call_bus(
-        &self,
-        dest: &str,
-        body: &(u32, u32, String, &str, &str, u32),
-        timeout: std::time::Duration,
-    ) -> Result<DpReply, SbusError> {
-        let (dp_error, error, message): (u16, u32, String) = client::call(
-            &self.bus,
-            dest,
-            DATA_PROVIDER_INTERFACE,
-            "getAccountInfo",
-            body,
-            timeout,
-        )
-        .await?;
-        Ok(DpReply {
-            dp_error,
-            error,
-            message,
-        })
+        .await
     }
 }
 
