@@ -9,7 +9,7 @@ use crate::krb5::{Context, Krb5Error, Principal, code, parse_deltat};
 use crate::profile::PrivateProfile;
 
 /// USER_INFO subtype CHPASS_ERROR.
-pub const USER_INFO_CHPASS_ERROR: u32 = 5;
+pub use sss_proto::pam::user_info::CHPASS_ERROR as USER_INFO_CHPASS_ERROR;
 
 /// Maps a libkrb5 error to a Linux-PAM status.
 pub fn pam_status_for(err: &Krb5Error) -> i32 {
@@ -38,12 +38,7 @@ fn krb5_fail(err: &Krb5Error) -> Krb5Reply {
 
 /// `USER_INFO` CHPASS_ERROR payload: subtype, message length (no NUL), message.
 pub fn chpass_error_item(message: &str) -> (u32, Vec<u8>) {
-    let mut d = Vec::with_capacity(message.len() + 8);
-    d.extend_from_slice(&USER_INFO_CHPASS_ERROR.to_ne_bytes());
-    let len = u32::try_from(message.len()).unwrap_or(u32::MAX);
-    d.extend_from_slice(&len.to_ne_bytes());
-    d.extend_from_slice(message.as_bytes());
-    (response::USER_INFO, d)
+    sss_proto::pam::ResponseItem::user_info_message(USER_INFO_CHPASS_ERROR, message).into()
 }
 
 /// The message shown when the old password is refused during a change.

@@ -396,6 +396,36 @@ pub struct ResponseItem {
     pub data: Vec<u8>,
 }
 
+impl ResponseItem {
+    /// A USER_INFO item: `subtype` (host byte order, as pam_sss reads it) then `data`.
+    pub fn user_info(subtype: u32, data: &[u8]) -> ResponseItem {
+        let mut d = Vec::with_capacity(4 + data.len());
+        d.extend_from_slice(&subtype.to_ne_bytes());
+        d.extend_from_slice(data);
+        ResponseItem {
+            kind: response::USER_INFO,
+            data: d,
+        }
+    }
+
+    /// A USER_INFO item carrying a text (CHPASS_ERROR, ACCOUNT_EXPIRED): `subtype`,
+    /// `u32` length, then the text without a NUL, as SSSD sends them.
+    pub fn user_info_message(subtype: u32, message: &str) -> ResponseItem {
+        let len = u32::try_from(message.len()).unwrap_or(u32::MAX);
+        let text = message.as_bytes().get(..len as usize).unwrap_or_default();
+        let mut d = Vec::with_capacity(4 + text.len());
+        d.extend_from_slice(&len.to_ne_bytes());
+        d.extend_from_slice(text);
+        ResponseItem::user_info(subtype, &d)
+    }
+}
+
+impl From<ResponseItem> for (u32, Vec<u8>) {
+    fn from(item: ResponseItem) -> (u32, Vec<u8>) {
+        (item.kind, item.data)
+    }
+}
+
 /// A decoded PAM reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PamReply {
@@ -450,6 +480,21 @@ pub fn decode_reply(body: &[u8]) -> Result<PamReply, ProtoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_info_messages_have_no_nul() {
+        let item = ResponseItem::user_info_message(user_info::CHPASS_ERROR, "too short");
+        assert_eq!(item.kind, response::USER_INFO);
+        assert_eq!(&item.data[..4], &user_info::CHPASS_ERROR.to_ne_bytes());
+        assert_eq!(&item.data[4..8], &9u32.to_ne_bytes());
+        assert_eq!(&item.data[8..], b"too short");
+        let (kind, data): (u32, Vec<u8>) =
+            ResponseItem::user_info(user_info::OFFLINE_CHPASS, &[]).into();
+        assert_eq!(
+            (kind, data),
+            (response::USER_INFO, 3u32.to_ne_bytes().to_vec())
+        );
+    }
     use proptest::prelude::*;
 
     fn login() -> PamRequest {

@@ -17,7 +17,7 @@ use crate::sbus::{PamForward, PamResult};
 use ldap_auth::{BindCtx, BindOutcome};
 use offline::{OfflinePolicy, Verdict};
 use sss_proto::Command;
-use sss_proto::pam::{authtok, response, status};
+use sss_proto::pam::{ResponseItem, authtok, status};
 use std::time::Instant;
 use zeroize::Zeroizing;
 
@@ -27,22 +27,14 @@ pub use sss_proto::pam::status::MODULE_UNKNOWN as PAM_MODULE_UNKNOWN;
 /// USER_INFO subtypes (`enum user_info_type`).
 pub use sss_proto::pam::user_info;
 
-/// A USER_INFO item with `subtype` and `data` (host byte order, as pam_sss reads it).
+/// A USER_INFO item with `subtype` and `data`.
 pub fn user_info_item(subtype: u32, data: &[u8]) -> (u32, Vec<u8>) {
-    let mut v = subtype.to_ne_bytes().to_vec();
-    v.extend_from_slice(data);
-    (response::USER_INFO, v)
+    ResponseItem::user_info(subtype, data).into()
 }
 
 /// The CHPASS_ERROR item carrying `msg` for the user.
 pub fn chpass_error_item(msg: &str) -> (u32, Vec<u8>) {
-    let mut data = u32::try_from(msg.len() + 1)
-        .unwrap_or(0)
-        .to_ne_bytes()
-        .to_vec();
-    data.extend_from_slice(msg.as_bytes());
-    data.push(0);
-    user_info_item(user_info::CHPASS_ERROR, &data)
+    ResponseItem::user_info_message(user_info::CHPASS_ERROR, msg).into()
 }
 
 /// The answer to a password change attempted while offline.

@@ -57,12 +57,7 @@ pub fn account_expired_item(
     {
         return None;
     }
-    let len = u32::try_from(message.len()).ok()?;
-    let mut v = Vec::with_capacity(8 + message.len());
-    v.extend_from_slice(&USER_INFO_ACCOUNT_EXPIRED.to_ne_bytes());
-    v.extend_from_slice(&len.to_ne_bytes());
-    v.extend_from_slice(message.as_bytes());
-    Some((response::USER_INFO, v))
+    Some(sss_proto::pam::ResponseItem::user_info_message(USER_INFO_ACCOUNT_EXPIRED, message).into())
 }
 
 /// One parsed `pam_response_filter` entry that concerns environment items.
