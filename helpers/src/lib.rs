@@ -6,9 +6,10 @@ pub mod ccache;
 pub mod krb5;
 pub mod krb5_child;
 pub mod ldap_child;
+pub mod preload;
 pub mod profile;
 
-use std::io::Read;
+use std::io::{Read, Write};
 
 use zeroize::Zeroizing;
 
@@ -20,6 +21,20 @@ pub fn read_stdin() -> std::io::Result<Zeroizing<Vec<u8>>> {
     let mut buf = Zeroizing::new(Vec::new());
     std::io::stdin().take(MAX_REQUEST).read_to_end(&mut buf)?;
     Ok(buf)
+}
+
+/// Writes the whole reply to stdout and closes it, so the backend has the reply before
+/// this process has finished exiting (unloading libraries, unmapping memory).
+pub fn send_reply(reply: &[u8]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(reply)?;
+    out.flush()?;
+    // SAFETY: nothing writes to stdout after this; the lock is held until the function
+    // returns, and the emptied buffer is never flushed again.
+    if unsafe { libc::close(libc::STDOUT_FILENO) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Points libkrb5 at a private profile naming `kdcs` for `realm` (nothing when `kdcs` is

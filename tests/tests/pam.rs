@@ -378,6 +378,50 @@ fn krb5_auth_ccache_validation_access_filter_and_kpasswd() {
         e(caller, "user3", &["authenticate"], &old, code::AUTH_ERR);
     }
     assert_ccache(&sssd, &ns, 1003, "user3@EXAMPLE.COM");
+    spare_krb5_child_ends_with_its_backend(&sssd, &ns);
+}
+
+/// The backend keeps one krb5_child started ahead of need; when the backend is killed the
+/// spare exits by itself (its stdin closes), and the restarted backend serves krb5 logins.
+fn spare_krb5_child_ends_with_its_backend(sssd: &Sssd<'_>, ns: &Namespace) {
+    let comm = |pid: u32| std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    let ppid = |pid: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit_once(") ")?.1.split(' ').nth(1)?.parse().ok()
+    };
+    let backend = ns
+        .processes()
+        .into_iter()
+        .find(|&p| comm(p).trim() == "sssd_be")
+        .expect("sssd_be running");
+    let spare = ns
+        .processes()
+        .into_iter()
+        .find(|&p| comm(p).trim() == "krb5_child" && ppid(p) == Some(backend))
+        .unwrap_or_else(|| panic!("no spare krb5_child under sssd_be\n{}", sssd.logs()));
+    sssd_tests::proc::signal(backend, libc::SIGKILL);
+    sssd_tests::proc::wait_until(
+        "the spare krb5_child to exit",
+        Duration::from_secs(10),
+        || !sssd_tests::proc::alive(spare),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
+    sssd_tests::proc::wait_until(
+        "a krb5 login after the restart",
+        Duration::from_secs(30),
+        || {
+            pamtester(
+                ns,
+                Caller::Root,
+                SERVICE,
+                "user1",
+                &["authenticate"],
+                &format!("{}\n", krb5_password(1001)),
+            )
+            .is_ok_and(|o| o.code == code::SUCCESS)
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
 }
 
 #[test]
@@ -506,7 +550,19 @@ fn unreachable_kdc_is_authinfo_unavail_within_the_timeout() {
         .domain("krb5_auth_timeout", &timeout.to_string())
         .domain("access_provider", "deny");
     let sssd = start(&ns, &conf);
+    let krb5_children = || -> Vec<u32> {
+        ns.processes()
+            .into_iter()
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| c.trim() == "krb5_child")
+            })
+            .collect()
+    };
     for caller in [ROOT, AS_USER1] {
+        // After the first login a spare krb5_child waits for the next one: that spare does
+        // this login and must be killed with it.
+        let before = krb5_children();
         let out = expect(
             &sssd,
             &ns,
@@ -522,12 +578,11 @@ fn unreachable_kdc_is_authinfo_unavail_within_the_timeout() {
             "took {:?}",
             out.elapsed
         );
-        // The child that waited for the KDC was killed, not left behind.
+        // The child that waited for the KDC was killed, not left behind; only the new
+        // spare remains.
         sssd_tests::proc::wait_until("krb5_child to be gone", Duration::from_secs(10), || {
-            !ns.processes().into_iter().any(|pid| {
-                std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                    .is_ok_and(|c| c.trim() == "krb5_child")
-            })
+            let now = krb5_children();
+            now.len() <= 1 && before.iter().all(|p| !now.contains(p))
         })
         .unwrap();
         // access_provider = deny.

@@ -1,16 +1,22 @@
 //! `krb5_child`: one Kerberos request from the backend on stdin, the reply on stdout.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use sss_proto::child::{Krb5Reply, decode_krb5_request, encode_krb5_reply};
 use sss_proto::pam::status;
-use sssd_helpers::{krb5_child, read_stdin, use_private_profile};
+use sssd_helpers::{krb5_child, preload, read_stdin, send_reply, use_private_profile};
 
 fn main() -> ExitCode {
     // SAFETY: called first, while single-threaded.
     unsafe { libc::umask(0o077) };
+    // The backend may start this program before it has a request: load what libkrb5 will
+    // load anyway while nobody waits.
+    if let Some(dir) = preload::preauth_plugin_dir() {
+        preload::load_plugins(&dir);
+    }
     let reply = match read_stdin() {
+        // The backend closed stdin without a request (a spare helper it no longer needs).
+        Ok(buf) if buf.is_empty() => return ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("krb5_child: cannot read the request from stdin: {e}");
             Krb5Reply {
@@ -40,11 +46,7 @@ fn main() -> ExitCode {
             }
         },
     };
-    let mut out = std::io::stdout().lock();
-    match out
-        .write_all(&encode_krb5_reply(&reply))
-        .and_then(|()| out.flush())
-    {
+    match send_reply(&encode_krb5_reply(&reply)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("krb5_child: cannot write the reply: {e}");

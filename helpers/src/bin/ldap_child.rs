@@ -1,11 +1,10 @@
 //! `ldap_child`: gets a TGT from a keytab for GSSAPI binds; request on stdin, reply on
 //! stdout.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use sss_proto::child::{LdapChildReply, decode_ldap_request, encode_ldap_reply};
-use sssd_helpers::{ldap_child, read_stdin, use_private_profile};
+use sssd_helpers::{ldap_child, read_stdin, send_reply, use_private_profile};
 
 fn failure() -> LdapChildReply {
     LdapChildReply {
@@ -40,11 +39,7 @@ fn main() -> ExitCode {
             },
         },
     };
-    let mut out = std::io::stdout().lock();
-    match out
-        .write_all(&encode_ldap_reply(&reply))
-        .and_then(|()| out.flush())
-    {
+    match send_reply(&encode_ldap_reply(&reply)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ldap_child: cannot write the reply: {e}");

@@ -1,7 +1,7 @@
 //! Safe wrappers over the few MIT libkrb5 calls the helpers need. Every handle frees itself
 //! on drop; every error carries libkrb5's code and message.
 
-mod ffi;
+pub(crate) mod ffi;
 
 use std::ffi::{CStr, CString};
 use std::ptr;

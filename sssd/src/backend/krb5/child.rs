@@ -1,13 +1,14 @@
 //! Running a helper program: request on stdin, reply from stdout, stderr to the log,
 //! SIGKILL on timeout.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use thiserror::Error;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::process::Command;
+use tokio::process::{Child, Command};
 
 /// Largest reply read from a helper.
 pub const MAX_REPLY: u64 = 1024 * 1024;
@@ -49,12 +50,9 @@ pub enum ChildError {
     },
 }
 
-/// Runs `program` with `request` on stdin and returns its stdout (read to EOF) once it
-/// exited; kills it (SIGKILL) after `timeout`. Each stderr line is logged at `info` level
-/// prefixed with the program name (helpers never print secrets).
-pub async fn run(program: &Path, request: &[u8], timeout: Duration) -> Result<Vec<u8>, ChildError> {
-    let name = program.display().to_string();
-    let mut child = Command::new(program)
+/// Starts `program` with piped stdin, stdout and stderr, killed when dropped.
+fn spawn(program: &Path) -> Result<Child, ChildError> {
+    Command::new(program)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -62,25 +60,82 @@ pub async fn run(program: &Path, request: &[u8], timeout: Duration) -> Result<Ve
         .kill_on_drop(true)
         .spawn()
         .map_err(|source| ChildError::Spawn {
-            program: name.clone(),
+            program: program.display().to_string(),
             source,
-        })?;
-    let io_err = |source| ChildError::Io {
-        program: name.clone(),
-        source,
+        })
+}
+
+/// Runs `program` with `request` on stdin and returns its stdout, read until the program
+/// closes it (it is reaped in the background); kills it (SIGKILL) after `timeout`. Each
+/// stderr line is logged at `info` level prefixed with the program name (helpers never
+/// print secrets).
+pub async fn run(program: &Path, request: &[u8], timeout: Duration) -> Result<Vec<u8>, ChildError> {
+    let child = spawn(program)?;
+    exchange(program, child, request, timeout).await
+}
+
+/// Idle helpers started ahead of need, one per program path.
+static WARM: Mutex<Vec<(PathBuf, Child)>> = Mutex::new(Vec::new());
+
+/// Takes the idle helper for `program` if it is still alive.
+fn take_warm(program: &Path) -> Option<Child> {
+    let mut warm = WARM.lock().unwrap_or_else(|e| e.into_inner());
+    let at = warm.iter().position(|(p, _)| p == program)?;
+    let (_, mut child) = warm.swap_remove(at);
+    match child.try_wait() {
+        Ok(None) => Some(child),
+        // It exited (or cannot be checked): dropping it kills and forgets it.
+        _ => None,
+    }
+}
+
+/// Starts an idle helper for `program` unless one is already waiting.
+fn refill_warm(program: &Path) {
+    let mut warm = WARM.lock().unwrap_or_else(|e| e.into_inner());
+    if warm.iter().any(|(p, _)| p == program) {
+        return;
+    }
+    match spawn(program) {
+        Ok(child) => warm.push((program.to_path_buf(), child)),
+        Err(e) => tracing::warn!("cannot start a spare helper: {e}"),
+    }
+}
+
+/// [`run`], but with a helper started ahead of time: the one waiting for `program` is
+/// used if it is alive (else a new one is started), and a spare is started at once for
+/// the next request, so exec, dynamic linking and the helper's own warm-up happen off the
+/// request's path. An idle helper waits on stdin and exits when this process closes it.
+pub async fn run_warm(
+    program: &Path,
+    request: &[u8],
+    timeout: Duration,
+) -> Result<Vec<u8>, ChildError> {
+    let child = match take_warm(program) {
+        Some(c) => c,
+        None => spawn(program)?,
     };
+    refill_warm(program);
+    exchange(program, child, request, timeout).await
+}
+
+/// How long a helper that has replied may take to exit before it is killed.
+const EXIT_GRACE: Duration = Duration::from_secs(5);
+
+/// Writes `request` to `child` and reads its reply up to end of file, within `timeout`.
+/// A helper that replied is reaped in the background (it may still be exiting); one
+/// without a reply is waited for, to report how it ended.
+async fn exchange(
+    program: &Path,
+    mut child: Child,
+    request: &[u8],
+    timeout: Duration,
+) -> Result<Vec<u8>, ChildError> {
+    let name = program.display().to_string();
+    if let Some(stderr) = child.stderr.take() {
+        tokio::spawn(log_lines(name.clone(), stderr));
+    }
     let mut stdin = child.stdin.take();
     let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
-    let log_name = name.clone();
-    let log = async move {
-        if let Some(err) = stderr {
-            let mut lines = BufReader::new(err).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                tracing::info!("{log_name}: {line}");
-            }
-        }
-    };
     let work = async {
         if let Some(mut s) = stdin.take() {
             // A helper that fails early may close stdin first: its reply still counts.
@@ -95,33 +150,31 @@ pub async fn run(program: &Path, request: &[u8], timeout: Duration) -> Result<Ve
         }
         let mut out = Vec::new();
         if let Some(o) = stdout {
-            o.take(MAX_REPLY)
-                .read_to_end(&mut out)
-                .await
-                .map_err(io_err)?;
+            o.take(MAX_REPLY).read_to_end(&mut out).await?;
         }
-        let status = child.wait().await.map_err(io_err)?;
-        Ok::<_, ChildError>((out, status))
+        if out.is_empty() {
+            // No reply: its exit status says why.
+            let status = child.wait().await?;
+            return Ok((out, Some(status)));
+        }
+        Ok::<_, std::io::Error>((out, None))
     };
-    let both = async { tokio::join!(work, log).0 };
-    match tokio::time::timeout(timeout, both).await {
-        Ok(Ok((out, status))) => {
-            if out.is_empty() {
-                Err(ChildError::NoReply {
-                    program: name,
-                    status: status.to_string(),
-                })
-            } else {
-                if !status.success() {
-                    tracing::warn!("{name} exited with {status} after replying");
-                }
-                Ok(out)
-            }
+    match tokio::time::timeout(timeout, work).await {
+        Ok(Ok((out, status))) if out.is_empty() => Err(ChildError::NoReply {
+            program: name,
+            status: status.map_or_else(|| "unknown".to_owned(), |s| s.to_string()),
+        }),
+        Ok(Ok((out, _))) => {
+            tokio::spawn(reap(name, child));
+            Ok(out)
         }
-        Ok(Err(e)) => {
+        Ok(Err(source)) => {
             let _ = child.start_kill();
             let _ = child.wait().await;
-            Err(e)
+            Err(ChildError::Io {
+                program: name,
+                source,
+            })
         }
         Err(_) => {
             // SIGKILL by the PID tokio holds; then reap it.
@@ -131,6 +184,29 @@ pub async fn run(program: &Path, request: &[u8], timeout: Duration) -> Result<Ve
                 program: name,
                 secs: timeout.as_secs(),
             })
+        }
+    }
+}
+
+/// Logs each line a helper writes to stderr, prefixed with its name, until it closes it.
+async fn log_lines(name: String, stderr: tokio::process::ChildStderr) {
+    let mut lines = BufReader::new(stderr).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        tracing::info!("{name}: {line}");
+    }
+}
+
+/// Waits for a helper that has replied to exit (killing it after [`EXIT_GRACE`]).
+async fn reap(name: String, mut child: Child) {
+    match tokio::time::timeout(EXIT_GRACE, child.wait()).await {
+        Ok(Ok(status)) if !status.success() => {
+            tracing::warn!("{name} exited with {status} after replying");
+        }
+        Ok(_) => {}
+        Err(_) => {
+            tracing::warn!("{name} replied but did not exit; killing it");
+            let _ = child.start_kill();
+            let _ = child.wait().await;
         }
     }
 }

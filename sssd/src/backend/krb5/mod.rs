@@ -1,9 +1,10 @@
 //! Kerberos authentication and password change through the `krb5_child` helper.
 //!
 //! API contract (the backend's PAM dispatch calls [`run_child`]; keep the signature): the
-//! backend never calls libkrb5 itself. It spawns `krb5_child` (from the libexec directory,
+//! backend never calls libkrb5 itself. It runs `krb5_child` (from the libexec directory,
 //! `$SSSD_LIBEXEC_DIR` when set), writes the request to its stdin, reads the reply from its
-//! stdout, and kills it after `krb5_auth_timeout`.
+//! stdout, and kills it after `krb5_auth_timeout`. One spare `krb5_child` is kept started
+//! and waiting, so a login does not pay for starting the program.
 
 pub mod child;
 pub mod ldap_child;
@@ -77,7 +78,8 @@ pub async fn run_child(
     password: &[u8],
     new_password: &[u8],
 ) -> Krb5Outcome {
-    run_child_at(&krb5_child_path(), opts, user, op, password, new_password).await
+    let program = krb5_child_path();
+    run_child_via(&program, true, opts, user, op, password, new_password).await
 }
 
 fn unavailable(kdc_unreachable: bool) -> Krb5Outcome {
@@ -163,9 +165,23 @@ fn ccname_of(kind: u32, data: &[u8]) -> Option<String> {
         .map(String::from)
 }
 
-/// [`run_child`] with an explicit program path (tests, other layouts).
+/// [`run_child`] with an explicit program path (tests, other layouts), always started
+/// for this request (no spare helper).
 pub async fn run_child_at(
     program: &Path,
+    opts: &Krb5Options,
+    user: &Krb5User<'_>,
+    op: Krb5Op,
+    password: &[u8],
+    new_password: &[u8],
+) -> Krb5Outcome {
+    run_child_via(program, false, opts, user, op, password, new_password).await
+}
+
+/// Runs `program` for `op`, through a spare helper started ahead of time when `warm`.
+async fn run_child_via(
+    program: &Path,
+    warm: bool,
     opts: &Krb5Options,
     user: &Krb5User<'_>,
     op: Krb5Op,
@@ -182,7 +198,12 @@ pub async fn run_child_at(
     let bytes = encode_krb5_request(&req);
     drop(req);
     let timeout = Duration::from_secs(u64::from(opts.auth_timeout.max(1)));
-    let out = match child::run(program, &bytes, timeout).await {
+    let ran = if warm {
+        child::run_warm(program, &bytes, timeout).await
+    } else {
+        child::run(program, &bytes, timeout).await
+    };
+    let out = match ran {
         Ok(out) => out,
         Err(e @ child::ChildError::Timeout { .. }) => {
             tracing::warn!(
