@@ -425,6 +425,28 @@ fn spare_krb5_child_ends_with_its_backend(sssd: &Sssd<'_>, ns: &Namespace) {
 }
 
 #[test]
+fn offline_ldap_access_repeats_the_last_online_decision() {
+    let mut slapd = Slapd::new(&tree()).unwrap();
+    let ns = namespace();
+    let conf = SssdConf::ldap_pam(&slapd, Schema::Rfc2307)
+        .domain("access_provider", "ldap")
+        .domain("ldap_access_filter", "(|(uid=user1)(uid=user3))");
+    let sssd = start(&ns, &conf);
+    let e = |user: &str, want| expect(&sssd, &ns, (ROOT, SERVICE), user, &["acct_mgmt"], "", want);
+    e("user1", code::SUCCESS);
+    e("user2", code::PERM_DENIED);
+    // user3 is cached by a lookup but its access was never checked online.
+    assert!(ns.run(&["getent", "passwd", "user3"]).unwrap().success());
+    slapd.stop().unwrap();
+    // Offline: user2 stays denied (everyone was let in before), user3 is denied.
+    for _ in 0..2 {
+        e("user1", code::SUCCESS);
+        e("user2", code::PERM_DENIED);
+        e("user3", code::PERM_DENIED);
+    }
+}
+
+#[test]
 fn offline_login_with_cached_credentials() {
     let mut slapd = Slapd::new(&tree()).unwrap();
     let ns = namespace();

@@ -3,7 +3,7 @@
 //! The [`Store`] trait lets the request logic be tested without LMDB; [`CacheStore`] is the
 //! real domain cache and [`MemStore`] an in-memory stand-in.
 
-use crate::cache::{Cache, CacheError, Credentials};
+use crate::cache::{AccessRecord, Cache, CacheError, Credentials};
 use crate::model::{Group, User};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -58,6 +58,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores (or with `None` removes) the cached credentials of user `name`.
     fn put_credentials(&self, name: &str, creds: Option<&Credentials>) -> Result<(), CacheError>;
+
+    /// What the last online ldap access check of user `name` learned.
+    fn access_record(&self, name: &str) -> Result<Option<AccessRecord>, CacheError>;
+
+    /// Stores what an online ldap access check of user `name` learned.
+    fn put_access_record(&self, name: &str, rec: &AccessRecord) -> Result<(), CacheError>;
 }
 
 /// The primary gid followed by `gids`, without duplicates.
@@ -159,6 +165,16 @@ impl Store for CacheStore {
         }
         w.commit()
     }
+
+    fn access_record(&self, name: &str) -> Result<Option<AccessRecord>, CacheError> {
+        self.0.access_record(name)
+    }
+
+    fn put_access_record(&self, name: &str, rec: &AccessRecord) -> Result<(), CacheError> {
+        let mut w = self.0.writer()?;
+        w.put_access_record(name, rec)?;
+        w.commit()
+    }
 }
 
 /// An in-memory store (tests, and a stand-in where no cache is wanted).
@@ -178,6 +194,8 @@ pub struct MemData {
     pub initgroups: BTreeMap<String, (Vec<u32>, i64)>,
     /// Cached credentials by user name.
     pub credentials: BTreeMap<String, Credentials>,
+    /// Last online ldap access facts by user name.
+    pub access: BTreeMap<String, AccessRecord>,
     /// Number of `apply` calls.
     pub batches: usize,
 }
@@ -266,6 +284,17 @@ impl Store for MemStore {
                 Some(c) => d.credentials.insert(name.to_string(), c.clone()),
                 None => d.credentials.remove(name),
             };
+        }
+        Ok(())
+    }
+
+    fn access_record(&self, name: &str) -> Result<Option<AccessRecord>, CacheError> {
+        Ok(self.snapshot().access.get(name).cloned())
+    }
+
+    fn put_access_record(&self, name: &str, rec: &AccessRecord) -> Result<(), CacheError> {
+        if let Ok(mut d) = self.inner.lock() {
+            d.access.insert(name.to_string(), rec.clone());
         }
         Ok(())
     }

@@ -49,6 +49,8 @@ pub(crate) struct Dbs {
     pub(crate) meta: Db,
     /// User name -> encoded cached credentials (never read by NSS lookups).
     pub(crate) credentials: Db,
+    /// User name -> what its last online ldap access check learned.
+    pub(crate) access: Db,
 }
 
 /// An open environment with its databases, shared by every handle in the process.
@@ -242,11 +244,20 @@ fn open_existing(env: &Env<WithoutTls>, path: &str) -> Result<Option<Dbs>, Cache
                 open("stamps")?,
                 open("meta")?,
                 open("credentials")?,
+                open("access")?,
             );
             let dbs = match all {
-                (Some(a), Some(b), Some(c), Some(d), Some(e), Some(f), Some(g), Some(h)) => {
-                    (a, b, c, d, e, f, g, h)
-                }
+                (
+                    Some(a),
+                    Some(b),
+                    Some(c),
+                    Some(d),
+                    Some(e),
+                    Some(f),
+                    Some(g),
+                    Some(h),
+                    Some(i),
+                ) => (a, b, c, d, e, f, g, h, i),
                 _ => return Ok(CommitOrAbort::Abort(())),
             };
             match check_version(&dbs.6, rtxn, path)? {
@@ -277,6 +288,7 @@ fn create(env: &Env<WithoutTls>, path: &str) -> Result<Dbs, CacheError> {
                 create("stamps")?,
                 create("meta")?,
                 create("credentials")?,
+                create("access")?,
             );
             if !check_version(&dbs.6, wtxn, path)? {
                 dbs.6
@@ -295,12 +307,13 @@ fn create(env: &Env<WithoutTls>, path: &str) -> Result<Dbs, CacheError> {
     }
 }
 
-type DbTuple = (Db, Db, Db, Db, Db, Db, Db, Db);
+type DbTuple = (Db, Db, Db, Db, Db, Db, Db, Db, Db);
 
 fn dbs_from_tuple(t: DbTuple) -> Dbs {
-    let (users, uids, groups, gids, initgroups, stamps, meta, credentials) = t;
+    let (users, uids, groups, gids, initgroups, stamps, meta, credentials, access) = t;
     Dbs {
         credentials,
+        access,
         users,
         uids,
         groups,

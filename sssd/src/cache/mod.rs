@@ -16,9 +16,12 @@
 //!
 //! Layout: named databases `users` (name -> record), `uids` (uid -> name), `groups`,
 //! `gids`, `initgroups` (user name -> gids), `stamps` (`u:`/`g:`/`i:` + name -> last update
-//! and expiry), `meta` (schema version) and `credentials` (user name -> cached password
-//! hash and offline-login counters; read only by the backend). Records use the hand-written codec in `codec`.
+//! and expiry), `meta` (schema version), `credentials` (user name -> cached password
+//! hash and offline-login counters) and `access` (user name -> what the last online ldap
+//! access check learned); the last two are read only by the backend. Records use the
+//! hand-written codec in `codec`.
 
+mod access;
 mod codec;
 mod creds;
 mod env;
@@ -34,6 +37,7 @@ use std::path::Path;
 use std::sync::Arc;
 use thiserror::Error;
 
+pub use access::AccessRecord;
 pub use creds::Credentials;
 pub use env::SCHEMA_VERSION;
 pub use writer::Writer;
@@ -135,6 +139,11 @@ impl Cache {
     /// The cached credentials of user `name` (backend only: never exposed through NSS).
     pub fn credentials(&self, name: &str) -> Result<Option<Credentials>, CacheError> {
         self.read(|r| r.credentials(name))
+    }
+
+    /// What the last online ldap access check of user `name` learned (backend only).
+    pub fn access_record(&self, name: &str) -> Result<Option<AccessRecord>, CacheError> {
+        self.read(|r| r.access_record(name))
     }
 
     /// Every cached user (for enumeration).

@@ -1,6 +1,7 @@
 //! Lookups inside one transaction (a read transaction, or the writer's own).
 
 use super::CacheError;
+use super::access::AccessRecord;
 use super::codec::{self, Stamp, StampKind};
 use super::creds::Credentials;
 use super::env::{Db, Dbs, Shared};
@@ -203,14 +204,36 @@ impl<'a> Reader<'a> {
 
     /// The cached credentials of user `name`.
     pub(crate) fn credentials(&self, name: &str) -> Result<Option<Credentials>, CacheError> {
+        self.user_side_record(
+            &self.dbs.credentials,
+            "credentials",
+            name,
+            Credentials::decode,
+        )
+    }
+
+    /// What the last online ldap access check of user `name` learned.
+    pub(crate) fn access_record(&self, name: &str) -> Result<Option<AccessRecord>, CacheError> {
+        self.user_side_record(&self.dbs.access, "access", name, AccessRecord::decode)
+    }
+
+    /// The record of user `name` in `db` (a table keyed by user name, such as
+    /// `credentials`), decoded; one that does not decode is reported as corrupt.
+    fn user_side_record<T>(
+        &self,
+        db: &Db,
+        table: &str,
+        name: &str,
+        decode: fn(&[u8]) -> Option<T>,
+    ) -> Result<Option<T>, CacheError> {
         if !self.storable(name) {
             return Ok(None);
         }
-        match self.raw(&self.dbs.credentials, name.as_bytes())? {
+        match self.raw(db, name.as_bytes())? {
             None => Ok(None),
-            Some(raw) => Credentials::decode(raw)
+            Some(raw) => decode(raw)
                 .map(Some)
-                .ok_or_else(|| self.corrupt("credentials", name.as_bytes())),
+                .ok_or_else(|| self.corrupt(table, name.as_bytes())),
         }
     }
 }

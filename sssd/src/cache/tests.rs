@@ -606,6 +606,26 @@ fn identical_record_with_a_lost_index_entry_is_reindexed() {
 }
 
 #[test]
+fn access_records_are_kept_apart_and_go_with_the_user() {
+    let (_d, cache) = open();
+    let rec = crate::cache::AccessRecord {
+        filter_matched: Some(false),
+        shadow_expire: Some(Some("19000".into())),
+    };
+    let mut w = cache.writer().unwrap();
+    w.put_user(&user("alice", 1000), 1, 2).unwrap();
+    w.put_access_record("alice", &rec).unwrap();
+    assert!(w.put_access_record("", &rec).is_err());
+    w.commit().unwrap();
+    assert_eq!(cache.access_record("alice").unwrap(), Some(rec));
+    assert_eq!(cache.access_record("bob").unwrap(), None);
+    let mut w = cache.writer().unwrap();
+    w.delete_user("alice").unwrap();
+    w.commit().unwrap();
+    assert_eq!(cache.access_record("alice").unwrap(), None);
+}
+
+#[test]
 fn credentials_are_kept_apart_and_go_with_the_user() {
     let (_d, cache) = open();
     let creds = Credentials {

@@ -1,5 +1,6 @@
 //! The write transaction: storing, replacing and deleting records and their indexes.
 
+use super::access::AccessRecord;
 use super::codec::{self, Stamp, StampKind};
 use super::creds::Credentials;
 use super::env::{Db, Dbs};
@@ -71,6 +72,7 @@ impl Writer<'_> {
         let dbs = self.dbs();
         self.del(&dbs.initgroups, name.as_bytes())?;
         self.del(&dbs.credentials, name.as_bytes())?;
+        self.del(&dbs.access, name.as_bytes())?;
         self.del(&dbs.stamps, &codec::stamp_key(StampKind::Initgroups, name))
     }
 
@@ -88,6 +90,13 @@ impl Writer<'_> {
         }
         let db = self.dbs().credentials;
         self.del(&db, name.as_bytes())
+    }
+
+    /// Stores what the last online ldap access check of user `name` learned.
+    pub fn put_access_record(&mut self, name: &str, rec: &AccessRecord) -> Result<(), CacheError> {
+        self.check_name("access user", name)?;
+        let db = self.dbs().access;
+        self.put(&db, name.as_bytes(), &rec.encode())
     }
 
     /// The cached credentials of user `name` as this transaction sees them.

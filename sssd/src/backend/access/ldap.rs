@@ -12,10 +12,15 @@
 //!   `host`, `rhost`) is not implemented here: it denies, with an error naming the rule, so
 //!   that a configuration asking for a restriction never silently grants access.
 //! - An empty `ldap_access_order` denies everyone.
+//!
+//! While the directory cannot be reached, [`check_offline`] applies the same rules to what
+//! the user's last online check learned (kept in the cache); a user never checked online
+//! is denied.
 
 use crate::backend::ldap::connection::Connection;
 use crate::backend::ldap::search::{Entry, SearchError};
 use crate::backend::ldap::{MapCtx, filter, now};
+use crate::cache::AccessRecord;
 use crate::config::AuthOptions;
 use crate::model::User;
 use ldap3::Scope;
@@ -68,39 +73,96 @@ pub fn access_filter(
 }
 
 /// Runs the `ldap_access_order` rules for `user` in order; the first that does not allow
-/// decides. Server and transport errors are returned for the caller to handle.
+/// decides. Returns the status and what the rules learned (for [`check_offline`]). Server
+/// and transport errors are returned for the caller to handle.
 pub async fn check(
     ctx: &MapCtx,
     conn: &Connection,
     opts: &AuthOptions,
     user: &User,
-) -> Result<i32, SearchError> {
+) -> Result<(i32, AccessRecord), SearchError> {
+    let mut learned = AccessRecord::default();
     if opts.ldap_access_order.is_empty() {
-        tracing::error!(
-            "access_provider = ldap with an empty ldap_access_order: {:?} denied",
-            user.name
-        );
-        return Ok(status::PERM_DENIED);
+        return Ok((empty_order(&user.name), learned));
     }
     for rule in &opts.ldap_access_order {
         let st = match rule.to_ascii_lowercase().as_str() {
-            "filter" => check_filter(ctx, conn, opts, user).await?,
-            "expire" => check_expire(ctx, conn, opts, user).await?,
-            other => {
-                tracing::error!(
-                    "ldap_access_order rule {other:?} is not supported by this implementation: \
-                     {:?} denied (remove it from ldap_access_order to allow access)",
-                    user.name
-                );
-                status::PERM_DENIED
-            }
+            "filter" => check_filter(ctx, conn, opts, user, &mut learned).await?,
+            "expire" => check_expire(ctx, conn, opts, user, &mut learned).await?,
+            other => unsupported_rule(other, &user.name),
         };
         if st != status::SUCCESS {
-            return Ok(st);
+            return Ok((st, learned));
         }
     }
     tracing::debug!("ldap access: {:?} allowed", user.name);
-    Ok(status::SUCCESS)
+    Ok((status::SUCCESS, learned))
+}
+
+/// The `ldap_access_order` rules for user `name` while the directory cannot be reached,
+/// decided on what the last online check `learned` (as SSSD uses its cached results): the
+/// filter rule repeats that check's answer, the expire rule compares the expiry value it
+/// read with today (days since the epoch). A user never checked online, or a rule that
+/// check did not reach, is denied.
+pub fn check_offline(
+    opts: &AuthOptions,
+    name: &str,
+    learned: Option<&AccessRecord>,
+    today: i64,
+) -> i32 {
+    let Some(rec) = learned else {
+        tracing::info!("ldap access: {name:?} was never checked online; denied while offline");
+        return status::PERM_DENIED;
+    };
+    if opts.ldap_access_order.is_empty() {
+        return empty_order(name);
+    }
+    let not_reached = |rule: &str| {
+        tracing::info!(
+            "ldap access: the last online check of {name:?} did not reach the {rule:?} rule; \
+             denied while offline"
+        );
+        status::PERM_DENIED
+    };
+    for rule in &opts.ldap_access_order {
+        let st = match rule.to_ascii_lowercase().as_str() {
+            "filter" => match rec.filter_matched {
+                Some(true) => status::SUCCESS,
+                Some(false) => {
+                    tracing::info!(
+                        "ldap_access_filter: {name:?} did not match when last checked online; \
+                         denied while offline"
+                    );
+                    status::PERM_DENIED
+                }
+                None => not_reached("filter"),
+            },
+            "expire" => match (expire_attr(opts, name), &rec.shadow_expire) {
+                (Err(st), _) => st,
+                (Ok(attr), Some(value)) => expire_status(name, attr, value.as_deref(), today),
+                (Ok(_), None) => not_reached("expire"),
+            },
+            other => unsupported_rule(other, name),
+        };
+        if st != status::SUCCESS {
+            return st;
+        }
+    }
+    tracing::debug!("ldap access: {name:?} allowed from the last online check (offline)");
+    status::SUCCESS
+}
+
+fn empty_order(name: &str) -> i32 {
+    tracing::error!("access_provider = ldap with an empty ldap_access_order: {name:?} denied");
+    status::PERM_DENIED
+}
+
+fn unsupported_rule(rule: &str, name: &str) -> i32 {
+    tracing::error!(
+        "ldap_access_order rule {rule:?} is not supported by this implementation: \
+         {name:?} denied (remove it from ldap_access_order to allow access)"
+    );
+    status::PERM_DENIED
 }
 
 /// Reads the user's entry with `filter` (and-ed with the user's name), asking for `attrs`:
@@ -133,6 +195,7 @@ async fn check_filter(
     conn: &Connection,
     opts: &AuthOptions,
     user: &User,
+    learned: &mut AccessRecord,
 ) -> Result<i32, SearchError> {
     let f = match access_filter(ctx, opts, &user.name) {
         Ok(f) => f,
@@ -143,6 +206,7 @@ async fn check_filter(
     };
     // "1.1": no attributes, only whether the entry matches.
     let entries = user_entries(ctx, conn, user, &f, vec!["1.1".into()]).await?;
+    learned.filter_matched = Some(entries.len() == 1);
     match entries.len() {
         1 => {
             tracing::debug!("ldap_access_filter: {:?} matches", user.name);
@@ -172,33 +236,12 @@ async fn check_expire(
     conn: &Connection,
     opts: &AuthOptions,
     user: &User,
+    learned: &mut AccessRecord,
 ) -> Result<i32, SearchError> {
-    let policy = opts
-        .ldap_account_expire_policy
-        .as_deref()
-        .map(str::trim)
-        .unwrap_or("");
-    if policy.is_empty() {
-        tracing::error!(
-            "ldap_access_order contains \"expire\" but ldap_account_expire_policy is not set: \
-             {:?} denied",
-            user.name
-        );
-        return Ok(status::PERM_DENIED);
-    }
-    if !policy.eq_ignore_ascii_case("shadow") {
-        tracing::error!(
-            "ldap_account_expire_policy = {policy:?} is not supported (only \"shadow\"): \
-             {:?} denied",
-            user.name
-        );
-        return Ok(status::PERM_DENIED);
-    }
-    let attr = opts.ldap_user_shadow_expire.trim();
-    if attr.is_empty() {
-        tracing::error!("ldap_user_shadow_expire is empty: {:?} denied", user.name);
-        return Ok(status::PERM_DENIED);
-    }
+    let attr = match expire_attr(opts, &user.name) {
+        Ok(a) => a,
+        Err(st) => return Ok(st),
+    };
     let o = &ctx.opts;
     let f = format!(
         "(&{}(objectClass={}))",
@@ -215,20 +258,56 @@ async fn check_expire(
         );
         return Ok(status::PERM_DENIED);
     };
+    let value = entry.first(attr);
+    learned.shadow_expire = Some(value.map(str::to_owned));
     let today = now().div_euclid(86_400);
-    match shadow_expired(entry.first(attr), today) {
-        Ok(false) => Ok(status::SUCCESS),
+    Ok(expire_status(&user.name, attr, value, today))
+}
+
+/// The attribute the `expire` rule reads, or the status denying everyone when
+/// `ldap_account_expire_policy` or the attribute option does not allow the rule.
+fn expire_attr<'a>(opts: &'a AuthOptions, name: &str) -> Result<&'a str, i32> {
+    let policy = opts
+        .ldap_account_expire_policy
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or("");
+    if policy.is_empty() {
+        tracing::error!(
+            "ldap_access_order contains \"expire\" but ldap_account_expire_policy is not set: \
+             {name:?} denied"
+        );
+        return Err(status::PERM_DENIED);
+    }
+    if !policy.eq_ignore_ascii_case("shadow") {
+        tracing::error!(
+            "ldap_account_expire_policy = {policy:?} is not supported (only \"shadow\"): \
+             {name:?} denied"
+        );
+        return Err(status::PERM_DENIED);
+    }
+    let attr = opts.ldap_user_shadow_expire.trim();
+    if attr.is_empty() {
+        tracing::error!("ldap_user_shadow_expire is empty: {name:?} denied");
+        return Err(status::PERM_DENIED);
+    }
+    Ok(attr)
+}
+
+/// The `expire` rule's status for user `name` whose `attr` is `value` on day `today`.
+fn expire_status(name: &str, attr: &str, value: Option<&str>, today: i64) -> i32 {
+    match shadow_expired(value, today) {
+        Ok(false) => status::SUCCESS,
         Ok(true) => {
             tracing::info!(
-                "{:?}: account expired according to shadow attributes ({attr} = {:?})",
-                user.name,
-                entry.first(attr).unwrap_or("")
+                "{name:?}: account expired according to shadow attributes ({attr} = {:?})",
+                value.unwrap_or("")
             );
-            Ok(status::ACCT_EXPIRED)
+            status::ACCT_EXPIRED
         }
         Err(e) => {
-            tracing::error!("{:?}: {e}: access denied", user.name);
-            Ok(status::PERM_DENIED)
+            tracing::error!("{name:?}: {e}: access denied");
+            status::PERM_DENIED
         }
     }
 }
@@ -331,5 +410,55 @@ mod tests {
         assert!(shadow_expired(Some("soon"), today).is_err());
         assert!(shadow_expired(Some("1e5"), today).is_err());
         assert!(shadow_expired(Some("99999999999999999999999"), today).is_err());
+    }
+
+    #[test]
+    fn offline_decisions_use_what_the_online_check_learned() {
+        use crate::cache::AccessRecord;
+        let today = 20_000;
+        let rec = |filter_matched, expire: Option<Option<&str>>| AccessRecord {
+            filter_matched,
+            shadow_expire: expire.map(|v| v.map(str::to_owned)),
+        };
+        let filter = auth(Some("(a=1)"), &["filter"], None);
+        let both = auth(Some("(a=1)"), &["filter", "expire"], Some("shadow"));
+        let d = |o: &AuthOptions, r: Option<&AccessRecord>| check_offline(o, "u", r, today);
+        // Never checked online: denied.
+        assert_eq!(d(&filter, None), status::PERM_DENIED);
+        assert_eq!(d(&filter, Some(&rec(Some(true), None))), status::SUCCESS);
+        assert_eq!(
+            d(&filter, Some(&rec(Some(false), None))),
+            status::PERM_DENIED
+        );
+        // The expire rule compares the value read online with today.
+        let at = |v: &str| rec(Some(true), Some(Some(v)));
+        assert_eq!(d(&both, Some(&at("20001"))), status::SUCCESS);
+        assert_eq!(d(&both, Some(&at("20000"))), status::ACCT_EXPIRED);
+        assert_eq!(d(&both, Some(&at("garbage"))), status::PERM_DENIED);
+        assert_eq!(
+            d(&both, Some(&rec(Some(true), Some(None)))),
+            status::SUCCESS
+        );
+        // A rule the online check did not reach (the order changed since): denied.
+        assert_eq!(d(&both, Some(&rec(Some(true), None))), status::PERM_DENIED);
+        let expire_first = auth(Some("(a=1)"), &["expire", "filter"], Some("shadow"));
+        assert_eq!(
+            d(&expire_first, Some(&rec(None, Some(Some("1"))))),
+            status::ACCT_EXPIRED
+        );
+        // Configuration that denies online denies offline too.
+        let no_policy = auth(Some("(a=1)"), &["filter", "expire"], None);
+        assert_eq!(d(&no_policy, Some(&at("20001"))), status::PERM_DENIED);
+        assert_eq!(
+            d(
+                &auth(Some("(a=1)"), &["filter", "host"], None),
+                Some(&at("1"))
+            ),
+            status::PERM_DENIED
+        );
+        assert_eq!(
+            d(&auth(Some("(a=1)"), &[], None), Some(&at("1"))),
+            status::PERM_DENIED
+        );
     }
 }

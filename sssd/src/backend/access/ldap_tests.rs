@@ -2,7 +2,7 @@
 //! not installed). Entries with shadow expiry dates and an `employeeType` are added at test
 //! time, as the directory manager.
 
-use super::ldap::check;
+use super::ldap::{check, check_offline};
 use crate::backend::ldap::connection::{Connection, Connector};
 use crate::backend::ldap::search::SearchError;
 use crate::backend::ldap::{MapCtx, now, test_ctx, test_options, users};
@@ -105,10 +105,20 @@ impl Env {
         self.decide_for(opts, &u).await
     }
 
+    /// The online decision; also checks that the offline rules, applied to what the online
+    /// check learned, decide the same.
     async fn decide_for(&self, opts: &AuthOptions, u: &User) -> i32 {
-        check(&self.ctx, &self.conn, opts, u)
+        let (st, learned) = check(&self.ctx, &self.conn, opts, u)
             .await
-            .unwrap_or_else(|e| panic!("{}: {e}", u.name))
+            .unwrap_or_else(|e| panic!("{}: {e}", u.name));
+        let today = now().div_euclid(86_400);
+        assert_eq!(
+            check_offline(opts, &u.name, Some(&learned), today),
+            st,
+            "offline decision for {} from {learned:?}",
+            u.name
+        );
+        st
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! API contract (the backend's PAM dispatch calls these for SSS_PAM_ACCT_MGMT; keep the
 //! signatures): each returns a Linux-PAM status: SUCCESS, PERM_DENIED or ACCT_EXPIRED
-//! (`sss_proto::pam::status::*`).
+//! (`sss_proto::pam::status::*`); the online ldap check also returns what it learned, which
+//! the backend caches for offline decisions.
 
 pub mod ldap;
 #[cfg(test)]
@@ -12,6 +13,7 @@ pub mod simple;
 use crate::backend::ldap::MapCtx;
 use crate::backend::ldap::connection::Connection;
 use crate::backend::ldap::search::SearchError;
+use crate::cache::AccessRecord;
 use crate::config::{AuthOptions, SimpleAccessOptions};
 use crate::model::User;
 
@@ -45,12 +47,25 @@ pub fn simple_in_domain(
 
 /// `access_provider = ldap`: runs the `ldap_access_order` checks (`filter`: the user's entry
 /// must match `ldap_access_filter`; `expire`: `ldap_account_expire_policy = shadow` compares
-/// `shadowExpire` with today) on `conn`. The `ldap` submodule documents every rule.
+/// `shadowExpire` with today) on `conn`, and returns what the rules learned for
+/// [`ldap_offline`]. The `ldap` submodule documents every rule.
 pub async fn ldap(
     ctx: &MapCtx,
     conn: &Connection,
     opts: &AuthOptions,
     user: &User,
-) -> Result<i32, SearchError> {
+) -> Result<(i32, AccessRecord), SearchError> {
     ldap::check(ctx, conn, opts, user).await
+}
+
+/// `access_provider = ldap` while offline: the rules decided on what the last online check
+/// of user `name` learned (`None`: never checked online, denied); `today` in days since the
+/// epoch.
+pub fn ldap_offline(
+    opts: &AuthOptions,
+    name: &str,
+    learned: Option<&AccessRecord>,
+    today: i64,
+) -> i32 {
+    ldap::check_offline(opts, name, learned, today)
 }

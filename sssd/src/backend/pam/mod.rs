@@ -11,7 +11,7 @@ pub mod offline;
 
 use super::Backend;
 use super::krb5::{self, Krb5Op, Krb5User};
-use crate::cache::Credentials;
+use crate::cache::{AccessRecord, Credentials};
 use crate::model::User;
 use crate::sbus::{PamForward, PamResult};
 use ldap_auth::{BindCtx, BindOutcome};
@@ -454,34 +454,76 @@ impl Backend {
         Ok(read().await?.map(|g| g.names))
     }
 
-    /// access_provider = ldap on the identity connection; offline → allowed (as SSSD's PAM
-    /// responder forces offline ACCT_MGMT to success).
+    /// access_provider = ldap on the identity connection. What the check learned is cached;
+    /// while offline the same rules decide on that (a user never checked online is denied),
+    /// as SSSD does with its cached access results.
     async fn ldap_access(&self, user: &User) -> i32 {
         let i = &self.inner;
         if self.offline_now() {
-            return status::SUCCESS;
+            return self.ldap_access_offline(user).await;
         }
         let conn = match i.provider.connection().await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!("access check of {}: {e}; offline", user.name);
                 i.state.mark_offline(Instant::now());
-                return status::SUCCESS;
+                return self.ldap_access_offline(user).await;
             }
         };
         i.state.mark_online();
         match super::access::ldap(i.provider.ctx(), &conn, &i.auth, user).await {
-            Ok(st) => st,
+            Ok((st, learned)) => {
+                self.remember_access(&user.name, learned).await;
+                st
+            }
             Err(e @ super::ldap::search::SearchError::Transport { .. }) => {
                 tracing::warn!("access check of {}: {e}; offline", user.name);
                 i.provider.disconnect_broken(conn.id).await;
                 i.state.mark_offline(Instant::now());
-                status::SUCCESS
+                self.ldap_access_offline(user).await
             }
             Err(e) => {
                 tracing::error!("access check of {}: {e}", user.name);
                 status::SYSTEM_ERR
             }
+        }
+    }
+
+    /// The ldap access rules on the cached facts of the last online check.
+    async fn ldap_access_offline(&self, user: &User) -> i32 {
+        let store = self.inner.store.clone();
+        let name = user.name.clone();
+        let learned = match tokio::task::spawn_blocking(move || store.access_record(&name)).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                tracing::error!("cannot read the cached access facts of {}: {e}", user.name);
+                None
+            }
+            Err(e) => {
+                tracing::error!("cache reader task failed: {e}");
+                None
+            }
+        };
+        let today = super::ldap::now().div_euclid(86_400);
+        super::access::ldap_offline(&self.inner.auth, &user.name, learned.as_ref(), today)
+    }
+
+    /// Caches what an online ldap access check of `name` learned (written only when it
+    /// changed, so a routine login costs no cache write).
+    async fn remember_access(&self, name: &str, learned: AccessRecord) {
+        let store = self.inner.store.clone();
+        let name = name.to_owned();
+        let written = tokio::task::spawn_blocking(move || {
+            if store.access_record(&name)?.as_ref() == Some(&learned) {
+                return Ok(());
+            }
+            store.put_access_record(&name, &learned)
+        })
+        .await;
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("cannot cache the access facts: {e}"),
+            Err(e) => tracing::error!("cache writer task failed: {e}"),
         }
     }
 }
