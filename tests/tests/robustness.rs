@@ -169,3 +169,42 @@ fn killed_responder_is_restarted() {
 fn killed_backend_is_restarted() {
     killed_process_is_restarted("sssd_be");
 }
+
+#[test]
+fn backup_server_serves_while_the_primary_is_down_then_the_primary_again() {
+    let dir = ldif::rfc2307_with_bulk(3);
+    let mut primary = Slapd::new(&dir).unwrap();
+    let backup = Slapd::new(&dir).unwrap();
+    // user1's gecos tells the two servers apart.
+    let gecos_ldif = |text: &str| {
+        format!(
+            "dn: {}\nchangetype: modify\nreplace: gecos\ngecos: {text}\n",
+            dir.user_dn("user1")
+        )
+    };
+    primary.modify(&gecos_ldif("served by primary")).unwrap();
+    backup.modify(&gecos_ldif("served by backup")).unwrap();
+    primary.stop().unwrap();
+    let ns = Namespace::new(Some(stage::shared_stage().unwrap())).unwrap();
+    let conf = SssdConf::ldap(&primary, Schema::Rfc2307)
+        .domain("ldap_backup_uri", &backup.uri())
+        .domain("failover_primary_timeout", "2")
+        .domain("entry_cache_timeout", "1");
+    let sssd = Sssd::start(&ns, &conf).unwrap();
+    let user1 = || {
+        ns.run(&["getent", "passwd", "user1"])
+            .map(|o| o.stdout)
+            .unwrap_or_default()
+    };
+    sssd_tests::proc::wait_until("user1 from the backup", Duration::from_secs(30), || {
+        user1().contains("served by backup")
+    })
+    .unwrap_or_else(|e| panic!("{e}: {}\n{}", user1(), sssd.logs()));
+    // The primary comes back: within a few failover_primary_timeout periods the backend
+    // uses it again.
+    primary.start().unwrap();
+    sssd_tests::proc::wait_until("user1 from the primary", Duration::from_secs(60), || {
+        user1().contains("served by primary")
+    })
+    .unwrap_or_else(|e| panic!("{e}: {}\n{}", user1(), sssd.logs()));
+}

@@ -96,7 +96,7 @@ impl Backend {
         let base = Duration::from_secs(u64::from(dom.offline_timeout.max(1)));
         let per_server =
             u64::from(ldap.network_timeout.max(1)) + u64::from(ldap.opt_timeout.max(1));
-        let servers = u64::try_from(ldap.uris.len().max(1)).unwrap_or(1);
+        let servers = u64::try_from(ldap.servers().len().max(1)).unwrap_or(1);
         let probe_wait = Duration::from_secs(per_server * servers + 1);
         Backend {
             inner: Arc::new(Inner {

@@ -119,6 +119,11 @@ pub struct DomainOptions {
 pub struct LdapOptions {
     /// `ldap_uri`, in order.
     pub uris: Vec<String>,
+    /// `ldap_backup_uri`, in order: used only when no `ldap_uri` server answers.
+    pub backup_uris: Vec<String>,
+    /// `failover_primary_timeout` seconds (31): while on a backup server, how often a primary
+    /// is tried again.
+    pub failover_primary_timeout: u32,
     /// `ldap_search_base` (discovered from the rootDSE when unset).
     pub search_base: Option<String>,
     /// `ldap_user_search_base` (defaults to search_base).
@@ -187,6 +192,8 @@ impl std::fmt::Debug for LdapOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LdapOptions")
             .field("uris", &self.uris)
+            .field("backup_uris", &self.backup_uris)
+            .field("failover_primary_timeout", &self.failover_primary_timeout)
             .field("search_base", &self.search_base)
             .field("user_search_base", &self.user_search_base)
             .field("group_search_base", &self.group_search_base)
@@ -428,9 +435,10 @@ impl DomainOptions {
     }
 }
 
-/// `ldap_uri`: a comma list of `ldap://`, `ldaps://` or `ldapi://` URIs.
-fn ldap_uris(cfg: &Config, section: &str) -> Result<Vec<String>, ConfigError> {
-    let uris = cfg.get_list(section, "ldap_uri");
+/// `ldap_uri` or `ldap_backup_uri` (`option`): a comma list of `ldap://`, `ldaps://` or
+/// `ldapi://` URIs.
+fn ldap_uris(cfg: &Config, section: &str, option: &str) -> Result<Vec<String>, ConfigError> {
+    let uris = cfg.get_list(section, option);
     for uri in &uris {
         let lower = uri.to_ascii_lowercase();
         let ok = ["ldap://", "ldaps://", "ldapi://"]
@@ -439,8 +447,8 @@ fn ldap_uris(cfg: &Config, section: &str) -> Result<Vec<String>, ConfigError> {
         if !ok {
             return Err(ConfigError::bad_value(
                 section,
-                "ldap_uri",
-                cfg.get(section, "ldap_uri").unwrap_or_default(),
+                option,
+                cfg.get(section, option).unwrap_or_default(),
                 format!("{uri:?} is not an ldap://, ldaps:// or ldapi:// URI"),
             ));
         }
@@ -508,6 +516,11 @@ fn tls_reqcert(cfg: &Config, section: &str) -> Result<String, ConfigError> {
 }
 
 impl LdapOptions {
+    /// Every server, primaries (`ldap_uri`) first, then backups (`ldap_backup_uri`).
+    pub fn servers(&self) -> Vec<String> {
+        self.uris.iter().chain(&self.backup_uris).cloned().collect()
+    }
+
     /// Reads the `ldap_*` options of `[domain/<name>]`.
     pub fn from_config(cfg: &Config, name: &str) -> Result<LdapOptions, ConfigError> {
         let s = domain_section(cfg, name)?;
@@ -517,7 +530,9 @@ impl LdapOptions {
         let search_base = optional(cfg, s, "ldap_search_base");
         let default_member = if rfc2307bis { "member" } else { "memberUid" };
         Ok(LdapOptions {
-            uris: ldap_uris(cfg, s)?,
+            uris: ldap_uris(cfg, s, "ldap_uri")?,
+            backup_uris: ldap_uris(cfg, s, "ldap_backup_uri")?,
+            failover_primary_timeout: number(cfg, s, "failover_primary_timeout", 31)?,
             user_search_base: optional(cfg, s, "ldap_user_search_base")
                 .or_else(|| search_base.clone()),
             group_search_base: optional(cfg, s, "ldap_group_search_base")

@@ -249,12 +249,32 @@ const LDAP: &str = "[sssd]\ndomains = LDAP\n[domain/LDAP]\nid_provider = ldap\n\
                     ldap_uri = ldap://127.0.0.1:3890, ldaps://backup.example:6360\n";
 
 #[test]
+fn backup_servers_follow_the_primaries() {
+    let text =
+        format!("{LDAP}ldap_backup_uri = ldap://b1:389,ldaps://b2\nfailover_primary_timeout = 5\n");
+    let o = LdapOptions::from_config(&cfg(&text), "LDAP").unwrap();
+    assert_eq!(o.backup_uris, vec!["ldap://b1:389", "ldaps://b2"]);
+    assert_eq!(o.failover_primary_timeout, 5);
+    assert_eq!(
+        o.servers(),
+        vec![
+            "ldap://127.0.0.1:3890",
+            "ldaps://backup.example:6360",
+            "ldap://b1:389",
+            "ldaps://b2"
+        ]
+    );
+}
+
+#[test]
 fn ldap_defaults() {
     let o = LdapOptions::from_config(&cfg(LDAP), "LDAP").unwrap();
     assert_eq!(
         o.uris,
         vec!["ldap://127.0.0.1:3890", "ldaps://backup.example:6360"]
     );
+    assert!(o.backup_uris.is_empty());
+    assert_eq!(o.failover_primary_timeout, 31);
     assert_eq!(o.search_base, None);
     assert_eq!(o.user_search_base, None);
     assert_eq!(o.group_search_base, None);
@@ -381,6 +401,14 @@ fn ldap_bad_values() {
     );
     assert_eq!(bad("ldap_tls_reqcert = sometimes").1, "ldap_tls_reqcert");
     assert_eq!(bad("ldap_uri = http://x").1, "ldap_uri");
+    assert_eq!(
+        bad("ldap_backup_uri = ldap://a, ftp://b").1,
+        "ldap_backup_uri"
+    );
+    assert_eq!(
+        bad("failover_primary_timeout = soon").1,
+        "failover_primary_timeout"
+    );
     assert_eq!(bad("ldap_page_size = -5").1, "ldap_page_size");
     assert_eq!(bad("ldap_id_use_start_tls = on").1, "ldap_id_use_start_tls");
 }

@@ -1,13 +1,15 @@
-//! Connecting to the directory: failover over `ldap_uri`, StartTLS, TLS verification
-//! policy, the bind, and search-base discovery.
+//! Connecting to the directory: failover over `ldap_uri` then `ldap_backup_uri` (back to a
+//! primary after `failover_primary_timeout`), StartTLS, TLS verification policy, the bind,
+//! and search-base discovery.
 
 use super::rootdse;
 use super::sasl::{GssapiBinder, SaslConfigError};
 use crate::config::LdapOptions;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
@@ -111,26 +113,61 @@ enum BindMode {
     Invalid(SaslConfigError),
 }
 
-/// Connects to the configured servers in order, starting with the last one that worked.
+/// Connects to the configured servers in order, starting with the last one that worked;
+/// backups only when no primary answers.
 pub struct Connector {
     opts: Arc<LdapOptions>,
     authtok: Option<Zeroizing<String>>,
+    /// Primaries (`ldap_uri`) then backups (`ldap_backup_uri`).
+    servers: Vec<String>,
     preferred: AtomicUsize,
     next_id: AtomicU64,
     bind: BindMode,
+    /// Since when the primaries are known not to answer (while a backup is in use).
+    primaries_down_since: Mutex<Option<Instant>>,
+}
+
+/// The order in which servers are tried: `primaries` primaries then the backups up to
+/// `total`, starting with `preferred` within its kind. When `preferred` is a backup, the
+/// backups come first unless `primaries_due` (time to try the primaries again).
+pub fn attempt_order(
+    primaries: usize,
+    total: usize,
+    preferred: usize,
+    primaries_due: bool,
+) -> Vec<usize> {
+    let rotated = |from: usize, to: usize, start: usize| -> Vec<usize> {
+        let n = to - from;
+        let offset = if (from..to).contains(&start) {
+            start - from
+        } else {
+            0
+        };
+        (0..n).map(|k| from + (offset + k) % n).collect()
+    };
+    let primary = rotated(0, primaries, preferred);
+    let backup = rotated(primaries, total, preferred);
+    if preferred < primaries || primaries_due {
+        primary.into_iter().chain(backup).collect()
+    } else {
+        backup.into_iter().chain(primary).collect()
+    }
 }
 
 impl Connector {
     /// A connector for `opts`; the bind password is moved out of `opts` into zeroizing storage.
     pub fn new(mut opts: LdapOptions) -> (Connector, Arc<LdapOptions>) {
         let authtok = opts.default_authtok.take().map(Zeroizing::new);
+        let servers = opts.servers();
         let opts = Arc::new(opts);
         let c = Connector {
             opts: opts.clone(),
             authtok,
+            servers,
             preferred: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
             bind: BindMode::Simple,
+            primaries_down_since: Mutex::new(None),
         };
         (c, opts)
     }
@@ -147,27 +184,82 @@ impl Connector {
         self
     }
 
-    /// Index in `ldap_uri` of the server tried first (the last one that worked).
+    /// Index in [`LdapOptions::servers`] of the server tried first (the last one that
+    /// worked).
     pub fn preferred(&self) -> usize {
         self.preferred.load(Ordering::Relaxed)
     }
 
-    /// Tries each server once, starting with the preferred one; the first that connects,
-    /// negotiates TLS as configured and binds wins and becomes preferred.
+    fn down_since(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.primaries_down_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn primary_retry_period(&self) -> Duration {
+        Duration::from_secs(u64::from(self.opts.failover_primary_timeout.max(1)))
+    }
+
+    /// True (once per `failover_primary_timeout`) when a backup server is in use and the
+    /// primaries are due to be tried again; the caller then calls
+    /// [`Connector::connect_primary`].
+    pub fn take_primary_retry(&self) -> bool {
+        if self.preferred() < self.opts.uris.len() {
+            return false;
+        }
+        let mut since = self.down_since();
+        match *since {
+            Some(t) if t.elapsed() < self.primary_retry_period() => false,
+            _ => {
+                *since = Some(Instant::now());
+                true
+            }
+        }
+    }
+
+    /// Tries the servers once in [`attempt_order`]; the first that connects, negotiates TLS
+    /// as configured and binds wins and becomes preferred.
     pub async fn connect(&self) -> Result<Connection, ConnectError> {
-        let uris = &self.opts.uris;
-        if uris.is_empty() {
+        let primaries = self.opts.uris.len();
+        let due = {
+            let since = self.down_since();
+            since.is_none_or(|t| t.elapsed() >= self.primary_retry_period())
+        };
+        let order = attempt_order(primaries, self.servers.len(), self.preferred(), due);
+        self.connect_in(&order).await
+    }
+
+    /// Tries only the primary servers (`ldap_uri`), in order.
+    pub async fn connect_primary(&self) -> Result<Connection, ConnectError> {
+        let order: Vec<usize> = (0..self.opts.uris.len()).collect();
+        self.connect_in(&order).await
+    }
+
+    async fn connect_in(&self, order: &[usize]) -> Result<Connection, ConnectError> {
+        if order.is_empty() {
             return Err(ConnectError::NoUri);
         }
-        let start = self.preferred() % uris.len();
+        let primaries = self.opts.uris.len();
         let mut errors = Vec::new();
-        for k in 0..uris.len() {
-            let i = (start + k) % uris.len();
-            let uri = &uris[i];
+        for &i in order {
+            let uri = &self.servers[i];
             match self.connect_one(uri).await {
                 Ok(c) => {
                     self.preferred.store(i, Ordering::Relaxed);
-                    tracing::info!("connected to LDAP server {uri}");
+                    let mut since = self.down_since();
+                    if i < primaries {
+                        *since = None;
+                        tracing::info!("connected to LDAP server {uri}");
+                    } else {
+                        if since.is_none() || order.first().is_some_and(|&f| f < primaries) {
+                            *since = Some(Instant::now());
+                        }
+                        tracing::warn!(
+                            "connected to backup LDAP server {uri}; the primary servers are \
+                             tried again every {} s",
+                            self.primary_retry_period().as_secs()
+                        );
+                    }
                     return Ok(c);
                 }
                 Err(e) => {
@@ -285,8 +377,8 @@ pub struct AuthConnection {
     pub encrypted: bool,
 }
 
-/// Opens a new connection for a user bind, trying the servers of `ldap_uri` in order starting
-/// at index `start`, with the certificate settings of the identity connection. As SSSD, an
+/// Opens a new connection for a user bind, trying the servers of `ldap_uri` then
+/// `ldap_backup_uri` in order starting at index `start`, with the certificate settings of the identity connection. As SSSD, an
 /// `ldap://` server is always asked for StartTLS, whatever `ldap_id_use_start_tls` says,
 /// unless `insecure` (`ldap_auth_disable_tls_never_use_in_production`). No bind is done.
 pub async fn connect_for_auth(
@@ -294,7 +386,7 @@ pub async fn connect_for_auth(
     start: usize,
     insecure: bool,
 ) -> Result<AuthConnection, ConnectError> {
-    let uris = &opts.uris;
+    let uris = opts.servers();
     if uris.is_empty() {
         return Err(ConnectError::NoUri);
     }
@@ -443,6 +535,43 @@ mod tests {
         let (c, shared) = Connector::new(o);
         assert_eq!(shared.default_authtok, None);
         assert_eq!(c.authtok.as_deref().map(|s| s.as_str()), Some("secret"));
+    }
+
+    #[test]
+    fn primaries_come_first_unless_a_backup_is_in_use_and_not_due() {
+        // 2 primaries (0, 1) and 2 backups (2, 3).
+        assert_eq!(attempt_order(2, 4, 0, false), [0, 1, 2, 3]);
+        assert_eq!(attempt_order(2, 4, 1, false), [1, 0, 2, 3]);
+        assert_eq!(attempt_order(2, 4, 1, true), [1, 0, 2, 3]);
+        assert_eq!(attempt_order(2, 4, 3, false), [3, 2, 0, 1]);
+        assert_eq!(attempt_order(2, 4, 3, true), [0, 1, 3, 2]);
+        // Only primaries, only backups, nothing.
+        assert_eq!(attempt_order(3, 3, 2, false), [2, 0, 1]);
+        assert_eq!(attempt_order(0, 2, 1, false), [1, 0]);
+        assert_eq!(attempt_order(0, 2, 1, true), [1, 0]);
+        assert!(attempt_order(0, 0, 0, true).is_empty());
+        // A stale preferred index past the end starts at the first of each kind.
+        assert_eq!(attempt_order(1, 2, 7, false), [1, 0]);
+    }
+
+    #[tokio::test]
+    async fn backups_are_tried_after_the_primaries() {
+        let mut o = test_options();
+        o.uris = vec!["ldap://127.0.0.1:1".into()];
+        o.backup_uris = vec!["ldap://127.0.0.1:2".into()];
+        o.id_use_start_tls = false;
+        let (c, _) = Connector::new(o);
+        match c.connect().await {
+            Err(ConnectError::AllFailed(v)) => {
+                assert_eq!(v.len(), 2);
+                assert!(v[0].starts_with("ldap://127.0.0.1:1"), "{v:?}");
+                assert!(v[1].starts_with("ldap://127.0.0.1:2"), "{v:?}");
+            }
+            Err(e) => panic!("unexpected {e}"),
+            Ok(_) => panic!("connected to a closed port"),
+        }
+        // Not on a backup: no primary retry.
+        assert!(!c.take_primary_retry());
     }
 
     #[tokio::test]

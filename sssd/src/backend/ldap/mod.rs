@@ -170,9 +170,9 @@ pub fn now() -> i64 {
 
 /// The LDAP provider of one domain.
 pub struct LdapProvider {
-    connector: Connector,
+    connector: Arc<Connector>,
     ctx: MapCtx,
-    conn: Mutex<Option<Connection>>,
+    conn: Arc<Mutex<Option<Connection>>>,
 }
 
 impl LdapProvider {
@@ -180,9 +180,9 @@ impl LdapProvider {
     pub fn new(opts: LdapOptions, dom: &DomainOptions) -> LdapProvider {
         let (connector, opts) = Connector::new(opts);
         LdapProvider {
-            connector,
+            connector: Arc::new(connector),
             ctx: MapCtx::new(opts, dom),
-            conn: Mutex::new(None),
+            conn: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -196,9 +196,12 @@ impl LdapProvider {
                 sasl::GssapiBinder::new(o, crate::backend::krb5::ldap_child::ldap_child_path())
             })
         });
-        let mut p = LdapProvider::new(opts, dom);
-        p.connector = p.connector.with_sasl(sasl);
-        p
+        let (connector, opts) = Connector::new(opts);
+        LdapProvider {
+            connector: Arc::new(connector.with_sasl(sasl)),
+            ctx: MapCtx::new(opts, dom),
+            conn: Arc::new(Mutex::new(None)),
+        }
     }
 
     /// The mapping context.
@@ -206,23 +209,47 @@ impl LdapProvider {
         &self.ctx
     }
 
-    /// Index in `ldap_uri` of the server used last (tried first next time).
+    /// Index in `ldap_uri` followed by `ldap_backup_uri` of the server used last (tried
+    /// first next time).
     pub fn preferred_uri(&self) -> usize {
         self.connector.preferred()
     }
 
-    /// The current connection, connecting (with failover) when there is none.
+    /// The current connection, connecting (with failover) when there is none. While it is
+    /// to a backup server, the primaries are tried again in the background every
+    /// `failover_primary_timeout`, and the first that answers replaces it.
     pub async fn connection(&self) -> Result<Connection, ConnectError> {
         let mut slot = self.conn.lock().await;
         if let Some(c) = slot.as_mut()
             && !c.ldap.is_closed()
         {
+            if self.connector.take_primary_retry() {
+                self.return_to_primary();
+            }
             return Ok(c.clone());
         }
         *slot = None;
         let c = self.connector.connect().await?;
         *slot = Some(c.clone());
         Ok(c)
+    }
+
+    /// Tries the primary servers in the background; on success the new connection replaces
+    /// the current one (requests already running on the old one finish there).
+    fn return_to_primary(&self) {
+        let connector = self.connector.clone();
+        let slot = self.conn.clone();
+        tokio::spawn(async move {
+            match connector.connect_primary().await {
+                Ok(c) => {
+                    let old = slot.lock().await.replace(c);
+                    if let Some(mut old) = old {
+                        let _ = old.ldap.unbind().await;
+                    }
+                }
+                Err(e) => tracing::info!("still no primary LDAP server: {e}"),
+            }
+        });
     }
 
     /// A new connection for one long operation (enumeration), closed by
@@ -299,6 +326,8 @@ impl LdapProvider {
 pub fn test_options() -> LdapOptions {
     LdapOptions {
         uris: vec!["ldap://127.0.0.1:389".into()],
+        backup_uris: Vec::new(),
+        failover_primary_timeout: 31,
         search_base: None,
         user_search_base: None,
         group_search_base: None,
