@@ -13,3 +13,4 @@ pub mod paths;
 pub mod responder;
 pub mod sbus;
 pub mod service;
+pub mod watchdog;

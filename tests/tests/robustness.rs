@@ -208,3 +208,73 @@ fn backup_server_serves_while_the_primary_is_down_then_the_primary_again() {
     })
     .unwrap_or_else(|e| panic!("{e}: {}\n{}", user1(), sssd.logs()));
 }
+
+/// Stops only the event-loop thread of `pid` (its main thread) with ptrace, leaving the
+/// process's other threads running, and waits (up to `limit`) for the process to end; returns
+/// whether it ended. The ptrace link ends with it.
+fn freeze_main_thread_until_exit(pid: u32, limit: Duration) -> bool {
+    const PTRACE_SEIZE: libc::c_uint = 0x4206;
+    const PTRACE_INTERRUPT: libc::c_uint = 0x4207;
+    let pid = libc::pid_t::try_from(pid).unwrap();
+    let null = std::ptr::null_mut::<libc::c_void>();
+    // SAFETY: plain ptrace requests on a process of the test's own namespace; this thread
+    // stays the tracer until the tracee is reaped below.
+    unsafe {
+        assert_eq!(
+            libc::ptrace(PTRACE_SEIZE, pid, null, null),
+            0,
+            "PTRACE_SEIZE"
+        );
+        assert_eq!(
+            libc::ptrace(PTRACE_INTERRUPT, pid, null, null),
+            0,
+            "PTRACE_INTERRUPT"
+        );
+    }
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        let mut status = 0;
+        // SAFETY: waits for the tracee's state changes without blocking.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::__WALL | libc::WNOHANG) };
+        if r == pid && (libc::WIFEXITED(status) || libc::WIFSIGNALED(status)) {
+            return true;
+        }
+        if r < 0 {
+            return !sssd_tests::proc::alive(u32::try_from(pid).unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: let it go (it stays stopped no longer than this test).
+    unsafe { libc::ptrace(libc::PTRACE_DETACH, pid, null, null) };
+    false
+}
+
+#[test]
+fn stuck_event_loop_is_ended_by_the_watchdog_and_restarted() {
+    let slapd = Slapd::new(&ldif::rfc2307_with_bulk(5)).unwrap();
+    let ns = Namespace::new(Some(stage::shared_stage().unwrap())).unwrap();
+    let conf = SssdConf::ldap(&slapd, Schema::Rfc2307).set("nss", "timeout", "1");
+    let sssd = Sssd::start(&ns, &conf).unwrap();
+    let old = pid_of(&ns, "sssd_nss").expect("sssd_nss running");
+    // The watchdog thread keeps running while the loop is frozen: after 3 periods (3 s)
+    // it ends the process.
+    assert!(
+        freeze_main_thread_until_exit(old, Duration::from_secs(30)),
+        "sssd_nss with a frozen event loop did not exit\n{}",
+        sssd.logs()
+    );
+    sssd_tests::proc::wait_until("sssd_nss to be restarted", Duration::from_secs(20), || {
+        pid_of(&ns, "sssd_nss").is_some_and(|p| p != old)
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
+    sssd_tests::proc::wait_until("getent to succeed", Duration::from_secs(20), || {
+        ns.run(&["getent", "passwd", "user3"])
+            .is_ok_and(|o| o.stdout == "user3:*:1003:2003:1003:/home/user3:/bin/bash\n")
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
+    assert!(
+        sssd.logs().contains("the event loop has not run"),
+        "{}",
+        sssd.logs()
+    );
+}

@@ -19,7 +19,7 @@ fn main() -> anyhow::Result<()> {
         .context("reading the [nss] and domain options")?;
     // One thread (see startup::runtime). Nothing on this runtime blocks (cache reads are
     // short LMDB lookups; enumeration scans run in spawn_blocking).
-    startup::runtime()?.block_on(run(opts, settings))
+    startup::runtime(&cfg, "nss")?.block_on(run(opts, settings))
 }
 
 async fn run(opts: ChildOptions, settings: NssSettings) -> anyhow::Result<()> {

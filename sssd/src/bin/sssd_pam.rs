@@ -33,7 +33,7 @@ fn main() -> anyhow::Result<()> {
         );
     }
     // One thread, as sssd_nss: the work per request is short and nothing blocks.
-    startup::runtime()?.block_on(run(opts, settings))
+    startup::runtime(&cfg, "pam")?.block_on(run(opts, settings))
 }
 
 async fn run(opts: ChildOptions, settings: PamSettings) -> anyhow::Result<()> {

@@ -31,6 +31,9 @@ pub enum StartupError {
         /// The underlying error.
         source: ConfigError,
     },
+    /// An option read at start-up has a bad value (the error names it).
+    #[error(transparent)]
+    Option(#[from] ConfigError),
     /// The async runtime could not start.
     #[error("starting the tokio runtime: {0}")]
     Runtime(std::io::Error),
@@ -81,12 +84,19 @@ pub fn init(section: &str) -> Result<(ChildOptions, Config), StartupError> {
 }
 
 /// A single-threaded runtime, like SSSD's event loop: a request is a few microseconds of
-/// work, and handing each wake-up to another worker costs more than that.
-pub fn runtime() -> Result<tokio::runtime::Runtime, StartupError> {
-    tokio::runtime::Builder::new_current_thread()
+/// work, and handing each wake-up to another worker costs more than that. The watchdog
+/// (`[section] timeout`) watches it.
+pub fn runtime(
+    cfg: &Config,
+    section: &'static str,
+) -> Result<tokio::runtime::Runtime, StartupError> {
+    let period = crate::watchdog::period_from_config(cfg, section)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(StartupError::Runtime)
+        .map_err(StartupError::Runtime)?;
+    crate::watchdog::start(rt.handle(), period, section);
+    Ok(rt)
 }
 
 /// Joins the private bus as `bus_name`; returns the bus and a data-provider client on it.
