@@ -392,6 +392,37 @@ fn daemon_mode_returns_after_startup() {
 }
 
 #[test]
+fn systemd_is_told_when_startup_is_done_and_when_stopping() {
+    let mut c = setup(CONFIG, &["nss"]);
+    let root = c.root.path().to_path_buf();
+    let paths = Paths::under(&root);
+    let notify_path = root.join("notify");
+    let sock = std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let monitor = sssd(
+        &root,
+        &["-i"],
+        &[("NOTIFY_SOCKET", notify_path.to_str().unwrap())],
+    )
+    .spawn()
+    .unwrap();
+    let monitor_pid = monitor.id() as i32;
+    c.monitor = Some(monitor);
+    let mut buf = [0u8; 256];
+    let n = sock.recv(&mut buf).expect("READY=1 from the monitor");
+    let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(msg.starts_with("READY=1\n"), "{msg:?}");
+    assert!(msg.contains(&format!("MAINPID={monitor_pid}\n")), "{msg:?}");
+    // Ready means started: the pidfile is there and the children are running.
+    assert!(paths.pidfile.exists());
+    assert!(pid_of(&root, "nss").is_some());
+    unsafe { libc::kill(monitor_pid, libc::SIGTERM) };
+    let n = sock.recv(&mut buf).expect("STOPPING=1 from the monitor");
+    assert_eq!(&buf[..n], b"STOPPING=1\n");
+}
+
+#[test]
 fn config_errors_refuse_to_start() {
     let c = setup("[sssd]\n  indented garbage without equals\n", &[]);
     let root = c.root.path();

@@ -77,6 +77,8 @@ pub fn spawn(kind: &ChildKind, opts: &MonitorOptions) -> std::io::Result<tokio::
     let mut cmd = tokio::process::Command::new(&program);
     cmd.args(&args)
         .stdin(Stdio::null())
+        // Only the monitor speaks to systemd.
+        .env_remove(super::sd_notify::NOTIFY_SOCKET)
         .process_group(0)
         .kill_on_drop(false);
     if opts.daemon {

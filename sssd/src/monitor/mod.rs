@@ -11,6 +11,7 @@ pub mod options;
 pub mod pidfile;
 pub mod restart;
 mod run;
+pub mod sd_notify;
 pub mod signals;
 
 pub use options::{Command, MonitorOptions};

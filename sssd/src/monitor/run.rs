@@ -104,6 +104,7 @@ pub async fn run(
     if let Err(e) = &result {
         tracing::error!("{e}");
     }
+    super::sd_notify::stopping();
     monitor.shutdown().await;
     pidfile::remove(&monitor.opts.paths.pidfile);
     drop(host);
@@ -173,6 +174,7 @@ impl Monitor {
         pidfile::write(&self.opts.paths.pidfile)?;
         tracing::info!("sssd started: {} children running", self.children.len());
         notifier.ready();
+        super::sd_notify::ready();
         Ok(true)
     }
 
