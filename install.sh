@@ -13,6 +13,7 @@
 #   sssd_be sssd_nss sssd_pam krb5_child ldap_child -> /usr/libexec/sssd/, 0755, owned by
 #                      root when run as root (those built)
 #   man/*.[1-8]     -> /usr/share/man/manN/*.N.gz
+#   dist/sssd.service -> /usr/lib/systemd/system/sssd.service (Type=notify; not enabled)
 # krb5_child and ldap_child get no setuid bit and no file capabilities: SSSD ships krb5_child
 # with capabilities because its daemon may run as an unprivileged `sssd` user, but ours runs as
 # root, and the children only need to write a ccache as the user and read a keytab, which root
@@ -112,6 +113,7 @@ done
 for b in sssd_be sssd_nss sssd_pam krb5_child ldap_child; do
     [ -f "$target_dir/$b" ] && plan+=("$target_dir/$b /usr/libexec/sssd/$b 0755")
 done
+[ -f "$here/dist/sssd.service" ] && plan+=("$here/dist/sssd.service /usr/lib/systemd/system/sssd.service 0644")
 shopt -s nullglob
 for m in "$man_src"/*.[1-8]; do
     sec=${m##*.}

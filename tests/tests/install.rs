@@ -98,6 +98,7 @@ fn installs_layout_with_sssd_modes_and_uninstalls_exactly() {
         ("usr/libexec/sssd/krb5_child", 0o755),
         ("usr/share/man/man8/sssd.8.gz", 0o644),
         ("usr/share/man/man5/sssd.conf.5.gz", 0o644),
+        ("usr/lib/systemd/system/sssd.service", 0o644),
         ("var/lib/sss/db", 0o700),
         ("var/lib/sss/pipes", 0o755),
         ("var/lib/sss/pipes/private", 0o700),
@@ -222,5 +223,44 @@ fn man_pages_exist_and_render_without_warnings() {
         assert!(out.success(), "man {page}: {out:?}");
         assert!(out.stderr.trim().is_empty(), "man {page}: {}", out.stderr);
         assert!(out.stdout.contains("SEE ALSO"), "man {page}: no SEE ALSO");
+    }
+}
+
+#[test]
+fn systemd_unit_is_a_notify_service_running_the_monitor_in_the_foreground() {
+    let unit = std::fs::read_to_string(workspace_root().join("dist/sssd.service")).unwrap();
+    for line in [
+        "Type=notify",
+        "ExecStart=/usr/sbin/sssd -i --logger=files",
+        "WantedBy=multi-user.target",
+    ] {
+        assert!(unit.lines().any(|l| l == line), "{line} missing:\n{unit}");
+    }
+    // systemd's own parser, when this machine has it.
+    if Path::new("/usr/bin/systemd-analyze").exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("sssd.service");
+        std::fs::write(&copy, &unit).unwrap();
+        let out = proc::run(
+            Command::new("/usr/bin/systemd-analyze")
+                .arg("verify")
+                .arg("--man=no")
+                .arg(&copy),
+            None,
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        let text = format!("{}{}", out.stdout, out.stderr);
+        // /usr/sbin/sssd need not be installed on the machine running the tests.
+        let complaints: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                l.contains("sssd.service:") && !l.contains("/usr/sbin/sssd is not executable")
+            })
+            .collect();
+        assert!(
+            complaints.is_empty(),
+            "systemd-analyze verify complains about the unit:\n{text}"
+        );
     }
 }
