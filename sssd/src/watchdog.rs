@@ -30,6 +30,19 @@ pub fn period_from_config(cfg: &Config, section: &str) -> Result<Duration, Confi
     Ok(Duration::from_secs(u64::try_from(secs).unwrap_or(u64::MAX)))
 }
 
+/// A single-threaded runtime (the daemons' event loop) watched by [`start`] with
+/// `period`; `name` names the process in the stall message.
+pub fn watched_runtime(
+    period: Duration,
+    name: &'static str,
+) -> std::io::Result<tokio::runtime::Runtime> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    start(rt.handle(), period, name);
+    Ok(rt)
+}
+
 /// Counts the periods in a row in which the beat counter did not move.
 #[derive(Debug, Default)]
 pub struct StallCounter {

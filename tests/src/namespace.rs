@@ -325,6 +325,17 @@ impl Namespace {
             .collect()
     }
 
+    /// The PIDs of the processes in the namespace whose command name (`/proc/PID/comm`) is
+    /// `comm`.
+    pub fn processes_named(&self, comm: &str) -> Vec<u32> {
+        self.processes()
+            .into_iter()
+            .filter(|pid| {
+                fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)
+            })
+            .collect()
+    }
+
     /// Kills every process in the namespace (SIGTERM, then SIGKILL after `grace`).
     pub fn kill_all(&self, grace: Duration) {
         let pids = self.processes();

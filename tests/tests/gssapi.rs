@@ -288,12 +288,7 @@ fn unsupported_sasl_mech_is_a_config_error() {
 
 /// PIDs of `sssd_be` inside `ns`.
 fn backend_pids(ns: &Namespace) -> Vec<u32> {
-    ns.processes()
-        .into_iter()
-        .filter(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "sssd_be")
-        })
-        .collect()
+    ns.processes_named("sssd_be")
 }
 
 #[test]

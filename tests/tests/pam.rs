@@ -384,20 +384,18 @@ fn krb5_auth_ccache_validation_access_filter_and_kpasswd() {
 /// The backend keeps one krb5_child started ahead of need; when the backend is killed the
 /// spare exits by itself (its stdin closes), and the restarted backend serves krb5 logins.
 fn spare_krb5_child_ends_with_its_backend(sssd: &Sssd<'_>, ns: &Namespace) {
-    let comm = |pid: u32| std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
     let ppid = |pid: u32| -> Option<u32> {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         stat.rsplit_once(") ")?.1.split(' ').nth(1)?.parse().ok()
     };
-    let backend = ns
-        .processes()
-        .into_iter()
-        .find(|&p| comm(p).trim() == "sssd_be")
+    let backend = *ns
+        .processes_named("sssd_be")
+        .first()
         .expect("sssd_be running");
     let spare = ns
-        .processes()
+        .processes_named("krb5_child")
         .into_iter()
-        .find(|&p| comm(p).trim() == "krb5_child" && ppid(p) == Some(backend))
+        .find(|&p| ppid(p) == Some(backend))
         .unwrap_or_else(|| panic!("no spare krb5_child under sssd_be\n{}", sssd.logs()));
     sssd_tests::proc::signal(backend, libc::SIGKILL);
     sssd_tests::proc::wait_until(
@@ -572,15 +570,7 @@ fn unreachable_kdc_is_authinfo_unavail_within_the_timeout() {
         .domain("krb5_auth_timeout", &timeout.to_string())
         .domain("access_provider", "deny");
     let sssd = start(&ns, &conf);
-    let krb5_children = || -> Vec<u32> {
-        ns.processes()
-            .into_iter()
-            .filter(|pid| {
-                std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                    .is_ok_and(|c| c.trim() == "krb5_child")
-            })
-            .collect()
-    };
+    let krb5_children = || ns.processes_named("krb5_child");
     for caller in [ROOT, AS_USER1] {
         // After the first login a spare krb5_child waits for the next one: that spare does
         // this login and must be killed with it.

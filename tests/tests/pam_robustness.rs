@@ -209,12 +209,7 @@ fn killed_pam_responder_is_restarted() {
     let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
     let ns = Namespace::new(Some(stage::shared_stage().unwrap())).unwrap();
     let sssd = start(&slapd, &ns);
-    let pid_of = || {
-        ns.processes().into_iter().find(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                .is_ok_and(|c| c.trim() == "sssd_pam")
-        })
-    };
+    let pid_of = || ns.processes_named("sssd_pam").first().copied();
     let old = pid_of().expect("sssd_pam running");
     sssd_tests::proc::signal(old, libc::SIGKILL);
     sssd_tests::proc::wait_until("sssd_pam to be restarted", Duration::from_secs(30), || {

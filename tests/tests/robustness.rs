@@ -131,9 +131,7 @@ fn non_utf8_name_gets_einval_and_keeps_the_connection() {
 
 /// PID of the process named `comm` inside `ns`.
 fn pid_of(ns: &Namespace, comm: &str) -> Option<u32> {
-    ns.processes().into_iter().find(|pid| {
-        std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)
-    })
+    ns.processes_named(comm).first().copied()
 }
 
 /// Kills `comm` (by PID) and expects the monitor to restart it and lookups to work again.
@@ -143,14 +141,15 @@ fn killed_process_is_restarted(comm: &str) {
     let sssd = Sssd::start(&ns, &SssdConf::ldap(&slapd, Schema::Rfc2307)).unwrap();
     let old = pid_of(&ns, comm).unwrap_or_else(|| panic!("no {comm} running"));
     sssd_tests::proc::signal(old, libc::SIGKILL);
-    let mut restarted = None;
+    assert_restarted_and_serving(&ns, &sssd, comm, old);
+}
+
+/// Expects a new `comm` (not `old`) to be started by the monitor and lookups to work again.
+fn assert_restarted_and_serving(ns: &Namespace, sssd: &Sssd<'_>, comm: &str, old: u32) {
     sssd_tests::proc::wait_until(
         &format!("{comm} to be restarted"),
         Duration::from_secs(20),
-        || {
-            restarted = pid_of(&ns, comm).filter(|p| *p != old);
-            restarted.is_some()
-        },
+        || pid_of(ns, comm).is_some_and(|p| p != old),
     )
     .unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
     sssd_tests::proc::wait_until("getent to succeed", Duration::from_secs(20), || {
@@ -263,15 +262,7 @@ fn stuck_event_loop_is_ended_by_the_watchdog_and_restarted() {
         "sssd_nss with a frozen event loop did not exit\n{}",
         sssd.logs()
     );
-    sssd_tests::proc::wait_until("sssd_nss to be restarted", Duration::from_secs(20), || {
-        pid_of(&ns, "sssd_nss").is_some_and(|p| p != old)
-    })
-    .unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
-    sssd_tests::proc::wait_until("getent to succeed", Duration::from_secs(20), || {
-        ns.run(&["getent", "passwd", "user3"])
-            .is_ok_and(|o| o.stdout == "user3:*:1003:2003:1003:/home/user3:/bin/bash\n")
-    })
-    .unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
+    assert_restarted_and_serving(&ns, &sssd, "sssd_nss", old);
     assert!(
         sssd.logs().contains("the event loop has not run"),
         "{}",

@@ -30,13 +30,9 @@ fn main() -> Result<()> {
     set_gssapi_env(&cfg, &domain, &opts)?;
     // One thread: a request hops between the D-Bus reader, the LDAP driver and the handler
     // tasks, and keeping them on one thread spares a thread wake-up at each hop.
-    let section = format!("domain/{domain}");
-    let period = sssd::watchdog::period_from_config(&cfg, &section)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    let period = sssd::watchdog::period_from_config(&cfg, &format!("domain/{domain}"))?;
+    let rt = sssd::watchdog::watched_runtime(period, "sssd_be")
         .context("cannot start the async runtime")?;
-    sssd::watchdog::start(rt.handle(), period, "sssd_be");
     let res = rt.block_on(run(opts, cfg, domain));
     if let Err(e) = &res {
         tracing::error!("{e:#}");

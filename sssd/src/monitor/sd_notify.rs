@@ -41,14 +41,16 @@ pub fn ready_message(pid: u32) -> String {
 
 /// Sends [`ready_message`] for this process, logging (not failing) when it cannot.
 pub fn ready() {
-    if let Err(e) = notify(&ready_message(std::process::id())) {
-        tracing::warn!("cannot notify systemd through ${NOTIFY_SOCKET}: {e}");
-    }
+    notify_or_warn(&ready_message(std::process::id()));
 }
 
 /// Tells systemd the monitor is stopping.
 pub fn stopping() {
-    if let Err(e) = notify("STOPPING=1\n") {
+    notify_or_warn("STOPPING=1\n");
+}
+
+fn notify_or_warn(state: &str) {
+    if let Err(e) = notify(state) {
         tracing::warn!("cannot notify systemd through ${NOTIFY_SOCKET}: {e}");
     }
 }

@@ -77,28 +77,19 @@ pub async fn run(program: &Path, request: &[u8], timeout: Duration) -> Result<Ve
 /// Idle helpers started ahead of need, one per program path.
 static WARM: Mutex<Vec<(PathBuf, Child)>> = Mutex::new(Vec::new());
 
-/// Takes the idle helper for `program` if it is still alive.
-fn take_warm(program: &Path) -> Option<Child> {
+/// Takes the idle helper for `program` if it is still alive, and starts the next one.
+fn take_spare(program: &Path) -> Option<Child> {
     let mut warm = WARM.lock().unwrap_or_else(|e| e.into_inner());
-    let at = warm.iter().position(|(p, _)| p == program)?;
-    let (_, mut child) = warm.swap_remove(at);
-    match child.try_wait() {
-        Ok(None) => Some(child),
-        // It exited (or cannot be checked): dropping it kills and forgets it.
-        _ => None,
-    }
-}
-
-/// Starts an idle helper for `program` unless one is already waiting.
-fn refill_warm(program: &Path) {
-    let mut warm = WARM.lock().unwrap_or_else(|e| e.into_inner());
-    if warm.iter().any(|(p, _)| p == program) {
-        return;
-    }
+    let taken = warm.iter().position(|(p, _)| p == program).and_then(|at| {
+        let (_, mut child) = warm.swap_remove(at);
+        // One that exited (or cannot be checked) is dropped: killed and forgotten.
+        matches!(child.try_wait(), Ok(None)).then_some(child)
+    });
     match spawn(program) {
         Ok(child) => warm.push((program.to_path_buf(), child)),
         Err(e) => tracing::warn!("cannot start a spare helper: {e}"),
     }
+    taken
 }
 
 /// [`run`], but with a helper started ahead of time: the one waiting for `program` is
@@ -110,11 +101,10 @@ pub async fn run_warm(
     request: &[u8],
     timeout: Duration,
 ) -> Result<Vec<u8>, ChildError> {
-    let child = match take_warm(program) {
+    let child = match take_spare(program) {
         Some(c) => c,
         None => spawn(program)?,
     };
-    refill_warm(program);
     exchange(program, child, request, timeout).await
 }
 

@@ -178,9 +178,18 @@ pub struct LdapProvider {
 impl LdapProvider {
     /// A provider for `opts` in domain `dom`. Nothing is contacted until the first request.
     pub fn new(opts: LdapOptions, dom: &DomainOptions) -> LdapProvider {
+        LdapProvider::with_connector(opts, dom, |c| c)
+    }
+
+    /// A provider whose connector (made from `opts`) is adjusted by `adjust`.
+    fn with_connector(
+        opts: LdapOptions,
+        dom: &DomainOptions,
+        adjust: impl FnOnce(Connector) -> Connector,
+    ) -> LdapProvider {
         let (connector, opts) = Connector::new(opts);
         LdapProvider {
-            connector: Arc::new(connector),
+            connector: Arc::new(adjust(connector)),
             ctx: MapCtx::new(opts, dom),
             conn: Arc::new(Mutex::new(None)),
         }
@@ -196,12 +205,7 @@ impl LdapProvider {
                 sasl::GssapiBinder::new(o, crate::backend::krb5::ldap_child::ldap_child_path())
             })
         });
-        let (connector, opts) = Connector::new(opts);
-        LdapProvider {
-            connector: Arc::new(connector.with_sasl(sasl)),
-            ctx: MapCtx::new(opts, dom),
-            conn: Arc::new(Mutex::new(None)),
-        }
+        LdapProvider::with_connector(opts, dom, |c| c.with_sasl(sasl))
     }
 
     /// The mapping context.

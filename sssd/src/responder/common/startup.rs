@@ -91,12 +91,7 @@ pub fn runtime(
     section: &'static str,
 ) -> Result<tokio::runtime::Runtime, StartupError> {
     let period = crate::watchdog::period_from_config(cfg, section)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(StartupError::Runtime)?;
-    crate::watchdog::start(rt.handle(), period, section);
-    Ok(rt)
+    crate::watchdog::watched_runtime(period, section).map_err(StartupError::Runtime)
 }
 
 /// Joins the private bus as `bus_name`; returns the bus and a data-provider client on it.
