@@ -9,6 +9,7 @@ pub mod child;
 pub mod command;
 pub mod error;
 pub mod header;
+pub mod memcache;
 pub mod nss;
 pub mod pam;
 pub mod wire;
