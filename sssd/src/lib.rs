@@ -7,6 +7,7 @@ pub mod backend;
 pub mod cache;
 pub mod config;
 pub mod logging;
+pub mod memcache;
 pub mod model;
 pub mod monitor;
 pub mod paths;
