@@ -268,6 +268,11 @@ pub(crate) enum StampKind {
 
 /// The key of a record's stamp: `u:<name>`, `g:<name>` or `i:<name>`.
 pub(crate) fn stamp_key(kind: StampKind, name: &str) -> Vec<u8> {
+    stamp_key_bytes(kind, name.as_bytes())
+}
+
+/// [`stamp_key`] for a name given as the raw key of its record.
+pub(crate) fn stamp_key_bytes(kind: StampKind, name: &[u8]) -> Vec<u8> {
     let prefix: &[u8] = match kind {
         StampKind::User => b"u:",
         StampKind::Group => b"g:",
@@ -275,7 +280,7 @@ pub(crate) fn stamp_key(kind: StampKind, name: &str) -> Vec<u8> {
     };
     let mut k = Vec::with_capacity(2 + name.len());
     k.extend_from_slice(prefix);
-    k.extend_from_slice(name.as_bytes());
+    k.extend_from_slice(name);
     k
 }
 

@@ -105,6 +105,16 @@ impl Cache {
         })
     }
 
+    /// Opens the cache of `domain` under `db_dir` only if it was created before (by the
+    /// backend): `Ok(None)` when there is none, and nothing is created. For tools that
+    /// must not leave empty caches behind (`sss_cache`).
+    pub fn open_existing(db_dir: &Path, domain: &str) -> Result<Option<Cache>, CacheError> {
+        if !env::env_dir(db_dir, domain).join("data.mdb").is_file() {
+            return Ok(None);
+        }
+        Cache::open(db_dir, domain).map(Some)
+    }
+
     /// The directory of this cache's environment.
     pub fn path(&self) -> &str {
         &self.shared.path

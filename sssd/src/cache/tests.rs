@@ -665,3 +665,116 @@ fn credentials_are_kept_apart_and_go_with_the_user() {
     w.commit().unwrap();
     assert_eq!(cache.credentials("bob").unwrap(), None);
 }
+
+#[test]
+fn expire_user_expires_it_and_its_initgroups_only() {
+    let (_d, cache) = open();
+    let mut w = cache.writer().unwrap();
+    w.put_user(&user("alice", 1000), 100, 200).unwrap();
+    w.put_user(&user("bob", 1001), 110, 210).unwrap();
+    w.put_group(&group("g", 7, &["alice"]), 101, 201).unwrap();
+    w.set_initgroups("alice", &[7], 102, 202).unwrap();
+    w.set_initgroups("bob", &[7], 112, 212).unwrap();
+    w.commit().unwrap();
+    let mut w = cache.writer().unwrap();
+    assert!(w.expire_user("alice").unwrap());
+    assert!(!w.expire_user("nobody").unwrap());
+    assert!(!w.expire_user("Alice").unwrap(), "keys are exact");
+    assert!(!w.expire_user("").unwrap());
+    w.commit().unwrap();
+    let a = cache.user_by_name("alice").unwrap().unwrap();
+    assert_eq!((a.last_update, a.expire), (100, 0));
+    assert_eq!(a.value, user("alice", 1000), "the record is untouched");
+    let ai = cache.initgroups("alice").unwrap().unwrap();
+    assert_eq!((ai.last_update, ai.expire), (102, 0));
+    let b = cache.user_by_name("bob").unwrap().unwrap();
+    assert_eq!((b.last_update, b.expire), (110, 210));
+    let bi = cache.initgroups("bob").unwrap().unwrap();
+    assert_eq!(bi.expire, 212);
+    let g = cache.group_by_name("g").unwrap().unwrap();
+    assert_eq!(g.expire, 201);
+    // Nothing was created for the unknown name.
+    assert_eq!(raw_stamp(&cache, StampKind::User, "nobody"), None);
+    assert_eq!(raw_stamp(&cache, StampKind::Initgroups, "nobody"), None);
+}
+
+#[test]
+fn expire_group_expires_only_that_group() {
+    let (_d, cache) = open();
+    let mut w = cache.writer().unwrap();
+    w.put_user(&user("alice", 1000), 100, 200).unwrap();
+    w.put_group(&group("g", 7, &["alice"]), 101, 201).unwrap();
+    w.put_group(&group("h", 8, &[]), 103, 203).unwrap();
+    w.set_initgroups("alice", &[7], 102, 202).unwrap();
+    w.commit().unwrap();
+    let mut w = cache.writer().unwrap();
+    assert!(w.expire_group("g").unwrap());
+    assert!(!w.expire_group("alice").unwrap(), "a user is not a group");
+    w.commit().unwrap();
+    assert_eq!(cache.group_by_gid(7).unwrap().unwrap().expire, 0);
+    assert_eq!(cache.group_by_gid(8).unwrap().unwrap().expire, 203);
+    assert_eq!(cache.user_by_name("alice").unwrap().unwrap().expire, 200);
+    assert_eq!(cache.initgroups("alice").unwrap().unwrap().expire, 202);
+}
+
+#[test]
+fn expire_all_users_or_groups_leaves_the_other_kind() {
+    let (_d, cache) = open();
+    let mut w = cache.writer().unwrap();
+    w.put_user(&user("alice", 1000), 100, 200).unwrap();
+    w.put_user(&user("bob", 1001), 110, 210).unwrap();
+    w.put_group(&group("g", 7, &["alice"]), 101, 201).unwrap();
+    w.set_initgroups("alice", &[7], 102, 202).unwrap();
+    w.commit().unwrap();
+    let mut w = cache.writer().unwrap();
+    assert_eq!(w.expire_all_users().unwrap(), 2);
+    w.commit().unwrap();
+    assert_eq!(cache.user_by_name("alice").unwrap().unwrap().expire, 0);
+    assert_eq!(cache.user_by_name("bob").unwrap().unwrap().expire, 0);
+    assert_eq!(cache.initgroups("alice").unwrap().unwrap().expire, 0);
+    assert_eq!(cache.group_by_name("g").unwrap().unwrap().expire, 201);
+    let mut w = cache.writer().unwrap();
+    assert_eq!(w.expire_all_groups().unwrap(), 1);
+    w.commit().unwrap();
+    let g = cache.group_by_name("g").unwrap().unwrap();
+    assert_eq!((g.last_update, g.expire), (101, 0));
+    // An empty cache has nothing to expire.
+    let (_d2, empty) = open();
+    let mut w = empty.writer().unwrap();
+    assert_eq!(w.expire_all_users().unwrap(), 0);
+    assert_eq!(w.expire_all_groups().unwrap(), 0);
+}
+
+#[test]
+fn expiring_repairs_an_unreadable_stamp() {
+    let (_d, cache) = open();
+    let mut w = cache.writer().unwrap();
+    w.put_user(&user("alice", 1000), 100, 200).unwrap();
+    w.commit().unwrap();
+    let key = codec::stamp_key(StampKind::User, "alice");
+    raw_put(&cache, cache.shared.dbs.stamps, &key, b"junk");
+    let mut w = cache.writer().unwrap();
+    assert!(w.expire_user("alice").unwrap());
+    w.commit().unwrap();
+    let a = cache.user_by_name("alice").unwrap().unwrap();
+    assert_eq!((a.last_update, a.expire), (0, 0));
+}
+
+#[test]
+fn open_existing_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        Cache::open_existing(dir.path(), "example.com")
+            .unwrap()
+            .is_none()
+    );
+    assert!(!dir.path().join("cache_example.com").exists());
+    let c = Cache::open(dir.path(), "example.com").unwrap();
+    let mut w = c.writer().unwrap();
+    w.put_user(&user("alice", 1000), 1, 2).unwrap();
+    w.commit().unwrap();
+    let again = Cache::open_existing(dir.path(), "example.com")
+        .unwrap()
+        .unwrap();
+    assert!(again.user_by_name("alice").unwrap().is_some());
+}

@@ -141,6 +141,49 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Marks user `name` and its initgroups record expired (as `sss_cache -u`): the next
+    /// lookup asks the backend again. Returns whether such a user is cached; the records
+    /// themselves are untouched.
+    pub fn expire_user(&mut self, name: &str) -> Result<bool, CacheError> {
+        if !self.has_record(self.dbs().users, name)? {
+            return Ok(false);
+        }
+        self.expire_stamp(&codec::stamp_key(StampKind::User, name))?;
+        self.expire_stamp(&codec::stamp_key(StampKind::Initgroups, name))?;
+        Ok(true)
+    }
+
+    /// Marks group `name` expired (as `sss_cache -g`). Returns whether such a group is
+    /// cached.
+    pub fn expire_group(&mut self, name: &str) -> Result<bool, CacheError> {
+        if !self.has_record(self.dbs().groups, name)? {
+            return Ok(false);
+        }
+        self.expire_stamp(&codec::stamp_key(StampKind::Group, name))?;
+        Ok(true)
+    }
+
+    /// Marks every cached user and its initgroups record expired (as `sss_cache -U`);
+    /// returns how many users there are.
+    pub fn expire_all_users(&mut self) -> Result<usize, CacheError> {
+        let names = self.record_keys(self.dbs().users)?;
+        for name in &names {
+            self.expire_stamp(&codec::stamp_key_bytes(StampKind::User, name))?;
+            self.expire_stamp(&codec::stamp_key_bytes(StampKind::Initgroups, name))?;
+        }
+        Ok(names.len())
+    }
+
+    /// Marks every cached group expired (as `sss_cache -G`); returns how many groups there
+    /// are.
+    pub fn expire_all_groups(&mut self) -> Result<usize, CacheError> {
+        let names = self.record_keys(self.dbs().groups)?;
+        for name in &names {
+            self.expire_stamp(&codec::stamp_key_bytes(StampKind::Group, name))?;
+        }
+        Ok(names.len())
+    }
+
     /// Commits the transaction.
     pub fn commit(self) -> Result<(), CacheError> {
         let path = self.cache.shared.path.clone();
@@ -318,6 +361,43 @@ impl<'c> Writer<'c> {
         self.records_written += 1;
         self.put(&kind.index, &index_key, key)?;
         self.put_stamp(kind.stamp, name, s)
+    }
+
+    /// Whether `db` holds a record under `name` (readable or not).
+    fn has_record(&self, db: Db, name: &str) -> Result<bool, CacheError> {
+        if !self.reader().storable(name) {
+            return Ok(false);
+        }
+        Ok(self.reader().raw(&db, name.as_bytes())?.is_some())
+    }
+
+    /// The keys (names) of every record in `db`.
+    fn record_keys(&self, db: Db) -> Result<Vec<Vec<u8>>, CacheError> {
+        let mut out = Vec::new();
+        for item in db.iter(&self.txn).map_err(|e| self.lmdb(e))? {
+            let (k, _) = item.map_err(|e| self.lmdb(e))?;
+            out.push(k.to_vec());
+        }
+        Ok(out)
+    }
+
+    /// Sets the expiry of the stamp under `key` to 0, keeping its last update. A missing
+    /// stamp already reads as expired and is left missing; an unreadable one is replaced by
+    /// a valid, expired one.
+    fn expire_stamp(&mut self, key: &[u8]) -> Result<(), CacheError> {
+        let stamps = self.dbs().stamps;
+        let new = match self.reader().raw(&stamps, key)? {
+            None => return Ok(()),
+            Some(raw) => match Stamp::decode(raw) {
+                Some(s) if s.expire == 0 => return Ok(()),
+                Some(s) => Stamp { expire: 0, ..s },
+                None => Stamp {
+                    last_update: 0,
+                    expire: 0,
+                },
+            },
+        };
+        self.put(&stamps, key, &new.encode())
     }
 
     /// Removes the index entry of `id` when it leads to `name`.
