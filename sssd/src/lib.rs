@@ -14,4 +14,5 @@ pub mod paths;
 pub mod responder;
 pub mod sbus;
 pub mod service;
+pub mod tools;
 pub mod watchdog;

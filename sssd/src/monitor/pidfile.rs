@@ -25,8 +25,9 @@ pub enum PidfileError {
     },
 }
 
-/// Whether process `pid` is alive and is an `sssd` monitor (by `/proc/PID/comm`).
-fn is_live_sssd(proc_root: &Path, pid: i32) -> bool {
+/// Whether process `pid` is alive and is an `sssd` monitor (by `/proc/PID/comm`, with
+/// `proc_root` normally `/proc`). Also used by `sss_cache` before it signals the monitor.
+pub fn is_live_sssd(proc_root: &Path, pid: i32) -> bool {
     std::fs::read_to_string(proc_root.join(pid.to_string()).join("comm"))
         .map(|comm| comm.trim_end() == "sssd")
         .unwrap_or(false)

@@ -1,0 +1,5 @@
+//! What the administration tools do, as plain functions over their arguments and the
+//! [`crate::paths::Paths`] they work on, so that tests drive them without a terminal; the
+//! binaries under `src/bin/` only collect the process's arguments and print the outcome.
+
+pub mod sss_cache;
