@@ -9,7 +9,7 @@
 #   libnss_sss.so   -> /usr/lib/<multiarch>/libnss_sss.so.2
 #   libpam_sss.so   -> /lib/<multiarch>/security/pam_sss.so, 0644 (if built; on a merged-/usr
 #                      system /lib is /usr/lib, so it goes to /usr/lib/<multiarch>/security)
-#   sssd            -> /usr/sbin/sssd  (sss_cache, sssctl too, if built)
+#   sssd, sss_cache -> /usr/sbin/, 0755 (sssctl too, if built)
 #   sssd_be sssd_nss sssd_pam krb5_child ldap_child -> /usr/libexec/sssd/, 0755, owned by
 #                      root when run as root (those built)
 #   man/*.[1-8]     -> /usr/share/man/manN/*.N.gz
@@ -79,7 +79,7 @@ if [ "$uninstall" = 1 ]; then
 fi
 
 # --- build ---------------------------------------------------------------------------------
-required=(libnss_sss.so sssd sssd_be sssd_nss)
+required=(libnss_sss.so sssd sssd_be sssd_nss sss_cache)
 missing=()
 for a in "${required[@]}"; do [ -f "$target_dir/$a" ] || missing+=("$a"); done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -27,6 +27,7 @@ impl Fixture {
         std::fs::create_dir_all(&man).unwrap();
         std::fs::write(man.join("sssd.8"), ".TH SSSD 8\n").unwrap();
         std::fs::write(man.join("sssd.conf.5"), ".TH SSSD.CONF 5\n").unwrap();
+        std::fs::write(man.join("sss_cache.8"), ".TH SSS_CACHE 8\n").unwrap();
         Fixture { tmp }
     }
 
@@ -76,6 +77,7 @@ fn multiarch() -> String {
 fn installs_layout_with_sssd_modes_and_uninstalls_exactly() {
     let f = Fixture::new(&[
         "sssd",
+        "sss_cache",
         "sssd_be",
         "sssd_nss",
         "libnss_sss.so",
@@ -93,10 +95,12 @@ fn installs_layout_with_sssd_modes_and_uninstalls_exactly() {
         (pam.as_str(), 0o644),
         ("usr/libexec/sssd/ldap_child", 0o755),
         ("usr/sbin/sssd", 0o755),
+        ("usr/sbin/sss_cache", 0o755),
         ("usr/libexec/sssd/sssd_be", 0o755),
         ("usr/libexec/sssd/sssd_nss", 0o755),
         ("usr/libexec/sssd/krb5_child", 0o755),
         ("usr/share/man/man8/sssd.8.gz", 0o644),
+        ("usr/share/man/man8/sss_cache.8.gz", 0o644),
         ("usr/share/man/man5/sssd.conf.5.gz", 0o644),
         ("usr/lib/systemd/system/sssd.service", 0o644),
         ("var/lib/sss/db", 0o700),
@@ -154,7 +158,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn refuses_to_overwrite_packaged_files_unless_forced() {
-    let f = Fixture::new(&["sssd", "sssd_be", "sssd_nss", "libnss_sss.so"]);
+    let f = Fixture::new(&["sssd", "sssd_be", "sssd_nss", "sss_cache", "libnss_sss.so"]);
     // A dpkg that claims libnss_sss.so.2 belongs to libnss-sss (for its /lib alias only, as
     // on merged-/usr Debian 12).
     let bin = f.tmp.path().join("bin");
@@ -191,6 +195,7 @@ fn no_build_with_missing_artifacts_fails_naming_them() {
     assert_eq!(out.code(), 1);
     assert!(out.stderr.contains("sssd_be"), "{}", out.stderr);
     assert!(out.stderr.contains("libnss_sss.so"), "{}", out.stderr);
+    assert!(out.stderr.contains("sss_cache"), "{}", out.stderr);
 }
 
 #[test]
@@ -211,6 +216,7 @@ fn man_pages_exist_and_render_without_warnings() {
         "sssd-krb5.5",
         "sssd-simple.5",
         "pam_sss.8",
+        "sss_cache.8",
     ] {
         let p = dir.join(page);
         assert!(p.is_file(), "{} missing", p.display());
