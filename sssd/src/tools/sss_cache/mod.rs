@@ -18,6 +18,7 @@ pub mod memcache;
 
 use crate::cache::Cache;
 use crate::paths::Paths;
+use crate::responder::common::settings::DomainSettings;
 use args::{Command, Request};
 use std::path::Path;
 
@@ -210,9 +211,9 @@ pub fn run(ctx: &Context<'_>, args: &[String]) -> Outcome {
 fn expire_all_domains(
     out: &mut Outcome,
     dbg: &Debug<'_>,
-    selected: &[&crate::responder::common::settings::DomainSettings],
+    selected: &[&DomainSettings],
     caches: &[Option<Cache>],
-    all: &[crate::responder::common::settings::DomainSettings],
+    all: &[DomainSettings],
     req: &Request,
 ) -> bool {
     let mut matched = false;
