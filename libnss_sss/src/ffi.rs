@@ -352,6 +352,67 @@ mod tests {
     }
 
     #[test]
+    fn lookups_leave_errnop_zero_on_success_and_notfound() {
+        let mut err = 7;
+        assert_eq!(run_lookup(&mut err, |_| Ok(())), 1);
+        assert_eq!(err, 0);
+        let mut err = 7;
+        assert_eq!(run_lookup(&mut err, |_| Err(NssError::NotFound)), 0);
+        assert_eq!(err, 0);
+        let mut err = 7;
+        assert_eq!(run_lookup(&mut err, |_| Err(NssError::BadName)), 0);
+        assert_eq!(err, libc::EINVAL);
+        let mut err = 7;
+        assert_eq!(run_lookup(&mut err, |_| Err(NssError::LoopsDisabled)), 0);
+        assert_eq!(err, 7, "_SSS_LOOPS=NO leaves *errnop alone");
+        let mut err = 0;
+        assert_eq!(run_lookup(&mut err, |_| panic!("boom")), -1);
+        assert_eq!(err, libc::EFAULT);
+    }
+
+    #[test]
+    fn argument_errors_come_in_sssd_order() {
+        let long = CString::new(vec![b'x'; MAX_NAME_LEN + 1]).unwrap();
+        // SAFETY: plain C structs; all-zero is valid.
+        let (mut pwd, mut grp): (libc::passwd, libc::group) =
+            unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
+        let mut buf = [0 as c_char; 64];
+        let mut err = 0;
+        // SAFETY: valid or NULL pointers as each case says; nothing here reaches the cache
+        // or the socket.
+        unsafe {
+            // No buffer: TRYAGAIN/ERANGE, even before the name is looked at.
+            let rc =
+                _nss_sss_getpwnam_r(long.as_ptr(), &mut pwd, std::ptr::null_mut(), 64, &mut err);
+            assert_eq!((rc, err), (-2, libc::ERANGE));
+            let rc = _nss_sss_getgrgid_r(1, &mut grp, buf.as_mut_ptr(), 0, &mut err);
+            assert_eq!((rc, err), (-2, libc::ERANGE));
+            let rc = _nss_sss_getpwuid_r(1, &mut pwd, std::ptr::null_mut(), 0, &mut err);
+            assert_eq!((rc, err), (-2, libc::ERANGE));
+            // Over-long or NULL name: NOTFOUND/EINVAL.
+            let rc = _nss_sss_getpwnam_r(long.as_ptr(), &mut pwd, buf.as_mut_ptr(), 64, &mut err);
+            assert_eq!((rc, err), (0, libc::EINVAL));
+            err = 0;
+            let rc =
+                _nss_sss_getgrnam_r(std::ptr::null(), &mut grp, buf.as_mut_ptr(), 64, &mut err);
+            assert_eq!((rc, err), (0, libc::EINVAL));
+            let (mut start, mut size, mut groups) = (0, 0, std::ptr::null_mut());
+            err = 0;
+            let rc = _nss_sss_initgroups_dyn(
+                long.as_ptr(),
+                0,
+                &mut start,
+                &mut size,
+                &mut groups,
+                -1,
+                &mut err,
+            );
+            assert_eq!((rc, err, start, size), (0, libc::EINVAL, 0, 0));
+            assert!(groups.is_null());
+        }
+    }
+
+    #[test]
     fn name_argument_bounds() {
         let ok = CString::new("alice").unwrap();
         // SAFETY: valid C strings.
