@@ -8,7 +8,7 @@
 use super::payload::{GIDS_OFFSET, STRS_OFFSET};
 use super::{
     Geometry, Header, MAX_CHAIN, MIN_RECORD_LEN, READ_ATTEMPTS, RECORD_HEADER_SIZE, RecordHeader,
-    Region, SLOT_SIZE, id_key, murmurhash3, name_key, rec, valid_barrier,
+    Region, SLOT_SIZE, id_key, murmurhash3, murmurhash3_nul, rec, valid_barrier,
 };
 use thiserror::Error;
 
@@ -92,18 +92,9 @@ impl<'r, R: Region + ?Sized> Table<'r, R> {
         murmurhash3(key, self.seed) % self.geo.buckets()
     }
 
-    /// The bucket of a name (hashed with its NUL, without allocating for usual names).
+    /// The bucket of a name (hashed with its NUL, without copying it).
     fn name_bucket(&self, name: &[u8]) -> u32 {
-        let mut buf = [0u8; 512];
-        if name.len() < buf.len()
-            && let Some(dst) = buf.get_mut(..name.len())
-        {
-            dst.copy_from_slice(name);
-            if let Some(key) = buf.get(..=name.len()) {
-                return self.bucket(key);
-            }
-        }
-        self.bucket(&name_key(name))
+        murmurhash3_nul(name, self.seed) % self.geo.buckets()
     }
 
     /// The first slot of `bucket`'s chain (anything ≥ the slot count ends it).
@@ -130,6 +121,11 @@ impl<'r, R: Region + ?Sized> Table<'r, R> {
         };
         if end >= limit {
             return false;
+        }
+        // Usual names: one bulk copy of name and NUL, then a slice compare.
+        let mut buf = [0u8; 264];
+        if let Some(dst) = buf.get_mut(..=key.len()) {
+            return self.r.copy_out(off, dst) && dst.split_last() == Some((&0, key));
         }
         key.iter()
             .enumerate()
@@ -394,9 +390,18 @@ struct StrsFields {
 }
 
 /// How many NUL-terminated strings fill `buf` exactly (`None` if the last is unterminated).
+#[inline]
 pub fn count_strings(buf: &[u8]) -> Option<usize> {
     if buf.last().is_some_and(|b| *b != 0) {
         return None;
     }
-    Some(buf.iter().filter(|b| **b == 0).count())
+    // Summing 0/1 bytes per 255-byte chunk vectorises well (a byte sum cannot overflow).
+    let mut n = 0usize;
+    for chunk in buf.chunks(255) {
+        let c: u8 = chunk
+            .iter()
+            .fold(0u8, |acc, b| acc.wrapping_add(u8::from(*b == 0)));
+        n += usize::from(c);
+    }
+    Some(n)
 }

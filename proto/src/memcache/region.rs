@@ -13,6 +13,7 @@ pub trait Region {
     fn len(&self) -> usize;
 
     /// Whether the region is empty.
+    #[inline]
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -24,6 +25,7 @@ pub trait Region {
     fn load_u32(&self, off: usize) -> Option<u32>;
 
     /// The u64 at `off`.
+    #[inline]
     fn load_u64(&self, off: usize) -> Option<u64> {
         let lo = self.load_u32(off)?;
         let hi = self.load_u32(off.checked_add(4)?)?;
@@ -39,6 +41,7 @@ pub trait Region {
     fn copy_out(&self, off: usize, dst: &mut [u8]) -> bool;
 
     /// Orders the loads before it before the loads after it (a reader's barrier).
+    #[inline]
     fn load_fence(&self) {
         fence(Ordering::Acquire);
     }
@@ -50,6 +53,7 @@ pub trait RegionMut: Region {
     fn store_u32(&mut self, off: usize, v: u32) -> bool;
 
     /// Stores `v` at `off`; false if out of range.
+    #[inline]
     fn store_u64(&mut self, off: usize, v: u64) -> bool {
         let b = v.to_ne_bytes();
         self.store_bytes(off, &b)
@@ -62,11 +66,13 @@ pub trait RegionMut: Region {
     fn fill(&mut self, off: usize, len: usize, byte: u8) -> bool;
 
     /// A full barrier: every access before it is visible before any after it.
+    #[inline]
     fn full_fence(&self) {
         fence(Ordering::SeqCst);
     }
 }
 
+#[inline]
 fn span(off: usize, len: usize, total: usize) -> Option<std::ops::Range<usize>> {
     let end = off.checked_add(len)?;
     (end <= total).then_some(off..end)
@@ -103,14 +109,17 @@ impl BytesRegion {
 }
 
 impl Region for BytesRegion {
+    #[inline]
     fn len(&self) -> usize {
         self.bytes.len()
     }
 
+    #[inline]
     fn load_u8(&self, off: usize) -> Option<u8> {
         self.bytes.get(off).copied()
     }
 
+    #[inline]
     fn load_u32(&self, off: usize) -> Option<u32> {
         let b = self.bytes.get(span(off, 4, self.bytes.len())?)?;
         let mut w = [0u8; 4];
@@ -118,6 +127,7 @@ impl Region for BytesRegion {
         Some(u32::from_ne_bytes(w))
     }
 
+    #[inline]
     fn copy_out(&self, off: usize, dst: &mut [u8]) -> bool {
         match span(off, dst.len(), self.bytes.len()).and_then(|r| self.bytes.get(r)) {
             Some(src) => {
@@ -130,10 +140,12 @@ impl Region for BytesRegion {
 }
 
 impl RegionMut for BytesRegion {
+    #[inline]
     fn store_u32(&mut self, off: usize, v: u32) -> bool {
         self.store_bytes(off, &v.to_ne_bytes())
     }
 
+    #[inline]
     fn store_bytes(&mut self, off: usize, src: &[u8]) -> bool {
         let total = self.bytes.len();
         match span(off, src.len(), total).and_then(|r| self.bytes.get_mut(r)) {
@@ -145,6 +157,7 @@ impl RegionMut for BytesRegion {
         }
     }
 
+    #[inline]
     fn fill(&mut self, off: usize, len: usize, byte: u8) -> bool {
         let total = self.bytes.len();
         match span(off, len, total).and_then(|r| self.bytes.get_mut(r)) {
@@ -186,6 +199,7 @@ impl SharedRegion {
         self.base
     }
 
+    #[inline]
     fn ptr(&self, off: usize, len: usize) -> Option<*mut u8> {
         span(off, len, self.len)?;
         // SAFETY: off + len <= self.len, within the mapping (constructor contract).
@@ -194,16 +208,19 @@ impl SharedRegion {
 }
 
 impl Region for SharedRegion {
+    #[inline]
     fn len(&self) -> usize {
         self.len
     }
 
+    #[inline]
     fn load_u8(&self, off: usize) -> Option<u8> {
         let p = self.ptr(off, 1)?;
         // SAFETY: in bounds (checked by `ptr`).
         Some(unsafe { p.read_volatile() })
     }
 
+    #[inline]
     fn load_u32(&self, off: usize) -> Option<u32> {
         let p = self.ptr(off, 4)?;
         if off.is_multiple_of(4) {
@@ -219,6 +236,7 @@ impl Region for SharedRegion {
         }
     }
 
+    #[inline]
     fn copy_out(&self, off: usize, dst: &mut [u8]) -> bool {
         let Some(p) = self.ptr(off, dst.len()) else {
             return false;
@@ -252,6 +270,7 @@ impl Region for SharedRegion {
 }
 
 impl RegionMut for SharedRegion {
+    #[inline]
     fn store_u32(&mut self, off: usize, v: u32) -> bool {
         let Some(p) = self.ptr(off, 4) else {
             return false;
@@ -265,6 +284,7 @@ impl RegionMut for SharedRegion {
         }
     }
 
+    #[inline]
     fn store_bytes(&mut self, off: usize, src: &[u8]) -> bool {
         let Some(p) = self.ptr(off, src.len()) else {
             return false;
@@ -276,6 +296,7 @@ impl RegionMut for SharedRegion {
         true
     }
 
+    #[inline]
     fn fill(&mut self, off: usize, len: usize, byte: u8) -> bool {
         let Some(p) = self.ptr(off, len) else {
             return false;
