@@ -65,14 +65,7 @@ fn check_array(start: c_long, size: c_long, groups: *mut gid_t) -> Result<(), Ns
 }
 
 /// Appends `gids` to the malloc'd array `*groups` (capacity `*size`, `*start` used), with
-/// SSSD's rule: when fewer than `gids.len()` entries are free, the array is reallocated to
-/// `*size + gids.len()` entries, or to `limit` if that is smaller (`limit <= 0`: no limit),
-/// and only what fits below the new size is appended. Every gid is appended as given.
-///
-/// Two deviations keep a bad `limit` from corrupting memory where SSSD's code would: a limit
-/// below `*start` leaves the array alone (SSSD shrinks it under the used entries), and no
-/// more than `gids.len()` entries are ever copied (SSSD can read past the list when the
-/// limit lies between the current size and the grown size).
+/// SSSD's rule: see `make_room`. Every gid is appended as given.
 ///
 /// On allocation failure the array is left as it was and [`NssError::NoMemory`] is returned.
 ///
@@ -86,48 +79,66 @@ pub unsafe fn append_gids(
     gids: &[u32],
     limit: c_long,
 ) -> Result<(), NssError> {
-    check_array(*start, *size, *groups)?;
+    // SAFETY: caller contract.
+    let take = unsafe { make_room(*start, size, groups, gids.len(), limit) }?;
     let used = usize::try_from(*start).map_err(|_| NssError::Invalid)?;
-    let cap = usize::try_from(*size).map_err(|_| NssError::Invalid)?;
-    let num = gids.len();
-    let mut take = num;
-    let mut cap_now = cap;
-    if cap - used < num {
-        let mut new_cap = cap.checked_add(num).ok_or(NssError::NoMemory)?;
-        if let Ok(l) = usize::try_from(limit)
-            && l > 0
-            && new_cap > l
-        {
-            new_cap = l;
-            take = new_cap.saturating_sub(used).min(num);
-        }
-        if new_cap < used {
-            return Ok(());
-        }
-        let bytes = new_cap
-            .checked_mul(std::mem::size_of::<gid_t>())
-            .ok_or(NssError::NoMemory)?;
-        // SAFETY: *groups is NULL or a malloc'd block (caller contract). A zero-byte request
-        // cannot happen: new_cap >= used + 1 or new_cap = limit > 0.
-        let p = unsafe { libc::realloc((*groups).cast::<libc::c_void>(), bytes) };
-        if p.is_null() {
-            return Err(NssError::NoMemory);
-        }
-        *groups = p.cast::<gid_t>();
-        *size = c_long::try_from(new_cap).map_err(|_| NssError::NoMemory)?;
-        cap_now = new_cap;
+    for (i, g) in gids.iter().take(take).enumerate() {
+        // SAFETY: make_room guarantees used + take <= *size entries at *groups.
+        unsafe { (*groups).add(used + i).write(*g) };
     }
-    let mut n = used;
-    for g in gids.iter().take(take) {
-        if n >= cap_now {
-            break;
-        }
-        // SAFETY: n < cap_now and *groups holds cap_now entries.
-        unsafe { (*groups).add(n).write(*g) };
-        n += 1;
-    }
-    *start = c_long::try_from(n).map_err(|_| NssError::Invalid)?;
+    *start = c_long::try_from(used + take).map_err(|_| NssError::Invalid)?;
     Ok(())
+}
+
+/// Makes room for `num` more gids after the `start` used entries of `*groups` with SSSD's
+/// rule, and returns how many of them fit (to be written from index `start`): when fewer than
+/// `num` entries are free, the array is reallocated to `*size + num` entries, or to `limit`
+/// if that is smaller (`limit <= 0`: no limit).
+///
+/// Two deviations keep a bad `limit` from corrupting memory where SSSD's code would: a limit
+/// below `start` leaves the array alone (SSSD shrinks it under the used entries), and never
+/// more than `num` are said to fit (SSSD copies `limit - start` entries when the limit lies
+/// between the current size and the grown size, reading past the list).
+///
+/// # Safety
+/// As for [`append_gids`].
+pub unsafe fn make_room(
+    start: c_long,
+    size: &mut c_long,
+    groups: &mut *mut gid_t,
+    num: usize,
+    limit: c_long,
+) -> Result<usize, NssError> {
+    check_array(start, *size, *groups)?;
+    let used = usize::try_from(start).map_err(|_| NssError::Invalid)?;
+    let cap = usize::try_from(*size).map_err(|_| NssError::Invalid)?;
+    if cap - used >= num {
+        return Ok(num);
+    }
+    let mut new_cap = cap.checked_add(num).ok_or(NssError::NoMemory)?;
+    let mut take = num;
+    if let Ok(l) = usize::try_from(limit)
+        && l > 0
+        && new_cap > l
+    {
+        new_cap = l;
+        take = new_cap.saturating_sub(used).min(num);
+    }
+    if new_cap < used {
+        return Ok(0);
+    }
+    let bytes = new_cap
+        .checked_mul(std::mem::size_of::<gid_t>())
+        .ok_or(NssError::NoMemory)?;
+    // SAFETY: *groups is NULL or a malloc'd block (caller contract). Never zero bytes:
+    // num > cap - used >= 0 makes new_cap >= 1, or new_cap = limit > 0.
+    let p = unsafe { libc::realloc((*groups).cast::<libc::c_void>(), bytes) };
+    if p.is_null() {
+        return Err(NssError::NoMemory);
+    }
+    *groups = p.cast::<gid_t>();
+    *size = c_long::try_from(new_cap).map_err(|_| NssError::NoMemory)?;
+    Ok(take)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! cache files (`/var/lib/sss/mc/{passwd,group,initgroups}`) without talking to the
 //! responder.
 //!
-//! [`mapping`] keeps each file mapped and shared by all threads; the lookups themselves are
+//! `mapping` keeps each file mapped and shared by all threads; the lookups themselves are
 //! [`sss_proto::memcache::Table`]'s (bounds-checked, barrier-protected copies straight into
 //! the caller's buffer). This module fills glibc's structs from the copied strings. Any
 //! answer other than a hit or "buffer too small" means "ask the responder".
@@ -20,12 +20,14 @@ use std::path::Path;
 use std::time::Duration;
 
 use libc::{c_long, gid_t};
-use sss_proto::memcache::{GroupHit, McError, PasswdHit, SharedRegion, Table};
+use sss_proto::memcache::{GidSink, GroupHit, McError, PasswdHit, SharedRegion, Table};
 
 pub use mapping::{MapFile, Unusable};
 
 use crate::env;
+#[cfg(doc)]
 use crate::initgr::append_gids;
+use crate::initgr::make_room;
 use crate::status::NssError;
 
 /// Where SSSD keeps the cache files.
@@ -154,7 +156,7 @@ impl MemCache {
     }
 
     /// `initgroups_dyn` from the cache: appends the record's gids to glibc's array as
-    /// [`append_gids`] does for a responder reply.
+    /// [`append_gids`] does for a responder reply, copying them straight from the file.
     ///
     /// # Safety
     /// As for [`append_gids`].
@@ -166,15 +168,26 @@ impl MemCache {
         groups: &mut *mut gid_t,
         limit: c_long,
     ) -> Result<(), Miss> {
-        let mut gids = Vec::new();
-        Self::with_table(&self.initgroups, |t, now| {
-            t.initgroups(user, now, &mut gids)
-        })?;
-        // SAFETY: caller contract.
-        match unsafe { append_gids(start, size, groups, &gids, limit) } {
-            Ok(()) => Ok(()),
-            Err(NssError::NoMemory) => Err(Miss::NoMemory),
-            Err(_) => Err(Miss::Lookup(McError::Corrupt("caller's group array"))),
+        let mut room = GlibcRoom {
+            start: *start,
+            size,
+            groups,
+            limit,
+            failed: None,
+        };
+        let res = Self::with_table(&self.initgroups, |t, now| {
+            t.initgroups_into(user, now, &mut room)
+        });
+        match (res, room.failed) {
+            (Ok(n), _) => {
+                *start = c_long::try_from(n)
+                    .ok()
+                    .and_then(|n| start.checked_add(n))
+                    .ok_or(Miss::Lookup(McError::Corrupt("group count")))?;
+                Ok(())
+            }
+            (Err(_), Some(NssError::NoMemory)) => Err(Miss::NoMemory),
+            (Err(e), _) => Err(e),
         }
     }
 
@@ -214,6 +227,34 @@ fn for_each_nul<E>(bytes: &[u8], mut f: impl FnMut(usize) -> Result<(), E>) -> R
         }
     }
     Ok(())
+}
+
+/// glibc's group array as the place [`Table::initgroups_into`] copies gids to, grown by
+/// SSSD's rule ([`make_room`]) once the record's gid count is known.
+struct GlibcRoom<'a> {
+    start: c_long,
+    size: &'a mut c_long,
+    groups: &'a mut *mut gid_t,
+    limit: c_long,
+    failed: Option<NssError>,
+}
+
+impl GidSink for GlibcRoom<'_> {
+    fn room(&mut self, num: usize) -> Result<&mut [u32], McError> {
+        // SAFETY: the array contract of `MemCache::initgroups`' caller.
+        let take = unsafe { make_room(self.start, self.size, self.groups, num, self.limit) }
+            .map_err(|e| {
+                self.failed = Some(e);
+                McError::Corrupt("caller's group array")
+            })?;
+        if take == 0 {
+            return Ok(&mut []);
+        }
+        let used = usize::try_from(self.start).map_err(|_| McError::Corrupt("group count"))?;
+        // SAFETY: make_room left at least used + take entries at *groups (non-NULL, since
+        // take > 0 means it holds entries); gid_t is u32.
+        Ok(unsafe { std::slice::from_raw_parts_mut((*self.groups).add(used), take) })
+    }
 }
 
 /// Offsets of the NUL-terminated strings that fill `strs` exactly, into `out`; `None` unless

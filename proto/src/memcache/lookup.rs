@@ -122,15 +122,7 @@ impl<'r, R: Region + ?Sized> Table<'r, R> {
         if end >= limit {
             return false;
         }
-        // Usual names: one bulk copy of name and NUL, then a slice compare.
-        let mut buf = [0u8; 264];
-        if let Some(dst) = buf.get_mut(..=key.len()) {
-            return self.r.copy_out(off, dst) && dst.split_last() == Some((&0, key));
-        }
-        key.iter()
-            .enumerate()
-            .all(|(i, b)| self.r.load_u8(off + i) == Some(*b))
-            && self.r.load_u8(end) == Some(0)
+        self.r.bytes_equal(off, key) && self.r.load_u8(end) == Some(0)
     }
 
     fn load(&self, off: usize) -> Result<u32, McError> {
@@ -352,8 +344,26 @@ impl<'r, R: Region + ?Sized> Table<'r, R> {
     /// The group ids of the user the client called `name`, fresh at `now`, appended to
     /// `gids` (which is left as it was on any error).
     pub fn initgroups(&self, name: &[u8], now: i64, gids: &mut Vec<u32>) -> Result<(), McError> {
+        let mut sink = VecSink {
+            start: gids.len(),
+            gids,
+        };
+        let res = self.initgroups_into(name, now, &mut sink);
+        if res.is_err() {
+            sink.gids.truncate(sink.start);
+        }
+        res.map(|_| ())
+    }
+
+    /// The group ids of the user the client called `name`, fresh at `now`, copied straight
+    /// into the room `sink` gives for them; returns how many were copied (the room's size).
+    pub fn initgroups_into(
+        &self,
+        name: &[u8],
+        now: i64,
+        sink: &mut impl GidSink,
+    ) -> Result<usize, McError> {
         let bucket = self.name_bucket(name);
-        let start = gids.len();
         let matches = |s: &Seen| {
             if s.hdr.hash1 != bucket {
                 return Ok(false);
@@ -362,22 +372,42 @@ impl<'r, R: Region + ?Sized> Table<'r, R> {
             let p = self.payload(s);
             Ok(self.cstr_equals(p + name_ptr, name, p + GIDS_OFFSET as usize + data_len))
         };
-        let res = self.walk(bucket, matches, |s| {
-            gids.truncate(start);
+        self.walk(bucket, matches, |s| {
             Self::fresh(s, now)?;
             let (_, num, _) = self.initgr_fields(s)?;
-            gids.try_reserve(num)
-                .map_err(|_| McError::Corrupt("too many groups to allocate"))?;
+            let room = sink.room(num)?;
+            let room = room.get_mut(..num.min(room.len())).unwrap_or_default();
             let at = self.payload(s) + GIDS_OFFSET as usize;
-            for i in 0..num {
-                gids.push(self.load(at + i * 4)?);
+            if !self.r.copy_out_u32(at, room) {
+                return Err(McError::Corrupt("initgroups gids outside the file"));
             }
-            Ok(())
-        });
-        if res.is_err() {
-            gids.truncate(start);
-        }
-        res
+            Ok(room.len())
+        })
+    }
+}
+
+/// Where [`Table::initgroups_into`] copies a record's group ids.
+pub trait GidSink {
+    /// Room for the record's `num` gids: at most `num` entries are filled (fewer if the
+    /// slice is shorter). Called between the record's barrier reads, so possibly again for
+    /// the same record if it changed meanwhile; the last call's room holds the answer.
+    fn room(&mut self, num: usize) -> Result<&mut [u32], McError>;
+}
+
+/// Appends to a vector, starting over from `start` on every call.
+struct VecSink<'a> {
+    gids: &'a mut Vec<u32>,
+    start: usize,
+}
+
+impl GidSink for VecSink<'_> {
+    fn room(&mut self, num: usize) -> Result<&mut [u32], McError> {
+        self.gids.truncate(self.start);
+        self.gids
+            .try_reserve(num)
+            .map_err(|_| McError::Corrupt("too many groups to allocate"))?;
+        self.gids.resize(self.start + num, 0);
+        Ok(self.gids.get_mut(self.start..).unwrap_or_default())
     }
 }
 

@@ -20,7 +20,7 @@ mod region;
 #[cfg(test)]
 mod tests;
 
-pub use lookup::{GroupHit, McError, PasswdHit, Table};
+pub use lookup::{GidSink, GroupHit, McError, PasswdHit, Table};
 pub use murmur::{murmurhash3, murmurhash3_nul};
 pub use payload::{
     IdKey, encode_group, encode_initgroups, encode_passwd, id_key, name_key, split_strings,

@@ -40,6 +40,32 @@ pub trait Region {
     /// Copies `dst.len()` bytes starting at `off` into `dst`; false if out of range.
     fn copy_out(&self, off: usize, dst: &mut [u8]) -> bool;
 
+    /// Copies `dst.len()` host-endian u32s starting at `off` (4-aligned) into `dst`; false if
+    /// out of range.
+    #[inline]
+    fn copy_out_u32(&self, off: usize, dst: &mut [u32]) -> bool {
+        for (i, d) in dst.iter_mut().enumerate() {
+            match i
+                .checked_mul(4)
+                .and_then(|x| x.checked_add(off))
+                .and_then(|o| self.load_u32(o))
+            {
+                Some(v) => *d = v,
+                None => return false,
+            }
+        }
+        true
+    }
+
+    /// Whether the bytes at `off` are `bytes` (false if out of range).
+    #[inline]
+    fn bytes_equal(&self, off: usize, bytes: &[u8]) -> bool {
+        bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| off.checked_add(i).and_then(|o| self.load_u8(o)) == Some(*b))
+    }
+
     /// Orders the loads before it before the loads after it (a reader's barrier).
     #[inline]
     fn load_fence(&self) {
@@ -267,6 +293,38 @@ impl Region for SharedRegion {
         }
         true
     }
+
+    #[inline]
+    fn bytes_equal(&self, off: usize, bytes: &[u8]) -> bool {
+        let Some(p) = self.ptr(off, bytes.len()) else {
+            return false;
+        };
+        // Compared in place: copying first would make the comparison wait for the copy's
+        // byte stores (a store-forwarding stall that costs more than the bytes).
+        bytes.iter().enumerate().all(|(i, b)| {
+            // SAFETY: i < bytes.len(): within the checked span.
+            unsafe { p.add(i).read_volatile() == *b }
+        })
+    }
+
+    #[inline]
+    fn copy_out_u32(&self, off: usize, dst: &mut [u32]) -> bool {
+        let Some(bytes) = dst.len().checked_mul(4) else {
+            return false;
+        };
+        let Some(p) = self.ptr(off, bytes) else {
+            return false;
+        };
+        if !off.is_multiple_of(4) {
+            return false;
+        }
+        let p = p.cast::<u32>();
+        for (i, d) in dst.iter_mut().enumerate() {
+            // SAFETY: i < dst.len(): within the checked span; 4-aligned (base is 8-aligned).
+            *d = unsafe { p.add(i).read_volatile() };
+        }
+        true
+    }
 }
 
 impl RegionMut for SharedRegion {
@@ -327,6 +385,12 @@ mod tests {
         assert!(!r.copy_out(13, &mut dst));
         assert!(r.fill(4, 4, 0xff));
         assert!(!r.fill(15, 2, 0));
+        let mut words = [0u32; 2];
+        assert!(r.copy_out_u32(8, &mut words));
+        assert_eq!(words[1], 0xdead_beef);
+        assert!(!r.copy_out_u32(12, &mut words));
+        assert!(r.bytes_equal(4, &[0xff; 4]));
+        assert!(!r.bytes_equal(14, &[0, 0, 0]));
         assert_eq!(r.load_u8(7), Some(0xff));
     }
 
@@ -353,6 +417,14 @@ mod tests {
         assert!(r.store_u32(60, 7));
         assert_eq!(r.load_u32(60), Some(7));
         assert_eq!(r.load_u32(61), None);
+        let mut words = [0u32; 3];
+        assert!(r.copy_out_u32(4, &mut words));
+        assert_eq!(words[0], u32::from_ne_bytes([4, 5, 6, 7]));
+        assert!(!r.copy_out_u32(6, &mut words), "unaligned");
+        assert!(!r.copy_out_u32(56, &mut words), "past the end");
+        assert!(r.bytes_equal(3, &[3, 4, 5]));
+        assert!(!r.bytes_equal(3, &[3, 4, 6]));
+        assert!(!r.bytes_equal(63, &[63, 64]));
         assert!(r.fill(8, 8, 0xee));
         assert_eq!(r.load_u64(8), Some(u64::MAX - 0x1111_1111_1111_1111));
     }
