@@ -40,10 +40,10 @@ pub unsafe fn initgroups_dyn(
     groups: &mut *mut gid_t,
     limit: c_long,
 ) -> Result<(), NssError> {
-    check_array(*start, *size, *groups)?;
     if user.len() > MAX_NAME_LEN {
         return Err(NssError::BadName);
     }
+    check_array(*start, *size, *groups)?;
     if let Some(mc) = nss.mc()
         && !user.is_empty()
         // SAFETY: caller contract.

@@ -521,6 +521,22 @@ fn memcache_switch_off_in_the_environment() {
 }
 
 #[test]
+fn loops_switch_still_lets_the_cache_answer() {
+    // SSSD checks _SSS_LOOPS only before the socket: a cache hit is still a hit.
+    let s = Setup::new();
+    let _w = s.passwd_file();
+    let code = in_child(|| {
+        // SAFETY: the forked child is single-threaded.
+        unsafe { std::env::set_var("_SSS_LOOPS", "NO") };
+        let hit = s.pw("alice").map(|p| p.2) == Ok("cached".into());
+        let miss = s.pw("bob") == Err(NssError::LoopsDisabled);
+        i32::from(!hit) | i32::from(!miss) << 1
+    });
+    assert_eq!(code, 0);
+    assert_eq!(s.requests(), 0, "nothing asked of the responder");
+}
+
+#[test]
 fn forked_child_answers_from_the_cache() {
     let s = Setup::new();
     let _w = s.passwd_file();
@@ -589,16 +605,30 @@ fn readers_never_see_a_torn_record_while_it_is_rewritten() {
             .unwrap();
     }
     drop(w);
+    let gpath = s.path(MapKind::Group);
+    let mut g = McWriter::create(&gpath, 1024, SEED).unwrap();
+    let ga = McWriter::group_payload("devs", 20001, &["aa1", "aa2", "aa3"]).unwrap();
+    let gb = McWriter::group_payload("devs", 20001, &["bb1", "bb2", "bb3"]).unwrap();
+    let gslot = g
+        .group("devs", 20001, &["aa1", "aa2", "aa3"], fresh())
+        .unwrap();
+    drop(g);
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {
         let stop = stop.clone();
         let path = path.clone();
         std::thread::spawn(move || {
             let mut w = McWriter::open(&path).unwrap();
+            let mut g = McWriter::open(&gpath).unwrap();
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                let p = if n.is_multiple_of(2) { &b } else { &a };
+                let (p, q) = if n.is_multiple_of(2) {
+                    (&b, &gb)
+                } else {
+                    (&a, &ga)
+                };
                 w.rewrite(slot, p, fresh());
+                g.rewrite(gslot, q, fresh());
                 n += 1;
                 // A little time outside the write window, or readers find the record
                 // mid-write nearly always (sssd_nss never rewrites one record nonstop).
@@ -617,8 +647,23 @@ fn readers_never_see_a_torn_record_while_it_is_rewritten() {
                 let mut buf = vec![0u8; 256];
                 let mut seen = [0usize; 3];
                 for i in 0..100_000u32 {
+                    if i % 3 == 2 {
+                        let mut grp = zero_group();
+                        let res = getgrnam(&nss, b"devs", &mut grp, &mut buf);
+                        assert_eq!(res, Ok(()), "thread {t} lookup {i}");
+                        let (name, _, gid, members) = read_group(&grp);
+                        assert_eq!((name.as_str(), gid), ("devs", 20001));
+                        let v = match members.join(",").as_str() {
+                            "aa1,aa2,aa3" => 0,
+                            "bb1,bb2,bb3" => 1,
+                            "alice,bob" => 2,
+                            other => panic!("torn group {other:?}"),
+                        };
+                        seen[v] += 1;
+                        continue;
+                    }
                     let mut pwd = zero_passwd();
-                    let res = if i % 2 == 0 {
+                    let res = if i % 3 == 0 {
                         getpwnam(&nss, b"alice", &mut pwd, &mut buf)
                     } else {
                         getpwuid(&nss, 10001, &mut pwd, &mut buf)
