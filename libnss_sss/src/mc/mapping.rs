@@ -36,6 +36,14 @@
 //! - A freed slot may be installed again while a slow reader still holds the old index: its
 //!   CAS succeeds only on a LIVE slot, whose (new) mapping it then reads, which is harmless.
 //!
+//! # Reopening
+//!
+//! Opening is attempted at most once per period (1 s for the system cache), measured with
+//! `CLOCK_MONOTONIC_COARSE` from the previous attempt: a missing or broken file costs a clock
+//! read per lookup, and a file that appears is mapped within a period. A mapping retired
+//! (replaced, recycled, unlinked) is reopened by the next call once a period has passed since
+//! it was opened, so a long-lived mapping is replaced at once.
+//!
 //! # Fork
 //!
 //! The child inherits the mappings, the descriptors and the state words. It keeps answering
@@ -323,7 +331,8 @@ fn period_ns(period: Duration) -> u64 {
 }
 
 impl MapFile {
-    /// The file at `path`, opened at most once per `period` while it is missing or unusable.
+    /// The file at `path`, opened at most once per `period_ns` nanoseconds (counted from the
+    /// previous attempt, whether it worked or not).
     pub const fn at_static(path: &'static CStr, period_ns: u64) -> MapFile {
         MapFile::with_path(FilePath::Static(path), period_ns)
     }
