@@ -1,6 +1,8 @@
-//! Process environment: the anti-recursion switch and the socket path override
-//! ([`sss_client::env`]); the override is ignored in setuid/setgid programs.
+//! Process environment: the anti-recursion switch, the socket path override
+//! ([`sss_client::env`]) and the memory-cache switch; the override and the switch are
+//! ignored in setuid/setgid programs.
 
+use std::ffi::CStr;
 use std::path::PathBuf;
 
 pub use sss_client::env::loops_disabled;
@@ -13,6 +15,26 @@ pub const DEFAULT_SOCKET: &str = "/var/lib/sss/pipes/nss";
 /// The socket to use: `SSS_NSS_SOCKET` if set, non-empty and not in secure mode, else the default.
 pub fn socket_path() -> PathBuf {
     sss_client::env::socket_path(c"SSS_NSS_SOCKET", DEFAULT_SOCKET)
+}
+
+/// True when `SSS_NSS_USE_MEMCACHE` is `NO` (any case) and the program is not setuid or
+/// setgid. Called on every lookup: one `getenv`, no allocation.
+pub fn memcache_disabled() -> bool {
+    // SAFETY: a NUL-terminated name; getenv returns NULL or a NUL-terminated string that is
+    // only read before this function returns.
+    let p = unsafe { libc::getenv(c"SSS_NSS_USE_MEMCACHE".as_ptr()) };
+    if p.is_null() {
+        return false;
+    }
+    // SAFETY: non-NULL result of getenv.
+    let value = unsafe { CStr::from_ptr(p) }.to_bytes();
+    memcache_value_disables(Some(value), sss_client::env::secure_mode())
+}
+
+/// Whether a `SSS_NSS_USE_MEMCACHE` value turns the cache off (`NO`, case-insensitive, and
+/// only outside secure mode).
+pub fn memcache_value_disables(value: Option<&[u8]>, secure: bool) -> bool {
+    !secure && value.is_some_and(|v| v.eq_ignore_ascii_case(b"NO"))
 }
 
 #[cfg(test)]
@@ -30,6 +52,19 @@ mod tests {
         assert!(!loops_value_disables(Some(b"no")));
         assert!(!loops_value_disables(Some(b"YES")));
         assert!(!loops_value_disables(None));
+    }
+
+    #[test]
+    fn memcache_switch_is_no_in_any_case_outside_secure_mode() {
+        for v in [&b"NO"[..], b"no", b"No", b"nO"] {
+            assert!(memcache_value_disables(Some(v), false));
+            assert!(!memcache_value_disables(Some(v), true));
+        }
+        for v in [&b"YES"[..], b"", b"NO ", b"0", b"false"] {
+            assert!(!memcache_value_disables(Some(v), false));
+        }
+        assert!(!memcache_value_disables(None, false));
+        assert!(!memcache_disabled(), "unset in the test environment");
     }
 
     #[test]

@@ -1,5 +1,8 @@
-//! The exported glibc NSS entry points (`_nss_sss_*`). Each one checks `_SSS_LOOPS`, converts
-//! the C arguments, calls the core and maps the result to an `nss_status` plus `*errnop`.
+//! The exported glibc NSS entry points (`_nss_sss_*`). Each one converts the C arguments,
+//! calls the core and maps the result to an `nss_status` plus `*errnop`, with SSSD's rules:
+//! single lookups try the memory cache first and check `_SSS_LOOPS` only before asking the
+//! responder; SUCCESS and NOTFOUND leave `*errnop` 0; a NULL or over-long name is NOTFOUND
+//! with `EINVAL`; a NULL or empty buffer is TRYAGAIN with `ERANGE`.
 //! No panic crosses this boundary: every body runs under `catch_unwind` (UNAVAIL/EFAULT).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -10,6 +13,7 @@ use sss_proto::nss::MAX_NAME_LEN;
 
 use crate::client::Client;
 use crate::enumerate::{Enumeration, GroupKind, PasswdKind};
+use crate::nss::Nss;
 use crate::status::{NssError, NssStatus};
 use crate::{env, initgr, lookup};
 
@@ -39,7 +43,38 @@ fn thread_errno() -> *mut c_int {
     unsafe { libc::__errno_location() }
 }
 
-/// Runs one entry point: anti-recursion check, panic guard, status/errno mapping.
+/// Runs one single-entry lookup: panic guard, status/errno mapping (`*errnop` = 0 on
+/// success, as SSSD's client leaves it; untouched for `_SSS_LOOPS=NO`).
+fn run_lookup(errnop: *mut c_int, f: impl FnOnce(&Nss<'static>) -> Result<(), NssError>) -> c_int {
+    quiet_panics();
+    let res = catch_unwind(AssertUnwindSafe(|| f(&Nss::system())));
+    match res {
+        Ok(Ok(())) => {
+            set_errno(errnop, 0);
+            NssStatus::Success.code()
+        }
+        Ok(Err(e)) => {
+            if e.sets_errno() {
+                set_errno(errnop, e.errno());
+            }
+            e.status().code()
+        }
+        Err(_) => {
+            set_errno(errnop, libc::EFAULT);
+            NssStatus::Unavail.code()
+        }
+    }
+}
+
+/// TRYAGAIN/ERANGE for a NULL or empty buffer, before anything else (as SSSD).
+fn check_buffer(buffer: *mut c_char, buflen: size_t) -> Result<(), NssError> {
+    if buffer.is_null() || buflen == 0 {
+        return Err(NssError::Range);
+    }
+    Ok(())
+}
+
+/// Runs one enumeration entry point: anti-recursion check, panic guard, status/errno mapping.
 fn run(errnop: *mut c_int, f: impl FnOnce(&Client) -> Result<(), NssError>) -> c_int {
     quiet_panics();
     let res = catch_unwind(AssertUnwindSafe(|| {
@@ -65,18 +100,19 @@ fn run(errnop: *mut c_int, f: impl FnOnce(&Client) -> Result<(), NssError>) -> c
     }
 }
 
-/// The bytes of a C name, NotFound if longer than LOGIN_NAME_MAX (never reads further).
+/// The bytes of a C name; [`NssError::BadName`] (NOTFOUND/EINVAL, as SSSD) if NULL or longer
+/// than LOGIN_NAME_MAX (never reads further).
 ///
 /// # Safety
 /// `p` is NULL or a NUL-terminated string valid for the call.
 unsafe fn name_arg<'a>(p: *const c_char) -> Result<&'a [u8], NssError> {
     if p.is_null() {
-        return Err(NssError::Invalid);
+        return Err(NssError::BadName);
     }
     // SAFETY: p is a valid C string; strnlen reads at most MAX_NAME_LEN + 1 bytes.
     let len = unsafe { libc::strnlen(p, MAX_NAME_LEN + 1) };
     if len > MAX_NAME_LEN {
-        return Err(NssError::NotFound);
+        return Err(NssError::BadName);
     }
     // SAFETY: the first `len` bytes are readable (they precede the NUL).
     Ok(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) })
@@ -118,7 +154,8 @@ pub unsafe extern "C" fn _nss_sss_getpwnam_r(
     buflen: size_t,
     errnop: *mut c_int,
 ) -> c_int {
-    run(errnop, |c| {
+    run_lookup(errnop, |nss| {
+        check_buffer(buffer, buflen)?;
         // SAFETY: glibc's pointer contract, see above.
         let (name, pwd, buf) = unsafe {
             (
@@ -127,7 +164,7 @@ pub unsafe extern "C" fn _nss_sss_getpwnam_r(
                 buffer_arg(buffer, buflen)?,
             )
         };
-        lookup::getpwnam(c, name, pwd, buf)
+        lookup::getpwnam(nss, name, pwd, buf)
     })
 }
 
@@ -143,10 +180,11 @@ pub unsafe extern "C" fn _nss_sss_getpwuid_r(
     buflen: size_t,
     errnop: *mut c_int,
 ) -> c_int {
-    run(errnop, |c| {
+    run_lookup(errnop, |nss| {
+        check_buffer(buffer, buflen)?;
         // SAFETY: glibc's pointer contract.
         let (pwd, buf) = unsafe { (out_arg(result)?, buffer_arg(buffer, buflen)?) };
-        lookup::getpwuid(c, uid, pwd, buf)
+        lookup::getpwuid(nss, uid, pwd, buf)
     })
 }
 
@@ -192,7 +230,8 @@ pub unsafe extern "C" fn _nss_sss_getgrnam_r(
     buflen: size_t,
     errnop: *mut c_int,
 ) -> c_int {
-    run(errnop, |c| {
+    run_lookup(errnop, |nss| {
+        check_buffer(buffer, buflen)?;
         // SAFETY: glibc's pointer contract.
         let (name, grp, buf) = unsafe {
             (
@@ -201,7 +240,7 @@ pub unsafe extern "C" fn _nss_sss_getgrnam_r(
                 buffer_arg(buffer, buflen)?,
             )
         };
-        lookup::getgrnam(c, name, grp, buf)
+        lookup::getgrnam(nss, name, grp, buf)
     })
 }
 
@@ -217,10 +256,11 @@ pub unsafe extern "C" fn _nss_sss_getgrgid_r(
     buflen: size_t,
     errnop: *mut c_int,
 ) -> c_int {
-    run(errnop, |c| {
+    run_lookup(errnop, |nss| {
+        check_buffer(buffer, buflen)?;
         // SAFETY: glibc's pointer contract.
         let (grp, buf) = unsafe { (out_arg(result)?, buffer_arg(buffer, buflen)?) };
-        lookup::getgrgid(c, gid, grp, buf)
+        lookup::getgrgid(nss, gid, grp, buf)
     })
 }
 
@@ -254,8 +294,9 @@ pub extern "C" fn _nss_sss_endgrent() -> c_int {
     run(thread_errno(), |c| GR_ENUM.endent(c))
 }
 
-/// glibc `initgroups_dyn` backend: appends `user`'s supplementary gids (except `group`) to
-/// `*groups`, growing it with `realloc` up to `limit` entries (`limit <= 0`: no limit).
+/// glibc `initgroups_dyn` backend: appends `user`'s gids (all of them, `group` included, as
+/// SSSD) to `*groups`, growing it with `realloc` up to `limit` entries (`limit <= 0`: no
+/// limit).
 ///
 /// # Safety
 /// `user` a C string; `start`, `size` writable; `*groups` a `malloc`'d array of `*size` gids
@@ -270,7 +311,9 @@ pub unsafe extern "C" fn _nss_sss_initgroups_dyn(
     limit: c_long,
     errnop: *mut c_int,
 ) -> c_int {
-    run(errnop, |c| {
+    // SSSD ignores the primary group too: every gid of the record or reply is appended.
+    let _ = group;
+    run_lookup(errnop, |nss| {
         // SAFETY: glibc's pointer contract.
         let (user, start, size, groups) = unsafe {
             (
@@ -280,9 +323,8 @@ pub unsafe extern "C" fn _nss_sss_initgroups_dyn(
                 out_arg(groups)?,
             )
         };
-        let gids = initgr::initgroups(c, user)?;
         // SAFETY: glibc's array contract (malloc'd, *size capacity, *start used).
-        unsafe { initgr::append_gids(start, size, groups, &gids, group, limit) }
+        unsafe { initgr::initgroups_dyn(nss, user, start, size, groups, limit) }
     })
 }
 
@@ -310,16 +352,77 @@ mod tests {
     }
 
     #[test]
+    fn lookups_leave_errnop_zero_on_success_and_notfound() {
+        let mut err = 7;
+        assert_eq!(run_lookup(&mut err, |_| Ok(())), 1);
+        assert_eq!(err, 0);
+        let mut err = 7;
+        assert_eq!(run_lookup(&mut err, |_| Err(NssError::NotFound)), 0);
+        assert_eq!(err, 0);
+        let mut err = 7;
+        assert_eq!(run_lookup(&mut err, |_| Err(NssError::BadName)), 0);
+        assert_eq!(err, libc::EINVAL);
+        let mut err = 7;
+        assert_eq!(run_lookup(&mut err, |_| Err(NssError::LoopsDisabled)), 0);
+        assert_eq!(err, 7, "_SSS_LOOPS=NO leaves *errnop alone");
+        let mut err = 0;
+        assert_eq!(run_lookup(&mut err, |_| panic!("boom")), -1);
+        assert_eq!(err, libc::EFAULT);
+    }
+
+    #[test]
+    fn argument_errors_come_in_sssd_order() {
+        let long = CString::new(vec![b'x'; MAX_NAME_LEN + 1]).unwrap();
+        // SAFETY: plain C structs; all-zero is valid.
+        let (mut pwd, mut grp): (libc::passwd, libc::group) =
+            unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
+        let mut buf = [0 as c_char; 64];
+        let mut err = 0;
+        // SAFETY: valid or NULL pointers as each case says; nothing here reaches the cache
+        // or the socket.
+        unsafe {
+            // No buffer: TRYAGAIN/ERANGE, even before the name is looked at.
+            let rc =
+                _nss_sss_getpwnam_r(long.as_ptr(), &mut pwd, std::ptr::null_mut(), 64, &mut err);
+            assert_eq!((rc, err), (-2, libc::ERANGE));
+            let rc = _nss_sss_getgrgid_r(1, &mut grp, buf.as_mut_ptr(), 0, &mut err);
+            assert_eq!((rc, err), (-2, libc::ERANGE));
+            let rc = _nss_sss_getpwuid_r(1, &mut pwd, std::ptr::null_mut(), 0, &mut err);
+            assert_eq!((rc, err), (-2, libc::ERANGE));
+            // Over-long or NULL name: NOTFOUND/EINVAL.
+            let rc = _nss_sss_getpwnam_r(long.as_ptr(), &mut pwd, buf.as_mut_ptr(), 64, &mut err);
+            assert_eq!((rc, err), (0, libc::EINVAL));
+            err = 0;
+            let rc =
+                _nss_sss_getgrnam_r(std::ptr::null(), &mut grp, buf.as_mut_ptr(), 64, &mut err);
+            assert_eq!((rc, err), (0, libc::EINVAL));
+            let (mut start, mut size, mut groups) = (0, 0, std::ptr::null_mut());
+            err = 0;
+            let rc = _nss_sss_initgroups_dyn(
+                long.as_ptr(),
+                0,
+                &mut start,
+                &mut size,
+                &mut groups,
+                -1,
+                &mut err,
+            );
+            assert_eq!((rc, err, start, size), (0, libc::EINVAL, 0, 0));
+            assert!(groups.is_null());
+        }
+    }
+
+    #[test]
     fn name_argument_bounds() {
         let ok = CString::new("alice").unwrap();
         // SAFETY: valid C strings.
         unsafe {
             assert_eq!(name_arg(ok.as_ptr()), Ok(b"alice".as_slice()));
             let long = CString::new(vec![b'x'; MAX_NAME_LEN + 1]).unwrap();
-            assert_eq!(name_arg(long.as_ptr()), Err(NssError::NotFound));
+            assert_eq!(name_arg(long.as_ptr()), Err(NssError::BadName));
             let max = CString::new(vec![b'x'; MAX_NAME_LEN]).unwrap();
             assert_eq!(name_arg(max.as_ptr()).map(<[u8]>::len), Ok(MAX_NAME_LEN));
-            assert_eq!(name_arg(std::ptr::null()), Err(NssError::Invalid));
+            assert_eq!(name_arg(std::ptr::null()), Err(NssError::BadName));
             assert_eq!(
                 buffer_arg(std::ptr::null_mut(), 10).err(),
                 Some(NssError::Invalid)

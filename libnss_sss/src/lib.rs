@@ -1,9 +1,11 @@
 //! `libnss_sss.so.2`: the glibc NSS module. A thin `extern "C"` layer ([`ffi`]) over a
 //! plain-Rust client core that unit tests drive directly.
 //!
-//! The core talks to the SSSD NSS responder on `/var/lib/sss/pipes/nss` with the SSSD 2.x wire
-//! protocol ([`sss_proto`]): one cached connection per thread for lookups, a dedicated
-//! connection for enumeration, and a deadline on every wait. Nothing here may panic across the
+//! Single lookups are answered from SSSD's memory cache (`/var/lib/sss/mc`, [`mc`]) when it
+//! holds a fresh entry. Otherwise the core talks to the SSSD NSS responder on
+//! `/var/lib/sss/pipes/nss` with the SSSD 2.x wire protocol ([`sss_proto`]): one cached
+//! connection per thread for lookups, a dedicated connection for enumeration, and a deadline
+//! on every wait. Nothing here may panic across the
 //! C boundary, start threads or hold a lock during I/O.
 
 #![cfg_attr(
@@ -26,6 +28,8 @@ pub mod ffi;
 mod fill;
 mod initgr;
 mod lookup;
+pub mod mc;
+mod nss;
 mod status;
 mod sys;
 #[cfg(test)]
@@ -33,6 +37,8 @@ mod testutil;
 
 pub use client::{Client, REQUEST_TIMEOUT};
 pub use enumerate::{EnumKind, Enumeration, GroupKind, PasswdKind};
-pub use initgr::{append_gids, initgroups};
+pub use initgr::{append_gids, initgroups, initgroups_dyn};
 pub use lookup::{getgrgid, getgrnam, getpwnam, getpwuid};
+pub use mc::MemCache;
+pub use nss::Nss;
 pub use status::{NssError, NssStatus};

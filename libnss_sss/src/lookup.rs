@@ -13,8 +13,12 @@ use sss_proto::nss::{
     encode_name_request,
 };
 
+use sss_proto::memcache::McError;
+
 use crate::client::Client;
 use crate::fill::{fill_group, fill_passwd};
+use crate::mc::Miss;
+use crate::nss::Nss;
 use crate::status::NssError;
 
 /// How long a kept group reply stays valid for the ERANGE retry.
@@ -39,9 +43,13 @@ thread_local! {
     static LAST_GROUP: Cell<Option<KeptReply>> = const { Cell::new(None) };
 }
 
-/// Rejects names glibc would never resolve through us: empty or longer than LOGIN_NAME_MAX.
+/// Rejects names the responder would never find: empty, longer than LOGIN_NAME_MAX (the
+/// entry points already answer those with [`NssError::BadName`]) or with a NUL inside.
 fn check_name(name: &[u8]) -> Result<(), NssError> {
-    if name.is_empty() || name.len() > MAX_NAME_LEN || name.contains(&0) {
+    if name.len() > MAX_NAME_LEN {
+        return Err(NssError::BadName);
+    }
+    if name.is_empty() || name.contains(&0) {
         return Err(NssError::NotFound);
     }
     Ok(())
@@ -69,64 +77,99 @@ fn fill_single_group(body: &[u8], grp: &mut libc::group, buf: &mut [u8]) -> Resu
     fill_group(&e, grp, buf)
 }
 
+/// What a memory-cache answer means for the caller: `Some` to return it (a hit, or
+/// TRYAGAIN/ERANGE so glibc retries with a bigger buffer), `None` to ask the responder.
+fn cache_answer(res: Result<(), Miss>) -> Option<Result<(), NssError>> {
+    match res {
+        Ok(()) => Some(Ok(())),
+        Err(Miss::Lookup(McError::Range)) => Some(Err(NssError::Range)),
+        Err(_) => None,
+    }
+}
+
 /// `getpwnam_r`: looks `name` up and fills `pwd` with strings in `buf`.
 pub fn getpwnam(
-    client: &Client,
+    nss: &Nss<'_>,
     name: &[u8],
     pwd: &mut libc::passwd,
     buf: &mut [u8],
 ) -> Result<(), NssError> {
     check_name(name)?;
-    let body = client.request(Command::GetPwNam, &encode_name_request(name, None))?;
+    if let Some(mc) = nss.mc()
+        && let Some(res) = cache_answer(mc.passwd_by_name(name, pwd, buf))
+    {
+        return res;
+    }
+    let body =
+        nss.with_client(|c| c.request(Command::GetPwNam, &encode_name_request(name, None)))?;
     fill_single_passwd(&body, pwd, buf)
 }
 
 /// `getpwuid_r`: looks `uid` up and fills `pwd` with strings in `buf`.
 pub fn getpwuid(
-    client: &Client,
+    nss: &Nss<'_>,
     uid: u32,
     pwd: &mut libc::passwd,
     buf: &mut [u8],
 ) -> Result<(), NssError> {
-    let body = client.request(Command::GetPwUid, &encode_id_request(uid, None))?;
+    if let Some(mc) = nss.mc()
+        && let Some(res) = cache_answer(mc.passwd_by_uid(uid, pwd, buf))
+    {
+        return res;
+    }
+    let body = nss.with_client(|c| c.request(Command::GetPwUid, &encode_id_request(uid, None)))?;
     fill_single_passwd(&body, pwd, buf)
 }
 
 /// `getgrnam_r`: looks `name` up and fills `grp` with strings and members in `buf`.
 pub fn getgrnam(
-    client: &Client,
+    nss: &Nss<'_>,
     name: &[u8],
     grp: &mut libc::group,
     buf: &mut [u8],
 ) -> Result<(), NssError> {
     check_name(name)?;
-    let req = encode_name_request(name, None);
-    group_lookup(
-        client,
-        GroupKey::Name(name.to_vec()),
-        Command::GetGrNam,
-        &req,
-        grp,
-        buf,
-    )
+    if let Some(mc) = nss.mc()
+        && let Some(res) = cache_answer(mc.group_by_name(name, grp, buf))
+    {
+        return res;
+    }
+    nss.with_client(|client| {
+        let req = encode_name_request(name, None);
+        group_lookup(
+            client,
+            GroupKey::Name(name.to_vec()),
+            Command::GetGrNam,
+            &req,
+            grp,
+            buf,
+        )
+    })
 }
 
 /// `getgrgid_r`: looks `gid` up and fills `grp` with strings and members in `buf`.
 pub fn getgrgid(
-    client: &Client,
+    nss: &Nss<'_>,
     gid: u32,
     grp: &mut libc::group,
     buf: &mut [u8],
 ) -> Result<(), NssError> {
-    let req = encode_id_request(gid, None);
-    group_lookup(
-        client,
-        GroupKey::Gid(gid),
-        Command::GetGrGid,
-        &req,
-        grp,
-        buf,
-    )
+    if let Some(mc) = nss.mc()
+        && let Some(res) = cache_answer(mc.group_by_gid(gid, grp, buf))
+    {
+        return res;
+    }
+    nss.with_client(|client| {
+        let req = encode_id_request(gid, None);
+        group_lookup(
+            client,
+            GroupKey::Gid(gid),
+            Command::GetGrGid,
+            &req,
+            grp,
+            buf,
+        )
+    })
 }
 
 fn group_lookup(
@@ -176,9 +219,10 @@ mod tests {
     fn by_name_and_by_id() {
         let fake = Fake::start(directory);
         let c = Client::new(&fake.path);
+        let n = Nss::socket_only(&c);
         let mut buf = vec![0u8; 512];
         let mut pwd = zero_passwd();
-        getpwnam(&c, b"alice", &mut pwd, &mut buf).unwrap();
+        getpwnam(&n, b"alice", &mut pwd, &mut buf).unwrap();
         assert_eq!(
             read_passwd(&pwd),
             (
@@ -192,10 +236,10 @@ mod tests {
             )
         );
         let mut pwd = zero_passwd();
-        getpwuid(&c, 10002, &mut pwd, &mut buf).unwrap();
+        getpwuid(&n, 10002, &mut pwd, &mut buf).unwrap();
         assert_eq!(read_passwd(&pwd).0, "bob");
         let mut grp = zero_group();
-        getgrnam(&c, b"devs", &mut grp, &mut buf).unwrap();
+        getgrnam(&n, b"devs", &mut grp, &mut buf).unwrap();
         assert_eq!(
             read_group(&grp),
             (
@@ -206,7 +250,7 @@ mod tests {
             )
         );
         let mut grp = zero_group();
-        getgrgid(&c, 20002, &mut grp, &mut buf).unwrap();
+        getgrgid(&n, 20002, &mut grp, &mut buf).unwrap();
         assert_eq!(read_group(&grp), ("ops".into(), "x".into(), 20002, vec![]));
         let log = fake.log();
         let bodies: Vec<_> = log.iter().skip(1).cloned().collect();
@@ -225,34 +269,35 @@ mod tests {
     fn not_found_and_long_names() {
         let fake = Fake::start(directory);
         let c = Client::new(&fake.path);
+        let n = Nss::socket_only(&c);
         let mut buf = vec![0u8; 512];
         let mut pwd = zero_passwd();
-        let e = getpwnam(&c, b"nobody-here", &mut pwd, &mut buf).unwrap_err();
-        assert_eq!((e.status(), e.errno()), (NssStatus::NotFound, libc::ENOENT));
+        let e = getpwnam(&n, b"nobody-here", &mut pwd, &mut buf).unwrap_err();
+        assert_eq!((e.status(), e.errno()), (NssStatus::NotFound, 0));
         let mut grp = zero_group();
         assert_eq!(
-            getgrgid(&c, 4242, &mut grp, &mut buf),
+            getgrgid(&n, 4242, &mut grp, &mut buf),
             Err(NssError::NotFound)
         );
         let before = fake.log().len();
         let long = vec![b'a'; MAX_NAME_LEN + 1];
         assert_eq!(
-            getpwnam(&c, &long, &mut pwd, &mut buf),
-            Err(NssError::NotFound)
+            getpwnam(&n, &long, &mut pwd, &mut buf),
+            Err(NssError::BadName)
         );
         assert_eq!(
-            getgrnam(&c, &long, &mut grp, &mut buf),
-            Err(NssError::NotFound)
+            getgrnam(&n, &long, &mut grp, &mut buf),
+            Err(NssError::BadName)
         );
         assert_eq!(
-            getpwnam(&c, b"", &mut pwd, &mut buf),
+            getpwnam(&n, b"", &mut pwd, &mut buf),
             Err(NssError::NotFound)
         );
         assert_eq!(fake.log().len(), before, "no request for impossible names");
         // Exactly LOGIN_NAME_MAX is still asked.
         let max = vec![b'a'; MAX_NAME_LEN];
         assert_eq!(
-            getpwnam(&c, &max, &mut pwd, &mut buf),
+            getpwnam(&n, &max, &mut pwd, &mut buf),
             Err(NssError::NotFound)
         );
         assert_eq!(fake.log().len(), before + 1);
@@ -262,24 +307,25 @@ mod tests {
     fn group_erange_retry_does_not_requery() {
         let fake = Fake::start(directory);
         let c = Client::new(&fake.path);
+        let n = Nss::socket_only(&c);
         let mut grp = zero_group();
         let mut small = vec![0u8; 16];
-        let e = getgrnam(&c, b"big", &mut grp, &mut small).unwrap_err();
+        let e = getgrnam(&n, b"big", &mut grp, &mut small).unwrap_err();
         assert_eq!((e.status(), e.errno()), (NssStatus::TryAgain, libc::ERANGE));
         assert!(grp.gr_name.is_null());
         let mut big = vec![0u8; 1024];
-        getgrnam(&c, b"big", &mut grp, &mut big).unwrap();
+        getgrnam(&n, b"big", &mut grp, &mut big).unwrap();
         assert_eq!(read_group(&grp).3.len(), 5);
         assert_eq!(fake.count(0x21), 1, "the retry used the kept reply");
         // The kept reply was consumed: the next lookup asks again.
-        getgrnam(&c, b"big", &mut grp, &mut big).unwrap();
+        getgrnam(&n, b"big", &mut grp, &mut big).unwrap();
         assert_eq!(fake.count(0x21), 2);
         // By gid too, and a kept reply never answers a different key.
         assert_eq!(
-            getgrgid(&c, 20003, &mut grp, &mut small),
+            getgrgid(&n, 20003, &mut grp, &mut small),
             Err(NssError::Range)
         );
-        getgrgid(&c, 20001, &mut grp, &mut big).unwrap();
+        getgrgid(&n, 20001, &mut grp, &mut big).unwrap();
         assert_eq!(read_group(&grp).0, "devs");
         assert_eq!(fake.count(0x22), 2);
     }
@@ -288,15 +334,16 @@ mod tests {
     fn passwd_erange_then_bigger_buffer() {
         let fake = Fake::start(directory);
         let c = Client::new(&fake.path);
+        let n = Nss::socket_only(&c);
         let mut pwd = zero_passwd();
         let mut small = vec![0u8; 8];
         assert_eq!(
-            getpwnam(&c, b"alice", &mut pwd, &mut small),
+            getpwnam(&n, b"alice", &mut pwd, &mut small),
             Err(NssError::Range)
         );
         assert!(pwd.pw_name.is_null());
         let mut big = vec![0u8; 128];
-        getpwnam(&c, b"alice", &mut pwd, &mut big).unwrap();
+        getpwnam(&n, b"alice", &mut pwd, &mut big).unwrap();
         assert_eq!(read_passwd(&pwd).0, "alice");
     }
 
@@ -314,10 +361,11 @@ mod tests {
             _ => None,
         });
         let c = Client::new(&fake.path);
+        let n = Nss::socket_only(&c);
         let mut pwd = zero_passwd();
         let mut buf = vec![0u8; 512];
-        let mut status = |n: &[u8]| {
-            let e = getpwnam(&c, n, &mut pwd, &mut buf).unwrap_err();
+        let mut status = |name: &[u8]| {
+            let e = getpwnam(&n, name, &mut pwd, &mut buf).unwrap_err();
             (e.status(), e.errno())
         };
         assert_eq!(status(b"two"), (NssStatus::TryAgain, libc::EBADMSG));
@@ -332,13 +380,14 @@ mod tests {
     fn daemon_absent_is_unavail() {
         let dir = tempfile::tempdir().unwrap();
         let c = Client::new(dir.path().join("nss"));
+        let n = Nss::socket_only(&c);
         let mut pwd = zero_passwd();
         let mut buf = vec![0u8; 64];
         let t0 = Instant::now();
-        let e = getpwnam(&c, b"alice", &mut pwd, &mut buf).unwrap_err();
+        let e = getpwnam(&n, b"alice", &mut pwd, &mut buf).unwrap_err();
         assert_eq!((e.status(), e.errno()), (NssStatus::Unavail, libc::ENOENT));
         let mut grp = zero_group();
-        let e = getgrgid(&c, 1, &mut grp, &mut buf).unwrap_err();
+        let e = getgrgid(&n, 1, &mut grp, &mut buf).unwrap_err();
         assert_eq!(e.status(), NssStatus::Unavail);
         assert!(t0.elapsed() < Duration::from_secs(1));
     }

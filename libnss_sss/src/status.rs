@@ -40,9 +40,15 @@ pub enum NssError {
     /// GET_VERSION returned a version other than ours.
     #[error("SSSD NSS responder speaks protocol version {0}, expected 1")]
     Version(u32),
-    /// The entry does not exist.
+    /// The entry does not exist (SSSD leaves `*errnop` 0 for this).
     #[error("no such entry")]
     NotFound,
+    /// The name is NULL or longer than LOGIN_NAME_MAX: NOTFOUND with `EINVAL`, as SSSD.
+    #[error("name missing or longer than the limit")]
+    BadName,
+    /// `_SSS_LOOPS=NO`: NOTFOUND without asking the responder, `*errnop` left alone.
+    #[error("lookups through SSSD disabled by _SSS_LOOPS=NO")]
+    LoopsDisabled,
     /// A single-entry lookup returned several entries.
     #[error("{0} results for a single-entry lookup")]
     Ambiguous(u32),
@@ -68,7 +74,7 @@ impl NssError {
             NssError::Ambiguous(_) | NssError::Range | NssError::Busy | NssError::NoMemory => {
                 NssStatus::TryAgain
             }
-            NssError::NotFound => NssStatus::NotFound,
+            NssError::NotFound | NssError::BadName | NssError::LoopsDisabled => NssStatus::NotFound,
             NssError::Transport(_)
             | NssError::Server(_)
             | NssError::BadReply(_)
@@ -77,7 +83,12 @@ impl NssError {
         }
     }
 
-    /// The errno glibc should see in `*errnop`.
+    /// Whether `*errnop` is set at all ([`NssError::LoopsDisabled`] leaves it alone).
+    pub fn sets_errno(&self) -> bool {
+        !matches!(self, NssError::LoopsDisabled)
+    }
+
+    /// The errno glibc should see in `*errnop` (when [`NssError::sets_errno`]).
     pub fn errno(&self) -> libc::c_int {
         match self {
             NssError::Transport(e) => *e,
@@ -87,7 +98,8 @@ impl NssError {
             },
             NssError::BadReply(_) | NssError::Ambiguous(_) => libc::EBADMSG,
             NssError::Version(_) => libc::EFAULT,
-            NssError::NotFound => libc::ENOENT,
+            NssError::NotFound | NssError::LoopsDisabled => 0,
+            NssError::BadName => libc::EINVAL,
             NssError::Range => libc::ERANGE,
             NssError::Busy => libc::EAGAIN,
             NssError::Invalid => libc::EINVAL,
@@ -130,7 +142,9 @@ mod tests {
                 libc::EINVAL,
             ),
             (NssError::Server(u32::MAX), NssStatus::Unavail, libc::EIO),
-            (NssError::NotFound, NssStatus::NotFound, libc::ENOENT),
+            (NssError::NotFound, NssStatus::NotFound, 0),
+            (NssError::BadName, NssStatus::NotFound, libc::EINVAL),
+            (NssError::LoopsDisabled, NssStatus::NotFound, 0),
             (NssError::Ambiguous(2), NssStatus::TryAgain, libc::EBADMSG),
             (NssError::Range, NssStatus::TryAgain, libc::ERANGE),
             (
@@ -145,6 +159,8 @@ mod tests {
             assert_eq!(err.status(), status, "{err:?}");
             assert_eq!(err.errno(), errno, "{err:?}");
         }
+        assert!(!NssError::LoopsDisabled.sets_errno());
+        assert!(NssError::NotFound.sets_errno());
         assert_eq!(NssStatus::TryAgain.code(), -2);
         assert_eq!(NssStatus::Success.code(), 1);
     }

@@ -8,7 +8,7 @@
 use super::payload::{GIDS_OFFSET, STRS_OFFSET};
 use super::{
     Geometry, Header, MAX_CHAIN, MIN_RECORD_LEN, READ_ATTEMPTS, RECORD_HEADER_SIZE, RecordHeader,
-    Region, SLOT_SIZE, id_key, murmurhash3, name_key, rec, valid_barrier,
+    Region, SLOT_SIZE, id_key, murmurhash3, murmurhash3_nul, rec, valid_barrier,
 };
 use thiserror::Error;
 
@@ -92,18 +92,9 @@ impl<'r, R: Region + ?Sized> Table<'r, R> {
         murmurhash3(key, self.seed) % self.geo.buckets()
     }
 
-    /// The bucket of a name (hashed with its NUL, without allocating for usual names).
+    /// The bucket of a name (hashed with its NUL, without copying it).
     fn name_bucket(&self, name: &[u8]) -> u32 {
-        let mut buf = [0u8; 512];
-        if name.len() < buf.len()
-            && let Some(dst) = buf.get_mut(..name.len())
-        {
-            dst.copy_from_slice(name);
-            if let Some(key) = buf.get(..=name.len()) {
-                return self.bucket(key);
-            }
-        }
-        self.bucket(&name_key(name))
+        murmurhash3_nul(name, self.seed) % self.geo.buckets()
     }
 
     /// The first slot of `bucket`'s chain (anything ≥ the slot count ends it).
@@ -131,10 +122,7 @@ impl<'r, R: Region + ?Sized> Table<'r, R> {
         if end >= limit {
             return false;
         }
-        key.iter()
-            .enumerate()
-            .all(|(i, b)| self.r.load_u8(off + i) == Some(*b))
-            && self.r.load_u8(end) == Some(0)
+        self.r.bytes_equal(off, key) && self.r.load_u8(end) == Some(0)
     }
 
     fn load(&self, off: usize) -> Result<u32, McError> {
@@ -356,8 +344,26 @@ impl<'r, R: Region + ?Sized> Table<'r, R> {
     /// The group ids of the user the client called `name`, fresh at `now`, appended to
     /// `gids` (which is left as it was on any error).
     pub fn initgroups(&self, name: &[u8], now: i64, gids: &mut Vec<u32>) -> Result<(), McError> {
+        let mut sink = VecSink {
+            start: gids.len(),
+            gids,
+        };
+        let res = self.initgroups_into(name, now, &mut sink);
+        if res.is_err() {
+            sink.gids.truncate(sink.start);
+        }
+        res.map(|_| ())
+    }
+
+    /// The group ids of the user the client called `name`, fresh at `now`, copied straight
+    /// into the room `sink` gives for them; returns how many were copied (the room's size).
+    pub fn initgroups_into(
+        &self,
+        name: &[u8],
+        now: i64,
+        sink: &mut impl GidSink,
+    ) -> Result<usize, McError> {
         let bucket = self.name_bucket(name);
-        let start = gids.len();
         let matches = |s: &Seen| {
             if s.hdr.hash1 != bucket {
                 return Ok(false);
@@ -366,22 +372,42 @@ impl<'r, R: Region + ?Sized> Table<'r, R> {
             let p = self.payload(s);
             Ok(self.cstr_equals(p + name_ptr, name, p + GIDS_OFFSET as usize + data_len))
         };
-        let res = self.walk(bucket, matches, |s| {
-            gids.truncate(start);
+        self.walk(bucket, matches, |s| {
             Self::fresh(s, now)?;
             let (_, num, _) = self.initgr_fields(s)?;
-            gids.try_reserve(num)
-                .map_err(|_| McError::Corrupt("too many groups to allocate"))?;
+            let room = sink.room(num)?;
+            let room = room.get_mut(..num.min(room.len())).unwrap_or_default();
             let at = self.payload(s) + GIDS_OFFSET as usize;
-            for i in 0..num {
-                gids.push(self.load(at + i * 4)?);
+            if !self.r.copy_out_u32(at, room) {
+                return Err(McError::Corrupt("initgroups gids outside the file"));
             }
-            Ok(())
-        });
-        if res.is_err() {
-            gids.truncate(start);
-        }
-        res
+            Ok(room.len())
+        })
+    }
+}
+
+/// Where [`Table::initgroups_into`] copies a record's group ids.
+pub trait GidSink {
+    /// Room for the record's `num` gids: at most `num` entries are filled (fewer if the
+    /// slice is shorter). Called between the record's barrier reads, so possibly again for
+    /// the same record if it changed meanwhile; the last call's room holds the answer.
+    fn room(&mut self, num: usize) -> Result<&mut [u32], McError>;
+}
+
+/// Appends to a vector, starting over from `start` on every call.
+struct VecSink<'a> {
+    gids: &'a mut Vec<u32>,
+    start: usize,
+}
+
+impl GidSink for VecSink<'_> {
+    fn room(&mut self, num: usize) -> Result<&mut [u32], McError> {
+        self.gids.truncate(self.start);
+        self.gids
+            .try_reserve(num)
+            .map_err(|_| McError::Corrupt("too many groups to allocate"))?;
+        self.gids.resize(self.start + num, 0);
+        Ok(self.gids.get_mut(self.start..).unwrap_or_default())
     }
 }
 
@@ -394,9 +420,18 @@ struct StrsFields {
 }
 
 /// How many NUL-terminated strings fill `buf` exactly (`None` if the last is unterminated).
+#[inline]
 pub fn count_strings(buf: &[u8]) -> Option<usize> {
     if buf.last().is_some_and(|b| *b != 0) {
         return None;
     }
-    Some(buf.iter().filter(|b| **b == 0).count())
+    // Summing 0/1 bytes per 255-byte chunk vectorises well (a byte sum cannot overflow).
+    let mut n = 0usize;
+    for chunk in buf.chunks(255) {
+        let c: u8 = chunk
+            .iter()
+            .fold(0u8, |acc, b| acc.wrapping_add(u8::from(*b == 0)));
+        n += usize::from(c);
+    }
+    Some(n)
 }

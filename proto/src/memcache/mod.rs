@@ -20,8 +20,8 @@ mod region;
 #[cfg(test)]
 mod tests;
 
-pub use lookup::{GroupHit, McError, PasswdHit, Table};
-pub use murmur::murmurhash3;
+pub use lookup::{GidSink, GroupHit, McError, PasswdHit, Table};
+pub use murmur::{murmurhash3, murmurhash3_nul};
 pub use payload::{
     IdKey, encode_group, encode_initgroups, encode_passwd, id_key, name_key, split_strings,
 };
@@ -64,6 +64,7 @@ pub const STATUS_OFFSET: u64 = 12;
 pub const CLEAR_FLAG: &str = "clear_mc_flag";
 
 /// Whether `v` is a barrier value a consistent record or header can carry.
+#[inline]
 pub fn valid_barrier(v: u32) -> bool {
     v & 0xff00_0000 == 0xf000_0000
 }
@@ -180,6 +181,7 @@ impl Geometry {
     }
 
     /// Number of hash buckets.
+    #[inline]
     pub fn buckets(&self) -> u32 {
         self.ht_size / 4
     }
@@ -287,6 +289,7 @@ impl Header {
     }
 
     /// The header from its 13 fields in file order.
+    #[inline]
     pub fn from_fields(f: [u32; 13]) -> Header {
         let [
             b1,
@@ -331,6 +334,7 @@ impl Header {
 
     /// Reads the header with the barrier protocol: a copy whose barriers agree, or `None`
     /// after [`READ_ATTEMPTS`] torn copies (or if the region is too small).
+    #[inline]
     pub fn read<R: Region + ?Sized>(r: &R) -> Option<Header> {
         for _ in 0..READ_ATTEMPTS {
             let b1 = r.load_u32(0)?;
@@ -404,6 +408,7 @@ pub mod rec {
 
 impl RecordHeader {
     /// Loads the header fields of the record at `off` (no barrier check).
+    #[inline]
     pub fn load<R: Region + ?Sized>(r: &R, off: usize) -> Option<RecordHeader> {
         Some(RecordHeader {
             b1: r.load_u32(off + rec::B1)?,
@@ -419,6 +424,7 @@ impl RecordHeader {
     }
 
     /// The next slot in the chain of `bucket` (SSSD: `hash1`'s chain first).
+    #[inline]
     pub fn next_for(&self, bucket: u32) -> u32 {
         if self.hash1 == bucket {
             self.next1

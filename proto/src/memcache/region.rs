@@ -13,6 +13,7 @@ pub trait Region {
     fn len(&self) -> usize;
 
     /// Whether the region is empty.
+    #[inline]
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -24,6 +25,7 @@ pub trait Region {
     fn load_u32(&self, off: usize) -> Option<u32>;
 
     /// The u64 at `off`.
+    #[inline]
     fn load_u64(&self, off: usize) -> Option<u64> {
         let lo = self.load_u32(off)?;
         let hi = self.load_u32(off.checked_add(4)?)?;
@@ -38,7 +40,34 @@ pub trait Region {
     /// Copies `dst.len()` bytes starting at `off` into `dst`; false if out of range.
     fn copy_out(&self, off: usize, dst: &mut [u8]) -> bool;
 
+    /// Copies `dst.len()` host-endian u32s starting at `off` (4-aligned) into `dst`; false if
+    /// out of range.
+    #[inline]
+    fn copy_out_u32(&self, off: usize, dst: &mut [u32]) -> bool {
+        for (i, d) in dst.iter_mut().enumerate() {
+            match i
+                .checked_mul(4)
+                .and_then(|x| x.checked_add(off))
+                .and_then(|o| self.load_u32(o))
+            {
+                Some(v) => *d = v,
+                None => return false,
+            }
+        }
+        true
+    }
+
+    /// Whether the bytes at `off` are `bytes` (false if out of range).
+    #[inline]
+    fn bytes_equal(&self, off: usize, bytes: &[u8]) -> bool {
+        bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| off.checked_add(i).and_then(|o| self.load_u8(o)) == Some(*b))
+    }
+
     /// Orders the loads before it before the loads after it (a reader's barrier).
+    #[inline]
     fn load_fence(&self) {
         fence(Ordering::Acquire);
     }
@@ -50,6 +79,7 @@ pub trait RegionMut: Region {
     fn store_u32(&mut self, off: usize, v: u32) -> bool;
 
     /// Stores `v` at `off`; false if out of range.
+    #[inline]
     fn store_u64(&mut self, off: usize, v: u64) -> bool {
         let b = v.to_ne_bytes();
         self.store_bytes(off, &b)
@@ -62,11 +92,13 @@ pub trait RegionMut: Region {
     fn fill(&mut self, off: usize, len: usize, byte: u8) -> bool;
 
     /// A full barrier: every access before it is visible before any after it.
+    #[inline]
     fn full_fence(&self) {
         fence(Ordering::SeqCst);
     }
 }
 
+#[inline]
 fn span(off: usize, len: usize, total: usize) -> Option<std::ops::Range<usize>> {
     let end = off.checked_add(len)?;
     (end <= total).then_some(off..end)
@@ -103,14 +135,17 @@ impl BytesRegion {
 }
 
 impl Region for BytesRegion {
+    #[inline]
     fn len(&self) -> usize {
         self.bytes.len()
     }
 
+    #[inline]
     fn load_u8(&self, off: usize) -> Option<u8> {
         self.bytes.get(off).copied()
     }
 
+    #[inline]
     fn load_u32(&self, off: usize) -> Option<u32> {
         let b = self.bytes.get(span(off, 4, self.bytes.len())?)?;
         let mut w = [0u8; 4];
@@ -118,6 +153,7 @@ impl Region for BytesRegion {
         Some(u32::from_ne_bytes(w))
     }
 
+    #[inline]
     fn copy_out(&self, off: usize, dst: &mut [u8]) -> bool {
         match span(off, dst.len(), self.bytes.len()).and_then(|r| self.bytes.get(r)) {
             Some(src) => {
@@ -130,10 +166,12 @@ impl Region for BytesRegion {
 }
 
 impl RegionMut for BytesRegion {
+    #[inline]
     fn store_u32(&mut self, off: usize, v: u32) -> bool {
         self.store_bytes(off, &v.to_ne_bytes())
     }
 
+    #[inline]
     fn store_bytes(&mut self, off: usize, src: &[u8]) -> bool {
         let total = self.bytes.len();
         match span(off, src.len(), total).and_then(|r| self.bytes.get_mut(r)) {
@@ -145,6 +183,7 @@ impl RegionMut for BytesRegion {
         }
     }
 
+    #[inline]
     fn fill(&mut self, off: usize, len: usize, byte: u8) -> bool {
         let total = self.bytes.len();
         match span(off, len, total).and_then(|r| self.bytes.get_mut(r)) {
@@ -186,6 +225,7 @@ impl SharedRegion {
         self.base
     }
 
+    #[inline]
     fn ptr(&self, off: usize, len: usize) -> Option<*mut u8> {
         span(off, len, self.len)?;
         // SAFETY: off + len <= self.len, within the mapping (constructor contract).
@@ -194,16 +234,19 @@ impl SharedRegion {
 }
 
 impl Region for SharedRegion {
+    #[inline]
     fn len(&self) -> usize {
         self.len
     }
 
+    #[inline]
     fn load_u8(&self, off: usize) -> Option<u8> {
         let p = self.ptr(off, 1)?;
         // SAFETY: in bounds (checked by `ptr`).
         Some(unsafe { p.read_volatile() })
     }
 
+    #[inline]
     fn load_u32(&self, off: usize) -> Option<u32> {
         let p = self.ptr(off, 4)?;
         if off.is_multiple_of(4) {
@@ -219,6 +262,7 @@ impl Region for SharedRegion {
         }
     }
 
+    #[inline]
     fn copy_out(&self, off: usize, dst: &mut [u8]) -> bool {
         let Some(p) = self.ptr(off, dst.len()) else {
             return false;
@@ -249,9 +293,42 @@ impl Region for SharedRegion {
         }
         true
     }
+
+    #[inline]
+    fn bytes_equal(&self, off: usize, bytes: &[u8]) -> bool {
+        let Some(p) = self.ptr(off, bytes.len()) else {
+            return false;
+        };
+        // Compared in place: copying first would make the comparison wait for the copy's
+        // byte stores (a store-forwarding stall that costs more than the bytes).
+        bytes.iter().enumerate().all(|(i, b)| {
+            // SAFETY: i < bytes.len(): within the checked span.
+            unsafe { p.add(i).read_volatile() == *b }
+        })
+    }
+
+    #[inline]
+    fn copy_out_u32(&self, off: usize, dst: &mut [u32]) -> bool {
+        let Some(bytes) = dst.len().checked_mul(4) else {
+            return false;
+        };
+        let Some(p) = self.ptr(off, bytes) else {
+            return false;
+        };
+        if !off.is_multiple_of(4) {
+            return false;
+        }
+        let p = p.cast::<u32>();
+        for (i, d) in dst.iter_mut().enumerate() {
+            // SAFETY: i < dst.len(): within the checked span; 4-aligned (base is 8-aligned).
+            *d = unsafe { p.add(i).read_volatile() };
+        }
+        true
+    }
 }
 
 impl RegionMut for SharedRegion {
+    #[inline]
     fn store_u32(&mut self, off: usize, v: u32) -> bool {
         let Some(p) = self.ptr(off, 4) else {
             return false;
@@ -265,6 +342,7 @@ impl RegionMut for SharedRegion {
         }
     }
 
+    #[inline]
     fn store_bytes(&mut self, off: usize, src: &[u8]) -> bool {
         let Some(p) = self.ptr(off, src.len()) else {
             return false;
@@ -276,6 +354,7 @@ impl RegionMut for SharedRegion {
         true
     }
 
+    #[inline]
     fn fill(&mut self, off: usize, len: usize, byte: u8) -> bool {
         let Some(p) = self.ptr(off, len) else {
             return false;
@@ -306,6 +385,12 @@ mod tests {
         assert!(!r.copy_out(13, &mut dst));
         assert!(r.fill(4, 4, 0xff));
         assert!(!r.fill(15, 2, 0));
+        let mut words = [0u32; 2];
+        assert!(r.copy_out_u32(8, &mut words));
+        assert_eq!(words[1], 0xdead_beef);
+        assert!(!r.copy_out_u32(12, &mut words));
+        assert!(r.bytes_equal(4, &[0xff; 4]));
+        assert!(!r.bytes_equal(14, &[0, 0, 0]));
         assert_eq!(r.load_u8(7), Some(0xff));
     }
 
@@ -332,6 +417,14 @@ mod tests {
         assert!(r.store_u32(60, 7));
         assert_eq!(r.load_u32(60), Some(7));
         assert_eq!(r.load_u32(61), None);
+        let mut words = [0u32; 3];
+        assert!(r.copy_out_u32(4, &mut words));
+        assert_eq!(words[0], u32::from_ne_bytes([4, 5, 6, 7]));
+        assert!(!r.copy_out_u32(6, &mut words), "unaligned");
+        assert!(!r.copy_out_u32(56, &mut words), "past the end");
+        assert!(r.bytes_equal(3, &[3, 4, 5]));
+        assert!(!r.bytes_equal(3, &[3, 4, 6]));
+        assert!(!r.bytes_equal(63, &[63, 64]));
         assert!(r.fill(8, 8, 0xee));
         assert_eq!(r.load_u64(8), Some(u64::MAX - 0x1111_1111_1111_1111));
     }
