@@ -1145,3 +1145,121 @@ fn two_thousand_users_resolve_from_the_files_alone() {
         "only {shared} shared buckets: the chains were not exercised"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// The daemon's side of sss_cache's handshake
+// ---------------------------------------------------------------------------------------
+
+/// Tries to take the write lock on byte 0 of a memory-cache file, as sss_cache does;
+/// `Ok(())` if it got it (then released), else the errno.
+fn lock_byte_0(ns: &Namespace, name: &str) -> Result<(), i32> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(ns.host_path(&mc_path(name)))
+        .map_err(|e| e.raw_os_error().unwrap_or(-1))?;
+    // SAFETY: all-zero is a valid flock.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_WRLCK as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    fl.l_start = 0;
+    fl.l_len = 1;
+    // SAFETY: valid fd and flock; the lock dies with the descriptor.
+    let r = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETLK, &fl) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(-1))
+    }
+}
+
+/// What any sss_cache relies on: while the NSS responder runs it holds the write lock on
+/// byte 0 of each file; creating clear_mc_flag and sending SIGHUP to the monitor (pid from
+/// /run/sssd.pid) makes it re-create all three files and delete the flag; a SIGHUP without
+/// the flag leaves the files alone; once the daemon stops, the lock can be taken.
+#[test]
+fn clear_mc_flag_handshake() {
+    let ns = namespace();
+    let mut sssd = start(&ns, &conf());
+    let user1 = passwd_line("user1");
+    assert_getent(&ns, &[], &["passwd", "user1"], &user1);
+    assert_eq!(
+        group(&ns, &[], "two_user_group").members,
+        names(&["user1", "user2"])
+    );
+    for f in MC_FILES {
+        let r = lock_byte_0(&ns, f);
+        assert!(
+            matches!(r, Err(libc::EACCES | libc::EAGAIN)),
+            "{f}: the running responder does not hold the byte-0 lock: {r:?}"
+        );
+    }
+    let pid: i32 = String::from_utf8(ns.read_file("/run/sssd.pid").unwrap())
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(pid as u32, sssd.daemon.pid(), "/run/sssd.pid");
+    let inodes =
+        |ns: &Namespace| -> Vec<Option<u64>> { MC_FILES.iter().map(|f| inode(ns, f)).collect() };
+
+    // SIGHUP alone (log rotation): nothing is cleared.
+    let before = inodes(&ns);
+    sssd.daemon.signal(libc::SIGHUP);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        inodes(&ns),
+        before,
+        "SIGHUP without clear_mc_flag re-created files"
+    );
+    assert!(
+        McFile::read(&ns, "passwd")
+            .unwrap()
+            .passwd("user1")
+            .is_some()
+    );
+
+    // The flag and SIGHUP: new files, flag gone (sss_cache waits 1 s for that).
+    ns.write_file(&mc_path("clear_mc_flag"), b"", 0o644)
+        .unwrap();
+    let t = Instant::now();
+    sssd.daemon.signal(libc::SIGHUP);
+    let cleared = proc::wait_until("clear_mc_flag to go", Duration::from_secs(5), || {
+        !ns.exists(&mc_path("clear_mc_flag"))
+    });
+    assert!(cleared.is_ok(), "{}", sssd.logs());
+    let took = t.elapsed();
+    eprintln!("clear_mc_flag removed after {took:?}");
+    assert!(
+        took < Duration::from_secs(1),
+        "sss_cache gives up after 1 s; took {took:?}"
+    );
+    let after = inodes(&ns);
+    for ((f, b), a) in MC_FILES.iter().zip(&before).zip(&after) {
+        assert!(a.is_some() && a != b, "{f}: inode {b:?} -> {a:?}");
+    }
+    let fresh = check_header(&ns, "passwd", 8);
+    assert!(
+        fresh.passwd("user1").is_none(),
+        "the new passwd file still holds user1"
+    );
+    for f in MC_FILES {
+        assert!(
+            matches!(lock_byte_0(&ns, f), Err(libc::EACCES | libc::EAGAIN)),
+            "{f}"
+        );
+    }
+    assert_getent(&ns, &[], &["passwd", "user1"], &user1);
+    assert!(
+        McFile::read(&ns, "passwd")
+            .unwrap()
+            .passwd("user1")
+            .is_some()
+    );
+
+    stop(&ns, &mut sssd);
+    for f in MC_FILES {
+        assert_eq!(lock_byte_0(&ns, f), Ok(()), "{f} after the daemon stopped");
+    }
+}
