@@ -367,9 +367,10 @@ fn daemon_stopped_answers_from_files_until_memcache_timeout() {
 // sss_cache
 // ---------------------------------------------------------------------------------------
 
-/// With the daemon running, `sss_cache -u`, `-g` and `-E` make changes made in LDAP show on
-/// the next lookup: the entry is expired in the cache and the memory cache is cleared through
-/// the clear_mc_flag + SIGHUP handshake (the responder re-creates the files).
+/// With the daemon running, `sss_cache -u`, `-g`, `-E`, `-U` and `-d DOMAIN -u` make changes
+/// made in LDAP show on the next lookup: the entry is expired in the cache and the memory
+/// cache is cleared through the clear_mc_flag + SIGHUP handshake (the responder re-creates
+/// the files). Nothing matched or an unknown domain: exit 2 (ENOENT).
 #[test]
 fn sss_cache_with_the_daemon_running() {
     let ns = namespace();
@@ -424,9 +425,31 @@ fn sss_cache_with_the_daemon_running() {
         group(&ns, &[], "mc_g_every").members,
         names(&["user0121", "user0122"])
     );
-    // Nothing matched: ENOENT, as SSSD's tool.
-    let out = sss_cache(&ns, &["-u", "no_such_user_anywhere"]);
-    assert_eq!(out.code(), 2, "{out:?}");
+    // -U (all users) and -d DOMAIN -u NAME.
+    for (user, gecos, args) in [
+        ("user0123", "All Users Expired", &["-U"][..]),
+        (
+            "user0124",
+            "Domain Named",
+            &["-d", "LDAP", "-u", "user0124"],
+        ),
+    ] {
+        let old = passwd_line(user);
+        assert_getent(&ns, &[], &["passwd", user], &old);
+        set_gecos(user, gecos);
+        assert_getent(&ns, &[], &["passwd", user], &old);
+        sss_cache_ok(&ns, args);
+        let shown = old.replace(&format!("User {}", &user[4..]), gecos);
+        assert_getent(&ns, &[], &["passwd", user], &shown);
+    }
+    // Nothing matched, or no such domain: ENOENT, as SSSD's tool.
+    for args in [
+        &["-u", "no_such_user_anywhere"][..],
+        &["-d", "NOSUCHDOMAIN", "-E"],
+    ] {
+        let out = sss_cache(&ns, args);
+        assert_eq!(out.code(), 2, "sss_cache {args:?}: {out:?}");
+    }
 }
 
 /// With the daemon stopped, `sss_cache` marks the files recycled and removes them (it can
