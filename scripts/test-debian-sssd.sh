@@ -1,7 +1,8 @@
 #!/bin/bash
-# Runs the end-to-end identity and PAM tests against Debian's sssd 2.8 (unpacked, not
-# installed, by scripts/debian-sssd.sh) instead of our build: checks the tests' expectations
-# against the reference implementation. Needs root (mount namespaces). The host is not changed.
+# Runs the end-to-end identity, PAM and memory-cache tests against Debian's sssd 2.8
+# (unpacked, not installed, by scripts/debian-sssd.sh) instead of our build: checks the tests'
+# expectations against the reference implementation. Needs root (mount namespaces). The host
+# is not changed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/deps.sh
@@ -9,3 +10,5 @@ root=$(bash scripts/debian-sssd.sh)
 SSSD_TESTS_STAGE_ROOT=$root cargo test -p sssd-tests --test identity -- --ignored "$@"
 SSSD_TESTS_STAGE_ROOT=$root cargo test -p sssd-tests --test pam --test pam_robustness \
     --test pam_interop -- "$@"
+SSSD_TESTS_STAGE_ROOT=$root cargo test -p sssd-tests --test memcache \
+    --test memcache_interop -- "$@"

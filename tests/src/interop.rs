@@ -87,3 +87,37 @@ fn with_module(base: &Path, dirs: [&str; 2], name: &str, module: &Path) -> Resul
     std::fs::copy(module, &dest).map_err(|e| HarnessError::io("copy", &dest, e))?;
     Ok(dir)
 }
+
+/// A copy of `base` in which each of `paths` (relative: files or directories) is replaced by
+/// the one in `other` (e.g. Debian's `usr/sbin/sss_cache` and the libraries it needs, in a
+/// copy of our staged root).
+pub fn with_files_from(base: &Path, other: &Path, paths: &[&str]) -> Result<TempDir> {
+    let dir = tempfile::Builder::new()
+        .prefix("sssd-tests-interop.")
+        .tempdir()
+        .map_err(|e| HarnessError::io("create temporary directory", "/tmp", e))?;
+    let copy = |from: &Path, to: &Path| {
+        proc::run_ok(
+            Command::new("cp").arg("-a").arg(from).arg(to),
+            None,
+            Duration::from_secs(60),
+        )
+    };
+    copy(&PathBuf::from(format!("{}/.", base.display())), dir.path())?;
+    for p in paths {
+        let (src, dest) = (other.join(p), dir.path().join(p));
+        if !src.exists() {
+            return Err(HarnessError::Setup(format!("{} missing", src.display())));
+        }
+        if dest.is_dir() {
+            std::fs::remove_dir_all(&dest).map_err(|e| HarnessError::io("remove", &dest, e))?;
+        } else if dest.exists() {
+            std::fs::remove_file(&dest).map_err(|e| HarnessError::io("remove", &dest, e))?;
+        }
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| HarnessError::io("create", parent, e))?;
+        }
+        copy(&src, &dest)?;
+    }
+    Ok(dir)
+}

@@ -9,6 +9,7 @@ pub mod expected;
 pub mod interop;
 pub mod kdc;
 pub mod ldif;
+pub mod memcache;
 pub mod namespace;
 pub mod pam;
 pub mod pam_app;
