@@ -6,7 +6,7 @@ use super::negcache::{Kind, NegCache};
 use super::settings::NssSettings;
 use super::source::{Clock, DomainSource, DpStatus, Query, Record, SourceError};
 use crate::model::{Cached, Group, User};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
@@ -456,7 +456,8 @@ impl CacheReq {
         let (Some(dom), Some(source)) = (self.settings.domains.get(d), self.sources.get(d)) else {
             return Ok(Vec::new());
         };
-        let mut dropped: HashSet<u32> = self
+        // A few entries (gid 0 and the filters): a scan beats hashing.
+        let mut dropped: Vec<u32> = self
             .negcache
             .filtered(Kind::Gid, &dom.name)
             .iter()
@@ -466,10 +467,23 @@ impl CacheReq {
         if !names.is_empty() && !gids.is_empty() {
             dropped.extend(source.group_gids(&names)?);
         }
-        let mut seen = HashSet::with_capacity(gids.len());
+        // The gids kept so far, sorted: directories mostly list them in order, so an insert
+        // is usually an append.
+        let mut seen: Vec<u32> = Vec::with_capacity(gids.len());
         Ok(gids
             .into_iter()
-            .filter(|&g| g != 0 && dom.id_in_range(g) && !dropped.contains(&g) && seen.insert(g))
+            .filter(|&g| {
+                if g == 0 || !dom.id_in_range(g) || dropped.contains(&g) {
+                    return false;
+                }
+                match seen.binary_search(&g) {
+                    Ok(_) => false,
+                    Err(i) => {
+                        seen.insert(i, g);
+                        true
+                    }
+                }
+            })
             .collect())
     }
 
