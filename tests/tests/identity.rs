@@ -341,8 +341,14 @@ fn filter_users_and_groups() {
     let ns = namespace();
     let conf = SssdConf::ldap(big(), Schema::Rfc2307)
         .set("nss", "filter_users", "user2")
-        .set("nss", "filter_groups", "empty_group");
+        .set("nss", "filter_groups", "empty_group, mg002");
     let _sssd = start(&ns, &conf);
+    // A filtered group is left out of initgroups, whether cached or not yet.
+    let many = initgroups(&ns, "many");
+    assert!(!many.contains(&20102), "{many:?}");
+    assert_eq!(many.len(), 199, "{many:?}");
+    assert_notfound(&ns, &["group", "mg002"]);
+    assert_eq!(initgroups(&ns, "many"), many);
     assert_notfound(&ns, &["passwd", "user2"]);
     assert_notfound(&ns, &["passwd", "1002"]);
     assert_notfound(&ns, &["group", "empty_group"]);

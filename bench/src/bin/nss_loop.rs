@@ -97,15 +97,31 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v.get(v.len() / 2).copied().unwrap_or_default()
 }
 
-fn run_for(seconds: u64, mut op: impl FnMut() -> Result<bool>) -> Result<(u64, u64)> {
+/// User plus system CPU time this process has used so far.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage fills the zeroed struct it is given.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return Duration::ZERO;
+    }
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// Runs `op` for `seconds`; returns (successes, failures, client CPU µs per call).
+fn run_for(seconds: u64, mut op: impl FnMut() -> Result<bool>) -> Result<(u64, u64, f64)> {
     let end = Instant::now() + Duration::from_secs(seconds);
+    let cpu0 = cpu_time();
     let (mut ok, mut fail) = (0u64, 0u64);
     while Instant::now() < end {
         for _ in 0..64 {
             if op()? { ok += 1 } else { fail += 1 }
         }
     }
-    Ok((ok, fail))
+    let calls = (ok + fail).max(1) as f64;
+    Ok((ok, fail, (cpu_time() - cpu0).as_secs_f64() * 1e6 / calls))
 }
 
 fn main() -> Result<()> {
@@ -128,13 +144,13 @@ fn main() -> Result<()> {
             }
             let mut i = 0usize;
             let start = Instant::now();
-            let (ok, fail) = run_for(secs, || {
+            let (ok, fail, cpu) = run_for(secs, || {
                 i = (i + 1) % names.len();
                 getpwnam(&names[i], &mut buf)
             })?;
             let el = start.elapsed().as_secs_f64();
             println!(
-                "mode=warm-pwnam ops={ok} failed={fail} ops_per_s={:.0}",
+                "mode=warm-pwnam ops={ok} failed={fail} ops_per_s={:.0} client_cpu_us={cpu:.1}",
                 ok as f64 / el
             );
         }
@@ -142,10 +158,10 @@ fn main() -> Result<()> {
             let (name, secs) = (cstr(arg(&args, 2, "NAME")?)?, num(&args, 3, "SECONDS")?);
             getgrnam(&name, &mut buf)?;
             let start = Instant::now();
-            let (ok, fail) = run_for(secs, || Ok(getgrnam(&name, &mut buf)?.is_some()))?;
+            let (ok, fail, cpu) = run_for(secs, || Ok(getgrnam(&name, &mut buf)?.is_some()))?;
             let el = start.elapsed().as_secs_f64();
             println!(
-                "mode=warm-grnam ops={ok} failed={fail} ops_per_s={:.0}",
+                "mode=warm-grnam ops={ok} failed={fail} ops_per_s={:.0} client_cpu_us={cpu:.1}",
                 ok as f64 / el
             );
         }
@@ -157,10 +173,10 @@ fn main() -> Result<()> {
             );
             getgrouplist(&name, gid);
             let start = Instant::now();
-            let (ok, fail) = run_for(secs, || Ok(getgrouplist(&name, gid) > 1))?;
+            let (ok, fail, cpu) = run_for(secs, || Ok(getgrouplist(&name, gid) > 1))?;
             let el = start.elapsed().as_secs_f64();
             println!(
-                "mode=warm-initgr ops={ok} failed={fail} ops_per_s={:.0}",
+                "mode=warm-initgr ops={ok} failed={fail} ops_per_s={:.0} client_cpu_us={cpu:.1}",
                 ok as f64 / el
             );
         }

@@ -195,6 +195,16 @@ pub(crate) fn decode_group(bytes: &[u8]) -> Option<Group> {
     })
 }
 
+/// The name and gid at the head of a group record, without decoding (or validating) its
+/// members; `None` when the head is malformed.
+pub(crate) fn decode_group_head(bytes: &[u8]) -> Option<(&str, u32)> {
+    let mut r = Reader::new(bytes);
+    r.version()?;
+    let len = usize::try_from(r.varint()?).ok()?;
+    let name = std::str::from_utf8(r.take(len)?).ok()?;
+    Some((name, r.u32()?))
+}
+
 /// Encodes an initgroups record (a list of gids).
 pub(crate) fn encode_gids(gids: &[u32]) -> Vec<u8> {
     let mut out = Vec::with_capacity(6 + 4 * gids.len());
@@ -321,6 +331,27 @@ mod tests {
             modify_timestamp: Some("20240101000000Z".into()),
         };
         assert_eq!(decode_group(&encode_group(&g)), Some(g));
+    }
+
+    #[test]
+    fn group_head_reads_name_and_gid_only() {
+        let g = Group {
+            name: "mg001".into(),
+            gid: 20101,
+            members: vec!["many".into()],
+            dn: "cn=mg001,ou=groups,dc=example,dc=com".into(),
+            modify_timestamp: None,
+        };
+        let b = encode_group(&g);
+        assert_eq!(decode_group_head(&b), Some(("mg001", 20101)));
+        // The head is all it needs: a damaged member list does not matter here.
+        assert_eq!(decode_group_head(&b[..b.len() - 1]), Some(("mg001", 20101)));
+        for cut in 0..8 {
+            assert_eq!(decode_group_head(&b[..cut]), None, "cut at {cut}");
+        }
+        let mut bad = b.clone();
+        bad[0] = 9;
+        assert_eq!(decode_group_head(&bad), None);
     }
 
     #[test]

@@ -140,6 +140,18 @@ impl Cache {
         self.read(|r| r.group_by_gid(gid))
     }
 
+    /// The gids of those of the groups `names` that are cached, in one transaction and
+    /// without decoding their members (e.g. to resolve `filter_groups` to gids).
+    pub fn group_gids(&self, names: &[String]) -> Result<Vec<u32>, CacheError> {
+        self.read(|r| {
+            let mut out = Vec::with_capacity(names.len());
+            for n in names {
+                out.extend(r.group_gid(n)?);
+            }
+            Ok(out)
+        })
+    }
+
     /// The gids of the groups user `name` is a member of (not including the primary gid
     /// unless it is also an explicit membership), with the initgroups freshness stamps.
     pub fn initgroups(&self, name: &str) -> Result<Option<Cached<Vec<u32>>>, CacheError> {

@@ -111,6 +111,20 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The gid of the stored group record `name`, decoding only the record's head.
+    pub(crate) fn group_gid(&self, name: &str) -> Result<Option<u32>, CacheError> {
+        if !self.storable(name) {
+            return Ok(None);
+        }
+        let Some(b) = self.raw(&self.dbs.groups, name.as_bytes())? else {
+            return Ok(None);
+        };
+        match codec::decode_group_head(b) {
+            Some((n, gid)) if n == name => Ok(Some(gid)),
+            _ => Err(self.corrupt("groups", name.as_bytes())),
+        }
+    }
+
     fn with_stamp<T>(
         &self,
         kind: StampKind,

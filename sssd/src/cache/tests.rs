@@ -109,6 +109,19 @@ fn group_round_trip_by_name_and_gid() {
 }
 
 #[test]
+fn group_gids_resolves_cached_names_only() {
+    let (_d, cache) = open();
+    let mut w = cache.writer().unwrap();
+    w.put_group(&group("staff", 5000, &["alice", "bob"]), 7, 8)
+        .unwrap();
+    w.put_group(&group("root", 5001, &[]), 7, 0).unwrap();
+    w.commit().unwrap();
+    let names = ["root", "nobody", "staff", ""].map(String::from);
+    assert_eq!(cache.group_gids(&names).unwrap(), vec![5001, 5000]);
+    assert_eq!(cache.group_gids(&[]).unwrap(), Vec::<u32>::new());
+}
+
+#[test]
 fn changed_user_is_replaced_and_uid_change_fixes_the_index() {
     let (_d, cache) = open();
     let mut w = cache.writer().unwrap();
@@ -462,6 +475,7 @@ fn corrupt_records_are_errors_naming_the_key() {
     check(cache.all_users().map(drop), "users:alice");
     check(cache.group_by_gid(7).map(drop), "groups:g");
     check(cache.all_groups().map(drop), "groups:g");
+    check(cache.group_gids(&["g".into()]).map(drop), "groups:g");
     check(cache.initgroups("alice").map(drop), "initgroups:alice");
     raw_put(&cache, dbs.stamps, b"u:bob", b"short");
     let mut w = cache.writer().unwrap();

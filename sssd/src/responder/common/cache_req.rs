@@ -447,34 +447,44 @@ impl CacheReq {
         Ok(Some((d, user, gids)))
     }
 
+    /// Drops gid 0, out-of-range, duplicate and filtered gids from a user's groups in
+    /// domain `d`, keeping their order. The filters are resolved once: the gids of the
+    /// cached groups whose names `filter_groups` lists, and the filtered gids, rather than
+    /// reading every group the user is in (a cache holds one group per gid, so both ways
+    /// drop the same gids).
     fn filter_gids(&self, d: usize, gids: Vec<u32>) -> Result<Vec<u32>, SourceError> {
         let (Some(dom), Some(source)) = (self.settings.domains.get(d), self.sources.get(d)) else {
             return Ok(Vec::new());
         };
-        let mut out = Vec::with_capacity(gids.len());
-        for g in gids {
-            if g == 0
-                || !dom.id_in_range(g)
-                || out.contains(&g)
-                || self
-                    .negcache
-                    .is_filtered(Kind::Gid, &dom.name, &g.to_string())
-            {
-                continue;
-            }
-            if let Some(Cached {
-                value: Record::Group(grp),
-                ..
-            }) = source.read(&Query::GroupById(g))?
-                && self
-                    .negcache
-                    .is_filtered(Kind::Group, &dom.name, &dom.lookup_key(&grp.name))
-            {
-                continue;
-            }
-            out.push(g);
+        // A few entries (gid 0 and the filters): a scan beats hashing.
+        let mut dropped: Vec<u32> = self
+            .negcache
+            .filtered(Kind::Gid, &dom.name)
+            .iter()
+            .filter_map(|g| g.parse().ok())
+            .collect();
+        let names = self.negcache.filtered(Kind::Group, &dom.name);
+        if !names.is_empty() && !gids.is_empty() {
+            dropped.extend(source.group_gids(&names)?);
         }
-        Ok(out)
+        // The gids kept so far, sorted: directories mostly list them in order, so an insert
+        // is usually an append.
+        let mut seen: Vec<u32> = Vec::with_capacity(gids.len());
+        Ok(gids
+            .into_iter()
+            .filter(|&g| {
+                if g == 0 || !dom.id_in_range(g) || dropped.contains(&g) {
+                    return false;
+                }
+                match seen.binary_search(&g) {
+                    Ok(_) => false,
+                    Err(i) => {
+                        seen.insert(i, g);
+                        true
+                    }
+                }
+            })
+            .collect())
     }
 
     /// Whether member `name` of a group in domain `d` is hidden by `filter_users_in_groups`.

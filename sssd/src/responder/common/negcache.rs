@@ -1,24 +1,17 @@
 //! The negative cache (spec 5.3): names and ids recently confirmed missing, plus permanent
 //! entries for filtered names and for root / uid 0 / gid 0.
 //!
-//! Keys follow SSSD's layout: `NCE/USER/<domain>/<name>`, `NCE/GROUP/<domain>/<name>`,
-//! `NCE/UID/<domain>/<id>`, `NCE/GID/<domain>/<id>`, and domain-less `NCE/UID/<id>`,
-//! `NCE/GID/<id>` for the permanent id entries.
+//! Entries follow SSSD's layout (`NCE/USER/<domain>/<name>`, `NCE/GROUP/<domain>/<name>`,
+//! `NCE/UID/<domain>/<id>`, `NCE/GID/<domain>/<id>`, and the domain-less `NCE/UID/<id>`,
+//! `NCE/GID/<id>` permanent id entries): a kind, a domain or none, and the name or id. They are kept
+//! per (kind, domain) scope, permanent apart from temporary, so that a lookup allocates
+//! nothing and the filters of one scope can be listed without walking the misses.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
-/// When an entry stops counting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Until {
-    /// Filter entries: until the process exits.
-    Forever,
-    /// Temporary entries: until this time (seconds since the epoch).
-    Time(i64),
-}
-
 /// Kind of a negative entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// A user name.
     User,
@@ -30,22 +23,51 @@ pub enum Kind {
     Gid,
 }
 
-impl Kind {
-    fn tag(self) -> &'static str {
-        match self {
-            Kind::User => "USER",
-            Kind::Group => "GROUP",
-            Kind::Uid => "UID",
-            Kind::Gid => "GID",
-        }
+/// The entries of one kind in one domain (or in every domain).
+#[derive(Debug)]
+struct Scope {
+    kind: Kind,
+    domain: Option<String>,
+    /// Filters: until the process exits (or the filters are reloaded).
+    permanent: HashSet<String>,
+    /// Confirmed misses: until this time (seconds since the epoch).
+    temporary: HashMap<String, i64>,
+}
+
+impl Scope {
+    fn is(&self, kind: Kind, domain: Option<&str>) -> bool {
+        self.kind == kind && self.domain.as_deref() == domain
+    }
+
+    fn hit(&self, what: &str, now: i64, temporary: bool) -> bool {
+        self.permanent.contains(what)
+            || (temporary && self.temporary.get(what).is_some_and(|&t| t > now))
     }
 }
 
-/// The key of an entry in `domain` (or every domain when `None`).
-pub fn key(kind: Kind, domain: Option<&str>, what: &str) -> String {
-    match domain {
-        Some(d) => format!("NCE/{}/{d}/{what}", kind.tag()),
-        None => format!("NCE/{}/{what}", kind.tag()),
+/// All scopes; a handful (4 kinds × (domains + 1)), so a linear search finds one.
+#[derive(Debug, Default)]
+struct Scopes(Vec<Scope>);
+
+impl Scopes {
+    fn get(&self, kind: Kind, domain: Option<&str>) -> Option<&Scope> {
+        self.0.iter().find(|s| s.is(kind, domain))
+    }
+
+    fn get_mut(&mut self, kind: Kind, domain: Option<&str>) -> &mut Scope {
+        let i = match self.0.iter().position(|s| s.is(kind, domain)) {
+            Some(i) => i,
+            None => {
+                self.0.push(Scope {
+                    kind,
+                    domain: domain.map(str::to_owned),
+                    permanent: HashSet::new(),
+                    temporary: HashMap::new(),
+                });
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[i]
     }
 }
 
@@ -53,7 +75,7 @@ pub fn key(kind: Kind, domain: Option<&str>, what: &str) -> String {
 #[derive(Debug)]
 pub struct NegCache {
     ttl: i64,
-    map: Mutex<HashMap<String, Until>>,
+    scopes: Mutex<Scopes>,
 }
 
 impl NegCache {
@@ -62,25 +84,27 @@ impl NegCache {
     pub fn new(ttl: u32) -> NegCache {
         let nc = NegCache {
             ttl: i64::from(ttl),
-            map: Mutex::new(HashMap::new()),
+            scopes: Mutex::new(Scopes::default()),
         };
         nc.add_builtin();
         nc
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Until>> {
-        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Scopes> {
+        self.scopes.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn add_builtin(&self) {
-        let mut m = self.lock();
-        m.insert(key(Kind::Uid, None, "0"), Until::Forever);
-        m.insert(key(Kind::Gid, None, "0"), Until::Forever);
+        self.set_permanent(Kind::Uid, None, "0");
+        self.set_permanent(Kind::Gid, None, "0");
     }
 
     /// Adds a permanent entry (a filter).
     pub fn set_permanent(&self, kind: Kind, domain: Option<&str>, what: &str) {
-        self.lock().insert(key(kind, domain, what), Until::Forever);
+        let mut m = self.lock();
+        let s = m.get_mut(kind, domain);
+        s.temporary.remove(what);
+        s.permanent.insert(what.to_owned());
     }
 
     /// Records that `what` is missing in `domain` for the negative timeout, from `now`.
@@ -90,19 +114,10 @@ impl NegCache {
             return;
         }
         let mut m = self.lock();
-        let e = m
-            .entry(key(kind, Some(domain), what))
-            .or_insert(Until::Time(0));
-        if *e != Until::Forever {
-            *e = Until::Time(now.saturating_add(self.ttl));
-        }
-    }
-
-    fn hit(m: &HashMap<String, Until>, k: &str, now: i64, temporary: bool) -> bool {
-        match m.get(k) {
-            Some(Until::Forever) => true,
-            Some(Until::Time(t)) => temporary && *t > now,
-            None => false,
+        let s = m.get_mut(kind, Some(domain));
+        if !s.permanent.contains(what) {
+            s.temporary
+                .insert(what.to_owned(), now.saturating_add(self.ttl));
         }
     }
 
@@ -110,8 +125,9 @@ impl NegCache {
     /// `temporary = false` checks permanent (filter) entries only.
     pub fn is_set(&self, kind: Kind, domain: &str, what: &str, now: i64, temporary: bool) -> bool {
         let m = self.lock();
-        Self::hit(&m, &key(kind, Some(domain), what), now, temporary)
-            || Self::hit(&m, &key(kind, None, what), now, temporary)
+        [Some(domain), None]
+            .into_iter()
+            .any(|d| m.get(kind, d).is_some_and(|s| s.hit(what, now, temporary)))
     }
 
     /// Whether `what` is filtered (a permanent entry) in `domain`.
@@ -119,22 +135,43 @@ impl NegCache {
         self.is_set(kind, domain, what, 0, false)
     }
 
+    /// Every permanent entry of `kind` that applies to `domain` (its own and the global
+    /// ones), in no particular order: the filters a caller may resolve once instead of
+    /// asking [`NegCache::is_filtered`] per object.
+    pub fn filtered(&self, kind: Kind, domain: &str) -> Vec<String> {
+        let m = self.lock();
+        let mut out: Vec<String> = Vec::new();
+        for d in [Some(domain), None] {
+            for w in m.get(kind, d).map(|s| &s.permanent).into_iter().flatten() {
+                if !out.contains(w) {
+                    out.push(w.clone());
+                }
+            }
+        }
+        out
+    }
+
     /// Drops every temporary entry (`clearNegcache`); filters stay.
     pub fn clear_temporary(&self) {
-        self.lock().retain(|_, v| *v == Until::Forever);
+        for s in &mut self.lock().0 {
+            s.temporary.clear();
+        }
     }
 
     /// Drops expired temporary entries.
     pub fn prune(&self, now: i64) {
-        self.lock().retain(|_, v| match v {
-            Until::Forever => true,
-            Until::Time(t) => *t > now,
-        });
+        for s in &mut self.lock().0 {
+            s.temporary.retain(|_, t| *t > now);
+        }
     }
 
     /// Number of entries (for tests and logs).
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock()
+            .0
+            .iter()
+            .map(|s| s.permanent.len() + s.temporary.len())
+            .sum()
     }
 
     /// Whether the cache holds no entries at all.
@@ -180,5 +217,33 @@ mod tests {
         assert!(nc.is_filtered(Kind::User, "LDAP", "user2"));
         assert!(!nc.is_set(Kind::User, "LDAP", "tmp", 10, true));
         assert!(!nc.is_filtered(Kind::User, "OTHER", "user2"));
+    }
+
+    #[test]
+    fn filtered_lists_domain_and_global_permanent_entries_only() {
+        let nc = NegCache::new(15);
+        nc.set_permanent(Kind::Group, Some("LDAP"), "root");
+        nc.set_permanent(Kind::Group, Some("LDAP"), "wheel");
+        nc.set_permanent(Kind::Group, None, "wheel");
+        nc.set_permanent(Kind::Group, None, "adm");
+        nc.set_permanent(Kind::Group, Some("OTHER"), "other");
+        nc.set(Kind::Group, "LDAP", "missing", 10);
+        let mut f = nc.filtered(Kind::Group, "LDAP");
+        f.sort();
+        assert_eq!(f, ["adm", "root", "wheel"]);
+        assert_eq!(nc.filtered(Kind::Gid, "LDAP"), ["0"]);
+        assert!(nc.filtered(Kind::User, "LDAP").is_empty());
+    }
+
+    #[test]
+    fn a_filter_replaces_a_temporary_entry_and_is_never_downgraded() {
+        let nc = NegCache::new(15);
+        nc.set(Kind::User, "LDAP", "x", 10);
+        nc.set_permanent(Kind::User, Some("LDAP"), "x");
+        assert_eq!(nc.len(), 3);
+        nc.set(Kind::User, "LDAP", "x", 10);
+        nc.clear_temporary();
+        assert!(nc.is_filtered(Kind::User, "LDAP", "x"));
+        assert_eq!(nc.len(), 3);
     }
 }

@@ -88,6 +88,21 @@ pub struct SourceError {
 pub trait DomainSource: Send + Sync + 'static {
     /// Reads `q` from the cache, with its freshness stamps.
     fn read(&self, q: &Query) -> Result<Option<Cached<Record>>, SourceError>;
+    /// The gids of those of the cached groups named `names` (cache keys), whatever their
+    /// freshness; the members need not be read.
+    fn group_gids(&self, names: &[String]) -> Result<Vec<u32>, SourceError> {
+        let mut out = Vec::with_capacity(names.len());
+        for n in names {
+            if let Some(Cached {
+                value: Record::Group(g),
+                ..
+            }) = self.read(&Query::GroupByName(n.clone()))?
+            {
+                out.push(g.gid);
+            }
+        }
+        Ok(out)
+    }
     /// Every cached user (enumeration).
     fn all_users(&self) -> Result<Vec<User>, SourceError>;
     /// Every cached group (enumeration).
@@ -166,6 +181,10 @@ impl DomainSource for CacheSource {
             Query::Initgroups(n) => c.initgroups(n).map(|o| wrap(o, Record::Gids)),
         };
         r.map_err(|e| self.err(e))
+    }
+
+    fn group_gids(&self, names: &[String]) -> Result<Vec<u32>, SourceError> {
+        self.cache.group_gids(names).map_err(|e| self.err(e))
     }
 
     fn all_users(&self) -> Result<Vec<User>, SourceError> {

@@ -363,6 +363,30 @@ async fn filters_root_and_id_zero() {
 }
 
 #[tokio::test]
+async fn initgroups_keeps_order_and_drops_duplicates_out_of_range_and_filtered_groups() {
+    let mut d = DomainSettings::new("LDAP");
+    d.case_sensitive = false;
+    d.min_id = 100;
+    d.max_id = 9000;
+    d.filter_groups = vec!["Secret".into()];
+    let e = env_with(vec![d], |s| {
+        s.filter_groups.push("hidden@LDAP".into());
+        s.filter_groups.push("notcached".into());
+    });
+    let s = &e.src[0];
+    s.add_user(user("user1", 1001, 2001), T0, T0 + 100);
+    s.add_group(group("secret", 3001, &["user1"]), T0, T0 + 100);
+    // Expired: a filter applies whatever the freshness of the group.
+    s.add_group(group("hidden", 3002, &["user1"]), T0 - 10, T0 - 1);
+    s.add_group(group("shown", 3003, &["user1"]), T0, T0 + 100);
+    let gids = vec![3003, 5, 3001, 0, 4000, 3003, 3002, 9001, 42, 4000];
+    s.set_initgroups("user1", gids, T0, T0 + 100);
+    let mut c = NssConn::default();
+    let b = body_of(e.call(&mut c, 0x26, b"USER1\0").await);
+    assert_eq!(decode_initgr_reply(&b).unwrap(), vec![3003, 4000]);
+}
+
+#[tokio::test]
 async fn filter_users_in_groups_can_be_disabled_and_domain_filters() {
     let mut d = DomainSettings::new("LDAP");
     d.filter_users = vec!["user3".into()];
