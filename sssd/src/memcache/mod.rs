@@ -2,3 +2,4 @@
 //! [`sss_proto::memcache`]), and the file-level handshakes `sss_cache` shares with it.
 
 pub mod files;
+pub mod table;
