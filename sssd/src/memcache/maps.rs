@@ -161,12 +161,35 @@ impl MemCache {
         f: impl FnOnce(&mut MapWriter<SharedRegion>) -> Result<T, TableError>,
     ) -> Option<T> {
         let s = self.slot(kind);
-        let mut guard = match s.file.try_lock() {
+        let guard = match s.file.try_lock() {
             Ok(g) => g,
             Err(TryLockError::Poisoned(p)) => p.into_inner(),
             Err(TryLockError::WouldBlock) if s.replacing.load(Ordering::Acquire) => return None,
             Err(TryLockError::WouldBlock) => lock(&s.file),
         };
+        self.run(s, guard, f)
+    }
+
+    /// [`MemCache::with`] for long operations on a blocking thread: waits for the map and
+    /// marks it as being replaced meanwhile, so the event loop skips it instead of waiting.
+    fn with_blocking<T>(
+        &self,
+        kind: MapKind,
+        f: impl FnOnce(&mut MapWriter<SharedRegion>) -> Result<T, TableError>,
+    ) -> Option<T> {
+        let s = self.slot(kind);
+        let _mark = Replacing::mark(&s.replacing);
+        let guard = lock(&s.file);
+        self.run(s, guard, f)
+    }
+
+    fn run<T>(
+        &self,
+        s: &Slot,
+        mut guard: MutexGuard<'_, Option<MapFile>>,
+        f: impl FnOnce(&mut MapWriter<SharedRegion>) -> Result<T, TableError>,
+    ) -> Option<T> {
+        let kind = s.kind;
         let health = guard.as_ref()?.health();
         if health != Health::Ok {
             tracing::warn!(
@@ -259,9 +282,10 @@ impl MemCache {
         });
     }
 
-    /// Empties map `kind` in place (the `InvalidateAll*` calls).
+    /// Empties map `kind` in place (the `InvalidateAll*` calls). Fills megabytes: call it
+    /// off the event loop.
     pub fn reset(&self, kind: MapKind) {
-        self.with(kind, |w| w.reset());
+        self.with_blocking(kind, |w| w.reset());
     }
 
     /// Replaces every enabled map by a fresh empty file of the same size (old files are
@@ -272,12 +296,10 @@ impl MemCache {
             if s.geo.is_none() {
                 continue;
             }
-            s.replacing.store(true, Ordering::Release);
+            let _mark = Replacing::mark(&s.replacing);
             let mut guard = lock(&s.file);
             *guard = None; // unmap and close (drops our lock) before recycling
             *guard = self.create(s);
-            drop(guard);
-            s.replacing.store(false, Ordering::Release);
         }
     }
 
@@ -301,6 +323,22 @@ impl MemCache {
         self.recreate_all();
         remove_flag(&self.settings.dir);
         true
+    }
+}
+
+/// Sets a map's `replacing` flag for as long as it lives.
+struct Replacing<'a>(&'a AtomicBool);
+
+impl<'a> Replacing<'a> {
+    fn mark(flag: &'a AtomicBool) -> Replacing<'a> {
+        flag.store(true, Ordering::Release);
+        Replacing(flag)
+    }
+}
+
+impl Drop for Replacing<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 
