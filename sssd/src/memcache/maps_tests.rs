@@ -255,3 +255,57 @@ fn clear_recreates_the_maps_only_when_flagged() {
         "same size"
     );
 }
+
+/// Store timings on a real map file (run by hand: `cargo test --release -p sssd --lib
+/// store_timings -- --ignored --nocapture`).
+#[test]
+#[ignore = "timing measurement, run by hand"]
+fn store_timings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = McSettings::new(tmp.path());
+    s.dir = tmp.path().join("mc");
+    let mc = MemCache::open(s);
+    let names: Vec<String> = (0..20_000).map(|i| format!("user{i:05}")).collect();
+    let t = std::time::Instant::now();
+    for (i, n) in names.iter().enumerate() {
+        mc.store_passwd(&pw(n, 10_000 + i as u32), NOW);
+    }
+    let per_pw = t.elapsed().as_secs_f64() * 1e6 / names.len() as f64;
+    let t = std::time::Instant::now();
+    for (i, n) in names.iter().enumerate() {
+        mc.store_passwd(&pw(n, 10_000 + i as u32), NOW);
+    }
+    let per_pw_again = t.elapsed().as_secs_f64() * 1e6 / names.len() as f64;
+    let members: Vec<String> = (0..5_000).map(|i| format!("member{i:05}")).collect();
+    let refs: Vec<&[u8]> = members.iter().map(|m| m.as_bytes()).collect();
+    let rounds = 200;
+    let t = std::time::Instant::now();
+    for r in 0..rounds {
+        let name = format!("big{}", r % 10);
+        mc.store_group(
+            &GroupRecord {
+                name: name.as_bytes(),
+                passwd: b"*",
+                gid: 50_000 + r % 10,
+                members: &refs,
+            },
+            NOW,
+        );
+    }
+    let per_group = t.elapsed().as_secs_f64() * 1e6 / f64::from(rounds);
+    // Past capacity (8 MiB = 104,856 two-slot records): every store evicts.
+    let more: Vec<String> = (0..150_000).map(|i| format!("more{i:06}")).collect();
+    for (i, n) in more.iter().take(110_000).enumerate() {
+        mc.store_passwd(&pw(n, 100_000 + i as u32), NOW);
+    }
+    let t = std::time::Instant::now();
+    for (i, n) in more.iter().enumerate().skip(110_000) {
+        mc.store_passwd(&pw(n, 100_000 + i as u32), NOW);
+    }
+    let per_full = t.elapsed().as_secs_f64() * 1e6 / 40_000.0;
+    println!(
+        "passwd store: {per_pw:.2} µs (new), {per_pw_again:.2} µs (in place), \
+         {per_full:.2} µs (map full, evicting); 5,000-member group store: {per_group:.1} µs"
+    );
+    assert!(per_pw < 1_000.0 && per_full < 1_000.0 && per_group < 20_000.0);
+}
