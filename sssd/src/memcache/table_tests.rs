@@ -530,7 +530,7 @@ fn a_name_and_id_in_the_same_bucket_chain_once() {
 
 #[test]
 fn bits_find_the_last_start() {
-    let mut b = Bits::new(200);
+    let mut b = alloc::Bits::new(200);
     assert_eq!(b.last_at_or_below(150), None);
     b.set(3, true);
     b.set(64, true);
