@@ -8,6 +8,7 @@ pub mod access;
 pub mod coalesce;
 pub mod krb5;
 pub mod ldap;
+pub mod nss_notify;
 pub mod pam;
 #[cfg(test)]
 mod slapd;
@@ -24,8 +25,9 @@ use crate::sbus::{
 use coalesce::Coalescer;
 use ldap::LdapProvider;
 use ldap::search::SearchError;
+use nss_notify::NssNotifier;
 use state::{Decision, OFFLINE_TIMEOUT_MAX, OnlineState};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use store::{CacheOp, Store};
 use tokio::sync::Notify;
@@ -57,6 +59,8 @@ struct Inner {
     pam: PamOptions,
     /// Serialises read-modify-write of cached credentials.
     creds_lock: tokio::sync::Mutex<()>,
+    /// Where memory-cache relevant changes are sent (the NSS responder), once set.
+    nss: OnceLock<Arc<dyn NssNotifier>>,
 }
 
 /// The backend of one domain (cheap to clone; clones share everything).
@@ -113,6 +117,7 @@ impl Backend {
                 auth,
                 pam,
                 creds_lock: tokio::sync::Mutex::new(()),
+                nss: OnceLock::new(),
             }),
         }
     }
@@ -228,11 +233,24 @@ impl Backend {
         offline_reply("no usable connection")
     }
 
+    /// Sends memory-cache relevant changes of every later cache write to `n` (the NSS
+    /// responder over the bus). Only the first call counts.
+    pub fn set_nss_notifier(&self, n: Arc<dyn NssNotifier>) {
+        let _ = self.inner.nss.set(n);
+    }
+
     async fn store(&self, ops: Vec<CacheOp>) -> DpReply {
         let store = self.inner.store.clone();
         let now = ldap::now();
-        match tokio::task::spawn_blocking(move || store.apply(&ops, now)).await {
-            Ok(Ok(())) => DpReply::ok(),
+        match tokio::task::spawn_blocking(move || store.apply_reporting(&ops, now)).await {
+            Ok(Ok(changes)) => {
+                if !changes.is_empty()
+                    && let Some(n) = self.inner.nss.get()
+                {
+                    nss_notify::notify(n.as_ref(), &self.inner.domain, changes);
+                }
+                DpReply::ok()
+            }
             Ok(Err(e)) => {
                 tracing::error!("{e}");
                 fatal_reply(e.to_string())

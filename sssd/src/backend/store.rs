@@ -3,7 +3,8 @@
 //! The [`Store`] trait lets the request logic be tested without LMDB; [`CacheStore`] is the
 //! real domain cache and [`MemStore`] an in-memory stand-in.
 
-use crate::cache::{AccessRecord, Cache, CacheError, Credentials};
+use super::nss_notify::{Changes, changes};
+use crate::cache::{AccessRecord, Cache, CacheError, Credentials, Writer};
 use crate::model::{Group, User};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -45,6 +46,12 @@ pub enum CacheOp {
 pub trait Store: Send + Sync + 'static {
     /// Applies `ops` atomically, stamping stored entries with `now`.
     fn apply(&self, ops: &[CacheOp], now: i64) -> Result<(), CacheError>;
+
+    /// [`Store::apply`], also reporting what the batch changed that the NSS memory cache
+    /// must hear about (judged inside the same transaction). The default reports nothing.
+    fn apply_reporting(&self, ops: &[CacheOp], now: i64) -> Result<Changes, CacheError> {
+        self.apply(ops, now).map(|()| Changes::default())
+    }
 
     /// The cached user `name`.
     fn user(&self, name: &str) -> Result<Option<User>, CacheError>;
@@ -89,52 +96,66 @@ fn all_gids(user: &User, gids: &[u32]) -> Vec<u32> {
 /// The real per-domain cache.
 pub struct CacheStore(pub Arc<Cache>);
 
-impl Store for CacheStore {
-    fn apply(&self, ops: &[CacheOp], now: i64) -> Result<(), CacheError> {
-        let mut w = self.0.writer()?;
-        for op in ops {
-            match op {
-                CacheOp::PutUser(u, exp) => w.put_user(u, now, *exp)?,
-                CacheOp::PutGroup(g, exp) => w.put_group(g, now, *exp)?,
-                CacheOp::PutGroupPartial(g) => {
-                    if w.group_by_name(&g.name)?.is_none() {
-                        w.put_group(g, now, 0)?;
+/// Applies `ops` in the transaction `w`, stamping stored entries with `now`.
+fn write_ops(w: &mut Writer<'_>, ops: &[CacheOp], now: i64) -> Result<(), CacheError> {
+    for op in ops {
+        match op {
+            CacheOp::PutUser(u, exp) => w.put_user(u, now, *exp)?,
+            CacheOp::PutGroup(g, exp) => w.put_group(g, now, *exp)?,
+            CacheOp::PutGroupPartial(g) => {
+                if w.group_by_name(&g.name)?.is_none() {
+                    w.put_group(g, now, 0)?;
+                }
+            }
+            CacheOp::SetInitgroups { name, gids, expire } => {
+                w.set_initgroups(name, gids, now, *expire)?
+            }
+            CacheOp::DeleteUser(n) => w.delete_user(n)?,
+            CacheOp::DeleteGroup(n) => w.delete_group(n)?,
+            CacheOp::DeleteUserByUid(uid) => {
+                if let Some(u) = w.user_by_uid(*uid)? {
+                    w.delete_user(&u.value.name)?;
+                }
+            }
+            CacheOp::DeleteGroupByGid(gid) => {
+                if let Some(g) = w.group_by_gid(*gid)? {
+                    w.delete_group(&g.value.name)?;
+                }
+            }
+            CacheOp::PruneUsers(keep) => {
+                let keep: HashSet<&str> = keep.iter().map(String::as_str).collect();
+                for u in w.all_users()? {
+                    if !keep.contains(u.name.as_str()) {
+                        w.delete_user(&u.name)?;
                     }
                 }
-                CacheOp::SetInitgroups { name, gids, expire } => {
-                    w.set_initgroups(name, gids, now, *expire)?
-                }
-                CacheOp::DeleteUser(n) => w.delete_user(n)?,
-                CacheOp::DeleteGroup(n) => w.delete_group(n)?,
-                CacheOp::DeleteUserByUid(uid) => {
-                    if let Some(u) = w.user_by_uid(*uid)? {
-                        w.delete_user(&u.value.name)?;
-                    }
-                }
-                CacheOp::DeleteGroupByGid(gid) => {
-                    if let Some(g) = w.group_by_gid(*gid)? {
-                        w.delete_group(&g.value.name)?;
-                    }
-                }
-                CacheOp::PruneUsers(keep) => {
-                    let keep: HashSet<&str> = keep.iter().map(String::as_str).collect();
-                    for u in w.all_users()? {
-                        if !keep.contains(u.name.as_str()) {
-                            w.delete_user(&u.name)?;
-                        }
-                    }
-                }
-                CacheOp::PruneGroups(keep) => {
-                    let keep: HashSet<&str> = keep.iter().map(String::as_str).collect();
-                    for g in w.all_groups()? {
-                        if !keep.contains(g.name.as_str()) {
-                            w.delete_group(&g.name)?;
-                        }
+            }
+            CacheOp::PruneGroups(keep) => {
+                let keep: HashSet<&str> = keep.iter().map(String::as_str).collect();
+                for g in w.all_groups()? {
+                    if !keep.contains(g.name.as_str()) {
+                        w.delete_group(&g.name)?;
                     }
                 }
             }
         }
+    }
+    Ok(())
+}
+
+impl Store for CacheStore {
+    fn apply(&self, ops: &[CacheOp], now: i64) -> Result<(), CacheError> {
+        let mut w = self.0.writer()?;
+        write_ops(&mut w, ops, now)?;
         w.commit()
+    }
+
+    fn apply_reporting(&self, ops: &[CacheOp], now: i64) -> Result<Changes, CacheError> {
+        let mut w = self.0.writer()?;
+        let c = changes(ops, &w)?;
+        write_ops(&mut w, ops, now)?;
+        w.commit()?;
+        Ok(c)
     }
 
     fn user(&self, name: &str) -> Result<Option<User>, CacheError> {
@@ -257,6 +278,13 @@ impl Store for MemStore {
         Ok(())
     }
 
+    fn apply_reporting(&self, ops: &[CacheOp], now: i64) -> Result<Changes, CacheError> {
+        // A test stand-in: judged on a snapshot, then applied.
+        let c = changes(ops, &self.snapshot())?;
+        self.apply(ops, now)?;
+        Ok(c)
+    }
+
     fn user(&self, name: &str) -> Result<Option<User>, CacheError> {
         Ok(self.snapshot().users.get(name).map(|(u, _)| u.clone()))
     }
@@ -341,6 +369,29 @@ mod tests {
         assert_eq!(d.batches, 2);
         s.apply(&[CacheOp::PruneUsers(vec![])], 0).unwrap();
         assert!(s.snapshot().users.is_empty());
+    }
+
+    #[test]
+    fn cache_store_reports_membership_changes_in_its_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = CacheStore(Arc::new(Cache::open(dir.path(), "LDAP").unwrap()));
+        let set = |gids: &[u32]| CacheOp::SetInitgroups {
+            name: "a".into(),
+            gids: gids.to_vec(),
+            expire: 100,
+        };
+        let c = s
+            .apply_reporting(&[CacheOp::PutUser(user("a", 1), 100), set(&[5, 6])], 0)
+            .unwrap();
+        assert!(c.is_empty(), "{c:?}");
+        let c = s.apply_reporting(&[set(&[6, 5])], 0).unwrap();
+        assert!(c.is_empty(), "{c:?}");
+        let c = s.apply_reporting(&[set(&[6])], 0).unwrap();
+        assert_eq!(c.initgroups, vec![("a".to_string(), vec![6, 5])]);
+        let c = s
+            .apply_reporting(&[CacheOp::DeleteUser("a".into())], 0)
+            .unwrap();
+        assert_eq!(c.initgroups, vec![("a".to_string(), vec![6])]);
     }
 
     #[test]

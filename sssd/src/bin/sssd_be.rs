@@ -6,6 +6,7 @@
 use anyhow::{Context, Result, bail};
 use sssd::backend::Backend;
 use sssd::backend::ldap::sasl::{DEFAULT_KRB5_CONFIG, GssapiOptions, KRB5_CONFIG, KRB5CCNAME};
+use sssd::backend::nss_notify::BusNotifier;
 use sssd::backend::store::CacheStore;
 use sssd::cache::Cache;
 use sssd::config::{AuthOptions, Config, DomainOptions, LdapOptions, PamOptions, options};
@@ -86,6 +87,7 @@ async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
     let backend = Backend::new(&dom, ldap, auth, pam, Arc::new(CacheStore(Arc::new(cache))));
 
     let bus = sbus::connect(&opts.paths, &sbus::domain_bus_name(&domain)).await?;
+    backend.set_nss_notifier(Arc::new(BusNotifier::new(bus.clone())));
     sbus::serve_data_provider(&bus, Arc::new(backend.clone())).await?;
     sbus::serve_service(&bus, Arc::new(backend.clone())).await?;
     // The responders' hot path: a direct connection, without the broker in between.

@@ -3,10 +3,11 @@
 //! refresh missing or expired entries.
 
 use anyhow::Context;
+use sssd::memcache::maps::{McSettings, MemCache};
 use sssd::responder::common::startup;
-use sssd::responder::nss::NssResponder;
 use sssd::responder::nss::settings::NssSettings;
 use sssd::responder::nss::source::SystemClock;
+use sssd::responder::nss::{NssResponder, memcache};
 use sssd::sbus;
 use sssd::service::ChildOptions;
 use std::sync::Arc;
@@ -17,12 +18,19 @@ fn main() -> anyhow::Result<()> {
     let etc_shells = std::fs::read_to_string("/etc/shells").unwrap_or_default();
     let settings = NssSettings::from_config(&cfg, &etc_shells)
         .context("reading the [nss] and domain options")?;
+    let mc_settings = memcache::settings_from_config(&cfg, &opts.paths.mc)
+        .context("reading the memory cache options")?;
     // One thread (see startup::runtime). Nothing on this runtime blocks (cache reads are
-    // short LMDB lookups; enumeration scans run in spawn_blocking).
-    startup::runtime(&cfg, "nss")?.block_on(run(opts, settings))
+    // short LMDB lookups; enumeration scans run in spawn_blocking; a memory-cache store is
+    // microseconds, recreating the maps runs in spawn_blocking).
+    startup::runtime(&cfg, "nss")?.block_on(run(opts, settings, mc_settings))
 }
 
-async fn run(opts: ChildOptions, settings: NssSettings) -> anyhow::Result<()> {
+async fn run(
+    opts: ChildOptions,
+    settings: NssSettings,
+    mc_settings: McSettings,
+) -> anyhow::Result<()> {
     let paths = &opts.paths;
     let (bus, dp) = startup::connect(paths, sbus::NSS_NAME).await?;
     let sources = startup::open_sources(paths, &settings.domains, &dp, settings.dp_timeout)?;
@@ -31,7 +39,17 @@ async fn run(opts: ChildOptions, settings: NssSettings) -> anyhow::Result<()> {
         settings.client_idle_timeout,
         &settings.allowed_uids,
     )?;
-    let responder = Arc::new(NssResponder::new(settings, sources, Arc::new(SystemClock)));
+    // Before serving: the files are created (and old ones recycled) once, at start.
+    let mc = tokio::task::spawn_blocking(move || MemCache::open(mc_settings)).await?;
+    let responder = Arc::new(NssResponder::with_memcache(
+        settings,
+        sources,
+        Arc::new(SystemClock),
+        Some(Arc::new(mc)),
+    ));
+    sbus::serve_memcache(&bus, responder.memcache_handler())
+        .await
+        .context("serving sssd.nss.MemoryCache")?;
     let handler = responder.service_handler();
     startup::serve_until_terminated(&bus, "nss", responder, handler, vec![server]).await?;
     Ok(())

@@ -59,8 +59,17 @@ pub struct NssOptions {
     pub shell_fallback: String,
     /// `default_shell`.
     pub default_shell: Option<String>,
-    /// `memcache_timeout` seconds (300).
+    /// `memcache_timeout` seconds (300; 0 disables the memory cache).
     pub memcache_timeout: u32,
+    /// `memcache_size_passwd` MiB (8; 0 disables the passwd map).
+    pub memcache_size_passwd: u32,
+    /// `memcache_size_group` MiB (6; 0 disables the group map).
+    pub memcache_size_group: u32,
+    /// `memcache_size_initgroups` MiB (10; 0 disables the initgroups map).
+    pub memcache_size_initgroups: u32,
+    /// `memcache_size_sid` MiB (6): validated only; no SID map is created (SID lookups
+    /// are not served).
+    pub memcache_size_sid: u32,
     /// `client_idle_timeout` seconds (60, at least 10).
     pub client_idle_timeout: u32,
 }
@@ -344,10 +353,32 @@ impl NssOptions {
             shell_fallback: string(cfg, S, "shell_fallback", "/bin/sh"),
             default_shell: optional(cfg, S, "default_shell"),
             memcache_timeout: number(cfg, S, "memcache_timeout", 300)?,
+            memcache_size_passwd: memcache_size(cfg, "memcache_size_passwd", 8)?,
+            memcache_size_group: memcache_size(cfg, "memcache_size_group", 6)?,
+            memcache_size_initgroups: memcache_size(cfg, "memcache_size_initgroups", 10)?,
+            memcache_size_sid: memcache_size(cfg, "memcache_size_sid", 6)?,
             client_idle_timeout: client_idle_timeout(cfg, S)?,
         })
     }
 }
+
+/// A `[nss] memcache_size_*` option in MiB: 0 (map disabled) or a size whose file fits
+/// the format's 32-bit offsets.
+fn memcache_size(cfg: &Config, option: &str, default: u32) -> Result<u32, ConfigError> {
+    let v = number(cfg, "nss", option, default)?;
+    if v != 0 && sss_proto::memcache::Geometry::for_mib(v).is_none() {
+        return Err(ConfigError::bad_value(
+            "nss",
+            option,
+            cfg.get("nss", option).unwrap_or_default(),
+            format!("expected 0 (disabled) to {MAX_MEMCACHE_MIB} MiB"),
+        ));
+    }
+    Ok(v)
+}
+
+/// The largest `memcache_size_*` whose file offsets fit in 32 bits.
+pub const MAX_MEMCACHE_MIB: u32 = 3713;
 
 /// `client_idle_timeout` of a responder section: values below the minimum (even negative
 /// ones) are raised to it, as SSSD does.

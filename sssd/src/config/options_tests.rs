@@ -77,7 +77,49 @@ fn nss_defaults() {
     assert_eq!(o.shell_fallback, "/bin/sh");
     assert_eq!(o.default_shell, None);
     assert_eq!(o.memcache_timeout, 300);
+    assert_eq!(
+        (
+            o.memcache_size_passwd,
+            o.memcache_size_group,
+            o.memcache_size_initgroups,
+            o.memcache_size_sid
+        ),
+        (8, 6, 10, 6)
+    );
     assert_eq!(o.client_idle_timeout, 60);
+}
+
+#[test]
+fn memcache_sizes() {
+    let o = NssOptions::from_config(&cfg(
+        "[nss]\nmemcache_size_passwd = 0\nmemcache_size_group = 1\n\
+         memcache_size_initgroups = 3713\nmemcache_size_sid = 0\n",
+    ))
+    .unwrap();
+    assert_eq!(
+        (
+            o.memcache_size_passwd,
+            o.memcache_size_group,
+            o.memcache_size_initgroups,
+            o.memcache_size_sid
+        ),
+        (0, 1, 3713, 0)
+    );
+    assert!(sss_proto::memcache::Geometry::for_mib(super::options::MAX_MEMCACHE_MIB).is_some());
+    assert!(sss_proto::memcache::Geometry::for_mib(super::options::MAX_MEMCACHE_MIB + 1).is_none());
+    for (opt, v) in [
+        ("memcache_size_passwd", "-1"),
+        ("memcache_size_group", "3714"),
+        ("memcache_size_initgroups", "ten"),
+        ("memcache_size_sid", "-6"),
+    ] {
+        let e = NssOptions::from_config(&cfg(&format!("[nss]\n{opt} = {v}\n"))).unwrap_err();
+        let (section, option, value, _) = bad_value(e);
+        assert_eq!(
+            (section.as_str(), option.as_str(), value.as_str()),
+            ("nss", opt, v)
+        );
+    }
 }
 
 #[test]

@@ -14,18 +14,22 @@
 //! - once it serves its interfaces, every child calls [`register_service`] with its domain
 //!   name (backends) or responder name (`nss`, `pam`); the monitor starts the responders only
 //!   after every backend is ready (owning the bus name also counts, as a fallback);
+//! - the NSS responder serves [`MemoryCacheHandler`] ([`serve_memcache`]); backends call
+//!   [`memcache::update_initgroups`] and [`memcache::invalidate_group_by_id`] on it;
 //! - the monitor hosts the broker ([`BusHost`]), serves `sssd.monitor` ([`serve_monitor`])
 //!   and relays signals with [`call_service`].
 
 mod client;
 mod host;
 mod interfaces;
+pub mod memcache;
 mod p2p;
 pub mod pam;
 
 pub use client::{ServiceMethod, call_service, name_has_owner, register_service};
 pub use host::{BusHost, BusHostError};
 pub use interfaces::{MonitorHandler, serve_monitor};
+pub use memcache::{MEMCACHE_INTERFACE, MemoryCacheHandler, serve_memcache};
 pub use p2p::{DirectServer, dp_socket_path, serve_data_provider_direct};
 pub use pam::{PamForward, PamResult};
 

@@ -349,3 +349,66 @@ async fn pam_handler_round_trips_on_bus_and_direct_socket() {
     req.user.clear();
     assert_eq!(client.pam_handler(&req, t).await.unwrap().pam_status, 4);
 }
+
+#[tokio::test]
+async fn memory_cache_calls_reach_the_nss_responder() {
+    #[derive(Default)]
+    struct Seen(Mutex<Vec<String>>);
+    impl MemoryCacheHandler for Seen {
+        fn update_initgroups(&self, user: &str, domain: &str, groups: &[u32]) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("update {user} {domain} {groups:?}"));
+        }
+        fn invalidate_all_users(&self) {
+            self.0.lock().unwrap().push("users".into());
+        }
+        fn invalidate_all_groups(&self) {
+            self.0.lock().unwrap().push("groups".into());
+        }
+        fn invalidate_all_initgroups(&self) {
+            self.0.lock().unwrap().push("initgroups".into());
+        }
+        fn invalidate_group_by_id(&self, gid: u32) {
+            self.0.lock().unwrap().push(format!("gid {gid}"));
+        }
+    }
+    let s = setup(Duration::ZERO).await;
+    let be = connect(&s.paths, "sssd.domain_X").await.unwrap();
+    let t = Duration::from_secs(5);
+    // No sssd.nss on the bus: an error at once, not a timeout.
+    let started = std::time::Instant::now();
+    let err = memcache::invalidate_group_by_id(&be, 5, t)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SbusError::Bus { .. }), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+
+    let nss = connect(&s.paths, NSS_NAME).await.unwrap();
+    let seen = Arc::new(Seen::default());
+    serve_memcache(&nss, seen.clone()).await.unwrap();
+    memcache::update_initgroups(&be, "alice@LDAP", "LDAP", &[10, 20], t)
+        .await
+        .unwrap();
+    memcache::invalidate_group_by_id(&be, 7, t).await.unwrap();
+    for m in [
+        "InvalidateAllUsers",
+        "InvalidateAllGroups",
+        "InvalidateAllInitgroups",
+    ] {
+        client::call::<_, ()>(&be, NSS_NAME, MEMCACHE_INTERFACE, m, &(), t)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        *seen.0.lock().unwrap(),
+        vec![
+            "update alice@LDAP LDAP [10, 20]".to_string(),
+            "gid 7".into(),
+            "users".into(),
+            "groups".into(),
+            "initgroups".into()
+        ]
+    );
+}

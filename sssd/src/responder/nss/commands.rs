@@ -3,6 +3,7 @@
 use super::NssCtx;
 use super::cache_req::Mode;
 use super::enumerate::{Cursor, Db, snapshot};
+use super::memcache::Key;
 use super::templates::{self, TemplateVars};
 use crate::model::{Group, User};
 use crate::responder::common::Action;
@@ -92,22 +93,43 @@ fn one(mut body: Vec<u8>, enc: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
 }
 
 impl NssCtx {
-    /// The reply body for a single passwd lookup: one record, or "not found".
-    fn passwd_reply(&self, found: Option<(usize, User)>) -> Vec<u8> {
-        match found {
-            Some((d, u)) => one(sss_proto::nss::reply_prefix(1), |b| {
-                self.format_user(d, &u).encode_into(b)
-            }),
+    /// The reply body for a single passwd lookup of `key`: one record, or "not found".
+    /// The memory cache gets the same record (or loses the key).
+    fn passwd_reply(&self, found: Option<(usize, User)>, key: Key<'_>, flags: u32) -> Vec<u8> {
+        let out = found.map(|(d, u)| self.format_user(d, &u));
+        self.memcache_passwd(key, flags, out.as_ref());
+        match out {
+            Some(pw) => one(sss_proto::nss::reply_prefix(1), |b| pw.encode_into(b)),
             None => not_found_body(),
         }
     }
 
-    /// The reply body for a single group lookup: one record, or "not found".
-    fn group_reply(&self, found: Option<(usize, Group)>) -> Vec<u8> {
+    /// The reply body for a single group lookup of `key`: one record, or "not found".
+    /// The memory cache gets the same record (or loses the key).
+    fn group_reply(&self, found: Option<(usize, Group)>, key: Key<'_>, flags: u32) -> Vec<u8> {
+        let out = found.map(|(d, g)| self.format_group(d, &g));
+        self.memcache_group(key, flags, out.as_ref());
+        match out {
+            Some(gr) => one(sss_proto::nss::reply_prefix(1), |b| gr.encode_into(b)),
+            None => not_found_body(),
+        }
+    }
+
+    /// The reply body for an initgroups lookup of `input`; the memory cache gets the same
+    /// gids (or loses the name).
+    fn initgr_reply(
+        &self,
+        found: Option<(usize, User, Vec<u32>)>,
+        input: &str,
+        flags: u32,
+    ) -> Vec<u8> {
+        self.memcache_initgroups(
+            input,
+            flags,
+            found.as_ref().map(|(d, u, g)| (*d, u, g.as_slice())),
+        );
         match found {
-            Some((d, g)) => one(sss_proto::nss::reply_prefix(1), |b| {
-                self.format_group(d, &g).encode_into(b)
-            }),
+            Some((_, _, gids)) => encode_initgr_reply(&gids),
             None => not_found_body(),
         }
     }
@@ -194,39 +216,35 @@ pub async fn dispatch(ctx: &Arc<NssCtx>, conn: &mut NssConn, cmd: u32, body: &[u
             Ok((name, flags)) => cr
                 .user_by_name(name, Mode::from_flags(flags))
                 .await
-                .map(|r| ctx.passwd_reply(r)),
+                .map(|r| ctx.passwd_reply(r, Key::Name(name), flags)),
             Err(_) => return Action::error(EINVAL),
         },
         Command::GetPwUid | Command::GetPwUidEx => match decode_id_request(body, ex) {
             Ok((uid, flags)) => cr
                 .user_by_uid(uid, Mode::from_flags(flags))
                 .await
-                .map(|r| ctx.passwd_reply(r)),
+                .map(|r| ctx.passwd_reply(r, Key::Id(uid), flags)),
             Err(_) => return Action::error(EINVAL),
         },
         Command::GetGrNam | Command::GetGrNamEx => match decode_name_request(body, ex) {
             Ok((name, flags)) => cr
                 .group_by_name(name, Mode::from_flags(flags))
                 .await
-                .map(|r| ctx.group_reply(r)),
+                .map(|r| ctx.group_reply(r, Key::Name(name), flags)),
             Err(_) => return Action::error(EINVAL),
         },
         Command::GetGrGid | Command::GetGrGidEx => match decode_id_request(body, ex) {
             Ok((gid, flags)) => cr
                 .group_by_gid(gid, Mode::from_flags(flags))
                 .await
-                .map(|r| ctx.group_reply(r)),
+                .map(|r| ctx.group_reply(r, Key::Id(gid), flags)),
             Err(_) => return Action::error(EINVAL),
         },
         Command::InitGr | Command::InitGrEx => match decode_name_request(body, ex) {
-            Ok((name, flags)) => {
-                cr.initgroups(name, Mode::from_flags(flags))
-                    .await
-                    .map(|r| match r {
-                        Some((_, _, gids)) => encode_initgr_reply(&gids),
-                        None => not_found_body(),
-                    })
-            }
+            Ok((name, flags)) => cr
+                .initgroups(name, Mode::from_flags(flags))
+                .await
+                .map(|r| ctx.initgr_reply(r, name, flags)),
             Err(_) => return Action::error(EINVAL),
         },
         Command::SetPwEnt => {

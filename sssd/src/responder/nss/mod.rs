@@ -2,6 +2,7 @@
 
 pub mod commands;
 pub mod enumerate;
+pub mod memcache;
 pub mod templates;
 
 // The lookup engine and its parts live in `responder::common` (shared with PAM); these
@@ -11,10 +12,13 @@ pub use crate::responder::common::{cache_req, fake, names, negcache, settings, s
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_memcache;
+#[cfg(test)]
 mod tests_socket;
 
+use crate::memcache::maps::MemCache;
 use crate::responder::common::{Action, ClientInfo, CommandHandler};
-use crate::sbus::ServiceHandler;
+use crate::sbus::{MemoryCacheHandler, ServiceHandler};
 use cache_req::CacheReq;
 use commands::NssConn;
 use enumerate::EnumCache;
@@ -29,6 +33,8 @@ pub struct NssCtx {
     pub cr: CacheReq,
     /// Enumeration snapshots.
     pub enums: EnumCache,
+    /// The memory cache shared with clients (`None`: not kept, as in tests).
+    pub mc: Option<Arc<MemCache>>,
 }
 
 /// The NSS command handler given to the socket server.
@@ -44,12 +50,23 @@ impl NssResponder {
         sources: Vec<Arc<dyn DomainSource>>,
         clock: Arc<dyn Clock>,
     ) -> NssResponder {
+        NssResponder::with_memcache(settings, sources, clock, None)
+    }
+
+    /// [`NssResponder::new`] that also keeps the memory cache `mc` up to date.
+    pub fn with_memcache(
+        settings: NssSettings,
+        sources: Vec<Arc<dyn DomainSource>>,
+        clock: Arc<dyn Clock>,
+        mc: Option<Arc<MemCache>>,
+    ) -> NssResponder {
         let negcache = Arc::new(NegCache::new(settings.negative_timeout));
         let cr = CacheReq::new(Arc::new(settings), sources, negcache, clock);
         NssResponder {
             ctx: Arc::new(NssCtx {
                 cr,
                 enums: EnumCache::default(),
+                mc,
             }),
         }
     }
@@ -59,11 +76,16 @@ impl NssResponder {
         &self.ctx
     }
 
-    /// The `sssd.service` handler (clearNegcache, clearEnumCache).
+    /// The `sssd.service` handler (clearNegcache, clearEnumCache, clearMemcache).
     pub fn service_handler(&self) -> Arc<dyn ServiceHandler> {
         Arc::new(NssService {
             ctx: self.ctx.clone(),
         })
+    }
+
+    /// The `sssd.nss.MemoryCache` handler (calls from the backends).
+    pub fn memcache_handler(&self) -> Arc<dyn MemoryCacheHandler> {
+        Arc::new(memcache::NssMemoryCache::new(self.ctx.clone()))
     }
 }
 
@@ -95,5 +117,11 @@ impl ServiceHandler for NssService {
     fn clear_enum_cache(&self) {
         tracing::info!("clearing the enumeration cache");
         self.ctx.enums.clear();
+    }
+
+    fn clear_memcache(&self) {
+        if let Some(mc) = &self.ctx.mc {
+            memcache::clear_in_background(mc.clone());
+        }
     }
 }
