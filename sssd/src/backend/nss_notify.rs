@@ -5,7 +5,7 @@
 
 use super::store::{CacheOp, MemData};
 use crate::cache::{CacheError, Writer};
-use crate::model::Group;
+use crate::model::{Group, member_changes};
 use crate::sbus::{Bus, memcache};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -89,7 +89,9 @@ pub fn changes(ops: &[CacheOp], before: &dyn Before) -> Result<Changes, CacheErr
                 }
             }
             CacheOp::PutGroup(g, _) => {
-                if let Some(old) = before.group_by_name(&g.name)?
+                let old = before.group_by_name(&g.name)?;
+                members_moved(&mut c, before, old.as_ref(), Some(g))?;
+                if let Some(old) = old
                     && (old.gid != g.gid || members(&old) != members(g))
                 {
                     c.group(old.gid);
@@ -103,40 +105,72 @@ pub fn changes(ops: &[CacheOp], before: &dyn Before) -> Result<Changes, CacheErr
             }
             CacheOp::DeleteGroup(name) => {
                 if let Some(old) = before.group_by_name(name)? {
+                    members_moved(&mut c, before, Some(&old), None)?;
                     c.group(old.gid);
                 }
             }
             CacheOp::DeleteGroupByGid(gid) => {
-                if before.group_by_gid(*gid)?.is_some() {
+                if let Some(old) = before.group_by_gid(*gid)? {
+                    members_moved(&mut c, before, Some(&old), None)?;
                     c.group(*gid);
                 }
             }
-            // Partial groups are never stored over a cached one; users' attributes and
-            // enumeration pruning are left to the records' memcache_timeout, as SSSD does.
-            CacheOp::PutGroupPartial(_)
-            | CacheOp::PutUser(..)
-            | CacheOp::PruneUsers(_)
-            | CacheOp::PruneGroups(_) => {}
+            // Partial groups are never stored over a cached one.
+            CacheOp::PutGroupPartial(g) => {
+                if before.group_by_name(&g.name)?.is_none() {
+                    members_moved(&mut c, before, None, Some(g))?;
+                }
+            }
+            // Users' attributes and enumeration pruning are left to the records'
+            // memcache_timeout, as SSSD does.
+            CacheOp::PutUser(..) | CacheOp::PruneUsers(_) | CacheOp::PruneGroups(_) => {}
         }
     }
     Ok(c)
 }
 
+/// Reports the users whose cached group list a group's new version changes (the cache
+/// writer keeps users' initgroups records in step with group members).
+fn members_moved(
+    c: &mut Changes,
+    before: &dyn Before,
+    old: Option<&Group>,
+    new: Option<&Group>,
+) -> Result<(), CacheError> {
+    for m in member_changes(old, new) {
+        if let Some(gids) = before.initgroups(m.user)?
+            && gids.contains(&m.gid) != m.added
+        {
+            c.user(m.user, gids);
+        }
+    }
+    Ok(())
+}
+
+/// A value read before a batch: a corrupt record counts as absent (the batch is about to
+/// replace it; there is nothing sensible to compare it with).
+fn readable<T>(r: Result<Option<T>, CacheError>) -> Result<Option<T>, CacheError> {
+    match r {
+        Err(CacheError::Corrupt { .. }) => Ok(None),
+        other => other,
+    }
+}
+
 impl Before for Writer<'_> {
     fn user_exists(&self, name: &str) -> Result<bool, CacheError> {
-        Ok(self.user_by_name(name)?.is_some())
+        Ok(readable(self.user_by_name(name))?.is_some())
     }
     fn user_name_by_uid(&self, uid: u32) -> Result<Option<String>, CacheError> {
-        Ok(self.user_by_uid(uid)?.map(|u| u.value.name))
+        Ok(readable(self.user_by_uid(uid))?.map(|u| u.value.name))
     }
     fn initgroups(&self, name: &str) -> Result<Option<Vec<u32>>, CacheError> {
-        Ok(Writer::initgroups(self, name)?.map(|c| c.value))
+        Ok(readable(Writer::initgroups(self, name))?.map(|c| c.value))
     }
     fn group_by_name(&self, name: &str) -> Result<Option<Group>, CacheError> {
-        Ok(Writer::group_by_name(self, name)?.map(|c| c.value))
+        Ok(readable(Writer::group_by_name(self, name))?.map(|c| c.value))
     }
     fn group_by_gid(&self, gid: u32) -> Result<Option<Group>, CacheError> {
-        Ok(Writer::group_by_gid(self, gid)?.map(|c| c.value))
+        Ok(readable(Writer::group_by_gid(self, gid))?.map(|c| c.value))
     }
 }
 
@@ -282,6 +316,38 @@ mod tests {
         assert_eq!(c.groups, vec![1]);
         let c = changes(&[staff(&["alice", "bob"], 7)], &b).unwrap();
         assert_eq!(c.groups, vec![1, 7], "gid changed");
+    }
+
+    #[test]
+    fn group_member_lists_report_the_members_whose_groups_change() {
+        let b = before();
+        let devs = |members: &[&str]| {
+            CacheOp::PutGroup(
+                Group {
+                    name: "devs".into(),
+                    gid: 3,
+                    members: members.iter().map(|m| m.to_string()).collect(),
+                    ..Group::default()
+                },
+                0,
+            )
+        };
+        // alice joins a new group: her cached list [1, 2] changes; bob has no list.
+        let c = changes(&[devs(&["alice", "bob"])], &b).unwrap();
+        assert_eq!(c.initgroups, vec![("alice".to_string(), vec![1, 2])]);
+        // She leaves staff (whose list names her): reported too.
+        let c = changes(&[staff(&["bob"], 1)], &b).unwrap();
+        assert_eq!(c.initgroups, vec![("alice".to_string(), vec![1, 2])]);
+        assert_eq!(c.groups, vec![1]);
+        // A member already listed in a user's record changes nothing for that user.
+        assert!(
+            changes(&[devs(&["bob"])], &b)
+                .unwrap()
+                .initgroups
+                .is_empty()
+        );
+        let c = changes(&[CacheOp::DeleteGroup("staff".into())], &b).unwrap();
+        assert_eq!(c.initgroups, vec![("alice".to_string(), vec![1, 2])]);
     }
 
     #[test]

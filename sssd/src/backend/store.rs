@@ -5,7 +5,7 @@
 
 use super::nss_notify::{Changes, changes};
 use crate::cache::{AccessRecord, Cache, CacheError, Credentials, Writer};
-use crate::model::{Group, User};
+use crate::model::{Group, User, member_changes};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
@@ -221,6 +221,22 @@ pub struct MemData {
     pub batches: usize,
 }
 
+impl MemData {
+    /// Keeps users' initgroups lists in step with a group's members, as the real cache does.
+    fn follow_members(&mut self, old: Option<&Group>, new: Option<&Group>) {
+        for m in member_changes(old, new) {
+            if let Some((gids, _)) = self.initgroups.get_mut(m.user) {
+                let had = gids.contains(&m.gid);
+                if m.added && !had {
+                    gids.push(m.gid);
+                } else if !m.added && had {
+                    gids.retain(|g| *g != m.gid);
+                }
+            }
+        }
+    }
+}
+
 impl MemStore {
     /// A snapshot of the content.
     pub fn snapshot(&self) -> MemData {
@@ -241,12 +257,15 @@ impl Store for MemStore {
                     d.users.insert(u.name.clone(), (u.clone(), *e));
                 }
                 CacheOp::PutGroup(g, e) => {
+                    let old = d.groups.get(&g.name).map(|(x, _)| x.clone());
                     d.groups.retain(|_, (x, _)| x.gid != g.gid);
                     d.groups.insert(g.name.clone(), (g.clone(), *e));
+                    d.follow_members(old.as_ref(), Some(g));
                 }
                 CacheOp::PutGroupPartial(g) => {
                     if !d.groups.contains_key(&g.name) {
                         d.groups.insert(g.name.clone(), (g.clone(), 0));
+                        d.follow_members(None, Some(g));
                     }
                 }
                 CacheOp::SetInitgroups { name, gids, expire } => {
@@ -260,10 +279,21 @@ impl Store for MemStore {
                     d.users.retain(|_, (u, _)| u.uid != *uid);
                 }
                 CacheOp::DeleteGroup(n) => {
-                    d.groups.remove(n);
+                    if let Some((old, _)) = d.groups.remove(n) {
+                        d.follow_members(Some(&old), None);
+                    }
                 }
                 CacheOp::DeleteGroupByGid(gid) => {
+                    let gone: Vec<Group> = d
+                        .groups
+                        .values()
+                        .filter(|(g, _)| g.gid == *gid)
+                        .map(|(g, _)| g.clone())
+                        .collect();
                     d.groups.retain(|_, (g, _)| g.gid != *gid);
+                    for old in &gone {
+                        d.follow_members(Some(old), None);
+                    }
                 }
                 CacheOp::PruneUsers(keep) => {
                     let keep: HashSet<&String> = keep.iter().collect();

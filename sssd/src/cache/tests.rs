@@ -713,7 +713,7 @@ fn expire_user_expires_it_and_its_initgroups_only() {
 }
 
 #[test]
-fn expire_group_expires_only_that_group() {
+fn expire_group_expires_that_group_and_its_members_group_lists() {
     let (_d, cache) = open();
     let mut w = cache.writer().unwrap();
     w.put_user(&user("alice", 1000), 100, 200).unwrap();
@@ -728,7 +728,13 @@ fn expire_group_expires_only_that_group() {
     assert_eq!(cache.group_by_gid(7).unwrap().unwrap().expire, 0);
     assert_eq!(cache.group_by_gid(8).unwrap().unwrap().expire, 203);
     assert_eq!(cache.user_by_name("alice").unwrap().unwrap().expire, 200);
-    assert_eq!(cache.initgroups("alice").unwrap().unwrap().expire, 202);
+    // alice is a member of g: her group list is refetched at the next lookup.
+    assert_eq!(cache.initgroups("alice").unwrap().unwrap().expire, 0);
+    let mut w = cache.writer().unwrap();
+    w.set_initgroups("alice", &[7], 104, 204).unwrap();
+    assert!(w.expire_group("h").unwrap());
+    w.commit().unwrap();
+    assert_eq!(cache.initgroups("alice").unwrap().unwrap().expire, 204);
 }
 
 #[test]
@@ -752,6 +758,15 @@ fn expire_all_users_or_groups_leaves_the_other_kind() {
     w.commit().unwrap();
     let g = cache.group_by_name("g").unwrap().unwrap();
     assert_eq!((g.last_update, g.expire), (101, 0));
+    // Memberships are the groups' data: the users' group lists expire with them.
+    let mut w = cache.writer().unwrap();
+    w.set_initgroups("alice", &[7], 105, 205).unwrap();
+    w.commit().unwrap();
+    let mut w = cache.writer().unwrap();
+    w.expire_all_groups().unwrap();
+    w.commit().unwrap();
+    assert_eq!(cache.initgroups("alice").unwrap().unwrap().expire, 0);
+    assert_eq!(cache.user_by_name("alice").unwrap().unwrap().expire, 0);
     // An empty cache has nothing to expire.
     let (_d2, empty) = open();
     let mut w = empty.writer().unwrap();
@@ -791,4 +806,39 @@ fn open_existing_creates_nothing() {
         .unwrap()
         .unwrap();
     assert!(again.user_by_name("alice").unwrap().is_some());
+}
+
+#[test]
+fn group_members_keep_users_initgroups_in_step() {
+    let (_d, cache) = open();
+    let mut w = cache.writer().unwrap();
+    w.set_initgroups("al", &[5], 100, 200).unwrap();
+    w.set_initgroups("bo", &[], 100, 200).unwrap();
+    w.put_group(&group("devs", 7, &[]), 100, 200).unwrap();
+    w.commit().unwrap();
+    let gids = |n: &str| {
+        cache
+            .initgroups(n)
+            .unwrap()
+            .map(|c| (c.value, c.last_update, c.expire))
+    };
+    assert_eq!(gids("al"), Some((vec![5], 100, 200)));
+    // al joins devs: his list gains 7, with its stamps kept; cy has no list to update.
+    let mut w = cache.writer().unwrap();
+    w.put_group(&group("devs", 7, &["al", "cy"]), 150, 250)
+        .unwrap();
+    w.commit().unwrap();
+    assert_eq!(gids("al"), Some((vec![5, 7], 100, 200)));
+    assert_eq!(gids("cy"), None);
+    // al leaves, bo joins.
+    let mut w = cache.writer().unwrap();
+    w.put_group(&group("devs", 7, &["bo"]), 160, 260).unwrap();
+    w.commit().unwrap();
+    assert_eq!(gids("al").unwrap().0, vec![5]);
+    assert_eq!(gids("bo").unwrap().0, vec![7]);
+    // The group is deleted: bo loses it.
+    let mut w = cache.writer().unwrap();
+    w.delete_group("devs").unwrap();
+    w.commit().unwrap();
+    assert_eq!(gids("bo").unwrap().0, Vec::<u32>::new());
 }

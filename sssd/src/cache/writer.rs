@@ -6,7 +6,7 @@ use super::creds::Credentials;
 use super::env::{Db, Dbs};
 use super::reader::Reader;
 use super::{Cache, CacheError};
-use crate::model::{Cached, Group, User};
+use crate::model::{Cached, Group, MemberChange, User, member_changes};
 use heed::RwTxn;
 
 /// A write transaction on a domain's cache. Dropping it without `commit` aborts it: none of
@@ -36,11 +36,58 @@ impl Writer<'_> {
     }
 
     /// Stores `group` likewise; an unchanged group's record is not rewritten.
+    /// The users' cached initgroups records follow the group's member list: a user who
+    /// joined gains its gid, one who left loses it (users without a record are untouched).
     pub fn put_group(&mut self, group: &Group, now: i64, expire: i64) -> Result<(), CacheError> {
         self.check_name("group", &group.name)?;
         let bytes = codec::encode_group(group);
         let kind = self.group_kind();
-        self.put_record(&kind, &group.name, group.gid, &bytes, stamp(now, expire))
+        let unchanged = self.reader().raw(&kind.records, group.name.as_bytes())? == Some(&bytes);
+        let old = if unchanged {
+            None
+        } else {
+            self.readable_group(&group.name)?
+        };
+        self.put_record(&kind, &group.name, group.gid, &bytes, stamp(now, expire))?;
+        if unchanged {
+            return Ok(());
+        }
+        self.follow_members(&member_changes(old.as_ref(), Some(group)))
+    }
+
+    /// The stored group `name`, `None` if absent or unreadable (a corrupt record is about
+    /// to be replaced or removed; its members cannot be followed).
+    fn readable_group(&self, name: &str) -> Result<Option<Group>, CacheError> {
+        match self.group_by_name(name) {
+            Ok(g) => Ok(g.map(|c| c.value)),
+            Err(CacheError::Corrupt { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Applies membership changes to the users' cached initgroups records, keeping their
+    /// stamps.
+    fn follow_members(&mut self, changes: &[MemberChange<'_>]) -> Result<(), CacheError> {
+        for c in changes {
+            if !self.reader().storable(c.user) {
+                continue;
+            }
+            let rec = match self.initgroups(c.user) {
+                Ok(Some(rec)) => rec,
+                // A corrupt list is left for the next initgroups refresh to replace.
+                Ok(None) | Err(CacheError::Corrupt { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            let mut gids = rec.value;
+            let had = gids.contains(&c.gid);
+            match (c.added, had) {
+                (true, false) => gids.push(c.gid),
+                (false, true) => gids.retain(|g| *g != c.gid),
+                _ => continue,
+            }
+            self.set_initgroups(c.user, &gids, rec.last_update, rec.expire)?;
+        }
+        Ok(())
     }
 
     /// Records the gids of the groups user `name` belongs to.
@@ -110,7 +157,9 @@ impl Writer<'_> {
             return Ok(());
         }
         let kind = self.group_kind();
-        self.delete_record(&kind, name)
+        let old = self.readable_group(name)?;
+        self.delete_record(&kind, name)?;
+        self.follow_members(&member_changes(old.as_ref(), None))
     }
 
     /// Makes every user, group and initgroups record expired (as `sss_cache -E`).
@@ -153,13 +202,21 @@ impl Writer<'_> {
         Ok(true)
     }
 
-    /// Marks group `name` expired (as `sss_cache -g`). Returns whether such a group is
-    /// cached.
+    /// Marks group `name` expired (as `sss_cache -g`), and the group lists (initgroups
+    /// records) of its cached members: a member added or removed in the directory shows in
+    /// `id` at the next lookup. Returns whether such a group is cached.
     pub fn expire_group(&mut self, name: &str) -> Result<bool, CacheError> {
         if !self.has_record(self.dbs().groups, name)? {
             return Ok(false);
         }
         self.expire_stamp(&codec::stamp_key(StampKind::Group, name))?;
+        if let Some(g) = self.readable_group(name)? {
+            for m in &g.members {
+                if self.reader().storable(m) {
+                    self.expire_stamp(&codec::stamp_key(StampKind::Initgroups, m))?;
+                }
+            }
+        }
         Ok(true)
     }
 
@@ -174,12 +231,15 @@ impl Writer<'_> {
         Ok(names.len())
     }
 
-    /// Marks every cached group expired (as `sss_cache -G`); returns how many groups there
-    /// are.
+    /// Marks every cached group expired (as `sss_cache -G`), and every user's group list
+    /// (memberships are the groups' data); returns how many groups there are.
     pub fn expire_all_groups(&mut self) -> Result<usize, CacheError> {
         let names = self.record_keys(self.dbs().groups)?;
         for name in &names {
             self.expire_stamp(&codec::stamp_key_bytes(StampKind::Group, name))?;
+        }
+        for user in self.record_keys(self.dbs().initgroups)? {
+            self.expire_stamp(&codec::stamp_key_bytes(StampKind::Initgroups, &user))?;
         }
         Ok(names.len())
     }
