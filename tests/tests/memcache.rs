@@ -832,6 +832,7 @@ fn file_shrunk_under_a_reader() {
     }
 
     // The tight loop.
+    let responder = ns.processes_named("sssd_nss");
     replace_file(&ns, "passwd", &good);
     let keys = [format!("pw:user1={user1}"), format!("uid:1001={user1}")];
     let mut argv = vec![NSS_THREADS, "loop", "5"];
@@ -869,6 +870,12 @@ fn file_shrunk_under_a_reader() {
     assert!(
         status.success() || status.signal().is_some(),
         "the loop failed: {status:?}\n{out}"
+    );
+    // The responder rewrites the files it owns; shrinking them under it never kills it.
+    assert_eq!(
+        ns.processes_named("sssd_nss"),
+        responder,
+        "sssd_nss was restarted"
     );
 }
 

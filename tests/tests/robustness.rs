@@ -185,7 +185,9 @@ fn backup_server_serves_while_the_primary_is_down_then_the_primary_again() {
     backup.modify(&gecos_ldif("served by backup")).unwrap();
     primary.stop().unwrap();
     let ns = Namespace::new(Some(stage::shared_stage().unwrap())).unwrap();
+    // Every lookup must reach the backend: no memory cache in between.
     let conf = SssdConf::ldap(&primary, Schema::Rfc2307)
+        .set("nss", "memcache_timeout", "0")
         .domain("ldap_backup_uri", &backup.uri())
         .domain("failover_primary_timeout", "2")
         .domain("entry_cache_timeout", "1");

@@ -20,6 +20,8 @@ fn main() -> anyhow::Result<()> {
         .context("reading the [nss] and domain options")?;
     let mc_settings = memcache::settings_from_config(&cfg, &opts.paths.mc)
         .context("reading the memory cache options")?;
+    // A map file shrunk under us must not kill the responder (see memcache::sigbus).
+    sssd::memcache::sigbus::install().context("installing the SIGBUS handler")?;
     // One thread (see startup::runtime). Nothing on this runtime blocks (cache reads are
     // short LMDB lookups; enumeration scans run in spawn_blocking; a memory-cache store is
     // microseconds, recreating the maps runs in spawn_blocking).

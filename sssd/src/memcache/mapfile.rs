@@ -3,6 +3,7 @@
 //! preallocated, mapped shared, and initialised by [`MapWriter`].
 
 use super::files::{self, Lock};
+use super::sigbus;
 use super::table::MapWriter;
 use sss_proto::memcache::{Geometry, MapKind, Region, SharedRegion};
 use std::fs::{File, OpenOptions};
@@ -62,6 +63,8 @@ pub struct MapFile {
     ino: u64,
     len: usize,
     writer: MapWriter<SharedRegion>,
+    /// Survives a SIGBUS in the mapping (the file shrunk under us); dropped before unmap.
+    sigbus: Option<sigbus::Guard>,
 }
 
 fn io_err<'a>(path: &'a Path, what: &'static str) -> impl FnOnce(io::Error) -> MapFileError + 'a {
@@ -173,12 +176,15 @@ impl MapFile {
         if base == libc::MAP_FAILED {
             return Err(io_err(path, "mmap")(io::Error::last_os_error()));
         }
+        // Guarded before anything touches it: a concurrent truncation faults even here.
+        let guard = sigbus::Guard::register(base.cast(), len);
         // SAFETY: the mapping is `len` bytes, page-aligned, readable and writable, and stays
         // mapped until MapFile's drop (or the error path right below) unmaps it.
         let region = unsafe { SharedRegion::new(base.cast(), len) };
         let writer = match MapWriter::init(region, kind, geo, seed, timeout) {
             Ok(w) => w,
             Err(source) => {
+                drop(guard);
                 // SAFETY: unmapping the mapping made above, not used afterwards.
                 unsafe { libc::munmap(base, len) };
                 return Err(MapFileError::Table {
@@ -194,6 +200,7 @@ impl MapFile {
             ino: meta.ino(),
             len,
             writer,
+            sigbus: Some(guard),
         })
     }
 
@@ -210,6 +217,10 @@ impl MapFile {
     /// Whether the file is still ours at its path and of its size (checked before every
     /// batch of writes: writing to a truncated mapping would kill the process with SIGBUS).
     pub fn health(&self) -> Health {
+        if self.sigbus.as_ref().is_some_and(sigbus::Guard::faulted) {
+            // The file shrank under an access: the mapping is anonymous memory now.
+            return Health::Resized;
+        }
         let Ok(meta) = self.file.metadata() else {
             return Health::Gone;
         };
@@ -254,6 +265,8 @@ impl MapFile {
 
 impl Drop for MapFile {
     fn drop(&mut self) {
+        // Unregistered first: once unmapped, the address range may be reused by anything.
+        self.sigbus = None;
         // SAFETY: the mapping made in `set_up`, of `len` bytes; the writer that used it is
         // dropped with us and nothing else holds its address.
         unsafe { libc::munmap(self.writer.region().base().cast(), self.len) };
