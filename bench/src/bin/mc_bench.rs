@@ -1,0 +1,313 @@
+//! Memory-cache benchmark (issue 8): glibc lookups answered from the memory cache
+//! (getpwnam_r, getpwuid_r, getgrnam_r of a 20-member and of a 5,000-member group,
+//! getgrouplist of a user in 200 groups), single-threaded and in THREADS threads of one
+//! process, for our daemon + our module, Debian's sssd 2.8 + Debian's module, and nss_files on
+//! a 10,000-line /etc/passwd (the floor), one after the other in one run.
+//!
+//! Each sssd side runs in a private namespace whose nsswitch.conf says `sss` alone for
+//! passwd, group and initgroups while the loops run (the daemon itself starts under the
+//! default `files sss`: sssd 2.8 must resolve its user, root, at start), against the same private slapd (the 5,000-user rfc2307 tree
+//! plus a 20-member group), with `memcache_timeout = 3600` so nothing expires during the run.
+//! Warm-up: one lookup of each key through the daemon, so the memory cache holds it. Then the
+//! timed rounds, with the daemon still running. Last, the memory-cache check: with the NSS
+//! socket renamed away, one lookup of each key must still succeed (a lookup that reached for
+//! the socket would fail), then the socket is put back.
+//!
+//! Usage (root; release artifacts built; Debian's sssd unpacked by scripts/debian-sssd.sh):
+//!   mc_bench [--ours-only | --theirs-only] [--no-files] [--seconds S] [--rounds R] [--threads T]
+//! Defaults: 1-second rounds, 3 rounds (the median is kept), 8 threads.
+
+use anyhow::{Context, Result, bail};
+use sssd_bench::mc::{self, Lookup};
+use sssd_bench::{field, loop_binary, option_value};
+use sssd_tests::interop::debian_root;
+use sssd_tests::ldif::{Directory, Schema};
+use sssd_tests::namespace::{NSSWITCH_FILES_ONLY, NSSWITCH_SSS_ONLY, Namespace};
+use sssd_tests::proc;
+use sssd_tests::slapd::Slapd;
+use sssd_tests::sssd::{NSS_SOCKET, Sssd, SssdConf};
+use sssd_tests::stage;
+use std::path::Path;
+use std::time::Duration;
+
+/// How a run is shaped.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    seconds: f64,
+    rounds: u32,
+    threads: u32,
+}
+
+/// One side's figures per lookup: ops/s in one thread and in `threads` threads.
+#[derive(Debug, Clone, Copy)]
+struct Figure {
+    one: f64,
+    many: f64,
+}
+
+impl Figure {
+    fn scaling(&self) -> f64 {
+        self.many / self.one
+    }
+}
+
+/// One side's results, in [`mc::lookups`] order, and whether the memory-cache check passed
+/// (None: not applicable, nss_files).
+#[derive(Debug, Clone)]
+struct Side {
+    figures: Vec<Figure>,
+    memcache_only: Option<bool>,
+}
+
+/// Runs mc_loop inside `ns` and returns its output line (failing on any failed lookup).
+fn run_loop(ns: &Namespace, l: &Lookup, threads: u32, plan: &Plan, rounds: u32) -> Result<String> {
+    let bin = loop_binary("mc_loop")?;
+    let mut argv = vec![
+        bin.to_str().context("non-UTF-8 path")?.to_owned(),
+        l.kind.to_owned(),
+        threads.to_string(),
+        plan.seconds.to_string(),
+        rounds.to_string(),
+    ];
+    argv.extend(l.keys.iter().cloned());
+    let mut cmd = ns.command(&argv);
+    cmd.env_remove("SSS_NSS_USE_MEMCACHE");
+    let limit = Duration::from_secs_f64(plan.seconds * f64::from(rounds) + 120.0);
+    let out = proc::run(&mut cmd, None, limit)?;
+    let line = out.stdout.trim().to_owned();
+    if !out.success() {
+        bail!("mc_loop {} {threads} failed: {}", l.kind, out.stderr.trim());
+    }
+    let (key, want) = l.expect;
+    let got = field(&line, key)?;
+    if got != want as f64 {
+        bail!("{}: {key}={got}, expected {want}: {line}", l.figure);
+    }
+    if rounds > 0 && field(&line, "failed")? != 0.0 {
+        bail!("{}: some lookups failed: {line}", l.figure);
+    }
+    Ok(line)
+}
+
+/// The timed rounds of every lookup, one thread then `plan.threads`.
+fn measure_lookups(ns: &Namespace, plan: &Plan) -> Result<Vec<Figure>> {
+    let mut figures = Vec::new();
+    for l in mc::lookups() {
+        let mut ops = [0.0; 2];
+        for (slot, threads) in ops.iter_mut().zip([1, plan.threads]) {
+            let line = run_loop(ns, &l, threads, plan, plan.rounds)?;
+            println!("    {line}");
+            *slot = field(&line, "ops_per_s")?;
+        }
+        figures.push(Figure {
+            one: ops[0],
+            many: ops[1],
+        });
+    }
+    Ok(figures)
+}
+
+/// One sssd (ours or Debian's, per `root`) with its own module, `sss` alone in nsswitch.conf.
+fn measure_sssd(label: &str, root: &Path, slapd: &Slapd, plan: &Plan) -> Result<Side> {
+    println!("== {label} ({})", root.display());
+    // The daemon starts under the default `files sss`: sssd 2.8 resolves its service user
+    // (root) with getpwnam at start and exits 4 when it cannot. The loops, started after the
+    // switch, see `sss` alone.
+    let ns = Namespace::new(Some(root))?;
+    let conf = SssdConf::ldap(slapd, Schema::Rfc2307)
+        .set("nss", "memcache_timeout", "3600")
+        .set("nss", "debug_level", "0")
+        .domain("debug_level", "0");
+    let sssd = Sssd::start(&ns, &conf).map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
+    ns.set_nsswitch(NSSWITCH_SSS_ONLY)?;
+    // Warm-up through the daemon: one lookup of each key, nothing timed.
+    for l in mc::lookups() {
+        let line = run_loop(&ns, &l, 1, plan, 0)
+            .with_context(|| format!("{label}: warm-up of {}", l.figure))?;
+        println!("    warm-up {line}");
+    }
+    let figures = measure_lookups(&ns, plan).with_context(|| label.to_owned())?;
+    let memcache_only = memcache_check(&ns, plan)?;
+    println!(
+        "    memory-cache check (NSS socket hidden): {}",
+        if memcache_only { "passed" } else { "FAILED" }
+    );
+    drop(sssd);
+    Ok(Side {
+        figures,
+        memcache_only: Some(memcache_only),
+    })
+}
+
+/// Renames the NSS socket away, runs one lookup of each key, and puts it back: true when
+/// every key was still answered (so from the memory cache).
+fn memcache_check(ns: &Namespace, plan: &Plan) -> Result<bool> {
+    let socket = ns.host_path(NSS_SOCKET);
+    let hidden = ns.host_path(&format!("{NSS_SOCKET}.hidden-by-mc-bench"));
+    std::fs::rename(&socket, &hidden)
+        .with_context(|| format!("rename {} away", socket.display()))?;
+    let mut ok = true;
+    for l in mc::lookups() {
+        match run_loop(ns, &l, 1, plan, 0) {
+            Ok(line) => println!("    socket hidden: {line}"),
+            Err(e) => {
+                println!("    socket hidden: {}: {e:#}", l.figure);
+                ok = false;
+            }
+        }
+    }
+    std::fs::rename(&hidden, &socket).with_context(|| format!("put {} back", socket.display()))?;
+    Ok(ok)
+}
+
+/// nss_files alone on a private 10,000-line /etc/passwd and the matching /etc/group.
+fn measure_files(tree: &Directory, plan: &Plan) -> Result<Side> {
+    println!("== files (nss_files, {} passwd lines)", mc::PASSWD_LINES);
+    let ns = Namespace::with_nsswitch(None, NSSWITCH_FILES_ONLY)?;
+    let base = |path: &str| -> Result<String> {
+        Ok(String::from_utf8_lossy(&ns.read_file(path)?).into_owned())
+    };
+    let passwd = mc::passwd_file(&base("/etc/passwd")?, tree)
+        .context("the host's /etc/passwd is too long for a 10,000-line file")?;
+    ns.write_file("/etc/passwd", passwd.as_bytes(), 0o644)?;
+    let group = mc::group_file(&base("/etc/group")?, tree);
+    ns.write_file("/etc/group", group.as_bytes(), 0o644)?;
+    Ok(Side {
+        figures: measure_lookups(&ns, plan).context("files")?,
+        memcache_only: None,
+    })
+}
+
+/// The three rows of the table per lookup.
+#[derive(Debug, Clone, Copy)]
+enum Row {
+    One,
+    Many,
+    Scaling,
+}
+
+impl Row {
+    fn value(self, f: &Figure) -> f64 {
+        match self {
+            Row::One => f.one,
+            Row::Many => f.many,
+            Row::Scaling => f.scaling(),
+        }
+    }
+
+    fn label(self, figure: &str, threads: u32) -> String {
+        match self {
+            Row::One => format!("{figure} ops/s, 1 thread"),
+            Row::Many => format!("{figure} ops/s, {threads} threads"),
+            Row::Scaling => format!("{figure} scaling {threads}/1"),
+        }
+    }
+
+    fn decimals(self) -> usize {
+        match self {
+            Row::One | Row::Many => 0,
+            Row::Scaling => 2,
+        }
+    }
+
+    fn target(self) -> &'static str {
+        match self {
+            Row::One | Row::Many => ">= 1.3 (aim 1.5)",
+            Row::Scaling => "ours >= 1.6",
+        }
+    }
+}
+
+/// A cell of the table: the value, or `pending`/`-` when that side did not run.
+fn cell(v: Option<f64>, decimals: usize, missing: &str) -> String {
+    match v {
+        Some(v) => format!("{v:.decimals$}"),
+        None => missing.to_owned(),
+    }
+}
+
+fn print_table(plan: &Plan, ours: Option<&Side>, theirs: Option<&Side>, files: Option<&Side>) {
+    println!(
+        "\n{:<42} {:>10} {:>10} {:>10} {:>9}  target",
+        "figure", "ours", "sssd 2.8", "files", "ours/sssd"
+    );
+    for (i, l) in mc::lookups().iter().enumerate() {
+        for row in [Row::One, Row::Many, Row::Scaling] {
+            let get = |s: Option<&Side>| s.and_then(|s| s.figures.get(i)).map(|f| row.value(f));
+            let (o, t, x) = (get(ours), get(theirs), get(files));
+            let ratio = o.zip(t).map(|(o, t)| o / t);
+            let d = row.decimals();
+            println!(
+                "{:<42} {:>10} {:>10} {:>10} {:>9}  {}",
+                row.label(l.figure, plan.threads),
+                cell(o, d, "pending"),
+                cell(t, d, "-"),
+                cell(x, d, "-"),
+                cell(ratio, 2, "-"),
+                row.target(),
+            );
+        }
+    }
+    let check = |s: Option<&Side>| match s.and_then(|s| s.memcache_only) {
+        Some(true) => "passed",
+        Some(false) => "FAILED",
+        None => "not run",
+    };
+    println!(
+        "memory-cache check (all keys answered with the NSS socket hidden): ours {}, sssd 2.8 {}",
+        check(ours),
+        check(theirs)
+    );
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let num = |opt: &str, default: f64| -> Result<f64> {
+        option_value(&args, opt)
+            .map(str::parse)
+            .transpose()
+            .with_context(|| format!("{opt} takes a number"))
+            .map(|v| v.unwrap_or(default))
+    };
+    let plan = Plan {
+        seconds: num("--seconds", 1.0)?,
+        rounds: num("--rounds", 3.0)? as u32,
+        threads: num("--threads", 8.0)? as u32,
+    };
+    if plan.seconds <= 0.0 || plan.rounds == 0 || plan.threads == 0 {
+        bail!("--seconds, --rounds and --threads must be positive");
+    }
+    let ours_only = args.iter().any(|a| a == "--ours-only");
+    let theirs_only = args.iter().any(|a| a == "--theirs-only");
+    if ours_only && theirs_only {
+        bail!("--ours-only and --theirs-only exclude each other");
+    }
+    println!(
+        "plan: {} rounds of {} s per figure (median kept), 1 and {} threads; load average {}",
+        plan.rounds,
+        plan.seconds,
+        plan.threads,
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    let tree = mc::tree();
+    let slapd = Slapd::new(&tree)?;
+    let ours = if theirs_only {
+        None
+    } else {
+        Some(measure_sssd("ours", stage::shared_stage()?, &slapd, &plan)?)
+    };
+    let theirs = if ours_only {
+        None
+    } else {
+        Some(measure_sssd("sssd 2.8", &debian_root()?, &slapd, &plan)?)
+    };
+    let files = if args.iter().any(|a| a == "--no-files") {
+        None
+    } else {
+        Some(measure_files(&tree, &plan)?)
+    };
+    print_table(&plan, ours.as_ref(), theirs.as_ref(), files.as_ref());
+    Ok(())
+}
