@@ -2,24 +2,27 @@
 //! (getpwnam_r, getpwuid_r, getgrnam_r of a 20-member and of a 5,000-member group,
 //! getgrouplist of a user in 200 groups), single-threaded and in THREADS threads of one
 //! process, for our daemon + our module, Debian's sssd 2.8 + Debian's module, and nss_files on
-//! a 10,000-line /etc/passwd (the floor), one after the other in one run.
+//! a 10,000-line /etc/passwd (the floor), side by side in one run.
 //!
-//! Each sssd side runs in a private namespace whose nsswitch.conf says `sss` alone for
-//! passwd, group and initgroups while the loops run (the daemon itself starts under the
-//! default `files sss`: sssd 2.8 must resolve its user, root, at start), against the same private slapd (the 5,000-user rfc2307 tree
-//! plus a 20-member group), with `memcache_timeout = 3600` so nothing expires during the run.
-//! Warm-up: one lookup of each key through the daemon, so the memory cache holds it. Then the
-//! timed rounds, with the daemon still running. Last, the memory-cache check: with the NSS
-//! socket renamed away, one lookup of each key must still succeed (a lookup that reached for
-//! the socket would fail), then the socket is put back.
+//! Each sssd runs in its own private namespace against the same private slapd (the 5,000-user
+//! rfc2307 tree plus a 20-member group), with `memcache_timeout = 3600` so nothing expires
+//! during the run. It starts under the default nsswitch.conf (`files sss`: sssd 2.8 must
+//! resolve its user, root, at start); then the namespace switches to `sss` alone for passwd,
+//! group and initgroups, and one lookup of each key through the daemon warms the memory cache
+//! up. The files side is a namespace with `files` alone and a private /etc/passwd and
+//! /etc/group. Timed rounds: for each lookup and thread count, round by round, each side runs
+//! one round of mc_loop in turn (so all sides see the same machine load), daemons still
+//! running; each figure is the median of its rounds. Last, the memory-cache check: with the
+//! NSS socket renamed away, one lookup of each key must still succeed (a lookup that reached
+//! for the socket would fail), then the socket is put back.
 //!
 //! Usage (root; release artifacts built; Debian's sssd unpacked by scripts/debian-sssd.sh):
 //!   mc_bench [--ours-only | --theirs-only] [--no-files] [--seconds S] [--rounds R] [--threads T]
-//! Defaults: 1-second rounds, 3 rounds (the median is kept), 8 threads.
+//! Defaults: 1-second rounds, 3 rounds, 8 threads. Prints each round, then the table.
 
 use anyhow::{Context, Result, bail};
 use sssd_bench::mc::{self, Lookup};
-use sssd_bench::{field, loop_binary, option_value};
+use sssd_bench::{field, loop_binary, median, option_value};
 use sssd_tests::interop::debian_root;
 use sssd_tests::ldif::{Directory, Schema};
 use sssd_tests::namespace::{NSSWITCH_FILES_ONLY, NSSWITCH_SSS_ONLY, Namespace};
@@ -27,7 +30,6 @@ use sssd_tests::proc;
 use sssd_tests::slapd::Slapd;
 use sssd_tests::sssd::{NSS_SOCKET, Sssd, SssdConf};
 use sssd_tests::stage;
-use std::path::Path;
 use std::time::Duration;
 
 /// How a run is shaped.
@@ -71,7 +73,9 @@ fn run_loop(ns: &Namespace, l: &Lookup, threads: u32, plan: &Plan, rounds: u32) 
     ];
     argv.extend(l.keys.iter().cloned());
     let mut cmd = ns.command(&argv);
-    cmd.env_remove("SSS_NSS_USE_MEMCACHE");
+    cmd.env_remove("SSS_NSS_USE_MEMCACHE")
+        .env("RUST_BACKTRACE", "0")
+        .env("RUST_LIB_BACKTRACE", "0");
     let limit = Duration::from_secs_f64(plan.seconds * f64::from(rounds) + 120.0);
     let out = proc::run(&mut cmd, None, limit)?;
     let line = out.stdout.trim().to_owned();
@@ -89,59 +93,81 @@ fn run_loop(ns: &Namespace, l: &Lookup, threads: u32, plan: &Plan, rounds: u32) 
     Ok(line)
 }
 
-/// The timed rounds of every lookup, one thread then `plan.threads`.
-fn measure_lookups(ns: &Namespace, plan: &Plan) -> Result<Vec<Figure>> {
-    let mut figures = Vec::new();
+/// The ops/s of one timed round of `l` in `threads` threads inside `ns`.
+fn one_round(ns: &Namespace, l: &Lookup, threads: u32, plan: &Plan) -> Result<f64> {
+    let line = run_loop(ns, l, threads, plan, 1)?;
+    field(&line, "ops_per_s")
+}
+
+/// The timed rounds of every lookup, one thread then `plan.threads`, for every side. Round
+/// by round, each side runs in turn (the first side rotating), so that all sides see the same
+/// machine load; each figure is the median of its side's rounds. Returns the figures per side,
+/// in `sides` order.
+fn measure(sides: &[(&str, &Namespace)], plan: &Plan) -> Result<Vec<Vec<Figure>>> {
+    let n = sides.len();
+    let mut figures: Vec<Vec<Figure>> = vec![Vec::new(); n];
     for l in mc::lookups() {
-        let mut ops = [0.0; 2];
-        for (slot, threads) in ops.iter_mut().zip([1, plan.threads]) {
-            let line = run_loop(ns, &l, threads, plan, plan.rounds)?;
-            println!("    {line}");
-            *slot = field(&line, "ops_per_s")?;
+        let mut medians = vec![[0.0; 2]; n];
+        for (slot, threads) in [1, plan.threads].into_iter().enumerate() {
+            let mut rounds: Vec<Vec<f64>> = vec![Vec::new(); n];
+            for r in 0..plan.rounds as usize {
+                for k in 0..n {
+                    let i = (k + r) % n;
+                    let (label, ns) = sides.get(i).context("side index")?;
+                    let ops = one_round(ns, &l, threads, plan)
+                        .with_context(|| format!("{label}: {}", l.figure))?;
+                    rounds.get_mut(i).context("side index")?.push(ops);
+                }
+            }
+            let mut report = format!("    {} / {threads} thread(s):", l.figure);
+            for (i, (label, _)) in sides.iter().enumerate() {
+                let each = rounds.get(i).map(Vec::as_slice).unwrap_or_default();
+                let m = median(each);
+                if let Some(slot) = medians.get_mut(i).and_then(|m| m.get_mut(slot)) {
+                    *slot = m;
+                }
+                let each: Vec<String> = each.iter().map(|v| format!("{v:.0}")).collect();
+                report.push_str(&format!("  {label} {m:.0} [{}]", each.join("/")));
+            }
+            println!("{report}");
         }
-        figures.push(Figure {
-            one: ops[0],
-            many: ops[1],
-        });
+        for (f, [one, many]) in figures.iter_mut().zip(medians) {
+            f.push(Figure { one, many });
+        }
     }
     Ok(figures)
 }
 
-/// One sssd (ours or Debian's, per `root`) with its own module, `sss` alone in nsswitch.conf.
-fn measure_sssd(label: &str, root: &Path, slapd: &Slapd, plan: &Plan) -> Result<Side> {
-    println!("== {label} ({})", root.display());
+/// Starts one sssd (ours or Debian's, per the namespace's staged root) against `slapd`,
+/// switches the namespace to `sss` alone, and warms the memory cache up with one lookup of
+/// each key through the daemon.
+fn start_sssd<'ns>(
+    label: &str,
+    ns: &'ns Namespace,
+    slapd: &Slapd,
+    plan: &Plan,
+) -> Result<Sssd<'ns>> {
+    println!("== {label}: starting sssd");
     // The daemon starts under the default `files sss`: sssd 2.8 resolves its service user
     // (root) with getpwnam at start and exits 4 when it cannot. The loops, started after the
     // switch, see `sss` alone.
-    let ns = Namespace::new(Some(root))?;
     let conf = SssdConf::ldap(slapd, Schema::Rfc2307)
         .set("nss", "memcache_timeout", "3600")
         .set("nss", "debug_level", "0")
         .domain("debug_level", "0");
-    let sssd = Sssd::start(&ns, &conf).map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
+    let sssd = Sssd::start(ns, &conf).map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
     ns.set_nsswitch(NSSWITCH_SSS_ONLY)?;
-    // Warm-up through the daemon: one lookup of each key, nothing timed.
     for l in mc::lookups() {
-        let line = run_loop(&ns, &l, 1, plan, 0)
+        let line = run_loop(ns, &l, 1, plan, 0)
             .with_context(|| format!("{label}: warm-up of {}", l.figure))?;
         println!("    warm-up {line}");
     }
-    let figures = measure_lookups(&ns, plan).with_context(|| label.to_owned())?;
-    let memcache_only = memcache_check(&ns, plan)?;
-    println!(
-        "    memory-cache check (NSS socket hidden): {}",
-        if memcache_only { "passed" } else { "FAILED" }
-    );
-    drop(sssd);
-    Ok(Side {
-        figures,
-        memcache_only: Some(memcache_only),
-    })
+    Ok(sssd)
 }
 
 /// Renames the NSS socket away, runs one lookup of each key, and puts it back: true when
 /// every key was still answered (so from the memory cache).
-fn memcache_check(ns: &Namespace, plan: &Plan) -> Result<bool> {
+fn memcache_check(label: &str, ns: &Namespace, plan: &Plan) -> Result<bool> {
     let socket = ns.host_path(NSS_SOCKET);
     let hidden = ns.host_path(&format!("{NSS_SOCKET}.hidden-by-mc-bench"));
     std::fs::rename(&socket, &hidden)
@@ -149,9 +175,9 @@ fn memcache_check(ns: &Namespace, plan: &Plan) -> Result<bool> {
     let mut ok = true;
     for l in mc::lookups() {
         match run_loop(ns, &l, 1, plan, 0) {
-            Ok(line) => println!("    socket hidden: {line}"),
+            Ok(line) => println!("    {label}, socket hidden: {line}"),
             Err(e) => {
-                println!("    socket hidden: {}: {e:#}", l.figure);
+                println!("    {label}, socket hidden: {}: {e:#}", l.figure);
                 ok = false;
             }
         }
@@ -160,9 +186,10 @@ fn memcache_check(ns: &Namespace, plan: &Plan) -> Result<bool> {
     Ok(ok)
 }
 
-/// nss_files alone on a private 10,000-line /etc/passwd and the matching /etc/group.
-fn measure_files(tree: &Directory, plan: &Plan) -> Result<Side> {
-    println!("== files (nss_files, {} passwd lines)", mc::PASSWD_LINES);
+/// A namespace with nss_files alone on a private 10,000-line /etc/passwd and the matching
+/// /etc/group.
+fn files_namespace(tree: &Directory) -> Result<Namespace> {
+    println!("== files: nss_files on {} passwd lines", mc::PASSWD_LINES);
     let ns = Namespace::with_nsswitch(None, NSSWITCH_FILES_ONLY)?;
     let base = |path: &str| -> Result<String> {
         Ok(String::from_utf8_lossy(&ns.read_file(path)?).into_owned())
@@ -172,10 +199,7 @@ fn measure_files(tree: &Directory, plan: &Plan) -> Result<Side> {
     ns.write_file("/etc/passwd", passwd.as_bytes(), 0o644)?;
     let group = mc::group_file(&base("/etc/group")?, tree);
     ns.write_file("/etc/group", group.as_bytes(), 0o644)?;
-    Ok(Side {
-        figures: measure_lookups(&ns, plan).context("files")?,
-        memcache_only: None,
-    })
+    Ok(ns)
 }
 
 /// The three rows of the table per lookup.
@@ -250,7 +274,7 @@ fn print_table(plan: &Plan, ours: Option<&Side>, theirs: Option<&Side>, files: O
     }
     let check = |s: Option<&Side>| match s.and_then(|s| s.memcache_only) {
         Some(true) => "passed",
-        Some(false) => "FAILED",
+        Some(false) => "FAILED (so its figures are not all memory-cache hits)",
         None => "not run",
     };
     println!(
@@ -293,21 +317,52 @@ fn main() -> Result<()> {
     );
     let tree = mc::tree();
     let slapd = Slapd::new(&tree)?;
-    let ours = if theirs_only {
+    let debian = if ours_only {
         None
     } else {
-        Some(measure_sssd("ours", stage::shared_stage()?, &slapd, &plan)?)
+        Some(debian_root()?)
     };
-    let theirs = if ours_only {
-        None
-    } else {
-        Some(measure_sssd("sssd 2.8", &debian_root()?, &slapd, &plan)?)
+    let ours_ns = match theirs_only {
+        true => None,
+        false => Some(Namespace::new(Some(stage::shared_stage()?))?),
     };
-    let files = if args.iter().any(|a| a == "--no-files") {
-        None
-    } else {
-        Some(measure_files(&tree, &plan)?)
+    let theirs_ns = match &debian {
+        Some(root) => Some(Namespace::new(Some(root))?),
+        None => None,
     };
-    print_table(&plan, ours.as_ref(), theirs.as_ref(), files.as_ref());
+    let files_ns = match args.iter().any(|a| a == "--no-files") {
+        true => None,
+        false => Some(files_namespace(&tree)?),
+    };
+    let mut daemons = Vec::new();
+    let mut sides: Vec<(&str, &Namespace)> = Vec::new();
+    for (label, ns) in [("ours", &ours_ns), ("sssd 2.8", &theirs_ns)] {
+        if let Some(ns) = ns {
+            daemons.push(start_sssd(label, ns, &slapd, &plan)?);
+            sides.push((label, ns));
+        }
+    }
+    if let Some(ns) = &files_ns {
+        sides.push(("files", ns));
+    }
+    println!("== timed rounds, sides in turn");
+    let figures = measure(&sides, &plan)?;
+    let mut results: Vec<(&str, Side)> = Vec::new();
+    for ((label, ns), figures) in sides.iter().zip(figures) {
+        let memcache_only = match *label {
+            "files" => None,
+            _ => Some(memcache_check(label, ns, &plan)?),
+        };
+        results.push((
+            label,
+            Side {
+                figures,
+                memcache_only,
+            },
+        ));
+    }
+    drop(daemons);
+    let side = |name: &str| results.iter().find(|(l, _)| *l == name).map(|(_, s)| s);
+    print_table(&plan, side("ours"), side("sssd 2.8"), side("files"));
     Ok(())
 }
