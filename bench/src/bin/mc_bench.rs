@@ -10,9 +10,10 @@
 //! resolve its user, root, at start); then the namespace switches to `sss` alone for passwd,
 //! group and initgroups, and one lookup of each key through the daemon warms the memory cache
 //! up. The files side is a namespace with `files` alone and a private /etc/passwd and
-//! /etc/group. Timed rounds: for each lookup and thread count, round by round, each side runs
-//! one round of mc_loop in turn (so all sides see the same machine load), daemons still
-//! running; each figure is the median of its rounds. Last, the memory-cache check: with the
+//! /etc/group. Timed rounds, daemons still running: for each lookup, round by round, each
+//! side in turn runs mc_loop for one round in 1 thread then one in THREADS (so all sides, and
+//! both thread counts, see the same machine load); ops/s are medians over rounds, the scaling
+//! the median of the rounds' THREADS ÷ 1 ratios. Last, the memory-cache check: with the
 //! NSS socket renamed away, one lookup of each key must still succeed (a lookup that reached
 //! for the socket would fail), then the socket is put back.
 //!
@@ -40,17 +41,13 @@ struct Plan {
     threads: u32,
 }
 
-/// One side's figures per lookup: ops/s in one thread and in `threads` threads.
+/// One side's figures for one lookup: median ops/s in one thread and in `threads` threads,
+/// and the median over rounds of many ÷ one.
 #[derive(Debug, Clone, Copy)]
 struct Figure {
     one: f64,
     many: f64,
-}
-
-impl Figure {
-    fn scaling(&self) -> f64 {
-        self.many / self.one
-    }
+    scaling: f64,
 }
 
 /// One side's results, in [`mc::lookups`] order, and whether the memory-cache check passed
@@ -99,40 +96,52 @@ fn one_round(ns: &Namespace, l: &Lookup, threads: u32, plan: &Plan) -> Result<f6
     field(&line, "ops_per_s")
 }
 
-/// The timed rounds of every lookup, one thread then `plan.threads`, for every side. Round
-/// by round, each side runs in turn (the first side rotating), so that all sides see the same
-/// machine load; each figure is the median of its side's rounds. Returns the figures per side,
-/// in `sides` order.
+/// One side's rounds of one lookup: (1-thread ops/s, `threads`-thread ops/s) per round.
+type Rounds = Vec<(f64, f64)>;
+
+/// The figure of a side's rounds: medians of each column, and the median of the per-round
+/// scaling (each round's two runs are back to back, so they share the machine's load).
+fn summarize(rounds: &Rounds) -> Figure {
+    let col = |f: fn(&(f64, f64)) -> f64| median(&rounds.iter().map(f).collect::<Vec<_>>());
+    Figure {
+        one: col(|r| r.0),
+        many: col(|r| r.1),
+        scaling: col(|r| r.1 / r.0),
+    }
+}
+
+/// The timed rounds of every lookup for every side. In each round every side runs in turn
+/// (the first side rotating) one round in one thread then one in `plan.threads`, so that all
+/// sides, and both thread counts, see the same machine load. Returns the figures per side, in
+/// `sides` order.
 fn measure(sides: &[(&str, &Namespace)], plan: &Plan) -> Result<Vec<Vec<Figure>>> {
     let n = sides.len();
     let mut figures: Vec<Vec<Figure>> = vec![Vec::new(); n];
     for l in mc::lookups() {
-        let mut medians = vec![[0.0; 2]; n];
-        for (slot, threads) in [1, plan.threads].into_iter().enumerate() {
-            let mut rounds: Vec<Vec<f64>> = vec![Vec::new(); n];
-            for r in 0..plan.rounds as usize {
-                for k in 0..n {
-                    let i = (k + r) % n;
-                    let (label, ns) = sides.get(i).context("side index")?;
-                    let ops = one_round(ns, &l, threads, plan)
-                        .with_context(|| format!("{label}: {}", l.figure))?;
-                    rounds.get_mut(i).context("side index")?.push(ops);
-                }
+        let mut rounds: Vec<Rounds> = vec![Vec::new(); n];
+        for r in 0..plan.rounds as usize {
+            for k in 0..n {
+                let i = (k + r) % n;
+                let (label, ns) = sides.get(i).context("side index")?;
+                let run = |threads| {
+                    one_round(ns, &l, threads, plan)
+                        .with_context(|| format!("{label}: {} in {threads} threads", l.figure))
+                };
+                let pair = (run(1)?, run(plan.threads)?);
+                rounds.get_mut(i).context("side index")?.push(pair);
             }
-            let mut report = format!("    {} / {threads} thread(s):", l.figure);
-            for (i, (label, _)) in sides.iter().enumerate() {
-                let each = rounds.get(i).map(Vec::as_slice).unwrap_or_default();
-                let m = median(each);
-                if let Some(slot) = medians.get_mut(i).and_then(|m| m.get_mut(slot)) {
-                    *slot = m;
-                }
-                let each: Vec<String> = each.iter().map(|v| format!("{v:.0}")).collect();
-                report.push_str(&format!("  {label} {m:.0} [{}]", each.join("/")));
-            }
-            println!("{report}");
         }
-        for (f, [one, many]) in figures.iter_mut().zip(medians) {
-            f.push(Figure { one, many });
+        println!(
+            "    {} (ops/s in 1 / {} threads, per round):",
+            l.figure, plan.threads
+        );
+        for ((label, _), (rounds, figures)) in sides.iter().zip(rounds.iter().zip(&mut figures)) {
+            let each: Vec<String> = rounds
+                .iter()
+                .map(|(one, many)| format!("{one:.0}/{many:.0}"))
+                .collect();
+            println!("      {label:<9} {}", each.join("  "));
+            figures.push(summarize(rounds));
         }
     }
     Ok(figures)
@@ -215,7 +224,7 @@ impl Row {
         match self {
             Row::One => f.one,
             Row::Many => f.many,
-            Row::Scaling => f.scaling(),
+            Row::Scaling => f.scaling,
         }
     }
 
@@ -365,4 +374,17 @@ fn main() -> Result<()> {
     let side = |name: &str| results.iter().find(|(l, _)| *l == name).map(|(_, s)| s);
     print_table(&plan, side("ours"), side("sssd 2.8"), side("files"));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scaling_is_the_median_of_each_rounds_ratio() {
+        let f = summarize(&vec![(1.0, 2.0), (2.0, 2.0), (4.0, 12.0)]);
+        assert_eq!((f.one, f.many), (2.0, 2.0));
+        // Ratios 2, 1, 3: not many/one of the medians (1.0).
+        assert_eq!(f.scaling, 2.0);
+    }
 }
