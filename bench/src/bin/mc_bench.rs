@@ -33,6 +33,10 @@ use sssd_tests::sssd::{NSS_SOCKET, Sssd, SssdConf};
 use sssd_tests::stage;
 use std::time::Duration;
 
+/// The lowest scaling of the nss_files control below which the run's scaling figures are
+/// flagged as unreliable (other load took the cores).
+const CONTROL_SCALING: f64 = 1.6;
+
 /// How a run is shaped.
 #[derive(Debug, Clone, Copy)]
 struct Plan {
@@ -291,6 +295,22 @@ fn print_table(plan: &Plan, ours: Option<&Side>, theirs: Option<&Side>, files: O
         check(ours),
         check(theirs)
     );
+    if let Some(files) = files {
+        let lowest = files
+            .figures
+            .iter()
+            .map(|f| f.scaling)
+            .fold(f64::INFINITY, f64::min);
+        println!(
+            "control: nss_files (threads share nothing but the file) scaled at least {lowest:.2}"
+        );
+        if lowest < CONTROL_SCALING {
+            println!(
+                "WARNING: below {CONTROL_SCALING}: this run did not get the machine's cores to \
+                 itself, so its scaling figures say little (rerun on a quieter machine)"
+            );
+        }
+    }
 }
 
 fn main() -> Result<()> {
