@@ -81,7 +81,17 @@ pub fn lookups() -> Vec<Lookup> {
     ]
 }
 
-/// A passwd line for `u`.
+/// The control: mc_loop's `spin`, no lookup, thread-local arithmetic only.
+pub fn control() -> Lookup {
+    Lookup {
+        figure: "control (spin)",
+        kind: "spin",
+        keys: vec!["-".to_owned()],
+        expect: ("found", 1),
+    }
+}
+
+/// A passwd line.
 fn passwd_line(out: &mut String, name: &str, uid: u32, gid: u32, gecos: &str, home: &str) {
     let _ = writeln!(out, "{name}:x:{uid}:{gid}:{gecos}:{home}:/bin/bash");
 }

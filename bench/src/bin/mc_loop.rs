@@ -6,6 +6,8 @@
 //!   mc_loop KIND THREADS SECONDS ROUNDS KEY...
 //!     KIND: pwnam (KEY = login) | pwuid (KEY = uid) | grnam (KEY = group name)
 //!           | grouplist (KEY = LOGIN:GID, getgrouplist's user and primary gid)
+//!           | spin (KEY ignored: no lookup, thread-local arithmetic only; the control that
+//!             tells whether the machine gave the process all its cores)
 //!
 //! First one lookup of each key on the main thread (the warm-up; every key must be found, or
 //! the loop exits 1 naming it). Then ROUNDS rounds (0 = warm-up only) of SECONDS seconds
@@ -27,6 +29,7 @@ enum Kind {
     Pwuid,
     Grnam,
     Grouplist,
+    Spin,
 }
 
 /// One key, parsed for its kind.
@@ -40,7 +43,12 @@ enum Key {
     Group(CString),
     /// getgrouplist: login and primary gid.
     User(CString, libc::gid_t),
+    /// No lookup: a fixed amount of arithmetic on thread-local data (the control).
+    Spin,
 }
+
+/// Steps of arithmetic per `spin` operation (a few hundred nanoseconds, like a lookup).
+const SPIN_STEPS: u32 = 200;
 
 /// A thread's buffers, reused across lookups.
 struct Buffers {
@@ -63,6 +71,14 @@ impl Buffers {
             Key::Uid(u) => nss::getpwuid(*u, &mut self.buf).then_some(1),
             Key::Group(n) => nss::getgrnam(n, &mut self.buf),
             Key::User(n, g) => nss::getgrouplist(n, *g, &mut self.groups),
+            Key::Spin => {
+                let mut x = std::hint::black_box(self.buf.len() as u32);
+                for _ in 0..SPIN_STEPS {
+                    x = std::hint::black_box(x.wrapping_mul(1_103_515_245).wrapping_add(12_345));
+                }
+                std::hint::black_box(x);
+                Some(1)
+            }
         }
     }
 }
@@ -73,7 +89,8 @@ fn parse_kind(s: &str) -> Result<Kind> {
         "pwuid" => Kind::Pwuid,
         "grnam" => Kind::Grnam,
         "grouplist" => Kind::Grouplist,
-        other => bail!("unknown KIND {other:?} (pwnam, pwuid, grnam, grouplist)"),
+        "spin" => Kind::Spin,
+        other => bail!("unknown KIND {other:?} (pwnam, pwuid, grnam, grouplist, spin)"),
     })
 }
 
@@ -92,6 +109,7 @@ fn parse_key(kind: Kind, s: &str) -> Result<Key> {
                 gid.parse().with_context(|| format!("gid in {s:?}"))?,
             )
         }
+        Kind::Spin => Key::Spin,
     })
 }
 
@@ -163,7 +181,7 @@ fn main() -> Result<()> {
         }
     }
     let count = match kind {
-        Kind::Pwnam | Kind::Pwuid => String::new(),
+        Kind::Pwnam | Kind::Pwuid | Kind::Spin => String::new(),
         Kind::Grnam => format!(" members={}", first.unwrap_or(0)),
         Kind::Grouplist => format!(" groups={}", first.unwrap_or(0)),
     };
