@@ -16,7 +16,8 @@
 //! the median of the rounds' THREADS ÷ 1 ratios. A control (mc_loop `spin`: arithmetic on
 //! thread-local data) runs in 1 and THREADS threads before and after each round; when it
 //! scaled below 1.6 (other load took a core: the machine is shared) the round is run again,
-//! up to RETRIES times, then kept and reported as disturbed. Last, the memory-cache check: with the
+//! up to RETRIES times, then kept as disturbed: a lookup's figures use its calm rounds when
+//! it has any, and the table flags (`!`) those that had none. Last, the memory-cache check: with the
 //! NSS socket renamed away, one lookup of each key must still succeed (a lookup that reached
 //! for the socket would fail), then the socket is put back.
 //!
@@ -59,6 +60,8 @@ struct Figure {
     one: f64,
     many: f64,
     scaling: f64,
+    /// No round of this lookup was calm: the figures come from disturbed rounds.
+    disturbed_only: bool,
 }
 
 /// One side's results, in [`mc::lookups`] order, and whether the memory-cache check passed
@@ -108,16 +111,31 @@ fn one_round(ns: &Namespace, l: &Lookup, threads: u32, plan: &Plan) -> Result<f6
 }
 
 /// One side's rounds of one lookup: (1-thread ops/s, `threads`-thread ops/s) per round.
-type Rounds = Vec<(f64, f64)>;
+type Rounds = Vec<Round>;
+
+/// One side's round of one lookup.
+#[derive(Debug, Clone, Copy)]
+struct Round {
+    /// ops/s in one thread.
+    one: f64,
+    /// ops/s in `threads` threads, right after.
+    many: f64,
+    /// Whether the control scaled >= [`CONTROL_SCALING`] before and after.
+    calm: bool,
+}
 
 /// The figure of a side's rounds: medians of each column, and the median of the per-round
-/// scaling (each round's two runs are back to back, so they share the machine's load).
+/// scaling (each round's two runs are back to back, so they share the machine's load), over
+/// the calm rounds, or over all rounds when none was calm (then flagged).
 fn summarize(rounds: &Rounds) -> Figure {
-    let col = |f: fn(&(f64, f64)) -> f64| median(&rounds.iter().map(f).collect::<Vec<_>>());
+    let calm: Vec<Round> = rounds.iter().copied().filter(|r| r.calm).collect();
+    let used = if calm.is_empty() { rounds } else { &calm };
+    let col = |f: fn(&Round) -> f64| median(&used.iter().map(f).collect::<Vec<_>>());
     Figure {
-        one: col(|r| r.0),
-        many: col(|r| r.1),
-        scaling: col(|r| r.1 / r.0),
+        one: col(|r| r.one),
+        many: col(|r| r.many),
+        scaling: col(|r| r.many / r.one),
+        disturbed_only: calm.is_empty(),
     }
 }
 
@@ -138,8 +156,9 @@ fn control(ns: &Namespace, plan: &Plan) -> Result<f64> {
 /// (the first side rotating) one round in one thread then one in `plan.threads`, so that all
 /// sides, and both thread counts, see the same machine load. The control runs before and
 /// after each round; a round during which it scaled below [`CONTROL_SCALING`] (other load
-/// took a core) is run again, up to `plan.retries` times, then kept and counted as disturbed.
-/// Returns the figures per side, in `sides` order, and the number of disturbed rounds kept.
+/// took a core) is run again, up to `plan.retries` times, then kept, marked disturbed (figures
+/// use a lookup's calm rounds when it has any). Returns the figures per side, in `sides`
+/// order, and the number of disturbed rounds kept.
 fn measure(sides: &[(&str, &Namespace)], plan: &Plan) -> Result<(Vec<Vec<Figure>>, u32)> {
     let n = sides.len();
     let ctl_ns = sides
@@ -161,7 +180,7 @@ fn measure(sides: &[(&str, &Namespace)], plan: &Plan) -> Result<(Vec<Vec<Figure>
                         one_round(ns, &l, threads, plan)
                             .with_context(|| format!("{label}: {} in {threads} threads", l.figure))
                     };
-                    pairs.push((i, (run(1)?, run(plan.threads)?)));
+                    pairs.push((i, run(1)?, run(plan.threads)?));
                 }
                 let after = control(ctl_ns, plan)?;
                 let calm = before.min(after) >= CONTROL_SCALING;
@@ -174,8 +193,9 @@ fn measure(sides: &[(&str, &Namespace)], plan: &Plan) -> Result<(Vec<Vec<Figure>
                             r + 1
                         );
                     }
-                    for (i, pair) in pairs {
-                        rounds.get_mut(i).context("side index")?.push(pair);
+                    for (i, one, many) in pairs {
+                        let round = Round { one, many, calm };
+                        rounds.get_mut(i).context("side index")?.push(round);
                     }
                     break;
                 }
@@ -193,7 +213,10 @@ fn measure(sides: &[(&str, &Namespace)], plan: &Plan) -> Result<(Vec<Vec<Figure>
         for ((label, _), (rounds, figures)) in sides.iter().zip(rounds.iter().zip(&mut figures)) {
             let each: Vec<String> = rounds
                 .iter()
-                .map(|(one, many)| format!("{one:.0}/{many:.0}"))
+                .map(|r| {
+                    let mark = if r.calm { "" } else { "(disturbed)" };
+                    format!("{:.0}/{:.0}{mark}", r.one, r.many)
+                })
                 .collect();
             println!("      {label:<9} {}", each.join("  "));
             figures.push(summarize(rounds));
@@ -325,15 +348,22 @@ fn print_table(
         "\n{:<42} {:>10} {:>10} {:>10} {:>9}  target",
         "figure", "ours", "sssd 2.8", "files", "ours/sssd"
     );
+    let mut flagged = false;
     for (i, l) in mc::lookups().iter().enumerate() {
+        let uncertain = [ours, theirs, files]
+            .iter()
+            .flatten()
+            .any(|s| s.figures.get(i).is_some_and(|f| f.disturbed_only));
+        flagged |= uncertain;
         for row in [Row::One, Row::Many, Row::Scaling] {
             let get = |s: Option<&Side>| s.and_then(|s| s.figures.get(i)).map(|f| row.value(f));
             let (o, t, x) = (get(ours), get(theirs), get(files));
             let ratio = o.zip(t).map(|(o, t)| o / t);
             let d = row.decimals();
+            let mark = if uncertain { " !" } else { "" };
             println!(
                 "{:<42} {:>10} {:>10} {:>10} {:>9}  {}",
-                row.label(l.figure, plan.threads),
+                row.label(l.figure, plan.threads) + mark,
                 cell(o, d, "pending"),
                 cell(t, d, "-"),
                 cell(x, d, "-"),
@@ -355,10 +385,16 @@ fn print_table(
     let total = plan.rounds * mc::lookups().len() as u32;
     if disturbed > 0 {
         println!(
-            "WARNING: {disturbed} of {total} rounds kept although the control (spin, nothing \
-             shared) scaled below {CONTROL_SCALING} around them: other load took a core, so \
-             their figures, the scaling above all, are low; rerun on a quieter machine"
+            "control: {disturbed} of {total} rounds stayed disturbed after the retries (the \
+             control, spin with nothing shared, scaled below {CONTROL_SCALING} around them: other \
+             load took a core); figures use a lookup's calm rounds when it has any"
         );
+        if flagged {
+            println!(
+                "WARNING: `!` = no calm round for that lookup: its figures, the scaling above \
+                 all, are low; rerun on a quieter machine"
+            );
+        }
     } else {
         println!(
             "control: all {total} rounds ran with the control (spin, nothing shared) scaling \
@@ -463,9 +499,30 @@ mod tests {
 
     #[test]
     fn scaling_is_the_median_of_each_rounds_ratio() {
-        let f = summarize(&vec![(1.0, 2.0), (2.0, 2.0), (4.0, 12.0)]);
+        let r = |one, many| Round {
+            one,
+            many,
+            calm: true,
+        };
+        let f = summarize(&vec![r(1.0, 2.0), r(2.0, 2.0), r(4.0, 12.0)]);
         assert_eq!((f.one, f.many), (2.0, 2.0));
         // Ratios 2, 1, 3: not many/one of the medians (1.0).
         assert_eq!(f.scaling, 2.0);
+        assert!(!f.disturbed_only);
+    }
+
+    #[test]
+    fn calm_rounds_win_over_disturbed_ones() {
+        let r = |one, many, calm| Round { one, many, calm };
+        let f = summarize(&vec![
+            r(1.0, 1.0, false),
+            r(2.0, 3.0, true),
+            r(1.0, 1.0, false),
+        ]);
+        assert_eq!((f.one, f.many, f.scaling), (2.0, 3.0, 1.5));
+        assert!(!f.disturbed_only);
+        let f = summarize(&vec![r(1.0, 1.0, false), r(3.0, 3.0, false)]);
+        assert_eq!(f.one, 2.0);
+        assert!(f.disturbed_only);
     }
 }
