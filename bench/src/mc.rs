@@ -91,6 +91,25 @@ pub fn control() -> Lookup {
     }
 }
 
+/// glibc's floor: mc_loop's `floor`, getpwnam_r of the first user key counted whatever it
+/// answers (run under [`NSSWITCH_NO_MODULE`]).
+pub fn floor() -> Lookup {
+    Lookup {
+        figure: "glibc floor getpwnam_r",
+        kind: "floor",
+        keys: vec![format!("user{KEY_STEP:04}")],
+        expect: ("found", 1),
+    }
+}
+
+/// nsswitch.conf whose passwd, group and initgroups name a module that does not exist: a
+/// lookup costs only glibc's own work (reading the configuration, probing nscd).
+pub const NSSWITCH_NO_MODULE: &str = "passwd: sssbenchnomodule\n\
+group: sssbenchnomodule\n\
+initgroups: sssbenchnomodule\n\
+shadow: files\n\
+hosts: files\n";
+
 /// A passwd line.
 fn passwd_line(out: &mut String, name: &str, uid: u32, gid: u32, gecos: &str, home: &str) {
     let _ = writeln!(out, "{name}:x:{uid}:{gid}:{gecos}:{home}:/bin/bash");

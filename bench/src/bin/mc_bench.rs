@@ -19,7 +19,9 @@
 //! up to RETRIES times, then kept as disturbed: a lookup's figures use its calm rounds when
 //! it has any, and the table flags (`!`) those that had none. Last, the memory-cache check: with the
 //! NSS socket renamed away, one lookup of each key must still succeed (a lookup that reached
-//! for the socket would fail), then the socket is put back.
+//! for the socket would fail), then the socket is put back. After the table, glibc's floor:
+//! getpwnam_r through an nsswitch.conf naming a module that does not exist (what every hit
+//! of any module pays), measured the same way.
 //!
 //! Usage (root; release artifacts built; Debian's sssd unpacked by scripts/debian-sssd.sh):
 //!   mc_bench [--ours-only | --theirs-only] [--no-files] [--seconds S] [--rounds R]
@@ -159,7 +161,11 @@ fn control(ns: &Namespace, plan: &Plan) -> Result<f64> {
 /// took a core) is run again, up to `plan.retries` times, then kept, marked disturbed (figures
 /// use a lookup's calm rounds when it has any). Returns the figures per side, in `sides`
 /// order, and the number of disturbed rounds kept.
-fn measure(sides: &[(&str, &Namespace)], plan: &Plan) -> Result<(Vec<Vec<Figure>>, u32)> {
+fn measure(
+    sides: &[(&str, &Namespace)],
+    lookups: &[Lookup],
+    plan: &Plan,
+) -> Result<(Vec<Vec<Figure>>, u32)> {
     let n = sides.len();
     let ctl_ns = sides
         .first()
@@ -167,7 +173,7 @@ fn measure(sides: &[(&str, &Namespace)], plan: &Plan) -> Result<(Vec<Vec<Figure>
         .context("no side to measure")?;
     let mut figures: Vec<Vec<Figure>> = vec![Vec::new(); n];
     let mut disturbed = 0;
-    for l in mc::lookups() {
+    for l in lookups {
         let mut rounds: Vec<Rounds> = vec![Vec::new(); n];
         for r in 0..plan.rounds as usize {
             for attempt in 0..=plan.retries {
@@ -177,7 +183,7 @@ fn measure(sides: &[(&str, &Namespace)], plan: &Plan) -> Result<(Vec<Vec<Figure>
                     let i = (k + r) % n;
                     let (label, ns) = sides.get(i).context("side index")?;
                     let run = |threads| {
-                        one_round(ns, &l, threads, plan)
+                        one_round(ns, l, threads, plan)
                             .with_context(|| format!("{label}: {} in {threads} threads", l.figure))
                     };
                     pairs.push((i, run(1)?, run(plan.threads)?));
@@ -287,6 +293,19 @@ fn files_namespace(tree: &Directory) -> Result<Namespace> {
     let group = mc::group_file(&base("/etc/group")?, tree);
     ns.write_file("/etc/group", group.as_bytes(), 0o644)?;
     Ok(ns)
+}
+
+/// glibc's own cost of a getpwnam_r, in a namespace like the others (overlayfs /etc) whose
+/// nsswitch.conf names a module that does not exist, measured like the lookups.
+fn glibc_floor(plan: &Plan) -> Result<Figure> {
+    println!("== glibc floor");
+    let ns = Namespace::with_nsswitch(None, mc::NSSWITCH_NO_MODULE)?;
+    let (figures, _) = measure(&[("floor", &ns)], &[mc::floor()], plan)?;
+    figures
+        .first()
+        .and_then(|f| f.first())
+        .copied()
+        .context("no floor figure")
 }
 
 /// The three rows of the table per lookup.
@@ -466,7 +485,7 @@ fn main() -> Result<()> {
         sides.push(("files", ns));
     }
     println!("== timed rounds, sides in turn");
-    let (figures, disturbed) = measure(&sides, &plan)?;
+    let (figures, disturbed) = measure(&sides, &mc::lookups(), &plan)?;
     let mut results: Vec<(&str, Side)> = Vec::new();
     for ((label, ns), figures) in sides.iter().zip(figures) {
         let memcache_only = match *label {
@@ -482,6 +501,7 @@ fn main() -> Result<()> {
         ));
     }
     drop(daemons);
+    let floor = glibc_floor(&plan)?;
     let side = |name: &str| results.iter().find(|(l, _)| *l == name).map(|(_, s)| s);
     print_table(
         &plan,
@@ -489,6 +509,20 @@ fn main() -> Result<()> {
         side("ours"),
         side("sssd 2.8"),
         side("files"),
+    );
+    println!(
+        "glibc floor: getpwnam_r through an nsswitch.conf naming no existing module (no lookup \
+         work; every hit of any module pays this): {:.0} ops/s in 1 thread, {:.0} in {}, \
+         scaling {:.2}{}",
+        floor.one,
+        floor.many,
+        plan.threads,
+        floor.scaling,
+        if floor.disturbed_only {
+            " (disturbed rounds only)"
+        } else {
+            ""
+        }
     );
     Ok(())
 }

@@ -8,6 +8,8 @@
 //!           | grouplist (KEY = LOGIN:GID, getgrouplist's user and primary gid)
 //!           | spin (KEY ignored: no lookup, thread-local arithmetic only; the control that
 //!             tells whether the machine gave the process all its cores)
+//!           | floor (KEY = login: getpwnam_r counted whatever it answers; with an
+//!             nsswitch.conf naming a module that does not exist, glibc's own cost)
 //!
 //! First one lookup of each key on the main thread (the warm-up; every key must be found, or
 //! the loop exits 1 naming it). Then ROUNDS rounds (0 = warm-up only) of SECONDS seconds
@@ -30,6 +32,7 @@ enum Kind {
     Grnam,
     Grouplist,
     Spin,
+    Floor,
 }
 
 /// One key, parsed for its kind.
@@ -45,6 +48,8 @@ enum Key {
     User(CString, libc::gid_t),
     /// No lookup: a fixed amount of arithmetic on thread-local data (the control).
     Spin,
+    /// getpwnam_r whatever it answers (glibc's own cost, with a module that is not there).
+    Floor(CString),
 }
 
 /// Steps of arithmetic per `spin` operation (a few hundred nanoseconds, like a lookup).
@@ -71,6 +76,10 @@ impl Buffers {
             Key::Uid(u) => nss::getpwuid(*u, &mut self.buf).then_some(1),
             Key::Group(n) => nss::getgrnam(n, &mut self.buf),
             Key::User(n, g) => nss::getgrouplist(n, *g, &mut self.groups),
+            Key::Floor(n) => {
+                nss::getpwnam(n, &mut self.buf);
+                Some(1)
+            }
             Key::Spin => {
                 let mut x = std::hint::black_box(self.buf.len() as u32);
                 for _ in 0..SPIN_STEPS {
@@ -90,7 +99,8 @@ fn parse_kind(s: &str) -> Result<Kind> {
         "grnam" => Kind::Grnam,
         "grouplist" => Kind::Grouplist,
         "spin" => Kind::Spin,
-        other => bail!("unknown KIND {other:?} (pwnam, pwuid, grnam, grouplist, spin)"),
+        "floor" => Kind::Floor,
+        other => bail!("unknown KIND {other:?} (pwnam, pwuid, grnam, grouplist, spin, floor)"),
     })
 }
 
@@ -110,6 +120,7 @@ fn parse_key(kind: Kind, s: &str) -> Result<Key> {
             )
         }
         Kind::Spin => Key::Spin,
+        Kind::Floor => Key::Floor(cstr(s)?),
     })
 }
 
@@ -181,7 +192,7 @@ fn main() -> Result<()> {
         }
     }
     let count = match kind {
-        Kind::Pwnam | Kind::Pwuid | Kind::Spin => String::new(),
+        Kind::Pwnam | Kind::Pwuid | Kind::Spin | Kind::Floor => String::new(),
         Kind::Grnam => format!(" members={}", first.unwrap_or(0)),
         Kind::Grouplist => format!(" groups={}", first.unwrap_or(0)),
     };
