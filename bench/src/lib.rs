@@ -3,6 +3,9 @@
 //! binaries, reading the command line and the loops' output (Debian's unpacked sssd is
 //! [`sssd_tests::interop::debian_root`]).
 
+pub mod mc;
+pub mod nss;
+
 use anyhow::{Context, Result, bail};
 use sssd_tests::namespace::Namespace;
 use sssd_tests::stage;
@@ -13,7 +16,7 @@ use std::process::Command;
 /// Figures of one implementation, by name.
 pub type Figures = BTreeMap<&'static str, f64>;
 
-/// The release build of the loop binary `name` (`nss_loop`, `pam_loop`).
+/// The release build of the loop binary `name` (`nss_loop`, `mc_loop`, `pam_loop`).
 pub fn loop_binary(name: &str) -> Result<PathBuf> {
     let p = stage::artifacts_dir().join(name);
     if !p.exists() {
@@ -157,9 +160,29 @@ pub fn run_nss_loop(
     })
 }
 
+/// The median of `values` (the mean of the middle two for an even count); NaN when empty.
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match (v.get(n / 2), n.checked_sub(1).and_then(|m| v.get(m / 2))) {
+        (Some(hi), Some(lo)) if n.is_multiple_of(2) => (hi + lo) / 2.0,
+        (Some(mid), _) => *mid,
+        _ => f64::NAN,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(&[7.0]), 7.0);
+        assert!(median(&[]).is_nan());
+    }
 
     #[test]
     fn field_reads_the_named_value_only() {

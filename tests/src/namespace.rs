@@ -23,9 +23,39 @@ use tempfile::TempDir;
 use crate::error::{HarnessError, Result};
 use crate::proc::{self, COMMAND_TIMEOUT, Output, Watchdog};
 
-/// The nsswitch.conf every namespace gets.
+/// The nsswitch.conf every namespace gets unless [`Namespace::with_nsswitch`] says otherwise.
 pub const NSSWITCH_CONF: &str = "passwd: files sss\n\
 group: files sss\n\
+shadow: files\n\
+gshadow: files\n\
+hosts: files dns\n\
+networks: files\n\
+protocols: files\n\
+services: files\n\
+ethers: files\n\
+rpc: files\n\
+netgroup: files\n";
+
+/// nsswitch.conf with `sss` alone for passwd, group and initgroups (benchmarks of the
+/// memory cache: no lookup is answered by, or costs a scan of, /etc/passwd or /etc/group).
+pub const NSSWITCH_SSS_ONLY: &str = "passwd: sss\n\
+group: sss\n\
+initgroups: sss\n\
+shadow: files\n\
+gshadow: files\n\
+hosts: files dns\n\
+networks: files\n\
+protocols: files\n\
+services: files\n\
+ethers: files\n\
+rpc: files\n\
+netgroup: files\n";
+
+/// nsswitch.conf with `files` alone for passwd, group and initgroups (the nss_files floor of
+/// the memory-cache benchmark, on a private /etc/passwd and /etc/group).
+pub const NSSWITCH_FILES_ONLY: &str = "passwd: files\n\
+group: files\n\
+initgroups: files\n\
 shadow: files\n\
 gshadow: files\n\
 hosts: files dns\n\
@@ -108,8 +138,19 @@ pub struct Namespace {
 
 impl Namespace {
     /// Creates the namespace; `stage_root` (an `install.sh DESTDIR=` tree) is overlaid onto
-    /// /usr when given.
+    /// /usr when given. Its nsswitch.conf is [`NSSWITCH_CONF`].
     pub fn new(stage_root: Option<&Path>) -> Result<Namespace> {
+        Namespace::with_nsswitch(stage_root, NSSWITCH_CONF)
+    }
+
+    /// Like [`Namespace::new`] with `nsswitch` as the namespace's /etc/nsswitch.conf (e.g.
+    /// [`NSSWITCH_SSS_ONLY`]); it must end with a newline and have no line `EOF`.
+    pub fn with_nsswitch(stage_root: Option<&Path>, nsswitch: &str) -> Result<Namespace> {
+        if !nsswitch.ends_with('\n') || nsswitch.lines().any(|l| l == "EOF") {
+            return Err(HarnessError::Setup(format!(
+                "nsswitch.conf text must end with a newline and have no line EOF: {nsswitch:?}"
+            )));
+        }
         if let Some(root) = stage_root
             && !root.join("usr").is_dir()
         {
@@ -126,7 +167,7 @@ impl Namespace {
         };
         let scratch = tmp("sssd-tests-ns.")?;
         let host_dir = tmp("sssd-tests-nslog.")?;
-        let script = SETUP.replace("@NSSWITCH@", NSSWITCH_CONF);
+        let script = SETUP.replace("@NSSWITCH@", nsswitch);
         let stage = stage_root
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
@@ -187,6 +228,13 @@ impl Namespace {
             _scratch: scratch,
             host_dir,
         })
+    }
+
+    /// Replaces the namespace's /etc/nsswitch.conf with `nsswitch` (e.g. [`NSSWITCH_SSS_ONLY`]
+    /// once a daemon that resolves its own user at start is up); programs started afterwards
+    /// read the new file.
+    pub fn set_nsswitch(&self, nsswitch: &str) -> Result<()> {
+        self.write_file("/etc/nsswitch.conf", nsswitch.as_bytes(), 0o644)
     }
 
     /// PID of the holder process (the `nsenter --target`).

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use sssd_tests::ldif::{self, Directory};
-use sssd_tests::namespace::{NSSWITCH_CONF, Namespace};
+use sssd_tests::namespace::{NSSWITCH_CONF, NSSWITCH_SSS_ONLY, Namespace};
 use sssd_tests::slapd::{Slapd, SlapdOptions};
 use sssd_tests::{expected, proc};
 
@@ -331,6 +331,29 @@ fn namespace_has_private_nsswitch_and_dirs() {
     .stdout;
     assert_eq!(after_pam, host_pam, "host /etc/pam.d changed");
     assert_eq!(overlays(), host_overlays, "an overlay leaked to the host");
+}
+
+#[test]
+fn namespace_takes_another_nsswitch_when_asked() {
+    let ns = Namespace::with_nsswitch(None, NSSWITCH_SSS_ONLY).unwrap();
+    let inside = ns.run_ok(&["cat", "/etc/nsswitch.conf"]).unwrap();
+    assert_eq!(inside.stdout, NSSWITCH_SSS_ONLY);
+    assert!(
+        inside
+            .stdout
+            .starts_with("passwd: sss\ngroup: sss\ninitgroups: sss\n")
+    );
+    // No `files`: root is not found inside (no sssd runs), though the host's /etc/passwd has it.
+    let out = ns.run(&["getent", "passwd", "root"]).unwrap();
+    assert_eq!(out.code(), 2, "{out:?}");
+    let bad = Namespace::with_nsswitch(None, "passwd: files\nEOF\n");
+    assert!(bad.is_err());
+    assert!(Namespace::with_nsswitch(None, "passwd: files").is_err());
+    // And back, after the fact.
+    ns.set_nsswitch(NSSWITCH_CONF).unwrap();
+    let inside = ns.run_ok(&["cat", "/etc/nsswitch.conf"]).unwrap();
+    assert_eq!(inside.stdout, NSSWITCH_CONF);
+    ns.run_ok(&["getent", "passwd", "root"]).unwrap();
 }
 
 #[test]

@@ -9,71 +9,21 @@
 //!   nss_loop once-pwnam NAME | once-grnam NAME | once-initgr NAME GID   one timed call
 
 use anyhow::{Context, Result, bail};
+use sssd_bench::nss;
 use std::ffi::CString;
 use std::time::{Duration, Instant};
 
 fn getpwnam(name: &CString, buf: &mut Vec<u8>) -> Result<bool> {
-    loop {
-        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut out: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: all pointers are valid for the call; buf outlives pwd's use.
-        let rc = unsafe {
-            libc::getpwnam_r(
-                name.as_ptr(),
-                &mut pwd,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                &mut out,
-            )
-        };
-        if rc == libc::ERANGE {
-            let n = buf.len() * 2;
-            buf.resize(n, 0);
-            continue;
-        }
-        return Ok(rc == 0 && !out.is_null());
-    }
+    Ok(nss::getpwnam(name, buf))
 }
 
 fn getgrnam(name: &CString, buf: &mut Vec<u8>) -> Result<Option<usize>> {
-    loop {
-        let mut grp: libc::group = unsafe { std::mem::zeroed() };
-        let mut out: *mut libc::group = std::ptr::null_mut();
-        // SAFETY: as above.
-        let rc = unsafe {
-            libc::getgrnam_r(
-                name.as_ptr(),
-                &mut grp,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                &mut out,
-            )
-        };
-        if rc == libc::ERANGE {
-            let n = buf.len() * 2;
-            buf.resize(n, 0);
-            continue;
-        }
-        if rc != 0 || out.is_null() {
-            return Ok(None);
-        }
-        let mut n = 0;
-        // SAFETY: gr_mem is a NULL-terminated array filled by glibc.
-        unsafe {
-            while !(*grp.gr_mem.add(n)).is_null() {
-                n += 1;
-            }
-        }
-        return Ok(Some(n));
-    }
+    Ok(nss::getgrnam(name, buf))
 }
 
 fn getgrouplist(name: &CString, gid: u32) -> usize {
     let mut groups = vec![0 as libc::gid_t; 4096];
-    let mut n = groups.len() as libc::c_int;
-    // SAFETY: groups has n slots.
-    let rc = unsafe { libc::getgrouplist(name.as_ptr(), gid, groups.as_mut_ptr(), &mut n) };
-    if rc < 0 { 0 } else { n as usize }
+    nss::getgrouplist(name, gid, &mut groups).unwrap_or(0)
 }
 
 fn arg<'a>(args: &'a [String], i: usize, what: &str) -> Result<&'a str> {
