@@ -92,6 +92,13 @@ impl Setup {
     }
 }
 
+/// Waits past the period between two fstat checks of a mapped file (`sys::CHECK_TICKS`,
+/// at most ~130 µs on x86-64): changes only fstat can see (an unlink without the RECYCLED
+/// mark, a replacement, a shrink) are noticed by the next call after it.
+fn after_the_file_check_period() {
+    std::thread::sleep(Duration::from_millis(2));
+}
+
 #[test]
 fn passwd_hits_by_name_and_uid_never_ask_the_responder() {
     let s = Setup::new();
@@ -276,6 +283,7 @@ fn recycled_file_falls_back_then_the_new_file_is_used() {
     );
     std::fs::remove_file(s.path(MapKind::Passwd)).unwrap();
     let mut n = McWriter::create(&s.path(MapKind::Passwd), 256, SEED + 1).unwrap();
+    after_the_file_check_period();
     n.passwd("alice", 10001, 10000, "new file", "/h", "/s", fresh())
         .unwrap();
     assert_eq!(s.pw("alice").unwrap().2, "new file");
@@ -289,11 +297,37 @@ fn recycled_file_falls_back_then_the_new_file_is_used() {
 }
 
 #[test]
+fn unmarked_unlink_is_seen_within_the_check_period_recycling_at_once() {
+    let s = Setup::new();
+    let w = s.passwd_file();
+    assert_eq!(s.pw("alice").unwrap().2, "cached");
+    // Unlinked without the RECYCLED mark (no writer does that; an administrator's rm):
+    // noticed by the fstat check, which runs at most once per period.
+    std::fs::remove_file(s.path(MapKind::Passwd)).unwrap();
+    after_the_file_check_period();
+    assert_eq!(
+        s.mc.map(MapKind::Passwd).enter().err(),
+        Some(Unusable::Stale)
+    );
+    drop(w);
+    // Marked RECYCLED (what sssd_nss and sss_cache do): the very next call drops it.
+    let mut w = s.passwd_file();
+    after_the_file_check_period();
+    assert_eq!(s.pw("alice").unwrap().2, "cached");
+    w.set_status(sss_proto::memcache::STATUS_RECYCLED);
+    assert_eq!(
+        s.mc.map(MapKind::Passwd).enter().err(),
+        Some(Unusable::Stale)
+    );
+}
+
+#[test]
 fn unlinked_file_falls_back() {
     let s = Setup::new();
     let _w = s.passwd_file();
     assert_eq!(s.pw("alice").unwrap().2, "cached");
     std::fs::remove_file(s.path(MapKind::Passwd)).unwrap();
+    after_the_file_check_period();
     assert_eq!(s.pw("alice").unwrap().2, "Alice Liddell");
     assert_eq!(s.pw("alice").unwrap().2, "Alice Liddell");
     let states = s.mc.map(MapKind::Passwd).slot_states();
@@ -310,6 +344,7 @@ fn replaced_inode_is_picked_up() {
     n.passwd("alice", 10001, 10000, "replaced", "/h", "/s", fresh())
         .unwrap();
     std::fs::rename(&tmp, s.path(MapKind::Passwd)).unwrap();
+    after_the_file_check_period();
     // The first call notices (old inode unlinked) and falls back; the next maps the new one.
     assert_eq!(s.pw("alice").unwrap().2, "Alice Liddell");
     assert_eq!(s.pw("alice").unwrap().2, "replaced");
@@ -387,6 +422,7 @@ fn shrunk_after_mapping_is_noticed_before_any_read() {
         .unwrap();
     // Down to one page: the data and hash tables are gone; touching them would SIGBUS.
     f.set_len(4096).unwrap();
+    after_the_file_check_period();
     let mut pwd = zero_passwd();
     let mut buf = vec![0u8; 512];
     assert_eq!(
@@ -559,6 +595,7 @@ fn forked_child_answers_from_the_cache() {
         {
             return 3;
         }
+        after_the_file_check_period();
         let _ = s.pw("alice");
         if s.pw("alice").map(|p| p.2) != Ok("child".into()) {
             return 4;
