@@ -276,25 +276,27 @@ impl Guard<'_> {
     }
 
     /// Checks the mapping still reflects the file. Every call: the header is still ALIVE
-    /// with the geometry and seed it had when mapped (every writer, SSSD's and ours, and
-    /// `sss_cache` mark a file RECYCLED before removing it). Once per [`sys::CHECK_TICKS`]
-    /// (tens of microseconds): fstat shows the same inode, still linked, of the mapped size
-    /// (a file removed without the mark, or shrunk under us).
+    /// (every writer, SSSD's and ours, and `sss_cache` mark a file RECYCLED before removing
+    /// it). Once per [`sys::CHECK_TICKS`] (tens of microseconds): fstat shows the same
+    /// inode, still linked, of the mapped size (a file removed without the mark, or shrunk
+    /// under us), and the header keeps the seed and geometry it had when mapped.
     fn still_current(&self) -> bool {
         let m = &self.map;
+        let region = m.region();
         let now = sys::ticks();
-        let last = self.slot.checked.load(Relaxed);
-        if now.wrapping_sub(last) >= sys::CHECK_TICKS {
+        if now.wrapping_sub(self.slot.checked.load(Relaxed)) >= sys::CHECK_TICKS {
             let Ok(st) = sys::fstat(m.fd) else {
                 return false;
             };
             if st.nlink == 0 || (st.dev, st.ino) != (m.dev, m.ino) || st.size != m.len as u64 {
                 return false;
             }
+            if !Header::read(&region).is_some_and(|h| same_layout(&h, &m.header)) {
+                return false;
+            }
             self.slot.checked.store(now, Relaxed);
         }
-        Header::read(&m.region())
-            .is_some_and(|h| h.status == STATUS_ALIVE && same_layout(&h, &m.header))
+        Header::read_status(&region) == Some(STATUS_ALIVE)
     }
 }
 

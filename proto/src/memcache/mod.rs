@@ -332,6 +332,25 @@ impl Header {
         out
     }
 
+    /// Reads only the `status` field with the barrier protocol (what a reader checks on every
+    /// call); `None` after [`READ_ATTEMPTS`] torn reads or if the region is too small.
+    #[inline]
+    pub fn read_status<R: Region + ?Sized>(r: &R) -> Option<u32> {
+        for _ in 0..READ_ATTEMPTS {
+            let b1 = r.load_u32(0)?;
+            if !valid_barrier(b1) {
+                continue;
+            }
+            r.load_fence();
+            let status = r.load_u32(STATUS_OFFSET as usize)?;
+            r.load_fence();
+            if r.load_u32(48)? == b1 {
+                return Some(status);
+            }
+        }
+        None
+    }
+
     /// Reads the header with the barrier protocol: a copy whose barriers agree, or `None`
     /// after [`READ_ATTEMPTS`] torn copies (or if the region is too small).
     #[inline]
