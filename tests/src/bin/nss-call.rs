@@ -12,6 +12,7 @@
 use std::ffi::{CStr, CString, c_char, c_int, c_long, c_void};
 
 use anyhow::{Context, Result, bail};
+use sssd_tests::ent::{group_line, passwd_line};
 
 const NSS_STATUS_TRYAGAIN: c_int = -2;
 const NSS_STATUS_SUCCESS: c_int = 1;
@@ -74,14 +75,6 @@ fn dlerror() -> String {
     }
 }
 
-fn s(p: *const c_char) -> String {
-    if p.is_null() {
-        return String::new();
-    }
-    // SAFETY: the module filled a NUL-terminated string inside our buffer.
-    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
-}
-
 /// Calls `f(buffer, len, errno)` growing the buffer while it answers TRYAGAIN/ERANGE.
 fn with_buffer(mut f: impl FnMut(*mut c_char, usize, *mut c_int) -> c_int) -> (c_int, c_int) {
     let mut len = 1024;
@@ -96,38 +89,6 @@ fn with_buffer(mut f: impl FnMut(*mut c_char, usize, *mut c_int) -> c_int) -> (c
         }
         return (st, err);
     }
-}
-
-fn passwd_line(p: &libc::passwd) -> String {
-    format!(
-        "{}:{}:{}:{}:{}:{}:{}",
-        s(p.pw_name),
-        s(p.pw_passwd),
-        p.pw_uid,
-        p.pw_gid,
-        s(p.pw_gecos),
-        s(p.pw_dir),
-        s(p.pw_shell)
-    )
-}
-
-fn group_line(g: &libc::group) -> String {
-    let mut members = Vec::new();
-    let mut m = g.gr_mem;
-    // SAFETY: gr_mem is a NULL-terminated array of C strings in our buffer.
-    unsafe {
-        while !m.is_null() && !(*m).is_null() {
-            members.push(s(*m));
-            m = m.add(1);
-        }
-    }
-    format!(
-        "{}:{}:{}:{}",
-        s(g.gr_name),
-        s(g.gr_passwd),
-        g.gr_gid,
-        members.join(",")
-    )
 }
 
 fn main() {
@@ -175,7 +136,8 @@ fn run() -> Result<()> {
                     // SAFETY: signature matches glibc's NSS interface; pointers valid.
                     let r = unsafe { f(name.as_ptr(), &mut pw, b, l, e) };
                     if r == NSS_STATUS_SUCCESS {
-                        out = Some(passwd_line(&pw));
+                        // SAFETY: a successful lookup left valid strings in the buffer.
+                        out = Some(unsafe { passwd_line(&pw) });
                     }
                     r
                 })
@@ -186,7 +148,8 @@ fn run() -> Result<()> {
                     // SAFETY: as above.
                     let r = unsafe { f(uid, &mut pw, b, l, e) };
                     if r == NSS_STATUS_SUCCESS {
-                        out = Some(passwd_line(&pw));
+                        // SAFETY: a successful lookup left valid strings in the buffer.
+                        out = Some(unsafe { passwd_line(&pw) });
                     }
                     r
                 })
@@ -204,7 +167,8 @@ fn run() -> Result<()> {
                     // SAFETY: signature matches; pointers valid for the call.
                     let r = unsafe { f(name.as_ptr(), &mut gr, b, l, e) };
                     if r == NSS_STATUS_SUCCESS {
-                        out = Some(group_line(&gr));
+                        // SAFETY: a successful lookup left valid strings in the buffer.
+                        out = Some(unsafe { group_line(&gr, false) });
                     }
                     r
                 })
@@ -215,7 +179,8 @@ fn run() -> Result<()> {
                     // SAFETY: as above.
                     let r = unsafe { f(gid, &mut gr, b, l, e) };
                     if r == NSS_STATUS_SUCCESS {
-                        out = Some(group_line(&gr));
+                        // SAFETY: a successful lookup left valid strings in the buffer.
+                        out = Some(unsafe { group_line(&gr, false) });
                     }
                     r
                 })

@@ -17,13 +17,14 @@
 //! lookups per line read on stdin, printing `KEY ANSWER` per key then `end`, and exits at EOF
 //! (a reader that keeps its memory-cache mapping between rounds). Exit code 2: bad usage.
 
-use std::ffi::{CStr, CString, c_char, c_int};
+use std::ffi::{CString, c_char, c_int};
 use std::io::{BufRead, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use sssd_tests::ent::{group_line, passwd_line};
 
 /// What to look up.
 #[derive(Debug, Clone)]
@@ -51,47 +52,6 @@ impl Key {
             _ => bail!("unknown key kind {kind:?}"),
         })
     }
-}
-
-fn s(p: *const c_char) -> String {
-    if p.is_null() {
-        return String::new();
-    }
-    // SAFETY: glibc filled a NUL-terminated string inside our buffer.
-    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
-}
-
-fn passwd_line(p: &libc::passwd) -> String {
-    format!(
-        "{}:{}:{}:{}:{}:{}:{}",
-        s(p.pw_name),
-        s(p.pw_passwd),
-        p.pw_uid,
-        p.pw_gid,
-        s(p.pw_gecos),
-        s(p.pw_dir),
-        s(p.pw_shell)
-    )
-}
-
-fn group_line(g: &libc::group) -> String {
-    let mut members = Vec::new();
-    let mut m = g.gr_mem;
-    // SAFETY: gr_mem is a NULL-terminated array of C strings in our buffer.
-    unsafe {
-        while !m.is_null() && !(*m).is_null() {
-            members.push(s(*m));
-            m = m.add(1);
-        }
-    }
-    members.sort();
-    format!(
-        "{}:{}:{}:{}",
-        s(g.gr_name),
-        s(g.gr_passwd),
-        g.gr_gid,
-        members.join(",")
-    )
 }
 
 /// Reusable buffers of one thread.
@@ -135,7 +95,8 @@ impl Lookup {
                     _ => libc::EINVAL,
                 });
                 match (r, res.is_null()) {
-                    (0, false) => passwd_line(&pw),
+                    // SAFETY: a successful lookup left valid strings in the buffer.
+                    (0, false) => unsafe { passwd_line(&pw) },
                     (0, true) => "notfound".into(),
                     (e, _) => format!("error={e}"),
                 }
@@ -152,7 +113,8 @@ impl Lookup {
                     _ => libc::EINVAL,
                 });
                 match (r, res.is_null()) {
-                    (0, false) => group_line(&gr),
+                    // SAFETY: a successful lookup left valid strings in the buffer.
+                    (0, false) => unsafe { group_line(&gr, true) },
                     (0, true) => "notfound".into(),
                     (e, _) => format!("error={e}"),
                 }

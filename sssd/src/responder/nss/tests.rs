@@ -29,7 +29,8 @@ fn user(name: &str, uid: u32, gid: u32) -> User {
     }
 }
 
-fn group(name: &str, gid: u32, members: &[&str]) -> Group {
+/// A group fixture (shared with the memory-cache tests).
+pub(super) fn group(name: &str, gid: u32, members: &[&str]) -> Group {
     Group {
         name: name.into(),
         gid,

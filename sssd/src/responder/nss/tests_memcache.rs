@@ -6,8 +6,9 @@ use super::commands::{NssConn, dispatch};
 use super::fake::{FakeClock, FakeSource};
 use super::settings::{DomainSettings, NssSettings};
 use super::source::DomainSource;
+use super::tests::group;
 use crate::memcache::maps::{McSettings, MemCache};
-use crate::model::{Group, User};
+use crate::model::User;
 use crate::responder::common::Action;
 use sss_proto::Command;
 use sss_proto::memcache::{BytesRegion, Header, MapKind, McError, Table};
@@ -57,15 +58,6 @@ fn user(name: &str, uid: u32) -> User {
         home: String::new(),
         shell: "/bin/zsh".into(),
         ..User::default()
-    }
-}
-
-fn group(name: &str, gid: u32, members: &[&str]) -> Group {
-    Group {
-        name: name.into(),
-        gid,
-        members: members.iter().map(|m| m.to_string()).collect(),
-        ..Group::default()
     }
 }
 
