@@ -73,7 +73,7 @@ use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::time::Duration;
 
-use sss_proto::memcache::{HEADER_SIZE, Header, STATUS_ALIVE, SharedRegion, Table};
+use sss_proto::memcache::{Geometry, HEADER_SIZE, Header, STATUS_ALIVE, SharedRegion, Table};
 
 use super::sys;
 
@@ -139,6 +139,8 @@ pub struct Mapping {
     dev: u64,
     ino: u64,
     header: Header,
+    /// The tables' geometry, validated against the file size when mapped.
+    geometry: Geometry,
 }
 
 impl Mapping {
@@ -152,6 +154,11 @@ impl Mapping {
     /// The header read when the file was mapped (geometry and seed).
     pub fn header(&self) -> &Header {
         &self.header
+    }
+
+    /// The file's tables over `region` (this mapping's), as validated when it was mapped.
+    pub fn table<'r>(&self, region: &'r SharedRegion) -> Table<'r, SharedRegion> {
+        Table::with_geometry(region, self.geometry, self.header.seed)
     }
 
     /// Unmaps and closes, unless the descriptor number now names another file (the program
@@ -520,16 +527,18 @@ fn map_fd(fd: RawFd) -> Result<Mapping, Unusable> {
     }
     let len = usize::try_from(st.size).map_err(|_| Unusable::Invalid("too large to map"))?;
     let base = sys::map_shared_readonly(fd, len).map_err(Unusable::Os)?;
-    let map = Mapping {
-        base,
-        len,
-        fd,
-        dev: st.dev,
-        ino: st.ino,
-        header: Header::from_fields([0; 13]),
-    };
-    match check_header(&map) {
-        Ok(header) => Ok(Mapping { header, ..map }),
+    // SAFETY: the mapping just made, `len` readable bytes, page-aligned.
+    let region = unsafe { SharedRegion::new(base, len) };
+    match check_header(&region) {
+        Ok((header, geometry)) => Ok(Mapping {
+            base,
+            len,
+            fd,
+            dev: st.dev,
+            ino: st.ino,
+            header,
+            geometry,
+        }),
         Err(e) => {
             // SAFETY: our fresh mapping, not published.
             unsafe { sys::unmap(base, len) };
@@ -538,16 +547,16 @@ fn map_fd(fd: RawFd) -> Result<Mapping, Unusable> {
     }
 }
 
-/// Reads the header (first 52 bytes, inside the file) and checks that its tables lie inside
-/// the file, so no later access can go past its end.
-fn check_header(map: &Mapping) -> Result<Header, Unusable> {
-    let region = map.region();
-    let h = Header::read(&region).ok_or(Unusable::Invalid("header unreadable"))?;
+/// The header of a freshly mapped file, if usable, and its tables' geometry checked
+/// against the file size.
+fn check_header(region: &SharedRegion) -> Result<(Header, Geometry), Unusable> {
+    let h = Header::read(region).ok_or(Unusable::Invalid("header unreadable"))?;
     if !h.usable() || h.status != STATUS_ALIVE {
         return Err(Unusable::Invalid("header not version 1.1 and ALIVE"));
     }
-    Table::new(&region, &h).map_err(|_| Unusable::Invalid("header tables outside the file"))?;
-    Ok(h)
+    let t =
+        Table::new(region, &h).map_err(|_| Unusable::Invalid("header tables outside the file"))?;
+    Ok((h, *t.geometry()))
 }
 
 #[cfg(test)]
@@ -592,6 +601,7 @@ mod tests {
                 dev: st.dev,
                 ino: st.ino,
                 header: Header::from_fields([0; 13]),
+                geometry: Geometry::for_slots(8).unwrap(),
             })
         };
         s.state.store(word(LIVE, 0), SeqCst);

@@ -109,7 +109,7 @@ impl MemCache {
         }
         let guard = map.enter()?;
         let region = guard.mapping().region();
-        let table = Table::new(&region, guard.mapping().header())?;
+        let table = guard.mapping().table(&region);
         Ok(f(&table, sys::wall_seconds())?)
     }
 

@@ -82,6 +82,13 @@ impl<'r, R: Region + ?Sized> Table<'r, R> {
         })
     }
 
+    /// A table over `r` with a geometry [`Table::new`] already validated for a region of the
+    /// same size (a reader keeps it with its mapping instead of re-deriving it per lookup).
+    /// Every access stays bounds-checked by the region whatever `geo` says.
+    pub fn with_geometry(r: &'r R, geo: Geometry, seed: u32) -> Table<'r, R> {
+        Table { r, geo, seed }
+    }
+
     /// The validated geometry.
     pub fn geometry(&self) -> &Geometry {
         &self.geo
