@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio::time::{Instant, Sleep, timeout};
+use zeroize::Zeroize;
 
 /// `EINVAL`, the status of a reply to a malformed request body.
 pub const EINVAL: u32 = 22;
@@ -97,6 +98,10 @@ pub fn negotiate_version(versions: &[u32], body: &[u8]) -> Option<u32> {
 
 /// Bytes received from a client and not yet consumed: requests are parsed straight out of
 /// it, so a request normally costs one `recv` however its header and body arrive.
+///
+/// Requests may carry secrets (PAM passwords), so every byte this buffer held is wiped:
+/// consumed requests at once, the old allocation before it is replaced by a larger or
+/// smaller one, and the whole buffer when the connection closes.
 struct InBuf {
     data: Vec<u8>,
     filled: usize,
@@ -136,7 +141,7 @@ impl InBuf {
         last: &mut Instant,
     ) -> Result<(), Gone> {
         if self.data.len() < n {
-            self.data.resize(n, 0);
+            self.reallocate(n);
         }
         while self.filled < n {
             let dst = self.data.get_mut(self.filled..).unwrap_or_default();
@@ -166,12 +171,33 @@ impl InBuf {
     /// Drops the first `n` buffered bytes (a handled request), keeping any that follow.
     fn consume(&mut self, n: usize) {
         let n = n.min(self.filled);
-        self.data.copy_within(n..self.filled, 0);
+        let old = self.filled;
+        self.data.copy_within(n..old, 0);
         self.filled -= n;
-        if self.data.len() > INBUF_LEN && self.filled <= INBUF_LEN {
-            self.data.truncate(INBUF_LEN);
-            self.data.shrink_to_fit();
+        if let Some(stale) = self.data.get_mut(self.filled..old) {
+            stale.zeroize();
         }
+        if self.data.len() > INBUF_LEN && self.filled <= INBUF_LEN {
+            self.reallocate(INBUF_LEN);
+        }
+    }
+
+    /// Moves the buffered bytes to a fresh allocation of `len` bytes (at least `filled`)
+    /// and wipes the old one, which `Vec::resize` or `shrink_to_fit` would free unwiped.
+    fn reallocate(&mut self, len: usize) {
+        let mut fresh = vec![0u8; len.max(self.filled)];
+        if let (Some(dst), Some(src)) = (fresh.get_mut(..self.filled), self.data.get(..self.filled))
+        {
+            dst.copy_from_slice(src);
+        }
+        let mut old = std::mem::replace(&mut self.data, fresh);
+        old.zeroize();
+    }
+}
+
+impl Drop for InBuf {
+    fn drop(&mut self) {
+        self.data.zeroize();
     }
 }
 
@@ -321,5 +347,22 @@ mod tests {
         assert_eq!(negotiate_version(&[3, 2, 1], &nine), Some(3));
         assert_eq!(negotiate_version(&[3, 2, 1], b"xy"), Some(3));
         assert_eq!(negotiate_version(&[], &one), None);
+    }
+
+    #[tokio::test]
+    async fn inbuf_wipes_what_it_consumed_and_keeps_what_follows() {
+        let mut b = InBuf::new(Duration::from_secs(1));
+        b.data[..6].copy_from_slice(b"secret");
+        b.filled = 6;
+        b.consume(4);
+        assert_eq!(&b.data[..2], b"et");
+        assert!(b.data[2..6].iter().all(|&x| x == 0));
+        b.reallocate(INBUF_LEN * 4);
+        assert_eq!(b.data.len(), INBUF_LEN * 4);
+        assert_eq!(&b.data[..2], b"et");
+        b.filled = INBUF_LEN * 2;
+        b.consume(INBUF_LEN * 2);
+        assert_eq!(b.data.len(), INBUF_LEN);
+        assert_eq!(b.filled, 0);
     }
 }
