@@ -148,11 +148,20 @@ fn new_socket() -> Result<OwnedFd, IoFail> {
     Ok(unsafe { OwnedFd::from_raw_fd(high) })
 }
 
-/// Connects to the stream socket at `path`, waiting at most until `deadline`.
+/// How long a client keeps retrying a connect refused with `EAGAIN` (the responder's
+/// listen queue is full). A responder that keeps up drains its queue in microseconds; one
+/// that does not is overwhelmed, and the caller is better served by an error (glibc then
+/// moves on to the next nsswitch source) than by a wait of the whole request timeout.
+pub const FULL_QUEUE_BUDGET: Duration = Duration::from_millis(300);
+
+/// Connects to the stream socket at `path`, waiting at most until `deadline`, and at
+/// most [`FULL_QUEUE_BUDGET`] for a full listen queue (then `EAGAIN`).
 pub fn connect_unix(path: &Path, deadline: Instant) -> Result<OwnedFd, IoFail> {
     let (sa, len) = sockaddr(path)?;
     let sock = new_socket()?;
     let fd = sock.as_raw_fd();
+    let queue_deadline = deadline.min(Instant::now() + FULL_QUEUE_BUDGET);
+    let mut pause_ms: u64 = 1;
     loop {
         // SAFETY: sa is a valid sockaddr_un of length len.
         let rc = unsafe { libc::connect(fd, (&raw const sa).cast::<libc::sockaddr>(), len) };
@@ -162,9 +171,11 @@ pub fn connect_unix(path: &Path, deadline: Instant) -> Result<OwnedFd, IoFail> {
         match errno() {
             libc::EINPROGRESS | libc::EINTR => return finish_connect(sock, deadline),
             libc::EAGAIN => {
-                // Listen backlog full: retry shortly, within the deadline.
-                let pause = poll_ms(deadline).ok_or(IoFail::Os(libc::ETIMEDOUT))?;
-                std::thread::sleep(Duration::from_millis(pause.clamp(1, 10) as u64));
+                // Listen queue full: retry with growing pauses, within the budget.
+                let left = poll_ms(queue_deadline).ok_or(IoFail::Os(libc::EAGAIN))?;
+                let pause = pause_ms.min(u64::try_from(left).unwrap_or(1).max(1));
+                std::thread::sleep(Duration::from_millis(pause));
+                pause_ms = (pause_ms * 2).min(20);
             }
             e => return Err(IoFail::Os(e)),
         }
@@ -359,6 +370,37 @@ mod tests {
         let s = connect_unix(&p, deadline).unwrap();
         let (peer, _) = l.accept().unwrap();
         (dir, s, peer, deadline)
+    }
+
+    #[test]
+    fn a_full_listen_queue_fails_fast_with_eagain() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s");
+        let _l = UnixListener::bind(&p).unwrap();
+        // Nobody accepts: fill the queue (the default backlog is 128) until a connect
+        // would block.
+        let mut held = Vec::new();
+        let far = Instant::now() + Duration::from_secs(60);
+        let t0 = Instant::now();
+        let err = loop {
+            match connect_unix(&p, far) {
+                Ok(s) => held.push(s),
+                Err(e) => break e,
+            }
+            assert!(held.len() < 10_000, "the queue never filled");
+        };
+        assert_eq!(err.errno(), libc::EAGAIN);
+        let t1 = Instant::now();
+        assert_eq!(
+            connect_unix(&p, far).err().map(|e| e.errno()),
+            Some(libc::EAGAIN)
+        );
+        let took = t1.elapsed();
+        assert!(
+            took >= FULL_QUEUE_BUDGET && took < FULL_QUEUE_BUDGET * 3,
+            "{took:?} (queue filled in {:?})",
+            t1 - t0
+        );
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! One client connection: framing, version negotiation, idle timeout, dispatch.
+//! One client connection: framing, version negotiation, idle and request deadlines,
+//! dispatch.
 //!
 //! One request is in flight per connection: the next header is read only after the reply
 //! has been written. Everything a client sends is validated; a bad packet closes that
 //! connection only.
 
+use super::admission::Ticket;
 use super::peer::PeerCred;
 use sss_proto::{Command, HEADER_LEN, Header, packet};
 use std::future::Future;
@@ -78,12 +80,12 @@ pub trait CommandHandler: Send + Sync + 'static {
 pub struct ClientSettings {
     /// Supported protocol versions, newest first (NSS `[1]`, PAM `[3, 2, 1]`).
     pub versions: Vec<u32>,
-    /// Close a connection that sends nothing for this long.
+    /// Close a connection that sends nothing for this long between requests.
     pub idle_timeout: Duration,
+    /// Close a connection whose request (header and body) or reply takes longer than this.
+    pub request_timeout: Duration,
     /// Largest accepted request, header included.
     pub max_request_len: u32,
-    /// When set, only these uids may talk to the responder.
-    pub allowed_uids: Option<Vec<u32>>,
 }
 
 /// The reply to GET_VERSION: the client's version when supported, else our newest.
@@ -115,8 +117,49 @@ const INBUF_LEN: usize = 4096;
 enum Gone {
     /// End of stream or a socket error.
     Closed,
-    /// Nothing arrived for `idle_timeout`.
+    /// Nothing arrived for `idle_timeout` between requests.
     Idle,
+    /// A request was begun and not completed within `request_timeout`.
+    Slow,
+    /// The admission registry closed this idle connection to make room.
+    Evicted,
+}
+
+/// The deadlines of one connection: `idle` between requests (counted from the last reply),
+/// `request` for a whole request once its first byte has arrived. Bytes trickling in do
+/// not extend either.
+struct Deadlines {
+    idle: Duration,
+    request: Duration,
+    idle_since: Instant,
+    request_started: Option<Instant>,
+}
+
+impl Deadlines {
+    fn new(idle: Duration, request: Duration) -> Deadlines {
+        Deadlines {
+            idle,
+            request,
+            idle_since: Instant::now(),
+            request_started: None,
+        }
+    }
+
+    /// When the connection is closed if nothing more happens.
+    fn current(&self) -> Instant {
+        match self.request_started {
+            Some(t) => far_from(t, self.request),
+            None => far_from(self.idle_since, self.idle),
+        }
+    }
+
+    fn why(&self) -> Gone {
+        if self.request_started.is_some() {
+            Gone::Slow
+        } else {
+            Gone::Idle
+        }
+    }
 }
 
 impl InBuf {
@@ -130,15 +173,15 @@ impl InBuf {
 
     /// Reads until at least `n` bytes are buffered. Reads go through `AsyncRead`, which
     /// treats a short read as "drained" and waits for the next readiness event instead of
-    /// trying a `recv` that would fail with `EAGAIN`. The idle timer is only re-armed when
-    /// it fires before `idle` has passed since `last` (the last activity), so a busy
-    /// connection does not touch the timer wheel per request.
+    /// trying a `recv` that would fail with `EAGAIN`. The timer is only re-armed when it
+    /// fires early or a request starts in pieces, so a busy connection does not touch the
+    /// timer wheel per request.
     async fn fill_to(
         &mut self,
         n: usize,
         stream: &mut UnixStream,
-        idle: Duration,
-        last: &mut Instant,
+        deadlines: &mut Deadlines,
+        ticket: &Ticket,
     ) -> Result<(), Gone> {
         if self.data.len() < n {
             self.reallocate(n);
@@ -151,17 +194,26 @@ impl InBuf {
                     Ok(0) => return Err(Gone::Closed),
                     Ok(k) => {
                         self.filled = self.filled.saturating_add(k);
-                        *last = Instant::now();
+                        if deadlines.request_started.is_none() {
+                            deadlines.request_started = Some(Instant::now());
+                            ticket.set_idle(false);
+                            if self.filled < n && self.timer.deadline() > deadlines.current() {
+                                self.timer.as_mut().reset(deadlines.current());
+                            }
+                        }
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(_) => return Err(Gone::Closed),
                 },
                 () = self.timer.as_mut() => {
-                    let deadline = idle_deadline(*last, idle);
+                    let deadline = deadlines.current();
                     if Instant::now() >= deadline {
-                        return Err(Gone::Idle);
+                        return Err(deadlines.why());
                     }
                     self.timer.as_mut().reset(deadline);
+                }
+                () = ticket.evicted(), if deadlines.request_started.is_none() => {
+                    return Err(Gone::Evicted);
                 }
             }
         }
@@ -201,16 +253,16 @@ impl Drop for InBuf {
     }
 }
 
-/// `last + idle`, or about thirty years from `last` when that is not representable.
-fn idle_deadline(last: Instant, idle: Duration) -> Instant {
-    last.checked_add(idle)
-        .or_else(|| last.checked_add(Duration::from_secs(30 * 365 * 86_400)))
-        .unwrap_or(last)
+/// `from + span`, or about thirty years from `from` when that is not representable.
+fn far_from(from: Instant, span: Duration) -> Instant {
+    from.checked_add(span)
+        .or_else(|| from.checked_add(Duration::from_secs(30 * 365 * 86_400)))
+        .unwrap_or(from)
 }
 
 /// Writes `out` entirely: directly when the socket takes it (the usual case for replies
-/// that fit the socket buffer), else waiting at most `idle` for the rest.
-async fn write_reply(stream: &mut UnixStream, out: &[u8], idle: Duration) -> bool {
+/// that fit the socket buffer), else waiting at most `limit` for the rest.
+async fn write_reply(stream: &mut UnixStream, out: &[u8], limit: Duration) -> bool {
     let mut done = 0usize;
     loop {
         let rest = out.get(done..).unwrap_or_default();
@@ -220,7 +272,7 @@ async fn write_reply(stream: &mut UnixStream, out: &[u8], idle: Duration) -> boo
         match stream.try_write(rest) {
             Ok(k) => done = done.saturating_add(k),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                return matches!(timeout(idle, stream.write_all(rest)).await, Ok(Ok(())));
+                return matches!(timeout(limit, stream.write_all(rest)).await, Ok(Ok(())));
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => return false,
@@ -228,70 +280,53 @@ async fn write_reply(stream: &mut UnixStream, out: &[u8], idle: Duration) -> boo
     }
 }
 
-/// Serves one client until it disconnects, misbehaves or idles out.
+/// Serves one admitted client until it disconnects, misbehaves, idles out, is too slow
+/// with a request or is closed to make room.
 pub async fn run_client<H: CommandHandler>(
     handler: Arc<H>,
     settings: Arc<ClientSettings>,
     mut stream: UnixStream,
     id: u64,
+    peer: PeerCred,
+    ticket: Ticket,
 ) {
-    let peer = match PeerCred::of(&stream) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::warn!(client = id, "cannot read SO_PEERCRED: {e}; closing");
-            return;
-        }
-    };
     tracing::debug!(client = id, uid = peer.uid, gid = peer.gid, pid = ?peer.pid, "client connected");
-    if let Some(allowed) = &settings.allowed_uids
-        && !allowed.contains(&peer.uid)
-    {
-        tracing::warn!(
-            client = id,
-            uid = peer.uid,
-            "uid not in allowed_uids; closing"
-        );
-        return;
-    }
     let mut conn = H::Conn::default();
     let mut version: Option<u32> = None;
-    let idle = settings.idle_timeout;
-    let mut inbuf = InBuf::new(idle);
-    let mut last = Instant::now();
+    let mut deadlines = Deadlines::new(settings.idle_timeout, settings.request_timeout);
+    let mut inbuf = InBuf::new(settings.idle_timeout);
     loop {
-        match inbuf
-            .fill_to(HEADER_LEN, &mut stream, idle, &mut last)
+        let h = match inbuf
+            .fill_to(HEADER_LEN, &mut stream, &mut deadlines, &ticket)
             .await
+            .map(|()| Header::decode(inbuf.data.get(..HEADER_LEN).unwrap_or_default()))
         {
-            Ok(()) => {}
-            Err(Gone::Idle) => {
-                tracing::debug!(client = id, "idle for {idle:?}; closing");
-                return;
-            }
-            Err(Gone::Closed) => return,
-        }
-        let h = match Header::decode(inbuf.data.get(..HEADER_LEN).unwrap_or_default()) {
-            Ok(h) if h.len <= settings.max_request_len => h,
-            Ok(h) => {
+            Ok(Ok(h)) if h.len <= settings.max_request_len => h,
+            Ok(Ok(h)) => {
                 tracing::warn!(
                     client = id,
+                    uid = peer.uid,
                     len = h.len,
                     "request over the size limit; closing"
                 );
                 return;
             }
-            Err(e) => {
-                tracing::warn!(client = id, "bad packet header: {e}; closing");
+            Ok(Err(e)) => {
+                tracing::warn!(
+                    client = id,
+                    uid = peer.uid,
+                    "bad packet header: {e}; closing"
+                );
                 return;
             }
+            Err(gone) => return log_gone(id, &peer, gone, &settings),
         };
         let total = HEADER_LEN.saturating_add(h.body_len());
-        if inbuf
-            .fill_to(total, &mut stream, idle, &mut last)
+        if let Err(gone) = inbuf
+            .fill_to(total, &mut stream, &mut deadlines, &ticket)
             .await
-            .is_err()
         {
-            return;
+            return log_gone(id, &peer, gone, &settings);
         }
         let body = inbuf.data.get(HEADER_LEN..total).unwrap_or_default();
         let action = if h.cmd == Command::GetVersion.code() {
@@ -323,11 +358,37 @@ pub async fn run_client<H: CommandHandler>(
             Action::Close => return,
         };
         let out = packet(h.cmd, status, &reply);
-        if !write_reply(&mut stream, &out, idle).await {
-            tracing::debug!(client = id, "could not write the reply; closing");
+        if !write_reply(&mut stream, &out, settings.request_timeout).await {
+            tracing::debug!(client = id, "could not write the reply in time; closing");
             return;
         }
-        last = Instant::now();
+        let now = Instant::now();
+        deadlines.idle_since = now;
+        if inbuf.filled == 0 {
+            deadlines.request_started = None;
+            ticket.set_idle(true);
+        } else {
+            deadlines.request_started = Some(now);
+        }
+    }
+}
+
+fn log_gone(id: u64, peer: &PeerCred, gone: Gone, settings: &ClientSettings) {
+    match gone {
+        Gone::Closed => {}
+        Gone::Idle => tracing::debug!(client = id, "idle for {:?}; closing", settings.idle_timeout),
+        Gone::Slow => tracing::info!(
+            client = id,
+            uid = peer.uid,
+            pid = ?peer.pid,
+            "request not complete within {:?}; closing",
+            settings.request_timeout
+        ),
+        Gone::Evicted => tracing::debug!(
+            client = id,
+            uid = peer.uid,
+            "idle connection closed to make room for another"
+        ),
     }
 }
 

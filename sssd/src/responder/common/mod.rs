@@ -2,12 +2,14 @@
 //! peer credentials, idle timeout) and the lookup engine (`cache_req` over per-domain
 //! sources, the negative cache, name parsing and the lookup settings).
 
+pub mod admission;
 pub mod cache_req;
 pub mod client;
 pub mod fake;
 pub mod names;
 pub mod negcache;
 pub mod peer;
+pub mod ratelimit;
 pub mod server;
 pub mod settings;
 pub mod source;

@@ -1,13 +1,17 @@
-//! Listening socket and accept loop: one tokio task per client connection.
+//! Listening socket and accept loop: admission by uid, then one tokio task per client
+//! connection.
 
+use super::admission::Admission;
 use super::client::{ClientSettings, CommandHandler, run_client};
+use super::peer::PeerCred;
+use super::ratelimit::LogLimiter;
 use nix::sys::socket::{
     AddressFamily, Backlog, SockFlag, SockType, UnixAddr, bind, listen, socket,
 };
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::net::UnixListener;
 
@@ -122,30 +126,88 @@ pub fn bind_socket(cfg: &ServerConfig) -> Result<UnixListener, ServerError> {
     UnixListener::from_std(std_listener).map_err(io_err(path, "registering with tokio"))
 }
 
-/// Accepts clients forever, one task each. Errors from `accept` (for example too many
-/// open files) are logged and retried after a short pause.
-pub async fn serve<H: CommandHandler>(listener: UnixListener, handler: Arc<H>, cfg: &ServerConfig) {
+/// How long a request (header and body) or the writing of its reply may take. A client
+/// writes a request in one go; one that trickles bytes is closed after this.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A repeated accept or admission warning is logged at most this often.
+const WARN_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Accepts clients forever, one task each, each admitted by `admission` (shared by the
+/// responder's sockets). Errors from `accept` (for example too many open files) are
+/// logged, at most once per ten seconds, and retried after a short pause.
+pub async fn serve<H: CommandHandler>(
+    listener: UnixListener,
+    handler: Arc<H>,
+    cfg: &ServerConfig,
+    admission: Arc<Admission>,
+) {
     let settings = Arc::new(ClientSettings {
         versions: cfg.versions.clone(),
         idle_timeout: cfg.idle_timeout,
+        request_timeout: REQUEST_TIMEOUT.min(cfg.idle_timeout),
         max_request_len: cfg.max_request_len,
-        allowed_uids: cfg.allowed_uids.clone(),
     });
+    // Only root can reach a socket no one else may open (the private PAM socket).
+    let privileged_socket = cfg.socket_mode & 0o077 == 0;
+    let socket = cfg.socket_path.display().to_string();
+    let mut accept_warn = LogLimiter::new(WARN_INTERVAL);
+    let mut refuse_warn = LogLimiter::new(WARN_INTERVAL);
     let mut next_id: u64 = 0;
     loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                next_id = next_id.wrapping_add(1);
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                if let Some(held_back) = accept_warn.allow(Instant::now()) {
+                    tracing::warn!(
+                        socket,
+                        "accept failed: {e} ({held_back} more since the last warning)"
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        next_id = next_id.wrapping_add(1);
+        let peer = match PeerCred::of(&stream) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(client = next_id, "cannot read SO_PEERCRED: {e}; closing");
+                continue;
+            }
+        };
+        if let Some(allowed) = &cfg.allowed_uids
+            && !allowed.contains(&peer.uid)
+        {
+            tracing::warn!(
+                client = next_id,
+                uid = peer.uid,
+                "uid not in allowed_uids; closing"
+            );
+            continue;
+        }
+        match admission.admit(next_id, peer.uid, privileged_socket) {
+            Ok(ticket) => {
                 tokio::spawn(run_client(
                     handler.clone(),
                     settings.clone(),
                     stream,
                     next_id,
+                    peer,
+                    ticket,
                 ));
             }
-            Err(e) => {
-                tracing::warn!(socket = %cfg.socket_path.display(), "accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+            Err(why) => {
+                if let Some(held_back) = refuse_warn.allow(Instant::now()) {
+                    let (all, of_uid) = admission.held(peer.uid);
+                    tracing::warn!(
+                        socket,
+                        uid = peer.uid,
+                        pid = ?peer.pid,
+                        "connection refused: {why} ({of_uid} of this uid, {all} in all; \
+                         {held_back} more refused since the last warning)"
+                    );
+                }
             }
         }
     }

@@ -6,6 +6,7 @@ use crate::cache::{Cache, CacheError};
 use crate::config::{Config, ConfigError};
 use crate::paths::Paths;
 use crate::responder::common::CommandHandler;
+use crate::responder::common::admission::{Admission, ConnLimits};
 use crate::responder::common::peer::resolve_uids;
 use crate::responder::common::server::{ServerConfig, ServerError, bind_socket, serve};
 use crate::responder::common::settings::DomainSettings;
@@ -80,7 +81,37 @@ pub fn init(section: &str) -> Result<(ChildOptions, Config), StartupError> {
         .or_else(|| cfg.get(section, "debug"))
         .and_then(|v| crate::logging::parse_debug_level(v).ok());
     service::init_logging(section, &opts, level)?;
+    raise_fd_limit(&cfg, section)?;
     Ok((opts, cfg))
+}
+
+/// Applies `[section] fd_limit` (8192 when unset), logging where the hard limit kept it
+/// lower. Refuses a value that is not a positive number.
+fn raise_fd_limit(cfg: &Config, section: &str) -> Result<(), StartupError> {
+    let default = i64::try_from(crate::fd_limit::DEFAULT_FD_LIMIT).unwrap_or(8192);
+    let wanted = cfg.get_int(section, "fd_limit", default)?;
+    let wanted = u64::try_from(wanted)
+        .ok()
+        .filter(|v| *v > 0)
+        .ok_or_else(|| {
+            ConfigError::bad_value(
+                section,
+                "fd_limit",
+                &wanted.to_string(),
+                "expected a positive number of descriptors",
+            )
+        })?;
+    match crate::fd_limit::apply(wanted) {
+        Ok(a) if a.capped => tracing::warn!(
+            "fd_limit = {wanted}: the hard limit is {}, so at most {} descriptors; raise \
+             LimitNOFILE (or limits.conf) or run with CAP_SYS_RESOURCE",
+            a.hard,
+            a.soft
+        ),
+        Ok(a) => tracing::debug!("descriptor limit {} (fd_limit)", a.soft),
+        Err(e) => tracing::warn!("fd_limit = {wanted}: setrlimit failed: {e}"),
+    }
+    Ok(())
 }
 
 /// A single-threaded runtime, like SSSD's event loop: a request is a few microseconds of
@@ -161,14 +192,23 @@ pub async fn serve_until_terminated<H: CommandHandler>(
     sbus::serve_service(bus, handler.clone())
         .await
         .map_err(StartupError::ServeService)?;
+    let limits = ConnLimits::for_this_process();
+    tracing::info!(
+        "client connections: at most {} in all, {} per uid, {} kept for root",
+        limits.total,
+        limits.per_uid,
+        limits.reserve
+    );
+    let admission = Admission::new(limits);
     let mut tasks = Vec::new();
     for server in servers {
         let listener = bind_socket(&server)?;
         tracing::info!("serving {}", server.socket_path.display());
         let responder = responder.clone();
+        let admission = admission.clone();
         tasks.push((
             server.socket_path.clone(),
-            tokio::spawn(async move { serve(listener, responder, &server).await }),
+            tokio::spawn(async move { serve(listener, responder, &server, admission).await }),
         ));
     }
     match sbus::register_service(bus, service_name).await {

@@ -1,7 +1,6 @@
 //! NSS command dispatch and reply formatting.
 
 use super::NssCtx;
-use super::cache_req::Mode;
 use super::enumerate::{Cursor, Db, snapshot};
 use super::memcache::Key;
 use super::templates::{self, TemplateVars};
@@ -197,7 +196,16 @@ impl NssCtx {
 }
 
 /// Runs one NSS command.
-pub async fn dispatch(ctx: &Arc<NssCtx>, conn: &mut NssConn, cmd: u32, body: &[u8]) -> Action {
+///
+/// `uid` is the client's: it decides whether `EX_FLAG_NO_CACHE` is honoured
+/// ([`super::no_cache`]).
+pub async fn dispatch(
+    ctx: &Arc<NssCtx>,
+    conn: &mut NssConn,
+    uid: u32,
+    cmd: u32,
+    body: &[u8],
+) -> Action {
     let Some(c) = Command::from_u32(cmd) else {
         tracing::warn!(cmd, "unknown command; closing the connection");
         return Action::Close;
@@ -214,35 +222,35 @@ pub async fn dispatch(ctx: &Arc<NssCtx>, conn: &mut NssConn, cmd: u32, body: &[u
     let result = match c {
         Command::GetPwNam | Command::GetPwNamEx => match decode_name_request(body, ex) {
             Ok((name, flags)) => cr
-                .user_by_name(name, Mode::from_flags(flags))
+                .user_by_name(name, ctx.no_cache.mode(uid, flags))
                 .await
                 .map(|r| ctx.passwd_reply(r, Key::Name(name), flags)),
             Err(_) => return Action::error(EINVAL),
         },
         Command::GetPwUid | Command::GetPwUidEx => match decode_id_request(body, ex) {
             Ok((uid, flags)) => cr
-                .user_by_uid(uid, Mode::from_flags(flags))
+                .user_by_uid(uid, ctx.no_cache.mode(uid, flags))
                 .await
                 .map(|r| ctx.passwd_reply(r, Key::Id(uid), flags)),
             Err(_) => return Action::error(EINVAL),
         },
         Command::GetGrNam | Command::GetGrNamEx => match decode_name_request(body, ex) {
             Ok((name, flags)) => cr
-                .group_by_name(name, Mode::from_flags(flags))
+                .group_by_name(name, ctx.no_cache.mode(uid, flags))
                 .await
                 .map(|r| ctx.group_reply(r, Key::Name(name), flags)),
             Err(_) => return Action::error(EINVAL),
         },
         Command::GetGrGid | Command::GetGrGidEx => match decode_id_request(body, ex) {
             Ok((gid, flags)) => cr
-                .group_by_gid(gid, Mode::from_flags(flags))
+                .group_by_gid(gid, ctx.no_cache.mode(uid, flags))
                 .await
                 .map(|r| ctx.group_reply(r, Key::Id(gid), flags)),
             Err(_) => return Action::error(EINVAL),
         },
         Command::InitGr | Command::InitGrEx => match decode_name_request(body, ex) {
             Ok((name, flags)) => cr
-                .initgroups(name, Mode::from_flags(flags))
+                .initgroups(name, ctx.no_cache.mode(uid, flags))
                 .await
                 .map(|r| ctx.initgr_reply(r, name, flags)),
             Err(_) => return Action::error(EINVAL),

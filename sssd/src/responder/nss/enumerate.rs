@@ -7,6 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::Mutex;
 
+/// Most records in one GETPWENT/GETGRENT reply, whatever the client asks (SSSD's client
+/// asks for 256 at a time).
+pub const MAX_ENUM_BATCH: u32 = 256;
+
+/// Most bytes of records in one reply; a single larger record is still sent alone.
+pub const MAX_ENUM_REPLY: usize = 1 << 20;
+
 /// Encoded records of one enumeration snapshot.
 #[derive(Debug, Default)]
 pub struct Snapshot {
@@ -145,7 +152,8 @@ impl Cursor {
         self.snap.is_some()
     }
 
-    /// The next up to `max` records as a reply body; `num = 0` at the end.
+    /// The next up to `max` records as a reply body (at most [`MAX_ENUM_BATCH`] records
+    /// and, past the first record, [`MAX_ENUM_REPLY`] bytes); `num = 0` at the end.
     pub fn next_batch(&mut self, max: u32) -> Vec<u8> {
         let recs: &[Vec<u8>] = self
             .snap
@@ -153,13 +161,74 @@ impl Cursor {
             .map(|s| s.records.as_slice())
             .unwrap_or(&[]);
         let start = self.pos.min(recs.len());
-        let end = start.saturating_add(max as usize).min(recs.len());
-        let batch = recs.get(start..end).unwrap_or(&[]);
+        let end = start
+            .saturating_add(max.min(MAX_ENUM_BATCH) as usize)
+            .min(recs.len());
+        let mut bytes = 0usize;
+        let batch: Vec<&Vec<u8>> = recs
+            .get(start..end)
+            .unwrap_or(&[])
+            .iter()
+            .take_while(|r| {
+                let fits = bytes == 0 || bytes.saturating_add(r.len()) <= MAX_ENUM_REPLY;
+                bytes = bytes.saturating_add(r.len());
+                fits
+            })
+            .collect();
         let mut body = sss_proto::nss::reply_prefix(batch.len() as u32);
-        for r in batch {
+        body.reserve(batch.iter().map(|r| r.len()).sum());
+        for r in &batch {
             body.extend_from_slice(r);
         }
-        self.pos = end;
+        self.pos = start.saturating_add(batch.len());
         body
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cursor(records: Vec<Vec<u8>>) -> Cursor {
+        let mut c = Cursor::default();
+        c.reset(Arc::new(Snapshot {
+            built: 0,
+            records,
+            generation: 0,
+        }));
+        c
+    }
+
+    fn count(body: &[u8]) -> u32 {
+        u32::from_ne_bytes(body[..4].try_into().unwrap())
+    }
+
+    #[test]
+    fn a_batch_is_clamped_whatever_the_client_asks() {
+        let mut c = cursor(vec![vec![7u8; 10]; 1000]);
+        let b = c.next_batch(u32::MAX);
+        assert_eq!(count(&b), MAX_ENUM_BATCH);
+        let b = c.next_batch(100);
+        assert_eq!(count(&b), 100);
+        let mut seen = MAX_ENUM_BATCH + 100;
+        loop {
+            let n = count(&c.next_batch(u32::MAX));
+            if n == 0 {
+                break;
+            }
+            seen += n;
+        }
+        assert_eq!(seen, 1000, "nothing is skipped");
+    }
+
+    #[test]
+    fn a_batch_stops_at_the_byte_cap_but_always_carries_one_record() {
+        let big = MAX_ENUM_REPLY / 2 + 1;
+        let mut c = cursor(vec![vec![1u8; big], vec![2u8; big], vec![3u8; 3 * big]]);
+        assert_eq!(count(&c.next_batch(10)), 1);
+        assert_eq!(count(&c.next_batch(10)), 1);
+        let last = c.next_batch(10);
+        assert_eq!((count(&last), last.len() > 3 * big), (1, true));
+        assert_eq!(count(&c.next_batch(10)), 0);
     }
 }

@@ -3,6 +3,7 @@
 pub mod commands;
 pub mod enumerate;
 pub mod memcache;
+pub mod no_cache;
 pub mod templates;
 
 // The lookup engine and its parts live in `responder::common` (shared with PAM); these
@@ -23,6 +24,7 @@ use cache_req::CacheReq;
 use commands::NssConn;
 use enumerate::EnumCache;
 use negcache::NegCache;
+use no_cache::NoCacheBudget;
 use settings::NssSettings;
 use source::{Clock, DomainSource};
 use std::sync::Arc;
@@ -35,6 +37,8 @@ pub struct NssCtx {
     pub enums: EnumCache,
     /// The memory cache shared with clients (`None`: not kept, as in tests).
     pub mc: Option<Arc<MemCache>>,
+    /// How often an unprivileged uid may bypass the cache (`EX_FLAG_NO_CACHE`).
+    pub no_cache: NoCacheBudget,
 }
 
 /// The NSS command handler given to the socket server.
@@ -67,6 +71,7 @@ impl NssResponder {
                 cr,
                 enums: EnumCache::default(),
                 mc,
+                no_cache: NoCacheBudget::default(),
             }),
         }
     }
@@ -95,11 +100,11 @@ impl CommandHandler for NssResponder {
     fn handle(
         &self,
         conn: &mut NssConn,
-        _client: &ClientInfo,
+        client: &ClientInfo,
         cmd: u32,
         body: &[u8],
     ) -> impl std::future::Future<Output = Action> + Send {
-        commands::dispatch(&self.ctx, conn, cmd, body)
+        commands::dispatch(&self.ctx, conn, client.peer.uid, cmd, body)
     }
 }
 

@@ -65,7 +65,7 @@ fn env() -> Env {
 
 impl Env {
     async fn call(&self, conn: &mut NssConn, cmd: u32, body: &[u8]) -> Action {
-        dispatch(self.resp.ctx(), conn, cmd, body).await
+        dispatch(self.resp.ctx(), conn, 0, cmd, body).await
     }
 
     async fn pw(&self, name: &str) -> Option<(String, u32, String, String)> {

@@ -64,7 +64,7 @@ fn user(name: &str, uid: u32) -> User {
 impl Env {
     async fn call(&self, cmd: Command, body: &[u8]) -> Vec<u8> {
         let mut c = NssConn::default();
-        match dispatch(self.resp.ctx(), &mut c, cmd.code(), body).await {
+        match dispatch(self.resp.ctx(), &mut c, 0, cmd.code(), body).await {
             Action::Reply { status: 0, body } => body,
             other => panic!("unexpected {other:?}"),
         }

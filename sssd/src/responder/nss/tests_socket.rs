@@ -5,6 +5,7 @@ use super::fake::{FakeClock, FakeSource};
 use super::settings::{DomainSettings, NssSettings};
 use super::source::DomainSource;
 use crate::model::User;
+use crate::responder::common::admission::{Admission, ConnLimits};
 use crate::responder::common::{
     Action, ClientInfo, CommandHandler, ServerConfig, bind_socket, serve,
 };
@@ -50,13 +51,22 @@ fn fake() -> (NssResponder, FakeSource) {
 }
 
 fn start<H: CommandHandler>(h: H, tweak: impl FnOnce(&mut ServerConfig)) -> Server {
+    start_limited(h, tweak, ConnLimits::for_fd_limit(1024))
+}
+
+fn start_limited<H: CommandHandler>(
+    h: H,
+    tweak: impl FnOnce(&mut ServerConfig),
+    limits: ConnLimits,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("pipes/nss");
     let mut cfg = ServerConfig::nss(path.clone());
     tweak(&mut cfg);
     let l = bind_socket(&cfg).unwrap();
     let h = Arc::new(h);
-    let task = tokio::spawn(async move { serve(l, h, &cfg).await });
+    let admission = Admission::new(limits);
+    let task = tokio::spawn(async move { serve(l, h, &cfg, admission).await });
     Server {
         path,
         _dir: dir,
@@ -237,6 +247,54 @@ async fn idle_connections_are_closed() {
     let t = Instant::now();
     assert!(closed(&mut s).await);
     assert!(t.elapsed() >= Duration::from_millis(150));
+}
+
+#[tokio::test]
+async fn a_request_trickled_a_byte_at_a_time_is_cut_off() {
+    let (r, _) = fake();
+    let srv = start(r, |c| c.idle_timeout = Duration::from_millis(400));
+    let mut s = connect(&srv).await;
+    let req = packet(0x11, 0, b"user0001\0");
+    let t = Instant::now();
+    let mut cut = false;
+    for b in req.iter().cycle().take(200) {
+        if s.write_all(&[*b]).await.is_err() {
+            cut = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        if t.elapsed() > Duration::from_secs(3) {
+            break;
+        }
+    }
+    let cut = cut || closed(&mut s).await;
+    assert!(cut, "a trickling client kept its connection");
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_millis(350) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_full_responder_closes_the_oldest_idle_connection() {
+    let (r, _) = fake();
+    let limits = ConnLimits {
+        total: 3,
+        per_uid: 2,
+        reserve: 1,
+    };
+    let srv = start_limited(r, |_| {}, limits);
+    let mut first = connect(&srv).await;
+    let _second = connect(&srv).await;
+    let _third = connect(&srv).await;
+    let mut fourth = connect(&srv).await;
+    assert!(
+        closed(&mut first).await,
+        "the oldest idle connection stays open"
+    );
+    let (h, _) = roundtrip(&mut fourth, 0x11, b"user0001\0").await.unwrap();
+    assert_eq!(h.status, 0);
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 use super::PamResponder;
 use super::settings::PAM_MAX_REQUEST_LEN;
 use super::tests::{auth_request, fixture};
+use crate::responder::common::admission::{Admission, ConnLimits};
 use crate::responder::common::{ServerConfig, bind_socket, serve};
 use sss_proto::pam::{PamRequest, decode_reply, encode_request, item, response, status};
 use sss_proto::{Command, Header, packet};
@@ -45,6 +46,7 @@ fn start(r: PamResponder) -> Server {
     let private = dir.path().join("pipes/private/pam");
     let r = Arc::new(r);
     let mut tasks = Vec::new();
+    let admission = Admission::new(ConnLimits::for_fd_limit(1024));
     let public_cfg = pam_config(path.clone());
     let mut private_cfg = pam_config(private.clone());
     private_cfg.socket_mode = 0o600;
@@ -52,7 +54,10 @@ fn start(r: PamResponder) -> Server {
     for cfg in [public_cfg, private_cfg] {
         let l = bind_socket(&cfg).unwrap();
         let r = r.clone();
-        tasks.push(tokio::spawn(async move { serve(l, r, &cfg).await }));
+        let admission = admission.clone();
+        tasks.push(tokio::spawn(
+            async move { serve(l, r, &cfg, admission).await },
+        ));
     }
     Server {
         path,
