@@ -7,6 +7,7 @@
 
 use super::admission::Ticket;
 use super::peer::PeerCred;
+use super::ratelimit::client_warning;
 use sss_proto::{Command, HEADER_LEN, Header, packet};
 use std::future::Future;
 use std::pin::Pin;
@@ -303,20 +304,26 @@ pub async fn run_client<H: CommandHandler>(
         {
             Ok(Ok(h)) if h.len <= settings.max_request_len => h,
             Ok(Ok(h)) => {
-                tracing::warn!(
-                    client = id,
-                    uid = peer.uid,
-                    len = h.len,
-                    "request over the size limit; closing"
-                );
+                client_warning(|n| {
+                    tracing::warn!(
+                        client = id,
+                        uid = peer.uid,
+                        pid = ?peer.pid,
+                        len = h.len,
+                        "request over the size limit; closing ({n} more client warnings held back)"
+                    )
+                });
                 return;
             }
             Ok(Err(e)) => {
-                tracing::warn!(
-                    client = id,
-                    uid = peer.uid,
-                    "bad packet header: {e}; closing"
-                );
+                client_warning(|n| {
+                    tracing::warn!(
+                        client = id,
+                        uid = peer.uid,
+                        pid = ?peer.pid,
+                        "bad packet header: {e}; closing ({n} more client warnings held back)"
+                    )
+                });
                 return;
             }
             Err(gone) => return log_gone(id, &peer, gone, &settings),
@@ -345,11 +352,15 @@ pub async fn run_client<H: CommandHandler>(
             };
             handler.handle(&mut conn, &info, h.cmd, body).await
         } else {
-            tracing::warn!(
-                client = id,
-                cmd = h.cmd,
-                "command before GET_VERSION; closing"
-            );
+            client_warning(|n| {
+                tracing::warn!(
+                    client = id,
+                    uid = peer.uid,
+                    pid = ?peer.pid,
+                    cmd = h.cmd,
+                    "command before GET_VERSION; closing ({n} more client warnings held back)"
+                )
+            });
             Action::Close
         };
         inbuf.consume(total);
@@ -377,13 +388,15 @@ fn log_gone(id: u64, peer: &PeerCred, gone: Gone, settings: &ClientSettings) {
     match gone {
         Gone::Closed => {}
         Gone::Idle => tracing::debug!(client = id, "idle for {:?}; closing", settings.idle_timeout),
-        Gone::Slow => tracing::info!(
-            client = id,
-            uid = peer.uid,
-            pid = ?peer.pid,
-            "request not complete within {:?}; closing",
-            settings.request_timeout
-        ),
+        Gone::Slow => client_warning(|n| {
+            tracing::warn!(
+                client = id,
+                uid = peer.uid,
+                pid = ?peer.pid,
+                "request not complete within {:?}; closing ({n} more client warnings held back)",
+                settings.request_timeout
+            )
+        }),
         Gone::Evicted => tracing::debug!(
             client = id,
             uid = peer.uid,

@@ -2,7 +2,28 @@
 //! local user could make expensive for everyone (a lookup that bypasses the cache).
 
 use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
+
+/// How often a warning about a misbehaving client (garbage, an oversized or unknown
+/// request, a trickled request) is logged at most, per process.
+pub const CLIENT_WARNING_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Logs a warning about a misbehaving client through `log`, which gets the number of such
+/// warnings held back since the last one, unless one was logged in the last
+/// [`CLIENT_WARNING_INTERVAL`]: any local user can produce them at will, and must not be
+/// able to fill the disk with them.
+pub fn client_warning(log: impl FnOnce(u64)) {
+    static LIMITER: OnceLock<Mutex<LogLimiter>> = OnceLock::new();
+    let limiter = LIMITER.get_or_init(|| Mutex::new(LogLimiter::new(CLIENT_WARNING_INTERVAL)));
+    let allowed = limiter
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .allow(Instant::now());
+    if let Some(held_back) = allowed {
+        log(held_back);
+    }
+}
 
 /// Lets a repeated warning through at most once per interval, counting what it held back.
 #[derive(Debug)]

@@ -6,6 +6,7 @@ use super::memcache::Key;
 use super::templates::{self, TemplateVars};
 use crate::model::{Group, User};
 use crate::responder::common::Action;
+use crate::responder::common::ratelimit::client_warning;
 use sss_proto::Command;
 use sss_proto::nss::{
     GroupEntry, PasswdEntry, decode_enum_request, decode_id_request, decode_name_request,
@@ -207,7 +208,13 @@ pub async fn dispatch(
     body: &[u8],
 ) -> Action {
     let Some(c) = Command::from_u32(cmd) else {
-        tracing::warn!(cmd, "unknown command; closing the connection");
+        client_warning(|n| {
+            tracing::warn!(
+                cmd,
+                uid,
+                "unknown command; closing the connection ({n} more client warnings held back)"
+            )
+        });
         return Action::Close;
     };
     let cr = &ctx.cr;
@@ -286,10 +293,14 @@ pub async fn dispatch(
             Ok(not_found_body())
         }
         _ => {
-            tracing::warn!(
-                cmd,
-                "command not served by the NSS responder; closing the connection"
-            );
+            client_warning(|n| {
+                tracing::warn!(
+                    cmd,
+                    uid,
+                    "command not served by the NSS responder; closing the connection ({n} \
+                     more client warnings held back)"
+                )
+            });
             return Action::Close;
         }
     };

@@ -131,11 +131,15 @@ impl CommandHandler for PamResponder {
 
     async fn handle(&self, _conn: &mut (), client: &ClientInfo, cmd: u32, body: &[u8]) -> Action {
         if !is_pam_command(cmd) {
-            tracing::warn!(
-                client = client.id,
-                cmd,
-                "not a PAM command; closing the connection"
-            );
+            crate::responder::common::ratelimit::client_warning(|n| {
+                tracing::warn!(
+                    client = client.id,
+                    uid = client.peer.uid,
+                    cmd,
+                    "not a PAM command; closing the connection ({n} more client warnings held \
+                     back)"
+                )
+            });
             return Action::Close;
         }
         let reply = request::process(&self.ctx, client, cmd, body).await;
