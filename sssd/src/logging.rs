@@ -207,10 +207,14 @@ pub fn init(service_name: &str, debug_level: u32, logger: Logger) -> Result<(), 
 pub fn reopen() {
     let Some(log) = LOG_FILE.get() else { return };
     match open_log(&log.path) {
-        Ok(new) => match log.file.lock() {
-            Ok(mut f) => *f = new,
-            Err(p) => *p.into_inner() = new,
-        },
+        Ok(new) => {
+            match log.file.lock() {
+                Ok(mut f) => *f = new,
+                Err(p) => *p.into_inner() = new,
+            }
+            // The first line of a rotated file says why it starts here.
+            tracing::info!("log file reopened: {}", log.path.display());
+        }
         Err(e) => tracing::error!("cannot reopen: {e}"),
     }
 }

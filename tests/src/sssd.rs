@@ -114,8 +114,18 @@ impl<'ns> Sssd<'ns> {
     /// Writes `conf` as /etc/sssd/sssd.conf (0600), starts `sssd -i`, and waits for the NSS
     /// socket; on failure the error carries the daemon's stderr and logs.
     pub fn start(ns: &'ns Namespace, conf: &SssdConf) -> Result<Sssd<'ns>> {
+        Sssd::start_with_argv(ns, conf, SSSD_ARGV)
+    }
+
+    /// Like [`Sssd::start`] with another monitor command line (e.g. a higher `-d` level for
+    /// a test that reads the logs).
+    pub fn start_with_argv(
+        ns: &'ns Namespace,
+        conf: &SssdConf,
+        argv: &[&str],
+    ) -> Result<Sssd<'ns>> {
         ns.write_file(CONF_PATH, conf.render().as_bytes(), 0o600)?;
-        let mut daemon = ns.spawn(SSSD_ARGV)?;
+        let mut daemon = ns.spawn(argv)?;
         let mut exited = None;
         let ready = crate::proc::wait_until("the NSS socket", START_TIMEOUT, || {
             if let Some(s) = daemon.wait_exit(Duration::ZERO) {

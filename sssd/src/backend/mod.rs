@@ -278,9 +278,10 @@ impl Backend {
         self.inner.state.is_offline()
     }
 
-    /// `goOffline`: become offline now and drop the connection.
+    /// `goOffline`: become offline now (for `offline_timeout`, unless already offline) and
+    /// drop the connection.
     pub async fn go_offline(&self) {
-        self.inner.state.mark_offline(Instant::now());
+        self.inner.state.force_offline(Instant::now());
         self.inner.provider.disconnect().await;
     }
 
@@ -345,7 +346,7 @@ impl ServiceHandler for Backend {
         if let Ok(h) = tokio::runtime::Handle::try_current() {
             h.spawn(async move { b.go_offline().await });
         } else {
-            self.inner.state.mark_offline(Instant::now());
+            self.inner.state.force_offline(Instant::now());
         }
     }
 

@@ -3,7 +3,7 @@
 //! A connection failure makes the backend offline: requests are answered `DP_ERR_OFFLINE`
 //! at once until the retry time, which starts at `offline_timeout` and doubles after each
 //! failed attempt up to `offline_timeout_max`. `resetOffline` (SIGUSR2) makes the next
-//! request try at once; `goOffline` (SIGUSR1) forces the offline state.
+//! request try at once; `goOffline` (SIGUSR1) forces the offline state for `offline_timeout`.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -117,6 +117,27 @@ impl OnlineState {
         self.bump();
     }
 
+    /// `goOffline` (SIGUSR1) at `now`: offline until `offline_timeout` has passed. A backend
+    /// that is offline already keeps its schedule, as SSSD's: the signal neither extends
+    /// nor shortens an outage.
+    pub fn force_offline(&self, now: Instant) {
+        let base = self.base;
+        let changed = self.with(|s| {
+            if s.offline {
+                return false;
+            }
+            tracing::warn!("going offline on request; retrying in {} s", base.as_secs());
+            s.offline = true;
+            s.probing = None;
+            s.backoff = base;
+            s.retry_at = Some(now + base);
+            true
+        });
+        if changed {
+            self.bump();
+        }
+    }
+
     /// Records a successful connection: online again, backoff reset.
     pub fn mark_online(&self) {
         self.with(|s| {
@@ -181,6 +202,29 @@ mod tests {
         // A new outage starts again from offline_timeout.
         st.mark_offline(t0 + 400 * S);
         assert_eq!(st.retry_at(), Some(t0 + 460 * S));
+    }
+
+    #[test]
+    fn forced_offline_lasts_offline_timeout_and_keeps_a_running_schedule() {
+        let st = OnlineState::new(60 * S, OFFLINE_TIMEOUT_MAX);
+        let t0 = Instant::now();
+        st.force_offline(t0);
+        assert!(st.is_offline());
+        assert_eq!(st.retry_at(), Some(t0 + 60 * S));
+        // A second request does not push the retry further away (mark_offline would).
+        st.force_offline(t0 + 10 * S);
+        assert_eq!(st.retry_at(), Some(t0 + 60 * S));
+        assert_eq!(st.check(t0 + 59 * S), Decision::Offline);
+        assert_eq!(st.check(t0 + 60 * S), Decision::Probe);
+        // A failed probe backs off from offline_timeout as after any failure.
+        st.mark_offline(t0 + 61 * S);
+        assert_eq!(st.retry_at(), Some(t0 + 181 * S));
+        // During a real outage the request changes nothing either.
+        st.force_offline(t0 + 62 * S);
+        assert_eq!(st.retry_at(), Some(t0 + 181 * S));
+        st.mark_online();
+        st.force_offline(t0 + 200 * S);
+        assert_eq!(st.retry_at(), Some(t0 + 260 * S));
     }
 
     #[test]
