@@ -105,6 +105,9 @@ pub(crate) type PamWireArgs<'a> = (
     u32,
 );
 
+/// One token's bytes, wiped on drop.
+pub type Token = Zeroizing<Vec<u8>>;
+
 /// Largest token file accepted from a peer (both tokens and the length word): well above
 /// what fits in a PAM request (16 KiB).
 pub const MAX_TOKENS_LEN: u64 = 64 * 1024;
@@ -145,9 +148,7 @@ pub fn tokens_fd(authtok: &[u8], new_authtok: &[u8]) -> Result<OwnedFd, TokenErr
 
 /// Reads the tokens [`tokens_fd`] wrote from the descriptor `fd` (at offset 0, whatever its
 /// file position), each into a buffer allocated once at its exact size and wiped on drop.
-pub fn read_tokens(
-    fd: BorrowedFd<'_>,
-) -> Result<(Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>), TokenError> {
+pub fn read_tokens(fd: BorrowedFd<'_>) -> Result<(Token, Token), TokenError> {
     let file = std::fs::File::from(fd.try_clone_to_owned().map_err(TokenError::Read)?);
     let meta = file.metadata().map_err(TokenError::Read)?;
     if !meta.is_file() {
