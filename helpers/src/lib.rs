@@ -16,10 +16,33 @@ use zeroize::Zeroizing;
 /// Largest request accepted on stdin.
 pub const MAX_REQUEST: u64 = 1024 * 1024;
 
-/// Reads all of stdin (bounded) into a buffer wiped on drop.
+/// Reads all of stdin (at most [`MAX_REQUEST`] bytes; more is an error) into a buffer wiped
+/// on drop. The buffer is allocated once at its largest size and read into in place, so no
+/// growth leaves an unwiped copy of the request (it holds passwords) behind, and std's
+/// buffered `Stdin` is bypassed.
 pub fn read_stdin() -> std::io::Result<Zeroizing<Vec<u8>>> {
-    let mut buf = Zeroizing::new(Vec::new());
-    std::io::stdin().take(MAX_REQUEST).read_to_end(&mut buf)?;
+    use std::os::fd::AsFd;
+    let max = MAX_REQUEST as usize;
+    let mut input = std::fs::File::from(std::io::stdin().as_fd().try_clone_to_owned()?);
+    // One byte more than allowed, to tell a request of exactly MAX_REQUEST from a longer one.
+    let mut buf = Zeroizing::new(vec![0u8; max + 1]);
+    let mut len = 0;
+    while len < buf.len() {
+        match input.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if len > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("request on stdin is longer than {max} bytes"),
+        ));
+    }
+    // Shrinking the length keeps the allocation: the whole of it is wiped on drop.
+    buf.truncate(len);
     Ok(buf)
 }
 

@@ -83,6 +83,18 @@ fn cstring(s: &[u8]) -> Result<CString, i32> {
     CString::new(s).map_err(|_| code::BUF_ERR)
 }
 
+/// `s` and a trailing NUL in a buffer allocated once at its final size and wiped on drop
+/// (`CString::new` copies and then grows by one byte, freeing the first copy unwiped).
+fn secret_cstring(s: &[u8]) -> Result<Zeroizing<Vec<u8>>, i32> {
+    if s.contains(&0) {
+        return Err(code::BUF_ERR);
+    }
+    let mut v = Zeroizing::new(Vec::with_capacity(s.len() + 1));
+    v.extend_from_slice(s);
+    v.push(0);
+    Ok(v)
+}
+
 impl LibPam {
     fn get_ptr(&self, kind: c_int) -> Result<*const c_void, i32> {
         let mut p: *const c_void = std::ptr::null();
@@ -173,14 +185,13 @@ impl PamHandler for LibPam {
     }
 
     fn set_authtok(&mut self, tok: Tok, value: Option<&[u8]>) -> Result<(), i32> {
-        let c = value.map(cstring).transpose()?;
+        // Wiped when dropped, after libpam has copied it.
+        let c = value.map(secret_cstring).transpose()?;
         let p = c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr().cast());
-        // SAFETY: libpam copies the string (or clears the item for NULL).
+        // SAFETY: `p` is NULL or a NUL-terminated string that outlives the call; libpam
+        // copies it (or clears the item for NULL).
         let rc = unsafe { pam_set_item(self.pamh, tok_item(tok), p) };
-        if let Some(c) = c {
-            let mut v = Zeroizing::new(c.into_bytes());
-            zeroize::Zeroize::zeroize(&mut *v);
-        }
+        drop(c);
         if rc == code::SUCCESS { Ok(()) } else { Err(rc) }
     }
 

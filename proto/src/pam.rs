@@ -343,26 +343,55 @@ fn put_item(out: &mut Vec<u8>, kind: u32, data: &[u8]) {
 
 fn put_str_item(out: &mut Vec<u8>, kind: u32, s: &Option<String>) {
     if let Some(s) = s.as_deref().filter(|s| !s.is_empty()) {
-        let mut v = s.as_bytes().to_vec();
-        v.push(0);
-        put_item(out, kind, &v);
+        put_u32(out, kind);
+        put_u32(out, (s.len() + 1) as u32);
+        out.extend_from_slice(s.as_bytes());
+        out.push(0);
     }
 }
 
 fn put_authtok_item(out: &mut Vec<u8>, kind: u32, tok: &Option<AuthTok>) {
     if let Some(t) = tok {
-        let mut v = Vec::with_capacity(4 + t.data.len());
-        put_u32(&mut v, t.kind);
-        v.extend_from_slice(&t.data);
-        put_item(out, kind, &v);
-        wipe(&mut v);
+        put_u32(out, kind);
+        put_u32(out, (4 + t.data.len()) as u32);
+        put_u32(out, t.kind);
+        out.extend_from_slice(&t.data);
     }
 }
 
-/// Encodes a request body in pam_sss's packing order. The caller owns the result and should
-/// [`wipe`] it once sent, since it holds the tokens.
+/// The exact length of [`encode_request`]'s output for `req`.
+pub fn request_len(req: &PamRequest) -> usize {
+    let item = |len: usize| 8 + len;
+    let strings = [
+        &req.user,
+        &req.service,
+        &req.tty,
+        &req.ruser,
+        &req.rhost,
+        &req.requested_domains,
+    ]
+    .into_iter()
+    .filter_map(|s| s.as_deref().filter(|s| !s.is_empty()))
+    .map(|s| item(s.len() + 1))
+    .sum::<usize>();
+    let numbers = [req.cli_pid, req.child_pid, req.flags]
+        .into_iter()
+        .flatten()
+        .map(|_| item(4))
+        .sum::<usize>();
+    let tokens = [&req.authtok, &req.newauthtok]
+        .into_iter()
+        .flatten()
+        .map(|t| item(4 + t.data.len()))
+        .sum::<usize>();
+    4 + strings + numbers + tokens + 4
+}
+
+/// Encodes a request body in pam_sss's packing order, into a buffer allocated once at its
+/// exact size (see [`request_len`]), so no growth leaves a copy of the tokens behind. The
+/// caller owns the result and should [`wipe`] it once sent, since it holds the tokens.
 pub fn encode_request(req: &PamRequest) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
+    let mut out = Vec::with_capacity(request_len(req));
     put_u32(&mut out, START_OF_REQUEST);
     put_str_item(&mut out, item::USER, &req.user);
     put_str_item(&mut out, item::SERVICE, &req.service);
@@ -626,14 +655,27 @@ mod tests {
         }
 
         #[test]
-        fn requests_round_trip(user in "[a-z0-9@._-]{1,64}", pw in proptest::collection::vec(any::<u8>(), 1..128), pid in 1u32..) {
+        fn requests_round_trip(user in "[a-z0-9@._-]{1,64}", pw in proptest::collection::vec(any::<u8>(), 1..128), pid in 1u32..,
+            rhost in proptest::option::of("[a-z.]{1,300}"), new in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..300))) {
             let req = PamRequest {
                 user: Some(user),
+                rhost,
                 cli_pid: Some(pid),
+                flags: Some(3),
                 authtok: Some(AuthTok { kind: authtok::PASSWORD, data: pw }),
+                newauthtok: new.map(|data| AuthTok { kind: authtok::PASSWORD, data }),
                 ..PamRequest::default()
             };
-            prop_assert_eq!(decode_request(&encode_request(&req), 3).unwrap(), req);
+            let body = encode_request(&req);
+            // Allocated once at its final size: no grown-out-of copy of the tokens.
+            prop_assert_eq!(body.capacity(), body.len());
+            prop_assert_eq!(request_len(&req), body.len());
+            let mut back = decode_request(&body, 3).unwrap();
+            // An empty token decodes as EMPTY.
+            if let Some(t) = back.newauthtok.as_mut().filter(|t| t.data.is_empty()) {
+                t.kind = authtok::PASSWORD;
+            }
+            prop_assert_eq!(back, req);
         }
     }
 }

@@ -6,6 +6,10 @@ use sss_proto::child::{Krb5Reply, decode_krb5_request, encode_krb5_reply};
 use sss_proto::pam::status;
 use sssd_helpers::{krb5_child, preload, read_stdin, send_reply, use_private_profile};
 
+/// Every freed heap block is wiped: passwords pass through this process.
+#[global_allocator]
+static ALLOC: sss_proto::wipe_alloc::WipeOnFree = sss_proto::wipe_alloc::WipeOnFree;
+
 fn main() -> ExitCode {
     // SAFETY: called first, while single-threaded.
     unsafe { libc::umask(0o077) };

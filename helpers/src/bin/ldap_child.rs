@@ -6,6 +6,10 @@ use std::process::ExitCode;
 use sss_proto::child::{LdapChildReply, decode_ldap_request, encode_ldap_reply};
 use sssd_helpers::{ldap_child, read_stdin, send_reply, use_private_profile};
 
+/// Every freed heap block is wiped: keytab keys pass through this process.
+#[global_allocator]
+static ALLOC: sss_proto::wipe_alloc::WipeOnFree = sss_proto::wipe_alloc::WipeOnFree;
+
 fn failure() -> LdapChildReply {
     LdapChildReply {
         result: libc::EINVAL as u32,

@@ -45,6 +45,22 @@ pub struct Krb5Error {
 /// Result of a libkrb5 call.
 pub type Result<T> = std::result::Result<T, Krb5Error>;
 
+/// `s` with a trailing NUL in a buffer sized once and wiped on drop (`CString::new` copies
+/// and then grows its buffer by one byte, leaving the first copy unwiped).
+fn secret_cstring(what: &str, s: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    if s.contains(&0) {
+        return Err(Krb5Error {
+            what: what.to_string(),
+            code: libc::EINVAL,
+            message: "contains a NUL byte".into(),
+        });
+    }
+    let mut v = Zeroizing::new(Vec::with_capacity(s.len() + 1));
+    v.extend_from_slice(s);
+    v.push(0);
+    Ok(v)
+}
+
 fn cstring(what: &str, s: &[u8]) -> Result<CString> {
     // Checked first so a secret is never copied into an error value.
     if s.contains(&0) {
@@ -154,7 +170,7 @@ impl Context {
         service: Option<&str>,
         opts: &InitOpts<'_>,
     ) -> Result<Creds<'_>> {
-        let pw = Zeroizing::new(cstring("password", password)?.into_bytes_with_nul());
+        let pw = secret_cstring("password", password)?;
         let svc = service
             .map(|s| cstring("service", s.as_bytes()))
             .transpose()?;
@@ -228,7 +244,7 @@ impl Context {
     /// Changes the password with kpasswd using `creds` for `kadmin/changepw`. Returns the
     /// server's result code and message (0 = changed).
     pub fn change_password(&self, creds: &mut Creds<'_>, new: &[u8]) -> Result<(i32, String)> {
-        let pw = Zeroizing::new(cstring("new password", new)?.into_bytes_with_nul());
+        let pw = secret_cstring("new password", new)?;
         let mut code = 0;
         let mut code_str = empty_data();
         let mut result_str = empty_data();

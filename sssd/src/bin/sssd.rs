@@ -8,6 +8,11 @@ use sssd::monitor::{self, Command, MonitorOptions, daemon::ReadyNotifier};
 use sssd::service;
 use std::process::ExitCode;
 
+/// Every freed heap block is wiped: the private bus runs through this process (PAM tokens
+/// cross it only as descriptors; this is defence in depth).
+#[global_allocator]
+static ALLOC: sss_proto::wipe_alloc::WipeOnFree = sss_proto::wipe_alloc::WipeOnFree;
+
 fn main() -> ExitCode {
     // Before anything else, and while single-threaded: our own lookups must not loop
     // back into sssd.

@@ -14,6 +14,10 @@ use sssd::sbus;
 use sssd::service::{self, ChildOptions};
 use std::sync::Arc;
 
+/// Every freed heap block is wiped: passwords pass through this process.
+#[global_allocator]
+static ALLOC: sss_proto::wipe_alloc::WipeOnFree = sss_proto::wipe_alloc::WipeOnFree;
+
 fn main() -> Result<()> {
     // Sets _SSS_LOOPS=NO before any thread exists, then parses the command line.
     let opts = ChildOptions::from_args()?;

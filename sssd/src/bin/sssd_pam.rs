@@ -12,6 +12,10 @@ use sssd::sbus;
 use sssd::service::ChildOptions;
 use std::sync::Arc;
 
+/// Every freed heap block is wiped: passwords pass through this process.
+#[global_allocator]
+static ALLOC: sss_proto::wipe_alloc::WipeOnFree = sss_proto::wipe_alloc::WipeOnFree;
+
 fn main() -> anyhow::Result<()> {
     // Sets _SSS_LOOPS=NO before anything else (and before any thread exists), so the
     // getpwnam below never loops back into our own NSS responder.

@@ -6,8 +6,8 @@ use super::{
     AccountInfoHandler, AccountRequest, Bus, DP_ERR_FATAL, DpReply, EntryType, Filter, SbusError,
     ServiceHandler,
 };
+use std::os::fd::AsFd;
 use std::sync::Arc;
-use zeroize::Zeroizing;
 
 /// errno value sent back for malformed requests.
 const EINVAL: u32 = libc::EINVAL as u32;
@@ -103,12 +103,19 @@ impl DataProvider {
         ruser: String,
         rhost: String,
         authtok_type: u32,
-        authtok: Vec<u8>,
         new_authtok_type: u32,
-        new_authtok: Vec<u8>,
+        tokens: zbus::OwnedFd,
         cli_pid: u32,
         cli_flags: u32,
     ) -> PamWireReply {
+        let (authtok, new_authtok) = match super::pam::read_tokens(tokens.as_fd()) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!("pamHandler for {user}@{domain} rejected: {e}");
+                return (sss_proto::pam::status::SYSTEM_ERR, Vec::new());
+            }
+        };
+        drop(tokens);
         let req = PamForward {
             cmd,
             domain,
@@ -118,9 +125,9 @@ impl DataProvider {
             ruser,
             rhost,
             authtok_type,
-            authtok: Zeroizing::new(authtok),
+            authtok,
             new_authtok_type,
-            new_authtok: Zeroizing::new(new_authtok),
+            new_authtok,
             cli_pid,
             cli_flags,
         };

@@ -339,14 +339,20 @@ impl DataProviderClient {
     }
 
     /// Forwards a PAM command to the backend of `req.domain` (direct socket first, as
-    /// [`DataProviderClient::get_account_info`]); `timeout` bounds the wait.
+    /// [`DataProviderClient::get_account_info`]); `timeout` bounds the wait. The tokens go
+    /// in a memory file passed as a descriptor (see [`pam`]), never in the message.
     pub async fn pam_handler(
         &self,
         req: &PamForward,
         timeout: std::time::Duration,
     ) -> Result<PamResult, SbusError> {
+        let tokens =
+            pam::tokens_fd(&req.authtok, &req.new_authtok).map_err(|e| SbusError::Bus {
+                address: format!("pamHandler to the backend of {}", req.domain),
+                source: zbus::Error::Failure(e.to_string()),
+            })?;
         let (pam_status, items): pam::PamWireReply = self
-            .call(&req.domain, "pamHandler", &req.to_wire(), timeout)
+            .call(&req.domain, "pamHandler", &req.to_wire(&tokens), timeout)
             .await?;
         Ok(PamResult { pam_status, items })
     }

@@ -2,10 +2,20 @@
 //! resolved user, answered with a PAM status and response items.
 //!
 //! D-Bus signature: `pamHandler(q cmd, s domain, s user, s service, s tty, s ruser, s rhost,
-//! u authtok_type, ay authtok, u newauthtok_type, ay newauthtok, u cli_pid, u cli_flags)
-//! -> (i pam_status, a(uay) items)`. Tokens travel only over the 0700 private directory
-//! (the bus socket or the backend's direct socket).
+//! u authtok_type, u newauthtok_type, h tokens, u cli_pid, u cli_flags)
+//! -> (i pam_status, a(uay) items)`.
+//!
+//! The tokens never enter a D-Bus message: zbus serializes and receives messages in buffers
+//! of its own, and the broker (busd in the monitor) copies them again. Instead the responder
+//! writes them into an anonymous memory file ([`tokens_fd`]: the authtok's length as a
+//! host-order u32, the authtok, the new authtok) whose descriptor travels with the message
+//! (SCM_RIGHTS, over the 0700 private directory), and the backend reads them straight into
+//! buffers of their exact size that are wiped on drop ([`read_tokens`]). The broker only
+//! passes the descriptor on.
 
+use std::io::Write;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::FileExt;
 use zeroize::Zeroizing;
 
 /// A PAM request forwarded to the backend of `domain`.
@@ -89,19 +99,90 @@ pub(crate) type PamWireArgs<'a> = (
     &'a str,
     &'a str,
     u32,
-    &'a [u8],
     u32,
-    &'a [u8],
+    zbus::Fd<'a>,
     u32,
     u32,
 );
+
+/// One token's bytes, wiped on drop.
+pub type Token = Zeroizing<Vec<u8>>;
+
+/// Largest token file accepted from a peer (both tokens and the length word): well above
+/// what fits in a PAM request (16 KiB).
+pub const MAX_TOKENS_LEN: u64 = 64 * 1024;
+
+/// Why the tokens could not be passed or read.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Creating or writing the memory file failed.
+    #[error("cannot pass the PAM tokens in a memory file: {0}")]
+    Write(std::io::Error),
+    /// Reading the received descriptor failed.
+    #[error("cannot read the PAM tokens from the passed descriptor: {0}")]
+    Read(std::io::Error),
+    /// The descriptor is not a regular file, or its contents do not parse.
+    #[error("the passed PAM token descriptor is malformed: {0}")]
+    Malformed(String),
+}
+
+/// A new anonymous memory file (close-on-exec) holding `authtok` and `new_authtok`: the
+/// authtok's length (host-order u32), the authtok, the new authtok. Written with plain
+/// `write` calls, so no buffer of this process holds a further copy.
+pub fn tokens_fd(authtok: &[u8], new_authtok: &[u8]) -> Result<OwnedFd, TokenError> {
+    let len = u32::try_from(authtok.len())
+        .map_err(|_| TokenError::Malformed(format!("authtok of {} bytes", authtok.len())))?;
+    // SAFETY: a NUL-terminated name and valid flags; the result is checked below.
+    let fd = unsafe { libc::memfd_create(c"sssd-pam-tokens".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(TokenError::Write(std::io::Error::last_os_error()));
+    }
+    // SAFETY: `fd` was just returned by memfd_create and is owned by nobody else.
+    let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let mut file = std::fs::File::from(fd);
+    for part in [&len.to_ne_bytes()[..], authtok, new_authtok] {
+        file.write_all(part).map_err(TokenError::Write)?;
+    }
+    Ok(OwnedFd::from(file))
+}
+
+/// Reads the tokens [`tokens_fd`] wrote from the descriptor `fd` (at offset 0, whatever its
+/// file position), each into a buffer allocated once at its exact size and wiped on drop.
+pub fn read_tokens(fd: BorrowedFd<'_>) -> Result<(Token, Token), TokenError> {
+    let file = std::fs::File::from(fd.try_clone_to_owned().map_err(TokenError::Read)?);
+    let meta = file.metadata().map_err(TokenError::Read)?;
+    if !meta.is_file() {
+        return Err(TokenError::Malformed("not a regular file".into()));
+    }
+    let total = meta.len();
+    if !(4..=MAX_TOKENS_LEN).contains(&total) {
+        return Err(TokenError::Malformed(format!("{total} bytes")));
+    }
+    let mut word = [0u8; 4];
+    file.read_exact_at(&mut word, 0).map_err(TokenError::Read)?;
+    let first = u64::from(u32::from_ne_bytes(word));
+    let Some(second) = (total - 4).checked_sub(first) else {
+        return Err(TokenError::Malformed(format!(
+            "authtok of {first} bytes in a file of {total}"
+        )));
+    };
+    // Both lengths are at most MAX_TOKENS_LEN, so they fit in usize.
+    let mut authtok = Zeroizing::new(vec![0u8; first as usize]);
+    let mut new_authtok = Zeroizing::new(vec![0u8; second as usize]);
+    file.read_exact_at(&mut authtok, 4)
+        .map_err(TokenError::Read)?;
+    file.read_exact_at(&mut new_authtok, 4 + first)
+        .map_err(TokenError::Read)?;
+    Ok((authtok, new_authtok))
+}
 
 /// The wire tuple of a `pamHandler` reply.
 pub(crate) type PamWireReply = (i32, Vec<(u32, Vec<u8>)>);
 
 impl PamForward {
-    /// The wire arguments of this request.
-    pub(crate) fn to_wire(&self) -> PamWireArgs<'_> {
+    /// The wire arguments of this request, with `tokens` (from [`tokens_fd`]) carrying the
+    /// token bytes.
+    pub(crate) fn to_wire<'a>(&'a self, tokens: &'a OwnedFd) -> PamWireArgs<'a> {
         (
             self.cmd,
             &self.domain,
@@ -111,11 +192,51 @@ impl PamForward {
             &self.ruser,
             &self.rhost,
             self.authtok_type,
-            &self.authtok,
             self.new_authtok_type,
-            &self.new_authtok,
+            zbus::Fd::from(tokens.as_fd()),
             self.cli_pid,
             self.cli_flags,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_through_a_memory_file() {
+        for (a, b) in [
+            (&b"Secret123"[..], &b""[..]),
+            (b"", b""),
+            (b"old", b"new password"),
+        ] {
+            let fd = tokens_fd(a, b).unwrap();
+            let (x, y) = read_tokens(fd.as_fd()).unwrap();
+            assert_eq!((x.as_slice(), y.as_slice()), (a, b));
+            assert_eq!((x.capacity(), y.capacity()), (a.len(), b.len()));
+        }
+    }
+
+    #[test]
+    fn malformed_token_files_are_refused() {
+        let fd = tokens_fd(b"abc", b"").unwrap();
+        let f = std::fs::File::from(fd);
+        f.set_len(2).unwrap();
+        assert!(matches!(
+            read_tokens(f.as_fd()),
+            Err(TokenError::Malformed(_))
+        ));
+        f.set_len(0).unwrap();
+        f.write_at(&100u32.to_ne_bytes(), 0).unwrap();
+        assert!(matches!(
+            read_tokens(f.as_fd()),
+            Err(TokenError::Malformed(_))
+        ));
+        let (r, _w) = std::io::pipe().unwrap();
+        assert!(matches!(
+            read_tokens(r.as_fd()),
+            Err(TokenError::Malformed(_))
+        ));
     }
 }

@@ -28,17 +28,34 @@ pub fn hash_password(password: &[u8]) -> Result<Zeroizing<String>, String> {
         }
         filled += usize::try_from(n).unwrap_or(0);
     }
-    ShaCrypt::SHA512
+    let hash = ShaCrypt::SHA512
         .hash_password_with_salt(password, &salt)
         .map(|h| Zeroizing::new(h.to_string()))
-        .map_err(|e| format!("cannot hash the password: {e}"))
+        .map_err(|e| format!("cannot hash the password: {e}"));
+    scrub_stack();
+    hash
 }
 
 /// Whether `password` matches the crypt(3)-style `hash` (constant-time comparison).
 pub fn verify_password(password: &[u8], hash: &str) -> bool {
-    PasswordHashRef::new(hash)
+    let ok = PasswordHashRef::new(hash)
         .ok()
-        .is_some_and(|h| ShaCrypt::SHA512.verify_password(password, h).is_ok())
+        .is_some_and(|h| ShaCrypt::SHA512.verify_password(password, h).is_ok());
+    scrub_stack();
+    ok
+}
+
+/// Stack below the caller that [`scrub_stack`] overwrites: far more than sha-crypt's frames.
+const SCRUB_LEN: usize = 16 * 1024;
+
+/// Overwrites the stack just below the caller, where the hashing functions it called kept
+/// their state (SHA-512 block buffers that held the password), so the thread's stack holds no
+/// copy once they returned. The allocator wipes heap copies; this covers the stack ones.
+#[inline(never)]
+fn scrub_stack() {
+    let mut area = [0u8; SCRUB_LEN];
+    zeroize::Zeroize::zeroize(&mut area[..]);
+    std::hint::black_box(&area);
 }
 
 /// The `[pam]` limits of offline authentication.
