@@ -6,7 +6,8 @@
 //!   ([`ownership`]) and starts every child with `--uid N --gid N`, as SSSD 2.8 does.
 //! - A child reads the configuration as root, then becomes that user for good ([`user`]):
 //!   supplementary groups dropped, real, effective and saved ids changed, the bounding set
-//!   cut down to what its helpers need first.
+//!   cut down to what its helpers need first. `sssd_pam` does so only after binding its
+//!   sockets, as SSSD 2.8's does: pam_sss trusts only root-owned sockets served by root.
 //! - A responder, once its sockets are bound and its caches open, keeps no capability at
 //!   all and sets `no_new_privs` ([`drop_responder`]), whatever its user.
 //! - A backend keeps only the bounding set its helpers need ([`HELPER_CAPS`]): as root also
