@@ -2,7 +2,7 @@
 # Install the built SSSD reimplementation.
 #
 #   ./install.sh [DESTDIR=DIR | --destdir DIR] [--no-build] [--force] [--target-dir DIR]
-#                [--man-src DIR]
+#                [--man-src DIR] [--user NAME | --helper-group GROUP]
 #   ./install.sh [DESTDIR=DIR] --uninstall
 #
 # Installs from target/release (or --target-dir):
@@ -14,11 +14,18 @@
 #                      root when run as root (those built)
 #   man/*.[1-8]     -> /usr/share/man/manN/*.N.gz
 #   dist/sssd.service -> /usr/lib/systemd/system/sssd.service (Type=notify; not enabled)
-# krb5_child and ldap_child get no setuid bit and no file capabilities: SSSD ships krb5_child
-# with capabilities because its daemon may run as an unprivileged `sssd` user, but ours runs as
-# root, and the children only need to write a ccache as the user and read a keytab, which root
-# does without extra privilege.
-# and creates /etc/sssd, /var/lib/sss/{db,pipes/private,mc}, /var/log/sssd with SSSD modes.
+# By default krb5_child and ldap_child get no setuid bit and no file capabilities: a daemon
+# running as root (no `[sssd] user`) passes them what they need.
+# --user NAME prepares for `[sssd] user = NAME` in sssd.conf: it creates the system user and
+#   group NAME when missing (useradd --system; never inside DESTDIR, where NAME must exist),
+#   gives /var/lib/sss/{db,pipes,pipes/private,mc} and /var/log/sssd to NAME, and does what
+#   --helper-group does with NAME's group.
+# --helper-group GROUP (a name or a number) makes krb5_child and ldap_child root:GROUP 0750
+#   with file capabilities (setcap, from libcap2-bin): krb5_child
+#   cap_dac_read_search,cap_setuid,cap_setgid=ep (read a keytab, become the user whose ccache
+#   it writes), ldap_child cap_dac_read_search=ep (read the host keytab). Only GROUP (and
+#   root) can run them. --uninstall never removes the user.
+# It also creates /etc/sssd, /var/lib/sss/{db,pipes/private,mc}, /var/log/sssd with SSSD modes.
 # Every file and directory it creates is listed in a manifest so --uninstall removes exactly
 # those. It refuses to overwrite a file owned by an installed Debian package (dpkg -S), e.g.
 # libnss-sss, unless --force. Builds with `cargo build --release` when artifacts are missing,
@@ -32,6 +39,8 @@ man_src=""
 build=1
 force=0
 uninstall=0
+user=""
+helper_group=""
 
 usage() { sed -n '4,6p' "$0" | sed 's/^# *//' >&2; exit 2; }
 
@@ -43,6 +52,10 @@ while [ $# -gt 0 ]; do
         --target-dir) target_dir=${2:?--target-dir needs a directory}; shift ;;
         --target-dir=*) target_dir=${1#--target-dir=} ;;
         --man-src) man_src=${2:?--man-src needs a directory}; shift ;;
+        --user) user=${2:?--user needs a user name}; shift ;;
+        --user=*) user=${1#--user=} ;;
+        --helper-group) helper_group=${2:?--helper-group needs a group}; shift ;;
+        --helper-group=*) helper_group=${1#--helper-group=} ;;
         --no-build) build=0 ;;
         --force) force=1 ;;
         --uninstall) uninstall=1 ;;
@@ -201,3 +214,38 @@ for entry in "${plan[@]}"; do
     record f "$dest"
 done
 log "installed ${#plan[@]} files into ${DESTDIR:-/} (manifest $manifest_rel)"
+
+# --- [sssd] user ---------------------------------------------------------------------------
+if [ -n "$user" ]; then
+    [ "$(id -u)" = 0 ] || die "--user needs root"
+    if ! getent passwd "$user" >/dev/null; then
+        [ -z "$DESTDIR" ] || die "--user $user: no such user (install.sh creates users only without DESTDIR)"
+        nologin=/usr/sbin/nologin
+        [ -x "$nologin" ] || nologin=/bin/false
+        useradd --system --user-group --home-dir /var/lib/sss --no-create-home \
+            --shell "$nologin" --comment "SSSD" -- "$user"
+        log "created system user $user"
+    fi
+    uid=$(getent passwd "$user" | cut -d: -f3)
+    gid=$(getent passwd "$user" | cut -d: -f4)
+    for d in /var/lib/sss/db /var/lib/sss/pipes /var/lib/sss/pipes/private /var/lib/sss/mc /var/log/sssd; do
+        chown -R -- "$uid:$gid" "$DESTDIR$d"
+    done
+    [ -n "$helper_group" ] || helper_group=$gid
+    log "set [sssd] user = $user in /etc/sssd/sssd.conf to run the daemon's children as $user"
+fi
+if [ -n "$helper_group" ]; then
+    [ "$(id -u)" = 0 ] || die "--helper-group needs root"
+    command -v setcap >/dev/null 2>&1 || die "setcap not found: install libcap2-bin"
+    caps_krb5_child=cap_dac_read_search,cap_setuid,cap_setgid=ep
+    caps_ldap_child=cap_dac_read_search=ep
+    for b in krb5_child ldap_child; do
+        f=$DESTDIR/usr/libexec/sssd/$b
+        [ -f "$f" ] || continue
+        chown -- "root:$helper_group" "$f"
+        chmod 0750 -- "$f"
+        caps_var=caps_$b
+        setcap "${!caps_var}" "$f"
+        log "$b: root:$helper_group 0750, file capabilities ${!caps_var}"
+    done
+fi

@@ -17,6 +17,7 @@ PACKAGES=(
     openssl                             # test CA and server certificates for StartTLS
     gcc libc6-dev pkg-config            # linking, `gcc -print-multiarch`
     procps psmisc                       # ps for diagnostics
+    libcap2-bin                         # setcap: install.sh --user (helpers' file capabilities)
     gzip dpkg-dev                       # man page install, dpkg-architecture
 )
 

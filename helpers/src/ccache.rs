@@ -74,24 +74,28 @@ impl CcName {
     }
 }
 
-/// Becomes `uid`/`gid` for good (no supplementary groups) when running as root; when not
-/// root, only checks we already are `uid`.
+/// Becomes `uid`/`gid` for good (no supplementary groups), then keeps no capability.
+/// Works as root and as the daemon's unprivileged user when this program has the file
+/// capabilities `cap_setuid,cap_setgid` (install.sh `--user`); a process already running
+/// as `uid` without them only drops what it holds.
 pub fn become_user(uid: u32, gid: u32) -> Result<(), CcacheError> {
     let err = |source| CcacheError::Drop { uid, gid, source };
     // SAFETY: plain syscalls without pointers except setgroups' NULL with count 0.
     unsafe {
-        if libc::geteuid() != 0 {
-            if libc::getuid() == uid && libc::geteuid() == uid {
-                return Ok(());
-            }
-            return Err(err(std::io::Error::from_raw_os_error(libc::EPERM)));
-        }
-        if libc::setgroups(0, std::ptr::null()) != 0
-            || libc::setresgid(gid, gid, gid) != 0
-            || libc::setresuid(uid, uid, uid) != 0
+        let already = libc::getuid() == uid && libc::geteuid() == uid;
+        if !already
+            && (libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setresgid(gid, gid, gid) != 0
+                || libc::setresuid(uid, uid, uid) != 0)
         {
             return Err(err(std::io::Error::last_os_error()));
         }
+    }
+    // From uid 0 the kernel empties the sets itself; from the daemon's user (file
+    // capabilities) they survive the change and must go.
+    crate::caps::drop_all().map_err(err)?;
+    // SAFETY: as above.
+    unsafe {
         if uid != 0 && (libc::setuid(0) == 0 || libc::geteuid() != uid) {
             return Err(err(std::io::Error::from_raw_os_error(libc::EPERM)));
         }

@@ -2,6 +2,7 @@
 //! backend never blocks on it. Each reads one request on stdin (see
 //! [`sss_proto::child`]), answers on stdout, logs to stderr and exits.
 
+pub mod caps;
 pub mod ccache;
 pub mod krb5;
 pub mod krb5_child;

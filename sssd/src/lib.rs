@@ -12,6 +12,7 @@ pub mod memcache;
 pub mod model;
 pub mod monitor;
 pub mod paths;
+pub mod privilege;
 pub mod responder;
 pub mod sbus;
 pub mod service;

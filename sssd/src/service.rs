@@ -22,6 +22,7 @@
 use crate::args::{Args, UsageError};
 use crate::logging::{self, Logger, LoggingError};
 use crate::paths::Paths;
+use crate::privilege::user::RunAs;
 use crate::sbus::ServiceHandler;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -96,6 +97,9 @@ pub struct ChildOptions {
     pub config_file: PathBuf,
     /// Where everything lives (see [`paths_from_env`]).
     pub paths: Paths,
+    /// `--uid N --gid N`: the `[sssd] user` to become once the configuration is read
+    /// (`None` when not given; uid 0 means stay root).
+    pub run_as: Option<RunAs>,
 }
 
 impl ChildOptions {
@@ -109,8 +113,8 @@ impl ChildOptions {
         )?)
     }
 
-    /// Parses `args` (without the program name). `--uid`, `--gid`, `--debug-timestamps`,
-    /// `--debug-microseconds` are accepted and ignored.
+    /// Parses `args` (without the program name). `--debug-timestamps` and
+    /// `--debug-microseconds` are accepted and ignored; `--uid` and `--gid` go together.
     pub fn parse<I: IntoIterator<Item = String>>(
         args: I,
         paths: Paths,
@@ -122,7 +126,9 @@ impl ChildOptions {
             logger: Logger::Stderr,
             config_file: paths.config_file.clone(),
             paths,
+            run_as: None,
         };
+        let (mut uid, mut gid) = (None, None);
         while let Some(opt) = a.next_option() {
             match opt.as_str() {
                 "--domain" => opts.domain = Some(a.value()?),
@@ -135,7 +141,14 @@ impl ChildOptions {
                 }
                 "--logger" => opts.logger = parse_logger(&a.value()?, &opts.paths)?,
                 "-c" | "--config" => opts.config_file = PathBuf::from(a.value()?),
-                "--uid" | "--gid" | "--debug-timestamps" | "--debug-microseconds" => {
+                "--uid" | "--gid" => {
+                    let v = a.value()?;
+                    let n = v
+                        .parse::<u32>()
+                        .map_err(|_| UsageError(format!("{opt}: {v:?} is not a number")))?;
+                    *(if opt == "--uid" { &mut uid } else { &mut gid }) = Some(n);
+                }
+                "--debug-timestamps" | "--debug-microseconds" => {
                     a.value()?;
                 }
                 "--dbus-activated" | "--socket-activated" | "-i" | "--interactive" => {
@@ -147,6 +160,11 @@ impl ChildOptions {
         if opts.domain.as_deref() == Some("") {
             return Err(UsageError("--domain needs a non-empty name".into()));
         }
+        opts.run_as = match (uid, gid) {
+            (Some(uid), Some(gid)) => Some(RunAs { uid, gid }),
+            (None, None) => None,
+            _ => return Err(UsageError("--uid and --gid go together".into())),
+        };
         Ok(opts)
     }
 
@@ -253,6 +271,21 @@ mod tests {
         assert_eq!(o.logger, Logger::Files(PathBuf::from("/r/var/log/sssd")));
         assert_eq!(o.config_file, PathBuf::from("/x.conf"));
         assert_eq!(o.effective_debug_level(Some(3)), 0xf0);
+        assert_eq!(o.run_as, Some(RunAs::ROOT));
+    }
+
+    #[test]
+    fn uid_and_gid_go_together() {
+        let o = parse(&["--uid", "105", "--gid=107"]).unwrap();
+        assert_eq!(o.run_as, Some(RunAs { uid: 105, gid: 107 }));
+        assert_eq!(parse(&[]).unwrap().run_as, None);
+        assert!(parse(&["--uid", "105"]).unwrap_err().0.contains("together"));
+        assert!(
+            parse(&["--uid", "x", "--gid", "1"])
+                .unwrap_err()
+                .0
+                .contains("--uid")
+        );
     }
 
     #[test]

@@ -103,8 +103,10 @@ pub fn start_with(
         .name("watchdog".into())
         .spawn(move || {
             let mut counter = StallCounter::default();
+            // Capabilities are per thread: this one drops them when the process does.
+            crate::privilege::register_follower();
             loop {
-                std::thread::sleep(period);
+                sleep_following_privileges(period);
                 if counter.observe(beats.load(Ordering::Relaxed)) {
                     on_stall(period * MISSED_PERIODS);
                     return;
@@ -113,6 +115,21 @@ pub fn start_with(
         });
     if let Err(e) = spawned {
         tracing::error!("cannot start the watchdog thread: {e}");
+    }
+}
+
+/// Sleeps `period`, applying the process's capability drop as soon as it happens.
+fn sleep_following_privileges(period: Duration) {
+    let deadline = std::time::Instant::now() + period;
+    loop {
+        if let Err(e) = crate::privilege::follow() {
+            tracing::error!("watchdog thread: {e}");
+        }
+        let now = std::time::Instant::now();
+        if now >= deadline {
+            return;
+        }
+        std::thread::park_timeout(deadline - now);
     }
 }
 

@@ -50,6 +50,11 @@ pub fn missing_artifacts(dir: &Path) -> Vec<&'static str> {
 
 /// Runs `install.sh --no-build --target-dir <artifacts> DESTDIR=<destdir>`.
 pub fn install(artifacts: &Path, destdir: &Path) -> Result<()> {
+    install_with(artifacts, destdir, &[])
+}
+
+/// [`install`] with more `install.sh` arguments (e.g. `--helper-group 4242`).
+pub fn install_with(artifacts: &Path, destdir: &Path, extra: &[&str]) -> Result<()> {
     let script = workspace_root().join("install.sh");
     proc::run_ok(
         Command::new("bash")
@@ -57,11 +62,33 @@ pub fn install(artifacts: &Path, destdir: &Path) -> Result<()> {
             .arg("--no-build")
             .arg("--target-dir")
             .arg(artifacts)
+            .args(extra)
             .arg(format!("DESTDIR={}", destdir.display())),
         None,
         Duration::from_secs(120),
     )?;
     Ok(())
+}
+
+/// The product staged with `install.sh <extra>` for this test process under
+/// `target/<profile>/sssd-tests-stage-<name>/<pid>` (stages of finished processes are
+/// removed); fails when the binaries have not been built.
+pub fn stage_variant(name: &str, extra: &[&str]) -> Result<PathBuf> {
+    let artifacts = artifacts_dir();
+    let missing = missing_artifacts(&artifacts);
+    if !missing.is_empty() {
+        return Err(HarnessError::Setup(format!(
+            "missing {} in {}: run `cargo build --release --workspace` first",
+            missing.join(", "),
+            artifacts.display()
+        )));
+    }
+    let parent = artifacts.join(format!("sssd-tests-stage-{name}"));
+    remove_stale(&parent);
+    let dest = parent.join(std::process::id().to_string());
+    let _ = std::fs::remove_dir_all(&dest);
+    install_with(&artifacts, &dest, extra)?;
+    Ok(dest)
 }
 
 /// Environment variable naming an already staged root to use instead of installing

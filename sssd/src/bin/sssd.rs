@@ -5,6 +5,7 @@ use anyhow::Context;
 use sssd::config::Config;
 use sssd::logging::{self, Logger};
 use sssd::monitor::{self, Command, MonitorOptions, daemon::ReadyNotifier};
+use sssd::privilege::user::RunAs;
 use sssd::service;
 use std::process::ExitCode;
 
@@ -59,12 +60,16 @@ fn describe(e: &anyhow::Error) -> String {
     out
 }
 
-fn run(opts: MonitorOptions) -> anyhow::Result<()> {
+fn run(mut opts: MonitorOptions) -> anyhow::Result<()> {
     let snippets = opts.paths.config_snippets.clone();
     // The error names the file (and its line or mode).
     let config = Config::load(&opts.config_file, snippets.is_dir().then_some(&*snippets))?;
     let domains = config.domains()?;
     let services = config.services();
+    // `[sssd] user`: the monitor stays root, its children run as this user.
+    if let Some(user) = config.get("sssd", "user").filter(|u| !u.is_empty()) {
+        opts.run_as = Some(RunAs::lookup(user)?);
+    }
     let config_level = match config.get("sssd", "debug_level") {
         Some(v) => Some(logging::parse_debug_level(v).context("[sssd] debug_level")?),
         None => None,

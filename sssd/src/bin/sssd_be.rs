@@ -10,6 +10,7 @@ use sssd::backend::nss_notify::BusNotifier;
 use sssd::backend::store::CacheStore;
 use sssd::cache::Cache;
 use sssd::config::{AuthOptions, Config, DomainOptions, LdapOptions, PamOptions, options};
+use sssd::privilege;
 use sssd::sbus;
 use sssd::service::{self, ChildOptions};
 use std::sync::Arc;
@@ -30,6 +31,11 @@ fn main() -> Result<()> {
         snippets.is_dir().then_some(snippets.as_path()),
     )
     .with_context(|| format!("cannot load {}", opts.config_file.display()))?;
+    // As SSSD 2.8: the configuration is read as root, then the process becomes the
+    // `[sssd] user` for good, keeping in its bounding set only what its helpers need.
+    if let Some(who) = opts.run_as {
+        privilege::user::become_user(who, privilege::HELPER_CAPS)?;
+    }
     let level = options::debug_level(&cfg, &format!("domain/{domain}"))?;
     service::init_logging(&domain, &opts, (level != 0).then_some(level))?;
     set_gssapi_env(&cfg, &domain, &opts)?;
@@ -87,7 +93,8 @@ async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
     drop(cfg);
     let db = opts.paths.db.clone();
     let name = domain.clone();
-    let cache = tokio::task::spawn_blocking(move || Cache::open(&db, &name)).await??;
+    // On a thread that ends before the capabilities are dropped (see below).
+    let cache = privilege::startup_thread("cache", move || Cache::open(&db, &name)).await??;
     let backend = Backend::new(&dom, ldap, auth, pam, Arc::new(CacheStore(Arc::new(cache))));
 
     let bus = sbus::connect(&opts.paths, &sbus::domain_bus_name(&domain)).await?;
@@ -105,6 +112,9 @@ async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
                 None
             }
         };
+    // Cache and sockets open: keep only what krb5_child and ldap_child need.
+    privilege::drop_backend()?;
+    tracing::debug!("capabilities limited to what the helpers need");
     tokio::spawn(backend.clone().run_online_checks());
     tokio::spawn(backend.clone().run_enumeration());
     sbus::register_service(&bus, &domain)

@@ -41,8 +41,10 @@ async fn run(
         settings.client_idle_timeout,
         &settings.allowed_uids,
     )?;
-    // Before serving: the files are created (and old ones recycled) once, at start.
-    let mc = tokio::task::spawn_blocking(move || MemCache::open(mc_settings)).await?;
+    // Before serving: the files are created (and old ones recycled) once, at start, on a
+    // thread that ends before the capabilities are dropped.
+    let mc = sssd::privilege::startup_thread("memory cache", move || MemCache::open(mc_settings))
+        .await?;
     let responder = Arc::new(NssResponder::with_memcache(
         settings,
         sources,
@@ -53,6 +55,7 @@ async fn run(
         .await
         .context("serving sssd.nss.MemoryCache")?;
     let handler = responder.service_handler();
-    startup::serve_until_terminated(&bus, "nss", responder, handler, vec![server]).await?;
+    startup::serve_until_terminated(&bus, "nss", responder, handler, vec![server], opts.run_as)
+        .await?;
     Ok(())
 }

@@ -63,6 +63,14 @@ async fn run(opts: ChildOptions, settings: PamSettings) -> anyhow::Result<()> {
         Arc::new(SystemClock),
     ));
     let handler = responder.service_handler();
-    startup::serve_until_terminated(&bus, "pam", responder, handler, vec![public, private]).await?;
+    startup::serve_until_terminated(
+        &bus,
+        "pam",
+        responder,
+        handler,
+        vec![public, private],
+        opts.run_as,
+    )
+    .await?;
     Ok(())
 }

@@ -68,6 +68,13 @@ pub fn command_line(kind: &ChildKind, opts: &MonitorOptions) -> (PathBuf, Vec<St
         args.push("-c".to_string());
         args.push(opts.config_file.display().to_string());
     }
+    // As SSSD 2.8: the child reads the configuration as root, then becomes this user.
+    if let Some(who) = opts.run_as {
+        args.push("--uid".to_string());
+        args.push(who.uid.to_string());
+        args.push("--gid".to_string());
+        args.push(who.gid.to_string());
+    }
     (program, args)
 }
 
@@ -133,6 +140,7 @@ mod tests {
             debug_level: debug,
             logger: Logger::Files(paths.log.clone()),
             paths,
+            run_as: None,
         }
     }
 
@@ -152,6 +160,14 @@ mod tests {
             command_line(&ChildKind::Responder("nss".into()), &opts(None, "/x.conf"));
         assert_eq!(prog, PathBuf::from("/r/usr/libexec/sssd/sssd_nss"));
         assert_eq!(args, ["--logger=files", "-c", "/x.conf"]);
+    }
+
+    #[test]
+    fn user_is_passed_as_uid_and_gid() {
+        let mut o = opts(None, "/r/etc/sssd/sssd.conf");
+        o.run_as = Some(crate::privilege::user::RunAs { uid: 105, gid: 107 });
+        let (_, args) = command_line(&ChildKind::Responder("nss".into()), &o);
+        assert_eq!(args, ["--logger=files", "--uid", "105", "--gid", "107"]);
     }
 
     #[test]

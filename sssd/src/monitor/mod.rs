@@ -45,6 +45,9 @@ pub enum MonitorError {
     /// A child failed too often.
     #[error("Could not restart critical service {0}: it failed too often")]
     GaveUp(String),
+    /// The children's directories could not be handed to `[sssd] user`.
+    #[error(transparent)]
+    Privilege(#[from] crate::privilege::PrivilegeError),
     /// A signal handler could not be installed.
     #[error("signal handler: {0}")]
     Signal(std::io::Error),

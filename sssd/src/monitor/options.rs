@@ -3,6 +3,7 @@
 use crate::args::{Args, UsageError};
 use crate::logging::{self, Logger};
 use crate::paths::Paths;
+use crate::privilege::user::RunAs;
 use crate::service::parse_logger;
 use std::path::PathBuf;
 
@@ -32,6 +33,9 @@ pub struct MonitorOptions {
     pub logger: Logger,
     /// Where everything lives.
     pub paths: Paths,
+    /// `[sssd] user` (from the configuration, not the command line): the user the children
+    /// run as; `None` keeps them root.
+    pub run_as: Option<RunAs>,
 }
 
 /// Short usage text.
@@ -92,6 +96,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I, paths: Paths) -> Result<Co
         debug_level,
         logger,
         paths,
+        run_as: None,
     })))
 }
 

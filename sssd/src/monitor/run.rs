@@ -86,6 +86,12 @@ pub async fn run(
     spawn_signal_task(tx.clone())?;
     let host = BusHost::start(&opts.paths)?;
     tracing::info!("private bus listening at {}", host.address());
+    // The children's directories (and the bus socket) belong to the user they run as.
+    let owner = monitor_owner(&opts);
+    crate::privilege::ownership::prepare(&opts.paths, owner)?;
+    if !owner.is_root() {
+        tracing::info!("children run as uid {} gid {}", owner.uid, owner.gid);
+    }
     let bus = sbus::connect(&opts.paths, MONITOR_NAME).await?;
     sbus::serve_monitor(&bus, Arc::new(Registrar(tx.clone()))).await?;
     let mut monitor = Monitor {
@@ -109,6 +115,11 @@ pub async fn run(
     pidfile::remove(&monitor.opts.paths.pidfile);
     drop(host);
     result
+}
+
+/// Who the children's files belong to: `[sssd] user`, or root.
+fn monitor_owner(opts: &MonitorOptions) -> crate::privilege::user::RunAs {
+    opts.run_as.unwrap_or(crate::privilege::user::RunAs::ROOT)
 }
 
 /// Turns UNIX signals into events.

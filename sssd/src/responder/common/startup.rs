@@ -4,7 +4,10 @@
 
 use crate::cache::{Cache, CacheError};
 use crate::config::{Config, ConfigError};
+use crate::logging::Logger;
 use crate::paths::Paths;
+use crate::privilege::user::{RunAs, become_user};
+use crate::privilege::{CapSet, PrivilegeError};
 use crate::responder::common::CommandHandler;
 use crate::responder::common::admission::{Admission, ConnLimits};
 use crate::responder::common::peer::resolve_uids;
@@ -63,10 +66,15 @@ pub enum StartupError {
     /// A client socket could not be bound.
     #[error(transparent)]
     Socket(#[from] ServerError),
+    /// Becoming `[sssd] user` or dropping capabilities failed.
+    #[error(transparent)]
+    Privilege(#[from] PrivilegeError),
 }
 
-/// Parses the command line (setting `_SSS_LOOPS=NO` first), loads the configuration and
-/// starts logging at `[section] debug_level` (or `debug`). Call first thing in `main`.
+/// Parses the command line (setting `_SSS_LOOPS=NO` first), loads the configuration,
+/// becomes the `[sssd] user` the monitor passed (`--uid/--gid`, with an empty bounding
+/// set; the PAM responder does so in [`serve_until_terminated`]), starts logging at
+/// `[section] debug_level` (or `debug`) and applies `fd_limit`. Call first thing in `main`.
 pub fn init(section: &str) -> Result<(ChildOptions, Config), StartupError> {
     let opts = ChildOptions::from_args()?;
     let cfg =
@@ -76,6 +84,19 @@ pub fn init(section: &str) -> Result<(ChildOptions, Config), StartupError> {
                 source,
             }
         })?;
+    match opts.run_as {
+        // As SSSD 2.8: the PAM responder binds its sockets as root (pam_sss trusts only
+        // root-owned sockets served by root) and becomes the user after; its log file is
+        // handed over now.
+        Some(who) if binds_as_root(section) => {
+            if let Logger::Files(dir) = &opts.logger {
+                let path = dir.join(crate::logging::log_file_name(section));
+                crate::privilege::ownership::create_owned(&path, who)?;
+            }
+        }
+        Some(who) => become_user(who, CapSet::EMPTY)?,
+        None => {}
+    }
     let level = cfg
         .get(section, "debug_level")
         .or_else(|| cfg.get(section, "debug"))
@@ -112,6 +133,12 @@ fn raise_fd_limit(cfg: &Config, section: &str) -> Result<(), StartupError> {
         Err(e) => tracing::warn!("fd_limit = {wanted}: setrlimit failed: {e}"),
     }
     Ok(())
+}
+
+/// Whether the responder `section` binds its sockets as root before becoming
+/// `[sssd] user` (the PAM responder, whose clients check that a root process serves them).
+pub fn binds_as_root(section: &str) -> bool {
+    section == "pam"
 }
 
 /// A single-threaded runtime, like SSSD's event loop: a request is a few microseconds of
@@ -179,7 +206,9 @@ pub fn server_config(
     Ok(server)
 }
 
-/// Serves `sssd.service` on `bus`, binds and serves each of `servers` with `responder`,
+/// Serves `sssd.service` on `bus`, binds each of `servers`, becomes `run_as` (when the
+/// responder did not yet), drops every capability and sets `no_new_privs`
+/// ([`crate::privilege::drop_responder`]), serves them with `responder`,
 /// registers with the monitor as `service_name`, and waits for SIGTERM; then stops the
 /// servers and removes their sockets.
 pub async fn serve_until_terminated<H: CommandHandler>(
@@ -188,6 +217,7 @@ pub async fn serve_until_terminated<H: CommandHandler>(
     responder: Arc<H>,
     handler: Arc<dyn ServiceHandler>,
     servers: Vec<ServerConfig>,
+    run_as: Option<RunAs>,
 ) -> Result<(), StartupError> {
     sbus::serve_service(bus, handler.clone())
         .await
@@ -201,9 +231,16 @@ pub async fn serve_until_terminated<H: CommandHandler>(
     );
     let admission = Admission::new(limits);
     let mut tasks = Vec::new();
+    let mut listeners = Vec::new();
     for server in servers {
         let listener = bind_socket(&server)?;
         tracing::info!("serving {}", server.socket_path.display());
+        listeners.push((server, listener));
+    }
+    // Sockets bound, caches open: nothing left needs root or a capability.
+    crate::privilege::drop_responder(run_as)?;
+    tracing::debug!("dropped every capability; no_new_privs set");
+    for (server, listener) in listeners {
         let responder = responder.clone();
         let admission = admission.clone();
         tasks.push((
