@@ -95,8 +95,15 @@ pub fn use_private_profile(
             dir.display()
         )
     })?;
-    let previous = std::env::var(profile::KRB5_CONFIG).ok();
+    // Under secure execution (file capabilities) the parent's KRB5_CONFIG is not trusted:
+    // only our own profile and the system's.
+    let previous = if profile::secure_execution() {
+        None
+    } else {
+        std::env::var(profile::KRB5_CONFIG).ok()
+    };
     let value = p.search_path(previous.as_deref());
+    profile::set_path_list(value.clone());
     // SAFETY: documented precondition: the helper is single-threaded at this point.
     unsafe { std::env::set_var(profile::KRB5_CONFIG, value) };
     Ok(Some(p))

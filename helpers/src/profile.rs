@@ -6,6 +6,29 @@ use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
+/// The profile path list this process chose for libkrb5 (see [`set_path_list`]).
+static PATH_LIST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Records the profile path list every libkrb5 context of this process is opened with.
+/// Passing it explicitly, rather than through `KRB5_CONFIG` alone, is what makes it work
+/// in a helper started with file capabilities: libkrb5 ignores the environment there
+/// (secure execution), and rightly so, since the parent chose it.
+pub fn set_path_list(list: String) {
+    let _ = PATH_LIST.set(list);
+}
+
+/// The path list recorded by [`set_path_list`], if any.
+pub fn path_list() -> Option<&'static str> {
+    PATH_LIST.get().map(String::as_str)
+}
+
+/// Whether this process runs in secure-execution mode (`AT_SECURE`: setuid, setgid or file
+/// capabilities), where the environment comes from a less privileged parent.
+pub fn secure_execution() -> bool {
+    // SAFETY: getauxval has no preconditions.
+    unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
+}
+
 /// The environment variable libkrb5 reads its profile path list from.
 pub const KRB5_CONFIG: &str = "KRB5_CONFIG";
 

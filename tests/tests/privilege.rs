@@ -271,6 +271,16 @@ fn sssd_user_runs_children_unprivileged_and_logins_still_work() {
 
     // Kerberos, validating the TGT with the root-only /etc/krb5.keytab.
     pam::setup_krb5(&ns, &kdc, None, true).unwrap();
+    // The system krb5.conf names no KDC: krb5_server in sssd.conf must reach krb5_child,
+    // which runs with file capabilities (secure execution, where libkrb5 ignores
+    // KRB5_CONFIG).
+    let no_kdc = format!(
+        "[libdefaults]\n default_realm = {}\n dns_lookup_kdc = false\n dns_lookup_realm = \
+         false\n rdns = false\n udp_preference_limit = 0\n",
+        sssd_tests::kdc::REALM
+    );
+    ns.write_file("/etc/krb5.conf", no_kdc.as_bytes(), 0o644)
+        .unwrap();
     let conf = conf
         .domain("auth_provider", "krb5")
         .domain("krb5_server", &kdc.server())

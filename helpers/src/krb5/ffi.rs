@@ -5,7 +5,7 @@
 
 #![allow(non_camel_case_types)]
 
-use libc::{c_char, c_int, c_uint, c_void};
+use libc::{c_char, c_int, c_long, c_uint, c_void};
 
 /// `krb5_error_code`.
 pub type krb5_error_code = i32;
@@ -115,8 +115,18 @@ pub struct krb5_verify_init_creds_opt {
 /// `krb5_prompter_fct` (we never pass one).
 pub type krb5_prompter_fct = Option<unsafe extern "C" fn()>;
 
+/// `profile_t` (an opaque profile handle).
+pub type profile_t = *mut c_void;
+
 unsafe extern "C" {
     pub fn krb5_init_context(ctx: *mut krb5_context) -> krb5_error_code;
+    pub fn profile_init_path(filepath: *const c_char, ret_profile: *mut profile_t) -> c_long;
+    pub fn profile_release(profile: profile_t);
+    pub fn krb5_init_context_profile(
+        profile: profile_t,
+        flags: i32,
+        ctx: *mut krb5_context,
+    ) -> krb5_error_code;
     pub fn krb5_free_context(ctx: krb5_context);
     pub fn krb5_get_error_message(ctx: krb5_context, code: krb5_error_code) -> *const c_char;
     pub fn krb5_free_error_message(ctx: krb5_context, msg: *const c_char);

@@ -83,11 +83,15 @@ pub struct Context {
 }
 
 impl Context {
-    /// Initialises a context (reads the profile named by `KRB5_CONFIG`).
+    /// Initialises a context on the private profile path list when the helper chose one
+    /// ([`crate::profile::set_path_list`]), else as libkrb5 does by default.
     pub fn new() -> Result<Context> {
         let mut raw = ptr::null_mut();
-        // SAFETY: `raw` is a valid out pointer.
-        let rc = unsafe { ffi::krb5_init_context(&mut raw) };
+        let rc = match crate::profile::path_list() {
+            Some(list) => Context::init_on_paths(list, &mut raw),
+            // SAFETY: `raw` is a valid out pointer.
+            None => unsafe { ffi::krb5_init_context(&mut raw) },
+        };
         if rc != 0 || raw.is_null() {
             return Err(Krb5Error {
                 what: "krb5_init_context".into(),
@@ -96,6 +100,26 @@ impl Context {
             });
         }
         Ok(Context { raw })
+    }
+
+    /// `krb5_init_context_profile` on a profile opened from the colon-separated `list`.
+    fn init_on_paths(list: &str, raw: &mut ffi::krb5_context) -> i32 {
+        let Ok(c_list) = CString::new(list) else {
+            return libc::EINVAL;
+        };
+        let mut profile: ffi::profile_t = ptr::null_mut();
+        // SAFETY: a NUL-terminated path list and a valid out pointer.
+        let rc = unsafe { ffi::profile_init_path(c_list.as_ptr(), &mut profile) };
+        if rc != 0 || profile.is_null() {
+            return i32::try_from(rc).unwrap_or(libc::EINVAL);
+        }
+        // SAFETY: a valid profile (the context keeps its own copy) and out pointer; the
+        // profile is released once.
+        unsafe {
+            let rc = ffi::krb5_init_context_profile(profile, 0, raw);
+            ffi::profile_release(profile);
+            rc
+        }
     }
 
     fn error(&self, what: &str, code: ErrorCode) -> Krb5Error {
