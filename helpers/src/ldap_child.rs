@@ -4,7 +4,9 @@ use sss_proto::child::{LdapChildReply, LdapChildRequest};
 
 use crate::krb5::{Context, Krb5Error};
 
-fn principal_name(req: &LdapChildRequest) -> Option<String> {
+/// The principal `ldap_child` gets a TGT for: the request's, qualified with its realm when it
+/// names none; `None` when the request leaves it empty (the host principal is used).
+pub fn principal_name(req: &LdapChildRequest) -> Option<String> {
     let p = req.principal.trim();
     if p.is_empty() {
         return None;

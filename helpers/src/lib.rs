@@ -70,24 +70,9 @@ pub fn use_private_profile(
     kdcs: &[String],
     kpasswd: &[String],
 ) -> Result<Option<profile::PrivateProfile>, String> {
-    if kdcs.is_empty() && kpasswd.is_empty() {
+    let Some(text) = private_profile_text(prog, realm, kdcs, kpasswd)? else {
         return Ok(None);
-    }
-    if !profile::is_safe_value(realm) {
-        return Err(format!(
-            "{prog}: realm {realm:?} is not usable in a krb5 profile"
-        ));
-    }
-    if let Some(bad) = kdcs
-        .iter()
-        .chain(kpasswd)
-        .find(|k| !profile::is_safe_value(k))
-    {
-        return Err(format!(
-            "{prog}: server {bad:?} is not usable in a krb5 profile"
-        ));
-    }
-    let text = profile::profile_text(realm, kdcs, kpasswd);
+    };
     let dir = std::env::temp_dir();
     let p = profile::PrivateProfile::create(&dir, &text).map_err(|e| {
         format!(
@@ -107,4 +92,33 @@ pub fn use_private_profile(
     // SAFETY: documented precondition: the helper is single-threaded at this point.
     unsafe { std::env::set_var(profile::KRB5_CONFIG, value) };
     Ok(Some(p))
+}
+
+/// The text of the private profile [`use_private_profile`] writes for a request's `realm`,
+/// `kdcs` and `kpasswd` (`None`: no servers, the system profile serves); an error when a
+/// value from the request cannot be written into a profile safely. Touches nothing.
+pub fn private_profile_text(
+    prog: &str,
+    realm: &str,
+    kdcs: &[String],
+    kpasswd: &[String],
+) -> Result<Option<String>, String> {
+    if kdcs.is_empty() && kpasswd.is_empty() {
+        return Ok(None);
+    }
+    if !profile::is_safe_value(realm) {
+        return Err(format!(
+            "{prog}: realm {realm:?} is not usable in a krb5 profile"
+        ));
+    }
+    if let Some(bad) = kdcs
+        .iter()
+        .chain(kpasswd)
+        .find(|k| !profile::is_safe_value(k))
+    {
+        return Err(format!(
+            "{prog}: server {bad:?} is not usable in a krb5 profile"
+        ));
+    }
+    Ok(Some(profile::profile_text(realm, kdcs, kpasswd)))
 }

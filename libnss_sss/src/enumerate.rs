@@ -21,7 +21,7 @@ use crate::status::NssError;
 use crate::sys;
 
 /// Offset of the first record in a reply body (after `num_results, reserved`).
-const RECORDS_OFFSET: usize = 8;
+pub(crate) const RECORDS_OFFSET: usize = 8;
 
 /// What an enumeration walks: its commands and how to decode and fill one record.
 pub trait EnumKind {
@@ -73,6 +73,22 @@ impl EnumKind for GroupKind {
     fn fill(r: &mut Reader<'_>, out: &mut libc::group, buf: &mut [u8]) -> Result<(), NssError> {
         fill_group(&GroupEntry::decode_from(r)?, out, buf)
     }
+}
+
+/// Fills `out` from the record at `offset` of a batch reply `batch`; returns the offset of
+/// the record after it.
+pub(crate) fn fill_at<K: EnumKind>(
+    batch: &[u8],
+    offset: usize,
+    out: &mut K::Out,
+    buf: &mut [u8],
+) -> Result<usize, NssError> {
+    let rest = batch
+        .get(offset..)
+        .ok_or_else(|| NssError::BadReply("enumeration cursor past the batch".into()))?;
+    let mut r = Reader::new(rest);
+    K::fill(&mut r, out, buf)?;
+    Ok(offset.saturating_add(r.position()))
 }
 
 #[derive(Debug)]
@@ -225,12 +241,7 @@ impl<K: EnumKind> Enumeration<K> {
     ) -> Result<(), NssError> {
         loop {
             if cur.left > 0 {
-                let rest = cur.batch.get(cur.offset..).ok_or_else(|| {
-                    NssError::BadReply("enumeration cursor past the batch".into())
-                })?;
-                let mut r = Reader::new(rest);
-                K::fill(&mut r, out, buf)?;
-                cur.offset = cur.offset.saturating_add(r.position());
+                cur.offset = fill_at::<K>(&cur.batch, cur.offset, out, buf)?;
                 cur.left -= 1;
                 return Ok(());
             }

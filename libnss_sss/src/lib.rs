@@ -26,6 +26,7 @@ mod enumerate;
 mod env;
 pub mod ffi;
 mod fill;
+pub mod fuzzing;
 mod initgr;
 mod lookup;
 pub mod mc;

@@ -65,13 +65,21 @@ fn single(body: &[u8]) -> Result<sss_proto::wire::Reader<'_>, NssError> {
     }
 }
 
-fn fill_single_passwd(body: &[u8], pwd: &mut libc::passwd, buf: &mut [u8]) -> Result<(), NssError> {
+pub(crate) fn fill_single_passwd(
+    body: &[u8],
+    pwd: &mut libc::passwd,
+    buf: &mut [u8],
+) -> Result<(), NssError> {
     let mut r = single(body)?;
     let e = PasswdEntry::decode_from(&mut r)?;
     fill_passwd(&e, pwd, buf)
 }
 
-fn fill_single_group(body: &[u8], grp: &mut libc::group, buf: &mut [u8]) -> Result<(), NssError> {
+pub(crate) fn fill_single_group(
+    body: &[u8],
+    grp: &mut libc::group,
+    buf: &mut [u8],
+) -> Result<(), NssError> {
     let mut r = single(body)?;
     let e = GroupEntry::decode_from(&mut r)?;
     fill_group(&e, grp, buf)

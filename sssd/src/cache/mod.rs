@@ -25,6 +25,7 @@ mod access;
 mod codec;
 mod creds;
 mod env;
+pub mod fuzzing;
 mod reader;
 #[cfg(test)]
 mod tests;

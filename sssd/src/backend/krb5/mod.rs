@@ -150,7 +150,7 @@ pub fn build_request(
 }
 
 /// The ccache name in a `KRB5CCNAME=...` ENV item (NUL-terminated or not).
-fn ccname_of(kind: u32, data: &[u8]) -> Option<String> {
+pub fn ccname_of(kind: u32, data: &[u8]) -> Option<String> {
     if !matches!(
         kind,
         response::PAM_ENV_ITEM | response::ENV_ITEM | response::ALL_ENV_ITEM
