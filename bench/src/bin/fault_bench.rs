@@ -40,6 +40,11 @@ const DEADLINE: Duration = Duration::from_secs(60);
 const DAEMONS: &[&str] = &["sssd", "sssd_be", "sssd_nss", "sssd_pam"];
 /// How long slapd and the KDC stay down.
 const OUTAGE: Duration = Duration::from_secs(5);
+/// The backends' `offline_timeout` (default 60 s, plus up to 30 s at random in sssd 2.8):
+/// how long after going offline a backend first tries the server again. 10 s, no random
+/// offset, so that the time from slapd's restart to online measures the reconnection rather
+/// than the default wait, and ends before the next fault but one.
+const OFFLINE_TIMEOUT: &str = "10";
 /// First uid of the bulk users (`user0001`).
 const BULK_UID: u32 = 10001;
 
@@ -57,7 +62,7 @@ enum Fault {
 }
 
 /// slapd first, so the LDAP domain has 50 s to come back online on its own (the backends
-/// retry after `offline_timeout`, 60 s) before SIGUSR1/SIGUSR2 and the backend kills.
+/// retry after [`OFFLINE_TIMEOUT`]) before SIGUSR1/SIGUSR2 and the backend kills.
 const SCHEDULE: &[Fault] = &[
     Fault::SlapdRestart,
     Fault::KillNss,
@@ -228,8 +233,12 @@ fn conf(slapd: &Slapd, kdc: &Kdc) -> SssdConf {
         // The driver's probes of new entries must not be answered from a negative cache.
         .set("nss", "entry_negative_timeout", "0")
         .domain("debug_level", "0x0070")
-        .domain("cache_credentials", "true");
+        .domain("cache_credentials", "true")
+        .domain("offline_timeout", OFFLINE_TIMEOUT)
+        .domain("offline_timeout_random_offset", "0");
     let krb = [
+        ("offline_timeout", OFFLINE_TIMEOUT.to_owned()),
+        ("offline_timeout_random_offset", "0".to_owned()),
         ("debug_level", "0x0070".to_owned()),
         ("id_provider", "ldap".to_owned()),
         ("auth_provider", "krb5".to_owned()),
@@ -254,7 +263,7 @@ fn conf(slapd: &Slapd, kdc: &Kdc) -> SssdConf {
 fn client_identity(k: u32) -> (u32, String, String) {
     let uid = BULK_UID + k;
     let name = format!("user{:04}", k + 1);
-    if k % 2 == 0 {
+    if k.is_multiple_of(2) {
         (uid, name, format!("Password{uid}"))
     } else {
         (uid, format!("{name}@KRB"), krb5_password(uid))
