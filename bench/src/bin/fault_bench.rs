@@ -75,11 +75,29 @@ const SCHEDULE: &[Fault] = &[
     Fault::KillBe("KRB"),
 ];
 
-/// One daemon process as seen in /proc: command name plus `--domain` for backends.
+/// The command name of `pid` (`/proc/PID/comm`).
+fn comm(pid: u32) -> Option<String> {
+    let c = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    Some(c.trim().to_owned())
+}
+
+/// The parent of `pid` (field 4 of `/proc/PID/stat`, after the command in parentheses).
+fn ppid(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// One daemon process as seen in /proc: command name plus `--domain` for backends. A
+/// service counts only when its parent is the monitor: a backend's child between fork and
+/// exec (of krb5_child, ldap_child) has the backend's name and command line too.
 fn daemon_key(pid: u32) -> Option<String> {
-    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
-    let comm = comm.trim();
+    let comm = comm(pid)?;
+    let comm = comm.as_str();
     if !DAEMONS.contains(&comm) {
+        return None;
+    }
+    if comm != "sssd" && comm_of_parent(pid).as_deref() != Some("sssd") {
         return None;
     }
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
@@ -93,6 +111,10 @@ fn daemon_key(pid: u32) -> Option<String> {
         Some(d) => format!("{comm}[{d}]"),
         None => comm.to_owned(),
     })
+}
+
+fn comm_of_parent(pid: u32) -> Option<String> {
+    comm(ppid(pid)?)
 }
 
 fn vm_rss_kb(pid: u32) -> Option<u64> {
