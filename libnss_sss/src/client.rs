@@ -114,14 +114,25 @@ mod tests {
             c.request(Command::GetPwNam, b"a\0"),
             Err(NssError::Transport(libc::ENOENT))
         );
+        assert!(t0.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_dead_responder_is_waited_for_briefly_then_refused() {
+        let dir = tempfile::tempdir().unwrap();
         let dead = dir.path().join("dead");
         drop(std::os::unix::net::UnixListener::bind(&dead).unwrap());
+        let t0 = Instant::now();
         let c = Client::new(dead);
         assert_eq!(
             c.request(Command::GetPwNam, b"a\0"),
             Err(NssError::Transport(libc::ECONNREFUSED))
         );
-        assert!(t0.elapsed() < Duration::from_secs(1));
+        let took = t0.elapsed();
+        assert!(
+            took >= sss_client::sys::RESTART_BUDGET && took < sss_client::sys::RESTART_BUDGET * 3,
+            "{took:?}"
+        );
     }
 
     #[test]

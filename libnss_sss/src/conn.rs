@@ -60,7 +60,8 @@ pub struct Conn {
 impl Conn {
     /// Connects to `path` and checks the protocol version, all before `deadline`.
     pub fn open(path: &Path, deadline: Instant) -> Result<Conn, NssError> {
-        let fd = sys::connect_unix(path, deadline).map_err(|e| NssError::Transport(e.errno()))?;
+        let fd = sys::connect_unix_restarting(path, deadline)
+            .map_err(|e| NssError::Transport(e.errno()))?;
         let ident = sys::fd_identity(fd.as_raw_fd());
         let mut conn = Conn {
             fd,

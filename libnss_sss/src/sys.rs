@@ -1,8 +1,10 @@
 //! The socket syscalls the client needs, from [`sss_client::sys`]: every wait is a `poll`
 //! bounded by an absolute deadline; sockets are non-blocking, close-on-exec and above fd 2.
 
+#[cfg(test)]
+pub use sss_client::sys::connect_unix;
 pub use sss_client::sys::{
-    IoFail, connect_unix, fd_identity, getpid, poll_now, recv_exact, recv_some, send_all,
+    IoFail, connect_unix_restarting, fd_identity, getpid, poll_now, recv_exact, recv_some, send_all,
 };
 #[cfg(test)]
 use std::os::fd::AsRawFd;

@@ -219,7 +219,7 @@ impl ClientConfig {
                 ),
             });
         }
-        let fd = sys::connect_unix(&self.path, deadline).map_err(|e| match e {
+        let fd = sys::connect_unix_restarting(&self.path, deadline).map_err(|e| match e {
             IoFail::Os(libc::ENOENT) => ClientError::Missing(self.path.clone()),
             e => self.io(e),
         })?;

@@ -4,7 +4,9 @@
 use std::os::fd::RawFd;
 use std::time::Instant;
 
-pub use sss_client::sys::{IoFail, connect_unix, lstat, peer_cred, real_ids, send_all};
+#[cfg(test)]
+pub use sss_client::sys::connect_unix;
+pub use sss_client::sys::{IoFail, connect_unix_restarting, lstat, peer_cred, real_ids, send_all};
 #[cfg(test)]
 use std::os::fd::AsRawFd;
 #[cfg(test)]

@@ -164,7 +164,12 @@ impl Kdc {
         Ok(())
     }
 
-    fn start(&mut self) -> Result<()> {
+    /// Starts the KDC (again) on the same port; waits until it accepts connections. A no-op
+    /// while it runs.
+    pub fn start(&mut self) -> Result<()> {
+        if self.child.is_some() {
+            return Ok(());
+        }
         let log = self.dir.path().join("krb5kdc.stderr");
         let log_file = fs::File::create(&log).map_err(|e| HarnessError::io("create", &log, e))?;
         let mut c = Command::new(sbin("krb5kdc"));
@@ -205,7 +210,8 @@ impl Kdc {
         Ok(())
     }
 
-    fn stop(&mut self) {
+    /// Stops the KDC (SIGTERM, then SIGKILL after 10 s) and waits for it; the database stays.
+    pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             proc::terminate(&mut c, Duration::from_secs(10));
         }
