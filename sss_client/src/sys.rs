@@ -4,6 +4,7 @@
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Why a socket operation failed.
@@ -189,20 +190,60 @@ pub fn connect_unix(path: &Path, deadline: Instant) -> Result<OwnedFd, IoFail> {
 /// second and third restart within 30 s, which this budget does not cover.
 pub const RESTART_BUDGET: Duration = Duration::from_millis(1500);
 
+/// After a wait for a restarting responder ran out, how long refused connects fail at once.
+pub const NO_WAIT_AFTER_GIVING_UP: Duration = Duration::from_secs(30);
+
+/// When (CLOCK_MONOTONIC, ms; 0 = never) the last wait for a restarting responder ran out.
+static GAVE_UP_AT_MS: AtomicU64 = AtomicU64::new(0);
+
+/// CLOCK_MONOTONIC in milliseconds.
+fn monotonic_ms() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid timespec to fill.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    u64::try_from(ts.tv_sec)
+        .unwrap_or(0)
+        .saturating_mul(1000)
+        .saturating_add(u64::try_from(ts.tv_nsec).unwrap_or(0) / 1_000_000)
+}
+
+/// Whether a wait for a restarting responder ran out less than
+/// [`NO_WAIT_AFTER_GIVING_UP`] ago.
+fn recently_gave_up() -> bool {
+    let at = GAVE_UP_AT_MS.load(Ordering::Relaxed);
+    at != 0
+        && monotonic_ms().saturating_sub(at)
+            < u64::try_from(NO_WAIT_AFTER_GIVING_UP.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// [`connect_unix`], but while `path` is a socket file nobody listens on (`ECONNREFUSED`)
 /// it tries again with growing pauses, for at most [`RESTART_BUDGET`] and never past
 /// `deadline`. A missing socket file (`ENOENT`) fails at once: no responder is configured
 /// or sssd is not running.
+///
+/// When a wait ran out its budget (the whole daemon is gone and left its socket behind), the
+/// calls of the next [`NO_WAIT_AFTER_GIVING_UP`] fail at once, so a program making many
+/// lookups (`ls -l`) pays the wait once, not per lookup.
 pub fn connect_unix_restarting(path: &Path, deadline: Instant) -> Result<OwnedFd, IoFail> {
     let budget = deadline.min(Instant::now() + RESTART_BUDGET);
     let mut pause_ms: u64 = 5;
     loop {
         match connect_unix(path, deadline) {
+            Ok(fd) => {
+                GAVE_UP_AT_MS.store(0, Ordering::Relaxed);
+                return Ok(fd);
+            }
             Err(IoFail::Os(libc::ECONNREFUSED)) => {
-                if !lstat(path).is_ok_and(|i| i.is_socket) {
+                if !lstat(path).is_ok_and(|i| i.is_socket) || recently_gave_up() {
                     return Err(IoFail::Os(libc::ECONNREFUSED));
                 }
-                let left = poll_ms(budget).ok_or(IoFail::Os(libc::ECONNREFUSED))?;
+                let Some(left) = poll_ms(budget) else {
+                    GAVE_UP_AT_MS.store(monotonic_ms().max(1), Ordering::Relaxed);
+                    return Err(IoFail::Os(libc::ECONNREFUSED));
+                };
                 let pause = pause_ms.min(u64::try_from(left).unwrap_or(1).max(1));
                 std::thread::sleep(Duration::from_millis(pause));
                 pause_ms = (pause_ms * 2).min(100);
@@ -419,6 +460,15 @@ mod tests {
             took >= RESTART_BUDGET && took < RESTART_BUDGET * 3,
             "{took:?}"
         );
+        // Having given up, the next calls fail at once (a daemon that is gone).
+        let t0 = Instant::now();
+        assert!(connect_unix_restarting(&p, far).is_err());
+        assert!(
+            t0.elapsed() < Duration::from_millis(50),
+            "{:?}",
+            t0.elapsed()
+        );
+        GAVE_UP_AT_MS.store(0, Ordering::Relaxed);
         // The overall deadline wins over the budget.
         let t0 = Instant::now();
         let soon = t0 + Duration::from_millis(100);
@@ -428,6 +478,7 @@ mod tests {
             "{:?}",
             t0.elapsed()
         );
+        GAVE_UP_AT_MS.store(0, Ordering::Relaxed);
         // A responder that comes back within the budget is reached.
         std::fs::remove_file(&p).unwrap();
         drop(UnixListener::bind(&p).unwrap());
