@@ -104,6 +104,38 @@ impl ClientError {
     }
 }
 
+/// How one attempt at a request failed.
+#[derive(Debug)]
+enum Attempt {
+    /// The connection broke after the request was sent (or while sending it) and before
+    /// any reply: the responder went away. `before_command` when it was still the version
+    /// exchange, so the command itself never left.
+    Unanswered {
+        error: ClientError,
+        before_command: bool,
+    },
+    /// Any other failure: not worth a second attempt.
+    Failed(ClientError),
+}
+
+impl Attempt {
+    fn into_error(self) -> ClientError {
+        match self {
+            Attempt::Unanswered { error, .. } | Attempt::Failed(error) => error,
+        }
+    }
+
+    fn before_command(self) -> Attempt {
+        match self {
+            Attempt::Unanswered { error, .. } => Attempt::Unanswered {
+                error,
+                before_command: true,
+            },
+            f => f,
+        }
+    }
+}
+
 /// Who must own the socket file and run the server, and what mode the file must have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Trust {
@@ -154,26 +186,53 @@ impl ClientConfig {
     }
 
     /// Sends `cmd` with `body` and returns the reply body.
+    ///
+    /// When the responder goes away with the request unanswered (it was killed and the
+    /// monitor restarts it), the request is sent once more on a new connection, within the
+    /// same deadline, unless it is a password change: a change the dying responder had
+    /// already passed on must not be attempted twice with the old password.
     pub fn request(&self, cmd: Command, body: &[u8]) -> Result<Vec<u8>, ClientError> {
         if self.disabled {
             return Err(ClientError::Disabled);
         }
         let deadline = sss_client::deadline_after(self.timeout);
-        let fd = self.connect(deadline)?;
-        let version = self.exchange(
-            &fd,
-            Command::GetVersion,
-            &PAM_VERSION.to_ne_bytes(),
-            deadline,
-        )?;
+        match self.request_once(cmd, body, deadline) {
+            Err(Attempt::Unanswered { before_command, .. })
+                if before_command || cmd != Command::PamChAuthTok =>
+            {
+                self.request_once(cmd, body, deadline)
+                    .map_err(Attempt::into_error)
+            }
+            r => r.map_err(Attempt::into_error),
+        }
+    }
+
+    /// One connection, version exchange and request.
+    fn request_once(
+        &self,
+        cmd: Command,
+        body: &[u8],
+        deadline: Instant,
+    ) -> Result<Vec<u8>, Attempt> {
+        let fd = self.connect(deadline).map_err(Attempt::Failed)?;
+        let version = self
+            .exchange(
+                &fd,
+                Command::GetVersion,
+                &PAM_VERSION.to_ne_bytes(),
+                deadline,
+            )
+            .map_err(|a| a.before_command())?;
         let got = <[u8; 4]>::try_from(version.as_slice())
             .map(u32::from_ne_bytes)
-            .map_err(|_| self.bad(format!("GET_VERSION reply has {} bytes", version.len())))?;
+            .map_err(|_| {
+                Attempt::Failed(self.bad(format!("GET_VERSION reply has {} bytes", version.len())))
+            })?;
         if got != PAM_VERSION {
-            return Err(ClientError::Version {
+            return Err(Attempt::Failed(ClientError::Version {
                 path: self.path.clone(),
                 version: got,
-            });
+            }));
         }
         self.exchange(&fd, cmd, body, deadline)
     }
@@ -241,14 +300,35 @@ impl ClientConfig {
         cmd: Command,
         body: &[u8],
         deadline: Instant,
-    ) -> Result<Vec<u8>, ClientError> {
+    ) -> Result<Vec<u8>, Attempt> {
         let raw = fd.as_raw_fd();
+        let unanswered = |e: IoFail| match e {
+            IoFail::Eof { partial: false } | IoFail::Os(libc::EPIPE | libc::ECONNRESET) => {
+                Attempt::Unanswered {
+                    error: self.io(e),
+                    before_command: false,
+                }
+            }
+            e => Attempt::Failed(self.io(e)),
+        };
         let mut req = zeroize::Zeroizing::new(packet(cmd.code(), 0, body));
-        sys::send_all(raw, &req, deadline).map_err(|e| self.io(e))?;
+        sys::send_all(raw, &req, deadline).map_err(unanswered)?;
         zeroize::Zeroize::zeroize(&mut *req);
         let mut head = [0u8; HEADER_LEN];
-        sys::recv_exact(raw, &mut head, deadline).map_err(|e| self.io(e))?;
-        let header = Header::decode(&head).map_err(|e| self.bad(e.to_string()))?;
+        sys::recv_exact(raw, &mut head, deadline).map_err(unanswered)?;
+        self.finish_reply(raw, cmd, &head, deadline)
+            .map_err(Attempt::Failed)
+    }
+
+    /// Checks the reply header `head` to `cmd` and reads its body.
+    fn finish_reply(
+        &self,
+        raw: std::os::fd::RawFd,
+        cmd: Command,
+        head: &[u8; HEADER_LEN],
+        deadline: Instant,
+    ) -> Result<Vec<u8>, ClientError> {
+        let header = Header::decode(head).map_err(|e| self.bad(e.to_string()))?;
         if header.cmd != cmd.code() {
             return Err(self.bad(format!(
                 "reply is for command {:#x}, sent {:#x}",

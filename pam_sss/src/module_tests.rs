@@ -498,3 +498,39 @@ fn root_reset_refused_shows_message() {
     );
     assert_eq!(h.infos, vec!["Password reset by root is not supported."]);
 }
+
+#[test]
+fn a_request_the_dying_responder_left_unanswered_is_sent_once_more() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    // The first authentication is read and left unanswered (the responder was killed),
+    // the second is answered.
+    let calls = std::sync::Arc::new(AtomicU32::new(0));
+    let c = calls.clone();
+    let fake = Fake::start(move |_, _| {
+        (c.fetch_add(1, Ordering::SeqCst) > 0).then(|| reply(status::SUCCESS, &[]))
+    });
+    let mut h = Scripted::new("alice").answer("pw");
+    assert_eq!(
+        run(&mut h, Task::Authenticate, 0, &[], &fake.context()),
+        code::SUCCESS
+    );
+    assert_eq!(fake.seen().len(), 2);
+    // A password change is never sent twice: the first one may have been carried out.
+    let calls = std::sync::Arc::new(AtomicU32::new(0));
+    let c = calls.clone();
+    let fake = Fake::start(move |cmd, _| {
+        let n = c.fetch_add(1, Ordering::SeqCst);
+        (cmd != 0xF6 || n > 10).then(|| reply(status::SUCCESS, &[]))
+    });
+    let body = sss_proto::pam::encode_request(&sss_proto::pam::PamRequest {
+        user: Some("alice".into()),
+        cli_pid: Some(std::process::id()),
+        ..Default::default()
+    });
+    let client = fake.context().client;
+    assert!(client.request(Command::PamChAuthTok, &body).is_err());
+    let updates = fake.seen().iter().filter(|(cmd, _)| *cmd == 0xF6).count();
+    assert_eq!(updates, 1);
+    // The same responder answers a second, separate request.
+    assert!(client.request(Command::PamChAuthTokPrelim, &body).is_ok());
+}
