@@ -1,6 +1,9 @@
 //! Option names SSSD knows, per kind of section, so unknown (usually misspelt) options can be
 //! reported. Each list is one whitespace-separated string, sorted by name.
 
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
 /// `[sssd]` (plus the legacy `config_file_version`, still common and harmless).
 const SSSD: &str = "\
     certificate_verification client_idle_timeout command config_file_version core_dumpable debug \
@@ -203,31 +206,48 @@ const SUBDOMAIN: &str = "\
     use_fully_qualified_names";
 
 /// The known option list for `section`, or `None` when its kind is not covered.
-fn list_for(section: &str) -> Option<&'static str> {
+/// Every option list, indexed by [`list_for`].
+const LISTS: [&str; 12] = [
+    SSSD,
+    NSS,
+    PAM,
+    SUDO,
+    AUTOFS,
+    SSH,
+    PAC,
+    IFP,
+    KCM,
+    SESSION_RECORDING,
+    DOMAIN,
+    SUBDOMAIN,
+];
+
+/// The index in [`LISTS`] of the options of `section`'s kind.
+fn list_for(section: &str) -> Option<usize> {
     let list = match section {
-        "sssd" => SSSD,
-        "nss" => NSS,
-        "pam" => PAM,
-        "sudo" => SUDO,
-        "autofs" => AUTOFS,
-        "ssh" => SSH,
-        "pac" => PAC,
-        "ifp" => IFP,
-        "kcm" => KCM,
-        "session_recording" => SESSION_RECORDING,
+        "sssd" => 0,
+        "nss" => 1,
+        "pam" => 2,
+        "sudo" => 3,
+        "autofs" => 4,
+        "ssh" => 5,
+        "pac" => 6,
+        "ifp" => 7,
+        "kcm" => 8,
+        "session_recording" => 9,
         _ => {
             let rest = section
                 .strip_prefix(super::DOMAIN_PREFIX)
                 .or_else(|| section.strip_prefix("application/"))?;
             match rest.split_once('/') {
-                None if !rest.is_empty() => DOMAIN,
+                None if !rest.is_empty() => 10,
                 Some((d, sub))
                     if !d.is_empty()
                         && !sub.is_empty()
                         && !sub.contains('/')
                         && section.starts_with(super::DOMAIN_PREFIX) =>
                 {
-                    SUBDOMAIN
+                    11
                 }
                 _ => return None,
             }
@@ -238,10 +258,15 @@ fn list_for(section: &str) -> Option<&'static str> {
 
 /// Whether `option` is known in `section`, or `None` when the section's kind is not covered.
 pub(super) fn is_known(section: &str, option: &str) -> Option<bool> {
-    list_for(section).map(|list| {
-        list.split_whitespace()
-            .any(|o| o.eq_ignore_ascii_case(option))
-    })
+    static SETS: [OnceLock<HashSet<String>>; 12] = [const { OnceLock::new() }; 12];
+    let i = list_for(section)?;
+    let set = SETS.get(i)?.get_or_init(|| {
+        LISTS
+            .get(i)
+            .map(|l| l.split_whitespace().map(str::to_ascii_lowercase).collect())
+            .unwrap_or_default()
+    });
+    Some(set.contains(&option.to_ascii_lowercase()))
 }
 
 /// Whether `section` is a section name SSSD accepts.
