@@ -18,6 +18,11 @@ fn grow(buf: &mut Vec<u8>) -> bool {
 
 /// `getpwnam_r(name)`: whether the user was found.
 pub fn getpwnam(name: &CStr, buf: &mut Vec<u8>) -> bool {
+    getpwnam_ids(name, buf).is_some()
+}
+
+/// `getpwnam_r(name)`: the user's uid and primary gid, or None when not found.
+pub fn getpwnam_ids(name: &CStr, buf: &mut Vec<u8>) -> Option<(u32, u32)> {
     loop {
         // SAFETY: passwd is plain old data; all-zero is a valid value.
         let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
@@ -35,7 +40,7 @@ pub fn getpwnam(name: &CStr, buf: &mut Vec<u8>) -> bool {
         if rc == libc::ERANGE && grow(buf) {
             continue;
         }
-        return rc == 0 && !out.is_null();
+        return (rc == 0 && !out.is_null()).then_some((pwd.pw_uid, pwd.pw_gid));
     }
 }
 

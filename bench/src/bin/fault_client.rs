@@ -14,7 +14,7 @@
 use anyhow::{Context, Result, bail};
 use sssd_bench::nss;
 use sssd_tests::pam_app::{PAM_SUCCESS, authenticate};
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::io::BufRead;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -24,24 +24,6 @@ struct Tally {
     ops: u64,
     fail: u64,
     max: Duration,
-}
-
-/// The uid and primary gid of `name`, or None.
-fn pw_ids(name: &CStr, buf: &mut [u8]) -> Option<(u32, u32)> {
-    // SAFETY: passwd is plain old data; all-zero is valid.
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut out: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: valid pointers; buf.len() bytes are writable.
-    let rc = unsafe {
-        libc::getpwnam_r(
-            name.as_ptr(),
-            &mut pwd,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            &mut out,
-        )
-    };
-    (rc == 0 && !out.is_null()).then_some((pwd.pw_uid, pwd.pw_gid))
 }
 
 /// Drops every privilege to `uid`/`gid` (no supplementary groups).
@@ -82,7 +64,8 @@ fn reference(users: &[CString], groups: &[CString]) -> Result<Reference> {
         initgr: Vec::new(),
     };
     for u in users {
-        let ids = pw_ids(u, &mut buf).with_context(|| format!("reference getpwnam {u:?}"))?;
+        let ids =
+            nss::getpwnam_ids(u, &mut buf).with_context(|| format!("reference getpwnam {u:?}"))?;
         let n = nss::getgrouplist(u, ids.1, &mut gl)
             .with_context(|| format!("reference getgrouplist {u:?}"))?;
         r.users.push((u.clone(), ids));
@@ -163,7 +146,7 @@ fn main() -> Result<()> {
             match i % 3 {
                 0 => {
                     let (u, ids) = &refs.users[(i / 3) % refs.users.len()];
-                    (0, pw_ids(u, &mut buf) == Some(*ids))
+                    (0, nss::getpwnam_ids(u, &mut buf) == Some(*ids))
                 }
                 1 => {
                     let (g, n) = &refs.groups[(i / 3) % refs.groups.len()];

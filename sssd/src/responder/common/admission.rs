@@ -162,11 +162,6 @@ impl Admission {
         })
     }
 
-    /// The caps in force.
-    pub fn limits(&self) -> ConnLimits {
-        self.limits
-    }
-
     /// Connections currently held (all, of `uid`).
     pub fn held(&self, uid: u32) -> (usize, usize) {
         let inner = self.lock();
