@@ -9,7 +9,7 @@
 set -euo pipefail
 root=${1:-/var/cache/rsssd/debian-sssd}
 pkgs=(sssd-common sssd-ldap sssd-krb5-common sssd-krb5 libnss-sss libpam-sss
-      libsss-certmap0 libsss-idmap0 libsss-nss-idmap0 sssd-tools)
+      libsss-certmap0 libsss-idmap0 libsss-nss-idmap0 sssd-tools libsss-sudo)
 libs=(libc-ares2 libdhash1 libini-config5 libldb2 libnl-3-200 libnl-route-3-200
       libref-array1 libtalloc2 libtdb1 libtevent0 libsemanage2 libnfsidmap1 libpopt0
       libkeyutils1 libcollection4 libbasicobjects0 libpath-utils1 libjansson4 libcurl4

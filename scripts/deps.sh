@@ -19,6 +19,8 @@ PACKAGES=(
     procps psmisc                       # ps for diagnostics
     libcap2-bin                         # setcap: install.sh --user (helpers' file capabilities)
     gzip dpkg-dev                       # man page install, dpkg-architecture
+    sudo openssh-server openssh-client  # sudo rules from LDAP (libsss_sudo), AuthorizedKeysCommand
+    autofs                              # automount with `automount: sss` (lookup_sss.so)
 )
 
 log() { printf 'deps.sh: %s\n' "$*" >&2; }
@@ -41,10 +43,14 @@ if [ "${#missing[@]}" -eq 0 ]; then
     log "all ${#PACKAGES[@]} packages present"
 else
     log "installing: ${missing[*]}"
+    # Packages may add their own files to /etc/pam.d (sudo, sshd): that is fine. What must not
+    # change is nsswitch.conf and every file that was there before (pam-auth-update edits).
     checksum() {
-        { cat /etc/nsswitch.conf 2>/dev/null
-          find /etc/pam.d -type f -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum
-        } | sha256sum | cut -d' ' -f1
+        (cd "$backup" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d' ' -f1
+    }
+    current() {
+        (cd /etc && { echo ./nsswitch.conf; (cd "$backup" && find ./pam.d -type f); } \
+            | sort | tr '\n' '\0' | xargs -0 -r sha256sum 2>/dev/null) | sha256sum | cut -d' ' -f1
     }
     backup=$(mktemp -d /tmp/sssd-deps-backup.XXXXXX)
     cp -a /etc/nsswitch.conf "$backup/nsswitch.conf"
@@ -69,12 +75,11 @@ else
     cleanup_policy
     trap - EXIT
 
-    if [ "$(checksum)" != "$before" ]; then
+    if [ "$(current)" != "$before" ]; then
         log "a package changed /etc/nsswitch.conf or /etc/pam.d: restoring from $backup"
         cp -a "$backup/nsswitch.conf" /etc/nsswitch.conf
-        rm -rf /etc/pam.d
-        cp -a "$backup/pam.d" /etc/pam.d
-        if [ "$(checksum)" != "$before" ]; then
+        cp -a "$backup/pam.d/." /etc/pam.d/
+        if [ "$(current)" != "$before" ]; then
             log "restore failed; backup kept in $backup"
             exit 1
         fi
@@ -104,6 +109,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     stop_pidfile /run/slapd/slapd.pid slapd
     stop_pidfile /run/krb5kdc.pid krb5kdc
     stop_pidfile /run/kadmind.pid kadmind
+    stop_pidfile /run/sshd.pid sshd
+    stop_pidfile /run/autofs.pid automount
 fi
 
 command -v cargo >/dev/null 2>&1 || log "warning: cargo not found in PATH (needed to build)"

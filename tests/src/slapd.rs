@@ -304,6 +304,20 @@ impl Drop for Slapd {
     }
 }
 
+/// The `*.schema` files in `tests/schema/`, sorted by name.
+fn extra_schemas() -> Vec<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema");
+    let mut v: Vec<_> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "schema"))
+        .collect();
+    v.sort();
+    v
+}
+
 fn slapd_conf(
     dir: &Path,
     base: &str,
@@ -314,6 +328,10 @@ fn slapd_conf(
     let mut s = String::new();
     for schema in ["core", "cosine", "nis", "inetorgperson"] {
         let _ = writeln!(s, "include /etc/ldap/schema/{schema}.schema");
+    }
+    // Schemas Debian's slapd lacks (sudo, openssh-lpk, automount), kept in tests/schema/.
+    for schema in extra_schemas() {
+        let _ = writeln!(s, "include {}", schema.display());
     }
     let d = dir.display();
     let _ = writeln!(s, "pidfile {d}/slapd.pid");

@@ -21,7 +21,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 const MAP_SIZE: usize = 1 << 30;
 
 /// Named databases in one environment.
-const MAX_DBS: u32 = 12;
+const MAX_DBS: u32 = 32;
 
 /// Key of the schema version in the meta database.
 const VERSION_KEY: &[u8] = b"version";

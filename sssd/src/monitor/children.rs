@@ -16,7 +16,7 @@ pub enum ChildKind {
 }
 
 /// Responders this implementation provides.
-pub const KNOWN_RESPONDERS: &[&str] = &["nss", "pam"];
+pub const KNOWN_RESPONDERS: &[&str] = &["nss", "pam", "sudo", "ssh", "autofs"];
 
 impl ChildKind {
     /// The bus name the child owns.

@@ -92,6 +92,18 @@ pub enum EntryType {
     Group = 0x2,
     /// A user's group memberships.
     Initgroups = 0x3,
+    /// A netgroup (`BE_REQ_NETGROUP`).
+    Netgroup = 0x4,
+    /// A service from `services` (`BE_REQ_SERVICES`).
+    Services = 0x5,
+    /// Every sudo rule of the domain (`BE_REQ_SUDO_FULL`).
+    SudoFull = 0x6,
+    /// The sudo rules of one user (`BE_REQ_SUDO_RULES`).
+    SudoRules = 0x7,
+    /// A host (`BE_REQ_HOST`): hosts map and SSH host keys.
+    Host = 0x8,
+    /// An IP network (`BE_REQ_IP_NETWORK`).
+    IpNetwork = 0x9,
 }
 
 impl EntryType {
@@ -101,6 +113,12 @@ impl EntryType {
             0x1 => Some(EntryType::User),
             0x2 => Some(EntryType::Group),
             0x3 => Some(EntryType::Initgroups),
+            0x4 => Some(EntryType::Netgroup),
+            0x5 => Some(EntryType::Services),
+            0x6 => Some(EntryType::SudoFull),
+            0x7 => Some(EntryType::SudoRules),
+            0x8 => Some(EntryType::Host),
+            0x9 => Some(EntryType::IpNetwork),
             _ => None,
         }
     }

@@ -320,6 +320,26 @@ impl LdapProvider {
             (_, Filter::Enumerate) | (EntryType::Initgroups, Filter::IdNumber(_)) => {
                 // Enumeration runs as its own periodic task; nothing to do per request.
             }
+
+            (EntryType::Netgroup, _) => {
+                // Netgroups: not searched yet.
+            }
+
+            (EntryType::Services, _) => {
+                // Services: not searched yet.
+            }
+
+            (EntryType::SudoFull | EntryType::SudoRules, _) => {
+                // sudo rules: not searched yet.
+            }
+
+            (EntryType::Host, _) => {
+                // Hosts: not searched yet.
+            }
+
+            (EntryType::IpNetwork, _) => {
+                // Networks: not searched yet.
+            }
         }
         Ok(ops)
     }
