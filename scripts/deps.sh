@@ -45,17 +45,15 @@ else
     log "installing: ${missing[*]}"
     # Packages may add their own files to /etc/pam.d (sudo, sshd): that is fine. What must not
     # change is nsswitch.conf and every file that was there before (pam-auth-update edits).
-    checksum() {
-        (cd "$backup" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d' ' -f1
-    }
-    current() {
-        (cd /etc && { echo ./nsswitch.conf; (cd "$backup" && find ./pam.d -type f); } \
-            | sort | tr '\n' '\0' | xargs -0 -r sha256sum 2>/dev/null) | sha256sum | cut -d' ' -f1
+    # digest ROOT: one hash over the files of the backup, as found under ROOT.
+    digest() {
+        (cd "$backup" && find . -type f -print0 | sort -z) \
+            | (cd "$1" && xargs -0 -r sha256sum 2>/dev/null) | sha256sum | cut -d' ' -f1
     }
     backup=$(mktemp -d /tmp/sssd-deps-backup.XXXXXX)
     cp -a /etc/nsswitch.conf "$backup/nsswitch.conf"
     cp -a /etc/pam.d "$backup/pam.d"
-    before=$(checksum)
+    before=$(digest "$backup")
 
     # Keep maintainer scripts from starting daemons (invoke-rc.d honours policy-rc.d).
     policy_added=0
@@ -75,11 +73,11 @@ else
     cleanup_policy
     trap - EXIT
 
-    if [ "$(current)" != "$before" ]; then
+    if [ "$(digest /etc)" != "$before" ]; then
         log "a package changed /etc/nsswitch.conf or /etc/pam.d: restoring from $backup"
         cp -a "$backup/nsswitch.conf" /etc/nsswitch.conf
         cp -a "$backup/pam.d/." /etc/pam.d/
-        if [ "$(current)" != "$before" ]; then
+        if [ "$(digest /etc)" != "$before" ]; then
             log "restore failed; backup kept in $backup"
             exit 1
         fi

@@ -4,26 +4,59 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
+/// The option names of one kind of section: a whitespace-separated list, turned into a
+/// lowercase set on first use.
+struct Known {
+    names: &'static str,
+    set: OnceLock<HashSet<String>>,
+}
+
+impl Known {
+    const fn new(names: &'static str) -> Known {
+        Known {
+            names,
+            set: OnceLock::new(),
+        }
+    }
+
+    /// Whether `option` is in the list (ASCII case-insensitive).
+    fn contains(&self, option: &str) -> bool {
+        self.set
+            .get_or_init(|| {
+                self.names
+                    .split_whitespace()
+                    .map(str::to_ascii_lowercase)
+                    .collect()
+            })
+            .contains(&option.to_ascii_lowercase())
+    }
+}
+
 /// `[sssd]` (plus the legacy `config_file_version`, still common and harmless).
-const SSSD: &str = "\
+static SSSD: Known = Known::new(
+    "\
     certificate_verification client_idle_timeout command config_file_version core_dumpable debug \
     debug_backtrace_enabled debug_level debug_microseconds debug_timestamps \
     default_domain_suffix description disable_netlink domain_resolution_order domains fd_limit \
     full_name_format implicit_pac_responder krb5_rcache_dir monitor_resolv_conf override_space \
-    passkey_verification re_expression services timeout try_inotify user";
+    passkey_verification re_expression services timeout try_inotify user",
+);
 
 /// `[nss]`.
-const NSS: &str = "\
+static NSS: Known = Known::new(
+    "\
     allowed_shells cache_first client_idle_timeout command debug debug_backtrace_enabled \
     debug_level debug_microseconds debug_timestamps default_shell description \
     entry_cache_nowait_percentage entry_negative_timeout enum_cache_timeout fallback_homedir \
     fd_limit filter_groups filter_users filter_users_in_groups get_domains_timeout \
     homedir_substring memcache_size_group memcache_size_initgroups memcache_size_passwd \
     memcache_size_sid memcache_timeout override_homedir override_shell pwfield \
-    responder_idle_timeout shell_fallback timeout user_attributes vetoed_shells";
+    responder_idle_timeout shell_fallback timeout user_attributes vetoed_shells",
+);
 
 /// `[pam]`.
-const PAM: &str = "\
+static PAM: Known = Known::new(
+    "\
     cache_first client_idle_timeout command debug debug_backtrace_enabled debug_level \
     debug_microseconds debug_timestamps description fd_limit get_domains_timeout \
     offline_credentials_expiration offline_failed_login_attempts offline_failed_login_delay \
@@ -33,52 +66,68 @@ const PAM: &str = "\
     pam_gssapi_indicators_map pam_gssapi_services pam_id_timeout pam_initgroups_scheme \
     pam_json_services pam_p11_allowed_services pam_passkey_auth pam_public_domains \
     pam_pwd_expiration_warning pam_response_filter pam_trusted_users pam_verbosity \
-    passkey_child_timeout passkey_debug_libfido2 responder_idle_timeout timeout";
+    passkey_child_timeout passkey_debug_libfido2 responder_idle_timeout timeout",
+);
 
 /// `[sudo]`.
-const SUDO: &str = "\
+static SUDO: Known = Known::new(
+    "\
     cache_first client_idle_timeout command debug debug_backtrace_enabled debug_level \
     debug_microseconds debug_timestamps description fd_limit responder_idle_timeout \
-    sudo_inverse_order sudo_threshold sudo_timed timeout";
+    sudo_inverse_order sudo_threshold sudo_timed timeout",
+);
 
 /// `[autofs]`.
-const AUTOFS: &str = "\
+static AUTOFS: Known = Known::new(
+    "\
     autofs_negative_timeout cache_first client_idle_timeout command debug \
     debug_backtrace_enabled debug_level debug_microseconds debug_timestamps description fd_limit \
-    responder_idle_timeout timeout";
+    responder_idle_timeout timeout",
+);
 
 /// `[ssh]`.
-const SSH: &str = "\
+static SSH: Known = Known::new(
+    "\
     ca_db cache_first client_idle_timeout command debug debug_backtrace_enabled debug_level \
     debug_microseconds debug_timestamps description fd_limit responder_idle_timeout \
-    ssh_use_certificate_keys ssh_use_certificate_matching_rules timeout";
+    ssh_use_certificate_keys ssh_use_certificate_matching_rules timeout",
+);
 
 /// `[pac]`.
-const PAC: &str = "\
+static PAC: Known = Known::new(
+    "\
     allowed_uids cache_first client_idle_timeout command debug debug_backtrace_enabled \
     debug_level debug_microseconds debug_timestamps description fd_limit pac_check pac_lifetime \
-    responder_idle_timeout timeout";
+    responder_idle_timeout timeout",
+);
 
 /// `[ifp]`.
-const IFP: &str = "\
+static IFP: Known = Known::new(
+    "\
     allowed_uids cache_first client_idle_timeout command debug debug_backtrace_enabled \
     debug_level debug_microseconds debug_timestamps description fd_limit responder_idle_timeout \
-    timeout user_attributes";
+    timeout user_attributes",
+);
 
 /// `[kcm]`.
-const KCM: &str = "\
+static KCM: Known = Known::new(
+    "\
     ccache_storage client_idle_timeout command debug debug_backtrace_enabled debug_level \
     debug_microseconds debug_timestamps description fd_limit krb5_auth_timeout krb5_canonicalize \
     krb5_lifetime krb5_renew_interval krb5_renewable_lifetime krb5_validate max_ccache_size \
     max_ccaches max_uid_ccaches responder_idle_timeout socket_path tgt_renewal \
-    tgt_renewal_inherit timeout";
+    tgt_renewal_inherit timeout",
+);
 
 /// `[session_recording]`.
-const SESSION_RECORDING: &str = "\
-    description exclude_groups exclude_users groups scope users";
+static SESSION_RECORDING: Known = Known::new(
+    "\
+    description exclude_groups exclude_users groups scope users",
+);
 
 /// `[domain/NAME]` and `[application/NAME]`: common, LDAP, Kerberos, AD, IPA, proxy and other provider options.
-const DOMAIN: &str = "\
+static DOMAIN: Known = Known::new(
+    "\
     access_provider account_cache_expiration ad_access_filter ad_backup_server ad_domain \
     ad_enable_dns_sites ad_enable_gc ad_enabled_domains ad_gpo_access_control \
     ad_gpo_cache_timeout ad_gpo_default_right ad_gpo_ignore_unreadable ad_gpo_implicit_deny \
@@ -195,59 +244,45 @@ const DOMAIN: &str = "\
     resolver_provider selinux_provider session_provider simple_allow_groups simple_allow_users \
     simple_deny_groups simple_deny_users subdomain_homedir subdomain_inherit \
     subdomain_refresh_interval subdomain_refresh_interval_offset subdomains_provider \
-    sudo_provider timeout use_fully_qualified_names wildcard_limit";
+    sudo_provider timeout use_fully_qualified_names wildcard_limit",
+);
 
 /// `[domain/NAME/SUBDOMAIN]`.
-const SUBDOMAIN: &str = "\
+static SUBDOMAIN: Known = Known::new(
+    "\
     ad_backup_server ad_server ad_site auto_private_groups krb5_keytab ldap_group_search_base \
     ldap_krb5_keytab ldap_netgroup_search_base ldap_sasl_authid ldap_sasl_mech ldap_search_base \
     ldap_service_search_base ldap_user_search_base pam_gssapi_check_upn \
     pam_gssapi_indicators_apply pam_gssapi_indicators_map pam_gssapi_services \
-    use_fully_qualified_names";
+    use_fully_qualified_names",
+);
 
-/// The known option list for `section`, or `None` when its kind is not covered.
-/// Every option list, indexed by [`list_for`].
-const LISTS: [&str; 12] = [
-    SSSD,
-    NSS,
-    PAM,
-    SUDO,
-    AUTOFS,
-    SSH,
-    PAC,
-    IFP,
-    KCM,
-    SESSION_RECORDING,
-    DOMAIN,
-    SUBDOMAIN,
-];
-
-/// The index in [`LISTS`] of the options of `section`'s kind.
-fn list_for(section: &str) -> Option<usize> {
+/// The known options of `section`'s kind, or `None` when its kind is not covered.
+fn list_for(section: &str) -> Option<&'static Known> {
     let list = match section {
-        "sssd" => 0,
-        "nss" => 1,
-        "pam" => 2,
-        "sudo" => 3,
-        "autofs" => 4,
-        "ssh" => 5,
-        "pac" => 6,
-        "ifp" => 7,
-        "kcm" => 8,
-        "session_recording" => 9,
+        "sssd" => &SSSD,
+        "nss" => &NSS,
+        "pam" => &PAM,
+        "sudo" => &SUDO,
+        "autofs" => &AUTOFS,
+        "ssh" => &SSH,
+        "pac" => &PAC,
+        "ifp" => &IFP,
+        "kcm" => &KCM,
+        "session_recording" => &SESSION_RECORDING,
         _ => {
             let rest = section
                 .strip_prefix(super::DOMAIN_PREFIX)
                 .or_else(|| section.strip_prefix("application/"))?;
             match rest.split_once('/') {
-                None if !rest.is_empty() => 10,
+                None if !rest.is_empty() => &DOMAIN,
                 Some((d, sub))
                     if !d.is_empty()
                         && !sub.is_empty()
                         && !sub.contains('/')
                         && section.starts_with(super::DOMAIN_PREFIX) =>
                 {
-                    11
+                    &SUBDOMAIN
                 }
                 _ => return None,
             }
@@ -258,15 +293,7 @@ fn list_for(section: &str) -> Option<usize> {
 
 /// Whether `option` is known in `section`, or `None` when the section's kind is not covered.
 pub(super) fn is_known(section: &str, option: &str) -> Option<bool> {
-    static SETS: [OnceLock<HashSet<String>>; 12] = [const { OnceLock::new() }; 12];
-    let i = list_for(section)?;
-    let set = SETS.get(i)?.get_or_init(|| {
-        LISTS
-            .get(i)
-            .map(|l| l.split_whitespace().map(str::to_ascii_lowercase).collect())
-            .unwrap_or_default()
-    });
-    Some(set.contains(&option.to_ascii_lowercase()))
+    list_for(section).map(|list| list.contains(option))
 }
 
 /// Whether `section` is a section name SSSD accepts.
