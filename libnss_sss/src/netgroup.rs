@@ -373,4 +373,26 @@ mod tests {
         assert_eq!(fetch(&c, b""), Err(NssError::NotFound));
         assert_eq!(fetch(&c, &[b'a'; 300]), Err(NssError::NotFound));
     }
+
+    #[test]
+    fn garbage_replies_never_panic_or_overrun() {
+        // A deterministic walk over many short garbage bodies and all buffer sizes.
+        let mut x: u32 = 0x1234_5678;
+        for len in 0..200usize {
+            let body: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    // Mostly small values, so types 1/2 and NULs are common.
+                    (x % 7) as u8
+                })
+                .collect();
+            for size in [1usize, 3, 8, 64] {
+                let mut buf = vec![0u8; size];
+                let n = walk_reply(&body, &mut buf);
+                assert!(n <= body.len());
+            }
+        }
+    }
 }

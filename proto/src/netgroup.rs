@@ -180,4 +180,45 @@ mod tests {
         assert!(decode_setnetgrent_request(b"a\0b").is_err());
         assert!(decode_setnetgrent_request(b"\xff\0").is_err());
     }
+
+    mod prop {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn part() -> impl Strategy<Value = Vec<u8>> {
+            proptest::collection::vec(1u8..=255, 0..12)
+        }
+
+        proptest! {
+            #[test]
+            fn any_bytes_decode_without_panic(data in proptest::collection::vec(any::<u8>(), 0..300), pos in 0usize..400) {
+                let _ = decode_setnetgrent_reply(&data);
+                let _ = decode_entry_at(&data, pos);
+                let _ = decode_setnetgrent_request(&data);
+            }
+
+            #[test]
+            fn encoded_replies_decode_back(
+                items in proptest::collection::vec((any::<bool>(), part(), part(), part()), 0..20)
+            ) {
+                let entries: Vec<NetgrEntry<'_>> = items
+                    .iter()
+                    .map(|(t, a, b, c)| if *t {
+                        NetgrEntry::Triple { host: a, user: b, domain: c }
+                    } else {
+                        NetgrEntry::Group(a)
+                    })
+                    .collect();
+                let body = encode_setnetgrent_reply(&entries);
+                prop_assert_eq!(decode_setnetgrent_reply(&body), Ok(Some(entries)));
+            }
+
+            #[test]
+            fn requests_round_trip(name in "[a-zA-Z0-9_.@-]{1,64}") {
+                let mut body = name.as_bytes().to_vec();
+                body.push(0);
+                prop_assert_eq!(decode_setnetgrent_request(&body), Ok(name.as_str()));
+            }
+        }
+    }
 }
