@@ -84,7 +84,10 @@ pub enum NetgroupOp {
 
 /// Database handles by environment: a handle belongs to one open environment, so it is
 /// kept with a weak reference to it and dropped when that environment is gone.
-static HANDLES: LazyLock<Mutex<Vec<(Weak<Shared>, Db)>>> = LazyLock::new(|| Mutex::new(Vec::new()));
+type Handles = Mutex<Vec<(Weak<Shared>, Db)>>;
+
+/// See [`Handles`].
+static HANDLES: LazyLock<Handles> = LazyLock::new(|| Mutex::new(Vec::new()));
 
 /// The `netgroups` database of `cache`: opened if it exists, or (with `create`) created.
 /// `Ok(None)`: it does not exist yet. Must not be called while this thread holds a write
