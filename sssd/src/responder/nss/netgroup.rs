@@ -124,4 +124,95 @@ mod tests {
             Err(NetgroupError::TooLarge { .. })
         ));
     }
+
+    mod dispatching {
+        use super::super::super::NssResponder;
+        use super::super::super::commands::{NssConn, dispatch};
+        use super::super::super::fake::{FakeClock, FakeSource};
+        use super::super::super::settings::{DomainSettings, NssSettings};
+        use super::super::super::source::{DomainSource, DpStatus};
+        use crate::cache::{Netgroup, NetgroupTriple};
+        use crate::model::Cached;
+        use crate::responder::common::Action;
+        use sss_proto::netgroup::{NetgrEntry, decode_setnetgrent_reply};
+        use std::sync::Arc;
+
+        const T0: i64 = 1_000_000;
+
+        fn setup() -> (NssResponder, FakeSource, Arc<FakeClock>) {
+            let clock = FakeClock::at(T0);
+            let src = FakeSource::new(clock.clone(), 100);
+            let mut s = NssSettings::new(vec![DomainSettings::new("LDAP")]);
+            s.negative_timeout = 15;
+            let sources: Vec<Arc<dyn DomainSource>> = vec![Arc::new(src.clone())];
+            (NssResponder::new(s, sources, clock.clone()), src, clock)
+        }
+
+        fn ng(name: &str, user: &str, members: &[&str]) -> Netgroup {
+            Netgroup {
+                name: name.into(),
+                triples: vec![NetgroupTriple {
+                    host: None,
+                    user: Some(user.into()),
+                    domain: None,
+                }],
+                members: members.iter().map(|m| m.to_string()).collect(),
+                ..Netgroup::default()
+            }
+        }
+
+        async fn call(r: &NssResponder, body: &[u8]) -> Action {
+            dispatch(r.ctx(), &mut NssConn::default(), 0, 0x61, body).await
+        }
+
+        fn body(a: Action) -> Vec<u8> {
+            match a {
+                Action::Reply { status: 0, body } => body,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+
+        #[tokio::test]
+        async fn fetches_serves_offline_and_negative_caches() {
+            let (r, src, clock) = setup();
+            src.with(|s| {
+                s.directory.netgroups.insert(
+                    "ng_a".into(),
+                    Cached {
+                        value: ng("ng_a", "alice", &["ng_b"]),
+                        last_update: 0,
+                        expire: 0,
+                    },
+                )
+            });
+            let b = body(call(&r, b"ng_a\0").await);
+            assert_eq!(
+                decode_setnetgrent_reply(&b).unwrap().unwrap(),
+                vec![
+                    NetgrEntry::Triple {
+                        host: b"",
+                        user: b"alice",
+                        domain: b""
+                    },
+                    NetgrEntry::Group(b"ng_b")
+                ]
+            );
+            // Unknown: count 0, then negative-cached (no second backend call).
+            assert_eq!(body(call(&r, b"nope\0").await), vec![0; 8]);
+            let asked = src.with(|s| s.refreshes.len());
+            assert_eq!(body(call(&r, b"nope\0").await), vec![0; 8]);
+            assert_eq!(src.with(|s| s.refreshes.len()), asked);
+            // Expired and the backend offline: the cached netgroup is served.
+            clock.advance(1000);
+            src.with(|s| s.status = DpStatus::Offline);
+            assert_eq!(body(call(&r, b"ng_a\0").await), b);
+            // Malformed requests are EINVAL.
+            for bad in [&b""[..], b"ng_a", b"\0", b"a\0b", b"\xff\0"] {
+                assert!(matches!(
+                    call(&r, bad).await,
+                    Action::Reply { status: 22, .. }
+                ));
+            }
+        }
+    }
 }
