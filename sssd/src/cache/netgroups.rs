@@ -153,6 +153,15 @@ impl Cache {
 
     /// Marks every cached netgroup expired (keeping it for offline use); returns how many.
     pub fn expire_netgroups(&self) -> Result<usize, CacheError> {
+        self.expire_netgroups_named(None)
+    }
+
+    /// Marks the cached netgroup `name` expired; whether it was cached.
+    pub fn expire_netgroup(&self, name: &str) -> Result<bool, CacheError> {
+        Ok(self.expire_netgroups_named(Some(name))? > 0)
+    }
+
+    fn expire_netgroups_named(&self, only: Option<&str>) -> Result<usize, CacheError> {
         let Some(db) = handle(self, false)? else {
             return Ok(0);
         };
@@ -161,7 +170,9 @@ impl Cache {
         let mut all = Vec::new();
         for item in db.iter(&txn).map_err(lmdb)? {
             let (k, v) = item.map_err(lmdb)?;
-            all.push((k.to_vec(), v.to_vec()));
+            if only.is_none_or(|n| n.as_bytes() == k) {
+                all.push((k.to_vec(), v.to_vec()));
+            }
         }
         let mut n = 0;
         for (k, v) in all {
@@ -435,6 +446,9 @@ mod tests {
         // Another handle on the same environment, and a reopened environment, see it.
         let other = Cache::open(dir.path(), "dom").unwrap();
         assert!(other.netgroup("ng1").unwrap().is_some());
+        assert!(!cache.expire_netgroup("other").unwrap());
+        assert_eq!(cache.netgroup("ng1").unwrap().unwrap().expire, 100);
+        assert!(cache.expire_netgroup("ng1").unwrap());
         assert_eq!(cache.expire_netgroups().unwrap(), 1);
         assert_eq!(cache.netgroup("ng1").unwrap().unwrap().expire, 0);
         drop((cache, other));
