@@ -62,6 +62,10 @@ pub const TARGETS: &[Target] = &[
         name: "pam_reply",
         run: targets::pam_reply,
     },
+    Target {
+        name: "netgroup_reply",
+        run: targets::netgroup_reply,
+    },
 ];
 
 /// The target called `name`.

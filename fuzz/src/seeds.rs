@@ -70,6 +70,9 @@ pub fn all() -> Vec<Seed> {
     for (name, bytes) in pam_reply() {
         add("pam_reply", name, bytes);
     }
+    for (name, bytes) in netgroup_reply() {
+        add("netgroup_reply", name, bytes);
+    }
     out
 }
 
@@ -439,6 +442,30 @@ fn nss_reply() -> Vec<(&'static str, Vec<u8>)> {
         ),
         ("group-batch", nss::encode_group_reply(&[group, empty])),
         ("initgroups", nss::encode_initgr_reply(&[2001, 2002, 100])),
+        ("not-found", nss::not_found_body()),
+    ]
+}
+
+fn netgroup_reply() -> Vec<(&'static str, Vec<u8>)> {
+    use sss_proto::netgroup::{NetgrEntry, encode_setnetgrent_reply};
+    vec![
+        (
+            "nested",
+            encode_setnetgrent_reply(&[
+                NetgrEntry::Triple {
+                    host: b"host1",
+                    user: b"alice",
+                    domain: b"dom1",
+                },
+                NetgrEntry::Triple {
+                    host: b"-",
+                    user: b"bob",
+                    domain: b"",
+                },
+                NetgrEntry::Group(b"ng_b"),
+            ]),
+        ),
+        ("empty", encode_setnetgrent_reply(&[])),
         ("not-found", nss::not_found_body()),
     ]
 }

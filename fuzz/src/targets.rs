@@ -267,6 +267,28 @@ pub fn nss_reply(data: &[u8]) {
     let _ = nss_sss::fuzzing::read_reply(data, &mut big);
 }
 
+/// `netgroup_reply`: a SETNETGRENT reply as libnss_sss reads it (`sss_proto::netgroup`,
+/// then `nss_sss::netgroup::walk_reply`, entry by entry into a small and a large buffer as
+/// `getnetgrent_r` does), and a SETNETGRENT request as `sssd_nss` reads it.
+pub fn netgroup_reply(data: &[u8]) {
+    use sss_proto::netgroup;
+    if let Ok(Some(entries)) = netgroup::decode_setnetgrent_reply(data) {
+        let again = netgroup::encode_setnetgrent_reply(&entries);
+        assert_eq!(
+            netgroup::decode_setnetgrent_reply(&again),
+            Ok(Some(entries)),
+            "netgroup reply"
+        );
+    }
+    let mut small = [0u8; 16];
+    let _ = nss_sss::netgroup::walk_reply(data, &mut small);
+    let mut big = vec![0u8; 1024];
+    let _ = nss_sss::netgroup::walk_reply(data, &mut big);
+    if let Ok(name) = netgroup::decode_setnetgrent_request(data) {
+        resolve_name(name);
+    }
+}
+
 /// A PAM handle that accepts everything and keeps nothing.
 struct NullHandler;
 

@@ -21,7 +21,7 @@ static PW_ENUM: Enumeration<PasswdKind> = Enumeration::new();
 static GR_ENUM: Enumeration<GroupKind> = Enumeration::new();
 
 /// Silences the default panic hook (it would print into the host program's stderr).
-fn quiet_panics() {
+pub(crate) fn quiet_panics() {
     #[cfg(not(test))]
     {
         static HOOK: Once = Once::new();
@@ -38,7 +38,7 @@ fn set_errno(errnop: *mut c_int, e: c_int) {
     }
 }
 
-fn thread_errno() -> *mut c_int {
+pub(crate) fn thread_errno() -> *mut c_int {
     // SAFETY: __errno_location always returns this thread's errno.
     unsafe { libc::__errno_location() }
 }

@@ -30,6 +30,7 @@ pub mod fuzzing;
 mod initgr;
 mod lookup;
 pub mod mc;
+pub mod netgroup;
 mod nss;
 mod status;
 mod sys;

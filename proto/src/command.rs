@@ -38,6 +38,8 @@ pub enum Command {
     GetGrGidEx = 0x002A,
     /// initgroups with flags.
     InitGrEx = 0x002E,
+    /// A whole netgroup (SSSD serves no GETNETGRENT/ENDNETGRENT).
+    SetNetgrent = 0x0061,
     /// PAM authenticate.
     PamAuthenticate = 0x00F1,
     /// PAM setcred.
@@ -60,7 +62,7 @@ pub enum Command {
 
 impl Command {
     /// Every command this crate knows, for lookups and tests.
-    pub const ALL: [Command; 26] = [
+    pub const ALL: [Command; 27] = [
         Command::GetVersion,
         Command::GetPwNam,
         Command::GetPwUid,
@@ -78,6 +80,7 @@ impl Command {
         Command::GetGrNamEx,
         Command::GetGrGidEx,
         Command::InitGrEx,
+        Command::SetNetgrent,
         Command::PamAuthenticate,
         Command::PamSetCred,
         Command::PamAcctMgmt,

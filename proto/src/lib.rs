@@ -10,6 +10,7 @@ pub mod command;
 pub mod error;
 pub mod header;
 pub mod memcache;
+pub mod netgroup;
 pub mod nss;
 pub mod pam;
 pub mod wipe_alloc;

@@ -4,7 +4,7 @@
 //! real domain cache and [`MemStore`] an in-memory stand-in.
 
 use super::nss_notify::{Changes, changes};
-use crate::cache::{AccessRecord, Cache, CacheError, Credentials, Writer};
+use crate::cache::{AccessRecord, Cache, CacheError, Credentials, Netgroup, NetgroupOp, Writer};
 use crate::model::{Group, User, member_changes};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -40,6 +40,16 @@ pub enum CacheOp {
     PruneUsers(Vec<String>),
     /// Remove every cached group not named in the list.
     PruneGroups(Vec<String>),
+    /// A netgroup change (applied in a transaction of its own, see `cache::netgroups`).
+    Netgroup(NetgroupOp),
+}
+
+/// The netgroup changes among `ops`.
+fn netgroup_ops(ops: &[CacheOp]) -> impl Iterator<Item = &NetgroupOp> {
+    ops.iter().filter_map(|o| match o {
+        CacheOp::Netgroup(n) => Some(n),
+        _ => None,
+    })
 }
 
 /// A cache the backend can write to. Calls block; the backend runs them off the event loop.
@@ -138,6 +148,7 @@ fn write_ops(w: &mut Writer<'_>, ops: &[CacheOp], now: i64) -> Result<(), CacheE
                     }
                 }
             }
+            CacheOp::Netgroup(_) => {}
         }
     }
     Ok(())
@@ -145,12 +156,14 @@ fn write_ops(w: &mut Writer<'_>, ops: &[CacheOp], now: i64) -> Result<(), CacheE
 
 impl Store for CacheStore {
     fn apply(&self, ops: &[CacheOp], now: i64) -> Result<(), CacheError> {
+        self.0.apply_netgroup_ops(netgroup_ops(ops), now)?;
         let mut w = self.0.writer()?;
         write_ops(&mut w, ops, now)?;
         w.commit()
     }
 
     fn apply_reporting(&self, ops: &[CacheOp], now: i64) -> Result<Changes, CacheError> {
+        self.0.apply_netgroup_ops(netgroup_ops(ops), now)?;
         let mut w = self.0.writer()?;
         let c = changes(ops, &w)?;
         write_ops(&mut w, ops, now)?;
@@ -217,6 +230,8 @@ pub struct MemData {
     pub credentials: BTreeMap<String, Credentials>,
     /// Last online ldap access facts by user name.
     pub access: BTreeMap<String, AccessRecord>,
+    /// Netgroups by name, with expiry.
+    pub netgroups: BTreeMap<String, (Netgroup, i64)>,
     /// Number of `apply` calls.
     pub batches: usize,
 }
@@ -302,6 +317,12 @@ impl Store for MemStore {
                 CacheOp::PruneGroups(keep) => {
                     let keep: HashSet<&String> = keep.iter().collect();
                     d.groups.retain(|n, _| keep.contains(n));
+                }
+                CacheOp::Netgroup(NetgroupOp::Put(ng, e)) => {
+                    d.netgroups.insert(ng.name.clone(), (ng.clone(), *e));
+                }
+                CacheOp::Netgroup(NetgroupOp::Delete(n)) => {
+                    d.netgroups.remove(n);
                 }
             }
         }

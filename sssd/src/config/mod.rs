@@ -9,6 +9,7 @@
 pub mod auth_options;
 mod known;
 mod load;
+pub mod netgroup_options;
 pub mod options;
 #[cfg(test)]
 mod options_tests;

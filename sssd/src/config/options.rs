@@ -195,6 +195,8 @@ pub struct LdapOptions {
     pub group_member: String,
     /// `ldap_group_search_filter` extra filter, if any.
     pub group_extra_filter: Option<String>,
+    /// `ldap_netgroup_*` and `entry_cache_netgroup_timeout`.
+    pub netgroup: super::netgroup_options::NetgroupOptions,
 }
 
 impl std::fmt::Debug for LdapOptions {
@@ -243,6 +245,7 @@ impl std::fmt::Debug for LdapOptions {
             .field("group_gid_number", &self.group_gid_number)
             .field("group_member", &self.group_member)
             .field("group_extra_filter", &self.group_extra_filter)
+            .field("netgroup", &self.netgroup)
             .finish()
     }
 }
@@ -597,6 +600,7 @@ impl LdapOptions {
             group_gid_number: string(cfg, s, "ldap_group_gid_number", "gidNumber"),
             group_member: string(cfg, s, "ldap_group_member", default_member),
             group_extra_filter: optional(cfg, s, "ldap_group_search_filter"),
+            netgroup: super::netgroup_options::NetgroupOptions::from_config(cfg, name)?,
         })
     }
 }

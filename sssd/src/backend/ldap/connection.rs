@@ -39,6 +39,8 @@ pub struct Bases {
     pub group_scope: Scope,
     /// Extra filter of group searches.
     pub group_filter: Option<String>,
+    /// Where netgroups are searched (`ldap_netgroup_search_base`).
+    pub netgroup: SearchBase,
 }
 
 /// A search base option in SSSD's `base[?scope?[filter]]` form.
@@ -316,6 +318,7 @@ impl Connector {
             group: group.dn,
             group_scope: group.scope,
             group_filter: group.filter,
+            netgroup: SearchBase::parse(o.netgroup.search_base.as_deref().unwrap_or(&base)),
         };
         Ok(Connection {
             ldap,

@@ -10,6 +10,7 @@ pub mod filter;
 pub mod groups;
 pub mod initgroups;
 pub mod nesting;
+pub mod netgroups;
 pub mod rootdse;
 pub mod sasl;
 pub mod search;
@@ -321,8 +322,11 @@ impl LdapProvider {
                 // Enumeration runs as its own periodic task; nothing to do per request.
             }
 
+            (EntryType::Netgroup, Filter::Name(n)) => {
+                netgroups::by_name(ctx, conn, n, &mut ops).await?;
+            }
             (EntryType::Netgroup, _) => {
-                // Netgroups: not searched yet.
+                // Netgroups are looked up by name only.
             }
 
             (EntryType::Services, _) => {
@@ -383,6 +387,7 @@ pub fn test_options() -> LdapOptions {
         group_gid_number: "gidNumber".into(),
         group_member: "memberUid".into(),
         group_extra_filter: None,
+        netgroup: Default::default(),
     }
 }
 

@@ -266,6 +266,7 @@ impl CacheReq {
                         .is_filtered(Kind::Group, &dom.name, &dom.lookup_key(&g.name))
             }
             Record::Gids(_) => true,
+            Record::Netgroup(n) => !n.name.is_empty(),
         }
     }
 
@@ -412,6 +413,24 @@ impl CacheReq {
         let make = |_| (Query::GroupById(gid), Kind::Gid, gid.to_string());
         Ok(match self.search(&doms, make, mode).await? {
             Some((d, Record::Group(g))) => Some((d, g)),
+            _ => None,
+        })
+    }
+
+    /// A netgroup by a client-supplied (possibly qualified) name, searching the domains
+    /// in order; confirmed misses are negative-cached (`NCE/NETGR`).
+    pub async fn netgroup_by_name(
+        &self,
+        input: &str,
+        mode: Mode,
+    ) -> Result<Option<(usize, crate::cache::Netgroup)>, SourceError> {
+        let (name, doms) = self.name_domains(input);
+        let make = |d| {
+            let k = self.key_in(d, name);
+            (Query::NetgroupByName(k.clone()), Kind::Netgroup, k)
+        };
+        Ok(match self.search(&doms, make, mode).await? {
+            Some((d, Record::Netgroup(n))) => Some((d, n)),
             _ => None,
         })
     }

@@ -45,6 +45,8 @@ pub struct FakeData {
     pub groups: Vec<Cached<Group>>,
     /// Initgroups records by user name.
     pub initgroups: HashMap<String, Cached<Vec<u32>>>,
+    /// Netgroups by name.
+    pub netgroups: HashMap<String, Cached<crate::cache::Netgroup>>,
 }
 
 /// Mutable state of a [`FakeSource`].
@@ -93,6 +95,11 @@ fn find(d: &FakeData, q: &Query) -> Option<Cached<Record>> {
         Query::GroupById(id) => d.groups.iter().find(|x| x.value.gid == *id).map(g),
         Query::Initgroups(n) => d.initgroups.get(n).map(|c| Cached {
             value: Record::Gids(c.value.clone()),
+            last_update: c.last_update,
+            expire: c.expire,
+        }),
+        Query::NetgroupByName(n) => d.netgroups.get(n).map(|c| Cached {
+            value: Record::Netgroup(c.value.clone()),
             last_update: c.last_update,
             expire: c.expire,
         }),
@@ -219,6 +226,21 @@ fn apply(s: &mut FakeState, q: &Query, now: i64) {
             }
             None => {
                 cache.initgroups.remove(n);
+            }
+        },
+        Query::NetgroupByName(n) => match dir.netgroups.get(n) {
+            Some(c) => {
+                cache.netgroups.insert(
+                    n.clone(),
+                    Cached {
+                        value: c.value.clone(),
+                        last_update: lu,
+                        expire: ex,
+                    },
+                );
+            }
+            None => {
+                cache.netgroups.remove(n);
             }
         },
     }

@@ -21,6 +21,8 @@ pub enum Kind {
     Uid,
     /// A gid.
     Gid,
+    /// A netgroup name (`NCE/NETGR`).
+    Netgroup,
 }
 
 /// The entries of one kind in one domain (or in every domain).

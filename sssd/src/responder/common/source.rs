@@ -6,7 +6,7 @@
 //! than a hop to the blocking pool. Whole-cache scans (enumeration) run in
 //! `spawn_blocking` (see `enumerate`).
 
-use crate::cache::{Cache, CacheError};
+use crate::cache::{Cache, CacheError, Netgroup};
 use crate::model::{Cached, Group, User};
 use crate::sbus::{
     AccountRequest, BoxFuture, DP_ERR_OFFLINE, DP_ERR_OK, DP_FAST_REPLY, DataProviderClient,
@@ -29,6 +29,8 @@ pub enum Query {
     GroupById(u32),
     /// Group memberships of the user with this (cache key) name.
     Initgroups(String),
+    /// Netgroup by name.
+    NetgroupByName(String),
 }
 
 impl Query {
@@ -40,6 +42,7 @@ impl Query {
             Query::GroupByName(n) => (EntryType::Group, Filter::Name(n.clone())),
             Query::GroupById(id) => (EntryType::Group, Filter::IdNumber(*id)),
             Query::Initgroups(n) => (EntryType::Initgroups, Filter::Name(n.clone())),
+            Query::NetgroupByName(n) => (EntryType::Netgroup, Filter::Name(n.clone())),
         };
         AccountRequest {
             dp_flags: DP_FAST_REPLY,
@@ -61,6 +64,8 @@ pub enum Record {
     Group(Group),
     /// The gids of a user's groups.
     Gids(Vec<u32>),
+    /// A netgroup.
+    Netgroup(Netgroup),
 }
 
 /// Outcome of a backend refresh.
@@ -179,6 +184,7 @@ impl DomainSource for CacheSource {
             Query::GroupByName(n) => c.group_by_name(n).map(|o| wrap(o, Record::Group)),
             Query::GroupById(id) => c.group_by_gid(*id).map(|o| wrap(o, Record::Group)),
             Query::Initgroups(n) => c.initgroups(n).map(|o| wrap(o, Record::Gids)),
+            Query::NetgroupByName(n) => c.netgroup(n).map(|o| wrap(o, Record::Netgroup)),
         };
         r.map_err(|e| self.err(e))
     }

@@ -292,6 +292,18 @@ pub async fn dispatch(
             conn.gr.end();
             Ok(not_found_body())
         }
+        Command::SetNetgrent => {
+            let Ok(name) = sss_proto::netgroup::decode_setnetgrent_request(body) else {
+                return Action::error(EINVAL);
+            };
+            return match super::netgroup::setnetgrent(ctx, name).await {
+                Ok(body) => Action::ok(body),
+                Err(e) => {
+                    tracing::error!("{e}");
+                    Action::error(EIO)
+                }
+            };
+        }
         _ => {
             client_warning(|n| {
                 tracing::warn!(

@@ -3,6 +3,7 @@
 pub mod commands;
 pub mod enumerate;
 pub mod memcache;
+pub mod netgroup;
 pub mod no_cache;
 pub mod templates;
 

@@ -3,7 +3,8 @@
 //!
 //! A match, per kind and domain, as SSSD's `sss_cache` counts it: "every object of a kind"
 //! always matches (even when none is cached: there is nothing to expire, which is not a
-//! failure); a named object matches when it is cached in that domain. Netgroups, services,
+//! failure); a named object matches when it is cached in that domain. Netgroups are expired
+//! in their own database after the domain's transaction (`super::netgroups`). Services,
 //! autofs maps, SSH hosts and sudo rules are not cached by this implementation, so naming
 //! one never matches and asking for all of them matches without expiring anything.
 
@@ -109,6 +110,9 @@ pub fn expire_in_domain(
             domain.name
         ));
         report.matched = false;
+    }
+    if let Some(c) = cache {
+        report.matched |= super::netgroups::expire(c, domain, all, req, &mut report);
     }
     report
 }

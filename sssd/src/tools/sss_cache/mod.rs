@@ -15,6 +15,7 @@
 pub mod args;
 pub mod expire;
 pub mod memcache;
+pub mod netgroups;
 
 use crate::cache::Cache;
 use crate::paths::Paths;
