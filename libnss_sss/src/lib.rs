@@ -31,6 +31,7 @@ mod initgr;
 mod lookup;
 pub mod mc;
 mod nss;
+pub mod services;
 mod status;
 mod sys;
 #[cfg(test)]

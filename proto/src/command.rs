@@ -38,6 +38,16 @@ pub enum Command {
     GetGrGidEx = 0x002A,
     /// initgroups with flags.
     InitGrEx = 0x002E,
+    /// Service by name and protocol.
+    GetServByName = 0x00A1,
+    /// Service by port and protocol.
+    GetServByPort = 0x00A2,
+    /// Start a services enumeration.
+    SetServEnt = 0x00A3,
+    /// Next batch of a services enumeration.
+    GetServEnt = 0x00A4,
+    /// End a services enumeration.
+    EndServEnt = 0x00A5,
     /// PAM authenticate.
     PamAuthenticate = 0x00F1,
     /// PAM setcred.
@@ -60,7 +70,7 @@ pub enum Command {
 
 impl Command {
     /// Every command this crate knows, for lookups and tests.
-    pub const ALL: [Command; 26] = [
+    pub const ALL: [Command; 31] = [
         Command::GetVersion,
         Command::GetPwNam,
         Command::GetPwUid,
@@ -78,6 +88,11 @@ impl Command {
         Command::GetGrNamEx,
         Command::GetGrGidEx,
         Command::InitGrEx,
+        Command::GetServByName,
+        Command::GetServByPort,
+        Command::SetServEnt,
+        Command::GetServEnt,
+        Command::EndServEnt,
         Command::PamAuthenticate,
         Command::PamSetCred,
         Command::PamAcctMgmt,

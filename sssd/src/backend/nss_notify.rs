@@ -124,6 +124,8 @@ pub fn changes(ops: &[CacheOp], before: &dyn Before) -> Result<Changes, CacheErr
             // Users' attributes and enumeration pruning are left to the records'
             // memcache_timeout, as SSSD does.
             CacheOp::PutUser(..) | CacheOp::PruneUsers(_) | CacheOp::PruneGroups(_) => {}
+            // Services, hosts and networks have no memory cache.
+            CacheOp::Map(_) => {}
         }
     }
     Ok(c)

@@ -40,6 +40,8 @@ pub enum CacheOp {
     PruneUsers(Vec<String>),
     /// Remove every cached group not named in the list.
     PruneGroups(Vec<String>),
+    /// A change to the services, hosts or networks map.
+    Map(crate::cache::maps::MapOp),
 }
 
 /// A cache the backend can write to. Calls block; the backend runs them off the event loop.
@@ -138,6 +140,7 @@ fn write_ops(w: &mut Writer<'_>, ops: &[CacheOp], now: i64) -> Result<(), CacheE
                     }
                 }
             }
+            CacheOp::Map(m) => w.apply_map_op(m, now)?,
         }
     }
     Ok(())
@@ -219,6 +222,8 @@ pub struct MemData {
     pub access: BTreeMap<String, AccessRecord>,
     /// Number of `apply` calls.
     pub batches: usize,
+    /// Services, hosts and networks operations, in order.
+    pub maps: Vec<crate::cache::maps::MapOp>,
 }
 
 impl MemData {
@@ -303,6 +308,7 @@ impl Store for MemStore {
                     let keep: HashSet<&String> = keep.iter().collect();
                     d.groups.retain(|n, _| keep.contains(n));
                 }
+                CacheOp::Map(m) => d.maps.push(m.clone()),
             }
         }
         Ok(())

@@ -26,6 +26,7 @@ mod codec;
 mod creds;
 mod env;
 pub mod fuzzing;
+pub mod maps;
 mod reader;
 #[cfg(test)]
 mod tests;

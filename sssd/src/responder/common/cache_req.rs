@@ -266,12 +266,13 @@ impl CacheReq {
                         .is_filtered(Kind::Group, &dom.name, &dom.lookup_key(&g.name))
             }
             Record::Gids(_) => true,
+            Record::Service(_) => true,
         }
     }
 
     /// Searches `doms` in order. `make` gives the query and its negative-cache entry for
     /// a domain.
-    async fn search(
+    pub(crate) async fn search(
         &self,
         doms: &[usize],
         make: impl Fn(usize) -> (Query, Kind, String),
@@ -318,7 +319,7 @@ impl CacheReq {
     }
 
     /// Domains to search for a client-supplied name, and the name part to look up.
-    fn name_domains<'a>(&self, input: &'a str) -> (&'a str, Vec<usize>) {
+    pub(crate) fn name_domains<'a>(&self, input: &'a str) -> (&'a str, Vec<usize>) {
         let doms = &self.settings.domains;
         match super::names::parse_name(input, doms) {
             (n, Some(i)) => (n, vec![i]),

@@ -21,6 +21,10 @@ pub enum Kind {
     Uid,
     /// A gid.
     Gid,
+    /// A service name with its protocol (`name/proto`).
+    Service,
+    /// A service port with its protocol (`port/proto`).
+    ServicePort,
 }
 
 /// The entries of one kind in one domain (or in every domain).

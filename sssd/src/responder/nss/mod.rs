@@ -4,6 +4,7 @@ pub mod commands;
 pub mod enumerate;
 pub mod memcache;
 pub mod no_cache;
+pub mod services;
 pub mod templates;
 
 // The lookup engine and its parts live in `responder::common` (shared with PAM); these
