@@ -229,3 +229,37 @@ mod tests {
         assert!(decode_reply(&body).is_err());
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn garbage_never_panics(data in proptest::collection::vec(any::<u8>(), 0..128)) {
+            let _ = decode_by_name_request(&data);
+            let _ = decode_by_port_request(&data);
+            let _ = decode_reply(&data);
+        }
+
+        #[test]
+        fn records_round_trip(
+            port in any::<u16>(),
+            name in "[a-z][a-z0-9-]{0,20}",
+            proto in "[a-z]{0,5}",
+            aliases in proptest::collection::vec("[a-z0-9]{0,8}", 0..5),
+        ) {
+            let e = ServEntry {
+                port,
+                name: name.as_bytes(),
+                proto: proto.as_bytes(),
+                aliases: aliases.iter().map(|a| a.as_bytes()).collect(),
+            };
+            let body = encode_reply(std::slice::from_ref(&e));
+            prop_assert_eq!(decode_reply(&body), Ok(vec![e]));
+            let req = encode_by_port_request(port, Some(name.as_bytes()));
+            prop_assert_eq!(decode_by_port_request(&req), Ok((port, Some(name.as_str()))));
+        }
+    }
+}
