@@ -176,3 +176,141 @@ pub async fn dispatch(
     };
     Some(r)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::commands::{NssConn, dispatch as nss_dispatch};
+    use super::super::fake::{FakeClock, FakeSource};
+    use super::super::settings::{DomainSettings, NssSettings};
+    use super::super::source::DomainSource;
+    use super::super::{NssCtx, NssResponder};
+    use crate::cache::maps::Service;
+    use crate::model::Cached;
+    use crate::responder::common::Action;
+    use sss_proto::services::{decode_reply, encode_by_name_request, encode_by_port_request};
+    use std::sync::Arc;
+
+    const T0: i64 = 1_000_000;
+
+    fn env(enumerate: bool) -> (Arc<NssCtx>, FakeSource) {
+        let clock = FakeClock::at(T0);
+        let src = FakeSource::new(clock.clone(), 100);
+        src.with(|s| {
+            s.directory.services.push(Cached {
+                value: Service {
+                    name: "ssh".into(),
+                    aliases: vec!["secure".into()],
+                    port: 22,
+                    protocols: vec!["tcp".into(), "udp".into()],
+                },
+                last_update: 0,
+                expire: 0,
+            })
+        });
+        let mut d = DomainSettings::new("LDAP");
+        d.enumerate = enumerate;
+        let sources: Vec<Arc<dyn DomainSource>> = vec![Arc::new(src.clone())];
+        let r = NssResponder::new(NssSettings::new(vec![d]), sources, clock);
+        (r.ctx().clone(), src)
+    }
+
+    async fn call(ctx: &Arc<NssCtx>, conn: &mut NssConn, cmd: u32, body: &[u8]) -> Action {
+        nss_dispatch(ctx, conn, 0, cmd, body).await
+    }
+
+    fn lines(a: Action) -> Vec<(u16, String, String, Vec<String>)> {
+        let Action::Reply { status: 0, body } = a else {
+            panic!("unexpected {a:?}");
+        };
+        decode_reply(&body)
+            .unwrap()
+            .into_iter()
+            .map(|e| {
+                let s = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
+                (
+                    e.port,
+                    s(e.name),
+                    s(e.proto),
+                    e.aliases.iter().map(|a| s(a)).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn by_name_alias_port_and_protocol() {
+        let (ctx, src) = env(false);
+        let mut c = NssConn::default();
+        let ssh = |p: &str| vec![(22, "ssh".into(), p.to_string(), vec!["secure".to_string()])];
+        let r = call(&ctx, &mut c, 0xA1, &encode_by_name_request(b"ssh", None)).await;
+        assert_eq!(lines(r), ssh("tcp"));
+        let r = call(
+            &ctx,
+            &mut c,
+            0xA1,
+            &encode_by_name_request(b"secure", Some(b"udp")),
+        )
+        .await;
+        assert_eq!(lines(r), ssh("udp"));
+        let r = call(
+            &ctx,
+            &mut c,
+            0xA2,
+            &encode_by_port_request(22, Some(b"tcp")),
+        )
+        .await;
+        assert_eq!(lines(r), ssh("tcp"));
+        let before = src.refresh_count();
+        // A protocol the service lacks: not found, then negative-cached.
+        for _ in 0..2 {
+            let r = call(
+                &ctx,
+                &mut c,
+                0xA1,
+                &encode_by_name_request(b"ssh", Some(b"sctp")),
+            )
+            .await;
+            assert!(lines(r).is_empty());
+        }
+        assert_eq!(src.refresh_count(), before + 1);
+    }
+
+    #[tokio::test]
+    async fn enumeration_needs_enumerate() {
+        for (enumerate, want) in [(false, 0), (true, 1)] {
+            let (ctx, _src) = env(enumerate);
+            let mut c = NssConn::default();
+            // Fill the cache first.
+            let _ = call(&ctx, &mut c, 0xA1, &encode_by_name_request(b"ssh", None)).await;
+            assert!(lines(call(&ctx, &mut c, 0xA3, &[]).await).is_empty());
+            let got = lines(call(&ctx, &mut c, 0xA4, &256u32.to_ne_bytes()).await);
+            assert_eq!(got.len(), want, "enumerate = {enumerate}");
+            assert!(lines(call(&ctx, &mut c, 0xA4, &256u32.to_ne_bytes()).await).is_empty());
+            assert!(lines(call(&ctx, &mut c, 0xA5, &[]).await).is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn garbage_requests_are_einval_never_a_crash() {
+        let (ctx, _src) = env(true);
+        let mut c = NssConn::default();
+        let mut x: u32 = 0x1234_5678;
+        for i in 0..2000usize {
+            let len = i % 40;
+            let body: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    (x % 7) as u8 * 40
+                })
+                .collect();
+            for cmd in [0xA1, 0xA2, 0xA4] {
+                match call(&ctx, &mut c, cmd, &body).await {
+                    Action::Reply { status, .. } => assert!(status == 0 || status == 22),
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        }
+    }
+}
