@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use sss_proto::command::{NSS_PROTOCOL_VERSION, PAM_PROTOCOL_VERSIONS};
 use sss_proto::memcache::{BytesRegion, Header as McHeader, Table};
-use sss_proto::{Header, child, nss, pam};
+use sss_proto::{Header, child, nss, pam, services};
 use sssd::responder::common::client::negotiate_version;
 use sssd::responder::common::names::parse_name;
 use sssd::responder::common::settings::DomainSettings;
@@ -63,6 +63,18 @@ pub fn nss_request(data: &[u8]) {
     }
     if let Ok(n) = nss::decode_enum_request(data) {
         assert_eq!(n.to_ne_bytes().as_slice(), data);
+    }
+    if let Ok((name, proto)) = services::decode_by_name_request(data) {
+        let again = services::encode_by_name_request(name.as_bytes(), proto.map(str::as_bytes));
+        assert_eq!(again, data, "getservbyname request does not encode back");
+    }
+    if let Ok((port, proto)) = services::decode_by_port_request(data) {
+        let again = services::encode_by_port_request(port, proto.map(str::as_bytes));
+        assert_eq!(
+            services::decode_by_port_request(&again),
+            Ok((port, proto)),
+            "getservbyport request"
+        );
     }
 }
 
@@ -260,6 +272,10 @@ pub fn nss_reply(data: &[u8]) {
     if let Ok(g) = nss::decode_initgr_reply(data) {
         let again = nss::encode_initgr_reply(&g);
         assert_eq!(nss::decode_initgr_reply(&again), Ok(g), "initgroups reply");
+    }
+    if let Ok(e) = services::decode_reply(data) {
+        let again = services::encode_reply(&e);
+        assert_eq!(services::decode_reply(&again), Ok(e), "services reply");
     }
     let mut small = [0u8; 48];
     let _ = nss_sss::fuzzing::read_reply(data, &mut small);

@@ -45,7 +45,10 @@ pub(crate) fn thread_errno() -> *mut c_int {
 
 /// Runs one single-entry lookup: panic guard, status/errno mapping (`*errnop` = 0 on
 /// success, as SSSD's client leaves it; untouched for `_SSS_LOOPS=NO`).
-fn run_lookup(errnop: *mut c_int, f: impl FnOnce(&Nss<'static>) -> Result<(), NssError>) -> c_int {
+pub(crate) fn run_lookup(
+    errnop: *mut c_int,
+    f: impl FnOnce(&Nss<'static>) -> Result<(), NssError>,
+) -> c_int {
     quiet_panics();
     let res = catch_unwind(AssertUnwindSafe(|| f(&Nss::system())));
     match res {
@@ -67,7 +70,7 @@ fn run_lookup(errnop: *mut c_int, f: impl FnOnce(&Nss<'static>) -> Result<(), Ns
 }
 
 /// TRYAGAIN/ERANGE for a NULL or empty buffer, before anything else (as SSSD).
-fn check_buffer(buffer: *mut c_char, buflen: size_t) -> Result<(), NssError> {
+pub(crate) fn check_buffer(buffer: *mut c_char, buflen: size_t) -> Result<(), NssError> {
     if buffer.is_null() || buflen == 0 {
         return Err(NssError::Range);
     }
@@ -75,7 +78,7 @@ fn check_buffer(buffer: *mut c_char, buflen: size_t) -> Result<(), NssError> {
 }
 
 /// Runs one enumeration entry point: anti-recursion check, panic guard, status/errno mapping.
-fn run(errnop: *mut c_int, f: impl FnOnce(&Client) -> Result<(), NssError>) -> c_int {
+pub(crate) fn run(errnop: *mut c_int, f: impl FnOnce(&Client) -> Result<(), NssError>) -> c_int {
     quiet_panics();
     let res = catch_unwind(AssertUnwindSafe(|| {
         if env::loops_disabled() {
@@ -105,7 +108,7 @@ fn run(errnop: *mut c_int, f: impl FnOnce(&Client) -> Result<(), NssError>) -> c
 ///
 /// # Safety
 /// `p` is NULL or a NUL-terminated string valid for the call.
-unsafe fn name_arg<'a>(p: *const c_char) -> Result<&'a [u8], NssError> {
+pub(crate) unsafe fn name_arg<'a>(p: *const c_char) -> Result<&'a [u8], NssError> {
     if p.is_null() {
         return Err(NssError::BadName);
     }
@@ -122,7 +125,7 @@ unsafe fn name_arg<'a>(p: *const c_char) -> Result<&'a [u8], NssError> {
 ///
 /// # Safety
 /// `p` is NULL or valid for writes of `len` bytes for the call.
-unsafe fn buffer_arg<'a>(p: *mut c_char, len: size_t) -> Result<&'a mut [u8], NssError> {
+pub(crate) unsafe fn buffer_arg<'a>(p: *mut c_char, len: size_t) -> Result<&'a mut [u8], NssError> {
     if len == 0 {
         return Ok(&mut []);
     }
@@ -136,7 +139,7 @@ unsafe fn buffer_arg<'a>(p: *mut c_char, len: size_t) -> Result<&'a mut [u8], Ns
 
 /// # Safety
 /// `p` is NULL or valid for writes for the call.
-unsafe fn out_arg<'a, T>(p: *mut T) -> Result<&'a mut T, NssError> {
+pub(crate) unsafe fn out_arg<'a, T>(p: *mut T) -> Result<&'a mut T, NssError> {
     // SAFETY: caller contract.
     unsafe { p.as_mut() }.ok_or(NssError::Invalid)
 }

@@ -20,6 +20,10 @@ pub fn read_reply(body: &[u8], buf: &mut [u8]) -> usize {
     ok += usize::from(walk_batch::<PasswdKind>(body, &mut pwd, buf));
     ok += usize::from(walk_batch::<GroupKind>(body, &mut grp, buf));
     ok += usize::from(decode_initgr_reply(body).is_ok());
+    // SAFETY: servent is a plain C struct; all-zero is valid.
+    let mut se: libc::servent = unsafe { std::mem::zeroed() };
+    ok += usize::from(crate::services::fill_single_servent(body, &mut se, buf).is_ok());
+    ok += usize::from(walk_batch::<crate::services::ServKind>(body, &mut se, buf));
     ok
 }
 

@@ -40,6 +40,16 @@ pub enum Command {
     InitGrEx = 0x002E,
     /// A whole netgroup (SSSD serves no GETNETGRENT/ENDNETGRENT).
     SetNetgrent = 0x0061,
+    /// Service by name and protocol.
+    GetServByName = 0x00A1,
+    /// Service by port and protocol.
+    GetServByPort = 0x00A2,
+    /// Start a services enumeration.
+    SetServEnt = 0x00A3,
+    /// Next batch of a services enumeration.
+    GetServEnt = 0x00A4,
+    /// End a services enumeration.
+    EndServEnt = 0x00A5,
     /// PAM authenticate.
     PamAuthenticate = 0x00F1,
     /// PAM setcred.
@@ -62,7 +72,7 @@ pub enum Command {
 
 impl Command {
     /// Every command this crate knows, for lookups and tests.
-    pub const ALL: [Command; 27] = [
+    pub const ALL: [Command; 32] = [
         Command::GetVersion,
         Command::GetPwNam,
         Command::GetPwUid,
@@ -81,6 +91,11 @@ impl Command {
         Command::GetGrGidEx,
         Command::InitGrEx,
         Command::SetNetgrent,
+        Command::GetServByName,
+        Command::GetServByPort,
+        Command::SetServEnt,
+        Command::GetServEnt,
+        Command::EndServEnt,
         Command::PamAuthenticate,
         Command::PamSetCred,
         Command::PamAcctMgmt,

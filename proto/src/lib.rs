@@ -13,6 +13,7 @@ pub mod memcache;
 pub mod netgroup;
 pub mod nss;
 pub mod pam;
+pub mod services;
 pub mod wipe_alloc;
 pub mod wire;
 

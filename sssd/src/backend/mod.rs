@@ -39,6 +39,8 @@ enum Job {
     Account(EntryType, Filter),
     /// A full enumeration refresh.
     Enumerate,
+    /// A services, hosts or networks request (type, normalised filter, extra qualifier).
+    Map(EntryType, Filter, String),
 }
 
 struct Inner {
@@ -144,6 +146,13 @@ impl Backend {
         let job = match filter {
             // As SSSD: no enumeration on demand; the periodic task keeps the cache complete.
             Filter::Enumerate => return DpReply::ok(),
+            f if matches!(
+                req.entry_type,
+                EntryType::Services | EntryType::Host | EntryType::IpNetwork
+            ) =>
+            {
+                Job::Map(req.entry_type, f, req.extra)
+            }
             f => Job::Account(req.entry_type, f),
         };
         self.run(job).await
@@ -195,7 +204,7 @@ impl Backend {
             let connect = async {
                 match &job {
                     Job::Enumerate => i.provider.dedicated_connection().await,
-                    Job::Account(..) => i.provider.connection().await,
+                    Job::Account(..) | Job::Map(..) => i.provider.connection().await,
                 }
             };
             let conn = match connect.await {
@@ -208,8 +217,15 @@ impl Backend {
             i.state.mark_online();
             let res = match &job {
                 Job::Account(t, f) => i.provider.fetch(&conn, *t, f).await,
+                Job::Map(t, f, x) => i.provider.fetch_map(&conn, *t, f, x).await,
                 Job::Enumerate => {
-                    let r = ldap::enumerate::enumerate(i.provider.ctx(), &conn).await;
+                    let mut r = ldap::enumerate::enumerate(i.provider.ctx(), &conn).await;
+                    if let Ok(ops) = &mut r {
+                        match ldap::services::enumerate(i.provider.ctx(), &conn).await {
+                            Ok(more) => ops.extend(more),
+                            Err(e) => r = Err(e),
+                        }
+                    }
                     i.provider.release(conn.clone());
                     r
                 }

@@ -127,6 +127,8 @@ pub fn changes(ops: &[CacheOp], before: &dyn Before) -> Result<Changes, CacheErr
             | CacheOp::PruneUsers(_)
             | CacheOp::PruneGroups(_)
             | CacheOp::Netgroup(_) => {}
+            // Services, hosts and networks have no memory cache.
+            CacheOp::Map(_) => {}
         }
     }
     Ok(c)

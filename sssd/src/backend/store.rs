@@ -42,6 +42,8 @@ pub enum CacheOp {
     PruneGroups(Vec<String>),
     /// A netgroup change (applied in a transaction of its own, see `cache::netgroups`).
     Netgroup(NetgroupOp),
+    /// A change to the services, hosts or networks map.
+    Map(crate::cache::maps::MapOp),
 }
 
 /// The netgroup changes among `ops`.
@@ -149,6 +151,7 @@ fn write_ops(w: &mut Writer<'_>, ops: &[CacheOp], now: i64) -> Result<(), CacheE
                 }
             }
             CacheOp::Netgroup(_) => {}
+            CacheOp::Map(m) => w.apply_map_op(m, now)?,
         }
     }
     Ok(())
@@ -234,6 +237,8 @@ pub struct MemData {
     pub netgroups: BTreeMap<String, (Netgroup, i64)>,
     /// Number of `apply` calls.
     pub batches: usize,
+    /// Services, hosts and networks operations, in order.
+    pub maps: Vec<crate::cache::maps::MapOp>,
 }
 
 impl MemData {
@@ -324,6 +329,7 @@ impl Store for MemStore {
                 CacheOp::Netgroup(NetgroupOp::Delete(n)) => {
                     d.netgroups.remove(n);
                 }
+                CacheOp::Map(m) => d.maps.push(m.clone()),
             }
         }
         Ok(())

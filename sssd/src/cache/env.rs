@@ -26,6 +26,10 @@ const MAX_DBS: u32 = 32;
 /// Key of the schema version in the meta database.
 const VERSION_KEY: &[u8] = b"version";
 
+/// Named databases beyond [`Dbs`], owned by the modules of other maps (each keeps its own
+/// records and key layout); opened or created with the environment, looked up by name.
+pub(crate) const EXTRA_DBS: [&str; 3] = ["services", "hosts", "networks"];
+
 /// A database of raw byte keys and values.
 pub(crate) type Db = Database<'static, Bytes, Bytes>;
 
@@ -65,6 +69,8 @@ pub(crate) struct Shared {
     key: PathBuf,
     /// Longest name (in bytes) usable as a key, stamps' two-byte prefix included.
     pub(crate) max_name: usize,
+    /// The [`EXTRA_DBS`], by name.
+    pub(crate) extra: HashMap<&'static str, Db>,
 }
 
 impl Shared {
@@ -184,12 +190,14 @@ pub(crate) fn open_shared(db_dir: &Path, domain: &str) -> Result<Arc<Shared>, Ca
         None => create(&env, &path)?,
     };
     let max_name = env.max_key_size().saturating_sub(2);
+    let extra = open_extra(&env, &path)?;
     let shared = Arc::new(Shared {
         env: ManuallyDrop::new(env),
         dbs,
         path,
         key: key.clone(),
         max_name,
+        extra,
     });
     reg.insert(key, Arc::downgrade(&shared));
     Ok(shared)
@@ -322,6 +330,53 @@ fn dbs_from_tuple(t: DbTuple) -> Dbs {
         stamps,
         meta,
     }
+}
+
+/// Opens the [`EXTRA_DBS`], creating those missing in one write transaction.
+fn open_extra(env: &Env<WithoutTls>, path: &str) -> Result<HashMap<&'static str, Db>, CacheError> {
+    let lmdb = |source| CacheError::Lmdb {
+        path: path.to_owned(),
+        source,
+    };
+    let rtxn = env.read_txn().map_err(lmdb)?;
+    let opened = env
+        .open_databases_and_commit(rtxn, |dbo, rtxn| -> Result<_, heed::Error> {
+            let mut all = Vec::with_capacity(EXTRA_DBS.len());
+            for name in EXTRA_DBS {
+                match dbo.open_database::<Bytes, Bytes>(rtxn, Some(name))? {
+                    Some(db) => all.push(db),
+                    None => return Ok(CommitOrAbort::Abort(())),
+                }
+            }
+            match <[_; EXTRA_DBS.len()]>::try_from(all) {
+                Ok(a) => Ok(CommitOrAbort::Commit(a)),
+                Err(_) => Ok(CommitOrAbort::Abort(())),
+            }
+        })
+        .map_err(lmdb)?;
+    let dbs = match opened.commit() {
+        Some(dbs) => dbs,
+        None => {
+            let wtxn = env.write_txn().map_err(lmdb)?;
+            let created = env
+                .create_databases_and_commit(wtxn, |dbo, wtxn| -> Result<_, heed::Error> {
+                    let mut all = Vec::with_capacity(EXTRA_DBS.len());
+                    for name in EXTRA_DBS {
+                        all.push(dbo.create_database::<Bytes, Bytes>(wtxn, Some(name))?);
+                    }
+                    match <[_; EXTRA_DBS.len()]>::try_from(all) {
+                        Ok(a) => Ok(CommitOrAbort::Commit(a)),
+                        Err(_) => Ok(CommitOrAbort::Abort(())),
+                    }
+                })
+                .map_err(lmdb)?;
+            created.commit().ok_or_else(|| CacheError::Corrupt {
+                path: path.to_owned(),
+                key: "databases".into(),
+            })?
+        }
+    };
+    Ok(EXTRA_DBS.iter().copied().zip(dbs).collect())
 }
 
 /// `Ok(true)` when the schema version is recorded and is ours, `Ok(false)` when none is

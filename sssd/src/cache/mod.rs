@@ -26,6 +26,7 @@ mod codec;
 mod creds;
 mod env;
 pub mod fuzzing;
+pub mod maps;
 mod netgroups;
 mod reader;
 #[cfg(test)]

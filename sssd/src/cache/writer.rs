@@ -295,6 +295,11 @@ impl Writer<'_> {
 }
 
 impl<'c> Writer<'c> {
+    /// The transaction and the cache, for the map modules that keep their own databases.
+    pub(crate) fn parts(&mut self) -> (&mut heed::RwTxn<'c>, &'c Cache) {
+        (&mut self.txn, self.cache)
+    }
+
     /// Starts a write transaction on `cache`.
     pub(crate) fn new(cache: &'c Cache) -> Result<Writer<'c>, CacheError> {
         let txn = cache.shared.env().write_txn().map_err(|e| cache.lmdb(e))?;

@@ -9,6 +9,7 @@
 pub mod auth_options;
 mod known;
 mod load;
+pub mod maps;
 pub mod netgroup_options;
 pub mod options;
 #[cfg(test)]
@@ -21,6 +22,7 @@ use std::path::Path;
 use thiserror::Error;
 
 pub use auth_options::{AuthOptions, Krb5Options, PamOptions, SaslOptions, SimpleAccessOptions};
+pub use maps::MapOptions;
 pub use options::{DomainOptions, LdapOptions, NssOptions, SssdOptions};
 
 /// Prefix of domain section names (`[domain/NAME]`).

@@ -197,6 +197,8 @@ pub struct LdapOptions {
     pub group_extra_filter: Option<String>,
     /// `ldap_netgroup_*` and `entry_cache_netgroup_timeout`.
     pub netgroup: super::netgroup_options::NetgroupOptions,
+    /// The services, hosts and networks maps.
+    pub maps: super::MapOptions,
 }
 
 impl std::fmt::Debug for LdapOptions {
@@ -240,6 +242,7 @@ impl std::fmt::Debug for LdapOptions {
             .field("user_shell", &self.user_shell)
             .field("user_principal", &self.user_principal)
             .field("user_extra_filter", &self.user_extra_filter)
+            .field("maps", &self.maps)
             .field("group_object_class", &self.group_object_class)
             .field("group_name", &self.group_name)
             .field("group_gid_number", &self.group_gid_number)
@@ -251,19 +254,19 @@ impl std::fmt::Debug for LdapOptions {
 }
 
 /// A string option, or `default` when absent.
-pub(super) fn string(cfg: &Config, section: &str, option: &str, default: &str) -> String {
+pub(crate) fn string(cfg: &Config, section: &str, option: &str, default: &str) -> String {
     cfg.get(section, option).unwrap_or(default).to_string()
 }
 
 /// An optional string option; an empty value counts as unset.
-pub(super) fn optional(cfg: &Config, section: &str, option: &str) -> Option<String> {
+pub(crate) fn optional(cfg: &Config, section: &str, option: &str) -> Option<String> {
     cfg.get(section, option)
         .filter(|v| !v.is_empty())
         .map(str::to_string)
 }
 
 /// A non-negative integer option that fits in 32 bits, or `default` when absent.
-pub(super) fn number(
+pub(crate) fn number(
     cfg: &Config,
     section: &str,
     option: &str,
@@ -296,7 +299,7 @@ pub fn debug_level(cfg: &Config, section: &str) -> Result<u32, ConfigError> {
 }
 
 /// The section name of domain `name`.
-pub(super) fn domain_section(cfg: &Config, name: &str) -> Result<String, ConfigError> {
+pub(crate) fn domain_section(cfg: &Config, name: &str) -> Result<String, ConfigError> {
     let section = format!("{DOMAIN_PREFIX}{name}");
     if cfg.has_section(&section) {
         Ok(section)
@@ -601,6 +604,7 @@ impl LdapOptions {
             group_member: string(cfg, s, "ldap_group_member", default_member),
             group_extra_filter: optional(cfg, s, "ldap_group_search_filter"),
             netgroup: super::netgroup_options::NetgroupOptions::from_config(cfg, name)?,
+            maps: super::MapOptions::from_config(cfg, name)?,
         })
     }
 }

@@ -27,6 +27,8 @@ pub enum ConnectError {
 /// Search bases in effect on a connection.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bases {
+    /// `ldap_search_base` (configured or discovered): the default of the other bases.
+    pub base: String,
     /// Where users are searched.
     pub user: String,
     /// Scope of user searches.
@@ -312,6 +314,7 @@ impl Connector {
         let user = SearchBase::parse(o.user_search_base.as_deref().unwrap_or(&base));
         let group = SearchBase::parse(o.group_search_base.as_deref().unwrap_or(&base));
         let bases = Bases {
+            base: base.clone(),
             user: user.dn,
             user_scope: user.scope,
             user_filter: user.filter,

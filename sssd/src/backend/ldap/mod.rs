@@ -14,6 +14,7 @@ pub mod netgroups;
 pub mod rootdse;
 pub mod sasl;
 pub mod search;
+pub mod services;
 pub mod users;
 
 use crate::backend::store::CacheOp;
@@ -329,8 +330,8 @@ impl LdapProvider {
                 // Netgroups are looked up by name only.
             }
 
-            (EntryType::Services, _) => {
-                // Services: not searched yet.
+            (EntryType::Services, f) => {
+                services_fetch(ctx, conn, f, None, &mut ops).await?;
             }
 
             (EntryType::SudoFull | EntryType::SudoRules, _) => {
@@ -346,6 +347,41 @@ impl LdapProvider {
             }
         }
         Ok(ops)
+    }
+
+    /// [`LdapProvider::fetch`] for the services, hosts and networks maps, whose requests
+    /// carry an extra qualifier (`extra`: the protocol of a service lookup).
+    pub async fn fetch_map(
+        &self,
+        conn: &Connection,
+        entry_type: EntryType,
+        filter: &Filter,
+        extra: &str,
+    ) -> Result<Vec<CacheOp>, SearchError> {
+        let mut ops = Vec::new();
+        let extra = (!extra.is_empty()).then_some(extra);
+        match entry_type {
+            EntryType::Services => {
+                services_fetch(&self.ctx, conn, filter, extra, &mut ops).await?;
+            }
+            _ => return self.fetch(conn, entry_type, filter).await,
+        }
+        Ok(ops)
+    }
+}
+
+/// A services request: by name or by port, with an optional protocol.
+async fn services_fetch(
+    ctx: &MapCtx,
+    conn: &Connection,
+    filter: &Filter,
+    proto: Option<&str>,
+    ops: &mut Vec<CacheOp>,
+) -> Result<(), SearchError> {
+    match filter {
+        Filter::Name(n) => services::by_name(ctx, conn, n, proto, ops).await,
+        Filter::IdNumber(p) => services::by_port(ctx, conn, *p, proto, ops).await,
+        Filter::Enumerate => Ok(()),
     }
 }
 
@@ -388,6 +424,7 @@ pub fn test_options() -> LdapOptions {
         group_member: "memberUid".into(),
         group_extra_filter: None,
         netgroup: Default::default(),
+        maps: Default::default(),
     }
 }
 

@@ -267,12 +267,13 @@ impl CacheReq {
             }
             Record::Gids(_) => true,
             Record::Netgroup(n) => !n.name.is_empty(),
+            Record::Service(_) => true,
         }
     }
 
     /// Searches `doms` in order. `make` gives the query and its negative-cache entry for
     /// a domain.
-    async fn search(
+    pub(crate) async fn search(
         &self,
         doms: &[usize],
         make: impl Fn(usize) -> (Query, Kind, String),
@@ -319,7 +320,7 @@ impl CacheReq {
     }
 
     /// Domains to search for a client-supplied name, and the name part to look up.
-    fn name_domains<'a>(&self, input: &'a str) -> (&'a str, Vec<usize>) {
+    pub(crate) fn name_domains<'a>(&self, input: &'a str) -> (&'a str, Vec<usize>) {
         let doms = &self.settings.domains;
         match super::names::parse_name(input, doms) {
             (n, Some(i)) => (n, vec![i]),

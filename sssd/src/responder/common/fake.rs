@@ -47,6 +47,8 @@ pub struct FakeData {
     pub initgroups: HashMap<String, Cached<Vec<u32>>>,
     /// Netgroups by name.
     pub netgroups: HashMap<String, Cached<crate::cache::Netgroup>>,
+    /// Services with (last_update, expire).
+    pub services: Vec<Cached<crate::cache::maps::Service>>,
 }
 
 /// Mutable state of a [`FakeSource`].
@@ -103,6 +105,25 @@ fn find(d: &FakeData, q: &Query) -> Option<Cached<Record>> {
             last_update: c.last_update,
             expire: c.expire,
         }),
+        Query::ServiceByName(..) | Query::ServiceByPort(..) => d
+            .services
+            .iter()
+            .find(|c| service_match(q, &c.value))
+            .map(|c| Cached {
+                value: Record::Service(c.value.clone()),
+                last_update: c.last_update,
+                expire: c.expire,
+            }),
+    }
+}
+
+fn service_match(q: &Query, s: &crate::cache::maps::Service) -> bool {
+    match q {
+        Query::ServiceByName(n, proto) => {
+            (&s.name == n || s.aliases.contains(n)) && super::source::offers(s, proto)
+        }
+        Query::ServiceByPort(p, proto) => s.port == *p && super::source::offers(s, proto),
+        _ => false,
     }
 }
 
@@ -243,6 +264,17 @@ fn apply(s: &mut FakeState, q: &Query, now: i64) {
                 cache.netgroups.remove(n);
             }
         },
+        Query::ServiceByName(..) | Query::ServiceByPort(..) => {
+            cache.services.retain(|c| !service_match(q, &c.value));
+            if let Some(c) = dir.services.iter().find(|c| service_match(q, &c.value)) {
+                cache.services.retain(|x| x.value.name != c.value.name);
+                cache.services.push(Cached {
+                    value: c.value.clone(),
+                    last_update: lu,
+                    expire: ex,
+                });
+            }
+        }
     }
 }
 
@@ -273,6 +305,10 @@ impl DomainSource for FakeSource {
 
     fn all_groups(&self) -> Result<Vec<Group>, SourceError> {
         Ok(self.with(|s| s.cache.groups.iter().map(|c| c.value.clone()).collect()))
+    }
+
+    fn all_services(&self) -> Result<Vec<crate::cache::maps::Service>, SourceError> {
+        Ok(self.with(|s| s.cache.services.iter().map(|c| c.value.clone()).collect()))
     }
 
     fn refresh(&self, q: &Query) -> BoxFuture<DpStatus> {

@@ -23,6 +23,10 @@ pub enum Kind {
     Gid,
     /// A netgroup name (`NCE/NETGR`).
     Netgroup,
+    /// A service name with its protocol (`name/proto`).
+    Service,
+    /// A service port with its protocol (`port/proto`).
+    ServicePort,
 }
 
 /// The entries of one kind in one domain (or in every domain).

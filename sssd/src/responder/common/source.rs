@@ -31,11 +31,16 @@ pub enum Query {
     Initgroups(String),
     /// Netgroup by name.
     NetgroupByName(String),
+    /// A service by name or alias, with a protocol (`None`: any).
+    ServiceByName(String, Option<String>),
+    /// A service by port (host order), with a protocol (`None`: any).
+    ServiceByPort(u16, Option<String>),
 }
 
 impl Query {
     /// The `getAccountInfo` request that refreshes this object in `domain`.
     pub fn account_request(&self, domain: &str) -> AccountRequest {
+        let mut extra = String::new();
         let (entry_type, filter) = match self {
             Query::UserByName(n) => (EntryType::User, Filter::Name(n.clone())),
             Query::UserById(id) => (EntryType::User, Filter::IdNumber(*id)),
@@ -43,13 +48,21 @@ impl Query {
             Query::GroupById(id) => (EntryType::Group, Filter::IdNumber(*id)),
             Query::Initgroups(n) => (EntryType::Initgroups, Filter::Name(n.clone())),
             Query::NetgroupByName(n) => (EntryType::Netgroup, Filter::Name(n.clone())),
+            Query::ServiceByName(n, p) => {
+                extra = p.clone().unwrap_or_default();
+                (EntryType::Services, Filter::Name(n.clone()))
+            }
+            Query::ServiceByPort(port, p) => {
+                extra = p.clone().unwrap_or_default();
+                (EntryType::Services, Filter::IdNumber(u32::from(*port)))
+            }
         };
         AccountRequest {
             dp_flags: DP_FAST_REPLY,
             entry_type,
             filter,
             domain: domain.to_string(),
-            extra: String::new(),
+            extra,
             cli_id: 0,
         }
     }
@@ -66,6 +79,8 @@ pub enum Record {
     Gids(Vec<u32>),
     /// A netgroup.
     Netgroup(Netgroup),
+    /// A service.
+    Service(crate::cache::maps::Service),
 }
 
 /// Outcome of a backend refresh.
@@ -112,6 +127,10 @@ pub trait DomainSource: Send + Sync + 'static {
     fn all_users(&self) -> Result<Vec<User>, SourceError>;
     /// Every cached group (enumeration).
     fn all_groups(&self) -> Result<Vec<Group>, SourceError>;
+    /// Every cached service (enumeration); none unless the source keeps services.
+    fn all_services(&self) -> Result<Vec<crate::cache::maps::Service>, SourceError> {
+        Ok(Vec::new())
+    }
     /// Asks the backend to refresh `q` into the cache.
     fn refresh(&self, q: &Query) -> BoxFuture<DpStatus>;
 }
@@ -141,6 +160,11 @@ fn wrap<T>(c: Option<Cached<T>>, f: impl FnOnce(T) -> Record) -> Option<Cached<R
         last_update: c.last_update,
         expire: c.expire,
     })
+}
+
+/// Whether service `s` offers protocol `proto` (any protocol when `None`).
+pub fn offers(s: &crate::cache::maps::Service, proto: &Option<String>) -> bool {
+    proto.as_ref().is_none_or(|p| s.protocols.contains(p))
 }
 
 /// The production source: a domain's cache plus its backend on the private bus.
@@ -185,6 +209,12 @@ impl DomainSource for CacheSource {
             Query::GroupById(id) => c.group_by_gid(*id).map(|o| wrap(o, Record::Group)),
             Query::Initgroups(n) => c.initgroups(n).map(|o| wrap(o, Record::Gids)),
             Query::NetgroupByName(n) => c.netgroup(n).map(|o| wrap(o, Record::Netgroup)),
+            Query::ServiceByName(n, proto) => c
+                .service_by_name(n)
+                .map(|o| wrap(o.filter(|s| offers(&s.value, proto)), Record::Service)),
+            Query::ServiceByPort(p, proto) => c
+                .service_by_port(*p)
+                .map(|o| wrap(o.filter(|s| offers(&s.value, proto)), Record::Service)),
         };
         r.map_err(|e| self.err(e))
     }
@@ -199,6 +229,13 @@ impl DomainSource for CacheSource {
 
     fn all_groups(&self) -> Result<Vec<Group>, SourceError> {
         self.cache.all_groups().map_err(|e| self.err(e))
+    }
+
+    fn all_services(&self) -> Result<Vec<crate::cache::maps::Service>, SourceError> {
+        self.cache
+            .map_all()
+            .map(|v| v.into_iter().map(|c| c.value).collect())
+            .map_err(|e| self.err(e))
     }
 
     fn refresh(&self, q: &Query) -> BoxFuture<DpStatus> {

@@ -24,6 +24,7 @@ pub const EIO: u32 = 5;
 pub struct NssConn {
     pw: Cursor,
     gr: Cursor,
+    svc: super::services::ServiceCursor,
 }
 
 /// A passwd record ready for the wire.
@@ -303,6 +304,19 @@ pub async fn dispatch(
                     Action::error(EIO)
                 }
             };
+        }
+        Command::GetServByName
+        | Command::GetServByPort
+        | Command::SetServEnt
+        | Command::GetServEnt
+        | Command::EndServEnt => {
+            match super::services::dispatch(ctx, &mut conn.svc, c, body).await {
+                Some(Ok(b)) => Ok(b),
+                Some(Err(super::services::ServiceError::Source(e))) => Err(e),
+                Some(Err(super::services::ServiceError::BadRequest)) | None => {
+                    return Action::error(EINVAL);
+                }
+            }
         }
         _ => {
             client_warning(|n| {

@@ -5,6 +5,7 @@ pub mod enumerate;
 pub mod memcache;
 pub mod netgroup;
 pub mod no_cache;
+pub mod services;
 pub mod templates;
 
 // The lookup engine and its parts live in `responder::common` (shared with PAM); these
