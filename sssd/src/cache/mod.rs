@@ -26,6 +26,7 @@ mod codec;
 mod creds;
 mod env;
 pub mod fuzzing;
+mod sudo;
 mod reader;
 #[cfg(test)]
 mod tests;
@@ -41,6 +42,7 @@ use thiserror::Error;
 pub use access::AccessRecord;
 pub use creds::Credentials;
 pub use env::SCHEMA_VERSION;
+pub use sudo::{SudoMeta, SudoRuleRecord, SudoWriter};
 pub use writer::Writer;
 
 /// Why a cache operation failed.

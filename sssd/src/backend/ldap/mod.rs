@@ -13,6 +13,7 @@ pub mod nesting;
 pub mod rootdse;
 pub mod sasl;
 pub mod search;
+pub mod sudo;
 pub mod users;
 
 use crate::backend::store::CacheOp;
@@ -329,8 +330,9 @@ impl LdapProvider {
                 // Services: not searched yet.
             }
 
-            (EntryType::SudoFull | EntryType::SudoRules, _) => {
-                // sudo rules: not searched yet.
+            (EntryType::SudoFull | EntryType::SudoRules, f) => {
+                // Stored by the sudo module itself (its own cache databases).
+                sudo::fetch(ctx, conn, entry_type, f).await?;
             }
 
             (EntryType::Host, _) => {
