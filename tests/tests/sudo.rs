@@ -209,7 +209,7 @@ fn hostile_rule_set_neither_crashes_nor_hangs_sudo() {
         s += &rule(
             &base,
             &format!("h{i}"),
-            &[("sudoUser", "user1"), ("sudoHost", "ALL"), ("sudoCommand", cmd), ("sudoOrder", &i.to_string())],
+            &[("sudoUser", "user1"), ("sudoHost", "ALL"), ("sudoCommand", cmd), ("sudoOrder", &i.to_string()), ("sudoOption", "!authenticate")],
         );
     }
     slapd.add(&s).expect("add 10,000 rules");
