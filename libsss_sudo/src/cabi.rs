@@ -271,12 +271,18 @@ mod tests {
     fn rule() -> SudoRule {
         SudoRule {
             attrs: vec![
-                SudoAttr { name: b"cn".to_vec(), values: vec![b"r1".to_vec()] },
+                SudoAttr {
+                    name: b"cn".to_vec(),
+                    values: vec![b"r1".to_vec()],
+                },
                 SudoAttr {
                     name: b"sudoCommand".to_vec(),
                     values: vec![b"/bin/true".to_vec(), b"/bin/false".to_vec()],
                 },
-                SudoAttr { name: b"empty".to_vec(), values: vec![] },
+                SudoAttr {
+                    name: b"empty".to_vec(),
+                    values: vec![],
+                },
             ],
         }
     }
@@ -291,7 +297,10 @@ mod tests {
             assert_eq!(r0.num_attrs, 3);
             let v = get_values(r0, b"SUDOCOMMAND").unwrap();
             assert_eq!(std::ffi::CStr::from_ptr(*v).to_bytes(), b"/bin/true");
-            assert_eq!(std::ffi::CStr::from_ptr(*v.add(1)).to_bytes(), b"/bin/false");
+            assert_eq!(
+                std::ffi::CStr::from_ptr(*v.add(1)).to_bytes(),
+                b"/bin/false"
+            );
             assert!((*v.add(2)).is_null());
             free_values(v);
             let e = get_values(r0, b"empty").unwrap();

@@ -36,7 +36,10 @@ impl ClientError {
             ClientError::Disabled => libc::ENOENT,
             ClientError::Transport(e) if *e != 0 => *e,
             ClientError::Transport(_) => libc::EIO,
-            ClientError::Server(e) => i32::try_from(*e).ok().filter(|e| *e != 0).unwrap_or(libc::EIO),
+            ClientError::Server(e) => i32::try_from(*e)
+                .ok()
+                .filter(|e| *e != 0)
+                .unwrap_or(libc::EIO),
             ClientError::Version(_) | ClientError::BadReply(_) => libc::EBADMSG,
         }
     }

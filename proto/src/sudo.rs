@@ -104,7 +104,10 @@ pub fn encode_rules(rules: &[SudoRule]) -> Vec<u8> {
     put_cstr(&mut out, b"");
     put_u32(&mut out, u32::try_from(rules.len()).unwrap_or(u32::MAX));
     for rule in rules {
-        put_u32(&mut out, u32::try_from(rule.attrs.len()).unwrap_or(u32::MAX));
+        put_u32(
+            &mut out,
+            u32::try_from(rule.attrs.len()).unwrap_or(u32::MAX),
+        );
         for a in &rule.attrs {
             put_str(&mut out, &a.name);
             put_u32(&mut out, u32::try_from(a.values.len()).unwrap_or(u32::MAX));
@@ -189,7 +192,10 @@ mod tests {
     #[test]
     fn bad_requests_are_refused() {
         assert!(decode_request(&[1, 2, 3]).is_err());
-        assert_eq!(decode_request(&encode_request(1, b"")), Err(ProtoError::EmptyName));
+        assert_eq!(
+            decode_request(&encode_request(1, b"")),
+            Err(ProtoError::EmptyName)
+        );
         let mut b = encode_request(1, b"al");
         b.pop();
         assert!(decode_request(&b).is_err(), "unterminated");
@@ -215,7 +221,10 @@ mod tests {
         want.extend_from_slice(&2u32.to_ne_bytes());
         want.extend_from_slice(b"alice\0%g\0");
         assert_eq!(b, want);
-        assert_eq!(encoded_len(&[rule(&[("cn", &["r1"]), ("sudoUser", &["alice", "%g"])])]), want.len());
+        assert_eq!(
+            encoded_len(&[rule(&[("cn", &["r1"]), ("sudoUser", &["alice", "%g"])])]),
+            want.len()
+        );
         assert_eq!(encode_error(2), 2u32.to_ne_bytes().to_vec());
         assert_eq!(decode_reply(&encode_error(2)), Ok(SudoReply::Error(2)));
     }
@@ -230,16 +239,14 @@ mod tests {
 
     fn arb_rule() -> impl Strategy<Value = SudoRule> {
         let s = || proptest::collection::vec(1u8..=255, 0..12);
-        proptest::collection::vec(
-            (s(), proptest::collection::vec(s(), 0..4)),
-            0..5,
+        proptest::collection::vec((s(), proptest::collection::vec(s(), 0..4)), 0..5).prop_map(
+            |attrs| SudoRule {
+                attrs: attrs
+                    .into_iter()
+                    .map(|(name, values)| SudoAttr { name, values })
+                    .collect(),
+            },
         )
-        .prop_map(|attrs| SudoRule {
-            attrs: attrs
-                .into_iter()
-                .map(|(name, values)| SudoAttr { name, values })
-                .collect(),
-        })
     }
 
     proptest! {

@@ -24,7 +24,9 @@ const DEBIAN_LIBSSS_SUDO: &str =
 const LIBSSS_SUDO: &str = "/usr/lib/x86_64-linux-gnu/libsss_sudo.so";
 
 fn rule(base: &str, cn: &str, attrs: &[(&str, &str)]) -> String {
-    let mut s = format!("dn: cn={cn},ou=SUDOers,{base}\nobjectClass: top\nobjectClass: sudoRole\ncn: {cn}\n");
+    let mut s = format!(
+        "dn: cn={cn},ou=SUDOers,{base}\nobjectClass: top\nobjectClass: sudoRole\ncn: {cn}\n"
+    );
     for (a, v) in attrs {
         s.push_str(&format!("{a}: {v}\n"));
     }
@@ -36,7 +38,11 @@ fn rule(base: &str, cn: &str, attrs: &[(&str, &str)]) -> String {
 /// group_one_user_group (∋ one_user_group1), via a netgroup, `ALL`; one expired; one for
 /// user2 only.
 fn rules(base: &str) -> String {
-    let all = [("sudoHost", "ALL"), ("sudoRunAsUser", "ALL"), ("sudoOption", "!authenticate")];
+    let all = [
+        ("sudoHost", "ALL"),
+        ("sudoRunAsUser", "ALL"),
+        ("sudoOption", "!authenticate"),
+    ];
     let with = |extra: &[(&'static str, &'static str)]| -> Vec<(&'static str, &'static str)> {
         let mut v = all.to_vec();
         v.extend_from_slice(extra);
@@ -44,13 +50,60 @@ fn rules(base: &str) -> String {
     };
     let mut s = format!("dn: ou=SUDOers,{base}\nobjectClass: organizationalUnit\nou: SUDOers\n\n");
     s += &rule(base, "defaults", &[("sudoOption", "!lecture")]);
-    s += &rule(base, "r_user", &with(&[("sudoUser", "user1"), ("sudoCommand", "/usr/bin/true"), ("sudoOrder", "10")]));
-    s += &rule(base, "r_group", &with(&[("sudoUser", "%one_user_group1"), ("sudoCommand", "/usr/bin/id"), ("sudoOrder", "20")]));
-    s += &rule(base, "r_nested", &with(&[("sudoUser", "%group_one_user_group"), ("sudoCommand", "/usr/bin/whoami"), ("sudoOrder", "5")]));
-    s += &rule(base, "r_netgroup", &with(&[("sudoUser", "+ng_admins"), ("sudoCommand", "/usr/bin/hostname")]));
-    s += &rule(base, "r_all", &with(&[("sudoUser", "ALL"), ("sudoCommand", "/usr/bin/env")]));
-    s += &rule(base, "r_expired", &with(&[("sudoUser", "user1"), ("sudoCommand", "/usr/bin/false"), ("sudoNotAfter", "20000101000000Z")]));
-    s += &rule(base, "r_user2", &with(&[("sudoUser", "user2"), ("sudoCommand", "/usr/bin/tty")]));
+    s += &rule(
+        base,
+        "r_user",
+        &with(&[
+            ("sudoUser", "user1"),
+            ("sudoCommand", "/usr/bin/true"),
+            ("sudoOrder", "10"),
+        ]),
+    );
+    s += &rule(
+        base,
+        "r_group",
+        &with(&[
+            ("sudoUser", "%one_user_group1"),
+            ("sudoCommand", "/usr/bin/id"),
+            ("sudoOrder", "20"),
+        ]),
+    );
+    s += &rule(
+        base,
+        "r_nested",
+        &with(&[
+            ("sudoUser", "%group_one_user_group"),
+            ("sudoCommand", "/usr/bin/whoami"),
+            ("sudoOrder", "5"),
+        ]),
+    );
+    s += &rule(
+        base,
+        "r_netgroup",
+        &with(&[
+            ("sudoUser", "+ng_admins"),
+            ("sudoCommand", "/usr/bin/hostname"),
+        ]),
+    );
+    s += &rule(
+        base,
+        "r_all",
+        &with(&[("sudoUser", "ALL"), ("sudoCommand", "/usr/bin/env")]),
+    );
+    s += &rule(
+        base,
+        "r_expired",
+        &with(&[
+            ("sudoUser", "user1"),
+            ("sudoCommand", "/usr/bin/false"),
+            ("sudoNotAfter", "20000101000000Z"),
+        ]),
+    );
+    s += &rule(
+        base,
+        "r_user2",
+        &with(&[("sudoUser", "user2"), ("sudoCommand", "/usr/bin/tty")]),
+    );
     s
 }
 
@@ -58,7 +111,10 @@ fn conf(slapd: &Slapd) -> SssdConf {
     SssdConf::ldap(slapd, Schema::Rfc2307bis)
         .set("sssd", "services", "nss, sudo")
         .set("sudo", "debug_level", "0x0070")
-        .domain("ldap_sudo_search_base", &format!("ou=SUDOers,{}", slapd.base()))
+        .domain(
+            "ldap_sudo_search_base",
+            &format!("ou=SUDOers,{}", slapd.base()),
+        )
         .domain("entry_cache_sudo_timeout", "2")
 }
 
@@ -110,14 +166,23 @@ fn wait_listed(ns: &Namespace, sssd: &Sssd<'_>, user: &str, cmd: &str) -> Output
 fn listed(out: &Output) -> Vec<String> {
     out.stdout
         .lines()
-        .filter_map(|l| l.trim().split_once("NOPASSWD: ").map(|(_, c)| c.to_string()))
+        .filter_map(|l| {
+            l.trim()
+                .split_once("NOPASSWD: ")
+                .map(|(_, c)| c.to_string())
+        })
         .collect()
 }
 
 #[track_caller]
 fn check_user1(out: &Output) {
     let cmds = listed(out);
-    for c in ["/usr/bin/true", "/usr/bin/id", "/usr/bin/whoami", "/usr/bin/env"] {
+    for c in [
+        "/usr/bin/true",
+        "/usr/bin/id",
+        "/usr/bin/whoami",
+        "/usr/bin/env",
+    ] {
         assert!(cmds.iter().any(|x| x == c), "{c} missing: {out:?}");
     }
     // user2's rule and the netgroup rule (user1 is in no netgroup sudo can see:
@@ -128,7 +193,8 @@ fn check_user1(out: &Output) {
     // The expired rule reaches sudo with its sudoNotAfter (sudo_timed = false, SSSD's
     // default): sudo shows the limit and refuses it at run time.
     assert!(
-        out.stdout.contains("NOTAFTER=20000101000000Z NOPASSWD: /usr/bin/false"),
+        out.stdout
+            .contains("NOTAFTER=20000101000000Z NOPASSWD: /usr/bin/false"),
         "{out:?}"
     );
     // sudoOrder: the responder sends the highest first (r_group 20, r_user 10, r_nested 5)
@@ -139,7 +205,13 @@ fn check_user1(out: &Output) {
 }
 
 fn as_user1(ns: &Namespace, argv: &[&str]) -> Output {
-    let mut v = vec!["setpriv", "--reuid=1001", "--regid=2001", "--init-groups", "--"];
+    let mut v = vec![
+        "setpriv",
+        "--reuid=1001",
+        "--regid=2001",
+        "--init-groups",
+        "--",
+    ];
     v.extend_from_slice(argv);
     ns.run(&v).unwrap()
 }
@@ -162,11 +234,18 @@ fn sudo_rules_from_ldap_online_and_offline() {
 
     // The real thing: user1 runs a command as user2 (NOPASSWD rule), and not the expired one.
     let ok = as_user1(&ns, &["sudo", "-n", "-u", "user2", "/usr/bin/true"]);
-    assert!(ok.success(), "sudo -u user2 true as user1: {ok:?}\n{}", sssd.logs());
+    assert!(
+        ok.success(),
+        "sudo -u user2 true as user1: {ok:?}\n{}",
+        sssd.logs()
+    );
     let whoami = as_user1(&ns, &["sudo", "-n", "-u", "user2", "/usr/bin/whoami"]);
     assert_eq!(whoami.stdout.trim(), "user2", "{whoami:?}");
     let denied = as_user1(&ns, &["sudo", "-n", "-u", "user2", "/usr/bin/false"]);
-    assert!(!denied.success() && denied.stderr.contains("sudo"), "{denied:?}");
+    assert!(
+        !denied.success() && denied.stderr.contains("sudo"),
+        "{denied:?}"
+    );
 
     // Offline: slapd gone, rules expired (entry_cache_sudo_timeout = 2): the refresh fails
     // and the cache answers.
@@ -189,10 +268,14 @@ fn debian_libsss_sudo_against_our_responder() {
     let ns = namespace();
     let sssd = start(&ns, &conf(&slapd));
     let ours = wait_listed(&ns, &sssd, "user1", "/usr/bin/whoami");
-    ns.run_ok(&["mount", "--bind", DEBIAN_LIBSSS_SUDO, LIBSSS_SUDO]).unwrap();
+    ns.run_ok(&["mount", "--bind", DEBIAN_LIBSSS_SUDO, LIBSSS_SUDO])
+        .unwrap();
     let theirs = sudo_list(&ns, "user1");
     check_user1(&theirs);
-    assert_eq!(ours.stdout, theirs.stdout, "Debian's libsss_sudo.so lists the same");
+    assert_eq!(
+        ours.stdout, theirs.stdout,
+        "Debian's libsss_sudo.so lists the same"
+    );
     let ok = as_user1(&ns, &["sudo", "-n", "-u", "user2", "/usr/bin/true"]);
     assert!(ok.success(), "{ok:?}");
 }
@@ -205,11 +288,21 @@ fn hostile_rule_set_neither_crashes_nor_hangs_sudo() {
     let mut s = format!("dn: ou=SUDOers,{base}\nobjectClass: organizationalUnit\nou: SUDOers\n\n");
     let huge = format!("/usr/bin/{}", "x".repeat(60_000));
     for i in 0..10_000 {
-        let cmd = if i % 1000 == 0 { huge.as_str() } else { "/usr/bin/true" };
+        let cmd = if i % 1000 == 0 {
+            huge.as_str()
+        } else {
+            "/usr/bin/true"
+        };
         s += &rule(
             &base,
             &format!("h{i}"),
-            &[("sudoUser", "user1"), ("sudoHost", "ALL"), ("sudoCommand", cmd), ("sudoOrder", &i.to_string()), ("sudoOption", "!authenticate")],
+            &[
+                ("sudoUser", "user1"),
+                ("sudoHost", "ALL"),
+                ("sudoCommand", cmd),
+                ("sudoOrder", &i.to_string()),
+                ("sudoOption", "!authenticate"),
+            ],
         );
     }
     slapd.add(&s).expect("add 10,000 rules");
@@ -227,6 +320,15 @@ fn hostile_rule_set_neither_crashes_nor_hangs_sudo() {
         }
         std::thread::sleep(Duration::from_millis(500));
     };
-    assert!(listed(&out).len() >= 10_000, "{} rules listed\n{}", listed(&out).len(), sssd.logs());
-    assert!(!ns.processes_named("sssd_sudo").is_empty(), "sssd_sudo died\n{}", sssd.logs());
+    assert!(
+        listed(&out).len() >= 10_000,
+        "{} rules listed\n{}",
+        listed(&out).len(),
+        sssd.logs()
+    );
+    assert!(
+        !ns.processes_named("sssd_sudo").is_empty(),
+        "sssd_sudo died\n{}",
+        sssd.logs()
+    );
 }

@@ -120,7 +120,10 @@ async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
     tracing::debug!("capabilities limited to what the helpers need");
     tokio::spawn(backend.clone().run_online_checks());
     tokio::spawn(backend.clone().run_enumeration());
-    tokio::spawn(sssd::backend::ldap::sudo::schedule::run(backend.clone(), cache));
+    tokio::spawn(sssd::backend::ldap::sudo::schedule::run(
+        backend.clone(),
+        cache,
+    ));
     sbus::register_service(&bus, &domain)
         .await
         .context("cannot register with the monitor")?;

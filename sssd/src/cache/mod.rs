@@ -26,8 +26,8 @@ mod codec;
 mod creds;
 mod env;
 pub mod fuzzing;
-mod sudo;
 mod reader;
+mod sudo;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

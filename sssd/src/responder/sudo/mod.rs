@@ -40,7 +40,12 @@ impl SudoSettings {
         Ok(SudoSettings {
             timed: cfg.get_bool("sudo", "sudo_timed", false)?,
             threshold: usize::try_from(t).map_err(|_| {
-                ConfigError::bad_value("sudo", "sudo_threshold", &t.to_string(), "expected 0 or more")
+                ConfigError::bad_value(
+                    "sudo",
+                    "sudo_threshold",
+                    &t.to_string(),
+                    "expected 0 or more",
+                )
             })?,
             inverse_order: cfg.get_bool("sudo", "sudo_inverse_order", false)?,
         })
@@ -99,10 +104,7 @@ impl SudoResponder {
         };
         match dp.get_account_info(&req, self.dp_timeout).await {
             Ok(r) if r.dp_error == crate::sbus::DP_ERR_OK => {}
-            Ok(r) => tracing::info!(
-                "sudo refresh for {user}: {}; serving the cache",
-                r.message
-            ),
+            Ok(r) => tracing::info!("sudo refresh for {user}: {}; serving the cache", r.message),
             Err(e) => tracing::info!("sudo refresh for {user}: {e}; serving the cache"),
         }
     }
@@ -179,11 +181,15 @@ impl SudoResponder {
             rules.retain(|r| select::in_time(r, t));
         }
         let body = if cmd == SUDO_GET_DEFAULTS {
-            rules.iter().map(|r| select::to_wire(r, None)).collect::<Vec<_>>()
+            rules
+                .iter()
+                .map(|r| select::to_wire(r, None))
+                .collect::<Vec<_>>()
         } else {
             // User rules first, netgroup-only rules after, then sorted as a whole.
-            let (mut user_rules, ng): (Vec<_>, Vec<_>) =
-                rules.into_iter().partition(|r| select::names_user(r, &values));
+            let (mut user_rules, ng): (Vec<_>, Vec<_>) = rules
+                .into_iter()
+                .partition(|r| select::names_user(r, &values));
             let n_user = user_rules.len();
             user_rules.extend(ng);
             let uid = format!("#{cli_uid}");
@@ -224,7 +230,11 @@ impl CommandHandler for SudoResponder {
             Ok(req) => {
                 tracing::debug!(
                     "sudo {} for {:?} (uid {}) from uid {}",
-                    if cmd == SUDO_GET_DEFAULTS { "defaults" } else { "rules" },
+                    if cmd == SUDO_GET_DEFAULTS {
+                        "defaults"
+                    } else {
+                        "rules"
+                    },
                     req.name,
                     req.uid,
                     client.peer.uid

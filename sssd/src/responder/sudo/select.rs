@@ -138,11 +138,17 @@ mod tests {
 
     #[test]
     fn time_window() {
-        let r = rule("r", &[("sudoNotAfter", &["20000101000000Z", "20100101000000Z"])]);
+        let r = rule(
+            "r",
+            &[("sudoNotAfter", &["20000101000000Z", "20100101000000Z"])],
+        );
         assert!(in_time(&r, 946684800));
         assert!(in_time(&r, 1262304000));
         assert!(!in_time(&r, 1262304001));
-        let b = rule("b", &[("sudoNotBefore", &["20100101000000Z", "20000101000000Z"])]);
+        let b = rule(
+            "b",
+            &[("sudoNotBefore", &["20100101000000Z", "20000101000000Z"])],
+        );
         assert!(!in_time(&b, 946684799));
         assert!(in_time(&b, 946684800));
         assert!(!in_time(&rule("x", &[("sudoNotAfter", &["garbage"])]), 0));
@@ -163,7 +169,10 @@ mod tests {
         let names: Vec<&str> = v.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["c", "a", "b"]);
         let w = to_wire(&rule("r", &[("sudoUser", &["alice"])]), Some("#1001"));
-        assert_eq!(w.attrs[0].values, vec![b"alice".to_vec(), b"#1001".to_vec()]);
+        assert_eq!(
+            w.attrs[0].values,
+            vec![b"alice".to_vec(), b"#1001".to_vec()]
+        );
         let vals = vec!["alice".to_string()];
         assert!(names_user(&rule("r", &[("sudoUser", &["alice"])]), &vals));
         assert!(names_netgroup(&rule("r", &[("sudoUser", &["+ng"])])));

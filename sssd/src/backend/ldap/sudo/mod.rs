@@ -118,9 +118,7 @@ fn host_filter(s: &SudoCtx) -> String {
         f.push_str(&format!("({h}=+*)"));
     }
     if s.opts.include_regexp {
-        f.push_str(&format!(
-            "(|({h}=*\\5c*)({h}=*?*)({h}=*\\2a*)({h}=*[*]*))"
-        ));
+        f.push_str(&format!("(|({h}=*\\5c*)({h}=*?*)({h}=*\\2a*)({h}=*[*]*))"));
     }
     f.push(')');
     f
@@ -162,7 +160,14 @@ async fn search(
         None => filter.to_string(),
     };
     let entries = ctx
-        .search_with(conn, &base.dn, base.scope, &f, attrs(s), ctx.search_timeout())
+        .search_with(
+            conn,
+            &base.dn,
+            base.scope,
+            &f,
+            attrs(s),
+            ctx.search_timeout(),
+        )
         .await?;
     let expire = super::now().saturating_add(i64::from(s.opts.cache_timeout));
     Ok(entries
@@ -251,10 +256,12 @@ async fn write(
         w.commit()
     })
     .await
-    .map_err(|e| cache_err(CacheError::Invalid {
-        path: s.cache.path().to_string(),
-        reason: format!("writer task failed: {e}"),
-    }))?
+    .map_err(|e| {
+        cache_err(CacheError::Invalid {
+            path: s.cache.path().to_string(),
+            reason: format!("writer task failed: {e}"),
+        })
+    })?
     .map_err(cache_err)
 }
 
@@ -320,7 +327,11 @@ impl SudoUser {
     /// The `sudoUser` values that select a rule for this user: the name, `#uid`,
     /// `%group`, `%#gid` and `ALL` (netgroup `+` values are matched by sudo itself).
     pub fn user_values(&self) -> Vec<String> {
-        let mut v = vec!["ALL".to_string(), self.name.clone(), format!("#{}", self.uid)];
+        let mut v = vec![
+            "ALL".to_string(),
+            self.name.clone(),
+            format!("#{}", self.uid),
+        ];
         v.extend(self.groups.iter().map(|g| format!("%{g}")));
         v.extend(self.gids.iter().map(|g| format!("%#{g}")));
         v
@@ -431,7 +442,10 @@ mod tests {
              (sudoHost=+*)))"
         );
         let off = ctx("[domain/d]\nid_provider = ldap\nldap_sudo_use_host_filter = false\n");
-        assert_eq!(class_filter(&off, "(x=1)"), "(&(objectClass=sudoRole)(x=1))");
+        assert_eq!(
+            class_filter(&off, "(x=1)"),
+            "(&(objectClass=sudoRole)(x=1))"
+        );
     }
 
     #[test]

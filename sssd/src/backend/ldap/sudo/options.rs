@@ -185,7 +185,9 @@ pub fn local_ips() -> Vec<String> {
         let (a, m) = unsafe {
             (
                 (*ifa.ifa_addr.cast::<libc::sockaddr_in>()).sin_addr.s_addr,
-                (*ifa.ifa_netmask.cast::<libc::sockaddr_in>()).sin_addr.s_addr,
+                (*ifa.ifa_netmask.cast::<libc::sockaddr_in>())
+                    .sin_addr
+                    .s_addr,
             )
         };
         let ip = std::net::Ipv4Addr::from(u32::from_be(a));

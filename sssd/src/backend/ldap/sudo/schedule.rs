@@ -35,8 +35,12 @@ pub fn next(opts: &SudoOptions, now: i64, last_full: i64, last_smart: i64) -> Op
     }
     let full = (opts.full_refresh_interval > 0)
         .then(|| (FULL_REFRESH, due(last_full, opts.full_refresh_interval)));
-    let smart = (opts.smart_refresh_interval > 0 && last_full > 0)
-        .then(|| (SMART_REFRESH, due(last_smart.max(last_full), opts.smart_refresh_interval)));
+    let smart = (opts.smart_refresh_interval > 0 && last_full > 0).then(|| {
+        (
+            SMART_REFRESH,
+            due(last_smart.max(last_full), opts.smart_refresh_interval),
+        )
+    });
     match (full, smart) {
         (Some(f), Some(s)) if s.1 < f.1 => Some(s),
         (Some(f), _) => Some(f),
@@ -67,7 +71,11 @@ pub async fn run(backend: Backend, cache: Arc<Cache>) {
             cli_id: 0,
         };
         let r = backend.handle(req).await;
-        let what = if kind == FULL_REFRESH { "full" } else { "smart" };
+        let what = if kind == FULL_REFRESH {
+            "full"
+        } else {
+            "smart"
+        };
         if r.dp_error != DP_ERR_OK {
             tracing::warn!("sudo {what} refresh failed: {}", r.message);
         }
@@ -99,7 +107,8 @@ mod tests {
         assert_eq!(next(&o, 30000, 1000, 29000), Some((FULL_REFRESH, 0)));
         let no_smart = opts("ldap_sudo_smart_refresh_interval = 0\n");
         assert_eq!(next(&no_smart, 1000, 1000, 0), Some((FULL_REFRESH, 21600)));
-        let none = opts("ldap_sudo_smart_refresh_interval = 0\nldap_sudo_full_refresh_interval = 0\n");
+        let none =
+            opts("ldap_sudo_smart_refresh_interval = 0\nldap_sudo_full_refresh_interval = 0\n");
         assert_eq!(next(&none, 1000, 5, 0), None);
         assert!(jitter(5) <= 5);
         assert_eq!(jitter(0), 0);
