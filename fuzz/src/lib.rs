@@ -62,6 +62,14 @@ pub const TARGETS: &[Target] = &[
         name: "pam_reply",
         run: targets::pam_reply,
     },
+    Target {
+        name: "sudo_request",
+        run: targets::sudo_request,
+    },
+    Target {
+        name: "sudo_reply",
+        run: targets::sudo_reply,
+    },
 ];
 
 /// The target called `name`.

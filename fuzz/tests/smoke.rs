@@ -45,6 +45,8 @@ smoke_tests!(
     config,
     nss_reply,
     pam_reply,
+    sudo_request,
+    sudo_reply,
 );
 
 /// The committed seeds are exactly what the encoders make today
@@ -107,6 +109,8 @@ fn seeds_are_accepted() {
             "config" => sssd::config::Config::parse(&String::from_utf8_lossy(b), "seed").is_ok(),
             "nss_reply" => nss::decode_reply_prefix(b).is_ok(),
             "pam_reply" => pam::decode_reply(b).is_ok(),
+            "sudo_request" => sss_proto::sudo::decode_request(b).is_ok(),
+            "sudo_reply" => sss_proto::sudo::decode_reply(b).is_ok(),
             other => panic!("unknown target {other}"),
         };
         assert!(
