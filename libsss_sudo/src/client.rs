@@ -3,8 +3,9 @@
 use sss_client::sys::{self, IoFail};
 use sss_proto::sudo::{SUDO_PROTOCOL_VERSION, SudoReply, decode_reply, encode_request};
 use sss_proto::{Command, HEADER_LEN, Header, ProtoError, packet};
-use std::os::fd::AsRawFd;
-use std::path::Path;
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// The responder's socket.
@@ -91,18 +92,39 @@ fn exchange(fd: i32, cmd: u32, body: &[u8], deadline: Instant) -> Result<Vec<u8>
     Ok(out)
 }
 
-/// Asks the responder at `socket` for command `cmd` (`SUDO_GET_SUDORULES` or
-/// `SUDO_GET_DEFAULTS`) about `uid`/`name`, before `deadline`.
-pub fn request(
-    socket: &Path,
-    cmd: u32,
-    uid: u32,
-    name: &[u8],
-    deadline: Instant,
-) -> Result<SudoReply, ClientError> {
-    if sss_client::env::loops_disabled() {
-        return Err(ClientError::Disabled);
+/// The connection kept between calls, as SSSD's client keeps it: sudo asks again after it
+/// dropped root (the responder's socket is root-only, mode 0600), so later requests must
+/// reuse the connection made while it was root.
+struct Kept {
+    fd: OwnedFd,
+    path: PathBuf,
+    pid: i32,
+    ident: Option<(u64, u64)>,
+}
+
+static KEPT: Mutex<Option<Kept>> = Mutex::new(None);
+
+impl Kept {
+    /// The kept connection if it is still ours, for `path`, in this process and healthy.
+    fn reusable(self, path: &Path) -> Option<Kept> {
+        let fd = self.fd.as_raw_fd();
+        if self.ident.is_none() || sys::fd_identity(fd) != self.ident {
+            // The program closed and reused the descriptor: not ours to close.
+            let _ = self.fd.into_raw_fd();
+            return None;
+        }
+        if self.pid != sys::getpid() || self.path != path {
+            return None;
+        }
+        let revents = sys::poll_now(fd);
+        if revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL | libc::POLLIN) != 0 {
+            return None;
+        }
+        Some(self)
     }
+}
+
+fn open(socket: &Path, deadline: Instant) -> Result<Kept, ClientError> {
     let fd = sys::connect_unix_restarting(socket, deadline)?;
     let raw = fd.as_raw_fd();
     let v = exchange(
@@ -117,6 +139,44 @@ pub fn request(
     if version != SUDO_PROTOCOL_VERSION {
         return Err(ClientError::Version(version));
     }
-    let body = exchange(raw, cmd, &encode_request(uid, name), deadline)?;
-    Ok(decode_reply(&body)?)
+    Ok(Kept {
+        ident: sys::fd_identity(raw),
+        fd,
+        path: socket.to_path_buf(),
+        pid: sys::getpid(),
+    })
+}
+
+/// Asks the responder at `socket` for command `cmd` (`SUDO_GET_SUDORULES` or
+/// `SUDO_GET_DEFAULTS`) about `uid`/`name`, before `deadline`. Reuses the connection of an
+/// earlier call when it is still good; a reused one that fails is replaced once.
+pub fn request(
+    socket: &Path,
+    cmd: u32,
+    uid: u32,
+    name: &[u8],
+    deadline: Instant,
+) -> Result<SudoReply, ClientError> {
+    if sss_client::env::loops_disabled() {
+        return Err(ClientError::Disabled);
+    }
+    let mut slot = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+    let body = encode_request(uid, name);
+    let mut attempt = slot.take().and_then(|k| k.reusable(socket));
+    for _ in 0..2 {
+        let reused = attempt.is_some();
+        let conn = match attempt.take() {
+            Some(c) => c,
+            None => open(socket, deadline)?,
+        };
+        match exchange(conn.fd.as_raw_fd(), cmd, &body, deadline) {
+            Ok(reply) => {
+                *slot = Some(conn);
+                return Ok(decode_reply(&reply)?);
+            }
+            Err(ClientError::Transport(_)) if reused => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ClientError::Transport(libc::EPIPE))
 }

@@ -332,3 +332,46 @@ fn hostile_rule_set_neither_crashes_nor_hangs_sudo() {
         sssd.logs()
     );
 }
+
+#[test]
+fn our_libsss_sudo_against_debians_sssd() {
+    let debian = sssd_tests::interop::debian_root().expect("unpack Debian's sssd 2.8");
+    let ours = stage::shared_stage().expect("stage our build");
+    let our_lib = ours
+        .join(sssd_tests::interop::LIB_DIR)
+        .join("libsss_sudo.so");
+    assert!(our_lib.is_file(), "{} missing", our_lib.display());
+    let tree = ldif::rfc2307bis();
+    let slapd = Slapd::new(&tree).expect("start slapd");
+    slapd.add(&rules(slapd.base())).expect("add the sudo rules");
+    let nss = format!("{NSSWITCH_CONF}sudoers: files sss\n");
+    let ns = Namespace::with_nsswitch(Some(&debian), &nss).expect("namespace");
+    ns.write_pam_service(
+        "sudo",
+        "auth required pam_deny.so\naccount required pam_permit.so\n\
+         session required pam_permit.so\n",
+    )
+    .unwrap();
+    let sssd = start(&ns, &conf(&slapd));
+    let theirs = wait_listed(&ns, &sssd, "user1", "/usr/bin/whoami");
+    // Debian's daemon and Debian's library: the reference the other pairs must match.
+    check_user1(&theirs);
+    let deb = as_user1(&ns, &["sudo", "-n", "-u", "user2", "/usr/bin/true"]);
+    assert!(
+        deb.success(),
+        "Debian's library on Debian's daemon: {deb:?}"
+    );
+    ns.run_ok(&["mount", "--bind", our_lib.to_str().unwrap(), LIBSSS_SUDO])
+        .unwrap();
+    let ours_on_debian = sudo_list(&ns, "user1");
+    assert_eq!(
+        theirs.stdout, ours_on_debian.stdout,
+        "our libsss_sudo.so on Debian's daemon"
+    );
+    let ok = as_user1(&ns, &["sudo", "-n", "-u", "user2", "/usr/bin/true"]);
+    assert!(
+        ok.success(),
+        "our library on Debian's daemon: {ok:?}\n{}",
+        sssd.logs()
+    );
+}

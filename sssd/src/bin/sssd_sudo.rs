@@ -43,6 +43,8 @@ async fn run(opts: ChildOptions, settings: NssSettings, sudo: SudoSettings) -> a
         &settings.allowed_uids,
     )?;
     server.versions = vec![sss_proto::sudo::SUDO_PROTOCOL_VERSION];
+    // As SSSD: only root (sudo) may ask for sudo rules.
+    server.socket_mode = 0o600;
     let dp_timeout = settings.dp_timeout;
     let negcache = Arc::new(NegCache::new(settings.negative_timeout));
     let cr = CacheReq::new(Arc::new(settings), sources, negcache, Arc::new(SystemClock));
