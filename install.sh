@@ -7,10 +7,11 @@
 #
 # Installs from target/release (or --target-dir):
 #   libnss_sss.so   -> /usr/lib/<multiarch>/libnss_sss.so.2
+#   libsss_sudo.so  -> /usr/lib/<multiarch>/libsss_sudo.so (if built; sudoers: sss)
 #   libpam_sss.so   -> /lib/<multiarch>/security/pam_sss.so, 0644 (if built; on a merged-/usr
 #                      system /lib is /usr/lib, so it goes to /usr/lib/<multiarch>/security)
 #   sssd, sss_cache -> /usr/sbin/, 0755 (sssctl too, if built)
-#   sssd_be sssd_nss sssd_pam krb5_child ldap_child -> /usr/libexec/sssd/, 0755, owned by
+#   sssd_be sssd_nss sssd_pam sssd_sudo krb5_child ldap_child -> /usr/libexec/sssd/, 0755, owned by
 #                      root when run as root (those built)
 #   man/*.[1-8]     -> /usr/share/man/manN/*.N.gz
 #   dist/sssd.service -> /usr/lib/systemd/system/sssd.service (Type=notify; not enabled)
@@ -120,10 +121,12 @@ if [ -L /lib ] || [ ! -d /lib ]; then pamdir=$libdir/security; else pamdir=/lib/
 plan=()
 plan+=("$target_dir/libnss_sss.so $libdir/libnss_sss.so.2 0644")
 [ -f "$target_dir/libpam_sss.so" ] && plan+=("$target_dir/libpam_sss.so $pamdir/pam_sss.so 0644")
+# sudo dlopens <libdir>/libsss_sudo.so by that name (sudoers: sss).
+[ -f "$target_dir/libsss_sudo.so" ] && plan+=("$target_dir/libsss_sudo.so $libdir/libsss_sudo.so 0644")
 for b in sssd sss_cache sssctl; do
     [ -f "$target_dir/$b" ] && plan+=("$target_dir/$b /usr/sbin/$b 0755")
 done
-for b in sssd_be sssd_nss sssd_pam krb5_child ldap_child; do
+for b in sssd_be sssd_nss sssd_pam sssd_sudo krb5_child ldap_child; do
     [ -f "$target_dir/$b" ] && plan+=("$target_dir/$b /usr/libexec/sssd/$b 0755")
 done
 [ -f "$here/dist/sssd.service" ] && plan+=("$here/dist/sssd.service /usr/lib/systemd/system/sssd.service 0644")

@@ -66,6 +66,14 @@ pub const TARGETS: &[Target] = &[
         name: "netgroup_reply",
         run: targets::netgroup_reply,
     },
+    Target {
+        name: "sudo_request",
+        run: targets::sudo_request,
+    },
+    Target {
+        name: "sudo_reply",
+        run: targets::sudo_reply,
+    },
 ];
 
 /// The target called `name`.

@@ -73,7 +73,46 @@ pub fn all() -> Vec<Seed> {
     for (name, bytes) in netgroup_reply() {
         add("netgroup_reply", name, bytes);
     }
+    for (name, bytes) in sudo_request() {
+        add("sudo_request", name, bytes);
+    }
+    for (name, bytes) in sudo_reply() {
+        add("sudo_reply", name, bytes);
+    }
     out
+}
+
+fn sudo_request() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("alice", sss_proto::sudo::encode_request(1001, b"alice")),
+        (
+            "qualified",
+            sss_proto::sudo::encode_request(0, b"alice@LDAP"),
+        ),
+    ]
+}
+
+fn sudo_reply() -> Vec<(&'static str, Vec<u8>)> {
+    use sss_proto::sudo::{SudoAttr, SudoRule, encode_error, encode_rules};
+    let attr = |n: &str, vs: &[&str]| SudoAttr {
+        name: n.as_bytes().to_vec(),
+        values: vs.iter().map(|v| v.as_bytes().to_vec()).collect(),
+    };
+    let rule = SudoRule {
+        attrs: vec![
+            attr("objectClass", &["sudoRule"]),
+            attr("cn", &["r1"]),
+            attr("sudoUser", &["alice", "%admins", "#1001"]),
+            attr("sudoHost", &["ALL"]),
+            attr("sudoCommand", &["/usr/bin/true"]),
+            attr("sudoOrder", &["10"]),
+        ],
+    };
+    vec![
+        ("rules", encode_rules(&[rule.clone(), SudoRule::default()])),
+        ("empty", encode_rules(&[])),
+        ("enoent", encode_error(2)),
+    ]
 }
 
 fn nss_request() -> Vec<(&'static str, Vec<u8>)> {

@@ -362,3 +362,37 @@ pub fn pam_reply(data: &[u8]) {
     assert_eq!(again, Ok(expected), "PAM reply round trip");
     let _ = pam_sss::response::apply(&mut NullHandler, &reply);
 }
+
+/// `sudo_request`: what `sssd_sudo` reads from a client (`sss_proto::sudo::decode_request`).
+pub fn sudo_request(data: &[u8]) {
+    if let Ok(r) = sss_proto::sudo::decode_request(data) {
+        let again = sss_proto::sudo::encode_request(r.uid, r.name.as_bytes());
+        assert_eq!(again.as_slice(), data, "sudo request round trip");
+    }
+}
+
+/// `sudo_reply`: what `libsss_sudo.so` reads from the sudo responder: the reply body, then
+/// the C structures sudo receives (built, searched and freed as sudo does).
+pub fn sudo_reply(data: &[u8]) {
+    use sss_proto::sudo::{SudoReply, decode_reply, encode_rules};
+    let Ok(SudoReply::Rules(rules)) = decode_reply(data) else {
+        return;
+    };
+    assert_eq!(
+        decode_reply(&encode_rules(&rules)),
+        Ok(SudoReply::Rules(rules.clone())),
+        "sudo reply round trip"
+    );
+    let res = sss_sudo::cabi::to_c(&rules);
+    assert!(!res.is_null(), "sudo result allocation");
+    // SAFETY: res is a fresh result from to_c, freed once below.
+    unsafe {
+        for i in 0..(*res).num_rules as usize {
+            let rule = &*(*res).rules.add(i);
+            if let Ok(v) = sss_sudo::cabi::get_values(rule, b"sudoUser") {
+                sss_sudo::cabi::free_values(v);
+            }
+        }
+        sss_sudo::cabi::free_result(res);
+    }
+}

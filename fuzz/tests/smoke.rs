@@ -46,6 +46,8 @@ smoke_tests!(
     nss_reply,
     pam_reply,
     netgroup_reply,
+    sudo_request,
+    sudo_reply,
 );
 
 /// The committed seeds are exactly what the encoders make today
@@ -109,6 +111,8 @@ fn seeds_are_accepted() {
             "nss_reply" => nss::decode_reply_prefix(b).is_ok(),
             "pam_reply" => pam::decode_reply(b).is_ok(),
             "netgroup_reply" => sss_proto::netgroup::decode_setnetgrent_reply(b).is_ok(),
+            "sudo_request" => sss_proto::sudo::decode_request(b).is_ok(),
+            "sudo_reply" => sss_proto::sudo::decode_reply(b).is_ok(),
             other => panic!("unknown target {other}"),
         };
         assert!(

@@ -14,6 +14,7 @@ pub mod netgroup;
 pub mod nss;
 pub mod pam;
 pub mod services;
+pub mod sudo;
 pub mod wipe_alloc;
 pub mod wire;
 

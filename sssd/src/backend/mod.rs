@@ -203,7 +203,11 @@ impl Backend {
         for attempt in 0..2 {
             let connect = async {
                 match &job {
-                    Job::Enumerate => i.provider.dedicated_connection().await,
+                    // Long paged searches get a connection of their own (see
+                    // LdapProvider::dedicated_connection): enumeration, full sudo refresh.
+                    Job::Enumerate | Job::Account(EntryType::SudoFull, _) => {
+                        i.provider.dedicated_connection().await
+                    }
                     Job::Account(..) | Job::Map(..) => i.provider.connection().await,
                 }
             };
@@ -216,6 +220,11 @@ impl Backend {
             };
             i.state.mark_online();
             let res = match &job {
+                Job::Account(EntryType::SudoFull, f) => {
+                    let r = i.provider.fetch(&conn, EntryType::SudoFull, f).await;
+                    i.provider.release(conn.clone());
+                    r
+                }
                 Job::Account(t, f) => i.provider.fetch(&conn, *t, f).await,
                 Job::Map(t, f, x) => i.provider.fetch_map(&conn, *t, f, x).await,
                 Job::Enumerate => {

@@ -88,6 +88,7 @@ async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
         );
     }
     let ldap = LdapOptions::from_config(&cfg, &domain)?;
+    let sudo = sssd::backend::ldap::sudo::SudoOptions::from_config(&cfg, &domain)?;
     let auth = AuthOptions::from_config(&cfg, &domain)?;
     let pam = PamOptions::from_config(&cfg)?;
     drop(cfg);
@@ -95,7 +96,9 @@ async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
     let name = domain.clone();
     // On a thread that ends before the capabilities are dropped (see below).
     let cache = privilege::startup_thread("cache", move || Cache::open(&db, &name)).await??;
-    let backend = Backend::new(&dom, ldap, auth, pam, Arc::new(CacheStore(Arc::new(cache))));
+    let cache = Arc::new(cache);
+    sssd::backend::ldap::sudo::install(sudo, cache.clone());
+    let backend = Backend::new(&dom, ldap, auth, pam, Arc::new(CacheStore(cache.clone())));
 
     let bus = sbus::connect(&opts.paths, &sbus::domain_bus_name(&domain)).await?;
     backend.set_nss_notifier(Arc::new(BusNotifier::new(bus.clone())));
@@ -117,6 +120,10 @@ async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
     tracing::debug!("capabilities limited to what the helpers need");
     tokio::spawn(backend.clone().run_online_checks());
     tokio::spawn(backend.clone().run_enumeration());
+    tokio::spawn(sssd::backend::ldap::sudo::schedule::run(
+        backend.clone(),
+        cache,
+    ));
     sbus::register_service(&bus, &domain)
         .await
         .context("cannot register with the monitor")?;

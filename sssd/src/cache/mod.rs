@@ -29,6 +29,7 @@ pub mod fuzzing;
 pub mod maps;
 mod netgroups;
 mod reader;
+mod sudo;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -44,6 +45,7 @@ pub use access::AccessRecord;
 pub use creds::Credentials;
 pub use env::SCHEMA_VERSION;
 pub use netgroups::{Netgroup, NetgroupOp, NetgroupTriple};
+pub use sudo::{SudoMeta, SudoRuleRecord, SudoWriter};
 pub use writer::Writer;
 
 /// Why a cache operation failed.

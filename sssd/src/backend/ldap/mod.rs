@@ -15,6 +15,7 @@ pub mod rootdse;
 pub mod sasl;
 pub mod search;
 pub mod services;
+pub mod sudo;
 pub mod users;
 
 use crate::backend::store::CacheOp;
@@ -334,8 +335,9 @@ impl LdapProvider {
                 services_fetch(ctx, conn, f, None, &mut ops).await?;
             }
 
-            (EntryType::SudoFull | EntryType::SudoRules, _) => {
-                // sudo rules: not searched yet.
+            (EntryType::SudoFull | EntryType::SudoRules, f) => {
+                // Stored by the sudo module itself (its own cache databases).
+                sudo::fetch(ctx, conn, entry_type, f).await?;
             }
 
             (EntryType::Host, _) => {
