@@ -40,6 +40,8 @@ pub enum CacheOp {
     PruneUsers(Vec<String>),
     /// Remove every cached group not named in the list.
     PruneGroups(Vec<String>),
+    /// A write to the automount maps (applied in a transaction of its own).
+    Autofs(crate::cache::AutofsOp),
 }
 
 /// A cache the backend can write to. Calls block; the backend runs them off the event loop.
@@ -138,19 +140,43 @@ fn write_ops(w: &mut Writer<'_>, ops: &[CacheOp], now: i64) -> Result<(), CacheE
                     }
                 }
             }
+            // Written by `apply_autofs` before the writer is opened.
+            CacheOp::Autofs(_) => {}
         }
     }
     Ok(())
 }
 
+/// Writes the automount ops of `ops` (in their own transaction); true when that was all.
+fn apply_autofs(cache: &Cache, ops: &[CacheOp], now: i64) -> Result<bool, CacheError> {
+    let af: Vec<crate::cache::AutofsOp> = ops
+        .iter()
+        .filter_map(|o| match o {
+            CacheOp::Autofs(a) => Some(a.clone()),
+            _ => None,
+        })
+        .collect();
+    if af.is_empty() {
+        return Ok(false);
+    }
+    cache.autofs_apply(&af, now)?;
+    Ok(af.len() == ops.len())
+}
+
 impl Store for CacheStore {
     fn apply(&self, ops: &[CacheOp], now: i64) -> Result<(), CacheError> {
+        if apply_autofs(&self.0, ops, now)? {
+            return Ok(());
+        }
         let mut w = self.0.writer()?;
         write_ops(&mut w, ops, now)?;
         w.commit()
     }
 
     fn apply_reporting(&self, ops: &[CacheOp], now: i64) -> Result<Changes, CacheError> {
+        if apply_autofs(&self.0, ops, now)? {
+            return Ok(Changes::default());
+        }
         let mut w = self.0.writer()?;
         let c = changes(ops, &w)?;
         write_ops(&mut w, ops, now)?;
@@ -219,6 +245,8 @@ pub struct MemData {
     pub access: BTreeMap<String, AccessRecord>,
     /// Number of `apply` calls.
     pub batches: usize,
+    /// Automount writes, in order.
+    pub autofs: Vec<crate::cache::AutofsOp>,
 }
 
 impl MemData {
@@ -303,6 +331,7 @@ impl Store for MemStore {
                     let keep: HashSet<&String> = keep.iter().collect();
                     d.groups.retain(|n, _| keep.contains(n));
                 }
+                CacheOp::Autofs(op) => d.autofs.push(op.clone()),
             }
         }
         Ok(())

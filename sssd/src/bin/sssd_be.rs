@@ -90,12 +90,16 @@ async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
     let ldap = LdapOptions::from_config(&cfg, &domain)?;
     let auth = AuthOptions::from_config(&cfg, &domain)?;
     let pam = PamOptions::from_config(&cfg)?;
+    let autofs = sssd::backend::ldap::autofs::AutofsOptions::from_config(&cfg, &domain)?;
     drop(cfg);
     let db = opts.paths.db.clone();
     let name = domain.clone();
     // On a thread that ends before the capabilities are dropped (see below).
     let cache = privilege::startup_thread("cache", move || Cache::open(&db, &name)).await??;
     let backend = Backend::new(&dom, ldap, auth, pam, Arc::new(CacheStore(Arc::new(cache))));
+    if let Some(o) = autofs {
+        backend.set_autofs(o);
+    }
 
     let bus = sbus::connect(&opts.paths, &sbus::domain_bus_name(&domain)).await?;
     backend.set_nss_notifier(Arc::new(BusNotifier::new(bus.clone())));
