@@ -219,6 +219,9 @@ pub fn encode_byname_reply(value: Option<&[u8]>) -> Vec<u8> {
     out
 }
 
+/// One map entry as the client receives it: (key, value) bytes.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
 /// Why a reply body is unusable (the client reports `EIO`).
 pub type ReplyError = ProtoError;
 
@@ -246,7 +249,7 @@ fn nul_counted<'a>(r: &mut Reader<'a>) -> Result<&'a [u8], ProtoError> {
 ///
 /// As SSSD's client, entries are read until the body ends or an entry length of 0; the
 /// count field only tells "none" (0) from "some".
-pub fn decode_getent_reply(body: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ReplyError> {
+pub fn decode_getent_reply(body: &[u8]) -> Result<Vec<Entry>, ReplyError> {
     let mut r = Reader::new(body);
     if r.u32()? == 0 {
         return Ok(Vec::new());

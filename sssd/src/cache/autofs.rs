@@ -47,6 +47,9 @@ pub struct AutofsMap {
     pub entries: Vec<(String, String)>,
 }
 
+/// A cached map's entries, (key, value) in key order, with the map's freshness stamps.
+pub type CachedMap = Cached<Vec<(String, String)>>;
+
 /// A write to the automount part of a cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AutofsOp {
@@ -209,10 +212,7 @@ impl Cache {
     }
 
     /// The cached map `name` with its entries (in key order) and freshness stamps.
-    pub fn autofs_map(
-        &self,
-        name: &str,
-    ) -> Result<Option<Cached<Vec<(String, String)>>>, CacheError> {
+    pub fn autofs_map(&self, name: &str) -> Result<Option<CachedMap>, CacheError> {
         if name.is_empty() || name.len() >= self.shared.max_name {
             return Ok(None);
         }

@@ -40,7 +40,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 pub use access::AccessRecord;
-pub use autofs::{AutofsMap, AutofsOp};
+pub use autofs::{AutofsMap, AutofsOp, CachedMap};
 pub use creds::Credentials;
 pub use env::SCHEMA_VERSION;
 pub use writer::Writer;
