@@ -62,6 +62,10 @@ pub const TARGETS: &[Target] = &[
         name: "pam_reply",
         run: targets::pam_reply,
     },
+    Target {
+        name: "autofs",
+        run: targets::autofs,
+    },
 ];
 
 /// The target called `name`.

@@ -45,6 +45,7 @@ smoke_tests!(
     config,
     nss_reply,
     pam_reply,
+    autofs,
 );
 
 /// The committed seeds are exactly what the encoders make today
@@ -107,6 +108,17 @@ fn seeds_are_accepted() {
             "config" => sssd::config::Config::parse(&String::from_utf8_lossy(b), "seed").is_ok(),
             "nss_reply" => nss::decode_reply_prefix(b).is_ok(),
             "pam_reply" => pam::decode_reply(b).is_ok(),
+            "autofs" => {
+                use sss_proto::autofs as a;
+                let (first, body) = b.split_first().unwrap_or((&0, b));
+                let cmd = a::SETAUTOMNTENT + u32::from(first % 4);
+                a::decode_request(cmd, body).is_ok()
+                    || (cmd == a::SETAUTOMNTENT && a::decode_setent_reply(body).is_ok())
+                    || (cmd == a::GETAUTOMNTENT
+                        && a::decode_getent_reply(body).is_ok_and(|e| !e.is_empty()))
+                    || (cmd == a::GETAUTOMNTBYNAME
+                        && a::decode_byname_reply(body).is_ok_and(|v| v.is_some()))
+            }
             other => panic!("unknown target {other}"),
         };
         assert!(
