@@ -369,3 +369,17 @@ fn garbage_on_the_autofs_socket_never_takes_the_responder_down() {
     assert_eq!(ns.processes_named("sssd_autofs"), pids);
     assert_call(&ns, &sssd, &["auto.home", "alice", "*", "bob"], HOME);
 }
+
+#[test]
+fn without_a_daemon_both_libraries_answer_enoent_at_once() {
+    let ours = stage::shared_stage().expect("stage our build");
+    let debian = debian_root().expect("unpack Debian's sssd 2.8");
+    let ns = Namespace::with_nsswitch(Some(ours), NSSWITCH).unwrap();
+    let want = "protocol 1\nsetautomntent auto.master: ENOENT\nendautomntent: ENOENT\n";
+    for lib in [ours.join(&MODULE[1..]), debian.join(DEBIAN_MODULE)] {
+        let started = std::time::Instant::now();
+        let out = call(&ns, lib.to_str().unwrap(), &["auto.master", "x"]);
+        assert_eq!(out.stdout, want, "{}: {out:?}", lib.display());
+        assert!(started.elapsed() < Duration::from_secs(10), "{out:?}");
+    }
+}
