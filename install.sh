@@ -13,6 +13,9 @@
 #   sssd, sss_cache -> /usr/sbin/, 0755 (sssctl too, if built)
 #   sssd_be sssd_nss sssd_pam sssd_sudo krb5_child ldap_child -> /usr/libexec/sssd/, 0755, owned by
 #                      root when run as root (those built)
+#   sssd_autofs     -> /usr/libexec/sssd/sssd_autofs, 0755 (if built)
+#   libsss_autofs.so -> /usr/lib/<multiarch>/sssd/modules/libsss_autofs.so, 0644 (if built;
+#                      where autofs's lookup_sss.so looks for it)
 #   man/*.[1-8]     -> /usr/share/man/manN/*.N.gz
 #   dist/sssd.service -> /usr/lib/systemd/system/sssd.service (Type=notify; not enabled)
 # By default krb5_child and ldap_child get no setuid bit and no file capabilities: a daemon
@@ -129,6 +132,8 @@ done
 for b in sssd_be sssd_nss sssd_pam sssd_sudo krb5_child ldap_child; do
     [ -f "$target_dir/$b" ] && plan+=("$target_dir/$b /usr/libexec/sssd/$b 0755")
 done
+[ -f "$target_dir/sssd_autofs" ] && plan+=("$target_dir/sssd_autofs /usr/libexec/sssd/sssd_autofs 0755")
+[ -f "$target_dir/libsss_autofs.so" ] && plan+=("$target_dir/libsss_autofs.so $libdir/sssd/modules/libsss_autofs.so 0644")
 [ -f "$here/dist/sssd.service" ] && plan+=("$here/dist/sssd.service /usr/lib/systemd/system/sssd.service 0644")
 shopt -s nullglob
 for m in "$man_src"/*.[1-8]; do

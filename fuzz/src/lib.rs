@@ -74,6 +74,10 @@ pub const TARGETS: &[Target] = &[
         name: "sudo_reply",
         run: targets::sudo_reply,
     },
+    Target {
+        name: "autofs",
+        run: targets::autofs,
+    },
 ];
 
 /// The target called `name`.

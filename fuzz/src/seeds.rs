@@ -79,6 +79,9 @@ pub fn all() -> Vec<Seed> {
     for (name, bytes) in sudo_reply() {
         add("sudo_reply", name, bytes);
     }
+    for (name, bytes) in autofs() {
+        add("autofs", name, bytes);
+    }
     out
 }
 
@@ -566,4 +569,56 @@ pub fn write_all(dir: &Path) -> std::io::Result<usize> {
         std::fs::write(dir.join(s.target).join(&s.name), &s.bytes)?;
     }
     Ok(seeds.len())
+}
+
+/// Autofs seeds: a command byte (`0xD1 + b % 4`) then a request or reply body.
+fn autofs() -> Vec<(&'static str, Vec<u8>)> {
+    use sss_proto::autofs as a;
+    let with = |cmd: u32, body: Vec<u8>| {
+        let mut v = vec![u8::try_from(cmd - a::SETAUTOMNTENT).unwrap_or(0)];
+        v.extend(body);
+        v
+    };
+    let req = |r: a::Request| {
+        let (cmd, body) = a::encode_request(&r);
+        with(cmd, body)
+    };
+    vec![
+        (
+            "setautomntent",
+            req(a::Request::SetEnt {
+                map: "auto.master".into(),
+            }),
+        ),
+        (
+            "getautomntent",
+            req(a::Request::GetEnt {
+                map: "auto.home".into(),
+                cursor: 0,
+                max: a::BATCH,
+            }),
+        ),
+        (
+            "getautomntbyname",
+            req(a::Request::GetByName {
+                map: "auto.home".into(),
+                key: "alice".into(),
+            }),
+        ),
+        (
+            "getent-reply",
+            with(
+                a::GETAUTOMNTENT,
+                a::encode_getent_reply(&[("*", "srv:/home/&"), ("alice", "-rw srv:/a")]),
+            ),
+        ),
+        (
+            "byname-reply",
+            with(
+                a::GETAUTOMNTBYNAME,
+                a::encode_byname_reply(Some(b"-fstype=nfs srv:/h")),
+            ),
+        ),
+        ("empty-reply", with(a::SETAUTOMNTENT, a::empty_reply())),
+    ]
 }

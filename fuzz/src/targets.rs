@@ -396,3 +396,31 @@ pub fn sudo_reply(data: &[u8]) {
         sss_sudo::cabi::free_result(res);
     }
 }
+
+/// `autofs`: both directions of the autofs socket. The first byte picks the command
+/// (`0xD1 + b % 4`); the rest is fed to the responder's request decoder and to the three
+/// reply decoders `libsss_autofs` uses; whatever decodes must re-encode to the same value.
+pub fn autofs(data: &[u8]) {
+    use sss_proto::autofs as a;
+    let Some((&first, body)) = data.split_first() else {
+        return;
+    };
+    let cmd = a::SETAUTOMNTENT + u32::from(first % 4);
+    if let Ok(req) = a::decode_request(cmd, body) {
+        let (c, b) = a::encode_request(&req);
+        assert_eq!(
+            a::decode_request(c, &b),
+            Ok(req),
+            "autofs request round trip"
+        );
+    }
+    let _ = a::decode_setent_reply(body);
+    if let Ok(v) = a::decode_byname_reply(body) {
+        let again = a::decode_byname_reply(&a::encode_byname_reply(v.as_deref()));
+        assert_eq!(again, Ok(v), "autofs by-name reply round trip");
+    }
+    if let Ok(entries) = a::decode_getent_reply(body) {
+        let again = a::decode_getent_reply(&a::encode_getent_reply(&entries));
+        assert_eq!(again, Ok(entries), "autofs getent reply round trip");
+    }
+}

@@ -48,6 +48,7 @@ smoke_tests!(
     netgroup_reply,
     sudo_request,
     sudo_reply,
+    autofs,
 );
 
 /// The committed seeds are exactly what the encoders make today
@@ -113,6 +114,17 @@ fn seeds_are_accepted() {
             "netgroup_reply" => sss_proto::netgroup::decode_setnetgrent_reply(b).is_ok(),
             "sudo_request" => sss_proto::sudo::decode_request(b).is_ok(),
             "sudo_reply" => sss_proto::sudo::decode_reply(b).is_ok(),
+            "autofs" => {
+                use sss_proto::autofs as a;
+                let (first, body) = b.split_first().unwrap_or((&0, b));
+                let cmd = a::SETAUTOMNTENT + u32::from(first % 4);
+                a::decode_request(cmd, body).is_ok()
+                    || (cmd == a::SETAUTOMNTENT && a::decode_setent_reply(body).is_ok())
+                    || (cmd == a::GETAUTOMNTENT
+                        && a::decode_getent_reply(body).is_ok_and(|e| !e.is_empty()))
+                    || (cmd == a::GETAUTOMNTBYNAME
+                        && a::decode_byname_reply(body).is_ok_and(|v| v.is_some()))
+            }
             other => panic!("unknown target {other}"),
         };
         assert!(

@@ -5,6 +5,7 @@
 
 #![cfg_attr(not(test), deny(clippy::panic, clippy::indexing_slicing))]
 
+pub mod autofs;
 pub mod child;
 pub mod command;
 pub mod error;

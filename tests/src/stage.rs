@@ -18,6 +18,8 @@ pub const REQUIRED_ARTIFACTS: &[&str] = &[
     "ldap_child",
     "libnss_sss.so",
     "libpam_sss.so",
+    "sssd_autofs",
+    "libsss_autofs.so",
 ];
 
 /// The workspace root (where install.sh lives).

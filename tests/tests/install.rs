@@ -270,3 +270,33 @@ fn systemd_unit_is_a_notify_service_running_the_monitor_in_the_foreground() {
         );
     }
 }
+
+#[test]
+fn installs_the_autofs_responder_and_the_library_autofs_loads() {
+    let f = Fixture::new(&[
+        "sssd",
+        "sss_cache",
+        "sssd_be",
+        "sssd_nss",
+        "libnss_sss.so",
+        "sssd_autofs",
+        "libsss_autofs.so",
+    ]);
+    let out = f.install(&[], None);
+    assert!(out.success(), "{out:?}");
+    let module = format!("usr/lib/{}/sssd/modules/libsss_autofs.so", multiarch());
+    assert_eq!(f.mode("usr/libexec/sssd/sssd_autofs"), 0o755);
+    assert_eq!(f.mode(&module), 0o644);
+    assert_eq!(
+        std::fs::read_to_string(f.root().join(&module)).unwrap(),
+        "stub libsss_autofs.so\n"
+    );
+    let out = f.install(&["--uninstall"], None);
+    assert!(out.success(), "{out:?}");
+    assert!(!f.root().join(&module).exists());
+    assert!(
+        !f.root()
+            .join(format!("usr/lib/{}/sssd", multiarch()))
+            .exists()
+    );
+}

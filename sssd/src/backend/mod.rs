@@ -134,7 +134,10 @@ impl Backend {
             ));
         }
         let filter = match req.filter {
-            Filter::Name(n) => Filter::Name(self.short_name(&n)),
+            // Map names are not user names: no domain suffix, no case folding.
+            Filter::Name(n) if req.entry_type != EntryType::Autofs => {
+                Filter::Name(self.short_name(&n))
+            }
             f => f,
         };
         tracing::debug!(
@@ -256,6 +259,11 @@ impl Backend {
             }
         }
         offline_reply("no usable connection")
+    }
+
+    /// Serves automount maps (`autofs_provider = ldap`) with `o`.
+    pub fn set_autofs(&self, o: ldap::autofs::AutofsOptions) {
+        self.inner.provider.set_autofs(o);
     }
 
     /// Sends memory-cache relevant changes of every later cache write to `n` (the NSS

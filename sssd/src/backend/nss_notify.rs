@@ -126,7 +126,8 @@ pub fn changes(ops: &[CacheOp], before: &dyn Before) -> Result<Changes, CacheErr
             CacheOp::PutUser(..)
             | CacheOp::PruneUsers(_)
             | CacheOp::PruneGroups(_)
-            | CacheOp::Netgroup(_) => {}
+            | CacheOp::Netgroup(_)
+            | CacheOp::Autofs(_) => {}
             // Services, hosts and networks have no memory cache.
             CacheOp::Map(_) => {}
         }

@@ -44,6 +44,8 @@ pub enum CacheOp {
     Netgroup(NetgroupOp),
     /// A change to the services, hosts or networks map.
     Map(crate::cache::maps::MapOp),
+    /// A write to the automount maps (applied in a transaction of its own).
+    Autofs(crate::cache::AutofsOp),
 }
 
 /// The netgroup changes among `ops`.
@@ -152,14 +154,35 @@ fn write_ops(w: &mut Writer<'_>, ops: &[CacheOp], now: i64) -> Result<(), CacheE
             }
             CacheOp::Netgroup(_) => {}
             CacheOp::Map(m) => w.apply_map_op(m, now)?,
+            // Written by `apply_autofs` before the writer is opened.
+            CacheOp::Autofs(_) => {}
         }
     }
     Ok(())
 }
 
+/// Writes the automount ops of `ops` (in their own transaction); true when that was all.
+fn apply_autofs(cache: &Cache, ops: &[CacheOp], now: i64) -> Result<bool, CacheError> {
+    let af: Vec<crate::cache::AutofsOp> = ops
+        .iter()
+        .filter_map(|o| match o {
+            CacheOp::Autofs(a) => Some(a.clone()),
+            _ => None,
+        })
+        .collect();
+    if af.is_empty() {
+        return Ok(false);
+    }
+    cache.autofs_apply(&af, now)?;
+    Ok(af.len() == ops.len())
+}
+
 impl Store for CacheStore {
     fn apply(&self, ops: &[CacheOp], now: i64) -> Result<(), CacheError> {
         self.0.apply_netgroup_ops(netgroup_ops(ops), now)?;
+        if apply_autofs(&self.0, ops, now)? {
+            return Ok(());
+        }
         let mut w = self.0.writer()?;
         write_ops(&mut w, ops, now)?;
         w.commit()
@@ -167,6 +190,9 @@ impl Store for CacheStore {
 
     fn apply_reporting(&self, ops: &[CacheOp], now: i64) -> Result<Changes, CacheError> {
         self.0.apply_netgroup_ops(netgroup_ops(ops), now)?;
+        if apply_autofs(&self.0, ops, now)? {
+            return Ok(Changes::default());
+        }
         let mut w = self.0.writer()?;
         let c = changes(ops, &w)?;
         write_ops(&mut w, ops, now)?;
@@ -239,6 +265,8 @@ pub struct MemData {
     pub batches: usize,
     /// Services, hosts and networks operations, in order.
     pub maps: Vec<crate::cache::maps::MapOp>,
+    /// Automount writes, in order.
+    pub autofs: Vec<crate::cache::AutofsOp>,
 }
 
 impl MemData {
@@ -330,6 +358,7 @@ impl Store for MemStore {
                     d.netgroups.remove(n);
                 }
                 CacheOp::Map(m) => d.maps.push(m.clone()),
+                CacheOp::Autofs(op) => d.autofs.push(op.clone()),
             }
         }
         Ok(())

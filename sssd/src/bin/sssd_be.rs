@@ -91,6 +91,7 @@ async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
     let sudo = sssd::backend::ldap::sudo::SudoOptions::from_config(&cfg, &domain)?;
     let auth = AuthOptions::from_config(&cfg, &domain)?;
     let pam = PamOptions::from_config(&cfg)?;
+    let autofs = sssd::backend::ldap::autofs::AutofsOptions::from_config(&cfg, &domain)?;
     drop(cfg);
     let db = opts.paths.db.clone();
     let name = domain.clone();
@@ -99,6 +100,9 @@ async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
     let cache = Arc::new(cache);
     sssd::backend::ldap::sudo::install(sudo, cache.clone());
     let backend = Backend::new(&dom, ldap, auth, pam, Arc::new(CacheStore(cache.clone())));
+    if let Some(o) = autofs {
+        backend.set_autofs(o);
+    }
 
     let bus = sbus::connect(&opts.paths, &sbus::domain_bus_name(&domain)).await?;
     backend.set_nss_notifier(Arc::new(BusNotifier::new(bus.clone())));

@@ -22,6 +22,7 @@
 //! hand-written codec in `codec`.
 
 mod access;
+mod autofs;
 mod codec;
 mod creds;
 mod env;
@@ -42,6 +43,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 pub use access::AccessRecord;
+pub use autofs::{AutofsMap, AutofsOp, CachedMap};
 pub use creds::Credentials;
 pub use env::SCHEMA_VERSION;
 pub use netgroups::{Netgroup, NetgroupOp, NetgroupTriple};

@@ -4,6 +4,7 @@
 //! negotiation, peer credentials, idle timeout) and the lookup engine (cache_req,
 //! negative cache, names); [`nss`] answers the NSS commands, [`pam`] the PAM commands.
 
+pub mod autofs;
 pub mod common;
 pub mod nss;
 pub mod pam;

@@ -104,6 +104,9 @@ pub enum EntryType {
     Host = 0x8,
     /// An IP network (`BE_REQ_IP_NETWORK`).
     IpNetwork = 0x9,
+    /// An automount map with its entries, by name (not an SSSD `BE_REQ_*` value: SSSD 2.8
+    /// has a separate `Autofs` D-Bus interface; here it is one more entry type).
+    Autofs = 0xA1,
 }
 
 impl EntryType {
@@ -119,6 +122,7 @@ impl EntryType {
             0x7 => Some(EntryType::SudoRules),
             0x8 => Some(EntryType::Host),
             0x9 => Some(EntryType::IpNetwork),
+            0xA1 => Some(EntryType::Autofs),
             _ => None,
         }
     }

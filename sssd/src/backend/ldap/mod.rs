@@ -3,6 +3,7 @@
 //! [`LdapProvider`] keeps one connection (failing over across `ldap_uri`) and turns account
 //! requests into searches whose results become [`CacheOp`]s for the domain cache.
 
+pub mod autofs;
 pub mod connection;
 pub mod dn;
 pub mod enumerate;
@@ -176,6 +177,8 @@ pub struct LdapProvider {
     connector: Arc<Connector>,
     ctx: MapCtx,
     conn: Arc<Mutex<Option<Connection>>>,
+    /// Automount options (`autofs_provider = ldap`), once set; unset: no maps.
+    autofs: std::sync::OnceLock<autofs::AutofsOptions>,
 }
 
 impl LdapProvider {
@@ -195,6 +198,7 @@ impl LdapProvider {
             connector: Arc::new(adjust(connector)),
             ctx: MapCtx::new(opts, dom),
             conn: Arc::new(Mutex::new(None)),
+            autofs: std::sync::OnceLock::new(),
         }
     }
 
@@ -209,6 +213,11 @@ impl LdapProvider {
             })
         });
         LdapProvider::with_connector(opts, dom, |c| c.with_sasl(sasl))
+    }
+
+    /// Serves automount maps with `o` (only the first call counts).
+    pub fn set_autofs(&self, o: autofs::AutofsOptions) {
+        let _ = self.autofs.set(o);
     }
 
     /// The mapping context.
@@ -347,6 +356,13 @@ impl LdapProvider {
             (EntryType::IpNetwork, _) => {
                 // Networks: not searched yet.
             }
+
+            (EntryType::Autofs, Filter::Name(map)) => {
+                if let Some(o) = self.autofs.get() {
+                    autofs::fetch_map(ctx, conn, o, map, &mut ops).await?;
+                }
+            }
+            (EntryType::Autofs, Filter::IdNumber(_)) => {}
         }
         Ok(ops)
     }
