@@ -12,6 +12,7 @@ pub mod header;
 pub mod memcache;
 pub mod nss;
 pub mod pam;
+pub mod ssh;
 pub mod wipe_alloc;
 pub mod wire;
 

@@ -123,7 +123,10 @@ pub fn changes(ops: &[CacheOp], before: &dyn Before) -> Result<Changes, CacheErr
             }
             // Users' attributes and enumeration pruning are left to the records'
             // memcache_timeout, as SSSD does.
-            CacheOp::PutUser(..) | CacheOp::PruneUsers(_) | CacheOp::PruneGroups(_) => {}
+            CacheOp::PutUser(..)
+            | CacheOp::PruneUsers(_)
+            | CacheOp::PruneGroups(_)
+            | CacheOp::PutSshKeys(..) => {}
         }
     }
     Ok(c)

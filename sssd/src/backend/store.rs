@@ -40,6 +40,8 @@ pub enum CacheOp {
     PruneUsers(Vec<String>),
     /// Remove every cached group not named in the list.
     PruneGroups(Vec<String>),
+    /// Store the SSH public keys of the user with this name (fetched with it; empty: none).
+    PutSshKeys(String, Vec<Vec<u8>>),
 }
 
 /// A cache the backend can write to. Calls block; the backend runs them off the event loop.
@@ -138,6 +140,7 @@ fn write_ops(w: &mut Writer<'_>, ops: &[CacheOp], now: i64) -> Result<(), CacheE
                     }
                 }
             }
+            CacheOp::PutSshKeys(name, keys) => w.put_ssh_keys(name, keys)?,
         }
     }
     Ok(())
@@ -217,6 +220,8 @@ pub struct MemData {
     pub credentials: BTreeMap<String, Credentials>,
     /// Last online ldap access facts by user name.
     pub access: BTreeMap<String, AccessRecord>,
+    /// SSH public keys by user name.
+    pub ssh_keys: BTreeMap<String, Vec<Vec<u8>>>,
     /// Number of `apply` calls.
     pub batches: usize,
 }
@@ -274,6 +279,10 @@ impl Store for MemStore {
                 CacheOp::DeleteUser(n) => {
                     d.users.remove(n);
                     d.initgroups.remove(n);
+                    d.ssh_keys.remove(n);
+                }
+                CacheOp::PutSshKeys(n, keys) => {
+                    d.ssh_keys.insert(n.clone(), keys.clone());
                 }
                 CacheOp::DeleteUserByUid(uid) => {
                     d.users.retain(|_, (u, _)| u.uid != *uid);

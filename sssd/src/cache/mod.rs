@@ -18,7 +18,8 @@
 //! `gids`, `initgroups` (user name -> gids), `stamps` (`u:`/`g:`/`i:` + name -> last update
 //! and expiry), `meta` (schema version), `credentials` (user name -> cached password
 //! hash and offline-login counters) and `access` (user name -> what the last online ldap
-//! access check learned); the last two are read only by the backend. Records use the
+//! access check learned); the last two are read only by the backend. `ssh_keys` (user
+//! name -> SSH public keys, see `ssh`) is read by the ssh responder. Records use the
 //! hand-written codec in `codec`.
 
 mod access;
@@ -27,6 +28,7 @@ mod creds;
 mod env;
 pub mod fuzzing;
 mod reader;
+pub mod ssh;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
