@@ -7,3 +7,4 @@
 pub mod common;
 pub mod nss;
 pub mod pam;
+pub mod ssh;
