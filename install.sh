@@ -10,8 +10,10 @@
 #   libpam_sss.so   -> /lib/<multiarch>/security/pam_sss.so, 0644 (if built; on a merged-/usr
 #                      system /lib is /usr/lib, so it goes to /usr/lib/<multiarch>/security)
 #   sssd, sss_cache -> /usr/sbin/, 0755 (sssctl too, if built)
+#   sss_ssh_authorizedkeys -> /usr/bin/, 0755 (if built; sshd's AuthorizedKeysCommand)
 #   sssd_be sssd_nss sssd_pam krb5_child ldap_child -> /usr/libexec/sssd/, 0755, owned by
 #                      root when run as root (those built)
+#   sssd_ssh        -> /usr/libexec/sssd/, 0755 (if built; services = ssh)
 #   man/*.[1-8]     -> /usr/share/man/manN/*.N.gz
 #   dist/sssd.service -> /usr/lib/systemd/system/sssd.service (Type=notify; not enabled)
 # By default krb5_child and ldap_child get no setuid bit and no file capabilities: a daemon
@@ -126,6 +128,9 @@ done
 for b in sssd_be sssd_nss sssd_pam krb5_child ldap_child; do
     [ -f "$target_dir/$b" ] && plan+=("$target_dir/$b /usr/libexec/sssd/$b 0755")
 done
+[ -f "$target_dir/sssd_ssh" ] && plan+=("$target_dir/sssd_ssh /usr/libexec/sssd/sssd_ssh 0755")
+[ -f "$target_dir/sss_ssh_authorizedkeys" ] &&
+    plan+=("$target_dir/sss_ssh_authorizedkeys /usr/bin/sss_ssh_authorizedkeys 0755")
 [ -f "$here/dist/sssd.service" ] && plan+=("$here/dist/sssd.service /usr/lib/systemd/system/sssd.service 0644")
 shopt -s nullglob
 for m in "$man_src"/*.[1-8]; do

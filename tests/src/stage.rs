@@ -18,6 +18,8 @@ pub const REQUIRED_ARTIFACTS: &[&str] = &[
     "ldap_child",
     "libnss_sss.so",
     "libpam_sss.so",
+    "sssd_ssh",
+    "sss_ssh_authorizedkeys",
 ];
 
 /// The workspace root (where install.sh lives).
