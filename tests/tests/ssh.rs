@@ -1,0 +1,324 @@
+//! SSH public keys from LDAP through the real `sshd`: a private slapd with the openssh-lpk
+//! schema (tests/schema/openssh-lpk.schema) and users holding `sshPublicKey` values; our
+//! daemon with `services = nss, pam, ssh`; `sss_ssh_authorizedkeys USER` for a user with
+//! keys, one without, root, a local user and an unknown user; the real `sshd` on a
+//! loopback port with `AuthorizedKeysCommand /usr/bin/sss_ssh_authorizedkeys` accepting the
+//! key from LDAP and refusing another; the same after slapd stops (from the cache); and
+//! garbage on the ssh socket.
+//!
+//! They need the release artifacts (`cargo build --release --workspace`) and openssh-server
+//! (scripts/deps.sh installs it).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failing loudly is the point
+
+use std::path::Path;
+use std::time::Duration;
+
+use sssd_tests::ldif::{self, Schema, User};
+use sssd_tests::namespace::{Daemon, Namespace};
+use sssd_tests::proc::{self, Output};
+use sssd_tests::slapd::Slapd;
+use sssd_tests::sssd::{Sssd, SssdConf};
+use sssd_tests::stage;
+
+const SSH_SOCKET: &str = "/var/lib/sss/pipes/ssh";
+const TOOL: &str = "/usr/bin/sss_ssh_authorizedkeys";
+const SSHD: &str = "/usr/sbin/sshd";
+
+/// A second text key alice holds (never used to log in: it is only listed).
+const ALICE_SECOND_KEY: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC7 alice@laptop";
+
+/// A fresh ed25519 key pair in `dir`: (private key path, public key line).
+fn keypair(dir: &Path, name: &str) -> (String, String) {
+    let path = dir.join(name);
+    let out = proc::run_ok(
+        std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C"])
+            .arg(format!("{name}@test"))
+            .arg("-f")
+            .arg(&path),
+        None,
+        Duration::from_secs(30),
+    );
+    out.expect("ssh-keygen");
+    let public = std::fs::read_to_string(path.with_extension("pub")).unwrap();
+    (path.display().to_string(), public.trim().to_string())
+}
+
+/// The LDIF of a user entry with `keys` (the ldapPublicKey class only when there are keys).
+fn user_with_keys(tree: &ldif::Directory, user: &User, keys: &[&str]) -> String {
+    let mut s = ldif::user_ldif(tree, user);
+    // user_ldif ends the record with a blank line: insert before it.
+    s.pop();
+    if !keys.is_empty() {
+        ldif::write_attr(&mut s, "objectClass", "ldapPublicKey");
+        for k in keys {
+            ldif::write_attr(&mut s, "sshPublicKey", k);
+        }
+    }
+    s.push('\n');
+    s
+}
+
+/// slapd with the small rfc2307 tree plus alice (two keys, the first `alice_key`) and bob
+/// (no keys).
+fn slapd(alice_key: &str) -> Slapd {
+    let tree = ldif::rfc2307_with_bulk(0);
+    let s = Slapd::new(&tree).expect("start slapd");
+    let alice = User::new("alice", 3001, 2001);
+    let bob = User::new("bob", 3002, 2001);
+    let mut add = user_with_keys(&tree, &alice, &[alice_key, ALICE_SECOND_KEY]);
+    add += &user_with_keys(&tree, &bob, &[]);
+    s.add(&add).expect("add the users with keys");
+    s
+}
+
+fn conf(slapd: &Slapd) -> SssdConf {
+    SssdConf::ldap_pam(slapd, Schema::Rfc2307)
+        .set("sssd", "services", "nss, pam, ssh")
+        .set("ssh", "debug_level", "0x0070")
+        // Entries expire at once: every lookup after the first goes to the backend, so the
+        // offline part reads the cache through an offline backend, as after an outage.
+        .domain("entry_cache_timeout", "1")
+}
+
+fn namespace(root: &Path) -> Namespace {
+    Namespace::new(Some(root)).expect("create the mount namespace")
+}
+
+fn start<'ns>(ns: &'ns Namespace, conf: &SssdConf) -> Sssd<'ns> {
+    let sssd = Sssd::start(ns, conf).unwrap_or_else(|e| panic!("sssd did not start: {e}"));
+    if let Err(e) = ns.wait_for_path(SSH_SOCKET, Duration::from_secs(20)) {
+        panic!("{e}\n{}", sssd.logs());
+    }
+    sssd
+}
+
+fn keys(ns: &Namespace, user: &str) -> Output {
+    ns.run(&[TOOL, user]).unwrap()
+}
+
+/// sshd on 127.0.0.1:`port` inside `ns` with keys only from `sss_ssh_authorizedkeys`.
+fn sshd<'ns>(ns: &'ns Namespace, port: u16) -> Daemon<'ns> {
+    let dir = "/etc/ssh-sssd-test";
+    ns.run_ok(&["mkdir", "-p", "-m", "0755", "/run/sshd"])
+        .unwrap();
+    ns.run_ok(&["mkdir", "-p", "-m", "0700", dir]).unwrap();
+    let host_key = format!("{dir}/ssh_host_ed25519_key");
+    ns.run_ok(&[
+        "ssh-keygen",
+        "-q",
+        "-t",
+        "ed25519",
+        "-N",
+        "",
+        "-f",
+        &host_key,
+    ])
+    .unwrap();
+    let config = format!(
+        "ListenAddress 127.0.0.1\n\
+         Port {port}\n\
+         HostKey {host_key}\n\
+         PidFile none\n\
+         UsePAM no\n\
+         StrictModes no\n\
+         PasswordAuthentication no\n\
+         KbdInteractiveAuthentication no\n\
+         PubkeyAuthentication yes\n\
+         AuthenticationMethods publickey\n\
+         AuthorizedKeysFile none\n\
+         AuthorizedKeysCommand {TOOL} %u\n\
+         AuthorizedKeysCommandUser nobody\n\
+         LogLevel VERBOSE\n"
+    );
+    let config_path = format!("{dir}/sshd_config");
+    ns.write_file(&config_path, config.as_bytes(), 0o600)
+        .unwrap();
+    let mut d = ns
+        .spawn(&[SSHD, "-D", "-e", "-f", &config_path])
+        .expect("start sshd");
+    let ready = proc::wait_until("sshd to listen", Duration::from_secs(20), || {
+        !d.is_running() || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(
+        ready.is_ok() && d.is_running(),
+        "sshd did not start: {}",
+        d.stderr()
+    );
+    d
+}
+
+/// `ssh -i identity -p port user@127.0.0.1 true` inside `ns` (no agent, no host config).
+fn ssh_login(ns: &Namespace, port: u16, identity: &str, user: &str) -> Output {
+    let port = port.to_string();
+    ns.run(&[
+        "ssh",
+        "-F",
+        "/dev/null",
+        "-i",
+        identity,
+        "-p",
+        &port,
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "IdentityAgent=none",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "ConnectTimeout=20",
+        &format!("{user}@127.0.0.1"),
+        "true",
+    ])
+    .unwrap()
+}
+
+#[track_caller]
+fn assert_alice_keys(out: &Output, alice_key: &str, logs: &str) {
+    assert_eq!(out.code(), 0, "{out:?}\n{logs}");
+    assert_eq!(
+        out.lines(),
+        vec![alice_key, ALICE_SECOND_KEY],
+        "{out:?}\n{logs}"
+    );
+}
+
+#[test]
+fn keys_from_ldap_log_in_through_sshd_online_and_offline() {
+    assert!(
+        Path::new(SSHD).exists(),
+        "{SSHD} missing: install openssh-server (scripts/deps.sh)"
+    );
+    let root = stage::shared_stage().expect("stage the product with install.sh");
+    let keydir = tempfile::tempdir().unwrap();
+    let (alice_id, alice_pub) = keypair(keydir.path(), "alice");
+    let (other_id, _) = keypair(keydir.path(), "other");
+    let mut slapd = slapd(&alice_pub);
+    let ns = namespace(root);
+    let sssd = start(&ns, &conf(&slapd));
+
+    // The tool: alice's keys in directory order, none for bob.
+    assert_alice_keys(&keys(&ns, "alice"), &alice_pub, &sssd.logs());
+    let bob = keys(&ns, "bob");
+    assert_eq!((bob.code(), bob.stdout.as_str()), (0, ""), "{bob:?}");
+    // A fully qualified name and -d DOMAIN name the same user.
+    assert_alice_keys(&keys(&ns, "alice@LDAP"), &alice_pub, &sssd.logs());
+    let by_domain = ns.run(&[TOOL, "-d", "LDAP", "alice"]).unwrap();
+    assert_alice_keys(&by_domain, &alice_pub, &sssd.logs());
+    // Users SSSD does not serve (root, a local user): nothing, exit 0, as SSSD's tool.
+    for local in ["root", "nobody"] {
+        let out = keys(&ns, local);
+        assert_eq!(
+            (out.code(), out.stdout.as_str()),
+            (0, ""),
+            "{local}: {out:?}"
+        );
+    }
+    // An unknown user: SSSD's tool prints "Error looking up public keys" and exits 1.
+    let unknown = keys(&ns, "nosuchuser");
+    assert_eq!(unknown.code(), 1, "{unknown:?}");
+    assert!(unknown.stdout.is_empty(), "{unknown:?}");
+    assert!(
+        unknown.stderr.contains("Error looking up public keys"),
+        "{unknown:?}"
+    );
+    let unknown_domain = ns.run(&[TOOL, "-d", "NOSUCH", "alice"]).unwrap();
+    assert_eq!(unknown_domain.code(), 1, "{unknown_domain:?}");
+
+    // The real sshd: alice's LDAP key logs in, another key does not, bob has no key.
+    let port = proc::free_port().unwrap();
+    let mut sshd = sshd(&ns, port);
+    for id in [&alice_id, &other_id] {
+        ns.write_file(
+            &format!(
+                "/root/{}",
+                Path::new(id).file_name().unwrap().to_string_lossy()
+            ),
+            &std::fs::read(id).unwrap(),
+            0o600,
+        )
+        .unwrap();
+    }
+    let ok = ssh_login(&ns, port, "/root/alice", "alice");
+    assert!(
+        ok.success(),
+        "ssh alice with the LDAP key: {ok:?}\n--- sshd ---\n{}\n{}",
+        sshd.stderr(),
+        sssd.logs()
+    );
+    // sshd took the key from the command (no authorized_keys file is configured).
+    assert!(
+        sshd.stderr().contains("Accepted publickey for alice"),
+        "{}",
+        sshd.stderr()
+    );
+    let wrong = ssh_login(&ns, port, "/root/other", "alice");
+    assert_eq!(wrong.code(), 255, "another key must be refused: {wrong:?}");
+    assert!(wrong.stderr.contains("Permission denied"), "{wrong:?}");
+    let bob = ssh_login(&ns, port, "/root/alice", "bob");
+    assert_eq!(bob.code(), 255, "bob has no key: {bob:?}");
+
+    // Offline: slapd is gone and the entries have expired; the cache still answers.
+    slapd.stop().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_alice_keys(&keys(&ns, "alice"), &alice_pub, &sssd.logs());
+    let offline = ssh_login(&ns, port, "/root/alice", "alice");
+    assert!(
+        offline.success(),
+        "offline ssh alice: {offline:?}\n--- sshd ---\n{}\n{}",
+        sshd.stderr(),
+        sssd.logs()
+    );
+    let wrong = ssh_login(&ns, port, "/root/other", "alice");
+    assert_eq!(wrong.code(), 255, "offline, another key: {wrong:?}");
+    sshd.stop();
+    drop(sssd);
+}
+
+/// Garbage on the ssh socket never takes the responder down.
+#[test]
+fn malformed_ssh_requests_do_not_hurt_the_responder() {
+    let root = stage::shared_stage().expect("stage the product with install.sh");
+    let slapd = slapd("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA alice@test");
+    let ns = namespace(root);
+    let sssd = start(&ns, &conf(&slapd));
+    let script = r#"
+import socket, struct
+def send(body, cmd=0xE1, version=0):
+    s = socket.socket(socket.AF_UNIX); s.settimeout(5)
+    s.connect('/var/lib/sss/pipes/ssh')
+    s.sendall(struct.pack('=IIII', 20, 1, 0, 0) + struct.pack('=I', version))
+    s.recv(4096)
+    s.sendall(struct.pack('=IIII', 16 + len(body), cmd, 0, 0) + body)
+    try:
+        s.recv(4096)
+    except Exception:
+        pass
+    s.close()
+bodies = [b'', b'\0', b'\2\0\0\0', struct.pack('=II', 2, 0), struct.pack('=II', 2, 1000) + b'a\0',
+          struct.pack('=II', 0, 6) + b'alice', struct.pack('=II', 0, 3) + b'\xff\xfe\0',
+          struct.pack('=II', 0xff, 6) + b'alice\0', struct.pack('=II', 3, 6) + b'alice\0',
+          struct.pack('=II', 2, 6) + b'alice\0' + struct.pack('=I', 0xffffffff),
+          struct.pack('=II', 0, 0xffffffff) + b'x' * 100, b'x' * 70000]
+for b in bodies:
+    send(b)
+    send(b, 0xE2)
+send(b'', 0x11)
+send(struct.pack('=II', 2, 6) + b'alice\0' + struct.pack('=I', 0), 0xE1, 7)
+print('done')
+"#;
+    let out = ns.run(&["python3", "-c", script]).unwrap();
+    assert!(out.stdout.contains("done"), "{out:?}");
+    let after = keys(&ns, "alice");
+    assert_eq!(after.code(), 0, "{after:?}\n{}", sssd.logs());
+    assert_eq!(
+        after.lines().first().copied(),
+        Some("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA alice@test"),
+        "{after:?}"
+    );
+}
