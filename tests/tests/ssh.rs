@@ -3,8 +3,9 @@
 //! daemon with `services = nss, pam, ssh`; `sss_ssh_authorizedkeys USER` for a user with
 //! keys, one without, root, a local user and an unknown user; the real `sshd` on a
 //! loopback port with `AuthorizedKeysCommand /usr/bin/sss_ssh_authorizedkeys` accepting the
-//! key from LDAP and refusing another; the same after slapd stops (from the cache); and
-//! garbage on the ssh socket.
+//! key from LDAP and refusing another; the same after slapd stops (from the cache);
+//! garbage on the ssh socket; and interop with Debian's sssd 2.8 (its
+//! `sss_ssh_authorizedkeys` against our `sssd_ssh`, ours against its `sssd_ssh`).
 //!
 //! They need the release artifacts (`cargo build --release --workspace`) and openssh-server
 //! (scripts/deps.sh installs it).
@@ -14,6 +15,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use sssd_tests::interop::{LIB_DIR, debian_root};
 use sssd_tests::ldif::{self, Schema, User};
 use sssd_tests::namespace::{Daemon, Namespace};
 use sssd_tests::proc::{self, Output};
@@ -321,4 +323,75 @@ print('done')
         Some("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA alice@test"),
         "{after:?}"
     );
+}
+
+/// Runs `tool` (a host path: Debian's needs its private libraries on `LD_LIBRARY_PATH`) for
+/// each query; "exit code + stdout" of each.
+fn tool_answers(ns: &Namespace, tool: &Path, lib_path: &str) -> Vec<String> {
+    let tool = tool.to_string_lossy();
+    [
+        &["alice"][..],
+        &["alice@LDAP"],
+        &["-d", "LDAP", "alice"],
+        &["bob"],
+        &["root"],
+        &["nobody"],
+        &["nosuchuser"],
+        &["-d", "NOSUCH", "alice"],
+    ]
+    .iter()
+    .map(|args| {
+        let mut argv = vec![tool.as_ref()];
+        argv.extend_from_slice(args);
+        let out = ns.run_env(&[("LD_LIBRARY_PATH", lib_path)], &argv).unwrap();
+        format!("{args:?}: {} {:?}", out.code(), out.stdout)
+    })
+    .collect()
+}
+
+#[test]
+fn sss_ssh_authorizedkeys_and_sssd_ssh_interoperate_with_debian_sssd() {
+    let ours = stage::shared_stage().expect("stage our build");
+    let debian = debian_root().expect("unpack Debian's sssd 2.8");
+    let our_tool = ours.join("usr/bin/sss_ssh_authorizedkeys");
+    let debian_tool = debian.join("usr/bin/sss_ssh_authorizedkeys");
+    assert!(debian_tool.is_file(), "{} missing", debian_tool.display());
+    let debian_libs = format!(
+        "{}:{}",
+        debian.join(LIB_DIR).join("sssd").display(),
+        debian.join(LIB_DIR).display()
+    );
+    let slapd = slapd("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA alice@test");
+    let conf = conf(&slapd).domain("entry_cache_timeout", "600");
+
+    let (ours_ours, debian_ours) = {
+        let ns = namespace(ours);
+        let _sssd = start(&ns, &conf);
+        (
+            tool_answers(&ns, &our_tool, ""),
+            tool_answers(&ns, &debian_tool, &debian_libs),
+        )
+    };
+    let (ours_debian, debian_debian) = {
+        let ns = namespace(&debian);
+        let _sssd = start(&ns, &conf);
+        (
+            tool_answers(&ns, &our_tool, ""),
+            tool_answers(&ns, &debian_tool, &debian_libs),
+        )
+    };
+    assert!(
+        debian_debian[0].contains("0 \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA alice@test\\n")
+            && debian_debian[0].contains(ALICE_SECOND_KEY),
+        "reference pair: {debian_debian:#?}"
+    );
+    assert_eq!(
+        debian_ours, ours_ours,
+        "Debian's tool vs ours on our sssd_ssh"
+    );
+    assert_eq!(
+        ours_debian, debian_debian,
+        "our tool vs Debian's on its sssd_ssh"
+    );
+    assert_eq!(ours_ours, debian_debian, "our pair vs Debian's pair");
 }
