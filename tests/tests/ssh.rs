@@ -62,15 +62,25 @@ fn user_with_keys(tree: &ldif::Directory, user: &User, keys: &[&str]) -> String 
     s
 }
 
-/// slapd with the small rfc2307 tree plus alice (two keys, the first `alice_key`) and bob
-/// (no keys).
-fn slapd(alice_key: &str) -> Slapd {
+/// A fixed ed25519 public key blob, base64 (for carol where no login is attempted).
+const CAROL_FIXED_BLOB: &str =
+    "AAAAC3NzaC1lZDI1NTE5AAAAIGf8pQ0nAFJ6Ux9m3ljYIRuM3uGxXGqv2eA0mQ7kW7Lq";
+
+/// slapd with the small rfc2307 tree plus alice (two text keys, the first `alice_key`), bob
+/// (no keys) and carol, whose one key is stored as a binary blob (the RFC 4253 encoding,
+/// `carol_blob` in base64, as `sshPublicKey::` in LDIF).
+fn slapd(alice_key: &str, carol_blob: &str) -> Slapd {
     let tree = ldif::rfc2307_with_bulk(0);
     let s = Slapd::new(&tree).expect("start slapd");
     let alice = User::new("alice", 3001, 2001);
     let bob = User::new("bob", 3002, 2001);
+    let carol = User::new("carol", 3003, 2001);
     let mut add = user_with_keys(&tree, &alice, &[alice_key, ALICE_SECOND_KEY]);
     add += &user_with_keys(&tree, &bob, &[]);
+    let mut c = user_with_keys(&tree, &carol, &[]);
+    c.pop();
+    c += &format!("objectClass: ldapPublicKey\nsshPublicKey:: {carol_blob}\n\n");
+    add += &c;
     s.add(&add).expect("add the users with keys");
     s
 }
@@ -200,7 +210,10 @@ fn keys_from_ldap_log_in_through_sshd_online_and_offline() {
     let keydir = tempfile::tempdir().unwrap();
     let (alice_id, alice_pub) = keypair(keydir.path(), "alice");
     let (other_id, _) = keypair(keydir.path(), "other");
-    let mut slapd = slapd(&alice_pub);
+    let (carol_id, carol_pub) = keypair(keydir.path(), "carol");
+    // The blob of carol's key is the base64 field of its public key line.
+    let carol_blob = carol_pub.split(' ').nth(1).unwrap();
+    let mut slapd = slapd(&alice_pub, carol_blob);
     let ns = namespace(root);
     let sssd = start(&ns, &conf(&slapd));
 
@@ -208,6 +221,14 @@ fn keys_from_ldap_log_in_through_sshd_online_and_offline() {
     assert_alice_keys(&keys(&ns, "alice"), &alice_pub, &sssd.logs());
     let bob = keys(&ns, "bob");
     assert_eq!((bob.code(), bob.stdout.as_str()), (0, ""), "{bob:?}");
+    // A binary key is printed as its type and the blob in base64.
+    let carol = keys(&ns, "carol");
+    assert_eq!(
+        (carol.code(), carol.stdout.as_str()),
+        (0, format!("ssh-ed25519 {carol_blob}\n").as_str()),
+        "{carol:?}\n{}",
+        sssd.logs()
+    );
     // A fully qualified name and -d DOMAIN name the same user.
     assert_alice_keys(&keys(&ns, "alice@LDAP"), &alice_pub, &sssd.logs());
     let by_domain = ns.run(&[TOOL, "-d", "LDAP", "alice"]).unwrap();
@@ -235,7 +256,7 @@ fn keys_from_ldap_log_in_through_sshd_online_and_offline() {
     // The real sshd: alice's LDAP key logs in, another key does not, bob has no key.
     let port = proc::free_port().unwrap();
     let mut sshd = sshd(&ns, port);
-    for id in [&alice_id, &other_id] {
+    for id in [&alice_id, &other_id, &carol_id] {
         ns.write_file(
             &format!(
                 "/root/{}",
@@ -264,6 +285,8 @@ fn keys_from_ldap_log_in_through_sshd_online_and_offline() {
     assert!(wrong.stderr.contains("Permission denied"), "{wrong:?}");
     let bob = ssh_login(&ns, port, "/root/alice", "bob");
     assert_eq!(bob.code(), 255, "bob has no key: {bob:?}");
+    let carol = ssh_login(&ns, port, "/root/carol", "carol");
+    assert!(carol.success(), "ssh carol with the binary key: {carol:?}");
 
     // Offline: slapd is gone and the entries have expired; the cache still answers.
     slapd.stop().unwrap();
@@ -286,7 +309,10 @@ fn keys_from_ldap_log_in_through_sshd_online_and_offline() {
 #[test]
 fn malformed_ssh_requests_do_not_hurt_the_responder() {
     let root = stage::shared_stage().expect("stage the product with install.sh");
-    let slapd = slapd("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA alice@test");
+    let slapd = slapd(
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA alice@test",
+        CAROL_FIXED_BLOB,
+    );
     let ns = namespace(root);
     let sssd = start(&ns, &conf(&slapd));
     let script = r#"
@@ -334,6 +360,7 @@ fn tool_answers(ns: &Namespace, tool: &Path, lib_path: &str) -> Vec<String> {
         &["alice@LDAP"],
         &["-d", "LDAP", "alice"],
         &["bob"],
+        &["carol"],
         &["root"],
         &["nobody"],
         &["nosuchuser"],
@@ -361,7 +388,10 @@ fn sss_ssh_authorizedkeys_and_sssd_ssh_interoperate_with_debian_sssd() {
         debian.join(LIB_DIR).join("sssd").display(),
         debian.join(LIB_DIR).display()
     );
-    let slapd = slapd("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA alice@test");
+    let slapd = slapd(
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA alice@test",
+        CAROL_FIXED_BLOB,
+    );
     let conf = conf(&slapd).domain("entry_cache_timeout", "600");
 
     let (ours_ours, debian_ours) = {

@@ -47,12 +47,12 @@ pub fn user_from_entry(ctx: &MapCtx, e: &Entry, wanted: Option<&str>) -> Option<
 }
 
 /// The SSH public keys of a user entry (`ldap_user_ssh_public_key` values, as the directory
-/// holds them; empty values dropped).
+/// holds them, text or binary blobs; empty values dropped).
 pub fn ssh_keys_from_entry(ctx: &MapCtx, e: &Entry) -> Vec<Vec<u8>> {
-    e.values(&ctx.opts.user_ssh_public_key)
-        .iter()
+    e.raw_values(&ctx.opts.user_ssh_public_key)
+        .into_iter()
         .filter(|k| !k.is_empty())
-        .map(|k| k.as_bytes().to_vec())
+        .map(<[u8]>::to_vec)
         .collect()
 }
 
@@ -154,6 +154,21 @@ mod tests {
                 ("loginShell", &["/bin/bash"]),
             ],
         )
+    }
+
+    #[test]
+    fn ssh_keys_keep_text_and_binary_values_and_drop_empty_ones() {
+        let ctx = test_ctx(true);
+        let mut e = alice();
+        assert!(ssh_keys_from_entry(&ctx, &e).is_empty());
+        let blob = vec![0, 0, 0, 11, b's', b's', b'h', 0xff, 0x80];
+        e.add_value("sshPublicKey", b"ssh-ed25519 AAAA alice".to_vec());
+        e.add_value("SSHPUBLICKEY", blob.clone());
+        e.add_value("sshPublicKey", Vec::new());
+        assert_eq!(
+            ssh_keys_from_entry(&ctx, &e),
+            vec![b"ssh-ed25519 AAAA alice".to_vec(), blob]
+        );
     }
 
     #[test]
