@@ -221,6 +221,7 @@ fn man_pages_exist_and_render_without_warnings() {
         "sssd-simple.5",
         "pam_sss.8",
         "sss_cache.8",
+        "sss_ssh_authorizedkeys.1",
     ] {
         let p = dir.join(page);
         assert!(p.is_file(), "{} missing", p.display());
