@@ -62,6 +62,10 @@ pub const TARGETS: &[Target] = &[
         name: "pam_reply",
         run: targets::pam_reply,
     },
+    Target {
+        name: "ssh",
+        run: targets::ssh,
+    },
 ];
 
 /// The target called `name`.

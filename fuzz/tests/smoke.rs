@@ -45,6 +45,7 @@ smoke_tests!(
     config,
     nss_reply,
     pam_reply,
+    ssh,
 );
 
 /// The committed seeds are exactly what the encoders make today
@@ -107,6 +108,11 @@ fn seeds_are_accepted() {
             "config" => sssd::config::Config::parse(&String::from_utf8_lossy(b), "seed").is_ok(),
             "nss_reply" => nss::decode_reply_prefix(b).is_ok(),
             "pam_reply" => pam::decode_reply(b).is_ok(),
+            "ssh" => {
+                sss_proto::ssh::decode_request(b).is_ok()
+                    || sss_proto::ssh::decode_reply(b).is_ok()
+                    || sssd::cache::ssh::fuzzing::decode_ssh_keys(b).is_some()
+            }
             other => panic!("unknown target {other}"),
         };
         assert!(
