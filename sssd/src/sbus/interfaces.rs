@@ -227,7 +227,7 @@ mod tests {
 
     #[test]
     fn bad_requests_are_fatal_einval() {
-        for (et, filter, dom) in [(0x9, "name=a", "D"), (1, "bogus", "D"), (1, "name=a", "")] {
+        for (et, filter, dom) in [(0x77, "name=a", "D"), (1, "bogus", "D"), (1, "name=a", "")] {
             let Err(reply) = parse_account_request(0, et, filter, dom, "", 1) else {
                 panic!("accepted {et} {filter} {dom}");
             };
