@@ -195,7 +195,8 @@ pub enum KeyFormatError {
     /// The key is empty.
     #[error("empty key")]
     Empty,
-    /// A binary key blob whose algorithm name length is not 1..=64 or overruns the blob.
+    /// A binary key blob whose algorithm name length is not 1..=64 or overruns the blob, or
+    /// whose name is empty or not printable ASCII without spaces.
     #[error("binary key blob with a bad algorithm name")]
     BadAlgorithm,
     /// A text key with a NUL, a carriage return or an inner line break.
@@ -205,7 +206,7 @@ pub enum KeyFormatError {
 
 /// The `authorized_keys` line (without the final newline) for one key, as SSSD's
 /// `sss_ssh_format_pubkey`: a binary blob (it starts with three zero bytes, RFC 4253 6.6)
-/// becomes `algorithm base64(blob)`; anything else is a text key printed as is, without a
+/// becomes `algorithm base64(blob)` (the algorithm name printable ASCII); anything else is a text key printed as is, without a
 /// trailing newline, and refused if it holds a NUL, a CR or an inner newline.
 pub fn format_key(key: &[u8]) -> Result<Vec<u8>, KeyFormatError> {
     if key.len() > 4 && key.starts_with(&[0, 0, 0]) {
@@ -222,6 +223,11 @@ pub fn format_key(key: &[u8]) -> Result<Vec<u8>, KeyFormatError> {
             .ok_or(KeyFormatError::BadAlgorithm)?;
         // SSSD prints the name as a C string: it ends at a NUL.
         let algo = algo.split(|b| *b == 0).next().unwrap_or_default();
+        // Unlike SSSD, a name that is empty or holds a space, a control character (a line
+        // break would start another authorized_keys line) or a non-ASCII byte is refused.
+        if algo.is_empty() || !algo.iter().all(u8::is_ascii_graphic) {
+            return Err(KeyFormatError::BadAlgorithm);
+        }
         let mut out = Vec::with_capacity(algo.len() + 1 + key.len() * 4 / 3 + 4);
         out.extend_from_slice(algo);
         out.push(b' ');
@@ -377,6 +383,17 @@ mod tests {
         assert_eq!(format_key(&bad), Err(KeyFormatError::BadAlgorithm));
         bad[3] = 0;
         assert_eq!(format_key(&bad), Err(KeyFormatError::BadAlgorithm));
+        // An algorithm name with a line break, a space or starting with a NUL is refused:
+        // it would break the one-key-per-line output.
+        for evil in [&b"ssh-ed2\n519"[..], b"ssh ed25519", b"\0sh-ed25519"] {
+            let mut b = blob.clone();
+            b[4..15].copy_from_slice(evil);
+            assert_eq!(
+                format_key(&b),
+                Err(KeyFormatError::BadAlgorithm),
+                "{evil:?}"
+            );
+        }
     }
 
     #[test]
