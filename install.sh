@@ -16,6 +16,8 @@
 #   sssd_autofs     -> /usr/libexec/sssd/sssd_autofs, 0755 (if built)
 #   libsss_autofs.so -> /usr/lib/<multiarch>/sssd/modules/libsss_autofs.so, 0644 (if built;
 #                      where autofs's lookup_sss.so looks for it)
+#   sss_ssh_authorizedkeys -> /usr/bin/, 0755 (if built; sshd's AuthorizedKeysCommand)
+#   sssd_ssh        -> /usr/libexec/sssd/, 0755 (if built; services = ssh)
 #   man/*.[1-8]     -> /usr/share/man/manN/*.N.gz
 #   dist/sssd.service -> /usr/lib/systemd/system/sssd.service (Type=notify; not enabled)
 # By default krb5_child and ldap_child get no setuid bit and no file capabilities: a daemon
@@ -134,6 +136,9 @@ for b in sssd_be sssd_nss sssd_pam sssd_sudo krb5_child ldap_child; do
 done
 [ -f "$target_dir/sssd_autofs" ] && plan+=("$target_dir/sssd_autofs /usr/libexec/sssd/sssd_autofs 0755")
 [ -f "$target_dir/libsss_autofs.so" ] && plan+=("$target_dir/libsss_autofs.so $libdir/sssd/modules/libsss_autofs.so 0644")
+[ -f "$target_dir/sssd_ssh" ] && plan+=("$target_dir/sssd_ssh /usr/libexec/sssd/sssd_ssh 0755")
+[ -f "$target_dir/sss_ssh_authorizedkeys" ] &&
+    plan+=("$target_dir/sss_ssh_authorizedkeys /usr/bin/sss_ssh_authorizedkeys 0755")
 [ -f "$here/dist/sssd.service" ] && plan+=("$here/dist/sssd.service /usr/lib/systemd/system/sssd.service 0644")
 shopt -s nullglob
 for m in "$man_src"/*.[1-8]; do

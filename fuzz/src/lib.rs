@@ -78,6 +78,10 @@ pub const TARGETS: &[Target] = &[
         name: "autofs",
         run: targets::autofs,
     },
+    Target {
+        name: "ssh",
+        run: targets::ssh,
+    },
 ];
 
 /// The target called `name`.

@@ -82,6 +82,9 @@ pub fn all() -> Vec<Seed> {
     for (name, bytes) in autofs() {
         add("autofs", name, bytes);
     }
+    for (name, bytes) in ssh() {
+        add("ssh", name, bytes);
+    }
     out
 }
 
@@ -509,6 +512,33 @@ fn netgroup_reply() -> Vec<(&'static str, Vec<u8>)> {
         ),
         ("empty", encode_setnetgrent_reply(&[])),
         ("not-found", nss::not_found_body()),
+    ]
+}
+
+fn ssh() -> Vec<(&'static str, Vec<u8>)> {
+    use sss_proto::ssh;
+    let mut blob = Vec::new();
+    blob.extend_from_slice(&11u32.to_be_bytes());
+    blob.extend_from_slice(b"ssh-ed25519");
+    blob.extend_from_slice(&32u32.to_be_bytes());
+    blob.extend_from_slice(&[0x5a; 32]);
+    let text: &[u8] = b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA alice@host";
+    vec![
+        ("request", ssh::encode_request("alice", None, None)),
+        (
+            "request-domain",
+            ssh::encode_request("alice", None, Some("LDAP")),
+        ),
+        (
+            "request-host",
+            ssh::encode_request("host1", Some("host1.example.com"), None),
+        ),
+        ("reply", ssh::encode_reply("alice@LDAP", &[text, &blob])),
+        ("reply-none", ssh::encode_reply::<&[u8]>("bob@LDAP", &[])),
+        (
+            "cache-record",
+            sssd::cache::ssh::fuzzing::encode_ssh_keys(&[text.to_vec(), blob]),
+        ),
     ]
 }
 

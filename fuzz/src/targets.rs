@@ -424,3 +424,40 @@ pub fn autofs(data: &[u8]) {
         assert_eq!(again, Ok(entries), "autofs getent reply round trip");
     }
 }
+
+/// `ssh`: the bodies of the ssh commands. The request as `sssd_ssh` reads it
+/// (`sss_proto::ssh::decode_request`, then the name through `name@domain` parsing), the
+/// reply as `sss_ssh_authorizedkeys` reads it (`decode_reply`, then every key through
+/// `format_key`), and the `ssh_keys` cache record (`sssd::cache::ssh::fuzzing`).
+pub fn ssh(data: &[u8]) {
+    use sss_proto::ssh;
+    if let Ok(r) = ssh::decode_request(data) {
+        resolve_name(r.name);
+        if r.domain_given {
+            // The client always sends a domain field: such a request encodes back.
+            let again = ssh::encode_request(r.name, r.alias, r.domain);
+            assert_eq!(ssh::decode_request(&again), Ok(r), "ssh request");
+        }
+    }
+    if let Ok(reply) = ssh::decode_reply(data) {
+        for k in &reply.keys {
+            if let Ok(line) = ssh::format_key(k) {
+                assert!(!line.contains(&b'\n'), "a key line holds a line break");
+            }
+        }
+        if let Some(name) = &reply.name {
+            let again = ssh::encode_reply(name, &reply.keys);
+            let decoded = ssh::decode_reply(&again).map(|r| r.keys);
+            let kept: Vec<Vec<u8>> = reply.keys.into_iter().filter(|k| !k.is_empty()).collect();
+            assert_eq!(decoded, Ok(kept), "ssh reply");
+        }
+    }
+    if let Some(keys) = sssd::cache::ssh::fuzzing::decode_ssh_keys(data) {
+        let again = sssd::cache::ssh::fuzzing::encode_ssh_keys(&keys);
+        assert_eq!(
+            sssd::cache::ssh::fuzzing::decode_ssh_keys(&again),
+            Some(keys),
+            "ssh_keys record"
+        );
+    }
+}

@@ -49,6 +49,7 @@ smoke_tests!(
     sudo_request,
     sudo_reply,
     autofs,
+    ssh,
 );
 
 /// The committed seeds are exactly what the encoders make today
@@ -124,6 +125,11 @@ fn seeds_are_accepted() {
                         && a::decode_getent_reply(body).is_ok_and(|e| !e.is_empty()))
                     || (cmd == a::GETAUTOMNTBYNAME
                         && a::decode_byname_reply(body).is_ok_and(|v| v.is_some()))
+            }
+            "ssh" => {
+                sss_proto::ssh::decode_request(b).is_ok()
+                    || sss_proto::ssh::decode_reply(b).is_ok()
+                    || sssd::cache::ssh::fuzzing::decode_ssh_keys(b).is_some()
             }
             other => panic!("unknown target {other}"),
         };

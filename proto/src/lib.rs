@@ -15,6 +15,7 @@ pub mod netgroup;
 pub mod nss;
 pub mod pam;
 pub mod services;
+pub mod ssh;
 pub mod sudo;
 pub mod wipe_alloc;
 pub mod wire;

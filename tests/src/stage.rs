@@ -20,6 +20,8 @@ pub const REQUIRED_ARTIFACTS: &[&str] = &[
     "libpam_sss.so",
     "sssd_autofs",
     "libsss_autofs.so",
+    "sssd_ssh",
+    "sss_ssh_authorizedkeys",
 ];
 
 /// The workspace root (where install.sh lives).

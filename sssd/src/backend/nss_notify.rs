@@ -127,7 +127,8 @@ pub fn changes(ops: &[CacheOp], before: &dyn Before) -> Result<Changes, CacheErr
             | CacheOp::PruneUsers(_)
             | CacheOp::PruneGroups(_)
             | CacheOp::Netgroup(_)
-            | CacheOp::Autofs(_) => {}
+            | CacheOp::Autofs(_)
+            | CacheOp::PutSshKeys(..) => {}
             // Services, hosts and networks have no memory cache.
             CacheOp::Map(_) => {}
         }

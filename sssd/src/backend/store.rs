@@ -46,6 +46,8 @@ pub enum CacheOp {
     Map(crate::cache::maps::MapOp),
     /// A write to the automount maps (applied in a transaction of its own).
     Autofs(crate::cache::AutofsOp),
+    /// Store the SSH public keys of the user with this name (fetched with it; empty: none).
+    PutSshKeys(String, Vec<Vec<u8>>),
 }
 
 /// The netgroup changes among `ops`.
@@ -156,6 +158,7 @@ fn write_ops(w: &mut Writer<'_>, ops: &[CacheOp], now: i64) -> Result<(), CacheE
             CacheOp::Map(m) => w.apply_map_op(m, now)?,
             // Written by `apply_autofs` before the writer is opened.
             CacheOp::Autofs(_) => {}
+            CacheOp::PutSshKeys(name, keys) => w.put_ssh_keys(name, keys)?,
         }
     }
     Ok(())
@@ -261,6 +264,8 @@ pub struct MemData {
     pub access: BTreeMap<String, AccessRecord>,
     /// Netgroups by name, with expiry.
     pub netgroups: BTreeMap<String, (Netgroup, i64)>,
+    /// SSH public keys by user name.
+    pub ssh_keys: BTreeMap<String, Vec<Vec<u8>>>,
     /// Number of `apply` calls.
     pub batches: usize,
     /// Services, hosts and networks operations, in order.
@@ -322,6 +327,10 @@ impl Store for MemStore {
                 CacheOp::DeleteUser(n) => {
                     d.users.remove(n);
                     d.initgroups.remove(n);
+                    d.ssh_keys.remove(n);
+                }
+                CacheOp::PutSshKeys(n, keys) => {
+                    d.ssh_keys.insert(n.clone(), keys.clone());
                 }
                 CacheOp::DeleteUserByUid(uid) => {
                     d.users.retain(|_, (u, _)| u.uid != *uid);

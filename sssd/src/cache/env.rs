@@ -55,6 +55,8 @@ pub(crate) struct Dbs {
     pub(crate) credentials: Db,
     /// User name -> what its last online ldap access check learned.
     pub(crate) access: Db,
+    /// User name -> the user's SSH public keys (see `ssh`).
+    pub(crate) ssh_keys: Db,
 }
 
 /// An open environment with its databases, shared by every handle in the process.
@@ -253,6 +255,7 @@ fn open_existing(env: &Env<WithoutTls>, path: &str) -> Result<Option<Dbs>, Cache
                 open("meta")?,
                 open("credentials")?,
                 open("access")?,
+                open("ssh_keys")?,
             );
             let dbs = match all {
                 (
@@ -265,7 +268,8 @@ fn open_existing(env: &Env<WithoutTls>, path: &str) -> Result<Option<Dbs>, Cache
                     Some(g),
                     Some(h),
                     Some(i),
-                ) => (a, b, c, d, e, f, g, h, i),
+                    Some(j),
+                ) => (a, b, c, d, e, f, g, h, i, j),
                 _ => return Ok(CommitOrAbort::Abort(())),
             };
             match check_version(&dbs.6, rtxn, path)? {
@@ -297,6 +301,7 @@ fn create(env: &Env<WithoutTls>, path: &str) -> Result<Dbs, CacheError> {
                 create("meta")?,
                 create("credentials")?,
                 create("access")?,
+                create("ssh_keys")?,
             );
             if !check_version(&dbs.6, wtxn, path)? {
                 dbs.6
@@ -315,11 +320,12 @@ fn create(env: &Env<WithoutTls>, path: &str) -> Result<Dbs, CacheError> {
     }
 }
 
-type DbTuple = (Db, Db, Db, Db, Db, Db, Db, Db, Db);
+type DbTuple = (Db, Db, Db, Db, Db, Db, Db, Db, Db, Db);
 
 fn dbs_from_tuple(t: DbTuple) -> Dbs {
-    let (users, uids, groups, gids, initgroups, stamps, meta, credentials, access) = t;
+    let (users, uids, groups, gids, initgroups, stamps, meta, credentials, access, ssh_keys) = t;
     Dbs {
+        ssh_keys,
         credentials,
         access,
         users,

@@ -18,7 +18,8 @@
 //! `gids`, `initgroups` (user name -> gids), `stamps` (`u:`/`g:`/`i:` + name -> last update
 //! and expiry), `meta` (schema version), `credentials` (user name -> cached password
 //! hash and offline-login counters) and `access` (user name -> what the last online ldap
-//! access check learned); the last two are read only by the backend. Records use the
+//! access check learned); the last two are read only by the backend. `ssh_keys` (user
+//! name -> SSH public keys, see `ssh`) is read by the ssh responder. Records use the
 //! hand-written codec in `codec`.
 
 mod access;
@@ -30,6 +31,7 @@ pub mod fuzzing;
 pub mod maps;
 mod netgroups;
 mod reader;
+pub mod ssh;
 mod sudo;
 #[cfg(test)]
 mod tests;

@@ -27,6 +27,11 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The databases this reader reads.
+    pub(super) fn dbs(&self) -> &Dbs {
+        self.dbs
+    }
+
     /// Whether `name` can be a key at all (non-empty and short enough for LMDB).
     pub(crate) fn storable(&self, name: &str) -> bool {
         !name.is_empty() && name.len() <= self.max_name
@@ -233,7 +238,7 @@ impl<'a> Reader<'a> {
 
     /// The record of user `name` in `db` (a table keyed by user name, such as
     /// `credentials`), decoded; one that does not decode is reported as corrupt.
-    fn user_side_record<T>(
+    pub(super) fn user_side_record<T>(
         &self,
         db: &Db,
         table: &str,

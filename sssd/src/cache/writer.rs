@@ -120,6 +120,7 @@ impl Writer<'_> {
         self.del(&dbs.initgroups, name.as_bytes())?;
         self.del(&dbs.credentials, name.as_bytes())?;
         self.del(&dbs.access, name.as_bytes())?;
+        self.del(&dbs.ssh_keys, name.as_bytes())?;
         self.del(&dbs.stamps, &codec::stamp_key(StampKind::Initgroups, name))
     }
 
@@ -311,7 +312,7 @@ impl<'c> Writer<'c> {
     }
 
     /// Rejects names that cannot be keys, naming them.
-    fn check_name(&self, what: &str, name: &str) -> Result<(), CacheError> {
+    pub(super) fn check_name(&self, what: &str, name: &str) -> Result<(), CacheError> {
         if self.reader().storable(name) {
             return Ok(());
         }
@@ -326,11 +327,11 @@ impl<'c> Writer<'c> {
         })
     }
 
-    fn dbs(&self) -> Dbs {
+    pub(super) fn dbs(&self) -> Dbs {
         self.cache.shared.dbs
     }
 
-    fn reader(&self) -> Reader<'_> {
+    pub(super) fn reader(&self) -> Reader<'_> {
         Reader::new(&self.txn, &self.cache.shared)
     }
 
@@ -358,7 +359,7 @@ impl<'c> Writer<'c> {
         }
     }
 
-    fn put(&mut self, db: &Db, key: &[u8], value: &[u8]) -> Result<(), CacheError> {
+    pub(super) fn put(&mut self, db: &Db, key: &[u8], value: &[u8]) -> Result<(), CacheError> {
         db.put(&mut self.txn, key, value).map_err(|e| self.lmdb(e))
     }
 

@@ -183,6 +183,8 @@ pub struct LdapOptions {
     pub user_shell: String,
     /// `ldap_user_principal` (krbPrincipalName).
     pub user_principal: String,
+    /// `ldap_user_ssh_public_key` (sshPublicKey): the user's SSH public keys.
+    pub user_ssh_public_key: String,
     /// `ldap_user_search_filter` extra filter, if any.
     pub user_extra_filter: Option<String>,
     /// `ldap_group_object_class` (posixGroup; groupOfNames is common with rfc2307bis).
@@ -241,6 +243,7 @@ impl std::fmt::Debug for LdapOptions {
             .field("user_home_directory", &self.user_home_directory)
             .field("user_shell", &self.user_shell)
             .field("user_principal", &self.user_principal)
+            .field("user_ssh_public_key", &self.user_ssh_public_key)
             .field("user_extra_filter", &self.user_extra_filter)
             .field("maps", &self.maps)
             .field("group_object_class", &self.group_object_class)
@@ -597,6 +600,7 @@ impl LdapOptions {
             user_home_directory: string(cfg, s, "ldap_user_home_directory", "homeDirectory"),
             user_shell: string(cfg, s, "ldap_user_shell", "loginShell"),
             user_principal: string(cfg, s, "ldap_user_principal", "krbPrincipalName"),
+            user_ssh_public_key: string(cfg, s, "ldap_user_ssh_public_key", "sshPublicKey"),
             user_extra_filter: optional(cfg, s, "ldap_user_search_filter"),
             group_object_class: string(cfg, s, "ldap_group_object_class", "posixGroup"),
             group_name: string(cfg, s, "ldap_group_name", "cn"),

@@ -8,4 +8,5 @@ pub mod autofs;
 pub mod common;
 pub mod nss;
 pub mod pam;
+pub mod ssh;
 pub mod sudo;

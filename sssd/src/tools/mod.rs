@@ -2,4 +2,5 @@
 //! [`crate::paths::Paths`] they work on, so that tests drive them without a terminal; the
 //! binaries under `src/bin/` only collect the process's arguments and print the outcome.
 
+pub mod ssh_authorizedkeys;
 pub mod sss_cache;

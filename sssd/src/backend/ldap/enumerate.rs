@@ -38,7 +38,7 @@ pub async fn enumerate(ctx: &MapCtx, conn: &Connection) -> Result<Vec<CacheOp>, 
         if let Some(u) = user_from_entry(ctx, e, None) {
             graph.add_user_dn(&e.dn, &u.name);
             user_names.push(u.name.clone());
-            ops.push(CacheOp::PutUser(u, user_expire));
+            super::users::put_user_ops(ctx, e, u, user_expire, &mut ops);
         }
     }
     let roots: Vec<String> = group_entries.iter().map(|e| graph.add_group(e)).collect();

@@ -7,12 +7,15 @@ use std::collections::HashMap;
 use std::time::Duration;
 use thiserror::Error;
 
-/// A directory entry: its DN and its attributes (names lowercased, UTF-8 values only).
+/// A directory entry: its DN and its attributes (names lowercased). UTF-8 values are in
+/// [`Entry::values`]; the others (binary values, such as an `sshPublicKey` blob) only in
+/// [`Entry::raw_values`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Entry {
     /// The entry's DN as the server sent it.
     pub dn: String,
     attrs: HashMap<String, Vec<String>>,
+    binary: HashMap<String, Vec<Vec<u8>>>,
 }
 
 impl Entry {
@@ -20,7 +23,7 @@ impl Entry {
     pub fn new(dn: &str, attrs: &[(&str, &[&str])]) -> Entry {
         let mut e = Entry {
             dn: dn.to_string(),
-            attrs: HashMap::new(),
+            ..Entry::default()
         };
         for (a, vs) in attrs {
             e.attrs
@@ -37,6 +40,30 @@ impl Entry {
             .get(&attr.to_ascii_lowercase())
             .map(Vec::as_slice)
             .unwrap_or(&[])
+    }
+
+    /// Every value of `attr` as bytes: the UTF-8 ones, then the binary ones.
+    pub fn raw_values(&self, attr: &str) -> Vec<&[u8]> {
+        let name = attr.to_ascii_lowercase();
+        let text = self.values(attr).iter().map(|v| v.as_bytes());
+        let binary = self.binary.get(&name).into_iter().flatten();
+        text.chain(binary.map(Vec::as_slice)).collect()
+    }
+
+    /// Adds a value of `attr`: kept as text when it is UTF-8, as bytes otherwise.
+    pub fn add_value(&mut self, attr: &str, value: Vec<u8>) {
+        match String::from_utf8(value) {
+            Ok(s) => self
+                .attrs
+                .entry(attr.to_ascii_lowercase())
+                .or_default()
+                .push(s),
+            Err(e) => self
+                .binary
+                .entry(attr.to_ascii_lowercase())
+                .or_default()
+                .push(e.into_bytes()),
+        }
     }
 
     /// The first value of `attr`.
@@ -81,20 +108,20 @@ pub enum SearchError {
 pub fn decode_entry(re: ResultEntry) -> Option<Entry> {
     let mut parts = re.0.match_id(4)?.expect_constructed()?.into_iter();
     let dn = String::from_utf8(parts.next()?.expect_primitive()?).ok()?;
-    let mut attrs: HashMap<String, Vec<String>> = HashMap::new();
+    let mut e = Entry {
+        dn,
+        ..Entry::default()
+    };
     for pa in parts.next()?.expect_constructed()? {
         let mut pa = pa.expect_constructed()?.into_iter();
         let name = String::from_utf8(pa.next()?.expect_primitive()?).ok()?;
         let vals = pa.next()?.expect_constructed()?;
-        let slot = attrs.entry(name.to_ascii_lowercase()).or_default();
-        for v in vals {
-            // Binary values (for example jpegPhoto) are not needed: skip them.
-            if let Some(s) = primitive(v).and_then(|b| String::from_utf8(b).ok()) {
-                slot.push(s);
-            }
+        e.attrs.entry(name.to_ascii_lowercase()).or_default();
+        for v in vals.into_iter().filter_map(primitive) {
+            e.add_value(&name, v);
         }
     }
-    Some(Entry { dn, attrs })
+    Some(e)
 }
 
 fn primitive(t: StructureTag) -> Option<Vec<u8>> {
@@ -227,6 +254,12 @@ mod tests {
         assert_eq!(e.dn, "uid=alice,dc=x");
         assert_eq!(e.values("uid"), ["alice".to_string()]);
         assert_eq!(e.first("Uid"), Some("alice"));
+        // The non-UTF-8 value is not a text value but survives as bytes.
+        assert_eq!(
+            e.raw_values("uid"),
+            [b"alice".as_slice(), [0xff, 0xfe].as_slice()]
+        );
+        assert!(e.raw_values("cn").is_empty());
         // Wrong tag, missing parts, non-UTF-8 DN: no panic, just None.
         assert!(decode_entry(ResultEntry::new(prim(4, b"x"))).is_none());
         let short = seq(4, TagClass::Application, vec![prim(4, b"dn")]);

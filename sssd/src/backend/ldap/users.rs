@@ -46,6 +46,25 @@ pub fn user_from_entry(ctx: &MapCtx, e: &Entry, wanted: Option<&str>) -> Option<
     Some(user)
 }
 
+/// The SSH public keys of a user entry (`ldap_user_ssh_public_key` values, as the directory
+/// holds them, text or binary blobs; empty values dropped).
+pub fn ssh_keys_from_entry(ctx: &MapCtx, e: &Entry) -> Vec<Vec<u8>> {
+    e.raw_values(&ctx.opts.user_ssh_public_key)
+        .into_iter()
+        .filter(|k| !k.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// The cache operations storing `user` mapped from entry `e`: the user, fresh until
+/// `expire`, and its SSH public keys.
+pub fn put_user_ops(ctx: &MapCtx, e: &Entry, user: User, expire: i64, ops: &mut Vec<CacheOp>) {
+    let keys = ssh_keys_from_entry(ctx, e);
+    let name = user.name.clone();
+    ops.push(CacheOp::PutUser(user, expire));
+    ops.push(CacheOp::PutSshKeys(name, keys));
+}
+
 /// Parses a decimal id; rejects negatives, junk and 0-padding tricks beyond u32.
 pub fn parse_id(s: &str) -> Option<u32> {
     s.trim().parse::<u32>().ok()
@@ -78,13 +97,18 @@ pub async fn by_name(
             .values(&ctx.opts.user_name)
             .iter()
             .find(|n| ctx.same_name(n, name))?;
-        Some((u, raw.clone()))
+        Some((u, raw.clone(), e))
     });
-    match &found {
-        Some((u, _)) => ops.push(CacheOp::PutUser(u.clone(), ctx.user_expire())),
-        None => ops.push(CacheOp::DeleteUser(ctx.name(name))),
+    match found {
+        Some((u, raw, e)) => {
+            put_user_ops(ctx, e, u.clone(), ctx.user_expire(), ops);
+            Ok(Some((u, raw)))
+        }
+        None => {
+            ops.push(CacheOp::DeleteUser(ctx.name(name)));
+            Ok(None)
+        }
     }
-    Ok(found)
 }
 
 /// Fetches the user with `uid` likewise.
@@ -96,15 +120,20 @@ pub async fn by_uid(
 ) -> Result<Option<User>, SearchError> {
     let inner = filter::eq(&ctx.opts.user_uid_number, &uid.to_string());
     let entries = search_users(ctx, conn, &inner).await?;
-    let user = entries
+    let found = entries
         .iter()
-        .filter_map(|e| user_from_entry(ctx, e, None))
-        .find(|u| u.uid == uid);
-    match &user {
-        Some(u) => ops.push(CacheOp::PutUser(u.clone(), ctx.user_expire())),
-        None => ops.push(CacheOp::DeleteUserByUid(uid)),
+        .filter_map(|e| user_from_entry(ctx, e, None).map(|u| (u, e)))
+        .find(|(u, _)| u.uid == uid);
+    match found {
+        Some((u, e)) => {
+            put_user_ops(ctx, e, u.clone(), ctx.user_expire(), ops);
+            Ok(Some(u))
+        }
+        None => {
+            ops.push(CacheOp::DeleteUserByUid(uid));
+            Ok(None)
+        }
     }
-    Ok(user)
 }
 
 #[cfg(test)]
@@ -125,6 +154,21 @@ mod tests {
                 ("loginShell", &["/bin/bash"]),
             ],
         )
+    }
+
+    #[test]
+    fn ssh_keys_keep_text_and_binary_values_and_drop_empty_ones() {
+        let ctx = test_ctx(true);
+        let mut e = alice();
+        assert!(ssh_keys_from_entry(&ctx, &e).is_empty());
+        let blob = vec![0, 0, 0, 11, b's', b's', b'h', 0xff, 0x80];
+        e.add_value("sshPublicKey", b"ssh-ed25519 AAAA alice".to_vec());
+        e.add_value("SSHPUBLICKEY", blob.clone());
+        e.add_value("sshPublicKey", Vec::new());
+        assert_eq!(
+            ssh_keys_from_entry(&ctx, &e),
+            vec![b"ssh-ed25519 AAAA alice".to_vec(), blob]
+        );
     }
 
     #[test]
