@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use sss_proto::command::{NSS_PROTOCOL_VERSION, PAM_PROTOCOL_VERSIONS};
 use sss_proto::memcache::{BytesRegion, Header as McHeader, Table};
-use sss_proto::{Header, child, nss, pam, services};
+use sss_proto::{Header, child, nss, pam, resolver, services};
 use sssd::responder::common::client::negotiate_version;
 use sssd::responder::common::names::parse_name;
 use sssd::responder::common::settings::DomainSettings;
@@ -74,6 +74,20 @@ pub fn nss_request(data: &[u8]) {
             services::decode_by_port_request(&again),
             Ok((port, proto)),
             "getservbyport request"
+        );
+    }
+    if let Ok(name) = resolver::decode_by_name_request(data) {
+        let again = resolver::encode_by_name_request(name.as_bytes());
+        assert_eq!(
+            again, data,
+            "host/network by name request does not encode back"
+        );
+    }
+    if let Ok(addr) = resolver::decode_by_addr_request(data) {
+        let again = resolver::encode_by_addr_request(addr);
+        assert_eq!(
+            again, data,
+            "host/network by address request does not encode back"
         );
     }
 }
@@ -276,6 +290,14 @@ pub fn nss_reply(data: &[u8]) {
     if let Ok(e) = services::decode_reply(data) {
         let again = services::encode_reply(&e);
         assert_eq!(services::decode_reply(&again), Ok(e), "services reply");
+    }
+    if let Ok(e) = resolver::decode_host_reply(data) {
+        let again = resolver::encode_host_reply(&e);
+        assert_eq!(resolver::decode_host_reply(&again), Ok(e), "hosts reply");
+    }
+    if let Ok(e) = resolver::decode_net_reply(data) {
+        let again = resolver::encode_net_reply(&e);
+        assert_eq!(resolver::decode_net_reply(&again), Ok(e), "networks reply");
     }
     let mut small = [0u8; 48];
     let _ = nss_sss::fuzzing::read_reply(data, &mut small);

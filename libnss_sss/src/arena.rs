@@ -48,6 +48,13 @@ impl<'a> Arena<'a> {
         Ok(self.ptr_at(off).cast::<c_char>())
     }
 
+    /// Copies `b` (no NUL) at an offset aligned to `align`; returns its address.
+    pub fn bytes(&mut self, b: &[u8], align: usize) -> Result<*mut c_char, NssError> {
+        let (off, slot) = self.reserve(b.len(), align)?;
+        slot.copy_from_slice(b);
+        Ok(self.ptr_at(off).cast::<c_char>())
+    }
+
     /// Stores `ptrs` plus a terminating NULL as an aligned `char *[]`; returns its address.
     pub fn ptr_array(&mut self, ptrs: &[*mut c_char]) -> Result<*mut *mut c_char, NssError> {
         const W: usize = std::mem::size_of::<*mut c_char>();

@@ -24,6 +24,15 @@ pub fn read_reply(body: &[u8], buf: &mut [u8]) -> usize {
     let mut se: libc::servent = unsafe { std::mem::zeroed() };
     ok += usize::from(crate::services::fill_single_servent(body, &mut se, buf).is_ok());
     ok += usize::from(walk_batch::<crate::services::ServKind>(body, &mut se, buf));
+    // SAFETY: hostent and netent are plain C structs; all-zero is valid.
+    let (mut he, mut ne): (libc::hostent, libc::netent) =
+        unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
+    for af in [libc::AF_INET, libc::AF_INET6] {
+        ok += usize::from(crate::resolver::fill_single_hostent(body, af, &mut he, buf).is_ok());
+    }
+    ok += usize::from(walk_batch::<crate::resolver::HostKind>(body, &mut he, buf));
+    ok += usize::from(crate::resolver::fill_single_netent(body, &mut ne, buf).is_ok());
+    ok += usize::from(walk_batch::<crate::resolver::NetKind>(body, &mut ne, buf));
     ok
 }
 

@@ -32,6 +32,7 @@ mod lookup;
 pub mod mc;
 pub mod netgroup;
 mod nss;
+pub mod resolver;
 pub mod services;
 mod status;
 mod sys;

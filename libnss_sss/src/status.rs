@@ -64,6 +64,13 @@ pub enum NssError {
     /// Memory allocation failed.
     #[error("out of memory")]
     NoMemory,
+    /// A host or network exists but has no address of the family asked for (TRYAGAIN
+    /// with `h_errno` NO_DATA, as SSSD).
+    #[error("no address of the requested family")]
+    NoData,
+    /// An address family this map does not serve (UNAVAIL/`EAFNOSUPPORT`).
+    #[error("address family not supported")]
+    AddressFamily,
 }
 
 impl NssError {
@@ -71,15 +78,18 @@ impl NssError {
     pub fn status(&self) -> NssStatus {
         match self {
             NssError::Server(s) if *s == libc::EAGAIN as u32 => NssStatus::TryAgain,
-            NssError::Ambiguous(_) | NssError::Range | NssError::Busy | NssError::NoMemory => {
-                NssStatus::TryAgain
-            }
+            NssError::Ambiguous(_)
+            | NssError::Range
+            | NssError::Busy
+            | NssError::NoMemory
+            | NssError::NoData => NssStatus::TryAgain,
             NssError::NotFound | NssError::BadName | NssError::LoopsDisabled => NssStatus::NotFound,
             NssError::Transport(_)
             | NssError::Server(_)
             | NssError::BadReply(_)
             | NssError::Version(_)
-            | NssError::Invalid => NssStatus::Unavail,
+            | NssError::Invalid
+            | NssError::AddressFamily => NssStatus::Unavail,
         }
     }
 
@@ -98,12 +108,13 @@ impl NssError {
             },
             NssError::BadReply(_) | NssError::Ambiguous(_) => libc::EBADMSG,
             NssError::Version(_) => libc::EFAULT,
-            NssError::NotFound | NssError::LoopsDisabled => 0,
+            NssError::NotFound | NssError::LoopsDisabled | NssError::NoData => 0,
             NssError::BadName => libc::EINVAL,
             NssError::Range => libc::ERANGE,
             NssError::Busy => libc::EAGAIN,
             NssError::Invalid => libc::EINVAL,
             NssError::NoMemory => libc::ENOMEM,
+            NssError::AddressFamily => libc::EAFNOSUPPORT,
         }
     }
 }

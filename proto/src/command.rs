@@ -40,6 +40,28 @@ pub enum Command {
     InitGrEx = 0x002E,
     /// A whole netgroup (SSSD serves no GETNETGRENT/ENDNETGRENT).
     SetNetgrent = 0x0061,
+    /// Host by name (IPv4 callers).
+    GetHostByName = 0x0051,
+    /// Host by name (any family; the client filters).
+    GetHostByName2 = 0x0052,
+    /// Host by address.
+    GetHostByAddr = 0x0053,
+    /// Start a hosts enumeration.
+    SetHostEnt = 0x0054,
+    /// Next batch of a hosts enumeration.
+    GetHostEnt = 0x0055,
+    /// End a hosts enumeration.
+    EndHostEnt = 0x0056,
+    /// Network by name.
+    GetNetByName = 0x0071,
+    /// Network by address.
+    GetNetByAddr = 0x0072,
+    /// Start a networks enumeration.
+    SetNetEnt = 0x0073,
+    /// Next batch of a networks enumeration.
+    GetNetEnt = 0x0074,
+    /// End a networks enumeration.
+    EndNetEnt = 0x0075,
     /// Service by name and protocol.
     GetServByName = 0x00A1,
     /// Service by port and protocol.
@@ -72,7 +94,7 @@ pub enum Command {
 
 impl Command {
     /// Every command this crate knows, for lookups and tests.
-    pub const ALL: [Command; 32] = [
+    pub const ALL: [Command; 43] = [
         Command::GetVersion,
         Command::GetPwNam,
         Command::GetPwUid,
@@ -91,6 +113,17 @@ impl Command {
         Command::GetGrGidEx,
         Command::InitGrEx,
         Command::SetNetgrent,
+        Command::GetHostByName,
+        Command::GetHostByName2,
+        Command::GetHostByAddr,
+        Command::SetHostEnt,
+        Command::GetHostEnt,
+        Command::EndHostEnt,
+        Command::GetNetByName,
+        Command::GetNetByAddr,
+        Command::SetNetEnt,
+        Command::GetNetEnt,
+        Command::EndNetEnt,
         Command::GetServByName,
         Command::GetServByPort,
         Command::SetServEnt,

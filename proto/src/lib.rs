@@ -14,6 +14,7 @@ pub mod memcache;
 pub mod netgroup;
 pub mod nss;
 pub mod pam;
+pub mod resolver;
 pub mod services;
 pub mod ssh;
 pub mod sudo;

@@ -238,6 +238,14 @@ impl Backend {
                             Err(e) => r = Err(e),
                         }
                     }
+                    if let Ok(ops) = &mut r
+                        && i.provider.ctx().opts.maps.resolver_ldap
+                    {
+                        match ldap::resolver::enumerate(i.provider.ctx(), &conn).await {
+                            Ok(more) => ops.extend(more),
+                            Err(e) => r = Err(e),
+                        }
+                    }
                     i.provider.release(conn.clone());
                     r
                 }

@@ -75,7 +75,6 @@ impl MapOptions {
         let entry = number(cfg, s, "entry_cache_timeout", 5400)?;
         let id_provider = cfg.get(s, "id_provider").unwrap_or_default();
         let resolver = cfg.get(s, "resolver_provider").unwrap_or(id_provider);
-        refuse_unserved_resolver_options(cfg, s)?;
         Ok(MapOptions {
             service_search_base: optional(cfg, s, "ldap_service_search_base"),
             service_object_class: string(cfg, s, "ldap_service_object_class", "ipService"),
@@ -95,44 +94,6 @@ impl MapOptions {
             resolver_timeout: number(cfg, s, "entry_cache_resolver_timeout", entry)?,
         })
     }
-}
-
-/// Options of the hosts and networks maps, which no responder serves yet.
-const UNSERVED_RESOLVER_OPTIONS: &[&str] = &[
-    "ldap_iphost_search_base",
-    "ldap_iphost_object_class",
-    "ldap_iphost_name",
-    "ldap_iphost_number",
-    "ldap_ipnetwork_search_base",
-    "ldap_ipnetwork_object_class",
-    "ldap_ipnetwork_name",
-    "ldap_ipnetwork_number",
-    "entry_cache_resolver_timeout",
-];
-
-/// Refuses, naming the option, a setting that asks for hosts or networks (`resolver_provider`
-/// other than `none`, or any `ldap_iphost_*`/`ldap_ipnetwork_*` option): accepting them
-/// would promise `hosts: sss` / `networks: sss` answers this daemon does not give yet.
-fn refuse_unserved_resolver_options(cfg: &Config, s: &str) -> Result<(), ConfigError> {
-    let bad = |option: &str, value: String| ConfigError::BadValue {
-        section: s.to_string(),
-        option: option.to_string(),
-        value,
-        message: "hosts and networks (resolver_provider) are not supported yet; remove the \
-                  option or set resolver_provider = none"
-            .into(),
-    };
-    if let Some(v) = cfg.get(s, "resolver_provider")
-        && !v.eq_ignore_ascii_case("none")
-    {
-        return Err(bad("resolver_provider", v.to_string()));
-    }
-    for option in UNSERVED_RESOLVER_OPTIONS {
-        if let Some(v) = cfg.get(s, option) {
-            return Err(bad(option, v.to_string()));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -163,21 +124,5 @@ mod tests {
         assert!(!o.resolver_ldap);
         assert_eq!(o.service_search_base.as_deref(), Some("ou=s,dc=x"));
         assert_eq!(o.service_port, "p");
-    }
-
-    #[test]
-    fn hosts_and_networks_options_are_refused_by_name() {
-        for line in [
-            "resolver_provider = ldap",
-            "ldap_iphost_search_base = ou=h,dc=x",
-            "entry_cache_resolver_timeout = 9",
-        ] {
-            let c = cfg(&format!(
-                "[sssd]\ndomains = D\n[domain/D]\nid_provider = ldap\n{line}\n"
-            ));
-            let e = MapOptions::from_config(&c, "D").unwrap_err().to_string();
-            let option = line.split(' ').next().unwrap();
-            assert!(e.contains(option), "{e}");
-        }
     }
 }

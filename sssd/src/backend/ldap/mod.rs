@@ -12,6 +12,7 @@ pub mod groups;
 pub mod initgroups;
 pub mod nesting;
 pub mod netgroups;
+pub mod resolver;
 pub mod rootdse;
 pub mod sasl;
 pub mod search;
@@ -349,12 +350,8 @@ impl LdapProvider {
                 sudo::fetch(ctx, conn, entry_type, f).await?;
             }
 
-            (EntryType::Host, _) => {
-                // Hosts: not searched yet.
-            }
-
-            (EntryType::IpNetwork, _) => {
-                // Networks: not searched yet.
+            (EntryType::Host | EntryType::IpNetwork, f) => {
+                resolver_fetch(ctx, conn, entry_type, f, None, &mut ops).await?;
             }
 
             (EntryType::Autofs, Filter::Name(map)) => {
@@ -382,6 +379,9 @@ impl LdapProvider {
             EntryType::Services => {
                 services_fetch(&self.ctx, conn, filter, extra, &mut ops).await?;
             }
+            EntryType::Host | EntryType::IpNetwork => {
+                resolver_fetch(&self.ctx, conn, entry_type, filter, extra, &mut ops).await?;
+            }
             _ => return self.fetch(conn, entry_type, filter).await,
         }
         Ok(ops)
@@ -400,6 +400,33 @@ async fn services_fetch(
         Filter::Name(n) => services::by_name(ctx, conn, n, proto, ops).await,
         Filter::IdNumber(p) => services::by_port(ctx, conn, *p, proto, ops).await,
         Filter::Enumerate => Ok(()),
+    }
+}
+
+/// A hosts or networks request: by name, or by address when `extra` is
+/// [`resolver::BY_ADDRESS`]; nothing unless `resolver_provider = ldap`.
+async fn resolver_fetch(
+    ctx: &MapCtx,
+    conn: &Connection,
+    entry_type: EntryType,
+    filter: &Filter,
+    extra: Option<&str>,
+    ops: &mut Vec<CacheOp>,
+) -> Result<(), SearchError> {
+    if !ctx.opts.maps.resolver_ldap {
+        return Ok(());
+    }
+    let map = if entry_type == EntryType::Host {
+        resolver::Map::Hosts
+    } else {
+        resolver::Map::Networks
+    };
+    match filter {
+        Filter::Name(a) if extra == Some(resolver::BY_ADDRESS) => {
+            resolver::by_address(ctx, conn, map, a, ops).await
+        }
+        Filter::Name(n) => resolver::by_name(ctx, conn, map, n, ops).await,
+        Filter::IdNumber(_) | Filter::Enumerate => Ok(()),
     }
 }
 

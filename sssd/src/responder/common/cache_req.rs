@@ -267,7 +267,7 @@ impl CacheReq {
             }
             Record::Gids(_) => true,
             Record::Netgroup(n) => !n.name.is_empty(),
-            Record::Service(_) => true,
+            Record::Service(_) | Record::Host(_) | Record::Network(_) => true,
         }
     }
 

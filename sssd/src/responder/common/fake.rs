@@ -4,6 +4,7 @@
 //! cache (stamped `now .. now + ttl`) when the scripted backend status is `Ok`.
 
 use super::source::{Clock, DomainSource, DpStatus, Query, Record, SourceError};
+use crate::cache::maps::{IpHost, IpNetwork};
 use crate::model::{Cached, Group, User};
 use crate::sbus::BoxFuture;
 use std::collections::HashMap;
@@ -49,6 +50,10 @@ pub struct FakeData {
     pub netgroups: HashMap<String, Cached<crate::cache::Netgroup>>,
     /// Services with (last_update, expire).
     pub services: Vec<Cached<crate::cache::maps::Service>>,
+    /// Hosts with (last_update, expire).
+    pub hosts: Vec<Cached<IpHost>>,
+    /// Networks with (last_update, expire).
+    pub networks: Vec<Cached<IpNetwork>>,
 }
 
 /// Mutable state of a [`FakeSource`].
@@ -114,6 +119,60 @@ fn find(d: &FakeData, q: &Query) -> Option<Cached<Record>> {
                 last_update: c.last_update,
                 expire: c.expire,
             }),
+        Query::HostByName(..) | Query::HostByAddr(..) => d
+            .hosts
+            .iter()
+            .find(|c| host_match(q, &c.value))
+            .map(|c| Cached {
+                value: Record::Host(c.value.clone()),
+                last_update: c.last_update,
+                expire: c.expire,
+            }),
+        Query::NetworkByName(..) | Query::NetworkByAddr(..) => d
+            .networks
+            .iter()
+            .find(|c| network_match(q, &c.value))
+            .map(|c| Cached {
+                value: Record::Network(c.value.clone()),
+                last_update: c.last_update,
+                expire: c.expire,
+            }),
+    }
+}
+
+fn host_match(q: &Query, h: &IpHost) -> bool {
+    match q {
+        Query::HostByName(n) => &h.name == n || h.aliases.contains(n),
+        Query::HostByAddr(a) => h.addresses.contains(a),
+        _ => false,
+    }
+}
+
+fn network_match(q: &Query, n: &IpNetwork) -> bool {
+    match q {
+        Query::NetworkByName(x) => &n.name == x || n.aliases.contains(x),
+        Query::NetworkByAddr(a) => &n.address == a,
+        _ => false,
+    }
+}
+
+/// Replaces what `cache` holds for `q` by what `dir` holds, stamped `lu`/`ex`.
+fn copy_matching<T: Clone>(
+    cache: &mut Vec<Cached<T>>,
+    dir: &[Cached<T>],
+    matches: impl Fn(&T) -> bool,
+    same: impl Fn(&T, &T) -> bool,
+    lu: i64,
+    ex: i64,
+) {
+    cache.retain(|c| !matches(&c.value));
+    if let Some(c) = dir.iter().find(|c| matches(&c.value)) {
+        cache.retain(|x| !same(&x.value, &c.value));
+        cache.push(Cached {
+            value: c.value.clone(),
+            last_update: lu,
+            expire: ex,
+        });
     }
 }
 
@@ -264,17 +323,30 @@ fn apply(s: &mut FakeState, q: &Query, now: i64) {
                 cache.netgroups.remove(n);
             }
         },
-        Query::ServiceByName(..) | Query::ServiceByPort(..) => {
-            cache.services.retain(|c| !service_match(q, &c.value));
-            if let Some(c) = dir.services.iter().find(|c| service_match(q, &c.value)) {
-                cache.services.retain(|x| x.value.name != c.value.name);
-                cache.services.push(Cached {
-                    value: c.value.clone(),
-                    last_update: lu,
-                    expire: ex,
-                });
-            }
-        }
+        Query::ServiceByName(..) | Query::ServiceByPort(..) => copy_matching(
+            &mut cache.services,
+            &dir.services,
+            |s| service_match(q, s),
+            |a, b| a.name == b.name,
+            lu,
+            ex,
+        ),
+        Query::HostByName(..) | Query::HostByAddr(..) => copy_matching(
+            &mut cache.hosts,
+            &dir.hosts,
+            |h| host_match(q, h),
+            |a, b| a.name == b.name,
+            lu,
+            ex,
+        ),
+        Query::NetworkByName(..) | Query::NetworkByAddr(..) => copy_matching(
+            &mut cache.networks,
+            &dir.networks,
+            |n| network_match(q, n),
+            |a, b| a.name == b.name,
+            lu,
+            ex,
+        ),
     }
 }
 
@@ -309,6 +381,14 @@ impl DomainSource for FakeSource {
 
     fn all_services(&self) -> Result<Vec<crate::cache::maps::Service>, SourceError> {
         Ok(self.with(|s| s.cache.services.iter().map(|c| c.value.clone()).collect()))
+    }
+
+    fn all_hosts(&self) -> Result<Vec<IpHost>, SourceError> {
+        Ok(self.with(|s| s.cache.hosts.iter().map(|c| c.value.clone()).collect()))
+    }
+
+    fn all_networks(&self) -> Result<Vec<IpNetwork>, SourceError> {
+        Ok(self.with(|s| s.cache.networks.iter().map(|c| c.value.clone()).collect()))
     }
 
     fn refresh(&self, q: &Query) -> BoxFuture<DpStatus> {

@@ -27,6 +27,14 @@ pub enum Kind {
     Service,
     /// A service port with its protocol (`port/proto`).
     ServicePort,
+    /// A host name.
+    Host,
+    /// A host address.
+    HostAddr,
+    /// A network name.
+    Network,
+    /// A network number.
+    NetworkAddr,
 }
 
 /// The entries of one kind in one domain (or in every domain).

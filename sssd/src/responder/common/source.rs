@@ -6,6 +6,7 @@
 //! than a hop to the blocking pool. Whole-cache scans (enumeration) run in
 //! `spawn_blocking` (see `enumerate`).
 
+use crate::cache::maps::{IpHost, IpNetwork};
 use crate::cache::{Cache, CacheError, Netgroup};
 use crate::model::{Cached, Group, User};
 use crate::sbus::{
@@ -35,6 +36,14 @@ pub enum Query {
     ServiceByName(String, Option<String>),
     /// A service by port (host order), with a protocol (`None`: any).
     ServiceByPort(u16, Option<String>),
+    /// A host by name or alias.
+    HostByName(String),
+    /// A host by address (canonical text form).
+    HostByAddr(String),
+    /// A network by name or alias.
+    NetworkByName(String),
+    /// A network by number (dotted IPv4).
+    NetworkByAddr(String),
 }
 
 impl Query {
@@ -55,6 +64,17 @@ impl Query {
             Query::ServiceByPort(port, p) => {
                 extra = p.clone().unwrap_or_default();
                 (EntryType::Services, Filter::IdNumber(u32::from(*port)))
+            }
+            Query::HostByName(n) => (EntryType::Host, Filter::Name(n.clone())),
+            Query::NetworkByName(n) => (EntryType::IpNetwork, Filter::Name(n.clone())),
+            Query::HostByAddr(a) | Query::NetworkByAddr(a) => {
+                extra = crate::backend::ldap::resolver::BY_ADDRESS.to_string();
+                let t = if matches!(self, Query::HostByAddr(_)) {
+                    EntryType::Host
+                } else {
+                    EntryType::IpNetwork
+                };
+                (t, Filter::Name(a.clone()))
             }
         };
         AccountRequest {
@@ -81,6 +101,10 @@ pub enum Record {
     Netgroup(Netgroup),
     /// A service.
     Service(crate::cache::maps::Service),
+    /// A host.
+    Host(IpHost),
+    /// A network.
+    Network(IpNetwork),
 }
 
 /// Outcome of a backend refresh.
@@ -129,6 +153,14 @@ pub trait DomainSource: Send + Sync + 'static {
     fn all_groups(&self) -> Result<Vec<Group>, SourceError>;
     /// Every cached service (enumeration); none unless the source keeps services.
     fn all_services(&self) -> Result<Vec<crate::cache::maps::Service>, SourceError> {
+        Ok(Vec::new())
+    }
+    /// Every cached host (enumeration); none unless the source keeps hosts.
+    fn all_hosts(&self) -> Result<Vec<IpHost>, SourceError> {
+        Ok(Vec::new())
+    }
+    /// Every cached network (enumeration); none unless the source keeps networks.
+    fn all_networks(&self) -> Result<Vec<IpNetwork>, SourceError> {
         Ok(Vec::new())
     }
     /// Asks the backend to refresh `q` into the cache.
@@ -215,6 +247,12 @@ impl DomainSource for CacheSource {
             Query::ServiceByPort(p, proto) => c
                 .service_by_port(*p)
                 .map(|o| wrap(o.filter(|s| offers(&s.value, proto)), Record::Service)),
+            Query::HostByName(n) => c.map_by_name(n).map(|o| wrap(o, Record::Host)),
+            Query::HostByAddr(a) => c.map_by_number(a.as_bytes()).map(|o| wrap(o, Record::Host)),
+            Query::NetworkByName(n) => c.map_by_name(n).map(|o| wrap(o, Record::Network)),
+            Query::NetworkByAddr(a) => c
+                .map_by_number(a.as_bytes())
+                .map(|o| wrap(o, Record::Network)),
         };
         r.map_err(|e| self.err(e))
     }
@@ -232,6 +270,20 @@ impl DomainSource for CacheSource {
     }
 
     fn all_services(&self) -> Result<Vec<crate::cache::maps::Service>, SourceError> {
+        self.cache
+            .map_all()
+            .map(|v| v.into_iter().map(|c| c.value).collect())
+            .map_err(|e| self.err(e))
+    }
+
+    fn all_hosts(&self) -> Result<Vec<IpHost>, SourceError> {
+        self.cache
+            .map_all()
+            .map(|v| v.into_iter().map(|c| c.value).collect())
+            .map_err(|e| self.err(e))
+    }
+
+    fn all_networks(&self) -> Result<Vec<IpNetwork>, SourceError> {
         self.cache
             .map_all()
             .map(|v| v.into_iter().map(|c| c.value).collect())

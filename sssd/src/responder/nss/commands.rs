@@ -25,6 +25,7 @@ pub struct NssConn {
     pw: Cursor,
     gr: Cursor,
     svc: super::services::ServiceCursor,
+    resolver: super::resolver::ResolverCursors,
 }
 
 /// A passwd record ready for the wire.
@@ -314,6 +315,25 @@ pub async fn dispatch(
                 Some(Ok(b)) => Ok(b),
                 Some(Err(super::services::ServiceError::Source(e))) => Err(e),
                 Some(Err(super::services::ServiceError::BadRequest)) | None => {
+                    return Action::error(EINVAL);
+                }
+            }
+        }
+        Command::GetHostByName
+        | Command::GetHostByName2
+        | Command::GetHostByAddr
+        | Command::SetHostEnt
+        | Command::GetHostEnt
+        | Command::EndHostEnt
+        | Command::GetNetByName
+        | Command::GetNetByAddr
+        | Command::SetNetEnt
+        | Command::GetNetEnt
+        | Command::EndNetEnt => {
+            match super::resolver::dispatch(ctx, &mut conn.resolver, c, body).await {
+                Some(Ok(b)) => Ok(b),
+                Some(Err(super::resolver::ResolverError::Source(e))) => Err(e),
+                Some(Err(super::resolver::ResolverError::BadRequest)) | None => {
                     return Action::error(EINVAL);
                 }
             }

@@ -5,6 +5,7 @@ pub mod enumerate;
 pub mod memcache;
 pub mod netgroup;
 pub mod no_cache;
+pub mod resolver;
 pub mod services;
 pub mod templates;
 
