@@ -92,6 +92,22 @@ pub fn pin_processes(ns: &Namespace, comm: &str, cpus: &[usize]) -> Result<()> {
     Ok(())
 }
 
+/// Restricts the calling thread to `cpus`.
+pub fn pin_self(cpus: &[usize]) -> Result<()> {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET stays within it for the
+    // CPU numbers sched_getaffinity reported.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for &c in cpus {
+        unsafe { libc::CPU_SET(c, &mut set) };
+    }
+    // SAFETY: set is a valid cpu_set_t of the size passed.
+    let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) };
+    if rc != 0 {
+        bail!("sched_setaffinity: {}", std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// CPU seconds (user + system, all threads) used so far by the processes named `comm` in `ns`.
 pub fn cpu_seconds(ns: &Namespace, comm: &str) -> f64 {
     // SAFETY: sysconf has no preconditions.

@@ -17,7 +17,7 @@
 
 use anyhow::{Context, Result, bail};
 use sssd::tools::ssh_authorizedkeys::fetch_user_keys;
-use sssd_bench::{allowed_cpus, median, option_value, pin_processes};
+use sssd_bench::{allowed_cpus, median, option_value, pin_processes, pin_self};
 use sssd_tests::interop::debian_root;
 use sssd_tests::ldif::{self, Schema, User};
 use sssd_tests::namespace::Namespace;
@@ -51,22 +51,6 @@ fn add_alice(slapd: &Slapd) -> Result<()> {
     }
     s.push('\n');
     slapd.add(&s)?;
-    Ok(())
-}
-
-/// Restricts the calling thread to `cpus`.
-fn pin_self(cpus: &[usize]) -> Result<()> {
-    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET stays within it for the
-    // CPU numbers sched_getaffinity reported.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    for &c in cpus {
-        unsafe { libc::CPU_SET(c, &mut set) };
-    }
-    // SAFETY: set is a valid cpu_set_t of the size passed.
-    let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) };
-    if rc != 0 {
-        bail!("sched_setaffinity: {}", std::io::Error::last_os_error());
-    }
     Ok(())
 }
 
