@@ -211,6 +211,60 @@ fn maps_end_to_end(schema: Schema) {
     );
 }
 
+/// `sss_cache -a MAP` and `-A` expire cached maps: an entry changed in LDAP is read on the
+/// next lookup, long before `entry_cache_autofs_timeout`; without `sss_cache` the cached
+/// value stays.
+#[test]
+fn sss_cache_expires_autofs_maps_before_their_timeout() {
+    let slapd = slapd_with_maps(Schema::Rfc2307bis);
+    let root = stage::shared_stage().expect("stage the product with install.sh");
+    let ns = Namespace::with_nsswitch(Some(root), NSSWITCH).unwrap();
+    let conf = conf(&slapd, Schema::Rfc2307bis).domain("entry_cache_autofs_timeout", "600");
+    let sssd = start(&ns, &conf);
+    let alice = |v: &str| {
+        format!(
+            "protocol 1\nsetautomntent auto.home: ok\n\
+             *\t-fstype=nfs,rw fileserver:/export/home/&\nalice\t{v}\n\
+             getautomntent end: ENOENT\nalice = {v} (ok)\nendautomntent: ok\n"
+        )
+    };
+    let set_alice = |v: &str| {
+        let out = slapd
+            .modify(&format!(
+                "dn: automountKey=alice,automountMapName=auto.home,ou=automount,{}\n\
+                 changetype: modify\nreplace: automountInformation\n\
+                 automountInformation: {v}\n",
+                slapd.base()
+            ))
+            .unwrap();
+        assert!(out.success(), "ldapmodify: {out:?}");
+    };
+    let sss_cache = |args: &[&str]| {
+        let mut argv = vec!["/usr/sbin/sss_cache"];
+        argv.extend_from_slice(args);
+        let out = ns.run(&argv).unwrap();
+        assert!(
+            out.success(),
+            "sss_cache {args:?}: {out:?}\n{}",
+            sssd.logs()
+        );
+    };
+    let v1 = "-fstype=tmpfs,size=1m tmpfs";
+    assert_call(&ns, &sssd, &["auto.home", "alice"], &alice(v1));
+
+    let v2 = "-fstype=tmpfs,size=2m tmpfs";
+    set_alice(v2);
+    assert_call(&ns, &sssd, &["auto.home", "alice"], &alice(v1));
+    sss_cache(&["-a", "auto.home"]);
+    assert_call(&ns, &sssd, &["auto.home", "alice"], &alice(v2));
+
+    let v3 = "-fstype=tmpfs,size=3m tmpfs";
+    set_alice(v3);
+    assert_call(&ns, &sssd, &["auto.home", "alice"], &alice(v2));
+    sss_cache(&["-A"]);
+    assert_call(&ns, &sssd, &["auto.home", "alice"], &alice(v3));
+}
+
 #[test]
 fn rfc2307_maps_through_automount_and_the_library_then_offline() {
     maps_end_to_end(Schema::Rfc2307);

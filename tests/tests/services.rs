@@ -155,3 +155,52 @@ fn services_enumeration() {
     }
     panic!("getent services: {last:?}\n{}", sssd.logs());
 }
+
+/// `sss_cache -s NAME` and `-S` expire cached services: a port changed in LDAP shows on
+/// the next `getent services`, long before `entry_cache_service_timeout`; without
+/// `sss_cache` the cached answer stays.
+#[test]
+fn sss_cache_expires_services_before_their_timeout() {
+    let (slapd, ns, conf) = setup(false);
+    let conf = conf.domain("entry_cache_service_timeout", "600");
+    let sssd = Sssd::start(&ns, &conf).unwrap();
+    let web = |port: u16| format!("rsssd-web             {port}/tcp rsssd-www\n");
+    let set_port = |port: u16| {
+        let out = slapd
+            .modify(&format!(
+                "dn: cn=rsssd-web,ou=Services,{}\nchangetype: modify\n\
+                 replace: ipServicePort\nipServicePort: {port}\n",
+                slapd.base()
+            ))
+            .unwrap();
+        assert!(out.success(), "ldapmodify: {out:?}");
+    };
+    let sss_cache = |args: &[&str]| {
+        let mut argv = vec!["/usr/sbin/sss_cache"];
+        argv.extend_from_slice(args);
+        ns.run(&argv).unwrap()
+    };
+    assert_out(&ns, &sssd, &["rsssd-web"], &web(8081));
+
+    set_port(8082);
+    assert_out(&ns, &sssd, &["rsssd-web"], &web(8081));
+    assert_out(&ns, &sssd, &["rsssd-www/tcp"], &web(8081));
+    let out = sss_cache(&["-s", "rsssd-web"]);
+    assert!(out.success(), "sss_cache -s: {out:?}\n{}", sssd.logs());
+    assert_out(&ns, &sssd, &["rsssd-web"], &web(8082));
+
+    // -S, and the entry found again by its alias.
+    set_port(8083);
+    assert_out(&ns, &sssd, &["rsssd-www"], &web(8082));
+    let out = sss_cache(&["-S"]);
+    assert!(out.success(), "sss_cache -S: {out:?}\n{}", sssd.logs());
+    assert_out(&ns, &sssd, &["rsssd-www"], &web(8083));
+
+    // A service that is not cached matches nothing: SSSD's message and ENOENT.
+    let out = sss_cache(&["-s", "rsssd-never-asked"]);
+    assert_eq!(
+        (out.code(), out.stderr.as_str()),
+        (2, "No cache object matched the specified search\n"),
+        "{out:?}"
+    );
+}

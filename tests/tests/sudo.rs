@@ -2,8 +2,9 @@
 //! with the sudoRole schema (tests/schema/sudo.schema) and rules for a user, a group, a
 //! nested group, a netgroup, `ALL`, an expired rule and `sudoOrder`; our daemon with
 //! `services = nss, sudo`; `sudo -l -U user1` as root and `sudo -u user2` as user1; the
-//! same answers offline after slapd stops; Debian's libsss_sudo.so against our responder;
-//! a hostile rule set.
+//! same answers offline after slapd stops; the netgroup rule through `netgroup: sss` and an
+//! LDAP nisNetgroup; `sss_cache -R`/`-r` making rule changes show at once; Debian's
+//! libsss_sudo.so against our responder; a hostile rule set.
 //!
 //! They need the release artifacts (`cargo build --release --workspace`).
 
@@ -119,9 +120,13 @@ fn conf(slapd: &Slapd) -> SssdConf {
 }
 
 fn namespace() -> Namespace {
+    namespace_with(&format!("{NSSWITCH_CONF}sudoers: files sss\n"))
+}
+
+/// The namespace with `nss` as its nsswitch.conf and sudo's PAM stack.
+fn namespace_with(nss: &str) -> Namespace {
     let root = stage::shared_stage().expect("stage the product with install.sh");
-    let nss = format!("{NSSWITCH_CONF}sudoers: files sss\n");
-    let ns = Namespace::with_nsswitch(Some(root), &nss).expect("create the mount namespace");
+    let ns = Namespace::with_nsswitch(Some(root), nss).expect("create the mount namespace");
     // sudo's own PAM stack, independent of the host's: NOPASSWD rules need only account
     // and session.
     ns.write_pam_service(
@@ -205,15 +210,29 @@ fn check_user1(out: &Output) {
 }
 
 fn as_user1(ns: &Namespace, argv: &[&str]) -> Output {
-    let mut v = vec![
-        "setpriv",
-        "--reuid=1001",
-        "--regid=2001",
-        "--init-groups",
-        "--",
-    ];
+    as_uid(ns, 1001, argv)
+}
+
+/// Runs `argv` as the LDAP user with uid `uid` (user1..user3: primary gid = uid + 1000).
+fn as_uid(ns: &Namespace, uid: u32, argv: &[&str]) -> Output {
+    let reuid = format!("--reuid={uid}");
+    let regid = format!("--regid={}", uid + 1000);
+    let mut v = vec!["setpriv", &reuid, &regid, "--init-groups", "--"];
     v.extend_from_slice(argv);
     ns.run(&v).unwrap()
+}
+
+/// Runs `sss_cache ARGS` inside the namespace; fails the test unless it succeeds.
+#[track_caller]
+fn sss_cache_ok(ns: &Namespace, sssd: &Sssd<'_>, args: &[&str]) {
+    let mut argv = vec!["/usr/sbin/sss_cache"];
+    argv.extend_from_slice(args);
+    let out = ns.run(&argv).unwrap();
+    assert!(
+        out.success(),
+        "sss_cache {args:?}: {out:?}\n{}",
+        sssd.logs()
+    );
 }
 
 #[test]
@@ -255,6 +274,118 @@ fn sudo_rules_from_ldap_online_and_offline() {
     check_user1(&out);
     let ok = as_user1(&ns, &["sudo", "-n", "-u", "user2", "/usr/bin/true"]);
     assert!(ok.success(), "offline sudo: {ok:?}\n{}", sssd.logs());
+}
+
+/// `sss_cache -R` / `-r NAME` expire cached rules: the next `sudo -l` has the backend
+/// fetch the user's rules again, so a rule added or changed in LDAP shows at once, long
+/// before `entry_cache_sudo_timeout` or the smart refresh; without `sss_cache` the cached
+/// rules stay.
+#[test]
+fn sss_cache_makes_rule_changes_show_at_once() {
+    let tree = ldif::rfc2307bis();
+    let slapd = Slapd::new(&tree).expect("start slapd");
+    let base = slapd.base().to_string();
+    slapd.add(&rules(&base)).expect("add the sudo rules");
+    let ns = namespace();
+    let conf = conf(&slapd)
+        .domain("entry_cache_sudo_timeout", "3600")
+        .domain("ldap_sudo_smart_refresh_interval", "3600")
+        .domain("ldap_sudo_full_refresh_interval", "7200");
+    let sssd = start(&ns, &conf);
+    wait_listed(&ns, &sssd, "user1", "/usr/bin/whoami");
+
+    // A new rule for user1: not seen while the cached rules are fresh.
+    let new_rule = rule(
+        &base,
+        "r_new",
+        &[
+            ("sudoUser", "user1"),
+            ("sudoHost", "ALL"),
+            ("sudoRunAsUser", "ALL"),
+            ("sudoOption", "!authenticate"),
+            ("sudoCommand", "/usr/bin/uptime"),
+        ],
+    );
+    slapd.add(&new_rule).expect("add r_new");
+    std::thread::sleep(Duration::from_secs(1));
+    let out = sudo_list(&ns, "user1");
+    assert!(!listed(&out).contains(&"/usr/bin/uptime".into()), "{out:?}");
+
+    sss_cache_ok(&ns, &sssd, &["-R"]);
+    let t = Instant::now();
+    let out = sudo_list(&ns, "user1");
+    assert!(
+        listed(&out).contains(&"/usr/bin/uptime".into()),
+        "not listed after sss_cache -R: {out:?}\n{}",
+        sssd.logs()
+    );
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    let ok = as_user1(&ns, &["sudo", "-n", "-u", "user2", "/usr/bin/uptime"]);
+    assert!(ok.success(), "{ok:?}\n{}", sssd.logs());
+
+    // A changed rule, expired by name.
+    let out = slapd
+        .modify(&format!(
+            "dn: cn=r_user,ou=SUDOers,{base}\nchangetype: modify\n\
+             replace: sudoCommand\nsudoCommand: /usr/bin/groups\n"
+        ))
+        .unwrap();
+    assert!(out.success(), "ldapmodify: {out:?}");
+    let out = sudo_list(&ns, "user1");
+    assert!(listed(&out).contains(&"/usr/bin/true".into()), "{out:?}");
+    sss_cache_ok(&ns, &sssd, &["-r", "r_user"]);
+    let out = sudo_list(&ns, "user1");
+    let cmds = listed(&out);
+    assert!(
+        cmds.contains(&"/usr/bin/groups".into()) && !cmds.contains(&"/usr/bin/true".into()),
+        "after sss_cache -r r_user: {out:?}\n{}",
+        sssd.logs()
+    );
+}
+
+/// A rule for `+ng_admins` through `netgroup: sss`: the netgroup is an LDAP nisNetgroup
+/// holding `(,user1,)`, served by sssd_nss; sudo checks membership with innetgr(3), so
+/// user1 gets the rule's command and user2 does not.
+#[test]
+fn netgroup_rule_through_sss_netgroups() {
+    let tree = ldif::rfc2307bis();
+    let slapd = Slapd::new(&tree).expect("start slapd");
+    let base = slapd.base().to_string();
+    slapd.add(&rules(&base)).expect("add the sudo rules");
+    slapd
+        .add(&format!(
+            "dn: ou=Netgroup,{base}\nobjectClass: organizationalUnit\nou: Netgroup\n\n\
+             dn: cn=ng_admins,ou=Netgroup,{base}\nobjectClass: nisNetgroup\ncn: ng_admins\n\
+             nisNetgroupTriple: (,user1,)\n\n"
+        ))
+        .expect("add the netgroup");
+    let nss = NSSWITCH_CONF.replace("netgroup: files\n", "netgroup: sss\n");
+    assert!(nss.contains("netgroup: sss\n"));
+    let ns = namespace_with(&format!("{nss}sudoers: files sss\n"));
+    let sssd = start(&ns, &conf(&slapd));
+
+    let out = wait_listed(&ns, &sssd, "user1", "/usr/bin/hostname");
+    assert!(listed(&out).contains(&"/usr/bin/whoami".into()), "{out:?}");
+    let out2 = sudo_list(&ns, "user2");
+    let c2 = listed(&out2);
+    assert!(c2.contains(&"/usr/bin/tty".into()), "{out2:?}");
+    assert!(!c2.contains(&"/usr/bin/hostname".into()), "{out2:?}");
+
+    let ok = as_user1(&ns, &["sudo", "-n", "-u", "user2", "/usr/bin/hostname"]);
+    assert!(
+        ok.success(),
+        "user1 via +ng_admins: {ok:?}\n{}",
+        sssd.logs()
+    );
+    let denied = as_uid(
+        &ns,
+        1002,
+        &["sudo", "-n", "-u", "user1", "/usr/bin/hostname"],
+    );
+    assert!(!denied.success(), "user2 is not in ng_admins: {denied:?}");
+    // The ALL rule still works for user2: the refusal is the netgroup's.
+    let own = as_uid(&ns, 1002, &["sudo", "-n", "-u", "user1", "/usr/bin/env"]);
+    assert!(own.success(), "user2 via ALL: {own:?}");
 }
 
 #[test]

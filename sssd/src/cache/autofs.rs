@@ -59,6 +59,8 @@ pub enum AutofsOp {
     DeleteMap(String),
     /// Mark every cached map expired (a refresh of the master map).
     InvalidateAll,
+    /// Mark the cached map with this name expired, if there is one (`sss_cache -a`).
+    Invalidate(String),
 }
 
 /// One map's entry key in `autofs_entries`.
@@ -197,6 +199,17 @@ impl Cache {
                     maps.put(wtxn, &k, &encode_stamp(last, 0)).map_err(e)?;
                 }
             }
+            AutofsOp::Invalidate(name) => {
+                if name.is_empty() || name.len() > max_key {
+                    return Ok(());
+                }
+                let last = match maps.get(wtxn, name.as_bytes()).map_err(e)? {
+                    Some(v) => decode_stamp(v).map(|(l, _)| l).unwrap_or(0),
+                    None => return Ok(()),
+                };
+                maps.put(wtxn, name.as_bytes(), &encode_stamp(last, 0))
+                    .map_err(e)?;
+            }
         }
         Ok(())
     }
@@ -282,6 +295,26 @@ impl Cache {
                 }))
             })?
             .flatten())
+    }
+
+    /// Marks the cached map `name` (every cached map when `None`) expired, keeping its
+    /// entries for offline use (`sss_cache -a NAME` / `-A`); returns how many maps were
+    /// marked. Nothing is created when no map was ever cached.
+    pub fn autofs_expire(&self, name: Option<&str>) -> Result<usize, CacheError> {
+        let names = self.autofs_map_names()?;
+        let n = names
+            .iter()
+            .filter(|m| name.is_none_or(|want| want == m.as_str()))
+            .count();
+        if n == 0 {
+            return Ok(0);
+        }
+        let op = match name {
+            Some(want) => AutofsOp::Invalidate(want.to_string()),
+            None => AutofsOp::InvalidateAll,
+        };
+        self.autofs_apply(&[op], 0)?;
+        Ok(n)
     }
 
     /// Names of every cached map.
@@ -376,6 +409,38 @@ mod tests {
         drop(c);
         let c = Cache::open(dir.path(), "d").unwrap();
         assert_eq!(c.autofs_map("auto.homes").unwrap().unwrap().value.len(), 1);
+    }
+
+    #[test]
+    fn tools_expire_one_map_or_all_without_creating_databases() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Cache::open(dir.path(), "d").unwrap();
+        assert_eq!(c.autofs_expire(None).unwrap(), 0);
+        assert_eq!(c.autofs_expire(Some("auto.home")).unwrap(), 0);
+        assert!(
+            c.autofs_read(|_, _, _| Ok(())).unwrap().is_none(),
+            "not created"
+        );
+        let ops = [
+            AutofsOp::PutMap(map("auto.home", &[("a", "srv:/a")]), 200),
+            AutofsOp::PutMap(map("auto.data", &[("d", "srv:/d")]), 200),
+        ];
+        c.autofs_apply(&ops, 100).unwrap();
+        assert_eq!(c.autofs_expire(Some("auto.nope")).unwrap(), 0);
+        assert_eq!(
+            c.autofs_expire(Some("AUTO.HOME")).unwrap(),
+            0,
+            "case matters"
+        );
+        assert_eq!(c.autofs_expire(Some("auto.home")).unwrap(), 1);
+        let home = c.autofs_map("auto.home").unwrap().unwrap();
+        assert_eq!(
+            (home.last_update, home.expire, home.value.len()),
+            (100, 0, 1)
+        );
+        assert_eq!(c.autofs_map("auto.data").unwrap().unwrap().expire, 200);
+        assert_eq!(c.autofs_expire(None).unwrap(), 2);
+        assert_eq!(c.autofs_map("auto.data").unwrap().unwrap().expire, 0);
     }
 
     #[test]

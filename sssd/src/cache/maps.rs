@@ -441,6 +441,33 @@ impl<'c> Writer<'c> {
         Look { txn, db, cache }.by_number(k)
     }
 
+    /// Marks entries of map `T` expired, keeping them (and their last-update stamp) for
+    /// offline use: the entry called `name` (primary name or alias), or every entry when
+    /// `name` is `None` (`sss_cache -s NAME` / `-S`). Returns how many were marked.
+    pub fn expire_map<T: MapEntry>(&mut self, name: Option<&str>) -> Result<usize, CacheError> {
+        let (txn, db, cache) = self.map_parts::<T>()?;
+        let targets: Vec<Cached<T>> = {
+            let look = Look {
+                txn: &*txn,
+                db,
+                cache,
+            };
+            match name {
+                Some(n) => look.by_name(n)?.into_iter().collect(),
+                None => look.all()?,
+            }
+        };
+        for c in &targets {
+            db.put(
+                txn,
+                &key(b'n', c.value.name().as_bytes()),
+                &encode(&c.value, c.last_update, 0),
+            )
+            .map_err(|e| cache.lmdb(e))?;
+        }
+        Ok(targets.len())
+    }
+
     /// Removes every entry of map `T` whose primary name is not in `keep`.
     pub fn prune_map<T: MapEntry>(&mut self, keep: &[String]) -> Result<(), CacheError> {
         let (txn, db, cache) = self.map_parts::<T>()?;
@@ -673,6 +700,32 @@ mod tests {
         w.delete_map::<Service>("b").unwrap();
         w.commit().unwrap();
         assert!(c.map_all::<Service>().unwrap().is_empty());
+    }
+
+    #[test]
+    fn expiring_keeps_the_entries_and_their_index_keys() {
+        let (_d, c) = open();
+        let mut w = c.writer().unwrap();
+        w.put_map(&svc("ssh", &["secure"], 22, &["tcp"]), 10, 100)
+            .unwrap();
+        w.put_map(&svc("http", &["www"], 80, &["tcp"]), 10, 100)
+            .unwrap();
+        assert_eq!(w.expire_map::<Service>(Some("nope")).unwrap(), 0);
+        // By alias: the entry it leads to.
+        assert_eq!(w.expire_map::<Service>(Some("secure")).unwrap(), 1);
+        w.commit().unwrap();
+        let s = c.service_by_port(22).unwrap().unwrap();
+        assert_eq!(
+            (s.value.name.as_str(), s.last_update, s.expire),
+            ("ssh", 10, 0)
+        );
+        assert_eq!(c.service_by_name("www").unwrap().unwrap().expire, 100);
+        let mut w = c.writer().unwrap();
+        assert_eq!(w.expire_map::<Service>(None).unwrap(), 2);
+        w.commit().unwrap();
+        let all = c.map_all::<Service>().unwrap();
+        assert!(all.iter().all(|e| e.expire == 0 && e.last_update == 10));
+        assert_eq!(c.service_by_name("www").unwrap().unwrap().value.port, 80);
     }
 
     #[test]

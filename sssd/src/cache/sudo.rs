@@ -191,6 +191,22 @@ impl Cache {
     }
 }
 
+impl Cache {
+    /// A write transaction on the sudo databases if they exist (`None`: no rule was ever
+    /// stored). For tools, which must not create the backend's databases.
+    pub fn sudo_writer_existing(&self) -> Result<Option<SudoWriter<'_>>, CacheError> {
+        let Some(dbs) = self.sudo_dbs()? else {
+            return Ok(None);
+        };
+        let txn = self.shared.env().write_txn().map_err(|e| self.lmdb(e))?;
+        Ok(Some(SudoWriter {
+            cache: self,
+            txn,
+            dbs,
+        }))
+    }
+}
+
 /// A write transaction on the sudo databases; dropping it without `commit` aborts it.
 pub struct SudoWriter<'c> {
     cache: &'c Cache,
@@ -236,6 +252,15 @@ impl SudoWriter<'_> {
 
     /// Marks every rule expired (`sss_cache -R`).
     pub fn expire_all(&mut self) -> Result<usize, CacheError> {
+        self.expire_matching(|_| true)
+    }
+
+    /// Marks expired every rule whose name `select` accepts (`sss_cache -r NAME`), keeping
+    /// it for offline use; returns how many.
+    pub fn expire_matching(
+        &mut self,
+        mut select: impl FnMut(&str) -> bool,
+    ) -> Result<usize, CacheError> {
         let mut recs = Vec::new();
         for item in self
             .dbs
@@ -244,7 +269,10 @@ impl SudoWriter<'_> {
             .map_err(|e| self.cache.lmdb(e))?
         {
             let (k, v) = item.map_err(|e| self.cache.lmdb(e))?;
-            recs.push(decode(v).ok_or_else(|| corrupt(&self.cache.shared.path, k))?);
+            let rec = decode(v).ok_or_else(|| corrupt(&self.cache.shared.path, k))?;
+            if select(&rec.name) {
+                recs.push(rec);
+            }
         }
         for mut r in recs.iter().cloned() {
             r.expire = 0;
@@ -410,5 +438,25 @@ mod tests {
         drop(c);
         let c2 = Cache::open(dir.path(), "d").unwrap();
         assert_eq!(c2.sudo_meta().unwrap().usn, "5");
+    }
+
+    #[test]
+    fn tools_expire_named_rules_without_creating_the_databases() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Cache::open(dir.path(), "d").unwrap();
+        assert!(c.sudo_writer_existing().unwrap().is_none());
+        assert!(c.sudo_dbs().unwrap().is_none(), "nothing was created");
+        let mut w = c.sudo_writer().unwrap();
+        w.put(&rec("r1", "alice")).unwrap();
+        w.put(&rec("r2", "bob")).unwrap();
+        w.commit().unwrap();
+        let mut w = c.sudo_writer_existing().unwrap().unwrap();
+        assert_eq!(w.expire_matching(|n| n == "r3").unwrap(), 0);
+        assert_eq!(w.expire_matching(|n| n == "r2").unwrap(), 1);
+        w.commit().unwrap();
+        let all = c.sudo_rules(|_| true).unwrap();
+        let stamps: Vec<(&str, i64)> = all.iter().map(|r| (r.name.as_str(), r.expire)).collect();
+        assert_eq!(stamps, [("r1", 42), ("r2", 0)]);
+        assert_eq!(all[1].attrs, rec("r2", "bob").attrs, "kept for offline use");
     }
 }

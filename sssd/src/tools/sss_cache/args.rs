@@ -19,7 +19,7 @@ pub enum ObjectKind {
     Service,
     /// Autofs maps (`-a`/`-A`).
     AutofsMap,
-    /// SSH host keys (`-h`/`-H`).
+    /// SSH host keys (`-h`/`-H`): accepted, never cached here (no-ops).
     SshHost,
     /// Sudo rules (`-r`/`-R`).
     SudoRule,
@@ -240,14 +240,14 @@ const SPECS: &[Spec] = &[
         "ssh-host",
         Action::Named(K::SshHost),
         "HOST",
-        "Expire the SSH keys of one host",
+        "Accepted; no SSH host is cached",
     ),
     spec(
         'H',
         "ssh-hosts",
         Action::All(K::SshHost),
         "",
-        "Expire the SSH keys of every host",
+        "Accepted; no SSH host is cached",
     ),
     spec(
         'r',

@@ -3,12 +3,22 @@
 //!
 //! A match, per kind and domain, as SSSD's `sss_cache` counts it: "every object of a kind"
 //! always matches (even when none is cached: there is nothing to expire, which is not a
-//! failure); a named object matches when it is cached in that domain. Netgroups are expired
-//! in their own database after the domain's transaction (`super::netgroups`). Services,
-//! autofs maps, SSH hosts and sudo rules are not cached by this implementation, so naming
-//! one never matches and asking for all of them matches without expiring anything.
+//! failure); a named object matches when it is cached in that domain. Users, groups and
+//! services are expired in the domain's main transaction; netgroups, autofs maps and sudo
+//! rules live in databases of their own and are expired after it (`super::separate`).
+//!
+//! Expiring keeps the object (for offline use) and its last-update stamp, and sets its
+//! expiry to 0, so the next lookup asks the backend: `getent services`, the autofs
+//! responder and the sudo responder (which asks for a rules refresh of the user when any
+//! of the user's rules expired) all check it.
+//!
+//! SSH hosts (`-h`/`-H`) are accepted for compatibility but are no-ops: this
+//! implementation serves no SSH host keys (SSH user keys are part of the user entry and
+//! expire with it, `-u`/`-U`), so naming a host never matches and asking for all of them
+//! matches without expiring anything.
 
 use super::args::{ObjectKind, Request, Target};
+use crate::cache::maps::Service;
 use crate::cache::{Cache, CacheError, Writer};
 use crate::config::{Config, ConfigError, DomainOptions};
 use crate::paths::Paths;
@@ -93,6 +103,11 @@ pub fn expire_in_domain(
     };
     for kind in ObjectKind::ALL {
         let target = req.target(kind);
+        if super::separate::KINDS.contains(&kind) {
+            // Expired after the main transaction; without a cache, "all" still matches.
+            report.matched |= cache.is_none() && *target == Target::All;
+            continue;
+        }
         let matched = match target {
             Target::Nothing => false,
             Target::All => expire_all(writer.as_mut(), kind, domain, &mut report),
@@ -112,7 +127,7 @@ pub fn expire_in_domain(
         report.matched = false;
     }
     if let Some(c) = cache {
-        report.matched |= super::netgroups::expire(c, domain, all, req, &mut report);
+        report.matched |= super::separate::expire(c, domain, all, req, &mut report);
     }
     report
 }
@@ -127,7 +142,8 @@ fn expire_all(
     let result: Result<usize, CacheError> = match (writer, kind) {
         (Some(w), ObjectKind::User) => w.expire_all_users(),
         (Some(w), ObjectKind::Group) => w.expire_all_groups(),
-        // No cache, or a kind this implementation never caches.
+        (Some(w), ObjectKind::Service) => w.expire_map::<Service>(None),
+        // No cache, or SSH hosts (never cached).
         _ => Ok(0),
     };
     match result {
@@ -173,6 +189,7 @@ fn expire_named(
     let result: Result<bool, CacheError> = match (writer, kind) {
         (Some(w), ObjectKind::User) => w.expire_user(&key),
         (Some(w), ObjectKind::Group) => w.expire_group(&key),
+        (Some(w), ObjectKind::Service) => w.expire_map::<Service>(Some(&key)).map(|n| n > 0),
         _ => Ok(false),
     };
     match result {

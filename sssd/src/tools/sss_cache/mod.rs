@@ -15,7 +15,7 @@
 pub mod args;
 pub mod expire;
 pub mod memcache;
-pub mod netgroups;
+pub mod separate;
 
 use crate::cache::Cache;
 use crate::paths::Paths;

@@ -159,6 +159,119 @@ fn all_of_a_kind_succeeds_even_when_nothing_of_it_is_cached() {
     assert_eq!(t.expire_of("bob"), (0, 0));
 }
 
+/// LDAP's cache of [`Tree::configured`] plus services ssh (alias secure) and http, sudo
+/// rules r1 and defaults, autofs maps auto.home and auto.data; all fresh until `FRESH`.
+fn with_maps(t: &Tree) -> Cache {
+    use crate::cache::maps::Service;
+    use crate::cache::{AutofsMap, AutofsOp};
+    let c = Cache::open(&t.paths.db, "LDAP").unwrap();
+    let mut w = c.writer().unwrap();
+    for (n, alias, port) in [("ssh", "secure", 22), ("http", "www", 80)] {
+        let s = Service {
+            name: n.into(),
+            aliases: vec![alias.into()],
+            port,
+            protocols: vec!["tcp".into()],
+        };
+        w.put_map(&s, 10, FRESH).unwrap();
+    }
+    w.commit().unwrap();
+    let mut w = c.sudo_writer().unwrap();
+    for n in ["r1", "defaults"] {
+        w.put(&crate::cache::SudoRuleRecord {
+            name: n.into(),
+            attrs: vec![("cn".into(), vec![n.into()])],
+            usn: "1".into(),
+            expire: FRESH,
+        })
+        .unwrap();
+    }
+    w.commit().unwrap();
+    let ops: Vec<AutofsOp> = ["auto.home", "auto.data"]
+        .iter()
+        .map(|m| {
+            let map = AutofsMap {
+                name: m.to_string(),
+                entries: vec![("k".into(), "srv:/k".into())],
+            };
+            AutofsOp::PutMap(map, FRESH)
+        })
+        .collect();
+    c.autofs_apply(&ops, 10).unwrap();
+    c
+}
+
+const FRESH: i64 = i64::MAX;
+
+/// Expiry stamps: services ssh and http, rules r1 and defaults, maps auto.home and
+/// auto.data.
+fn map_stamps(c: &Cache) -> [i64; 6] {
+    let rule = |n: &str| c.sudo_rules(|r| r.name == n).unwrap()[0].expire;
+    let map = |n: &str| c.autofs_map(n).unwrap().unwrap().expire;
+    [
+        c.service_by_name("ssh").unwrap().unwrap().expire,
+        c.service_by_name("http").unwrap().unwrap().expire,
+        rule("r1"),
+        rule("defaults"),
+        map("auto.home"),
+        map("auto.data"),
+    ]
+}
+
+#[test]
+fn services_sudo_rules_and_autofs_maps_are_expired_by_name_or_all() {
+    let cases: &[(&[&str], [i64; 6])] = &[
+        (&["-s", "ssh"], [0, FRESH, FRESH, FRESH, FRESH, FRESH]),
+        (&["-s", "www@LDAP"], [FRESH, 0, FRESH, FRESH, FRESH, FRESH]),
+        (&["-S"], [0, 0, FRESH, FRESH, FRESH, FRESH]),
+        (&["-r", "r1"], [FRESH, FRESH, 0, FRESH, FRESH, FRESH]),
+        (&["-R"], [FRESH, FRESH, 0, 0, FRESH, FRESH]),
+        (&["-a", "auto.home"], [FRESH, FRESH, FRESH, FRESH, 0, FRESH]),
+        (&["-A"], [FRESH, FRESH, FRESH, FRESH, 0, 0]),
+        (&["-E"], [0; 6]),
+        (
+            &["-s", "http", "-r", "defaults", "-A"],
+            [FRESH, 0, FRESH, 0, 0, 0],
+        ),
+    ];
+    for (args, want) in cases {
+        let t = Tree::configured();
+        let c = with_maps(&t);
+        ok(&t.run(args));
+        assert_eq!(&map_stamps(&c), want, "{args:?}");
+        assert_eq!(t.maps_present(), 0, "{args:?}");
+        // Kept for offline use.
+        assert_eq!(c.service_by_port(22).unwrap().unwrap().value.name, "ssh");
+        assert_eq!(c.autofs_map("auto.home").unwrap().unwrap().value.len(), 1);
+    }
+    // Names not cached (or qualified with another domain) match nothing: ENOENT, and
+    // nothing changes. SSH hosts are never cached.
+    let t = Tree::configured();
+    let c = with_maps(&t);
+    for args in [
+        &["-s", "ftp"][..],
+        &["-s", "ssh@other"],
+        &["-r", "r2"],
+        &["-a", "auto.nope"],
+        &["-a", "AUTO.HOME"],
+        &["-h", "host1"],
+    ] {
+        let o = t.run(args);
+        assert_eq!(
+            (o.code, o.stderr.as_str()),
+            (
+                2,
+                "No cache object matched the specified search
+"
+            ),
+            "{args:?}"
+        );
+    }
+    assert_eq!(map_stamps(&c), [FRESH; 6]);
+    ok(&t.run(&["-H"]));
+    assert_eq!(map_stamps(&c), [FRESH; 6]);
+}
+
 #[test]
 fn without_domains_it_succeeds_and_touches_nothing() {
     let t = Tree::bare();
