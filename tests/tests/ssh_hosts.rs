@@ -8,7 +8,8 @@
 //! `GlobalKnownHostsFile=/var/lib/sss/pubconf/known_hosts` and `StrictHostKeyChecking=yes`
 //! logs in to the first name and refuses the second; the same holds after slapd stops and
 //! the cached entries expired; `-k` prints the keys; garbage on 0xE2 leaves the responder
-//! serving.
+//! serving; and interop with Debian's sssd 2.8 (its `sss_ssh_knownhostsproxy -k` against
+//! our `sssd_ssh`, ours against its `sssd_ssh`, and the known hosts files both write).
 //!
 //! They need the release artifacts (`cargo build --release --workspace`) and openssh
 //! (scripts/deps.sh installs it).
@@ -18,6 +19,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use sssd_tests::interop::{LIB_DIR, debian_root};
 use sssd_tests::ldif::{self, Schema, User};
 use sssd_tests::namespace::{Daemon, Namespace};
 use sssd_tests::proc::{self, Output};
@@ -334,5 +336,105 @@ fn knownhostsproxy_errors_match_sssd() {
         (cmd.code(), cmd.stdout.as_str()),
         (3, "via-command\n"),
         "{cmd:?}"
+    );
+}
+
+const HOSTS_FILE: &str = "127.0.0.1 sshhost.rsssd.test sshhost\n127.0.0.1 wronghost.rsssd.test wronghost\n127.0.0.1 localhost\n";
+const HOST_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA host@test";
+
+/// Runs `tool -k` (a host path; Debian's needs its libraries) for each query: "code stdout".
+fn proxy_answers(ns: &Namespace, tool: &Path, lib_path: &str) -> Vec<String> {
+    let tool = tool.to_string_lossy();
+    [
+        &["-k", "sshhost"][..],
+        &["-k", GOOD],
+        &["-k", WRONG],
+        &["-k", "localhost"],
+        &["-k", "-d", "LDAP", "sshhost"],
+        &["-k", "-d", "NOSUCH", "sshhost"],
+        &["-k", "-p", "2222", "sshhost"],
+    ]
+    .iter()
+    .map(|args| {
+        let mut argv = vec![tool.as_ref()];
+        argv.extend_from_slice(args);
+        let out = ns.run_env(&[("LD_LIBRARY_PATH", lib_path)], &argv).unwrap();
+        format!("{args:?}: {} {:?}", out.code(), out.stdout)
+    })
+    .collect()
+}
+
+/// The known hosts file's lines, sorted.
+fn known_lines(ns: &Namespace) -> Vec<String> {
+    let mut v: Vec<String> = known_hosts(ns).lines().map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn sss_ssh_knownhostsproxy_and_sssd_ssh_interoperate_with_debian_sssd() {
+    let ours = stage::shared_stage().expect("stage our build");
+    let debian = debian_root().expect("unpack Debian's sssd 2.8");
+    let our_tool = ours.join("usr/bin/sss_ssh_knownhostsproxy");
+    let debian_tool = debian.join("usr/bin/sss_ssh_knownhostsproxy");
+    assert!(debian_tool.is_file(), "{} missing", debian_tool.display());
+    let debian_libs = format!(
+        "{}:{}",
+        debian.join(LIB_DIR).join("sssd").display(),
+        debian.join(LIB_DIR).display()
+    );
+    let slapd = slapd("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA alice@test");
+    let out = slapd
+        .add(&format!(
+            "dn: ou=Hosts,{b}\nobjectClass: organizationalUnit\nou: Hosts\n\n{}{}",
+            host_ldif(slapd.base(), GOOD, HOST_KEY),
+            host_ldif(slapd.base(), WRONG, WRONG_KEY),
+            b = slapd.base()
+        ))
+        .unwrap();
+    assert!(out.success(), "{out:?}");
+    let conf = SssdConf::ldap_pam(&slapd, Schema::Rfc2307)
+        .set("sssd", "services", "nss, pam, ssh")
+        .domain(
+            "ldap_host_search_base",
+            &format!("ou=Hosts,{}", slapd.base()),
+        )
+        .domain("entry_cache_timeout", "600");
+    let run = |root: &Path| {
+        let ns = Namespace::new(Some(root)).expect("namespace");
+        ns.write_file("/etc/hosts", HOSTS_FILE.as_bytes(), 0o644)
+            .unwrap();
+        let sssd = Sssd::start(&ns, &conf).unwrap_or_else(|e| panic!("sssd: {e}"));
+        if let Err(e) = ns.wait_for_path(SSH_SOCKET, Duration::from_secs(20)) {
+            panic!("{e}\n{}", sssd.logs());
+        }
+        let with_ours = proxy_answers(&ns, &our_tool, "");
+        let file_ours = known_lines(&ns);
+        let with_debian = proxy_answers(&ns, &debian_tool, &debian_libs);
+        let file_debian = known_lines(&ns);
+        (with_ours, file_ours, with_debian, file_debian)
+    };
+    let (ours_ours, file_oo, debian_ours, file_do) = run(ours);
+    let (ours_debian, file_od, debian_debian, file_dd) = run(&debian);
+    assert!(
+        debian_debian[0].contains(&format!("0 \"{HOST_KEY}\\n\"")),
+        "reference: {debian_debian:#?}\n{file_dd:#?}"
+    );
+    assert_eq!(
+        debian_ours, ours_ours,
+        "Debian's tool vs ours on our sssd_ssh"
+    );
+    assert_eq!(
+        ours_debian, debian_debian,
+        "our tool vs Debian's on its sssd_ssh"
+    );
+    assert_eq!(ours_ours, debian_debian, "our pair vs Debian's pair");
+    assert_eq!(
+        file_oo, file_od,
+        "known_hosts: our sssd_ssh vs Debian's (our tool)"
+    );
+    assert_eq!(
+        file_do, file_dd,
+        "known_hosts: our sssd_ssh vs Debian's (its tool)"
     );
 }
