@@ -17,6 +17,7 @@
 #   libsss_autofs.so -> /usr/lib/<multiarch>/sssd/modules/libsss_autofs.so, 0644 (if built;
 #                      where autofs's lookup_sss.so looks for it)
 #   sss_ssh_authorizedkeys -> /usr/bin/, 0755 (if built; sshd's AuthorizedKeysCommand)
+#   sss_ssh_knownhostsproxy -> /usr/bin/, 0755 (if built; ssh's ProxyCommand)
 #   sssd_ssh        -> /usr/libexec/sssd/, 0755 (if built; services = ssh)
 #   man/*.[1-8]     -> /usr/share/man/manN/*.N.gz
 #   dist/sssd.service -> /usr/lib/systemd/system/sssd.service (Type=notify; not enabled)
@@ -24,14 +25,15 @@
 # running as root (no `[sssd] user`) passes them what they need.
 # --user NAME prepares for `[sssd] user = NAME` in sssd.conf: it creates the system user and
 #   group NAME when missing (useradd --system; never inside DESTDIR, where NAME must exist),
-#   gives /var/lib/sss/{db,pipes,pipes/private,mc} and /var/log/sssd to NAME, and does what
+#   gives /var/lib/sss/{db,pipes,pipes/private,mc,pubconf} and /var/log/sssd to NAME, and does what
 #   --helper-group does with NAME's group.
 # --helper-group GROUP (a name or a number) makes krb5_child and ldap_child root:GROUP 0750
 #   with file capabilities (setcap, from libcap2-bin): krb5_child
 #   cap_dac_read_search,cap_setuid,cap_setgid=ep (read a keytab, become the user whose ccache
 #   it writes), ldap_child cap_dac_read_search=ep (read the host keytab). Only GROUP (and
 #   root) can run them. --uninstall never removes the user.
-# It also creates /etc/sssd, /var/lib/sss/{db,pipes/private,mc}, /var/log/sssd with SSSD modes.
+# It also creates /etc/sssd, /var/lib/sss/{db,pipes/private,mc,pubconf}, /var/log/sssd with
+# SSSD modes.
 # Every file and directory it creates is listed in a manifest so --uninstall removes exactly
 # those. It refuses to overwrite a file owned by an installed Debian package (dpkg -S), e.g.
 # libnss-sss, unless --force. Builds with `cargo build --release` when artifacts are missing,
@@ -139,6 +141,8 @@ done
 [ -f "$target_dir/sssd_ssh" ] && plan+=("$target_dir/sssd_ssh /usr/libexec/sssd/sssd_ssh 0755")
 [ -f "$target_dir/sss_ssh_authorizedkeys" ] &&
     plan+=("$target_dir/sss_ssh_authorizedkeys /usr/bin/sss_ssh_authorizedkeys 0755")
+[ -f "$target_dir/sss_ssh_knownhostsproxy" ] &&
+    plan+=("$target_dir/sss_ssh_knownhostsproxy /usr/bin/sss_ssh_knownhostsproxy 0755")
 [ -f "$here/dist/sssd.service" ] && plan+=("$here/dist/sssd.service /usr/lib/systemd/system/sssd.service 0644")
 shopt -s nullglob
 for m in "$man_src"/*.[1-8]; do
@@ -151,7 +155,8 @@ shopt -u nullglob
 dirs=(
     "/etc/sssd 0711" "/etc/sssd/conf.d 0711"
     "/var/lib/sss 0755" "/var/lib/sss/db 0700" "/var/lib/sss/pipes 0755"
-    "/var/lib/sss/pipes/private 0700" "/var/lib/sss/mc 0755" "/var/log/sssd 0750"
+    "/var/lib/sss/pipes/private 0700" "/var/lib/sss/mc 0755" "/var/lib/sss/pubconf 0755"
+    "/var/log/sssd 0750"
 )
 
 # --- refuse to overwrite packaged files ----------------------------------------------------
@@ -241,7 +246,8 @@ if [ -n "$user" ]; then
     fi
     uid=$(getent passwd "$user" | cut -d: -f3)
     gid=$(getent passwd "$user" | cut -d: -f4)
-    for d in /var/lib/sss/db /var/lib/sss/pipes /var/lib/sss/pipes/private /var/lib/sss/mc /var/log/sssd; do
+    for d in /var/lib/sss/db /var/lib/sss/pipes /var/lib/sss/pipes/private /var/lib/sss/mc \
+        /var/lib/sss/pubconf /var/log/sssd; do
         chown -R -- "$uid:$gid" "$DESTDIR$d"
     done
     [ -n "$helper_group" ] || helper_group=$gid

@@ -17,6 +17,8 @@ pub struct Paths {
     pub db: PathBuf,
     /// `/var/lib/sss/mc`: memory caches.
     pub mc: PathBuf,
+    /// `/var/lib/sss/pubconf`: files SSSD publishes for other programs (`known_hosts`).
+    pub pubconf: PathBuf,
     /// `/var/log/sssd`.
     pub log: PathBuf,
     /// `/run/sssd.pid`.
@@ -41,6 +43,7 @@ impl Paths {
             private_pipes: p("var/lib/sss/pipes/private"),
             db: p("var/lib/sss/db"),
             mc: p("var/lib/sss/mc"),
+            pubconf: p("var/lib/sss/pubconf"),
             log: p("var/log/sssd"),
             pidfile: p("run/sssd.pid"),
             libexec: p("usr/libexec/sssd"),
@@ -61,6 +64,11 @@ impl Paths {
     /// 0700 `private/` directory).
     pub fn pam_private_socket(&self) -> PathBuf {
         self.private_pipes.join("pam")
+    }
+
+    /// The SSH known hosts file the ssh responder keeps (`pubconf/known_hosts`).
+    pub fn known_hosts(&self) -> PathBuf {
+        self.pubconf.join("known_hosts")
     }
 
     /// The private bus socket hosted by the monitor.

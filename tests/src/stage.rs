@@ -22,6 +22,7 @@ pub const REQUIRED_ARTIFACTS: &[&str] = &[
     "libsss_autofs.so",
     "sssd_ssh",
     "sss_ssh_authorizedkeys",
+    "sss_ssh_knownhostsproxy",
 ];
 
 /// The workspace root (where install.sh lives).

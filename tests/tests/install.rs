@@ -86,6 +86,7 @@ fn installs_layout_with_sssd_modes_and_uninstalls_exactly() {
         "libpam_sss.so",
         "sssd_ssh",
         "sss_ssh_authorizedkeys",
+        "sss_ssh_knownhostsproxy",
     ]);
     let out = f.install(&[], None);
     assert!(out.success(), "{out:?}");
@@ -103,6 +104,8 @@ fn installs_layout_with_sssd_modes_and_uninstalls_exactly() {
         ("usr/libexec/sssd/krb5_child", 0o755),
         ("usr/libexec/sssd/sssd_ssh", 0o755),
         ("usr/bin/sss_ssh_authorizedkeys", 0o755),
+        ("usr/bin/sss_ssh_knownhostsproxy", 0o755),
+        ("var/lib/sss/pubconf", 0o755),
         ("usr/share/man/man8/sssd.8.gz", 0o644),
         ("usr/share/man/man8/sss_cache.8.gz", 0o644),
         ("usr/share/man/man5/sssd.conf.5.gz", 0o644),
@@ -222,6 +225,7 @@ fn man_pages_exist_and_render_without_warnings() {
         "pam_sss.8",
         "sss_cache.8",
         "sss_ssh_authorizedkeys.1",
+        "sss_ssh_knownhostsproxy.1",
     ] {
         let p = dir.join(page);
         assert!(p.is_file(), "{} missing", p.display());

@@ -39,7 +39,8 @@ enum Job {
     Account(EntryType, Filter),
     /// A full enumeration refresh.
     Enumerate,
-    /// A services, hosts or networks request (type, normalised filter, extra qualifier).
+    /// A services, hosts, networks or SSH host request (type, normalised filter, extra
+    /// qualifier).
     Map(EntryType, Filter, String),
 }
 
@@ -151,7 +152,7 @@ impl Backend {
             Filter::Enumerate => return DpReply::ok(),
             f if matches!(
                 req.entry_type,
-                EntryType::Services | EntryType::Host | EntryType::IpNetwork
+                EntryType::Services | EntryType::Host | EntryType::IpNetwork | EntryType::SshHost
             ) =>
             {
                 Job::Map(req.entry_type, f, req.extra)

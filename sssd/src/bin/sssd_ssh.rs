@@ -1,13 +1,17 @@
 //! `sssd_ssh`: the ssh responder. Serves `/var/lib/sss/pipes/ssh` (0666, protocol version
-//! 0) for `sss_ssh_authorizedkeys`: users' SSH public keys from the domains' caches,
-//! refreshed through the backends as NSS lookups are.
+//! 0) for `sss_ssh_authorizedkeys` and `sss_ssh_knownhostsproxy`: users' SSH public keys
+//! from the domains' caches, refreshed through the backends as NSS lookups are, and hosts'
+//! keys fetched through the backends (`hostid_provider`), also kept in
+//! `/var/lib/sss/pubconf/known_hosts` for ssh.
 
 use anyhow::Context;
 use sssd::cache::Cache;
 use sssd::responder::common::source::SystemClock;
 use sssd::responder::common::startup;
 use sssd::responder::ssh::settings::SshSettings;
-use sssd::responder::ssh::{CacheKeys, KeySource, SshResponder};
+use sssd::responder::ssh::{
+    CacheHosts, CacheKeys, HostKeySource, HostKeys, KeySource, SshResponder,
+};
 use sssd::service::ChildOptions;
 use std::sync::Arc;
 
@@ -25,11 +29,24 @@ async fn run(opts: ChildOptions, settings: SshSettings) -> anyhow::Result<()> {
     let lookup = &settings.lookup;
     let sources = startup::open_sources(paths, &lookup.domains, &dp, lookup.dp_timeout)?;
     let mut keys: Vec<Arc<dyn KeySource>> = Vec::new();
+    let mut hosts: Vec<Arc<dyn HostKeySource>> = Vec::new();
     for d in &lookup.domains {
-        let cache = Cache::open(&paths.db, &d.name)
-            .with_context(|| format!("opening the cache of domain {}", d.name))?;
-        keys.push(Arc::new(CacheKeys::new(&d.name, Arc::new(cache))));
+        let cache = Arc::new(
+            Cache::open(&paths.db, &d.name)
+                .with_context(|| format!("opening the cache of domain {}", d.name))?,
+        );
+        keys.push(Arc::new(CacheKeys::new(&d.name, cache.clone())));
+        hosts.push(Arc::new(CacheHosts::new(
+            &d.name,
+            cache,
+            Some(dp.clone()),
+            lookup.dp_timeout,
+        )));
     }
+    let hosts = HostKeys {
+        sources: hosts,
+        known_hosts: paths.known_hosts(),
+    };
     let mut server = startup::server_config(
         paths.pipes.join("ssh"),
         lookup.client_idle_timeout,
@@ -40,6 +57,7 @@ async fn run(opts: ChildOptions, settings: SshSettings) -> anyhow::Result<()> {
         settings,
         sources,
         keys,
+        hosts,
         Arc::new(SystemClock),
         Arc::new(|name: &str| nix::unistd::User::from_name(name).ok().flatten().is_some()),
     ));

@@ -144,6 +144,72 @@ impl MapEntry for IpNetwork {
     }
 }
 
+/// A host's SSH public keys (`hostid_provider`), stored under the name the client asked
+/// for (SSSD keys its `ssh_hosts` entries that way, not by the directory's name).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SshHost {
+    /// The name the host was requested by (its canonical name).
+    pub name: String,
+    /// Aliases the host was also requested under (accumulated over lookups).
+    pub aliases: Vec<String>,
+    /// The keys, as the directory holds them (text or a binary blob).
+    pub keys: Vec<Vec<u8>>,
+    /// Until when the host belongs in the known hosts file (0: not looked up by ssh).
+    pub known_hosts_expire: i64,
+}
+
+fn hex(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        s.push_str(&format!("{x:02x}"));
+    }
+    s
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+impl MapEntry for SshHost {
+    const DB: &'static str = "ssh_hosts";
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn aliases(&self) -> &[String] {
+        &self.aliases
+    }
+    fn number_keys(&self) -> Vec<Vec<u8>> {
+        Vec::new()
+    }
+    fn fields(&self) -> Vec<Vec<String>> {
+        vec![
+            self.keys.iter().map(|k| hex(k)).collect(),
+            vec![self.known_hosts_expire.to_string()],
+        ]
+    }
+    fn from_fields(name: String, aliases: Vec<String>, rest: Vec<Vec<String>>) -> Option<Self> {
+        let mut it = rest.into_iter();
+        let keys = it
+            .next()?
+            .iter()
+            .map(|k| unhex(k))
+            .collect::<Option<Vec<_>>>()?;
+        let known_hosts_expire = it.next()?.first()?.parse().ok()?;
+        Some(SshHost {
+            name,
+            aliases,
+            keys,
+            known_hosts_expire,
+        })
+    }
+}
+
 /// The number key of a port.
 pub fn port_key(port: u16) -> Vec<u8> {
     port.to_be_bytes().to_vec()
@@ -339,6 +405,41 @@ impl Cache {
         self.look(db::<T>(self)?, |l| l.by_number(k))
     }
 
+    /// The entry of map `T` whose primary name is `name` (aliases are not followed).
+    pub fn map_by_primary<T: MapEntry>(&self, name: &str) -> Result<Option<Cached<T>>, CacheError> {
+        self.look(db::<T>(self)?, |l| l.by_primary(name))
+    }
+
+    /// The cached SSH host keys of the host requested as `name`, with their stamps.
+    pub fn ssh_host(&self, name: &str) -> Result<Option<Cached<SshHost>>, CacheError> {
+        self.map_by_primary(name)
+    }
+
+    /// Every cached SSH host, with stamps (for the known hosts file).
+    pub fn ssh_hosts(&self) -> Result<Vec<Cached<SshHost>>, CacheError> {
+        self.map_all()
+    }
+
+    /// Keeps host `name` in the known hosts file until `expire` (SSSD's
+    /// `sshKnownHostsExpire`); nothing happens when the host is not cached.
+    pub fn touch_ssh_known_host(&self, name: &str, expire: i64) -> Result<(), CacheError> {
+        let mut w = self.writer()?;
+        let (txn, db, cache) = w.map_parts::<SshHost>()?;
+        let k = key(b'n', name.as_bytes());
+        let cur: Option<Cached<SshHost>> = Look {
+            txn: &*txn,
+            db,
+            cache,
+        }
+        .by_primary(name)?;
+        if let Some(mut c) = cur {
+            c.value.known_hosts_expire = expire;
+            db.put(txn, &k, &encode(&c.value, c.last_update, c.expire))
+                .map_err(|e| cache.lmdb(e))?;
+        }
+        w.commit()
+    }
+
     /// Every entry of map `T` (enumeration), with stamps.
     pub fn map_all<T: MapEntry>(&self) -> Result<Vec<Cached<T>>, CacheError> {
         self.look(db::<T>(self)?, |l| l.all())
@@ -517,6 +618,21 @@ pub enum MapOp {
         /// The protocol asked for.
         proto: Option<String>,
     },
+    /// SSH host keys fetched for the host requested as `name` (with `alias` when the
+    /// client gave one), fresh until `expire`: stored as SSSD's `sysdb_store_ssh_host`
+    /// does, keeping the aliases already recorded and the known hosts stamp.
+    SshHostPut {
+        /// The requested name.
+        name: String,
+        /// The requested alias.
+        alias: Option<String>,
+        /// The keys found.
+        keys: Vec<Vec<u8>>,
+        /// Expiry stamp.
+        expire: i64,
+    },
+    /// The directory has no such host: forget the SSH host `name`.
+    SshHostGone(String),
     /// A host or network lookup found nothing: remove the cached entry called `name` (or
     /// holding the number key `number`).
     Gone {
@@ -557,6 +673,37 @@ impl Writer<'_> {
                     _ => Ok(()),
                 }
             }
+            MapOp::SshHostPut {
+                name,
+                alias,
+                keys,
+                expire,
+            } => {
+                let (txn, db, cache) = self.map_parts::<SshHost>()?;
+                let old: Option<Cached<SshHost>> = Look {
+                    txn: &*txn,
+                    db,
+                    cache,
+                }
+                .by_primary(name)?;
+                let mut aliases = old
+                    .as_ref()
+                    .map(|c| c.value.aliases.clone())
+                    .unwrap_or_default();
+                if let Some(a) = alias
+                    && !aliases.contains(a)
+                {
+                    aliases.push(a.clone());
+                }
+                let h = SshHost {
+                    name: name.clone(),
+                    aliases,
+                    keys: keys.clone(),
+                    known_hosts_expire: old.map_or(0, |c| c.value.known_hosts_expire),
+                };
+                self.put_map(&h, now, *expire)
+            }
+            MapOp::SshHostGone(name) => self.delete_map::<SshHost>(name),
             MapOp::Gone { db, name, number } => {
                 if *db == IpHost::DB {
                     self.gone::<IpHost>(name.as_deref(), number.as_deref())
@@ -630,6 +777,45 @@ mod tests {
             port,
             protocols: protos.iter().map(|s| s.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn ssh_hosts_keep_aliases_and_the_known_hosts_stamp_across_refreshes() {
+        let (_d, c) = open();
+        let put = |alias: Option<&str>, keys: Vec<Vec<u8>>| {
+            let mut w = c.writer().unwrap();
+            w.apply_map_op(
+                &MapOp::SshHostPut {
+                    name: "h.example.com".into(),
+                    alias: alias.map(str::to_string),
+                    keys,
+                    expire: 500,
+                },
+                100,
+            )
+            .unwrap();
+            w.commit().unwrap();
+        };
+        let bin = vec![0u8, 0, 0, 7, 0xff, b's'];
+        put(Some("h"), vec![b"ssh-rsa AAAA".to_vec(), bin.clone()]);
+        c.touch_ssh_known_host("h.example.com", 900).unwrap();
+        put(Some("h2"), vec![bin.clone()]);
+        let h = c.ssh_host("h.example.com").unwrap().unwrap();
+        assert_eq!(h.value.aliases, vec!["h".to_string(), "h2".to_string()]);
+        assert_eq!(h.value.keys, vec![bin]);
+        assert_eq!(h.value.known_hosts_expire, 900);
+        assert_eq!((h.last_update, h.expire), (100, 500));
+        assert!(
+            c.ssh_host("h").unwrap().is_none(),
+            "found by the requested name only"
+        );
+        c.touch_ssh_known_host("absent", 900).unwrap();
+        assert_eq!(c.ssh_hosts().unwrap().len(), 1);
+        let mut w = c.writer().unwrap();
+        w.apply_map_op(&MapOp::SshHostGone("h.example.com".into()), 100)
+            .unwrap();
+        w.commit().unwrap();
+        assert!(c.ssh_host("h.example.com").unwrap().is_none());
     }
 
     fn open() -> (tempfile::TempDir, Cache) {

@@ -90,7 +90,8 @@ static SSH: Known = Known::new(
     "\
     ca_db cache_first client_idle_timeout command debug debug_backtrace_enabled debug_level \
     debug_microseconds debug_timestamps description fd_limit responder_idle_timeout \
-    ssh_use_certificate_keys ssh_use_certificate_matching_rules timeout",
+    ssh_hash_known_hosts ssh_known_hosts_timeout ssh_use_certificate_keys \
+    ssh_use_certificate_matching_rules timeout",
 );
 
 /// `[pac]`.

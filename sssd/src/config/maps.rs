@@ -1,7 +1,7 @@
 //! Options of the services, hosts and networks maps of an LDAP domain, with SSSD 2.8's
 //! names and defaults (`src/providers/ldap/ldap_opts.c`: `service_map`, `iphost_map`,
 //! `ipnetwork_map`; `src/man/sssd.conf.5.xml`: `entry_cache_*_timeout`,
-//! `resolver_provider`).
+//! `resolver_provider`; `host_map` and `hostid_provider` for SSH host keys).
 
 use super::options::{domain_section, number, optional, string};
 use super::{Config, ConfigError};
@@ -42,6 +42,21 @@ pub struct MapOptions {
     pub ipnetwork_number: String,
     /// `entry_cache_resolver_timeout` seconds (defaults to `entry_cache_timeout`).
     pub resolver_timeout: u32,
+    /// Whether SSH host keys come from LDAP: `hostid_provider` (defaults to `id_provider`)
+    /// is `ldap`.
+    pub hostid_ldap: bool,
+    /// `ldap_host_search_base` (defaults to `ldap_search_base`).
+    pub host_search_base: Option<String>,
+    /// `ldap_host_object_class` (ipHost).
+    pub host_object_class: String,
+    /// `ldap_host_name` (cn).
+    pub host_name: String,
+    /// `ldap_host_fqdn` (fqdn): the attribute a host is searched by.
+    pub host_fqdn: String,
+    /// `ldap_host_ssh_public_key` (sshPublicKey).
+    pub host_ssh_public_key: String,
+    /// `entry_cache_ssh_host_timeout` seconds (defaults to `entry_cache_timeout`).
+    pub ssh_host_timeout: u32,
 }
 
 impl Default for MapOptions {
@@ -63,6 +78,13 @@ impl Default for MapOptions {
             ipnetwork_name: "cn".into(),
             ipnetwork_number: "ipNetworkNumber".into(),
             resolver_timeout: 5400,
+            hostid_ldap: true,
+            host_search_base: None,
+            host_object_class: "ipHost".into(),
+            host_name: "cn".into(),
+            host_fqdn: "fqdn".into(),
+            host_ssh_public_key: "sshPublicKey".into(),
+            ssh_host_timeout: 5400,
         }
     }
 }
@@ -75,6 +97,21 @@ impl MapOptions {
         let entry = number(cfg, s, "entry_cache_timeout", 5400)?;
         let id_provider = cfg.get(s, "id_provider").unwrap_or_default();
         let resolver = cfg.get(s, "resolver_provider").unwrap_or(id_provider);
+        let hostid = cfg.get(s, "hostid_provider").unwrap_or(id_provider);
+        // SSSD 2.8 also has `ipa` and `ad` here; this build's only provider is ldap, so any
+        // other value would promise host keys nobody fetches.
+        let hostid_ldap = if hostid.eq_ignore_ascii_case("ldap") {
+            true
+        } else if hostid.eq_ignore_ascii_case("none") || cfg.get(s, "hostid_provider").is_none() {
+            false
+        } else {
+            return Err(ConfigError::bad_value(
+                s,
+                "hostid_provider",
+                hostid,
+                "only \"ldap\" and \"none\" are supported",
+            ));
+        };
         Ok(MapOptions {
             service_search_base: optional(cfg, s, "ldap_service_search_base"),
             service_object_class: string(cfg, s, "ldap_service_object_class", "ipService"),
@@ -92,6 +129,13 @@ impl MapOptions {
             ipnetwork_name: string(cfg, s, "ldap_ipnetwork_name", "cn"),
             ipnetwork_number: string(cfg, s, "ldap_ipnetwork_number", "ipNetworkNumber"),
             resolver_timeout: number(cfg, s, "entry_cache_resolver_timeout", entry)?,
+            hostid_ldap,
+            host_search_base: optional(cfg, s, "ldap_host_search_base"),
+            host_object_class: string(cfg, s, "ldap_host_object_class", "ipHost"),
+            host_name: string(cfg, s, "ldap_host_name", "cn"),
+            host_fqdn: string(cfg, s, "ldap_host_fqdn", "fqdn"),
+            host_ssh_public_key: string(cfg, s, "ldap_host_ssh_public_key", "sshPublicKey"),
+            ssh_host_timeout: number(cfg, s, "entry_cache_ssh_host_timeout", entry)?,
         })
     }
 }
@@ -124,5 +168,26 @@ mod tests {
         assert!(!o.resolver_ldap);
         assert_eq!(o.service_search_base.as_deref(), Some("ou=s,dc=x"));
         assert_eq!(o.service_port, "p");
+        assert_eq!(o.ssh_host_timeout, 60);
+        assert!(o.hostid_ldap, "hostid_provider follows id_provider");
+    }
+
+    #[test]
+    fn host_options_are_read_and_unknown_providers_refused() {
+        let c = cfg("[sssd]\ndomains = D\n[domain/D]\nid_provider = ldap\n\
+             entry_cache_ssh_host_timeout = 9\nldap_host_search_base = ou=h,dc=x\n\
+             ldap_host_fqdn = dNSName\nldap_host_ssh_public_key = k\n");
+        let o = MapOptions::from_config(&c, "D").unwrap();
+        assert_eq!(o.ssh_host_timeout, 9);
+        assert_eq!(o.host_search_base.as_deref(), Some("ou=h,dc=x"));
+        assert_eq!(o.host_fqdn, "dNSName");
+        assert_eq!(o.host_ssh_public_key, "k");
+        let none =
+            cfg("[sssd]\ndomains = D\n[domain/D]\nid_provider = ldap\nhostid_provider = none\n");
+        assert!(!MapOptions::from_config(&none, "D").unwrap().hostid_ldap);
+        let ipa =
+            cfg("[sssd]\ndomains = D\n[domain/D]\nid_provider = ldap\nhostid_provider = ipa\n");
+        let e = MapOptions::from_config(&ipa, "D").unwrap_err().to_string();
+        assert!(e.contains("hostid_provider"), "{e}");
     }
 }

@@ -107,6 +107,10 @@ pub enum EntryType {
     /// An automount map with its entries, by name (not an SSSD `BE_REQ_*` value: SSSD 2.8
     /// has a separate `Autofs` D-Bus interface; here it is one more entry type).
     Autofs = 0xA1,
+    /// A host's SSH public keys (`hostid_provider`), by name; the alias the client gave
+    /// travels in `extra`. Not an SSSD `BE_REQ_*` value: SSSD 2.8 has a separate
+    /// `hostHandler` D-Bus method; here it is one more entry type.
+    SshHost = 0xA2,
 }
 
 impl EntryType {
@@ -123,6 +127,7 @@ impl EntryType {
             0x8 => Some(EntryType::Host),
             0x9 => Some(EntryType::IpNetwork),
             0xA1 => Some(EntryType::Autofs),
+            0xA2 => Some(EntryType::SshHost),
             _ => None,
         }
     }

@@ -3,4 +3,5 @@
 //! binaries under `src/bin/` only collect the process's arguments and print the outcome.
 
 pub mod ssh_authorizedkeys;
+pub mod ssh_knownhostsproxy;
 pub mod sss_cache;

@@ -47,6 +47,19 @@ pub fn fetch_user_keys(
     name: &str,
     domain: Option<&str>,
 ) -> Result<Option<ssh::KeyReply>, ClientError> {
+    fetch_keys(socket, ssh::GET_USER_PUBKEYS, name, None, domain)
+}
+
+/// Sends one key request (`cmd`: [`ssh::GET_USER_PUBKEYS`] or [`ssh::GET_HOST_PUBKEYS`])
+/// for `name` (with `alias` and `domain` when given) to the ssh responder at `socket`, as
+/// SSSD's `sss_ssh_get_ent`. `Ok(None)`: the answer was `ERR_NON_SSSD_USER`.
+pub fn fetch_keys(
+    socket: &Path,
+    cmd: u32,
+    name: &str,
+    alias: Option<&str>,
+    domain: Option<&str>,
+) -> Result<Option<ssh::KeyReply>, ClientError> {
     let io = |source| ClientError::Io {
         path: socket.display().to_string(),
         source,
@@ -58,8 +71,8 @@ pub fn fetch_user_keys(
     if version.0 != 0 || version.1 != ssh::SSH_PROTOCOL_VERSION.to_ne_bytes() {
         return Err(ClientError::Reply("protocol version mismatch".into()));
     }
-    let body = ssh::encode_request(name, None, domain);
-    let (status, reply) = exchange(&mut s, ssh::GET_USER_PUBKEYS, &body).map_err(io)?;
+    let body = ssh::encode_request(name, alias, domain);
+    let (status, reply) = exchange(&mut s, cmd, &body).map_err(io)?;
     match status {
         0 => ssh::decode_reply(&reply)
             .map(Some)

@@ -17,6 +17,7 @@ pub mod rootdse;
 pub mod sasl;
 pub mod search;
 pub mod services;
+pub mod ssh_hosts;
 pub mod sudo;
 pub mod users;
 
@@ -360,6 +361,8 @@ impl LdapProvider {
                 }
             }
             (EntryType::Autofs, Filter::IdNumber(_)) => {}
+
+            (EntryType::SshHost, f) => ssh_host_fetch(ctx, conn, f, None, &mut ops).await?,
         }
         Ok(ops)
     }
@@ -382,6 +385,7 @@ impl LdapProvider {
             EntryType::Host | EntryType::IpNetwork => {
                 resolver_fetch(&self.ctx, conn, entry_type, filter, extra, &mut ops).await?;
             }
+            EntryType::SshHost => ssh_host_fetch(&self.ctx, conn, filter, extra, &mut ops).await?,
             _ => return self.fetch(conn, entry_type, filter).await,
         }
         Ok(ops)
@@ -427,6 +431,23 @@ async fn resolver_fetch(
         }
         Filter::Name(n) => resolver::by_name(ctx, conn, map, n, ops).await,
         Filter::IdNumber(_) | Filter::Enumerate => Ok(()),
+    }
+}
+
+/// An SSH host keys request: by name, `extra` the alias the client gave; nothing unless
+/// `hostid_provider = ldap`.
+async fn ssh_host_fetch(
+    ctx: &MapCtx,
+    conn: &Connection,
+    filter: &Filter,
+    alias: Option<&str>,
+    ops: &mut Vec<CacheOp>,
+) -> Result<(), SearchError> {
+    match filter {
+        Filter::Name(n) if ctx.opts.maps.hostid_ldap => {
+            ssh_hosts::by_name(ctx, conn, n, alias, ops).await
+        }
+        _ => Ok(()),
     }
 }
 
