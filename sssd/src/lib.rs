@@ -6,6 +6,7 @@ pub mod args;
 pub mod backend;
 pub mod cache;
 pub mod config;
+pub mod domains;
 pub mod fd_limit;
 pub mod logging;
 pub mod memcache;

@@ -64,7 +64,18 @@ fn run(mut opts: MonitorOptions) -> anyhow::Result<()> {
     let snippets = opts.paths.config_snippets.clone();
     // The error names the file (and its line or mode).
     let config = Config::load(&opts.config_file, snippets.is_dir().then_some(&*snippets))?;
-    let domains = config.domains()?;
+    // Domains whose options a backend cannot use are disabled alone; with none left the
+    // daemon does not start.
+    let plan = sssd::domains::plan(&config)?;
+    if plan.usable.is_empty() {
+        let reasons: Vec<String> = plan
+            .disabled
+            .iter()
+            .map(|d| format!("domain {}: {}", d.name, d.error))
+            .collect();
+        anyhow::bail!("no domain can be served: {}", reasons.join("; "));
+    }
+    let domains = plan.usable.clone();
     let services = config.services();
     // `[sssd] user`: the monitor stays root, its children run as this user.
     if let Some(user) = config.get("sssd", "user").filter(|u| !u.is_empty()) {
@@ -88,6 +99,13 @@ fn run(mut opts: MonitorOptions) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("log directory {}", dir.display()))?;
     }
     logging::init("sssd", level, opts.logger.clone())?;
+    for d in &plan.disabled {
+        tracing::error!(
+            "domain {} is disabled: {}; the other domains are served",
+            d.name,
+            d.error
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -38,6 +38,11 @@ fn main() -> Result<()> {
     }
     let level = options::debug_level(&cfg, &format!("domain/{domain}"))?;
     service::init_logging(&domain, &opts, (level != 0).then_some(level))?;
+    // Every option first, id_provider before the rest: the error names the option at fault.
+    if let Err(e) = sssd::domains::check(&cfg, &domain) {
+        tracing::error!("domain {domain} cannot be served: {e}");
+        return Err(e).with_context(|| format!("domain {domain} cannot be served"));
+    }
     set_gssapi_env(&cfg, &domain, &opts)?;
     // One thread: a request hops between the D-Bus reader, the LDAP driver and the handler
     // tasks, and keeping them on one thread spares a thread wake-up at each hop.
@@ -81,12 +86,6 @@ fn set_gssapi_env(cfg: &Config, domain: &str, opts: &ChildOptions) -> Result<()>
 
 async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
     let dom = DomainOptions::from_config(&cfg, &domain)?;
-    if dom.id_provider != "ldap" {
-        bail!(
-            "[domain/{domain}] id_provider = {:?} is not supported by this backend (only ldap)",
-            dom.id_provider
-        );
-    }
     let ldap = LdapOptions::from_config(&cfg, &domain)?;
     let sudo = sssd::backend::ldap::sudo::SudoOptions::from_config(&cfg, &domain)?;
     let auth = AuthOptions::from_config(&cfg, &domain)?;

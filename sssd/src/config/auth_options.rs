@@ -198,33 +198,57 @@ impl AuthOptions {
         let s = domain_section(cfg, name)?;
         let s = s.as_str();
         let id_provider = optional(cfg, s, "id_provider").unwrap_or_default();
+        // Where each provider's value comes from: an unset auth_provider inherits
+        // id_provider, an unset chpass_provider inherits auth_provider; an error names the
+        // option actually written in the file.
+        let auth_origin = if cfg.get(s, "auth_provider").is_some() {
+            "auth_provider"
+        } else {
+            "id_provider"
+        };
         let auth_provider = optional(cfg, s, "auth_provider").unwrap_or(id_provider);
+        let chpass_origin = if cfg.get(s, "chpass_provider").is_some() {
+            "chpass_provider"
+        } else {
+            auth_origin
+        };
         let chpass_provider =
             optional(cfg, s, "chpass_provider").unwrap_or_else(|| auth_provider.clone());
         let access_provider = string(cfg, s, "access_provider", "permit");
-        for (opt, v, allowed) in [
+        for (role, origin, v, allowed) in [
             (
                 "auth_provider",
+                auth_origin,
                 &auth_provider,
                 &["ldap", "krb5", "none"][..],
             ),
             (
                 "chpass_provider",
+                chpass_origin,
                 &chpass_provider,
                 &["ldap", "krb5", "none"],
             ),
             (
+                "access_provider",
                 "access_provider",
                 &access_provider,
                 &["permit", "deny", "simple", "ldap"],
             ),
         ] {
             if !allowed.contains(&v.as_str()) {
+                let inherited = if role == origin {
+                    String::new()
+                } else {
+                    format!(" ({role} is not set and defaults to {origin})")
+                };
                 return Err(ConfigError::bad_value(
                     s,
-                    opt,
+                    origin,
                     v,
-                    format!("supported values: {}", allowed.join(", ")),
+                    format!(
+                        "not supported as {role}{inherited}; supported values: {}",
+                        allowed.join(", ")
+                    ),
                 ));
             }
         }
@@ -385,5 +409,19 @@ mod tests {
         let c = cfg("[sssd]\ndomains = D\n[domain/D]\nid_provider = ldap\naccess_provider = ad\n");
         let e = AuthOptions::from_config(&c, "D").expect_err("refused");
         assert!(e.to_string().contains("access_provider"), "{e}");
+    }
+
+    #[test]
+    fn inherited_provider_error_names_the_option_in_the_file() {
+        let c = cfg("[sssd]\ndomains = D\n[domain/D]\nid_provider = files\n");
+        let e = AuthOptions::from_config(&c, "D")
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains("id_provider = \"files\""), "{e}");
+        let c = cfg("[sssd]\ndomains = D\n[domain/D]\nid_provider = ldap\nauth_provider = ad\n");
+        let e = AuthOptions::from_config(&c, "D")
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains("auth_provider = \"ad\""), "{e}");
     }
 }

@@ -61,6 +61,8 @@ struct Child {
     pid: Option<u32>,
     policy: RestartPolicy,
     registered: bool,
+    /// The restart policy gave up on this backend: it stays down, the rest keeps running.
+    gave_up: bool,
 }
 
 struct Monitor {
@@ -195,6 +197,7 @@ impl Monitor {
             pid: None,
             policy: RestartPolicy::new(Instant::now()),
             registered: false,
+            gave_up: false,
         });
         let index = self.children.len() - 1;
         self.start_child(index)
@@ -230,7 +233,7 @@ impl Monitor {
         let deadline = tokio::time::Instant::now() + REGISTER_TIMEOUT;
         let mut poll = tokio::time::interval(OWNER_POLL);
         loop {
-            if self.children.iter().all(|c| c.registered) {
+            if self.children.iter().all(|c| c.registered || c.gave_up) {
                 return Ok(true);
             }
             let event = tokio::select! {
@@ -243,7 +246,7 @@ impl Monitor {
                     let missing: Vec<String> = self
                         .children
                         .iter()
-                        .filter(|c| !c.registered)
+                        .filter(|c| !c.registered && !c.gave_up)
                         .map(|c| c.kind.describe())
                         .collect();
                     return Err(MonitorError::StartupTimeout(
@@ -375,13 +378,36 @@ impl Monitor {
                 });
                 Flow::Continue
             }
-            Decision::GiveUp => Flow::Fail(MonitorError::GaveUp(child.kind.describe())),
+            Decision::GiveUp => {
+                let what = child.kind.describe();
+                if !matches!(child.kind, ChildKind::Backend(_)) {
+                    return Flow::Fail(MonitorError::GaveUp(what));
+                }
+                child.gave_up = true;
+                let alive = self
+                    .children
+                    .iter()
+                    .any(|c| matches!(c.kind, ChildKind::Backend(_)) && !c.gave_up);
+                if !alive {
+                    return Flow::Fail(MonitorError::GaveUp(what));
+                }
+                tracing::error!(
+                    "{what} failed too often and stays down until sssd restarts; \
+                     the other domains are served"
+                );
+                Flow::Continue
+            }
         }
     }
 
     /// Sends the `sssd.service` calls for `sig`, each in its own task.
     fn relay(&self, sig: MonitorSignal) {
-        let kinds: Vec<ChildKind> = self.children.iter().map(|c| c.kind.clone()).collect();
+        let kinds: Vec<ChildKind> = self
+            .children
+            .iter()
+            .filter(|c| !c.gave_up)
+            .map(|c| c.kind.clone())
+            .collect();
         for (dest, method) in relay_plan(sig, &kinds) {
             let bus = self.bus.clone();
             tokio::spawn(async move {

@@ -129,6 +129,8 @@ pub struct Connector {
     bind: BindMode,
     /// Since when the primaries are known not to answer (while a backup is in use).
     primaries_down_since: Mutex<Option<Instant>>,
+    /// Whether a refused StartTLS was already logged as an error.
+    starttls_reported: std::sync::atomic::AtomicBool,
 }
 
 /// The order in which servers are tried: `primaries` primaries then the backups up to
@@ -172,6 +174,7 @@ impl Connector {
             next_id: AtomicU64::new(1),
             bind: BindMode::Simple,
             primaries_down_since: Mutex::new(None),
+            starttls_reported: std::sync::atomic::AtomicBool::new(false),
         };
         (c, opts)
     }
@@ -283,9 +286,10 @@ impl Connector {
         let o = &self.opts;
         let timeout = Duration::from_secs(u64::from(o.network_timeout.max(1)));
         let settings = self.settings(uri, timeout).await?;
+        let starttls = settings.starttls();
         let (conn, mut ldap) = LdapConnAsync::with_settings(settings, uri)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| self.describe_connect_error(uri, starttls, e))?;
         ldap3::drive!(conn);
         let op_timeout = Duration::from_secs(u64::from(o.opt_timeout.max(1)));
         if let BindMode::Gssapi(b) = &self.bind {
@@ -329,6 +333,18 @@ impl Connector {
             bases,
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
         })
+    }
+
+    /// The text of a failed connection to `uri`. A refused StartTLS (`starttls` asked)
+    /// is logged once as an error naming `ldap_id_use_start_tls` and the ways out.
+    fn describe_connect_error(&self, uri: &str, starttls: bool, e: ldap3::LdapError) -> String {
+        let Some(text) = starttls_refusal(uri, starttls, &e) else {
+            return e.to_string();
+        };
+        if !self.starttls_reported.swap(true, Ordering::Relaxed) {
+            tracing::error!("{text}");
+        }
+        text
     }
 
     async fn settings(&self, uri: &str, timeout: Duration) -> Result<LdapConnSettings, String> {
@@ -426,6 +442,24 @@ pub async fn connect_for_auth(
         }
     }
     Err(ConnectError::AllFailed(errors))
+}
+
+/// When `e` is the server's refusal of StartTLS (asked when `starttls`), the message that
+/// names `ldap_id_use_start_tls` and the ways out; `None` for other failures.
+pub fn starttls_refusal(uri: &str, starttls: bool, e: &ldap3::LdapError) -> Option<String> {
+    let ldap3::LdapError::LdapResult { result } = e else {
+        return None;
+    };
+    if !starttls || result.rc == 0 {
+        return None;
+    }
+    Some(format!(
+        "{uri} refused StartTLS (rc={} {}), which ldap_id_use_start_tls = true (the default) \
+         requires: configure TLS on the server, use an ldaps:// URI, or set \
+         ldap_id_use_start_tls = false",
+        result.rc,
+        result.text.trim()
+    ))
 }
 
 /// Rejects URIs ldap3 cannot use (it panics on some host-less forms).

@@ -3,7 +3,7 @@
 //! backend requests are coalesced.
 
 use super::negcache::{Kind, NegCache};
-use super::settings::NssSettings;
+use super::settings::{NssSettings, PrivateGroups};
 use super::source::{Clock, DomainSource, DpStatus, Query, Record, SourceError};
 use crate::model::{Cached, Group, User};
 use std::collections::HashMap;
@@ -250,7 +250,7 @@ impl CacheReq {
         match r {
             Record::User(u) => {
                 u.uid != 0
-                    && dom.user_gid(u.gid) != 0
+                    && dom.user_gid(u) != 0
                     && !u.name.is_empty()
                     && dom.id_in_range(u.uid)
                     && !self
@@ -394,11 +394,40 @@ impl CacheReq {
         mode: Mode,
     ) -> Result<Option<(usize, Group)>, SourceError> {
         let (name, doms) = self.name_domains(input);
+        if !self.any_private_groups(&doms) {
+            return self.real_group_by_name(&doms, name, mode).await;
+        }
+        // Domain by domain: a private group takes its domain's turn.
+        for d in doms {
+            let found = match self.private_groups(d) {
+                PrivateGroups::Off => self.real_group_by_name(&[d], name, mode).await?,
+                PrivateGroups::On => match self.private_group_by_name(d, name, mode).await? {
+                    Some(g) => Some(g),
+                    None => self.real_group_by_name(&[d], name, mode).await?,
+                },
+                PrivateGroups::Hybrid => match self.real_group_by_name(&[d], name, mode).await? {
+                    Some(g) => Some(g),
+                    None => self.private_group_by_name(d, name, mode).await?,
+                },
+            };
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
+    }
+
+    async fn real_group_by_name(
+        &self,
+        doms: &[usize],
+        name: &str,
+        mode: Mode,
+    ) -> Result<Option<(usize, Group)>, SourceError> {
         let make = |d| {
             let k = self.key_in(d, name);
             (Query::GroupByName(k.clone()), Kind::Group, k)
         };
-        Ok(match self.search(&doms, make, mode).await? {
+        Ok(match self.search(doms, make, mode).await? {
             Some((d, Record::Group(g))) => Some((d, g)),
             _ => None,
         })
@@ -411,11 +440,112 @@ impl CacheReq {
         mode: Mode,
     ) -> Result<Option<(usize, Group)>, SourceError> {
         let doms: Vec<usize> = (0..self.settings.domains.len()).collect();
+        if !self.any_private_groups(&doms) {
+            return self.real_group_by_gid(&doms, gid, mode).await;
+        }
+        for d in doms {
+            let found = match self.private_groups(d) {
+                PrivateGroups::Off => self.real_group_by_gid(&[d], gid, mode).await?,
+                PrivateGroups::On => match self.private_group_by_gid(d, gid, mode).await? {
+                    Some(g) => Some(g),
+                    None => self.real_group_by_gid(&[d], gid, mode).await?,
+                },
+                PrivateGroups::Hybrid => match self.real_group_by_gid(&[d], gid, mode).await? {
+                    Some(g) => Some(g),
+                    None => self.private_group_by_gid(d, gid, mode).await?,
+                },
+            };
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
+    }
+
+    async fn real_group_by_gid(
+        &self,
+        doms: &[usize],
+        gid: u32,
+        mode: Mode,
+    ) -> Result<Option<(usize, Group)>, SourceError> {
         let make = |_| (Query::GroupById(gid), Kind::Gid, gid.to_string());
-        Ok(match self.search(&doms, make, mode).await? {
+        Ok(match self.search(doms, make, mode).await? {
             Some((d, Record::Group(g))) => Some((d, g)),
             _ => None,
         })
+    }
+
+    fn private_groups(&self, d: usize) -> PrivateGroups {
+        self.settings
+            .domains
+            .get(d)
+            .map_or(PrivateGroups::Off, |x| x.private_groups)
+    }
+
+    fn any_private_groups(&self, doms: &[usize]) -> bool {
+        doms.iter()
+            .any(|&d| self.private_groups(d) != PrivateGroups::Off)
+    }
+
+    /// The private group of user `u` of domain `d`: named after the user, gid = uid, no
+    /// members. `None` when the domain gives `u` none (`hybrid`: gid differs from uid,
+    /// or a real group holds that gid).
+    async fn private_group_of(
+        &self,
+        d: usize,
+        u: User,
+        mode: Mode,
+    ) -> Result<Option<(usize, Group)>, SourceError> {
+        let Some(dom) = self.settings.domains.get(d) else {
+            return Ok(None);
+        };
+        if !dom.private_group_candidate(&u) {
+            return Ok(None);
+        }
+        if dom.private_groups == PrivateGroups::Hybrid
+            && self.real_group_by_gid(&[d], u.uid, mode).await?.is_some()
+        {
+            return Ok(None);
+        }
+        let group = Group {
+            name: u.name,
+            gid: u.uid,
+            members: Vec::new(),
+            dn: u.dn,
+            modify_timestamp: u.modify_timestamp,
+        };
+        Ok(self
+            .acceptable(d, &Record::Group(group.clone()))
+            .then_some((d, group)))
+    }
+
+    async fn private_group_by_name(
+        &self,
+        d: usize,
+        name: &str,
+        mode: Mode,
+    ) -> Result<Option<(usize, Group)>, SourceError> {
+        let make = |d| {
+            let k = self.key_in(d, name);
+            (Query::UserByName(k.clone()), Kind::User, k)
+        };
+        match self.search(&[d], make, mode).await? {
+            Some((d, Record::User(u))) => self.private_group_of(d, u, mode).await,
+            _ => Ok(None),
+        }
+    }
+
+    async fn private_group_by_gid(
+        &self,
+        d: usize,
+        gid: u32,
+        mode: Mode,
+    ) -> Result<Option<(usize, Group)>, SourceError> {
+        let make = |_| (Query::UserById(gid), Kind::Uid, gid.to_string());
+        match self.search(&[d], make, mode).await? {
+            Some((d, Record::User(u))) => self.private_group_of(d, u, mode).await,
+            _ => Ok(None),
+        }
     }
 
     /// A netgroup by a client-supplied (possibly qualified) name, searching the domains
@@ -463,7 +593,19 @@ impl CacheReq {
             DomainResult::Found(Record::Gids(g)) => g,
             _ => Vec::new(),
         };
-        let gids = self.filter_gids(d, gids)?;
+        let mut gids = self.filter_gids(d, gids)?;
+        // The private group is one of the user's groups (its primary one).
+        if let Some(dom) = self.settings.domains.get(d)
+            && dom.private_group_candidate(&user)
+            && !gids.contains(&user.uid)
+            && (dom.private_groups == PrivateGroups::On
+                || self
+                    .real_group_by_gid(&[d], user.uid, mode)
+                    .await?
+                    .is_none())
+        {
+            gids.insert(0, user.uid);
+        }
         Ok(Some((d, user, gids)))
     }
 

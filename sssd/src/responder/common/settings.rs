@@ -40,6 +40,49 @@ pub struct DomainSettings {
     pub ignore_group_members: bool,
     /// `override_gid`: reported instead of every user's primary gid.
     pub override_gid: Option<u32>,
+    /// `auto_private_groups`: user private groups synthesized from uids.
+    pub private_groups: PrivateGroups,
+}
+
+/// `auto_private_groups`: whether each user gets a private group named after them with
+/// gid = uid, synthesized by the responder (nothing is stored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PrivateGroups {
+    /// `false`: primary gids refer to real groups.
+    #[default]
+    Off,
+    /// `true`: every user has a private group; the primary gid reported is the uid.
+    On,
+    /// `hybrid`: a private group exists for users whose gid equals their uid when no real
+    /// group has that gid.
+    Hybrid,
+}
+
+impl PrivateGroups {
+    /// Parses `true`, `false` or `hybrid` (case-insensitive).
+    pub fn parse(v: &str) -> Option<PrivateGroups> {
+        match v.to_ascii_lowercase().as_str() {
+            "true" => Some(PrivateGroups::On),
+            "false" => Some(PrivateGroups::Off),
+            "hybrid" => Some(PrivateGroups::Hybrid),
+            _ => None,
+        }
+    }
+
+    /// `[section] auto_private_groups` (false when unset).
+    pub fn from_config(cfg: &Config, section: &str) -> Result<PrivateGroups, ConfigError> {
+        match cfg.get(section, "auto_private_groups") {
+            None => Ok(PrivateGroups::Off),
+            Some(v) => PrivateGroups::parse(v).ok_or_else(|| {
+                ConfigError::bad_value(
+                    section,
+                    "auto_private_groups",
+                    v,
+                    "expected true, false or hybrid",
+                )
+            }),
+        }
+    }
 }
 
 impl DomainSettings {
@@ -62,12 +105,28 @@ impl DomainSettings {
             default_shell: None,
             ignore_group_members: false,
             override_gid: None,
+            private_groups: PrivateGroups::Off,
         }
     }
 
-    /// The primary gid reported for a user stored with `gid`.
-    pub fn user_gid(&self, gid: u32) -> u32 {
-        self.override_gid.unwrap_or(gid)
+    /// The primary gid reported for user `u`: its uid with `auto_private_groups = true`,
+    /// else `override_gid` or the stored gid.
+    pub fn user_gid(&self, u: &crate::model::User) -> u32 {
+        if self.private_groups == PrivateGroups::On {
+            return u.uid;
+        }
+        self.override_gid.unwrap_or(u.gid)
+    }
+
+    /// Whether user `u` may have a private group in this domain (`true`: every user;
+    /// `hybrid`: users whose gid equals their uid, provided no real group has that gid,
+    /// which the caller checks).
+    pub fn private_group_candidate(&self, u: &crate::model::User) -> bool {
+        match self.private_groups {
+            PrivateGroups::Off => false,
+            PrivateGroups::On => true,
+            PrivateGroups::Hybrid => u.uid == u.gid,
+        }
     }
 
     /// Whether `id` is inside `[min_id, max_id]`.
@@ -159,7 +218,8 @@ impl NssSettings {
         let nss = NssOptions::from_config(cfg)?;
         warn_re_expression("sssd", sssd.re_expression.as_deref());
         let mut domains = Vec::new();
-        for name in cfg.domains()? {
+        // Only the domains whose backend can start (see `crate::domains`).
+        for name in crate::domains::usable(cfg)? {
             let d = DomainOptions::from_config(cfg, &name)?;
             let section = format!("domain/{name}");
             warn_re_expression(&section, cfg.get(&section, "re_expression"));
@@ -188,6 +248,7 @@ impl NssSettings {
                         message: "expected a gid between 1 and 4294967295".into(),
                     })?),
                 },
+                private_groups: PrivateGroups::from_config(cfg, &section)?,
             });
         }
         let mut s = NssSettings::new(domains);

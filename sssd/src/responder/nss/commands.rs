@@ -163,7 +163,7 @@ impl NssCtx {
         };
         PwOut {
             uid: u.uid,
-            gid: dom.user_gid(u.gid),
+            gid: dom.user_gid(u),
             name: dom.output_name(&u.name),
             passwd: s.pwfield.clone(),
             gecos: u.gecos.clone(),

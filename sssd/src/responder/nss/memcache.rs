@@ -209,7 +209,7 @@ pub fn settings_from_config(cfg: &Config, dir: &Path) -> Result<McSettings, Conf
     if s.timeout == 0 {
         return Ok(s);
     }
-    for name in cfg.domains()? {
+    for name in crate::domains::usable(cfg)? {
         let d = DomainOptions::from_config(cfg, &name)?;
         for (option, v, what) in [
             (

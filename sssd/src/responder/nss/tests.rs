@@ -650,3 +650,85 @@ mod fuzz {
         }
     }
 }
+
+/// A domain with `auto_private_groups = apg` holding user1 (1001/2001, group1 2001),
+/// upg (3000/3000, no group 3000) and many (4000/4000, real group 4000).
+fn private_groups_env(apg: super::settings::PrivateGroups) -> Env {
+    let mut d = DomainSettings::new("LDAP");
+    d.private_groups = apg;
+    let e = env_with(vec![d], |_| {});
+    e.src[0].add_user(user("user1", 1001, 2001), T0, T0 + 100);
+    e.src[0].add_user(user("upg", 3000, 3000), T0, T0 + 100);
+    e.src[0].add_user(user("many", 4000, 4000), T0, T0 + 100);
+    e.src[0].add_group(group("group1", 2001, &["user1"]), T0, T0 + 100);
+    e.src[0].add_group(group("many", 4000, &[]), T0, T0 + 100);
+    e
+}
+
+async fn group_of(e: &Env, by: Result<&str, u32>) -> Option<(String, u32, usize)> {
+    let cr = &e.resp.ctx().cr;
+    let found = match by {
+        Ok(name) => cr.group_by_name(name, Mode::Normal).await,
+        Err(gid) => cr.group_by_gid(gid, Mode::Normal).await,
+    };
+    found
+        .unwrap()
+        .map(|(_, g)| (g.name, g.gid, g.members.len()))
+}
+
+#[tokio::test]
+async fn auto_private_groups_true_gives_every_user_a_group() {
+    use super::settings::PrivateGroups;
+    let e = private_groups_env(PrivateGroups::On);
+    let private = Some(("user1".to_string(), 1001, 0));
+    assert_eq!(group_of(&e, Ok("user1")).await, private);
+    assert_eq!(group_of(&e, Err(1001)).await, private);
+    assert_eq!(
+        group_of(&e, Ok("group1")).await,
+        Some(("group1".into(), 2001, 1))
+    );
+    let (_, u) = e
+        .resp
+        .ctx()
+        .cr
+        .user_by_name("user1", Mode::Normal)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(e.resp.ctx().format_user(0, &u).gid, 1001);
+    let (_, _, gids) = e
+        .resp
+        .ctx()
+        .cr
+        .initgroups("user1", Mode::Normal)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(gids.first(), Some(&1001));
+}
+
+#[tokio::test]
+async fn auto_private_groups_hybrid_only_where_gid_is_uid_without_group() {
+    use super::settings::PrivateGroups;
+    let e = private_groups_env(PrivateGroups::Hybrid);
+    let upg = Some(("upg".to_string(), 3000, 0));
+    assert_eq!(group_of(&e, Ok("upg")).await, upg);
+    assert_eq!(group_of(&e, Err(3000)).await, upg);
+    assert_eq!(
+        group_of(&e, Err(4000)).await,
+        Some(("many".into(), 4000, 0))
+    );
+    assert_eq!(group_of(&e, Ok("user1")).await, None);
+    assert_eq!(group_of(&e, Err(1001)).await, None);
+    let (_, u) = e
+        .resp
+        .ctx()
+        .cr
+        .user_by_name("user1", Mode::Normal)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(e.resp.ctx().format_user(0, &u).gid, 2001);
+    let e = private_groups_env(PrivateGroups::Off);
+    assert_eq!(group_of(&e, Ok("upg")).await, None);
+}

@@ -1,0 +1,233 @@
+//! Per-domain behaviour end to end: a domain whose backend cannot start is disabled alone
+//! (the others keep serving NSS and PAM), a daemon with no usable domain does not start,
+//! `auto_private_groups` (true and hybrid) through getent and id, and a server refusing
+//! StartTLS explained in the domain log.
+//!
+//! They need the release artifacts (`cargo build --release --workspace`, done by
+//! scripts/test.sh).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failing loudly is the point
+
+use std::time::Duration;
+
+use sssd_tests::expected::IdEntry;
+use sssd_tests::ldif::{self, Directory, Schema, User};
+use sssd_tests::namespace::Namespace;
+use sssd_tests::pam::{self, Caller, SERVICE, code, pamtester};
+use sssd_tests::proc::{self, Output};
+use sssd_tests::slapd::Slapd;
+use sssd_tests::sssd::{CONF_PATH, SSSD_ARGV, Sssd, SssdConf};
+use sssd_tests::stage;
+
+/// The small rfc2307 tree plus `upg` (30001/30001, no group 30001) for hybrid private
+/// groups.
+fn tree() -> Directory {
+    let mut d = ldif::rfc2307_with_bulk(3);
+    d.users.push(User::new("upg", 30001, 30001));
+    d
+}
+
+fn namespace() -> Namespace {
+    let root = stage::shared_stage().expect("stage the product with install.sh");
+    Namespace::new(Some(root)).expect("create the mount namespace")
+}
+
+fn start<'ns>(ns: &'ns Namespace, conf: &SssdConf) -> Sssd<'ns> {
+    Sssd::start(ns, conf).unwrap_or_else(|e| panic!("sssd did not start: {e}"))
+}
+
+fn getent(ns: &Namespace, args: &[&str]) -> Output {
+    let mut argv = vec!["getent"];
+    argv.extend_from_slice(args);
+    ns.run(&argv).unwrap()
+}
+
+/// Asserts `getent ARGS` prints exactly `line`.
+#[track_caller]
+fn assert_line(ns: &Namespace, sssd: &Sssd<'_>, args: &[&str], line: &str) {
+    let out = getent(ns, args);
+    assert_eq!(
+        (out.code(), out.stdout.as_str()),
+        (0, format!("{line}\n").as_str()),
+        "getent {args:?}: {out:?}\n{}",
+        sssd.logs()
+    );
+}
+
+#[track_caller]
+fn assert_notfound(ns: &Namespace, args: &[&str]) {
+    let out = getent(ns, args);
+    assert_eq!(
+        (out.code(), out.stdout.as_str()),
+        (2, ""),
+        "getent {args:?}"
+    );
+}
+
+fn id(ns: &Namespace, user: &str) -> IdEntry {
+    let out = ns.run(&["id", user]).unwrap();
+    assert!(out.success(), "id {user}: {out:?}");
+    IdEntry::parse(&out.stdout).unwrap_or_else(|| panic!("bad id line {:?}", out.stdout))
+}
+
+fn read_log(ns: &Namespace, file: &str) -> String {
+    String::from_utf8_lossy(
+        &ns.read_file(&format!("/var/log/sssd/{file}"))
+            .unwrap_or_default(),
+    )
+    .into_owned()
+}
+
+#[test]
+fn a_domain_that_cannot_start_is_disabled_alone() {
+    let slapd = Slapd::new(&tree()).unwrap();
+    let ns = namespace();
+    // The broken domains come first: lookups must neither wait on nor route to them.
+    let conf = SssdConf::ldap_pam(&slapd, Schema::Rfc2307)
+        .set("sssd", "domains", "FILES, BADOPT, LDAP")
+        .set("domain/FILES", "id_provider", "files")
+        .set("domain/BADOPT", "id_provider", "ldap")
+        .set("domain/BADOPT", "ldap_schema", "nis");
+    let sssd = start(&ns, &conf);
+    pam::wait_for_socket(&ns).unwrap();
+    pam::install_service(&ns, SERVICE, "").unwrap();
+
+    let log = read_log(&ns, "sssd.log");
+    let files = log
+        .lines()
+        .find(|l| l.contains("domain FILES is disabled"))
+        .unwrap_or_else(|| panic!("no error about FILES in sssd.log:\n{log}"));
+    assert!(files.contains("id_provider = \"files\""), "{files}");
+    assert!(!files.contains("auth_provider"), "{files}");
+    let proxy = log
+        .lines()
+        .find(|l| l.contains("domain BADOPT is disabled"))
+        .unwrap_or_else(|| panic!("no error about BADOPT in sssd.log:\n{log}"));
+    assert!(proxy.contains("ldap_schema = \"nis\""), "{proxy}");
+    // One backend: the usable domain's.
+    assert_eq!(ns.processes_named("sssd_be").len(), 1, "{}", sssd.logs());
+
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "user1"],
+        "user1:*:1001:2001:1001:/home/user1:/bin/bash",
+    );
+    assert_line(&ns, &sssd, &["group", "group2"], "group2:*:2002:");
+    let e = id(&ns, "user1");
+    assert_eq!(e.uid, (1001, Some("user1".into())));
+    assert_eq!(e.gid, (2001, Some("group1".into())));
+    assert!(e.groups.contains(&(2012, Some("two_user_group".into()))));
+    assert_notfound(&ns, &["passwd", "user1@FILES"]);
+    let out = pamtester(
+        &ns,
+        Caller::Root,
+        SERVICE,
+        "user1",
+        &["authenticate", "acct_mgmt"],
+        "Password1001\n",
+    )
+    .unwrap();
+    assert_eq!(out.code, code::SUCCESS, "{:?}\n{}", out.output, sssd.logs());
+}
+
+#[test]
+fn no_usable_domain_means_no_daemon() {
+    let ns = namespace();
+    let conf = SssdConf::new()
+        .set("sssd", "services", "nss, pam")
+        .set("sssd", "domains", "FILES, AD")
+        .set("domain/FILES", "id_provider", "files")
+        .set("domain/AD", "id_provider", "ad");
+    ns.write_file(CONF_PATH, conf.render().as_bytes(), 0o600)
+        .unwrap();
+    let mut daemon = ns.spawn(SSSD_ARGV).unwrap();
+    let status = daemon
+        .wait_exit(Duration::from_secs(20))
+        .expect("sssd exits");
+    assert!(!status.success(), "sssd started without a usable domain");
+    let err = daemon.stderr();
+    assert!(err.contains("id_provider = \"files\""), "{err}");
+    assert!(err.contains("id_provider = \"ad\""), "{err}");
+    assert!(ns.processes_named("sssd_be").is_empty());
+}
+
+#[test]
+fn auto_private_groups_true_and_hybrid() {
+    let slapd = Slapd::new(&tree()).unwrap();
+    {
+        let ns = namespace();
+        let conf = SssdConf::ldap(&slapd, Schema::Rfc2307).domain("auto_private_groups", "true");
+        let sssd = start(&ns, &conf);
+        // Every user's primary gid is its uid, and the group of that gid is its own.
+        assert_line(
+            &ns,
+            &sssd,
+            &["passwd", "user1"],
+            "user1:*:1001:1001:1001:/home/user1:/bin/bash",
+        );
+        assert_line(&ns, &sssd, &["group", "user1"], "user1:*:1001:");
+        assert_line(&ns, &sssd, &["group", "1001"], "user1:*:1001:");
+        // Real groups still resolve.
+        assert_line(&ns, &sssd, &["group", "group2"], "group2:*:2002:");
+        let e = id(&ns, "user1");
+        assert_eq!(e.gid, (1001, Some("user1".into())));
+        assert!(e.groups.contains(&(1001, Some("user1".into()))), "{e:?}");
+        assert!(e.groups.contains(&(2012, Some("two_user_group".into()))));
+        let out = getent(&ns, &["initgroups", "user1"]);
+        assert!(out.stdout.contains("1001"), "{out:?}");
+    }
+    {
+        let ns = namespace();
+        let conf = SssdConf::ldap(&slapd, Schema::Rfc2307).domain("auto_private_groups", "hybrid");
+        let sssd = start(&ns, &conf);
+        // uid == gid and no group 30001: a private group.
+        assert_line(
+            &ns,
+            &sssd,
+            &["passwd", "upg"],
+            "upg:*:30001:30001:30001:/home/upg:/bin/bash",
+        );
+        assert_line(&ns, &sssd, &["group", "upg"], "upg:*:30001:");
+        assert_line(&ns, &sssd, &["group", "30001"], "upg:*:30001:");
+        let e = id(&ns, "upg");
+        assert_eq!(e.gid, (30001, Some("upg".into())));
+        // uid == gid but a real group holds the gid: the real group.
+        let many = getent(&ns, &["group", "20001"]);
+        assert!(many.stdout.starts_with("many:*:20001:"), "{many:?}");
+        // uid != gid: the primary gid is the real one, no private group.
+        assert_line(
+            &ns,
+            &sssd,
+            &["passwd", "user1"],
+            "user1:*:1001:2001:1001:/home/user1:/bin/bash",
+        );
+        assert_notfound(&ns, &["group", "user1"]);
+        assert_notfound(&ns, &["group", "1001"]);
+        assert_eq!(id(&ns, "user1").gid, (2001, Some("group1".into())));
+    }
+}
+
+#[test]
+fn refused_starttls_is_explained_in_the_domain_log() {
+    // A server without TLS, and the default ldap_id_use_start_tls (true).
+    let slapd = Slapd::new(&tree()).unwrap();
+    let ns = namespace();
+    let mut conf = SssdConf::ldap(&slapd, Schema::Rfc2307);
+    conf = conf.domain("ldap_id_use_start_tls", "true");
+    let sssd = start(&ns, &conf);
+    assert_notfound(&ns, &["passwd", "user1"]);
+    let mut log = String::new();
+    let found = proc::wait_until("the StartTLS error", Duration::from_secs(20), || {
+        log = read_log(&ns, "sssd_LDAP.log");
+        log.contains("refused StartTLS")
+    });
+    assert!(found.is_ok(), "{}", sssd.logs());
+    let line = log
+        .lines()
+        .find(|l| l.contains("refused StartTLS"))
+        .unwrap();
+    for needle in ["ldap_id_use_start_tls = false", "ldaps://", "configure TLS"] {
+        assert!(line.contains(needle), "{line}");
+    }
+}
