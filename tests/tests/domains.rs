@@ -231,3 +231,31 @@ fn refused_starttls_is_explained_in_the_domain_log() {
         assert!(line.contains(needle), "{line}");
     }
 }
+
+#[test]
+fn a_backend_failing_at_run_time_is_given_up_alone() {
+    let slapd = Slapd::new(&tree()).unwrap();
+    let ns = namespace();
+    // Valid options, but its log file cannot be opened: its backend exits at every start.
+    ns.write_file("/var/log/sssd/sssd_BROKEN.log/keep", b"", 0o600)
+        .unwrap();
+    let conf = SssdConf::ldap(&slapd, Schema::Rfc2307)
+        .set("sssd", "domains", "BROKEN, LDAP")
+        .set("domain/BROKEN", "id_provider", "ldap")
+        .set("domain/BROKEN", "ldap_uri", &slapd.uri());
+    let sssd = start(&ns, &conf);
+    let mut log = String::new();
+    let gave_up = proc::wait_until("giving up on BROKEN", Duration::from_secs(30), || {
+        log = read_log(&ns, "sssd.log");
+        log.contains("backend of domain BROKEN failed too often")
+    });
+    assert!(gave_up.is_ok(), "{log}");
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "user1"],
+        "user1:*:1001:2001:1001:/home/user1:/bin/bash",
+    );
+    let mut daemon = sssd.daemon;
+    assert!(daemon.is_running(), "sssd stopped:\n{log}");
+}
