@@ -167,7 +167,7 @@ fn offline_retries_back_off_and_the_backend_returns_on_schedule() {
     for w in at.windows(2) {
         let (planned, actual) = (w[0].0 + retry_delay(w[0].1), w[1].0);
         assert!(
-            actual >= planned - 0.05 && actual <= planned + 1.6,
+            actual >= planned - 0.1 && actual <= planned + 1.6,
             "retry planned at {planned:.2}, made at {actual:.2}\n{be}"
         );
     }
@@ -209,7 +209,7 @@ fn offline_retries_back_off_and_the_backend_returns_on_schedule() {
         missed_at.map_or(f64::NAN, |m| m - last.0)
     );
     assert!(
-        online[0].0 >= due - 0.05 && online[0].0 <= due + 1.6,
+        online[0].0 >= due - 0.1 && online[0].0 <= due + 1.6,
         "back online at {:.2}, retry due at {due:.2}\n{be}",
         online[0].0
     );
@@ -239,7 +239,7 @@ const MANY: u32 = 600;
 fn refresh_expired_interval_renews_the_cache_in_the_background() {
     let mut d = Directory::new(Schema::Rfc2307);
     d.users.push(User::new("alice", 3001, 3001));
-    d.groups.push(Group::new("staff", 5001, &["alice"]));
+    d.groups.push(Group::new("devteam", 5001, &["alice"]));
     for i in 0..MANY {
         d.users
             .push(User::new(&format!("many{i}"), 10_000 + i, 3001));
@@ -262,8 +262,8 @@ fn refresh_expired_interval_renews_the_cache_in_the_background() {
     let started = unix_now();
     let sssd = Sssd::start_with_argv(&ns, &conf, VERBOSE_ARGV).unwrap();
     let alice_before = getent(&ns, "passwd", "alice").unwrap();
-    let staff_before = getent(&ns, "group", "staff").unwrap();
-    assert_eq!(staff_before, "staff:*:5001:alice");
+    let staff_before = getent(&ns, "group", "devteam").unwrap();
+    assert_eq!(staff_before, "devteam:*:5001:alice");
     let mut all = vec!["getent".to_owned(), "passwd".to_owned()];
     all.extend((0..MANY).map(|i| format!("many{i}")));
     let out = ns.run(&all).unwrap();
@@ -274,7 +274,7 @@ fn refresh_expired_interval_renews_the_cache_in_the_background() {
     slapd
         .modify(&format!(
             "dn: {}\nchangetype: modify\nadd: memberUid\nmemberUid: many0\n",
-            d.group_dn("staff")
+            d.group_dn("devteam")
         ))
         .unwrap();
 
@@ -286,13 +286,13 @@ fn refresh_expired_interval_renews_the_cache_in_the_background() {
     let deadline = started + 60.0;
     while unix_now() < deadline {
         let alice = getent(&ns, "passwd", "alice").unwrap();
-        let staff = getent(&ns, "group", "staff").unwrap();
+        let staff = getent(&ns, "group", "devteam").unwrap();
         if renewed_at.is_none() && alice != alice_before {
             assert!(alice.contains(":Alice Renewed:"), "{alice}");
             renewed_at = Some(unix_now());
         }
         if renewed_at.is_some() && staff != staff_before {
-            assert_eq!(staff, "staff:*:5001:alice,many0");
+            assert_eq!(staff, "devteam:*:5001:alice,many0");
         }
         if next_fresh < 200 && unix_now() > started + 25.0 {
             let t0 = unix_now();
