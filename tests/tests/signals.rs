@@ -347,7 +347,8 @@ fn sigusr1_lasts_offline_timeout() {
     let ns = namespace();
     let conf = SssdConf::ldap(&slapd, Schema::Rfc2307)
         .set("nss", "entry_negative_timeout", "0")
-        .domain("offline_timeout", "3");
+        .domain("offline_timeout", "3")
+        .domain("offline_timeout_random_offset", "0");
     let sssd = Sssd::start_with_argv(&ns, &conf, VERBOSE_ARGV).unwrap();
     assert_eq!(passwd(&ns, "alice"), Some(passwd_line("alice", 3001)));
     let before = log(&ns, "sssd_LDAP.log").matches(OFFLINE).count();

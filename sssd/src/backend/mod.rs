@@ -10,6 +10,7 @@ pub mod krb5;
 pub mod ldap;
 pub mod nss_notify;
 pub mod pam;
+pub mod refresh;
 #[cfg(test)]
 mod slapd;
 pub mod state;
@@ -26,7 +27,8 @@ use coalesce::Coalescer;
 use ldap::LdapProvider;
 use ldap::search::SearchError;
 use nss_notify::NssNotifier;
-use state::{Decision, OFFLINE_TIMEOUT_MAX, OnlineState};
+use refresh::RefreshSchedule;
+use state::{Backoff, Decision, OnlineState};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use store::{CacheOp, Store};
@@ -49,6 +51,8 @@ struct Inner {
     case_sensitive: bool,
     enumerate: bool,
     refresh: Duration,
+    /// `refresh_expired_interval` and its offset, when set.
+    refresh_expired: Option<RefreshSchedule>,
     /// Longest time one connection attempt over every server can take.
     probe_wait: Duration,
     provider: LdapProvider,
@@ -100,7 +104,12 @@ impl Backend {
         store: Arc<dyn Store>,
     ) -> Backend {
         let refresh = Duration::from_secs(u64::from(ldap.enumeration_refresh_timeout.max(1)));
-        let base = Duration::from_secs(u64::from(dom.offline_timeout.max(1)));
+        let secs = |n: u32| Duration::from_secs(u64::from(n));
+        let backoff = Backoff {
+            base: secs(dom.offline_timeout.max(1)),
+            max: secs(dom.offline_timeout_max),
+            random_offset: secs(dom.offline_timeout_random_offset),
+        };
         let per_server =
             u64::from(ldap.network_timeout.max(1)) + u64::from(ldap.opt_timeout.max(1));
         let servers = u64::try_from(ldap.servers().len().max(1)).unwrap_or(1);
@@ -111,9 +120,13 @@ impl Backend {
                 case_sensitive: dom.case_sensitive,
                 enumerate: dom.enumerate,
                 refresh,
+                refresh_expired: RefreshSchedule::new(
+                    dom.refresh_expired_interval,
+                    dom.refresh_expired_interval_offset,
+                ),
                 probe_wait,
                 provider: LdapProvider::with_auth(ldap, dom, &auth),
-                state: OnlineState::new(base, OFFLINE_TIMEOUT_MAX),
+                state: OnlineState::new(backoff),
                 store,
                 coalescer: Coalescer::default(),
                 wake: Notify::new(),
@@ -346,7 +359,7 @@ impl Backend {
                 match i.provider.connection().await {
                     Ok(_) => i.state.mark_online(),
                     Err(e) => {
-                        tracing::info!("still offline: {e}");
+                        tracing::info!("retry failed: {e}");
                         i.state.mark_offline(Instant::now());
                     }
                 }

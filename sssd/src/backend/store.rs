@@ -4,7 +4,9 @@
 //! real domain cache and [`MemStore`] an in-memory stand-in.
 
 use super::nss_notify::{Changes, changes};
-use crate::cache::{AccessRecord, Cache, CacheError, Credentials, Netgroup, NetgroupOp, Writer};
+use crate::cache::{
+    AccessRecord, Cache, CacheError, Credentials, Netgroup, NetgroupOp, RefreshKind, Writer,
+};
 use crate::model::{Group, User, member_changes};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -87,6 +89,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores what an online ldap access check of user `name` learned.
     fn put_access_record(&self, name: &str, rec: &AccessRecord) -> Result<(), CacheError>;
+
+    /// Names of the cached records of `kind` expiring at or before `by` (the background
+    /// refresh's work list). The default lists none.
+    fn expiring(&self, kind: RefreshKind, by: i64) -> Result<Vec<String>, CacheError> {
+        let _ = (kind, by);
+        Ok(Vec::new())
+    }
 }
 
 /// The primary gid followed by `gids`, without duplicates.
@@ -181,6 +190,10 @@ fn apply_autofs(cache: &Cache, ops: &[CacheOp], now: i64) -> Result<bool, CacheE
 }
 
 impl Store for CacheStore {
+    fn expiring(&self, kind: RefreshKind, by: i64) -> Result<Vec<String>, CacheError> {
+        self.0.expiring(kind, by)
+    }
+
     fn apply(&self, ops: &[CacheOp], now: i64) -> Result<(), CacheError> {
         self.0.apply_netgroup_ops(netgroup_ops(ops), now)?;
         if apply_autofs(&self.0, ops, now)? {

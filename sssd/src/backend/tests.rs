@@ -35,6 +35,10 @@ pub(super) fn domain() -> DomainOptions {
         default_shell: None,
         ignore_group_members: false,
         offline_timeout: 60,
+        offline_timeout_max: 3600,
+        offline_timeout_random_offset: 0,
+        refresh_expired_interval: 0,
+        refresh_expired_interval_offset: 0,
     }
 }
 

@@ -151,6 +151,28 @@ impl Cache {
         }
     }
 
+    /// The names of the cached netgroups whose expiry is at or before `by`, in name order.
+    pub(super) fn netgroups_expiring(&self, by: i64) -> Result<Vec<String>, CacheError> {
+        let Some(db) = handle(self, false)? else {
+            return Ok(Vec::new());
+        };
+        let lmdb = |e| self.lmdb(e);
+        let txn = self.shared.env().read_txn().map_err(lmdb)?;
+        let mut out = Vec::new();
+        for item in db.iter(&txn).map_err(lmdb)? {
+            let (k, v) = item.map_err(lmdb)?;
+            let corrupt = || CacheError::Corrupt {
+                path: self.shared.path.clone(),
+                key: format!("{DB_NAME}:{}", String::from_utf8_lossy(k)),
+            };
+            let c = decode(v).ok_or_else(corrupt)?;
+            if c.expire <= by {
+                out.push(std::str::from_utf8(k).map_err(|_| corrupt())?.to_string());
+            }
+        }
+        Ok(out)
+    }
+
     /// Marks every cached netgroup expired (keeping it for offline use); returns how many.
     pub fn expire_netgroups(&self) -> Result<usize, CacheError> {
         self.expire_netgroups_named(None)

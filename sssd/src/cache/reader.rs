@@ -27,6 +27,11 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The transaction this reader reads in.
+    pub(super) fn txn(&self) -> &'a RoTxn<'a> {
+        self.txn
+    }
+
     /// The databases this reader reads.
     pub(super) fn dbs(&self) -> &Dbs {
         self.dbs

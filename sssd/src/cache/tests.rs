@@ -842,3 +842,54 @@ fn group_members_keep_users_initgroups_in_step() {
     w.commit().unwrap();
     assert_eq!(gids("bo").unwrap().0, Vec::<u32>::new());
 }
+
+#[test]
+fn expiring_lists_records_due_by_a_time_per_kind() {
+    let (_dir, cache) = open();
+    let mut w = cache.writer().unwrap();
+    w.put_user(&user("early", 1), 0, 100).unwrap();
+    w.put_user(&user("late", 2), 0, 500).unwrap();
+    w.put_user(&user("gone", 3), 0, 0).unwrap();
+    w.put_group(&group("g1", 10, &[]), 0, 150).unwrap();
+    w.put_group(&group("g2", 11, &[]), 0, 900).unwrap();
+    w.set_initgroups("late", &[10], 0, 120).unwrap();
+    w.commit().unwrap();
+    cache
+        .apply_netgroup_ops(
+            &[
+                NetgroupOp::Put(netgroup("ng-old"), 50),
+                NetgroupOp::Put(netgroup("ng-new"), 5000),
+            ],
+            0,
+        )
+        .unwrap();
+    assert_eq!(
+        cache.expiring(RefreshKind::User, 200).unwrap(),
+        ["early", "gone"]
+    );
+    assert_eq!(
+        cache.expiring(RefreshKind::User, 500).unwrap(),
+        ["early", "gone", "late"],
+        "an expiry at the limit is included"
+    );
+    assert_eq!(cache.expiring(RefreshKind::Group, 200).unwrap(), ["g1"]);
+    assert_eq!(
+        cache.expiring(RefreshKind::Initgroups, 200).unwrap(),
+        ["late"]
+    );
+    assert_eq!(
+        cache.expiring(RefreshKind::Netgroup, 200).unwrap(),
+        ["ng-old"]
+    );
+    assert!(cache.expiring(RefreshKind::User, -1).unwrap().is_empty());
+}
+
+fn netgroup(name: &str) -> Netgroup {
+    Netgroup {
+        name: name.into(),
+        triples: Vec::new(),
+        members: Vec::new(),
+        dn: format!("cn={name},ou=netgroup,dc=example,dc=com"),
+        modify_timestamp: None,
+    }
+}

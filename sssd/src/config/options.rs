@@ -121,6 +121,15 @@ pub struct DomainOptions {
     pub ignore_group_members: bool,
     /// `offline_timeout` seconds (60).
     pub offline_timeout: u32,
+    /// `offline_timeout_max` seconds (3600; 0: the retry interval does not grow).
+    pub offline_timeout_max: u32,
+    /// `offline_timeout_random_offset` seconds (30; 0: none).
+    pub offline_timeout_random_offset: u32,
+    /// `refresh_expired_interval` seconds (0: no background refresh), after SSSD's
+    /// correction (see [`refresh_interval`]).
+    pub refresh_expired_interval: u32,
+    /// `refresh_expired_interval_offset` seconds (0), after the same correction.
+    pub refresh_expired_interval_offset: u32,
 }
 
 /// LDAP provider options of a domain. Its `Debug` output hides the bind password.
@@ -438,6 +447,12 @@ impl DomainOptions {
             .or_else(|| optional(cfg, "sssd", "full_name_format"))
             .unwrap_or_else(|| DEFAULT_FULL_NAME_FORMAT.to_string());
         let entry_cache_timeout = number(cfg, s, "entry_cache_timeout", 5400)?;
+        let (refresh_expired_interval, refresh_expired_interval_offset) = refresh_interval(
+            s,
+            number(cfg, s, "refresh_expired_interval", 0)?,
+            number(cfg, s, "refresh_expired_interval_offset", 0)?,
+            entry_cache_timeout,
+        );
         Ok(DomainOptions {
             name: name.to_string(),
             case_sensitive: case_sensitive(cfg, s, id_provider != "ad")?,
@@ -470,9 +485,35 @@ impl DomainOptions {
             default_shell: optional(cfg, s, "default_shell"),
             ignore_group_members: cfg.get_bool(s, "ignore_group_members", false)?,
             offline_timeout: number(cfg, s, "offline_timeout", 60)?,
+            offline_timeout_max: number(cfg, s, "offline_timeout_max", 3600)?,
+            offline_timeout_random_offset: number(cfg, s, "offline_timeout_random_offset", 30)?,
+            refresh_expired_interval,
+            refresh_expired_interval_offset,
             id_provider,
         })
     }
+}
+
+/// `refresh_expired_interval` and its offset as SSSD uses them: when together they exceed
+/// `entry_cache_timeout`, SSSD replaces them with 70% of `entry_cache_timeout` and 10% of
+/// that (and says so in its log); so do we.
+pub fn refresh_interval(
+    section: &str,
+    interval: u32,
+    offset: u32,
+    entry_cache_timeout: u32,
+) -> (u32, u32) {
+    if u64::from(interval) + u64::from(offset) <= u64::from(entry_cache_timeout) {
+        return (interval, offset);
+    }
+    let interval_fixed = u32::try_from(u64::from(entry_cache_timeout) * 7 / 10).unwrap_or(0);
+    let offset_fixed = interval_fixed / 10;
+    tracing::warn!(
+        "[{section}] refresh_expired_interval ({interval}) + refresh_expired_interval_offset \
+         ({offset}) exceed entry_cache_timeout ({entry_cache_timeout}); using \
+         {interval_fixed} and {offset_fixed} instead"
+    );
+    (interval_fixed, offset_fixed)
 }
 
 /// `ldap_uri` or `ldap_backup_uri` (`option`): a comma list of `ldap://`, `ldaps://` or

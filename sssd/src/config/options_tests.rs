@@ -1,6 +1,8 @@
 //! Tests for the typed options: defaults, overrides, inheritance and bad values.
 
-use super::options::{DEFAULT_FULL_NAME_FORMAT, DEFAULT_RE_EXPRESSION, debug_level};
+use super::options::{
+    DEFAULT_FULL_NAME_FORMAT, DEFAULT_RE_EXPRESSION, debug_level, refresh_interval,
+};
 use super::*;
 
 fn cfg(text: &str) -> Config {
@@ -213,6 +215,42 @@ fn domain_defaults() {
     assert_eq!(o.default_shell, None);
     assert!(!o.ignore_group_members);
     assert_eq!(o.offline_timeout, 60);
+    assert_eq!(o.offline_timeout_max, 3600);
+    assert_eq!(o.offline_timeout_random_offset, 30);
+    assert_eq!(o.refresh_expired_interval, 0);
+    assert_eq!(o.refresh_expired_interval_offset, 0);
+}
+
+#[test]
+fn offline_and_refresh_options() {
+    let text = "[sssd]\ndomains = D\n[domain/D]\nid_provider = ldap\n\
+                offline_timeout_max = 0\noffline_timeout_random_offset = 5\n\
+                entry_cache_timeout = 100\nrefresh_expired_interval = 60\n\
+                refresh_expired_interval_offset = 10\n";
+    let o = DomainOptions::from_config(&cfg(text), "D").unwrap();
+    assert_eq!(o.offline_timeout_max, 0);
+    assert_eq!(o.offline_timeout_random_offset, 5);
+    assert_eq!(
+        (
+            o.refresh_expired_interval,
+            o.refresh_expired_interval_offset
+        ),
+        (60, 10)
+    );
+    // Over entry_cache_timeout: SSSD's correction to 70% and 10% of that.
+    let c = cfg(&text.replace("offset = 10", "offset = 41"));
+    let o = DomainOptions::from_config(&c, "D").unwrap();
+    assert_eq!(
+        (
+            o.refresh_expired_interval,
+            o.refresh_expired_interval_offset
+        ),
+        (70, 7)
+    );
+    assert_eq!(refresh_interval("d", 100, 0, 100), (100, 0));
+    assert_eq!(refresh_interval("d", u32::MAX, u32::MAX, 5400), (3780, 378));
+    let bad = cfg(&text.replace("max = 0", "max = -1"));
+    assert!(DomainOptions::from_config(&bad, "D").is_err());
 }
 
 #[test]
