@@ -161,11 +161,10 @@ fn canonical_name(name: &str) -> Option<String> {
         return None;
     }
     // SAFETY: res is a list from getaddrinfo; ai_canonname is NULL or a C string.
-    let canon = unsafe {
+    unsafe {
         let p = (*res).ai_canonname;
         let out = (!p.is_null()).then(|| CStr::from_ptr(p).to_string_lossy().into_owned());
         libc::freeaddrinfo(res);
         out
-    };
-    canon
+    }
 }

@@ -15,10 +15,10 @@ pub fn nameservers(text: &str) -> Vec<SocketAddr> {
             continue;
         }
         // A scoped IPv6 address (fe80::1%eth0) cannot be parsed here: skipped.
-        if let Some(ip) = words.next().and_then(|w| w.parse::<IpAddr>().ok()) {
-            if out.len() < MAX_SERVERS {
-                out.push(SocketAddr::new(ip, 53));
-            }
+        if let Some(ip) = words.next().and_then(|w| w.parse::<IpAddr>().ok())
+            && out.len() < MAX_SERVERS
+        {
+            out.push(SocketAddr::new(ip, 53));
         }
     }
     if out.is_empty() {
