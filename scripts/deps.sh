@@ -21,6 +21,7 @@ PACKAGES=(
     gzip dpkg-dev                       # man page install, dpkg-architecture
     sudo openssh-server openssh-client  # sudo rules from LDAP (libsss_sudo), AuthorizedKeysCommand
     autofs                              # automount with `automount: sss` (lookup_sss.so)
+    dnsmasq-base                        # DNS SRV records for service discovery tests (_srv_)
 )
 
 log() { printf 'deps.sh: %s\n' "$*" >&2; }

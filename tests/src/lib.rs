@@ -4,6 +4,7 @@
 //! the host: servers listen only on 127.0.0.1, and every file under /etc, /var, /run or /usr
 //! that a test needs is private to a mount namespace held by [`namespace::Namespace`].
 
+pub mod dns;
 pub mod ent;
 pub mod error;
 pub mod expected;

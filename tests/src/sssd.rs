@@ -83,6 +83,14 @@ impl SssdConf {
         self
     }
 
+    /// Removes `key` from `[section]` (e.g. `ldap_uri`, to have the servers discovered).
+    pub fn without(mut self, section: &str, key: &str) -> SssdConf {
+        if let Some((_, opts)) = self.sections.iter_mut().find(|(s, _)| s == section) {
+            opts.retain(|(k, _)| k != key);
+        }
+        self
+    }
+
     /// Sets an option of `[domain/LDAP]`.
     pub fn domain(self, key: &str, value: &str) -> SssdConf {
         self.set(&format!("domain/{DOMAIN}"), key, value)

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod coalesce;
+pub mod dns;
 pub mod krb5;
 pub mod ldap;
 pub mod nss_notify;

@@ -7,6 +7,7 @@
 //! structs in [`options`] built by their `from_config` functions.
 
 pub mod auth_options;
+pub mod dns_options;
 mod known;
 mod load;
 pub mod maps;

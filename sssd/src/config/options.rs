@@ -138,7 +138,10 @@ pub struct LdapOptions {
     /// `ldap_uri`, in order.
     pub uris: Vec<String>,
     /// `ldap_backup_uri`, in order: used only when no `ldap_uri` server answers.
+    /// Either list may hold `_srv_` (servers found by DNS); an unset `ldap_uri` is `_srv_`.
     pub backup_uris: Vec<String>,
+    /// Service discovery (`dns_discovery_domain`, `dns_resolver_*`).
+    pub dns: super::dns_options::DnsOptions,
     /// `failover_primary_timeout` seconds (31): while on a backup server, how often a primary
     /// is tried again.
     pub failover_primary_timeout: u32,
@@ -516,11 +519,24 @@ pub fn refresh_interval(
     (interval_fixed, offset_fixed)
 }
 
+/// `ldap_uri`: as [`ldap_uris`]; unset or empty, the servers are discovered in DNS (`_srv_`).
+fn primary_uris(cfg: &Config, section: &str) -> Result<Vec<String>, ConfigError> {
+    let uris = ldap_uris(cfg, section, "ldap_uri")?;
+    if uris.is_empty() {
+        Ok(vec![super::dns_options::SRV_KEYWORD.to_string()])
+    } else {
+        Ok(uris)
+    }
+}
+
 /// `ldap_uri` or `ldap_backup_uri` (`option`): a comma list of `ldap://`, `ldaps://` or
-/// `ldapi://` URIs.
+/// `ldapi://` URIs and `_srv_` (servers found by DNS SRV lookup).
 fn ldap_uris(cfg: &Config, section: &str, option: &str) -> Result<Vec<String>, ConfigError> {
     let uris = cfg.get_list(section, option);
     for uri in &uris {
+        if super::dns_options::is_srv_keyword(uri) {
+            continue;
+        }
         let lower = uri.to_ascii_lowercase();
         let ok = ["ldap://", "ldaps://", "ldapi://"]
             .iter()
@@ -530,7 +546,7 @@ fn ldap_uris(cfg: &Config, section: &str, option: &str) -> Result<Vec<String>, C
                 section,
                 option,
                 cfg.get(section, option).unwrap_or_default(),
-                format!("{uri:?} is not an ldap://, ldaps:// or ldapi:// URI"),
+                format!("{uri:?} is not an ldap://, ldaps:// or ldapi:// URI, nor _srv_"),
             ));
         }
     }
@@ -611,8 +627,9 @@ impl LdapOptions {
         let search_base = optional(cfg, s, "ldap_search_base");
         let default_member = if rfc2307bis { "member" } else { "memberUid" };
         Ok(LdapOptions {
-            uris: ldap_uris(cfg, s, "ldap_uri")?,
+            uris: primary_uris(cfg, s)?,
             backup_uris: ldap_uris(cfg, s, "ldap_backup_uri")?,
+            dns: super::dns_options::DnsOptions::from_config(cfg, name)?,
             failover_primary_timeout: number(cfg, s, "failover_primary_timeout", 31)?,
             user_search_base: optional(cfg, s, "ldap_user_search_base")
                 .or_else(|| search_base.clone()),

@@ -7,6 +7,7 @@
 //! and waiting, so a login does not pay for starting the program.
 
 pub mod child;
+pub mod discovery;
 pub mod ldap_child;
 pub mod template;
 

@@ -4,6 +4,7 @@
 
 use super::rootdse;
 use super::sasl::{GssapiBinder, SaslConfigError};
+use super::servers::ServerList;
 use crate::config::LdapOptions;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope};
 use std::sync::Arc;
@@ -22,6 +23,9 @@ pub enum ConnectError {
     /// Every server failed; one message per server, in the order tried.
     #[error("no LDAP server reachable: {}", .0.join("; "))]
     AllFailed(Vec<String>),
+    /// The server list is only `_srv_` (or `ldap_uri` is unset) and DNS found no server.
+    #[error("no LDAP server: {0}")]
+    NotDiscovered(String),
 }
 
 /// Search bases in effect on a connection.
@@ -122,8 +126,9 @@ enum BindMode {
 pub struct Connector {
     opts: Arc<LdapOptions>,
     authtok: Option<Zeroizing<String>>,
-    /// Primaries (`ldap_uri`) then backups (`ldap_backup_uri`).
-    servers: Vec<String>,
+    /// Primaries (`ldap_uri`) then backups (`ldap_backup_uri`), `_srv_` expanded.
+    servers: ServerList,
+    /// Index in the servers last expanded of the one tried first.
     preferred: AtomicUsize,
     next_id: AtomicU64,
     bind: BindMode,
@@ -164,7 +169,7 @@ impl Connector {
     /// A connector for `opts`; the bind password is moved out of `opts` into zeroizing storage.
     pub fn new(mut opts: LdapOptions) -> (Connector, Arc<LdapOptions>) {
         let authtok = opts.default_authtok.take().map(Zeroizing::new);
-        let servers = opts.servers();
+        let servers = ServerList::new(&opts);
         let opts = Arc::new(opts);
         let c = Connector {
             opts: opts.clone(),
@@ -211,7 +216,7 @@ impl Connector {
     /// primaries are due to be tried again; the caller then calls
     /// [`Connector::connect_primary`].
     pub fn take_primary_retry(&self) -> bool {
-        if self.preferred() < self.opts.uris.len() {
+        if self.preferred() < self.servers.primaries_now() {
             return false;
         }
         let mut since = self.down_since();
@@ -224,34 +229,67 @@ impl Connector {
         }
     }
 
-    /// Tries the servers once in [`attempt_order`]; the first that connects, negotiates TLS
-    /// as configured and binds wins and becomes preferred.
+    /// The servers as last expanded (primaries then backups); what a user bind tries.
+    pub fn current_servers(&self) -> Vec<String> {
+        self.servers.current()
+    }
+
+    /// Tries the servers once in [`attempt_order`], skipping those that failed within the
+    /// last [`super::servers::RETRY_AFTER`] unless every one did; the first that connects,
+    /// negotiates TLS as configured and binds wins and becomes preferred.
     pub async fn connect(&self) -> Result<Connection, ConnectError> {
-        let primaries = self.opts.uris.len();
+        let (servers, primaries) = self.expanded().await?;
         let due = {
             let since = self.down_since();
             since.is_none_or(|t| t.elapsed() >= self.primary_retry_period())
         };
-        let order = attempt_order(primaries, self.servers.len(), self.preferred(), due);
-        self.connect_in(&order).await
+        let order = attempt_order(primaries, servers.len(), self.preferred(), due);
+        let order = self.servers.skip_recently_failed(&servers, order);
+        let res = self.connect_in(&servers, primaries, &order).await;
+        if res.is_err() {
+            // Perhaps DNS now names other servers: ask again next time.
+            self.servers.forget_discovery();
+        }
+        res
     }
 
     /// Tries only the primary servers (`ldap_uri`), in order.
     pub async fn connect_primary(&self) -> Result<Connection, ConnectError> {
-        let order: Vec<usize> = (0..self.opts.uris.len()).collect();
-        self.connect_in(&order).await
+        let (servers, primaries) = self.expanded().await?;
+        let order: Vec<usize> = (0..primaries).collect();
+        self.connect_in(&servers, primaries, &order).await
     }
 
-    async fn connect_in(&self, order: &[usize]) -> Result<Connection, ConnectError> {
+    /// The expanded server list and its number of primaries; the preferred index follows
+    /// its server when the list changed.
+    async fn expanded(&self) -> Result<(Vec<String>, usize), ConnectError> {
+        let before = self.servers.current();
+        let (servers, primaries) = self.servers.expand().await?;
+        if before != servers {
+            let old = before.get(self.preferred());
+            let index = old
+                .and_then(|u| servers.iter().position(|s| s == u))
+                .unwrap_or(0);
+            self.preferred.store(index, Ordering::Relaxed);
+        }
+        Ok((servers, primaries))
+    }
+
+    async fn connect_in(
+        &self,
+        servers: &[String],
+        primaries: usize,
+        order: &[usize],
+    ) -> Result<Connection, ConnectError> {
         if order.is_empty() {
             return Err(ConnectError::NoUri);
         }
-        let primaries = self.opts.uris.len();
         let mut errors = Vec::new();
         for &i in order {
-            let uri = &self.servers[i];
+            let uri = &servers[i];
             match self.connect_one(uri).await {
                 Ok(c) => {
+                    self.servers.succeeded(uri);
                     self.preferred.store(i, Ordering::Relaxed);
                     let mut since = self.down_since();
                     if i < primaries {
@@ -270,6 +308,7 @@ impl Connector {
                     return Ok(c);
                 }
                 Err(e) => {
+                    self.servers.failed(uri);
                     tracing::warn!("LDAP server {uri}: {e}");
                     errors.push(format!("{uri}: {e}"));
                 }
@@ -399,16 +438,17 @@ pub struct AuthConnection {
     pub encrypted: bool,
 }
 
-/// Opens a new connection for a user bind, trying the servers of `ldap_uri` then
-/// `ldap_backup_uri` in order starting at index `start`, with the certificate settings of the identity connection. As SSSD, an
+/// Opens a new connection for a user bind, trying `uris` (the identity connection's servers:
+/// `ldap_uri` then `ldap_backup_uri`, `_srv_` expanded) in order starting at index `start`,
+/// with the certificate settings of the identity connection. As SSSD, an
 /// `ldap://` server is always asked for StartTLS, whatever `ldap_id_use_start_tls` says,
 /// unless `insecure` (`ldap_auth_disable_tls_never_use_in_production`). No bind is done.
 pub async fn connect_for_auth(
     opts: &LdapOptions,
+    uris: &[String],
     start: usize,
     insecure: bool,
 ) -> Result<AuthConnection, ConnectError> {
-    let uris = opts.servers();
     if uris.is_empty() {
         return Err(ConnectError::NoUri);
     }
@@ -431,7 +471,7 @@ pub async fn connect_for_auth(
                 let encrypted = lower.starts_with("ldaps://") || !insecure;
                 return Ok(AuthConnection {
                     ldap,
-                    uri: uri.clone(),
+                    uri: uri.to_string(),
                     encrypted,
                 });
             }

@@ -16,6 +16,7 @@ pub mod resolver;
 pub mod rootdse;
 pub mod sasl;
 pub mod search;
+pub mod servers;
 pub mod services;
 pub mod ssh_hosts;
 pub mod sudo;
@@ -231,6 +232,12 @@ impl LdapProvider {
     /// first next time).
     pub fn preferred_uri(&self) -> usize {
         self.connector.preferred()
+    }
+
+    /// The servers a user bind tries: `ldap_uri` then `ldap_backup_uri`, `_srv_` as last
+    /// expanded by the identity connection.
+    pub fn current_servers(&self) -> Vec<String> {
+        self.connector.current_servers()
     }
 
     /// The current connection, connecting (with failover) when there is none. While it is
@@ -457,6 +464,7 @@ pub fn test_options() -> LdapOptions {
     LdapOptions {
         uris: vec!["ldap://127.0.0.1:389".into()],
         backup_uris: Vec::new(),
+        dns: crate::config::dns_options::DnsOptions::defaults("LDAP"),
         failover_primary_timeout: 31,
         search_base: None,
         user_search_base: None,

@@ -153,7 +153,14 @@ impl GssapiOptions {
             keytab: s.keytab.clone(),
             init_creds: s.init_creds,
             lifetime: s.ticket_lifetime,
-            kdcs: auth.krb5.servers.clone(),
+            // `_srv_` is left to libkrb5's own DNS lookup for the realm.
+            kdcs: auth
+                .krb5
+                .servers
+                .iter()
+                .filter(|s| !crate::config::dns_options::is_srv_keyword(s))
+                .cloned()
+                .collect(),
         }))
     }
 

@@ -28,7 +28,9 @@ pub enum BindOutcome {
 pub struct BindCtx<'a> {
     /// LDAP options (URIs, TLS, timeouts).
     pub opts: &'a LdapOptions,
-    /// Index in `ldap_uri` to try first.
+    /// The servers to try (`ldap_uri` then `ldap_backup_uri`, `_srv_` expanded).
+    pub servers: Vec<String>,
+    /// Index in `servers` to try first.
     pub start: usize,
     /// `ldap_auth_disable_tls_never_use_in_production`.
     pub allow_insecure: bool,
@@ -51,7 +53,7 @@ impl BindCtx<'_> {
         if pw.is_empty() || dn.is_empty() {
             return Err(BindOutcome::InvalidCredentials);
         }
-        let mut conn = connect_for_auth(self.opts, self.start, self.allow_insecure)
+        let mut conn = connect_for_auth(self.opts, &self.servers, self.start, self.allow_insecure)
             .await
             .map_err(|e| BindOutcome::Unreachable(e.to_string()))?;
         if !conn.encrypted && !self.allow_insecure {

@@ -211,6 +211,7 @@ impl Backend {
         let i = &self.inner;
         BindCtx {
             opts: &i.provider.ctx().opts,
+            servers: i.provider.current_servers(),
             start: i.provider.preferred_uri(),
             allow_insecure: i.auth.ldap_auth_disable_tls,
             modify_mode: i.auth.ldap_pwmodify_mode == "ldap_modify",
@@ -347,7 +348,12 @@ impl Backend {
             domain: &self.inner.domain,
             home: (!user.home.is_empty()).then_some(user.home.as_str()),
         };
-        Some(krb5::run_child(&self.inner.auth.krb5, &ku, op, pw, new_pw).await)
+        let krb5 = krb5::discovery::with_discovered_servers(
+            &self.inner.auth.krb5,
+            &self.inner.provider.ctx().opts.dns,
+        )
+        .await;
+        Some(krb5::run_child(&krb5, &ku, op, pw, new_pw).await)
     }
 
     /// auth_provider = krb5.
