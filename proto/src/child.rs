@@ -269,15 +269,14 @@ impl TgtTimes {
         if d.len() != 24 {
             return None;
         }
-        let at = |i: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&d[i * 8..i * 8 + 8]);
-            i64::from_ne_bytes(b)
-        };
+        let mut v = d
+            .chunks_exact(8)
+            .filter_map(|c| <[u8; 8]>::try_from(c).ok())
+            .map(i64::from_ne_bytes);
         Some(TgtTimes {
-            start: at(0),
-            end: at(1),
-            renew_till: at(2),
+            start: v.next()?,
+            end: v.next()?,
+            renew_till: v.next()?,
         })
     }
 }
@@ -447,6 +446,19 @@ mod tests {
                 keytab, lifetime, renewable_lifetime, kdcs, kpasswd,
                 password: Zeroizing::new(password), new_password: Zeroizing::new(new_password) }
         }
+    }
+
+    #[test]
+    fn tgt_times_round_trip() {
+        let t = TgtTimes {
+            start: 1,
+            end: 2,
+            renew_till: 3,
+        };
+        let (kind, d) = t.to_message();
+        assert_eq!(kind, KRB5_TGT_TIMES);
+        assert_eq!(TgtTimes::from_data(&d), Some(t));
+        assert_eq!(TgtTimes::from_data(&d[1..]), None);
     }
 
     proptest! {
