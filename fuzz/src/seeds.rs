@@ -204,6 +204,7 @@ fn krb5_request(cmd: Krb5Cmd, new_password: &[u8]) -> Krb5Request {
         gid: 1001,
         validate: cmd == Krb5Cmd::Authenticate,
         canonicalize: false,
+        enterprise: false,
         principal: "alice@EXAMPLE.COM".into(),
         realm: "EXAMPLE.COM".into(),
         ccname: "FILE:/tmp/krb5cc_1001_XXXXXX".into(),

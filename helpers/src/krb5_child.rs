@@ -1,7 +1,7 @@
 //! What `krb5_child` does with one request: authenticate, check the old password, or
 //! change it, and write the user's ccache as the user.
 
-use sss_proto::child::{Krb5Cmd, Krb5Reply, Krb5Request};
+use sss_proto::child::{Krb5Cmd, Krb5Reply, Krb5Request, TgtTimes};
 use sss_proto::pam::{response, status};
 
 use crate::ccache::{self, CcName};
@@ -15,7 +15,9 @@ pub use sss_proto::pam::user_info::CHPASS_ERROR as USER_INFO_CHPASS_ERROR;
 pub fn pam_status_for(err: &Krb5Error) -> i32 {
     match err.code {
         code::PREAUTH_FAILED | code::BAD_INTEGRITY | code::LIB_PREAUTH_FAILED => status::AUTH_ERR,
-        code::C_PRINCIPAL_UNKNOWN => status::USER_UNKNOWN,
+        // As SSSD 2.8: a principal the KDC does not know is an internal error there, not
+        // an unknown user (the user is known: the identity provider found it).
+        code::C_PRINCIPAL_UNKNOWN => status::SYSTEM_ERR,
         code::KDC_UNREACH | code::REALM_CANT_RESOLVE => status::AUTHINFO_UNAVAIL,
         c if c == libc::ETIMEDOUT || c == libc::ECONNREFUSED => status::AUTHINFO_UNAVAIL,
         code::KEY_EXP => status::NEW_AUTHTOK_REQD,
@@ -71,11 +73,20 @@ pub fn run(req: &Krb5Request, profile: Option<PrivateProfile>) -> Krb5Reply {
         Ok(c) => c,
         Err(e) => return krb5_fail(&e),
     };
-    let client = match ctx.parse_name(&req.principal) {
+    if req.cmd == Krb5Cmd::Renew {
+        return renew(&ctx, req, profile);
+    }
+    let parsed = if req.enterprise {
+        ctx.parse_enterprise_name(&req.principal)
+    } else {
+        ctx.parse_name(&req.principal)
+    };
+    let client = match parsed {
         Ok(p) => p,
         Err(e) => return fail(status::USER_UNKNOWN, e),
     };
     match req.cmd {
+        Krb5Cmd::Renew => fail(status::SYSTEM_ERR, "renew handled above"),
         Krb5Cmd::Authenticate => authenticate(&ctx, req, &client, &req.password, profile, ccname),
         Krb5Cmd::ChpassPrelim => match changepw_creds(&ctx, &client, &req.password) {
             Ok(_) => Krb5Reply::default(),
@@ -110,6 +121,38 @@ pub fn run(req: &Krb5Request, profile: Option<PrivateProfile>) -> Krb5Reply {
             drop(creds);
             authenticate(&ctx, req, &client, &req.new_password, profile, ccname)
         }
+    }
+}
+
+/// The [`TgtTimes`] message of `t`.
+fn times_item(t: &crate::krb5::ffi::krb5_ticket_times) -> (u32, Vec<u8>) {
+    // krb5_timestamp is an unsigned 32-bit time in disguise (valid past 2038).
+    let at = |v: i32| i64::from(v as u32);
+    TgtTimes {
+        start: at(if t.starttime != 0 {
+            t.starttime
+        } else {
+            t.authtime
+        }),
+        end: at(t.endtime),
+        renew_till: at(t.renew_till),
+    }
+    .to_message()
+}
+
+/// SSS_CMD_RENEW: as the user, renews the TGT in the ccache `req.ccname` and writes it
+/// back (the ccache's own principal is used).
+fn renew(ctx: &Context, req: &Krb5Request, profile: Option<PrivateProfile>) -> Krb5Reply {
+    drop(profile);
+    if let Err(e) = ccache::become_user(req.uid, req.gid) {
+        return fail(status::SYSTEM_ERR, e);
+    }
+    match ctx.renew(&req.ccname) {
+        Ok(times) => Krb5Reply {
+            status: status::SUCCESS,
+            messages: vec![ccname_item(&req.ccname), times_item(&times)],
+        },
+        Err(e) => krb5_fail(&e),
     }
 }
 
@@ -181,7 +224,7 @@ fn authenticate(
     }
     Krb5Reply {
         status: status::SUCCESS,
-        messages: vec![ccname_item(&name)],
+        messages: vec![ccname_item(&name), times_item(&creds.times())],
     }
 }
 
@@ -203,7 +246,7 @@ mod tests {
         assert_eq!(pam_status_for(&err(code::BAD_INTEGRITY)), status::AUTH_ERR);
         assert_eq!(
             pam_status_for(&err(code::C_PRINCIPAL_UNKNOWN)),
-            status::USER_UNKNOWN
+            status::SYSTEM_ERR
         );
         assert_eq!(
             pam_status_for(&err(code::KDC_UNREACH)),

@@ -25,6 +25,8 @@ pub enum Krb5Cmd {
     Chpass,
     /// `SSS_PAM_CHAUTHTOK_PRELIM`: check the old password (kadmin/changepw ticket).
     ChpassPrelim,
+    /// `SSS_CMD_RENEW`: renew the TGT in the ccache `ccname` (no password).
+    Renew,
 }
 
 impl Krb5Cmd {
@@ -34,6 +36,7 @@ impl Krb5Cmd {
             Krb5Cmd::Authenticate => 0xF1,
             Krb5Cmd::Chpass => 0xF6,
             Krb5Cmd::ChpassPrelim => 0xF7,
+            Krb5Cmd::Renew => 0xF002,
         }
     }
 
@@ -43,6 +46,7 @@ impl Krb5Cmd {
             0xF1 => Ok(Krb5Cmd::Authenticate),
             0xF6 => Ok(Krb5Cmd::Chpass),
             0xF7 => Ok(Krb5Cmd::ChpassPrelim),
+            0xF002 => Ok(Krb5Cmd::Renew),
             value => Err(ProtoError::InvalidValue {
                 field: "krb5_child command",
                 value,
@@ -64,6 +68,8 @@ pub struct Krb5Request {
     pub validate: bool,
     /// Ask the KDC to canonicalize the principal.
     pub canonicalize: bool,
+    /// Parse `principal` as an enterprise principal (`krb5_use_enterprise_principal`).
+    pub enterprise: bool,
     /// The client principal (`user@REALM`).
     pub principal: String,
     /// The realm (written into the private profile with `kdcs`).
@@ -165,6 +171,7 @@ fn encode_krb5_head(req: &Krb5Request) -> Vec<u8> {
     put_u32(&mut out, req.gid);
     put_u32(&mut out, u32::from(req.validate));
     put_u32(&mut out, u32::from(req.canonicalize));
+    put_u32(&mut out, u32::from(req.enterprise));
     for s in [
         &req.principal,
         &req.realm,
@@ -188,6 +195,7 @@ pub fn decode_krb5_request(buf: &[u8]) -> Result<Krb5Request, ProtoError> {
     let gid = r.u32()?;
     let validate = get_bool(&mut r, "validate")?;
     let canonicalize = get_bool(&mut r, "canonicalize")?;
+    let enterprise = get_bool(&mut r, "enterprise")?;
     let principal = get_string(&mut r)?;
     let realm = get_string(&mut r)?;
     let ccname = get_string(&mut r)?;
@@ -208,6 +216,7 @@ pub fn decode_krb5_request(buf: &[u8]) -> Result<Krb5Request, ProtoError> {
         gid,
         validate,
         canonicalize,
+        enterprise,
         principal,
         realm,
         ccname,
@@ -228,6 +237,48 @@ pub struct Krb5Reply {
     pub status: i32,
     /// `(type, data)` messages in the PAM response item type space.
     pub messages: Vec<(u32, Vec<u8>)>,
+}
+
+/// Reply message type (internal, never sent to a PAM client) carrying the times of the TGT
+/// written: [`TgtTimes`] as three host-endian `i64` (start, end, renew until).
+pub const KRB5_TGT_TIMES: u32 = 0x7F00_0001;
+
+/// The times of a TGT, seconds since the epoch (`renew_till` 0: not renewable).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TgtTimes {
+    /// Valid from.
+    pub start: i64,
+    /// Valid until.
+    pub end: i64,
+    /// Renewable until (0: not renewable).
+    pub renew_till: i64,
+}
+
+impl TgtTimes {
+    /// The [`KRB5_TGT_TIMES`] message.
+    pub fn to_message(&self) -> (u32, Vec<u8>) {
+        let mut d = Vec::with_capacity(24);
+        for v in [self.start, self.end, self.renew_till] {
+            d.extend_from_slice(&v.to_ne_bytes());
+        }
+        (KRB5_TGT_TIMES, d)
+    }
+
+    /// Decodes the data of a [`KRB5_TGT_TIMES`] message (None unless exactly 24 bytes).
+    pub fn from_data(d: &[u8]) -> Option<TgtTimes> {
+        if d.len() != 24 {
+            return None;
+        }
+        let mut v = d
+            .chunks_exact(8)
+            .filter_map(|c| <[u8; 8]>::try_from(c).ok())
+            .map(i64::from_ne_bytes);
+        Some(TgtTimes {
+            start: v.next()?,
+            end: v.next()?,
+            renew_till: v.next()?,
+        })
+    }
 }
 
 /// Encodes a krb5_child reply.
@@ -376,23 +427,38 @@ mod tests {
         prop_oneof![
             Just(Krb5Cmd::Authenticate),
             Just(Krb5Cmd::Chpass),
-            Just(Krb5Cmd::ChpassPrelim)
+            Just(Krb5Cmd::ChpassPrelim),
+            Just(Krb5Cmd::Renew)
         ]
     }
 
     prop_compose! {
         fn request()(cmd in cmd(), uid in any::<u32>(), gid in any::<u32>(),
                      validate in any::<bool>(), canonicalize in any::<bool>(),
+                     enterprise in any::<bool>(),
                      principal in "[a-z]{1,10}@[A-Z.]{1,10}", realm in name(), ccname in name(),
                      keytab in name(), lifetime in name(), renewable_lifetime in name(),
                      kdcs in list(), kpasswd in list(),
                      password in proptest::collection::vec(any::<u8>(), 0..64),
                      new_password in proptest::collection::vec(any::<u8>(), 0..64))
             -> Krb5Request {
-            Krb5Request { cmd, uid, gid, validate, canonicalize, principal, realm, ccname,
+            Krb5Request { cmd, uid, gid, validate, canonicalize, enterprise, principal, realm, ccname,
                 keytab, lifetime, renewable_lifetime, kdcs, kpasswd,
                 password: Zeroizing::new(password), new_password: Zeroizing::new(new_password) }
         }
+    }
+
+    #[test]
+    fn tgt_times_round_trip() {
+        let t = TgtTimes {
+            start: 1,
+            end: 2,
+            renew_till: 3,
+        };
+        let (kind, d) = t.to_message();
+        assert_eq!(kind, KRB5_TGT_TIMES);
+        assert_eq!(TgtTimes::from_data(&d), Some(t));
+        assert_eq!(TgtTimes::from_data(&d[1..]), None);
     }
 
     proptest! {

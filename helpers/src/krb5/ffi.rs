@@ -112,6 +112,9 @@ pub struct krb5_verify_init_creds_opt {
     pub ap_req_nofail: c_int,
 }
 
+/// `KRB5_PRINCIPAL_PARSE_ENTERPRISE`: parse the name as an enterprise principal.
+pub const KRB5_PRINCIPAL_PARSE_ENTERPRISE: c_int = 0x4;
+
 /// `krb5_prompter_fct` (we never pass one).
 pub type krb5_prompter_fct = Option<unsafe extern "C" fn()>;
 
@@ -135,6 +138,24 @@ unsafe extern "C" {
         ctx: krb5_context,
         name: *const c_char,
         out: *mut krb5_principal,
+    ) -> krb5_error_code;
+    pub fn krb5_parse_name_flags(
+        ctx: krb5_context,
+        name: *const c_char,
+        flags: c_int,
+        out: *mut krb5_principal,
+    ) -> krb5_error_code;
+    pub fn krb5_cc_get_principal(
+        ctx: krb5_context,
+        cc: krb5_ccache,
+        out: *mut krb5_principal,
+    ) -> krb5_error_code;
+    pub fn krb5_get_renewed_creds(
+        ctx: krb5_context,
+        creds: *mut krb5_creds,
+        client: krb5_principal,
+        cc: krb5_ccache,
+        in_tkt_service: *const c_char,
     ) -> krb5_error_code;
     pub fn krb5_unparse_name(
         ctx: krb5_context,

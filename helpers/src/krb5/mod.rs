@@ -159,6 +159,56 @@ impl Context {
         Ok(Principal { ctx: self, raw })
     }
 
+    /// Parses a principal name as an enterprise principal (RFC 6806): the whole name,
+    /// `@` included, becomes the single component, in the default realm.
+    pub fn parse_enterprise_name(&self, name: &str) -> Result<Principal<'_>> {
+        let c = cstring("principal", name.as_bytes())?;
+        let mut raw = ptr::null_mut();
+        // SAFETY: valid context, NUL-terminated name, valid out pointer.
+        let rc = unsafe {
+            ffi::krb5_parse_name_flags(
+                self.raw,
+                c.as_ptr(),
+                ffi::KRB5_PRINCIPAL_PARSE_ENTERPRISE,
+                &mut raw,
+            )
+        };
+        self.check(&format!("parse enterprise principal {name}"), rc)?;
+        Ok(Principal { ctx: self, raw })
+    }
+
+    /// Renews the TGT held in the ccache `name` and writes the renewed one back; returns
+    /// the renewed ticket's times.
+    pub fn renew(&self, name: &str) -> Result<ffi::krb5_ticket_times> {
+        let c = cstring("ccache", name.as_bytes())?;
+        let mut cc = ptr::null_mut();
+        // SAFETY: valid context, string and out pointer.
+        let rc = unsafe { ffi::krb5_cc_resolve(self.raw, c.as_ptr(), &mut cc) };
+        self.check(&format!("resolve ccache {name}"), rc)?;
+        let cache = Ccache { ctx: self, raw: cc };
+        let mut raw = ptr::null_mut();
+        // SAFETY: valid handles and out pointer.
+        let rc = unsafe { ffi::krb5_cc_get_principal(self.raw, cache.raw, &mut raw) };
+        self.check(&format!("read the principal of {name}"), rc)?;
+        let client = Principal { ctx: self, raw };
+        let mut creds = Creds::empty(self);
+        // SAFETY: valid handles; NULL service = the TGT of the client's realm.
+        let rc = unsafe {
+            ffi::krb5_get_renewed_creds(
+                self.raw,
+                &mut *creds.raw,
+                client.raw,
+                cache.raw,
+                ptr::null(),
+            )
+        };
+        self.check(&format!("renew the TGT in {name}"), rc)?;
+        creds.filled = true;
+        drop(cache);
+        self.store(name, &client, &mut creds)?;
+        Ok(creds.raw.times)
+    }
+
     /// The host service principal `host/<fqdn>` of this machine.
     pub fn host_principal(&self) -> Result<Principal<'_>> {
         let mut raw = ptr::null_mut();
@@ -405,6 +455,11 @@ impl<'c> Creds<'c> {
             raw,
             filled: false,
         }
+    }
+
+    /// The ticket's times.
+    pub fn times(&self) -> ffi::krb5_ticket_times {
+        self.raw.times
     }
 
     /// The ticket's end time (seconds since the epoch).

@@ -69,6 +69,12 @@ struct Inner {
     creds_lock: tokio::sync::Mutex<()>,
     /// Where memory-cache relevant changes are sent (the NSS responder), once set.
     nss: OnceLock<Arc<dyn NssNotifier>>,
+    /// Offline logins waiting for the KDC (`krb5_store_password_if_offline`).
+    krb5_pending: krb5::tickets::PendingLogins,
+    /// Renewable TGTs of logged-in users (`krb5_renew_interval`).
+    krb5_renew: krb5::tickets::RenewTable,
+    /// How often pending offline logins retry the KDC (`offline_timeout`).
+    krb5_retry: Duration,
 }
 
 /// The backend of one domain (cheap to clone; clones share everything).
@@ -135,6 +141,9 @@ impl Backend {
                 pam,
                 creds_lock: tokio::sync::Mutex::new(()),
                 nss: OnceLock::new(),
+                krb5_pending: krb5::tickets::PendingLogins::default(),
+                krb5_renew: krb5::tickets::RenewTable::default(),
+                krb5_retry: base,
             }),
         }
     }

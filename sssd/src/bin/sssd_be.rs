@@ -124,6 +124,7 @@ async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
     tokio::spawn(backend.clone().run_online_checks());
     tokio::spawn(backend.clone().run_enumeration());
     tokio::spawn(backend.clone().run_refresh());
+    tokio::spawn(backend.clone().run_krb5_tasks());
     tokio::spawn(sssd::backend::ldap::sudo::schedule::run(
         backend.clone(),
         cache,

@@ -140,6 +140,44 @@ pub struct Krb5Options {
     pub use_enterprise_principal: bool,
     /// `krb5_store_password_if_offline` (false).
     pub store_password_if_offline: bool,
+    /// `krb5_renew_interval` in seconds (0: no automatic renewal).
+    pub renew_interval: u32,
+}
+
+/// Parses a time as `krb5_renew_interval` takes it: seconds, or numbers each followed by
+/// `s`, `m`, `h` or `d` (`1h30m`); None when malformed or too large.
+pub fn parse_interval(v: &str) -> Option<u32> {
+    let v = v.trim();
+    if v.is_empty() {
+        return None;
+    }
+    if let Ok(n) = v.parse::<u32>() {
+        return Some(n);
+    }
+    let mut total: u64 = 0;
+    let mut num: Option<u64> = None;
+    for c in v.chars() {
+        if let Some(d) = c.to_digit(10) {
+            num = Some(
+                num.unwrap_or(0)
+                    .checked_mul(10)?
+                    .checked_add(u64::from(d))?,
+            );
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86400,
+            _ => return None,
+        };
+        total = total.checked_add(num.take()?.checked_mul(unit)?)?;
+    }
+    if num.is_some() {
+        return None;
+    }
+    u32::try_from(total).ok()
 }
 
 /// SASL options for the identity connection (`ldap_sasl_mech = GSSAPI`).
@@ -330,6 +368,17 @@ impl AuthOptions {
                     "krb5_store_password_if_offline",
                     false,
                 )?,
+                renew_interval: match optional(cfg, s, "krb5_renew_interval") {
+                    None => 0,
+                    Some(v) => parse_interval(&v).ok_or_else(|| {
+                        ConfigError::bad_value(
+                            s,
+                            "krb5_renew_interval",
+                            &v,
+                            "expected seconds or a time such as 1h30m",
+                        )
+                    })?,
+                },
             },
             sasl: SaslOptions {
                 mech: optional(cfg, s, "ldap_sasl_mech"),
@@ -385,6 +434,18 @@ mod tests {
         assert_eq!(a.ldap_access_order, vec!["filter".to_string()]);
         assert_eq!(a.krb5.auth_timeout, 6);
         assert_eq!(a.krb5.ccname_template, "FILE:%d/krb5cc_%U_XXXXXX");
+    }
+
+    #[test]
+    fn renew_intervals_parse() {
+        assert_eq!(parse_interval("60"), Some(60));
+        assert_eq!(parse_interval("1h30m"), Some(5400));
+        assert_eq!(parse_interval("2d"), Some(172_800));
+        assert_eq!(parse_interval("5s"), Some(5));
+        assert_eq!(parse_interval("10x"), None);
+        assert_eq!(parse_interval("h"), None);
+        assert_eq!(parse_interval("10m5"), None);
+        assert_eq!(parse_interval(""), None);
     }
 
     #[test]

@@ -195,6 +195,8 @@ pub struct LdapOptions {
     pub user_shell: String,
     /// `ldap_user_principal` (krbPrincipalName).
     pub user_principal: String,
+    /// `ldap_force_upper_case_realm` (false): upper-case the realm part of the principal.
+    pub force_upper_case_realm: bool,
     /// `ldap_user_ssh_public_key` (sshPublicKey): the user's SSH public keys.
     pub user_ssh_public_key: String,
     /// `ldap_user_search_filter` extra filter, if any.
@@ -658,6 +660,7 @@ impl LdapOptions {
             user_home_directory: string(cfg, s, "ldap_user_home_directory", "homeDirectory"),
             user_shell: string(cfg, s, "ldap_user_shell", "loginShell"),
             user_principal: string(cfg, s, "ldap_user_principal", "krbPrincipalName"),
+            force_upper_case_realm: cfg.get_bool(s, "ldap_force_upper_case_realm", false)?,
             user_ssh_public_key: string(cfg, s, "ldap_user_ssh_public_key", "sshPublicKey"),
             user_extra_filter: optional(cfg, s, "ldap_user_search_filter"),
             group_object_class: string(cfg, s, "ldap_group_object_class", "posixGroup"),

@@ -10,11 +10,14 @@ pub mod child;
 pub mod discovery;
 pub mod ldap_child;
 pub mod template;
+pub mod tickets;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sss_proto::child::{Krb5Cmd, Krb5Request, decode_krb5_reply, encode_krb5_request};
+use sss_proto::child::{
+    KRB5_TGT_TIMES, Krb5Cmd, Krb5Request, TgtTimes, decode_krb5_reply, encode_krb5_request,
+};
 use sss_proto::pam::{response, status};
 use zeroize::Zeroizing;
 
@@ -30,6 +33,8 @@ pub enum Krb5Op {
     ChpassPrelim,
     /// Change the password with kpasswd (then get a TGT with the new one).
     Chpass,
+    /// Renew the TGT in an existing ccache (no password).
+    Renew,
 }
 
 /// The user the child works for.
@@ -47,6 +52,8 @@ pub struct Krb5User<'a> {
     pub domain: &'a str,
     /// The home directory, for `%h` in `krb5_ccname_template` (None when unknown).
     pub home: Option<&'a str>,
+    /// The PAM client's process id, for `%P` (0 when unknown).
+    pub pid: u32,
 }
 
 /// What the child answered.
@@ -63,6 +70,8 @@ pub struct Krb5Outcome {
     /// True when the KDC could not be reached (the caller may treat the domain as offline
     /// for authentication and fall back to cached credentials).
     pub kdc_unreachable: bool,
+    /// The times of the TGT written (success only).
+    pub tgt: Option<TgtTimes>,
 }
 
 /// The `krb5_child` program in the libexec directory (`$SSSD_LIBEXEC_DIR` when set).
@@ -125,18 +134,34 @@ pub fn build_request(
             realm,
             home: user.home,
             ccachedir: &opts.ccachedir,
+            pid: user.pid,
         },
     )?;
-    Ok(Krb5Request {
+    Ok(request_for(opts, user, op, ccname, password, new_password))
+}
+
+/// The child's request with `ccname` as given.
+fn request_for(
+    opts: &Krb5Options,
+    user: &Krb5User<'_>,
+    op: Krb5Op,
+    ccname: String,
+    password: &[u8],
+    new_password: &[u8],
+) -> Krb5Request {
+    let realm = realm_of(user.principal, opts);
+    Krb5Request {
         cmd: match op {
             Krb5Op::Authenticate => Krb5Cmd::Authenticate,
             Krb5Op::ChpassPrelim => Krb5Cmd::ChpassPrelim,
             Krb5Op::Chpass => Krb5Cmd::Chpass,
+            Krb5Op::Renew => Krb5Cmd::Renew,
         },
         uid: user.uid,
         gid: user.gid,
         validate: opts.validate,
         canonicalize: opts.canonicalize,
+        enterprise: opts.use_enterprise_principal,
         principal: user.principal.to_string(),
         realm: realm.to_string(),
         ccname,
@@ -147,7 +172,14 @@ pub fn build_request(
         kpasswd: opts.kpasswd.clone(),
         password: Zeroizing::new(password.to_vec()),
         new_password: Zeroizing::new(new_password.to_vec()),
-    })
+    }
+}
+
+/// Renews the TGT in the ccache `ccname` of `user` through krb5_child (same timeout and
+/// outcome as [`run_child`]).
+pub async fn renew(opts: &Krb5Options, user: &Krb5User<'_>, ccname: &str) -> Krb5Outcome {
+    let req = request_for(opts, user, Krb5Op::Renew, ccname.to_string(), &[], &[]);
+    exchange(&krb5_child_path(), true, opts, user, Krb5Op::Renew, req).await
 }
 
 /// The ccache name in a `KRB5CCNAME=...` ENV item (NUL-terminated or not).
@@ -196,6 +228,18 @@ async fn run_child_via(
             return system_error();
         }
     };
+    exchange(program, warm, opts, user, op, req).await
+}
+
+/// Sends `req` to `program` and reads its outcome.
+async fn exchange(
+    program: &Path,
+    warm: bool,
+    opts: &Krb5Options,
+    user: &Krb5User<'_>,
+    op: Krb5Op,
+    req: Krb5Request,
+) -> Krb5Outcome {
     let bytes = encode_krb5_request(&req);
     drop(req);
     let timeout = Duration::from_secs(u64::from(opts.auth_timeout.max(1)));
@@ -236,11 +280,18 @@ async fn run_child_via(
         user.name,
         op
     );
+    // The TGT times are for the backend only, never for the PAM client.
+    let (times, items): (Vec<_>, Vec<_>) = reply
+        .messages
+        .into_iter()
+        .partition(|(t, _)| *t == KRB5_TGT_TIMES);
+    let tgt = times.iter().find_map(|(_, d)| TgtTimes::from_data(d));
     Krb5Outcome {
         pam_status: reply.status,
         kdc_unreachable: reply.status == status::AUTHINFO_UNAVAIL,
-        items: reply.messages,
+        items,
         ccname,
+        tgt,
     }
 }
 
@@ -263,6 +314,7 @@ mod tests {
             canonicalize: false,
             use_enterprise_principal: false,
             store_password_if_offline: false,
+            renew_interval: 0,
         }
     }
 
@@ -274,6 +326,7 @@ mod tests {
             principal: "alice@EXAMPLE.COM",
             domain: "D",
             home: Some("/home/alice"),
+            pid: 77,
         }
     }
 

@@ -16,6 +16,9 @@ pub enum TemplateError {
     /// `%h` was used but the home directory is not known.
     #[error("krb5_ccname_template {0:?}: %h needs the user's home directory")]
     NoHome(String),
+    /// `%P` was used but the client's process id is not known.
+    #[error("krb5_ccname_template {0:?}: %P needs the PAM client's process id")]
+    NoPid(String),
     /// The template ends in a lone `%`.
     #[error("krb5_ccname_template {0:?} ends with a lone %")]
     Trailing(String),
@@ -36,6 +39,8 @@ pub struct TemplateVars<'a> {
     pub home: Option<&'a str>,
     /// `%d`: `krb5_ccachedir`.
     pub ccachedir: &'a str,
+    /// `%P`: the process id of the PAM client (0: unknown).
+    pub pid: u32,
 }
 
 /// Expands `template`; a trailing `XXXXXX` is kept for the child to make unique.
@@ -57,6 +62,8 @@ pub fn expand(template: &str, v: &TemplateVars<'_>) -> Result<String, TemplateEr
                 Some(h) => out.push_str(h.trim_end_matches('/')),
                 None => return Err(TemplateError::NoHome(template.to_string())),
             },
+            Some('P') if v.pid != 0 => out.push_str(&v.pid.to_string()),
+            Some('P') => return Err(TemplateError::NoPid(template.to_string())),
             Some('%') => out.push('%'),
             Some(found) => {
                 return Err(TemplateError::Unknown {
@@ -82,6 +89,7 @@ mod tests {
             realm: "EXAMPLE.COM",
             home: Some("/home/alice"),
             ccachedir: "/tmp/",
+            pid: 4242,
         }
     }
 
@@ -96,8 +104,8 @@ mod tests {
     #[test]
     fn every_expansion() {
         assert_eq!(
-            expand("DIR:%h/%u/%p/%r/100%%", &vars()),
-            Ok("DIR:/home/alice/alice/alice@EXAMPLE.COM/EXAMPLE.COM/100%".into())
+            expand("DIR:%h/%u/%p/%r/100%%/%P", &vars()),
+            Ok("DIR:/home/alice/alice/alice@EXAMPLE.COM/EXAMPLE.COM/100%/4242".into())
         );
     }
 
@@ -112,6 +120,11 @@ mod tests {
             Err(TemplateError::Trailing(_))
         ));
         let mut v = vars();
+        v.pid = 0;
+        assert!(matches!(
+            expand("FILE:/tmp/%P", &v),
+            Err(TemplateError::NoPid(_))
+        ));
         v.home = None;
         assert!(matches!(
             expand("FILE:%h/cc", &v),

@@ -491,6 +491,7 @@ pub fn test_options() -> LdapOptions {
         user_home_directory: "homeDirectory".into(),
         user_shell: "loginShell".into(),
         user_principal: "krbPrincipalName".into(),
+        force_upper_case_realm: false,
         user_ssh_public_key: "sshPublicKey".into(),
         user_extra_filter: None,
         group_object_class: "posixGroup".into(),

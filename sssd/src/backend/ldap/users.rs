@@ -32,7 +32,9 @@ pub fn user_from_entry(ctx: &MapCtx, e: &Entry, wanted: Option<&str>) -> Option<
         home: e.first(&o.user_home_directory).unwrap_or("").to_string(),
         shell: e.first(&o.user_shell).unwrap_or("").to_string(),
         dn: e.dn.clone(),
-        upn: e.first(&o.user_principal).map(str::to_string),
+        upn: e
+            .first(&o.user_principal)
+            .map(|p| principal(p, o.force_upper_case_realm)),
         modify_timestamp: e.first("modifyTimestamp").map(str::to_string),
     };
     let fields = [&user.name, &user.gecos, &user.home, &user.shell];
@@ -44,6 +46,15 @@ pub fn user_from_entry(ctx: &MapCtx, e: &Entry, wanted: Option<&str>) -> Option<
         return None;
     }
     Some(user)
+}
+
+/// A principal as read from the directory; with `ldap_force_upper_case_realm` the realm
+/// (after the last `@`) is upper-cased.
+pub fn principal(value: &str, upper_realm: bool) -> String {
+    match value.rsplit_once('@') {
+        Some((name, realm)) if upper_realm => format!("{name}@{}", realm.to_uppercase()),
+        _ => value.to_string(),
+    }
 }
 
 /// The SSH public keys of a user entry (`ldap_user_ssh_public_key` values, as the directory
@@ -140,6 +151,14 @@ pub async fn by_uid(
 mod tests {
     use super::*;
     use crate::backend::ldap::test_ctx;
+
+    #[test]
+    fn realm_is_upper_cased_on_request() {
+        assert_eq!(principal("bob@example.com", true), "bob@EXAMPLE.COM");
+        assert_eq!(principal("bob@example.com", false), "bob@example.com");
+        assert_eq!(principal("a@b@sub.example", true), "a@b@SUB.EXAMPLE");
+        assert_eq!(principal("norealm", true), "norealm");
+    }
 
     fn alice() -> Entry {
         Entry::new(

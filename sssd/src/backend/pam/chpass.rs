@@ -41,7 +41,7 @@ impl Backend {
             }
         };
         let res = match provider {
-            "krb5" => self.krb5_chpass(user, old, new).await,
+            "krb5" => self.krb5_chpass(user, old, new, req.cli_pid).await,
             _ => self.ldap_chpass(user, old, new).await,
         };
         if res.pam_status == status::SUCCESS
@@ -92,12 +92,18 @@ impl Backend {
         }
     }
 
-    async fn krb5_chpass(&self, user: &User, old: &[u8], new: Option<&[u8]>) -> PamResult {
+    async fn krb5_chpass(
+        &self,
+        user: &User,
+        old: &[u8],
+        new: Option<&[u8]>,
+        pid: u32,
+    ) -> PamResult {
         let (op, new) = match new {
             None => (Krb5Op::ChpassPrelim, &[][..]),
             Some(n) => (Krb5Op::Chpass, n),
         };
-        let Some(out) = self.krb5_run(user, op, old, new).await else {
+        let Some(out) = self.krb5_run(user, op, old, new, pid).await else {
             return PamResult::status(status::SYSTEM_ERR);
         };
         if out.kdc_unreachable {

@@ -6,6 +6,7 @@
 //! leave it.
 
 pub mod chpass;
+pub mod krb5_tasks;
 pub mod ldap_auth;
 pub mod offline;
 
@@ -251,9 +252,11 @@ impl Backend {
             tracing::debug!("{}: cached_auth_timeout applies, cache accepted", user.name);
             return PamResult::status(status::SUCCESS);
         }
-        let online = match i.auth.auth_provider.as_str() {
-            "krb5" => self.krb5_auth(user, pw).await,
-            _ => self.ldap_auth(user, pw).await,
+        let krb5 = i.auth.auth_provider == "krb5";
+        let online = if krb5 {
+            self.krb5_auth(user, pw, req.cli_pid).await
+        } else {
+            self.ldap_auth(user, pw).await
         };
         match online {
             Online::Done(r) => {
@@ -262,7 +265,14 @@ impl Backend {
                 }
                 r
             }
-            Online::Unreachable => self.offline_auth(user, pw).await,
+            Online::Unreachable => {
+                let r = self.offline_auth(user, pw).await;
+                if krb5 && r.pam_status == status::SUCCESS && i.auth.krb5.store_password_if_offline
+                {
+                    self.store_for_later(user, pw, req.cli_pid);
+                }
+                r
+            }
         }
     }
 
@@ -324,13 +334,15 @@ impl Backend {
         }
     }
 
-    /// Runs krb5_child for `op`; None when there is no principal.
+    /// Runs krb5_child for `op` (`pid`: the PAM client's, for `%P`); None when there is
+    /// no principal.
     pub(super) async fn krb5_run(
         &self,
         user: &User,
         op: Krb5Op,
         pw: &[u8],
         new_pw: &[u8],
+        pid: u32,
     ) -> Option<krb5::Krb5Outcome> {
         let Some(principal) = self.krb5_principal(user) else {
             tracing::error!(
@@ -347,18 +359,26 @@ impl Backend {
             principal: &principal,
             domain: &self.inner.domain,
             home: (!user.home.is_empty()).then_some(user.home.as_str()),
+            pid,
         };
         let krb5 = krb5::discovery::with_discovered_servers(
             &self.inner.auth.krb5,
             &self.inner.provider.ctx().opts.dns,
         )
         .await;
-        Some(krb5::run_child(&krb5, &ku, op, pw, new_pw).await)
+        let out = krb5::run_child(&krb5, &ku, op, pw, new_pw).await;
+        if out.pam_status == status::SUCCESS {
+            self.watch_for_renewal(user, &principal, &out);
+        }
+        Some(out)
     }
 
     /// auth_provider = krb5.
-    async fn krb5_auth(&self, user: &User, pw: &[u8]) -> Online {
-        let Some(out) = self.krb5_run(user, Krb5Op::Authenticate, pw, &[]).await else {
+    async fn krb5_auth(&self, user: &User, pw: &[u8], pid: u32) -> Online {
+        let Some(out) = self
+            .krb5_run(user, Krb5Op::Authenticate, pw, &[], pid)
+            .await
+        else {
             return Online::Done(PamResult::status(status::SYSTEM_ERR));
         };
         if out.kdc_unreachable {
