@@ -87,7 +87,8 @@ async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
             dom.id_provider
         );
     }
-    let ldap = LdapOptions::from_config(&cfg, &domain)?;
+    let mut ldap = LdapOptions::from_config(&cfg, &domain)?;
+    ldap.apply_ldap_conf(&sssd::config::ldap_conf::LdapConf::load())?;
     let sudo = sssd::backend::ldap::sudo::SudoOptions::from_config(&cfg, &domain)?;
     let auth = AuthOptions::from_config(&cfg, &domain)?;
     let pam = PamOptions::from_config(&cfg)?;
