@@ -58,8 +58,11 @@ fn starttls_conf(s: &Slapd) -> SssdConf {
         .domain("ldap_tls_reqcert", "demand")
 }
 
+/// Starts sssd with warnings logged (the failures the tests look for are warnings).
 fn start<'ns>(ns: &'ns Namespace, conf: &SssdConf) -> Sssd<'ns> {
-    Sssd::start(ns, conf).unwrap_or_else(|e| panic!("sssd did not start: {e}"))
+    let conf = conf.clone().domain("debug_level", "0x0ff0");
+    let argv = ["/usr/sbin/sssd", "-i", "-d", "0x00f0", "--logger=files"];
+    Sssd::start_with_argv(ns, &conf, &argv).unwrap_or_else(|e| panic!("sssd did not start: {e}"))
 }
 
 fn getent_user1(ns: &Namespace) -> proc::Output {
@@ -179,8 +182,8 @@ fn client_certificate_demanded_by_slapd() {
     {
         let ns = namespace();
         let _sssd = start(&ns, &conf);
-        let logs = assert_refused(&ns, "no LDAP server reachable");
-        assert!(logs.to_ascii_lowercase().contains("certificate"), "{logs}");
+        // slapd aborts the session after the handshake; the warning names the server.
+        assert_refused(&ns, &format!("LDAP server {}", s.uri()));
     }
 
     let conf = conf
@@ -211,8 +214,10 @@ fn client_certificate_demanded_by_slapd() {
     )
     .unwrap();
     assert_eq!(bad.code, code::AUTH_ERR, "{:?}", bad.output);
-    // Every connection presented the certificate (slapd logs its subject).
-    assert!(s.log().contains("CN=client.example.com"), "{}", s.log());
+    // slapd turned the first daemon away and let the second one in.
+    let log = s.log();
+    assert!(log.contains("Certificate is required"), "{log}");
+    assert!(log.contains("TLS established"), "{log}");
 }
 
 #[test]
@@ -221,17 +226,27 @@ fn cipher_suite_accepted_and_refused_at_start() {
     let ca = s.ca_cert().unwrap().display().to_string();
     let conf = starttls_conf(&s).domain("ldap_tls_cacert", &ca);
     {
+        // Refused at start: the daemon exits with the option named.
         let ns = namespace();
-        let conf = conf
+        let bad = conf
             .clone()
             .domain("ldap_tls_cipher_suite", "HIGH:!aNULL:AES256-SHA256");
-        let _sssd = start(&ns, &conf);
-        let logs = assert_refused(&ns, "ldap_tls_cipher_suite");
-        assert!(logs.contains("AES256-SHA256"), "{logs}");
+        let argv = ["/usr/sbin/sssd", "-i", "--logger=files"];
+        let err = match Sssd::start_with_argv(&ns, &bad, &argv) {
+            Ok(_) => panic!("sssd started with an inexpressible cipher suite"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            err.contains("ldap_tls_cipher_suite") && err.contains("\"AES256-SHA256\""),
+            "{err}"
+        );
     }
-    // TLS 1.2 only, one suite: slapd reports what was negotiated.
+    // Only 128-bit suites (one per protocol version): slapd reports the strength.
     let ns = namespace();
-    let conf = conf.domain("ldap_tls_cipher_suite", "ECDHE-ECDSA-AES128-GCM-SHA256");
+    let conf = conf.domain(
+        "ldap_tls_cipher_suite",
+        "TLS_AES_128_GCM_SHA256:ECDHE-ECDSA-AES128-GCM-SHA256",
+    );
     let sssd = start(&ns, &conf);
     assert_found(&ns, &sssd);
     let log = s.log();
