@@ -45,6 +45,9 @@ pub struct SlapdConfig {
     pub env: Vec<(String, OsString)>,
     /// slapd's debug level (`-d`); `None` means `0`. `stats` logs each bind's mechanism.
     pub debug: Option<String>,
+    /// Also listen on a UNIX socket (`ldapi://`) in the server's directory, see
+    /// [`Slapd::ldapi_uri`].
+    pub ldapi: bool,
 }
 
 /// A running (or stopped) private slapd.
@@ -59,6 +62,7 @@ pub struct Slapd {
     tls: Option<TlsFiles>,
     env: Vec<(String, OsString)>,
     debug: String,
+    ldapi: bool,
 }
 
 impl Slapd {
@@ -130,6 +134,7 @@ impl Slapd {
             tls,
             env: config.env,
             debug: config.debug.unwrap_or_else(|| "0".into()),
+            ldapi: config.ldapi,
         };
         // A free port can be taken by someone else before slapd binds it: retry.
         let mut last = None;
@@ -153,6 +158,18 @@ impl Slapd {
     /// /etc/hosts may map to another name; [`Slapd::uri`] with the IP SAN is reliable.
     pub fn uri_localhost(&self) -> String {
         format!("ldap://localhost:{}", self.port)
+    }
+
+    /// The UNIX socket URI, path percent-encoded (`ldapi://%2Ftmp%2F...%2Fldapi`), for a
+    /// server started with [`SlapdConfig::ldapi`].
+    pub fn ldapi_uri(&self) -> String {
+        let path = self.dir.path().join("ldapi").display().to_string();
+        format!("ldapi://{}", path.replace('%', "%25").replace('/', "%2F"))
+    }
+
+    /// The generated certificates, for a server started with `tls: true`.
+    pub fn tls_files(&self) -> Option<&TlsFiles> {
+        self.tls.as_ref()
     }
 
     /// The TCP port.
@@ -180,6 +197,11 @@ impl Slapd {
         self.child.as_ref().map(Child::id)
     }
 
+    /// The server's log (stderr) so far; empty when unreadable.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
     /// The server's log (stderr) file.
     pub fn log_path(&self) -> PathBuf {
         self.dir.path().join("slapd.log")
@@ -204,9 +226,14 @@ impl Slapd {
             .append(true)
             .open(&log_path)
             .map_err(|e| HarnessError::io("open", &log_path, e))?;
+        let mut listeners = format!("ldap://127.0.0.1:{}/", self.port);
+        if self.ldapi {
+            listeners.push(' ');
+            listeners.push_str(&self.ldapi_uri());
+        }
         let child = Command::new(sbin("slapd"))
             .arg("-h")
-            .arg(format!("ldap://127.0.0.1:{}/", self.port))
+            .arg(listeners)
             .arg("-f")
             .arg(self.dir.path().join("slapd.conf"))
             .arg("-d")

@@ -19,6 +19,57 @@ pub struct TlsFiles {
     pub server_cert: PathBuf,
     /// The server's private key.
     pub server_key: PathBuf,
+    /// The CA's private key (signs client certificates, see [`client_cert`]).
+    pub ca_key: PathBuf,
+}
+
+/// A client certificate (`extendedKeyUsage=clientAuth`, subject `CN=cn`) signed by the CA of
+/// `files`, written as `<name>.pem` and `<name>.key` in `dir`; returns (certificate, key).
+pub fn client_cert(
+    files: &TlsFiles,
+    dir: &Path,
+    name: &str,
+    cn: &str,
+) -> Result<(PathBuf, PathBuf)> {
+    let p = |n: String| dir.join(n);
+    let (cert, key, csr, ext) = (
+        p(format!("{name}.pem")),
+        p(format!("{name}.key")),
+        p(format!("{name}.csr")),
+        p(format!("{name}-ext.cnf")),
+    );
+    std::fs::write(
+        &ext,
+        "basicConstraints=critical,CA:FALSE\n\
+         keyUsage=critical,digitalSignature\n\
+         extendedKeyUsage=clientAuth\n",
+    )
+    .map_err(|e| HarnessError::io("write", &ext, e))?;
+    let s = |x: &Path| x.to_string_lossy().into_owned();
+    run_ok(
+        Command::new("openssl")
+            .args([
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+            ])
+            .args(["-nodes", "-keyout", &s(&key), "-out", &s(&csr)])
+            .args(["-subj", &format!("/CN={cn}")]),
+        None,
+        COMMAND_TIMEOUT,
+    )?;
+    run_ok(
+        Command::new("openssl")
+            .args(["x509", "-req", "-in", &s(&csr)])
+            .args(["-CA", &s(&files.ca_cert), "-CAkey", &s(&files.ca_key)])
+            .args(["-CAcreateserial", "-days", "3650"])
+            .args(["-extfile", &s(&ext), "-out", &s(&cert)]),
+        None,
+        COMMAND_TIMEOUT,
+    )?;
+    Ok((cert, key))
 }
 
 /// Generates a CA and a server certificate (EC P-256) in `dir` with `openssl`.
@@ -79,6 +130,7 @@ pub fn generate(dir: &Path) -> Result<TlsFiles> {
         ca_cert: p("ca.pem"),
         server_cert: p("server.pem"),
         server_key: p("server.key"),
+        ca_key: p("ca.key"),
     })
 }
 

@@ -86,7 +86,8 @@ fn set_gssapi_env(cfg: &Config, domain: &str, opts: &ChildOptions) -> Result<()>
 
 async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
     let dom = DomainOptions::from_config(&cfg, &domain)?;
-    let ldap = LdapOptions::from_config(&cfg, &domain)?;
+    let mut ldap = LdapOptions::from_config(&cfg, &domain)?;
+    ldap.apply_ldap_conf(&sssd::config::ldap_conf::LdapConf::load())?;
     let sudo = sssd::backend::ldap::sudo::SudoOptions::from_config(&cfg, &domain)?;
     let auth = AuthOptions::from_config(&cfg, &domain)?;
     let pam = PamOptions::from_config(&cfg)?;

@@ -7,8 +7,10 @@
 //! structs in [`options`] built by their `from_config` functions.
 
 pub mod auth_options;
+pub mod ciphers;
 pub mod dns_options;
 mod known;
+pub mod ldap_conf;
 mod load;
 pub mod maps;
 pub mod netgroup_options;
@@ -18,6 +20,7 @@ mod options_tests;
 mod parse;
 #[cfg(test)]
 mod tests;
+pub mod tls_options;
 
 use std::path::Path;
 use thiserror::Error;
@@ -25,6 +28,7 @@ use thiserror::Error;
 pub use auth_options::{AuthOptions, Krb5Options, PamOptions, SaslOptions, SimpleAccessOptions};
 pub use maps::MapOptions;
 pub use options::{DomainOptions, LdapOptions, NssOptions, SssdOptions};
+pub use tls_options::TlsOptions;
 
 /// Prefix of domain section names (`[domain/NAME]`).
 pub const DOMAIN_PREFIX: &str = "domain/";

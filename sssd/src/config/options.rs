@@ -1,6 +1,6 @@
 //! Typed options with SSSD's names and defaults.
 
-use super::{Config, ConfigError, DOMAIN_PREFIX, parse_bool, split_list};
+use super::{Config, ConfigError, DOMAIN_PREFIX, TlsOptions, parse_bool, split_list};
 
 /// SSSD's default `re_expression` for non-AD/IPA domains.
 pub const DEFAULT_RE_EXPRESSION: &str = "^((?P<name>.+)@(?P<domain>[^@]+)|(?P<name>[^@]+))$";
@@ -163,8 +163,10 @@ pub struct LdapOptions {
     pub id_use_start_tls: bool,
     /// `ldap_tls_reqcert`: never/allow/try/demand/hard (hard).
     pub tls_reqcert: String,
-    /// `ldap_tls_cacert`.
+    /// `ldap_tls_cacert` (or `TLS_CACERT` of ldap.conf, see [`TlsOptions::cacert_from`]).
     pub tls_cacert: Option<String>,
+    /// The other TLS settings.
+    pub tls: TlsOptions,
     /// `ldap_page_size` (1000).
     pub page_size: u32,
     /// `ldap_search_timeout` seconds (6).
@@ -236,6 +238,7 @@ impl std::fmt::Debug for LdapOptions {
             .field("id_use_start_tls", &self.id_use_start_tls)
             .field("tls_reqcert", &self.tls_reqcert)
             .field("tls_cacert", &self.tls_cacert)
+            .field("tls", &self.tls)
             .field("page_size", &self.page_size)
             .field("search_timeout", &self.search_timeout)
             .field("network_timeout", &self.network_timeout)
@@ -645,6 +648,7 @@ impl LdapOptions {
             id_use_start_tls: cfg.get_bool(s, "ldap_id_use_start_tls", true)?,
             tls_reqcert: tls_reqcert(cfg, s)?,
             tls_cacert: optional(cfg, s, "ldap_tls_cacert"),
+            tls: TlsOptions::from_config(cfg, s)?,
             page_size: number(cfg, s, "ldap_page_size", 1000)?,
             search_timeout: number(cfg, s, "ldap_search_timeout", 6)?,
             network_timeout: number(cfg, s, "ldap_network_timeout", 6)?,

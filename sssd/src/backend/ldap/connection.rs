@@ -5,6 +5,8 @@
 use super::rootdse;
 use super::sasl::{GssapiBinder, SaslConfigError};
 use super::servers::ServerList;
+pub use super::tls::TlsPolicy;
+use super::tls::TlsSetup;
 use crate::config::LdapOptions;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope};
 use std::sync::Arc;
@@ -401,29 +403,24 @@ async fn tls_settings(
     tls_settings_with(o, uri, timeout, o.id_use_start_tls).await
 }
 
-/// [`tls_settings`] with StartTLS on `ldap://` decided by `starttls`.
+/// [`tls_settings`] with StartTLS on `ldap://` decided by `starttls`. The TLS files are only
+/// read when the connection uses TLS (`ldaps://`, or StartTLS on `ldap://`); `ldapi://`
+/// (a local UNIX socket) never does.
 async fn tls_settings_with(
     o: &LdapOptions,
     uri: &str,
     timeout: Duration,
     starttls: bool,
 ) -> Result<LdapConnSettings, String> {
-    let plain = uri.to_ascii_lowercase().starts_with("ldap://");
+    let lower = uri.to_ascii_lowercase();
+    let plain = lower.starts_with("ldap://");
+    let tls = lower.starts_with("ldaps://") || (plain && starttls);
     let mut s = LdapConnSettings::new()
         .set_conn_timeout(timeout)
         .set_starttls(plain && starttls);
-    match TlsPolicy::from_reqcert(&o.tls_reqcert) {
-        TlsPolicy::NoVerify => s = s.set_no_tls_verify(true),
-        TlsPolicy::Verify => {
-            if let Some(ca) = &o.tls_cacert {
-                let pem = tokio::fs::read(ca)
-                    .await
-                    .map_err(|e| format!("ldap_tls_cacert {ca}: {e}"))?;
-                s = s.set_config(
-                    client_config(&pem).map_err(|e| format!("ldap_tls_cacert {ca}: {e}"))?,
-                );
-            }
-        }
+    if tls {
+        let setup = TlsSetup::new(o);
+        s = s.set_config(setup.client_config().await.map_err(|e| e.to_string())?);
     }
     Ok(s)
 }
@@ -468,7 +465,9 @@ pub async fn connect_for_auth(
         match attempt.await {
             Ok(ldap) => {
                 let lower = uri.to_ascii_lowercase();
-                let encrypted = lower.starts_with("ldaps://") || !insecure;
+                // A UNIX socket never leaves the host: as confidential as TLS.
+                let encrypted =
+                    lower.starts_with("ldaps://") || lower.starts_with("ldapi://") || !insecure;
                 return Ok(AuthConnection {
                     ldap,
                     uri: uri.to_string(),
@@ -502,13 +501,31 @@ pub fn starttls_refusal(uri: &str, starttls: bool, e: &ldap3::LdapError) -> Opti
     ))
 }
 
-/// Rejects URIs ldap3 cannot use (it panics on some host-less forms).
+/// Rejects URIs ldap3 cannot use (it panics on some host-less forms). An `ldapi://` URI
+/// needs the socket path, percent-encoded, as its host (`ldapi://%2Frun%2Fslapd%2Fldapi`).
 pub fn check_uri(uri: &str) -> Result<(), String> {
     let lower = uri.to_ascii_lowercase();
+    if let Some(rest) = lower.strip_prefix("ldapi://") {
+        let path = rest.split(['/', '?']).next().unwrap_or("");
+        if !path.starts_with("%2f") {
+            return Err(format!(
+                "malformed ldap_uri {uri:?}: an ldapi:// URI needs the socket path, \
+                 percent-encoded (ldapi://%2Frun%2Fslapd%2Fldapi)"
+            ));
+        }
+        if path.contains(':') {
+            return Err(format!(
+                "malformed ldap_uri {uri:?}: a port in an ldapi:// URI"
+            ));
+        }
+        return Ok(());
+    }
     let rest = lower
         .strip_prefix("ldap://")
         .or_else(|| lower.strip_prefix("ldaps://"))
-        .ok_or_else(|| format!("malformed ldap_uri {uri:?}: expected ldap:// or ldaps://"))?;
+        .ok_or_else(|| {
+            format!("malformed ldap_uri {uri:?}: expected ldap://, ldaps:// or ldapi://")
+        })?;
     let host = rest.split(['/', '?']).next().unwrap_or("");
     let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
     if host.is_empty() || host.starts_with(':') {
@@ -517,62 +534,10 @@ pub fn check_uri(uri: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether the server certificate is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TlsPolicy {
-    /// `never`, `allow`, `try`: the certificate is not verified.
-    NoVerify,
-    /// `demand`, `hard` (and anything unrecognised): verified against the CA.
-    Verify,
-}
-
-impl TlsPolicy {
-    /// The policy for an `ldap_tls_reqcert` value.
-    pub fn from_reqcert(v: &str) -> TlsPolicy {
-        match v.trim().to_ascii_lowercase().as_str() {
-            "never" | "allow" | "try" => TlsPolicy::NoVerify,
-            _ => TlsPolicy::Verify,
-        }
-    }
-}
-
-/// A rustls client configuration trusting the certificates in `pem`.
-fn client_config(pem: &[u8]) -> Result<Arc<rustls::ClientConfig>, String> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(pem) {
-        let cert = cert.map_err(|e| format!("bad PEM: {e}"))?;
-        roots
-            .add(cert)
-            .map_err(|e| format!("bad CA certificate: {e}"))?;
-    }
-    if roots.is_empty() {
-        return Err("no certificate found".into());
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(cfg))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::backend::ldap::test_options;
-
-    #[test]
-    fn reqcert_values_map_to_policies() {
-        for v in ["never", "allow", "TRY"] {
-            assert_eq!(TlsPolicy::from_reqcert(v), TlsPolicy::NoVerify);
-        }
-        for v in ["demand", "hard", "bogus"] {
-            assert_eq!(TlsPolicy::from_reqcert(v), TlsPolicy::Verify);
-        }
-    }
 
     #[test]
     fn search_bases_parse_scope_and_filter() {
@@ -600,12 +565,10 @@ mod tests {
         assert!(check_uri("ldap:///").is_err());
         assert!(check_uri("ldap://:389").is_err());
         assert!(check_uri("ldapi:///run/slapd").is_err());
+        assert!(check_uri("ldapi://").is_err());
+        assert!(check_uri("ldapi://%2Frun%2Fslapd%2Fldapi").is_ok());
+        assert!(check_uri("LDAPI://%2frun%2Fldapi/").is_ok());
         assert!(check_uri("127.0.0.1").is_err());
-    }
-
-    #[test]
-    fn bad_ca_files_are_reported() {
-        assert!(client_config(b"not pem").is_err());
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod servers;
 pub mod services;
 pub mod ssh_hosts;
 pub mod sudo;
+pub mod tls;
 pub mod users;
 
 use crate::backend::store::CacheOp;
@@ -476,6 +477,7 @@ pub fn test_options() -> LdapOptions {
         id_use_start_tls: true,
         tls_reqcert: "hard".into(),
         tls_cacert: None,
+        tls: crate::config::TlsOptions::default(),
         page_size: 1000,
         search_timeout: 6,
         network_timeout: 6,
