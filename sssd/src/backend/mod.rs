@@ -117,6 +117,7 @@ impl Backend {
             max: secs(dom.offline_timeout_max),
             random_offset: secs(dom.offline_timeout_random_offset),
         };
+        let krb5_retry = backoff.base;
         let per_server =
             u64::from(ldap.network_timeout.max(1)) + u64::from(ldap.opt_timeout.max(1));
         let servers = u64::try_from(ldap.servers().len().max(1)).unwrap_or(1);
@@ -143,7 +144,7 @@ impl Backend {
                 nss: OnceLock::new(),
                 krb5_pending: krb5::tickets::PendingLogins::default(),
                 krb5_renew: krb5::tickets::RenewTable::default(),
-                krb5_retry: base,
+                krb5_retry,
             }),
         }
     }
