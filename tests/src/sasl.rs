@@ -129,6 +129,7 @@ fn sasl_config(base: &str, reader: &str, keytab: &Path, krb5_conf: &Path) -> Sla
             ("KRB5RCACHETYPE".into(), OsString::from("none")),
         ],
         debug: Some("stats".into()),
+        database: String::new(),
     }
 }
 
