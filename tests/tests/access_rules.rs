@@ -78,7 +78,10 @@ fn users(hostname: &str) -> Vec<(&'static str, Vec<(&'static str, String)>)> {
         ("adexpired", vec![("accountExpires", nt(t - DAY))]),
         (
             "adcurrent",
-            vec![("userAccountControl", s(512)), ("accountExpires", nt(t + 30 * DAY))],
+            vec![
+                ("userAccountControl", s(512)),
+                ("accountExpires", nt(t + 30 * DAY)),
+            ],
         ),
         // rhds / 389ds / ipa
         ("nslocked", vec![("nsAccountLock", "TRUE".into())]),
@@ -86,10 +89,16 @@ fn users(hostname: &str) -> Vec<(&'static str, Vec<(&'static str, String)>)> {
         // nds
         ("ndsdisabled", vec![("loginDisabled", "TRUE".into())]),
         ("ndsexpired", vec![("loginExpirationTime", gtime(t - DAY))]),
-        ("ndscurrent", vec![("loginExpirationTime", gtime(t + 30 * DAY))]),
+        (
+            "ndscurrent",
+            vec![("loginExpirationTime", gtime(t + 30 * DAY))],
+        ),
         ("ndsnever", vec![("loginAllowedTimeMap", "\0".repeat(42))]),
         // lockout / ppolicy
-        ("pplocked", vec![("pwdAccountLockedTime", "000001010000Z".into())]),
+        (
+            "pplocked",
+            vec![("pwdAccountLockedTime", "000001010000Z".into())],
+        ),
         ("ppfailed", vec![("pwdAccountLockedTime", gtime(t - 600))]),
         ("ppfuture", vec![("pwdAccountLockedTime", gtime(t + DAY))]),
         // pwd_expire_policy_*, ldap_pwd_policy = shadow
@@ -157,7 +166,13 @@ fn users(hostname: &str) -> Vec<(&'static str, Vec<(&'static str, String)>)> {
 }
 
 /// One domain per rule: (domain, options, [(user, service, rhost, operations, expected)]).
-type Case = (&'static str, &'static str, Option<&'static str>, &'static [&'static str], i32);
+type Case = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static [&'static str],
+    i32,
+);
 
 fn rules() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, Vec<Case>)> {
     use code::{ACCT_EXPIRED, NEW_AUTHTOK_REQD, PERM_DENIED, SUCCESS, SYSTEM_ERR};
@@ -282,6 +297,7 @@ fn rules() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, Vec<Case>)> 
             ],
             vec![
                 ("pwsoon", s, None, AUTH_ACCT, SUCCESS),
+                ("pwsoon", s, None, &["authenticate"], SUCCESS),
                 ("pwexpired", s, None, ACCT, SUCCESS),
                 ("pwvalid", s, None, ACCT, SUCCESS),
             ],
@@ -368,7 +384,11 @@ fn extra_ldif(d: &Directory, users: &[(&str, Vec<(&str, String)>)]) -> String {
         let shadow = attrs.iter().any(|(a, _)| a.starts_with("shadow"));
         out.push_str(&format!("dn: {}\nchangetype: modify\n", d.user_dn(name)));
         if !ppolicy_only {
-            let class = if shadow { "shadowAccount" } else { "rsssdAccessTest" };
+            let class = if shadow {
+                "shadowAccount"
+            } else {
+                "rsssdAccessTest"
+            };
             out.push_str(&format!("add: objectClass\nobjectClass: {class}\n-\n"));
         }
         let mut seen: Vec<&str> = Vec::new();
@@ -450,7 +470,11 @@ fn case_key(dom: &str, user: &str, service: &str, rhost: Option<&str>, ops: &[&s
 }
 
 /// Runs every case against the daemon of `root`; returns the answers by case.
-fn answers(root: &Path, slapd: &Slapd, password_of: &BTreeMap<String, String>) -> (BTreeMap<String, Answer>, Namespace) {
+fn answers(
+    root: &Path,
+    slapd: &Slapd,
+    password_of: &BTreeMap<String, String>,
+) -> (BTreeMap<String, Answer>, Namespace) {
     let ns = Namespace::new(Some(root)).unwrap();
     let sssd = Sssd::start(&ns, &conf(slapd)).unwrap_or_else(|e| panic!("sssd did not start: {e}"));
     pam::wait_for_socket(&ns).unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
@@ -540,19 +564,34 @@ fn every_access_rule_matches_sssd_2_8() {
         for (user, service, rhost, ops, want) in cases {
             let k = case_key(dom, user, service, rhost, ops);
             if debian_answers[&k].code != want {
-                expected_failures.push(format!("sssd 2.8: {k}: {:?}, expected {want}", debian_answers[&k]));
+                expected_failures.push(format!(
+                    "sssd 2.8: {k}: {:?}, expected {want}",
+                    debian_answers[&k]
+                ));
             }
             if our_answers[&k].code != want {
-                expected_failures.push(format!("ours: {k}: {:?}, expected {want}", our_answers[&k]));
+                expected_failures
+                    .push(format!("ours: {k}: {:?}, expected {want}", our_answers[&k]));
             }
         }
     }
-    assert!(expected_failures.is_empty(), "{expected_failures:#?}\n{table}");
+    assert!(
+        expected_failures.is_empty(),
+        "{expected_failures:#?}\n{table}"
+    );
     assert_eq!(our_answers, debian_answers, "ours vs sssd 2.8\n{table}");
     // The warning SSSD shows for a password expiring in 3 days is there.
-    let soon = &our_answers[&case_key("warn", "pwsoon", SERVICE, None, &["authenticate", "acct_mgmt"])];
+    let soon = &our_answers[&case_key(
+        "warn",
+        "pwsoon",
+        SERVICE,
+        None,
+        &["authenticate", "acct_mgmt"],
+    )];
     assert!(
-        soon.messages.iter().any(|m| m.contains("expire") && m.contains('3')),
+        soon.messages
+            .iter()
+            .any(|m| m.contains("expire") && m.contains('3')),
         "{soon:?}"
     );
     drop(ns);

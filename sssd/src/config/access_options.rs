@@ -247,8 +247,9 @@ mod tests {
         let e = LdapAccessOptions::from_config(&cfg("ldap_pwd_policy = ppolicy\n"), "domain/D")
             .expect_err("refused");
         assert!(e.to_string().contains("ldap_pwd_policy"), "{e}");
-        let ok = LdapAccessOptions::from_config(&cfg("ldap_pwd_policy = MIT_Kerberos\n"), "domain/D")
-            .expect("accepted");
+        let ok =
+            LdapAccessOptions::from_config(&cfg("ldap_pwd_policy = MIT_Kerberos\n"), "domain/D")
+                .expect("accepted");
         assert_eq!(ok.pwd_policy, "mit_kerberos");
         let c = cfg("ldap_account_expire_policy = novell\n");
         let e = expire_policy(&c, "domain/D").expect_err("refused");
@@ -257,8 +258,8 @@ mod tests {
         assert_eq!(expire_policy(&c, "domain/D"), Ok(Some("389ds".into())));
         let c = cfg("");
         let order = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let e = check_access_order(&c, "domain/D", &order(&["filter", "hbac"]))
-            .expect_err("refused");
+        let e =
+            check_access_order(&c, "domain/D", &order(&["filter", "hbac"])).expect_err("refused");
         assert!(e.to_string().contains("ldap_access_order"), "{e}");
         assert!(e.to_string().contains("hbac"), "{e}");
         assert!(check_access_order(&c, "domain/D", &order(&["host", "host"])).is_err());

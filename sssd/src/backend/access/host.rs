@@ -32,8 +32,7 @@ fn canonical_name(host: &str) -> Option<String> {
     let mut res: *mut libc::addrinfo = std::ptr::null_mut();
     // SAFETY: the host string is NUL-terminated and lives across the call; `res` receives
     // a list owned by libc that is freed below with freeaddrinfo.
-    let rc =
-        unsafe { libc::getaddrinfo(c_host.as_ptr(), std::ptr::null(), &hints, &mut res) };
+    let rc = unsafe { libc::getaddrinfo(c_host.as_ptr(), std::ptr::null(), &hints, &mut res) };
     if rc != 0 || res.is_null() {
         return None;
     }

@@ -214,7 +214,12 @@ fn entry_step(
             rules::authorized_service(&a.authorized_service, snap, req.service, items)
         }
         "host" => match req.host {
-            Some(h) => rules::host(&a.authorized_host, snap, &h.hostname, h.canonical.as_deref()),
+            Some(h) => rules::host(
+                &a.authorized_host,
+                snap,
+                &h.hostname,
+                h.canonical.as_deref(),
+            ),
             None => {
                 tracing::error!("this host's name is unknown: access denied");
                 Step::Stop(status::PERM_DENIED)
@@ -274,7 +279,10 @@ pub async fn check(
             }
         };
         if let Step::Stop(st) = step {
-            tracing::info!("ldap access: {:?}: rule {rule:?} ends with status {st}", user.name);
+            tracing::info!(
+                "ldap access: {:?}: rule {rule:?} ends with status {st}",
+                user.name
+            );
             return Ok((Decision::new(st, items), learned));
         }
     }
@@ -434,7 +442,10 @@ pub fn password_attrs(opts: &AuthOptions) -> Vec<String> {
         .iter()
         .map(|s| s.to_string())
         .collect(),
-        "mit_kerberos" => vec![a.krb_last_pwd_change.clone(), a.krb_password_expiration.clone()],
+        "mit_kerberos" => vec![
+            a.krb_last_pwd_change.clone(),
+            a.krb_password_expiration.clone(),
+        ],
         _ => Vec::new(),
     }
 }
@@ -470,7 +481,11 @@ pub async fn read_attrs(
     let snapshot = attrs
         .iter()
         .filter_map(|a| {
-            let values: Vec<Vec<u8>> = entry.raw_values(a).into_iter().map(<[u8]>::to_vec).collect();
+            let values: Vec<Vec<u8>> = entry
+                .raw_values(a)
+                .into_iter()
+                .map(<[u8]>::to_vec)
+                .collect();
             (!values.is_empty()).then(|| (a.to_ascii_lowercase(), values))
         })
         .collect();
@@ -494,7 +509,14 @@ async fn check_ppolicy(
     let mut enabled = false;
     for dn in &dns {
         let entries = ctx
-            .search_with(conn, dn, Scope::Base, "(objectClass=*)", vec!["pwdLockout".into()], t)
+            .search_with(
+                conn,
+                dn,
+                Scope::Base,
+                "(objectClass=*)",
+                vec!["pwdLockout".into()],
+                t,
+            )
             .await?;
         let Some(e) = entries.first() else {
             tracing::debug!("no password policy entry {dn:?}");
@@ -511,7 +533,10 @@ async fn check_ppolicy(
         break;
     }
     if !enabled {
-        tracing::debug!("password policy lockout is not enabled: {:?} allowed", user.name);
+        tracing::debug!(
+            "password policy lockout is not enabled: {:?} allowed",
+            user.name
+        );
         learned.lockout_allowed = Some(true);
         return Ok(Step::Pass);
     }

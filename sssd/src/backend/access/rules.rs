@@ -83,7 +83,14 @@ pub fn generalized_time(v: &str) -> Option<i64> {
         return None;
     }
     let n = |r: std::ops::Range<usize>| digits.get(r).and_then(|s| s.parse::<i64>().ok());
-    let (y, mo, d, h, mi, s) = (n(0..4)?, n(4..6)?, n(6..8)?, n(8..10)?, n(10..12)?, n(12..14)?);
+    let (y, mo, d, h, mi, s) = (
+        n(0..4)?,
+        n(4..6)?,
+        n(6..8)?,
+        n(8..10)?,
+        n(10..12)?,
+        n(12..14)?,
+    );
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
         return None;
     }
@@ -300,7 +307,12 @@ pub fn password_state(
     }
 }
 
-fn shadow_password(a: &AccessAttrs, snap: Snapshot<'_>, now: i64, items: &mut Vec<Item>) -> PwdState {
+fn shadow_password(
+    a: &AccessAttrs,
+    snap: Snapshot<'_>,
+    now: i64,
+    items: &mut Vec<Item>,
+) -> PwdState {
     if snap.first(&a.shadow_last_change).is_none() {
         tracing::error!(
             "ldap_pwd_policy = shadow but the entry has no {}: access denied",
@@ -453,9 +465,7 @@ pub fn authorized_service(
     match list_match(&values, service) {
         ListMatch::Allowed => Step::Pass,
         ListMatch::Denied => {
-            items.push(system_info(
-                "Access denied by authorized service attribute",
-            ));
+            items.push(system_info("Access denied by authorized service attribute"));
             Step::Stop(status::PERM_DENIED)
         }
         ListMatch::NoMatch => {

@@ -40,8 +40,10 @@ fn messages(items: &[Item]) -> Vec<String> {
 
 fn warning(items: &[Item]) -> Option<u32> {
     items.iter().find_map(|(t, d)| {
-        (*t == response::USER_INFO && d.len() == 8 && d[..4] == user_info::EXPIRE_WARN.to_ne_bytes())
-            .then(|| u32::from_ne_bytes([d[4], d[5], d[6], d[7]]))
+        (*t == response::USER_INFO
+            && d.len() == 8
+            && d[..4] == user_info::EXPIRE_WARN.to_ne_bytes())
+        .then(|| u32::from_ne_bytes([d[4], d[5], d[6], d[7]]))
     })
 }
 
@@ -73,9 +75,18 @@ fn shadow_expiry() {
     let past = (NOW / DAY - 1).to_string();
     let future = (NOW / DAY + 1).to_string();
     assert_eq!(expire_with("shadow", &[]).0, Step::Pass);
-    assert_eq!(expire_with("shadow", &[("shadowExpire", &future)]).0, Step::Pass);
-    assert_eq!(expire_with("shadow", &[("shadowExpire", "0")]).0, Step::Pass);
-    assert_eq!(expire_with("shadow", &[("shadowExpire", "-1")]).0, Step::Pass);
+    assert_eq!(
+        expire_with("shadow", &[("shadowExpire", &future)]).0,
+        Step::Pass
+    );
+    assert_eq!(
+        expire_with("shadow", &[("shadowExpire", "0")]).0,
+        Step::Pass
+    );
+    assert_eq!(
+        expire_with("shadow", &[("shadowExpire", "-1")]).0,
+        Step::Pass
+    );
     let (s, m) = expire_with("shadow", &[("shadowExpire", &past)]);
     assert_eq!(s, Step::Stop(status::ACCT_EXPIRED));
     assert_eq!(m, ["Account expired according to shadow attributes"]);
@@ -99,12 +110,18 @@ fn ad_rhds_ipa_expiry() {
     let (s, m) = expire_with("ad", &[("userAccountControl", "514")]);
     assert_eq!(s, Step::Stop(status::PERM_DENIED));
     assert_eq!(m, ["The user account is disabled on the AD server"]);
-    assert_eq!(expire_with("ad", &[("userAccountControl", "512")]).0, Step::Pass);
+    assert_eq!(
+        expire_with("ad", &[("userAccountControl", "512")]).0,
+        Step::Pass
+    );
     let nt = |unix: i64| ((unix + 11_644_473_600) * 10_000_000).to_string();
     let (s, m) = expire_with("ad", &[("accountExpires", &nt(NOW - 10))]);
     assert_eq!(s, Step::Stop(status::ACCT_EXPIRED));
     assert_eq!(m, ["The user account is expired on the AD server"]);
-    assert_eq!(expire_with("ad", &[("accountExpires", &nt(NOW + 60))]).0, Step::Pass);
+    assert_eq!(
+        expire_with("ad", &[("accountExpires", &nt(NOW + 60))]).0,
+        Step::Pass
+    );
     assert_eq!(expire_with("ad", &[("accountExpires", "0")]).0, Step::Pass);
     assert_eq!(
         expire_with("ad", &[("accountExpires", "9223372036854775807")]).0,
@@ -122,7 +139,10 @@ fn ad_rhds_ipa_expiry() {
         expire_with("ipa", &[("userAccountControl", "2")]).0,
         Step::Stop(status::PERM_DENIED)
     );
-    assert_eq!(expire_with("rhds", &[("userAccountControl", "2")]).0, Step::Pass);
+    assert_eq!(
+        expire_with("rhds", &[("userAccountControl", "2")]).0,
+        Step::Pass
+    );
 }
 
 #[test]
@@ -153,7 +173,12 @@ fn nds_expiry_and_time_map() {
     assert!(!nds_time_allowed(&map, 20_005 * DAY + 8 * 3600));
 }
 
-fn pwd(mode: PwdExpireMode, policy: &str, pairs: &[(&str, &str)], warn: Option<i64>) -> (Step, Option<u32>) {
+fn pwd(
+    mode: PwdExpireMode,
+    policy: &str,
+    pairs: &[(&str, &str)],
+    warn: Option<i64>,
+) -> (Step, Option<u32>) {
     let s = snap(pairs);
     let mut items = Vec::new();
     let step = pwd_expire(mode, policy, &attrs(), Snapshot(&s), NOW, warn, &mut items);
@@ -166,35 +191,78 @@ fn shadow_password_policy() {
     let today = NOW / DAY;
     let changed = |ago: i64| (today - ago).to_string();
     // Changed 10 days ago, max 30, warn 7: fine, no warning.
-    let ok = [("shadowLastChange", changed(10)), ("shadowMax", "30".into()), ("shadowWarning", "7".into())];
+    let ok = [
+        ("shadowLastChange", changed(10)),
+        ("shadowMax", "30".into()),
+        ("shadowWarning", "7".into()),
+    ];
     let ok: Vec<(&str, &str)> = ok.iter().map(|(a, b)| (*a, b.as_str())).collect();
     assert_eq!(pwd(Reject, "shadow", &ok, None), (Step::Pass, None));
     // Changed 27 days ago: 3 days left, warned in seconds.
-    let soon = [("shadowLastChange", changed(27)), ("shadowMax", "30".into()), ("shadowWarning", "7".into())];
+    let soon = [
+        ("shadowLastChange", changed(27)),
+        ("shadowMax", "30".into()),
+        ("shadowWarning", "7".into()),
+    ];
     let soon: Vec<(&str, &str)> = soon.iter().map(|(a, b)| (*a, b.as_str())).collect();
-    assert_eq!(pwd(Warn, "shadow", &soon, None), (Step::Pass, Some(3 * 86_400)));
+    assert_eq!(
+        pwd(Warn, "shadow", &soon, None),
+        (Step::Pass, Some(3 * 86_400))
+    );
     // Expires today: the seconds until midnight.
-    let today_pw = [("shadowLastChange", changed(30)), ("shadowMax", "30".into()), ("shadowWarning", "7".into())];
+    let today_pw = [
+        ("shadowLastChange", changed(30)),
+        ("shadowMax", "30".into()),
+        ("shadowWarning", "7".into()),
+    ];
     let today_pw: Vec<(&str, &str)> = today_pw.iter().map(|(a, b)| (*a, b.as_str())).collect();
     let (s, w) = pwd(Warn, "shadow", &today_pw, None);
-    assert_eq!((s, w), (Step::Pass, Some(u32::try_from((today + 1) * DAY - NOW).unwrap_or(0))));
+    assert_eq!(
+        (s, w),
+        (
+            Step::Pass,
+            Some(u32::try_from((today + 1) * DAY - NOW).unwrap_or(0))
+        )
+    );
     // Expired: each mode's status.
-    let old = [("shadowLastChange", changed(40)), ("shadowMax", "30".into())];
+    let old = [
+        ("shadowLastChange", changed(40)),
+        ("shadowMax", "30".into()),
+    ];
     let old: Vec<(&str, &str)> = old.iter().map(|(a, b)| (*a, b.as_str())).collect();
-    assert_eq!(pwd(Reject, "shadow", &old, None).0, Step::Stop(status::PERM_DENIED));
-    assert_eq!(pwd(Warn, "shadow", &old, None).0, Step::Stop(status::SUCCESS));
-    assert_eq!(pwd(Renew, "shadow", &old, None).0, Step::Stop(status::NEW_AUTHTOK_REQD));
+    assert_eq!(
+        pwd(Reject, "shadow", &old, None).0,
+        Step::Stop(status::PERM_DENIED)
+    );
+    assert_eq!(
+        pwd(Warn, "shadow", &old, None).0,
+        Step::Stop(status::SUCCESS)
+    );
+    assert_eq!(
+        pwd(Renew, "shadow", &old, None).0,
+        Step::Stop(status::NEW_AUTHTOK_REQD)
+    );
     // shadowLastChange 0: must change now.
     assert_eq!(
         pwd(Renew, "shadow", &[("shadowLastChange", "0")], None).0,
         Step::Stop(status::NEW_AUTHTOK_REQD)
     );
     // Inactive too long, or shadowExpire passed: the account has expired.
-    let inactive = [("shadowLastChange", changed(40)), ("shadowMax", "30".into()), ("shadowInactive", "5".into())];
+    let inactive = [
+        ("shadowLastChange", changed(40)),
+        ("shadowMax", "30".into()),
+        ("shadowInactive", "5".into()),
+    ];
     let inactive: Vec<(&str, &str)> = inactive.iter().map(|(a, b)| (*a, b.as_str())).collect();
-    assert_eq!(pwd(Warn, "shadow", &inactive, None).0, Step::Stop(status::ACCT_EXPIRED));
+    assert_eq!(
+        pwd(Warn, "shadow", &inactive, None).0,
+        Step::Stop(status::ACCT_EXPIRED)
+    );
     // No shadowLastChange, or a malformed value: a system error, as SSSD.
-    assert_eq!(pwd(Reject, "shadow", &[], None).0, Step::Stop(status::SYSTEM_ERR));
+    assert_eq!(
+        pwd(Reject, "shadow", &[], None).0,
+        Step::Stop(status::SYSTEM_ERR)
+    );
     assert_eq!(
         pwd(Reject, "shadow", &[("shadowLastChange", "x")], None).0,
         Step::Stop(status::SYSTEM_ERR)
@@ -213,33 +281,69 @@ fn kerberos_password_policy() {
         let unix = NOW + s;
         let (d, secs) = (unix.div_euclid(DAY), unix.rem_euclid(DAY));
         let (y, m, dd) = civil(d);
-        format!("{y:04}{m:02}{dd:02}{:02}{:02}{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+        format!(
+            "{y:04}{m:02}{dd:02}{:02}{:02}{:02}Z",
+            secs / 3600,
+            secs % 3600 / 60,
+            secs % 60
+        )
     };
     let last = ("krbLastPwdChange", "20200101000000Z");
     let in_2d = t(2 * DAY);
     let in_20d = t(20 * DAY);
     let ago = t(-60);
     assert_eq!(
-        pwd(Warn, "mit_kerberos", &[last, ("krbPasswordExpiration", &in_2d)], None),
+        pwd(
+            Warn,
+            "mit_kerberos",
+            &[last, ("krbPasswordExpiration", &in_2d)],
+            None
+        ),
         (Step::Pass, Some(2 * 86_400))
     );
     assert_eq!(
-        pwd(Warn, "mit_kerberos", &[last, ("krbPasswordExpiration", &in_20d)], None),
+        pwd(
+            Warn,
+            "mit_kerberos",
+            &[last, ("krbPasswordExpiration", &in_20d)],
+            None
+        ),
         (Step::Pass, None),
         "beyond the 7-day default"
     );
     assert_eq!(
-        pwd(Warn, "mit_kerberos", &[last, ("krbPasswordExpiration", &in_20d)], Some(0)).1,
+        pwd(
+            Warn,
+            "mit_kerberos",
+            &[last, ("krbPasswordExpiration", &in_20d)],
+            Some(0)
+        )
+        .1,
         Some(20 * 86_400),
         "0 always warns"
     );
     assert_eq!(
-        pwd(Renew, "mit_kerberos", &[last, ("krbPasswordExpiration", &ago)], None).0,
+        pwd(
+            Renew,
+            "mit_kerberos",
+            &[last, ("krbPasswordExpiration", &ago)],
+            None
+        )
+        .0,
         Step::Stop(status::NEW_AUTHTOK_REQD)
     );
-    assert_eq!(pwd(Reject, "mit_kerberos", &[last], None), (Step::Pass, None));
     assert_eq!(
-        pwd(Reject, "mit_kerberos", &[("krbPasswordExpiration", &ago)], None).0,
+        pwd(Reject, "mit_kerberos", &[last], None),
+        (Step::Pass, None)
+    );
+    assert_eq!(
+        pwd(
+            Reject,
+            "mit_kerberos",
+            &[("krbPasswordExpiration", &ago)],
+            None
+        )
+        .0,
         Step::Stop(status::SYSTEM_ERR)
     );
 }
@@ -259,9 +363,15 @@ fn civil(z: i64) -> (i64, i64, i64) {
 #[test]
 fn service_host_rhost_lists() {
     let a = attrs();
-    let s = snap(&[("authorizedService", "sshd"), ("authorizedService", "!login")]);
+    let s = snap(&[
+        ("authorizedService", "sshd"),
+        ("authorizedService", "!login"),
+    ]);
     let mut items = Vec::new();
-    assert_eq!(authorized_service(&a.authorized_service, Snapshot(&s), "SSHD", &mut items), Step::Pass);
+    assert_eq!(
+        authorized_service(&a.authorized_service, Snapshot(&s), "SSHD", &mut items),
+        Step::Pass
+    );
     assert_eq!(
         authorized_service(&a.authorized_service, Snapshot(&s), "login", &mut items),
         Step::Stop(status::PERM_DENIED)
@@ -283,7 +393,10 @@ fn service_host_rhost_lists() {
         ]
     );
     let star = snap(&[("authorizedService", "*"), ("authorizedService", "!su")]);
-    assert_eq!(authorized_service(&a.authorized_service, Snapshot(&star), "x", &mut items), Step::Pass);
+    assert_eq!(
+        authorized_service(&a.authorized_service, Snapshot(&star), "x", &mut items),
+        Step::Pass
+    );
     assert_eq!(
         authorized_service(&a.authorized_service, Snapshot(&star), "su", &mut items),
         Step::Stop(status::PERM_DENIED),
@@ -291,20 +404,41 @@ fn service_host_rhost_lists() {
     );
 
     let h = snap(&[("host", "box.example.test")]);
-    assert_eq!(host("host", Snapshot(&h), "box", Some("box.example.test")), Step::Pass);
-    assert_eq!(host("host", Snapshot(&h), "other", Some("other.example.test")), Step::Stop(status::PERM_DENIED));
-    assert_eq!(host("host", Snapshot(&[]), "box", None), Step::Stop(status::PERM_DENIED));
+    assert_eq!(
+        host("host", Snapshot(&h), "box", Some("box.example.test")),
+        Step::Pass
+    );
+    assert_eq!(
+        host("host", Snapshot(&h), "other", Some("other.example.test")),
+        Step::Stop(status::PERM_DENIED)
+    );
+    assert_eq!(
+        host("host", Snapshot(&[]), "box", None),
+        Step::Stop(status::PERM_DENIED)
+    );
     let deny = snap(&[("host", "*"), ("host", "!box")]);
-    assert_eq!(host("host", Snapshot(&deny), "box", Some("box.example.test")), Step::Stop(status::PERM_DENIED));
+    assert_eq!(
+        host("host", Snapshot(&deny), "box", Some("box.example.test")),
+        Step::Stop(status::PERM_DENIED)
+    );
     assert_eq!(host("host", Snapshot(&deny), "elsewhere", None), Step::Pass);
 
     let r = snap(&[("rhost", "10.0.0.1"), ("rhost", "!bad.example")]);
     assert_eq!(rhost("rhost", Snapshot(&r), ""), Step::Pass, "local access");
     assert_eq!(rhost("rhost", Snapshot(&[]), ""), Step::Pass);
     assert_eq!(rhost("rhost", Snapshot(&r), "10.0.0.1"), Step::Pass);
-    assert_eq!(rhost("rhost", Snapshot(&r), "BAD.example"), Step::Stop(status::PERM_DENIED));
-    assert_eq!(rhost("rhost", Snapshot(&r), "10.0.0.2"), Step::Stop(status::PERM_DENIED));
-    assert_eq!(rhost("rhost", Snapshot(&[]), "10.0.0.2"), Step::Stop(status::PERM_DENIED));
+    assert_eq!(
+        rhost("rhost", Snapshot(&r), "BAD.example"),
+        Step::Stop(status::PERM_DENIED)
+    );
+    assert_eq!(
+        rhost("rhost", Snapshot(&r), "10.0.0.2"),
+        Step::Stop(status::PERM_DENIED)
+    );
+    assert_eq!(
+        rhost("rhost", Snapshot(&[]), "10.0.0.2"),
+        Step::Stop(status::PERM_DENIED)
+    );
 }
 
 #[test]
@@ -313,11 +447,20 @@ fn ppolicy_lock_times() {
     let future = "29990101000000Z";
     assert!(ppolicy_locked(PERMANENTLY_LOCKED, None, true, NOW));
     assert!(ppolicy_locked(PERMANENTLY_LOCKED, None, false, NOW));
-    assert!(!ppolicy_locked(past, None, true, NOW), "lockout honours only the permanent lock");
+    assert!(
+        !ppolicy_locked(past, None, true, NOW),
+        "lockout honours only the permanent lock"
+    );
     assert!(ppolicy_locked(past, None, false, NOW));
     assert!(!ppolicy_locked(future, None, false, NOW));
-    assert!(!ppolicy_locked(past, Some("60"), false, NOW), "the duration has passed");
-    assert!(ppolicy_locked(past, Some("0"), false, NOW), "0: locked until reset");
+    assert!(
+        !ppolicy_locked(past, Some("60"), false, NOW),
+        "the duration has passed"
+    );
+    assert!(
+        ppolicy_locked(past, Some("0"), false, NOW),
+        "0: locked until reset"
+    );
     assert!(ppolicy_locked(past, Some("x"), false, NOW));
     assert!(ppolicy_locked("garbage", None, false, NOW));
 }
