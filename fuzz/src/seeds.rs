@@ -329,7 +329,8 @@ fn cache_record() -> Vec<(&'static str, Vec<u8>)> {
     };
     let access = AccessRecord {
         filter_matched: Some(true),
-        shadow_expire: Some(Some("19800".into())),
+        lockout_allowed: Some(false),
+        entry: Some(vec![("shadowexpire".into(), vec![b"19800".to_vec()])]),
     };
     vec![
         ("user", cache::encode_user(&user)),

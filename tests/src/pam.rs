@@ -41,6 +41,8 @@ pub mod code {
     pub const AUTHINFO_UNAVAIL: i32 = 9;
     /// PAM_USER_UNKNOWN.
     pub const USER_UNKNOWN: i32 = 10;
+    /// PAM_NEW_AUTHTOK_REQD.
+    pub const NEW_AUTHTOK_REQD: i32 = 12;
     /// PAM_ACCT_EXPIRED.
     pub const ACCT_EXPIRED: i32 = 13;
     /// PAM_AUTHTOK_ERR.
@@ -121,6 +123,19 @@ pub fn pamtester(
     ops: &[&str],
     input: &str,
 ) -> Result<PamOutcome> {
+    pamtester_items(ns, caller, service, user, &[], ops, input)
+}
+
+/// [`pamtester`] with PAM items set first (`-I item=value`, e.g. `("rhost", "192.0.2.1")`).
+pub fn pamtester_items(
+    ns: &Namespace,
+    caller: Caller,
+    service: &str,
+    user: &str,
+    items: &[(&str, &str)],
+    ops: &[&str],
+    input: &str,
+) -> Result<PamOutcome> {
     let mut argv: Vec<String> = Vec::new();
     if let Caller::User(uid, gid) = caller {
         argv.extend([
@@ -130,7 +145,11 @@ pub fn pamtester(
             "--clear-groups".into(),
         ]);
     }
-    argv.extend(["pamtester".into(), "-v".into(), service.into(), user.into()]);
+    argv.extend(["pamtester".into(), "-v".into()]);
+    for (item, value) in items {
+        argv.extend(["-I".into(), format!("{item}={value}")]);
+    }
+    argv.extend([service.into(), user.into()]);
     argv.extend(ops.iter().map(|s| (*s).to_owned()));
     let mut c = ns.command(&argv);
     c.env("LC_ALL", "C").env("LANG", "C");

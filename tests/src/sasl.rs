@@ -130,6 +130,7 @@ fn sasl_config(base: &str, reader: &str, keytab: &Path, krb5_conf: &Path) -> Sla
         ],
         debug: Some("stats".into()),
         ldapi: false,
+        database: String::new(),
     }
 }
 

@@ -48,6 +48,18 @@ pub struct SlapdConfig {
     /// Also listen on a UNIX socket (`ldapi://`) in the server's directory, see
     /// [`Slapd::ldapi_uri`].
     pub ldapi: bool,
+    /// Extra lines at the end of the database section (overlays, e.g. [`PPOLICY`]).
+    pub database: String,
+}
+
+/// [`SlapdConfig::global`] and [`SlapdConfig::database`] lines for the password-policy
+/// overlay (Debian's `/usr/lib/ldap/ppolicy.so`), its default policy
+/// `cn=ppolicy,ou=policies,<base>` (the entry itself is the test's to add).
+pub fn ppolicy_config(base: &str) -> (String, String) {
+    (
+        "moduleload ppolicy\n".to_string(),
+        format!("overlay ppolicy\nppolicy_default \"cn=ppolicy,ou=policies,{base}\"\n"),
+    )
 }
 
 /// A running (or stopped) private slapd.
@@ -386,6 +398,7 @@ fn slapd_conf(
         ),
     }
     s.push_str("index objectClass eq\nindex uid,uidNumber,gidNumber,memberUid,member,cn eq\n");
+    s.push_str(&config.database);
     s
 }
 

@@ -45,7 +45,7 @@ use std::path::Path;
 use std::sync::Arc;
 use thiserror::Error;
 
-pub use access::AccessRecord;
+pub use access::{AccessAttr, AccessRecord};
 pub use autofs::{AutofsMap, AutofsOp, CachedMap};
 pub use creds::Credentials;
 pub use env::SCHEMA_VERSION;

@@ -624,7 +624,8 @@ fn access_records_are_kept_apart_and_go_with_the_user() {
     let (_d, cache) = open();
     let rec = crate::cache::AccessRecord {
         filter_matched: Some(false),
-        shadow_expire: Some(Some("19000".into())),
+        lockout_allowed: Some(true),
+        entry: Some(vec![("shadowexpire".into(), vec![b"19000".to_vec()])]),
     };
     let mut w = cache.writer().unwrap();
     w.put_user(&user("alice", 1000), 1, 2).unwrap();

@@ -216,8 +216,11 @@ pub struct AuthOptions {
     pub ldap_access_filter: Option<String>,
     /// `ldap_access_order` (default `filter`), lowercased.
     pub ldap_access_order: Vec<String>,
-    /// `ldap_account_expire_policy` (`shadow`, ...; unset = none).
+    /// `ldap_account_expire_policy` (`shadow`, `ad`, `rhds`, `ipa`, `389ds`, `nds`),
+    /// lowercased; unset = none.
     pub ldap_account_expire_policy: Option<String>,
+    /// The other access-control options (password policy, ppolicy entry, attributes).
+    pub ldap_access: super::access_options::LdapAccessOptions,
     /// `ldap_user_shadow_expire` attribute (`shadowExpire`).
     pub ldap_user_shadow_expire: String,
     /// `ldap_pwmodify_mode` (`exop`, default; `ldap_modify`).
@@ -298,29 +301,9 @@ impl AuthOptions {
         if order.is_empty() {
             order.push("filter".to_string());
         }
-        for o in &order {
-            if ![
-                "filter",
-                "expire",
-                "lockout",
-                "ppolicy",
-                "pwd_expire_policy_reject",
-                "pwd_expire_policy_warn",
-                "pwd_expire_policy_renew",
-                "authorized_service",
-                "host",
-                "rhost",
-            ]
-            .contains(&o.as_str())
-            {
-                return Err(ConfigError::bad_value(
-                    s,
-                    "ldap_access_order",
-                    cfg.get(s, "ldap_access_order").unwrap_or_default(),
-                    format!("unknown access control {o:?}"),
-                ));
-            }
-        }
+        super::access_options::check_access_order(cfg, s, &order)?;
+        let ldap_account_expire_policy = super::access_options::expire_policy(cfg, s)?;
+        let ldap_access = super::access_options::LdapAccessOptions::from_config(cfg, s)?;
         let krb5_keytab = string(cfg, s, "krb5_keytab", "/etc/krb5.keytab");
         let mut servers = cfg.get_list(s, "krb5_server");
         servers.extend(cfg.get_list(s, "krb5_backup_server"));
@@ -337,7 +320,8 @@ impl AuthOptions {
             )?,
             ldap_access_filter: optional(cfg, s, "ldap_access_filter"),
             ldap_access_order: order,
-            ldap_account_expire_policy: optional(cfg, s, "ldap_account_expire_policy"),
+            ldap_account_expire_policy,
+            ldap_access,
             ldap_user_shadow_expire: string(cfg, s, "ldap_user_shadow_expire", "shadowExpire"),
             ldap_pwmodify_mode: string(cfg, s, "ldap_pwmodify_mode", "exop").to_ascii_lowercase(),
             simple: SimpleAccessOptions {

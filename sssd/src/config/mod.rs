@@ -6,6 +6,7 @@
 //! [`Config::get_list`], [`Config::domains`], [`Config::services`], and the typed option
 //! structs in [`options`] built by their `from_config` functions.
 
+pub mod access_options;
 pub mod auth_options;
 pub mod ciphers;
 pub mod dns_options;
@@ -25,6 +26,7 @@ pub mod tls_options;
 use std::path::Path;
 use thiserror::Error;
 
+pub use access_options::{AccessAttrs, LdapAccessOptions};
 pub use auth_options::{AuthOptions, Krb5Options, PamOptions, SaslOptions, SimpleAccessOptions};
 pub use maps::MapOptions;
 pub use options::{DomainOptions, LdapOptions, NssOptions, SssdOptions};

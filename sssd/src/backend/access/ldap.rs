@@ -1,26 +1,29 @@
-//! `access_provider = ldap`: the `ldap_access_order` rules, each of which must pass.
+//! `access_provider = ldap`: the `ldap_access_order` rules, in order; the first that does
+//! not allow decides (SSSD 2.8's rules, statuses and messages).
 //!
 //! - `filter`: the user's entry, read with a base-scope search on its DN, must match
 //!   `(&(<name attr>=<user>)(objectClass=<user class>)<ldap_access_filter>)`. No entry →
 //!   denied. An unset or empty `ldap_access_filter`, or one that does not parse, denies
 //!   everyone (as SSSD does) with an error naming the option.
-//! - `expire`: `ldap_account_expire_policy = shadow` reads `ldap_user_shadow_expire` (days
-//!   since the epoch): the account is expired (ACCT_EXPIRED) when the value is positive and
-//!   today (UTC days since the epoch) is on or after it. A missing value allows; a malformed
-//!   one denies. No policy, or a policy other than `shadow`, denies with an error.
-//! - Every other rule (`lockout`, `ppolicy`, `pwd_expire_policy_*`, `authorized_service`,
-//!   `host`, `rhost`) is not implemented here: it denies, with an error naming the rule, so
-//!   that a configuration asking for a restriction never silently grants access.
+//! - `lockout` (deprecated) and `ppolicy`: when the policy entry (`ldap_pwdlockout_dn`, by
+//!   default `cn=ppolicy,ou=policies,<search base>`) has `pwdLockout: TRUE`, the user's
+//!   `pwdAccountLockedTime` locks: `000001010000Z` always; for `ppolicy` any time not in
+//!   the future too, unless the entry's `pwdLockoutDuration` has passed since.
+//! - `expire`, `pwd_expire_policy_*`, `authorized_service`, `host`, `rhost`: decided on the
+//!   user's attributes (one base search fetches those the configured rules need); see
+//!   [`super::rules`].
 //! - An empty `ldap_access_order` denies everyone.
 //!
 //! While the directory cannot be reached, [`check_offline`] applies the same rules to what
-//! the user's last online check learned (kept in the cache); a user never checked online
-//! is denied.
+//! the user's last online check learned (kept in the cache, as SSSD keeps the filter and
+//! lockout results and the attributes in the user's cache entry); a rule that check did
+//! not reach denies.
 
+use super::rules::{self, Item, PwdExpireMode, Snapshot, Step};
 use crate::backend::ldap::connection::Connection;
 use crate::backend::ldap::search::{Entry, SearchError};
 use crate::backend::ldap::{MapCtx, filter, now};
-use crate::cache::AccessRecord;
+use crate::cache::{AccessAttr, AccessRecord};
 use crate::config::AuthOptions;
 use crate::model::User;
 use ldap3::Scope;
@@ -72,96 +75,279 @@ pub fn access_filter(
     Ok(f)
 }
 
+/// This host's names for the `host` rule: `gethostname`, and its canonical name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostNames {
+    /// The name `gethostname` returns.
+    pub hostname: String,
+    /// The canonical name `getaddrinfo(AI_CANONNAME)` gives for it, if any.
+    pub canonical: Option<String>,
+}
+
+/// The PAM request the rules look at.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AccessRequest<'a> {
+    /// PAM_SERVICE (`authorized_service`).
+    pub service: &'a str,
+    /// PAM_RHOST, empty when unset (`rhost`).
+    pub rhost: &'a str,
+    /// This host's names (`host`); `None` when they could not be read.
+    pub host: Option<&'a HostNames>,
+}
+
+/// The outcome: a PAM status and the messages for the user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decision {
+    /// The PAM status.
+    pub status: i32,
+    /// Response items (SYSTEM_INFO texts, the USER_INFO expiry warning).
+    pub items: Vec<Item>,
+}
+
+impl Decision {
+    fn new(status: i32, items: Vec<Item>) -> Decision {
+        Decision { status, items }
+    }
+}
+
+/// Whether `rule` decides on the user's attributes alone.
+fn entry_rule(rule: &str) -> bool {
+    matches!(
+        rule,
+        "expire"
+            | "pwd_expire_policy_reject"
+            | "pwd_expire_policy_warn"
+            | "pwd_expire_policy_renew"
+            | "authorized_service"
+            | "host"
+            | "rhost"
+    )
+}
+
+/// The user attributes the entry-based rules of `opts` read.
+pub fn entry_attrs(opts: &AuthOptions) -> Vec<String> {
+    let a = &opts.ldap_access.attrs;
+    let mut out: Vec<&String> = Vec::new();
+    for rule in &opts.ldap_access_order {
+        match rule.as_str() {
+            "expire" => match opts.ldap_account_expire_policy.as_deref() {
+                Some("shadow") => out.push(&a.shadow_expire),
+                Some("ad") => out.extend([&a.ad_user_account_control, &a.ad_account_expires]),
+                Some("rhds" | "389ds") => out.push(&a.ns_account_lock),
+                Some("ipa") => out.extend([
+                    &a.ns_account_lock,
+                    &a.ad_user_account_control,
+                    &a.ad_account_expires,
+                ]),
+                Some("nds") => out.extend([
+                    &a.nds_login_disabled,
+                    &a.nds_login_expiration_time,
+                    &a.nds_login_allowed_time_map,
+                ]),
+                _ => {}
+            },
+            "pwd_expire_policy_reject" | "pwd_expire_policy_warn" | "pwd_expire_policy_renew" => {
+                match opts.ldap_access.pwd_policy.as_str() {
+                    "shadow" => out.extend([
+                        &a.shadow_last_change,
+                        &a.shadow_min,
+                        &a.shadow_max,
+                        &a.shadow_warning,
+                        &a.shadow_inactive,
+                        &a.shadow_expire,
+                    ]),
+                    "mit_kerberos" => {
+                        out.extend([&a.krb_last_pwd_change, &a.krb_password_expiration])
+                    }
+                    _ => {}
+                }
+            }
+            "authorized_service" => out.push(&a.authorized_service),
+            "host" => out.push(&a.authorized_host),
+            "rhost" => out.push(&a.authorized_rhost),
+            _ => {}
+        }
+    }
+    let mut attrs: Vec<String> = Vec::new();
+    for n in out {
+        let n = n.trim();
+        if !n.is_empty() && !attrs.iter().any(|x| x.eq_ignore_ascii_case(n)) {
+            attrs.push(n.to_string());
+        }
+    }
+    attrs
+}
+
+/// The entry-based `rule` on `snap`.
+fn entry_step(
+    rule: &str,
+    opts: &AuthOptions,
+    snap: Snapshot<'_>,
+    req: &AccessRequest<'_>,
+    now: i64,
+    items: &mut Vec<Item>,
+) -> Step {
+    let a = &opts.ldap_access.attrs;
+    let pwd = |mode, items: &mut Vec<Item>| {
+        rules::pwd_expire(
+            mode,
+            &opts.ldap_access.pwd_policy,
+            a,
+            snap,
+            now,
+            opts.ldap_access.pwd_expiration_warning,
+            items,
+        )
+    };
+    match rule {
+        "expire" => rules::expire(
+            opts.ldap_account_expire_policy.as_deref(),
+            a,
+            snap,
+            now,
+            items,
+        ),
+        "pwd_expire_policy_reject" => pwd(PwdExpireMode::Reject, items),
+        "pwd_expire_policy_warn" => pwd(PwdExpireMode::Warn, items),
+        "pwd_expire_policy_renew" => pwd(PwdExpireMode::Renew, items),
+        "authorized_service" => {
+            rules::authorized_service(&a.authorized_service, snap, req.service, items)
+        }
+        "host" => match req.host {
+            Some(h) => rules::host(
+                &a.authorized_host,
+                snap,
+                &h.hostname,
+                h.canonical.as_deref(),
+            ),
+            None => {
+                tracing::error!("this host's name is unknown: access denied");
+                Step::Stop(status::PERM_DENIED)
+            }
+        },
+        "rhost" => rules::rhost(&a.authorized_rhost, snap, req.rhost),
+        other => {
+            tracing::error!("ldap_access_order rule {other:?} is unknown: access denied");
+            Step::Stop(status::PERM_DENIED)
+        }
+    }
+}
+
 /// Runs the `ldap_access_order` rules for `user` in order; the first that does not allow
-/// decides. Returns the status and what the rules learned (for [`check_offline`]). Server
-/// and transport errors are returned for the caller to handle.
+/// decides. Returns the decision and what the rules learned (for [`check_offline`]).
+/// Server and transport errors are returned for the caller to handle.
 pub async fn check(
     ctx: &MapCtx,
     conn: &Connection,
     opts: &AuthOptions,
     user: &User,
-) -> Result<(i32, AccessRecord), SearchError> {
+    req: &AccessRequest<'_>,
+) -> Result<(Decision, AccessRecord), SearchError> {
     let mut learned = AccessRecord::default();
+    let mut items = Vec::new();
     if opts.ldap_access_order.is_empty() {
-        return Ok((empty_order(&user.name), learned));
+        return Ok((Decision::new(empty_order(&user.name), items), learned));
     }
+    let now = now();
     for rule in &opts.ldap_access_order {
-        let st = match rule.to_ascii_lowercase().as_str() {
-            "filter" => check_filter(ctx, conn, opts, user, &mut learned).await?,
-            "expire" => check_expire(ctx, conn, opts, user, &mut learned).await?,
-            other => unsupported_rule(other, &user.name),
+        let rule = rule.to_ascii_lowercase();
+        let step = match rule.as_str() {
+            "filter" => match check_filter(ctx, conn, opts, user, &mut learned).await? {
+                status::SUCCESS => Step::Pass,
+                st => Step::Stop(st),
+            },
+            "lockout" | "ppolicy" => {
+                if rule == "lockout" {
+                    tracing::warn!(
+                        "ldap_access_order rule \"lockout\" is deprecated: use \"ppolicy\""
+                    );
+                }
+                check_ppolicy(ctx, conn, opts, user, rule == "lockout", &mut learned).await?
+            }
+            r if entry_rule(r) => {
+                if learned.entry.is_none() {
+                    learned.entry = read_entry(ctx, conn, opts, user).await?;
+                }
+                match &learned.entry {
+                    Some(e) => entry_step(r, opts, Snapshot(e), req, now, &mut items),
+                    None => Step::Stop(status::PERM_DENIED),
+                }
+            }
+            other => {
+                tracing::error!("ldap_access_order rule {other:?} is unknown: access denied");
+                Step::Stop(status::PERM_DENIED)
+            }
         };
-        if st != status::SUCCESS {
-            return Ok((st, learned));
+        if let Step::Stop(st) = step {
+            tracing::info!(
+                "ldap access: {:?}: rule {rule:?} ends with status {st}",
+                user.name
+            );
+            return Ok((Decision::new(st, items), learned));
         }
     }
     tracing::debug!("ldap access: {:?} allowed", user.name);
-    Ok((status::SUCCESS, learned))
+    Ok((Decision::new(status::SUCCESS, items), learned))
 }
 
 /// The `ldap_access_order` rules for user `name` while the directory cannot be reached,
-/// decided on what the last online check `learned` (as SSSD uses its cached results): the
-/// filter rule repeats that check's answer, the expire rule compares the expiry value it
-/// read with today (days since the epoch). A user never checked online, or a rule that
-/// check did not reach, is denied.
+/// decided on what the last online check `learned` at `now` (seconds since the epoch), as
+/// SSSD uses its cached results and attributes. A user never checked online, or a rule
+/// that check did not reach, is denied.
 pub fn check_offline(
     opts: &AuthOptions,
     name: &str,
+    req: &AccessRequest<'_>,
     learned: Option<&AccessRecord>,
-    today: i64,
-) -> i32 {
+    now: i64,
+) -> Decision {
+    let mut items = Vec::new();
     let Some(rec) = learned else {
         tracing::info!("ldap access: {name:?} was never checked online; denied while offline");
-        return status::PERM_DENIED;
+        return Decision::new(status::PERM_DENIED, items);
     };
     if opts.ldap_access_order.is_empty() {
-        return empty_order(name);
+        return Decision::new(empty_order(name), items);
     }
     let not_reached = |rule: &str| {
         tracing::info!(
             "ldap access: the last online check of {name:?} did not reach the {rule:?} rule; \
              denied while offline"
         );
-        status::PERM_DENIED
+        Step::Stop(status::PERM_DENIED)
+    };
+    let cached = |rule: &str, v: Option<bool>| match v {
+        Some(true) => Step::Pass,
+        Some(false) => {
+            tracing::info!("ldap access: {name:?} denied by the cached {rule:?} result");
+            Step::Stop(status::PERM_DENIED)
+        }
+        None => not_reached(rule),
     };
     for rule in &opts.ldap_access_order {
-        let st = match rule.to_ascii_lowercase().as_str() {
-            "filter" => match rec.filter_matched {
-                Some(true) => status::SUCCESS,
-                Some(false) => {
-                    tracing::info!(
-                        "ldap_access_filter: {name:?} did not match when last checked online; \
-                         denied while offline"
-                    );
-                    status::PERM_DENIED
-                }
-                None => not_reached("filter"),
+        let rule = rule.to_ascii_lowercase();
+        let step = match rule.as_str() {
+            "filter" => cached("filter", rec.filter_matched),
+            "lockout" | "ppolicy" => cached(&rule, rec.lockout_allowed),
+            r if entry_rule(r) => match &rec.entry {
+                Some(e) => entry_step(r, opts, Snapshot(e), req, now, &mut items),
+                None => not_reached(r),
             },
-            "expire" => match (expire_attr(opts, name), &rec.shadow_expire) {
-                (Err(st), _) => st,
-                (Ok(attr), Some(value)) => expire_status(name, attr, value.as_deref(), today),
-                (Ok(_), None) => not_reached("expire"),
-            },
-            other => unsupported_rule(other, name),
+            other => {
+                tracing::error!("ldap_access_order rule {other:?} is unknown: access denied");
+                Step::Stop(status::PERM_DENIED)
+            }
         };
-        if st != status::SUCCESS {
-            return st;
+        if let Step::Stop(st) = step {
+            return Decision::new(st, items);
         }
     }
     tracing::debug!("ldap access: {name:?} allowed from the last online check (offline)");
-    status::SUCCESS
+    Decision::new(status::SUCCESS, items)
 }
 
 fn empty_order(name: &str) -> i32 {
     tracing::error!("access_provider = ldap with an empty ldap_access_order: {name:?} denied");
-    status::PERM_DENIED
-}
-
-fn unsupported_rule(rule: &str, name: &str) -> i32 {
-    tracing::error!(
-        "ldap_access_order rule {rule:?} is not supported by this implementation: \
-         {name:?} denied (remove it from ldap_access_order to allow access)"
-    );
     status::PERM_DENIED
 }
 
@@ -230,235 +416,159 @@ async fn check_filter(
     }
 }
 
-/// The `expire` rule.
-async fn check_expire(
+/// Reads the attributes the entry-based rules need from the user's entry; `None` when the
+/// entry is not found (or not only one is).
+async fn read_entry(
     ctx: &MapCtx,
     conn: &Connection,
     opts: &AuthOptions,
     user: &User,
-    learned: &mut AccessRecord,
-) -> Result<i32, SearchError> {
-    let attr = match expire_attr(opts, &user.name) {
-        Ok(a) => a,
-        Err(st) => return Ok(st),
-    };
+) -> Result<Option<Vec<AccessAttr>>, SearchError> {
+    read_attrs(ctx, conn, user, entry_attrs(opts)).await
+}
+
+/// The attributes `ldap_pwd_policy` reads (none for `none`).
+pub fn password_attrs(opts: &AuthOptions) -> Vec<String> {
+    let a = &opts.ldap_access.attrs;
+    match opts.ldap_access.pwd_policy.as_str() {
+        "shadow" => [
+            &a.shadow_last_change,
+            &a.shadow_min,
+            &a.shadow_max,
+            &a.shadow_warning,
+            &a.shadow_inactive,
+            &a.shadow_expire,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        "mit_kerberos" => vec![
+            a.krb_last_pwd_change.clone(),
+            a.krb_password_expiration.clone(),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// Reads `attrs` of the user's entry (those it has); `None` when the entry is not found.
+pub async fn read_attrs(
+    ctx: &MapCtx,
+    conn: &Connection,
+    user: &User,
+    attrs: Vec<String>,
+) -> Result<Option<Vec<AccessAttr>>, SearchError> {
     let o = &ctx.opts;
     let f = format!(
         "(&{}(objectClass={}))",
         filter::eq(&o.user_name, &user.name),
         o.user_object_class
     );
-    let entries = user_entries(ctx, conn, user, &f, vec![attr.to_string()]).await?;
+    let want = if attrs.is_empty() {
+        vec!["1.1".to_string()]
+    } else {
+        attrs.clone()
+    };
+    let entries = user_entries(ctx, conn, user, &f, want).await?;
     let [entry] = entries.as_slice() else {
         tracing::error!(
-            "expire check: {} entries found for {:?} (DN {:?}): access denied",
+            "access check: {} entries found for {:?} (DN {:?}): access denied",
             entries.len(),
             user.name,
             user.dn
         );
-        return Ok(status::PERM_DENIED);
+        return Ok(None);
     };
-    let value = entry.first(attr);
-    learned.shadow_expire = Some(value.map(str::to_owned));
-    let today = now().div_euclid(86_400);
-    Ok(expire_status(&user.name, attr, value, today))
+    let snapshot = attrs
+        .iter()
+        .filter_map(|a| {
+            let values: Vec<Vec<u8>> = entry
+                .raw_values(a)
+                .into_iter()
+                .map(<[u8]>::to_vec)
+                .collect();
+            (!values.is_empty()).then(|| (a.to_ascii_lowercase(), values))
+        })
+        .collect();
+    Ok(Some(snapshot))
 }
 
-/// The attribute the `expire` rule reads, or the status denying everyone when
-/// `ldap_account_expire_policy` or the attribute option does not allow the rule.
-fn expire_attr<'a>(opts: &'a AuthOptions, name: &str) -> Result<&'a str, i32> {
-    let policy = opts
-        .ldap_account_expire_policy
-        .as_deref()
-        .map(str::trim)
-        .unwrap_or("");
-    if policy.is_empty() {
-        tracing::error!(
-            "ldap_access_order contains \"expire\" but ldap_account_expire_policy is not set: \
-             {name:?} denied"
-        );
-        return Err(status::PERM_DENIED);
-    }
-    if !policy.eq_ignore_ascii_case("shadow") {
-        tracing::error!(
-            "ldap_account_expire_policy = {policy:?} is not supported (only \"shadow\"): \
-             {name:?} denied"
-        );
-        return Err(status::PERM_DENIED);
-    }
-    let attr = opts.ldap_user_shadow_expire.trim();
-    if attr.is_empty() {
-        tracing::error!("ldap_user_shadow_expire is empty: {name:?} denied");
-        return Err(status::PERM_DENIED);
-    }
-    Ok(attr)
-}
-
-/// The `expire` rule's status for user `name` whose `attr` is `value` on day `today`.
-fn expire_status(name: &str, attr: &str, value: Option<&str>, today: i64) -> i32 {
-    match shadow_expired(value, today) {
-        Ok(false) => status::SUCCESS,
-        Ok(true) => {
-            tracing::info!(
-                "{name:?}: account expired according to shadow attributes ({attr} = {:?})",
-                value.unwrap_or("")
-            );
-            status::ACCT_EXPIRED
-        }
-        Err(e) => {
-            tracing::error!("{name:?}: {e}: access denied");
-            status::PERM_DENIED
-        }
-    }
-}
-
-/// Whether a shadow expiry value (`None` when the attribute is missing) means the account
-/// is expired on day `today` (days since the epoch): only a positive value on or before
-/// today does. `Err` names a malformed value.
-pub fn shadow_expired(value: Option<&str>, today: i64) -> Result<bool, String> {
-    let v = match value.map(str::trim) {
-        None | Some("") => return Ok(false),
-        Some(v) => v,
+/// The `ppolicy` rule (`lockout_only`: the deprecated `lockout` rule).
+async fn check_ppolicy(
+    ctx: &MapCtx,
+    conn: &Connection,
+    opts: &AuthOptions,
+    user: &User,
+    lockout_only: bool,
+    learned: &mut AccessRecord,
+) -> Result<Step, SearchError> {
+    let dns = match &opts.ldap_access.pwdlockout_dn {
+        Some(dn) => vec![dn.clone()],
+        None => vec![format!("cn=ppolicy,ou=policies,{}", conn.bases.base)],
     };
-    let days: i64 = v
-        .parse()
-        .map_err(|_| format!("malformed shadow expiry value {v:?}"))?;
-    if days < -1 {
-        return Err(format!("negative shadow expiry value {v:?}"));
+    let t = ctx.search_timeout();
+    let mut enabled = false;
+    for dn in &dns {
+        let entries = ctx
+            .search_with(
+                conn,
+                dn,
+                Scope::Base,
+                "(objectClass=*)",
+                vec!["pwdLockout".into()],
+                t,
+            )
+            .await?;
+        let Some(e) = entries.first() else {
+            tracing::debug!("no password policy entry {dn:?}");
+            continue;
+        };
+        enabled = match e.first("pwdLockout") {
+            Some(v) if v.eq_ignore_ascii_case("TRUE") => true,
+            Some(v) if v.eq_ignore_ascii_case("FALSE") => false,
+            other => {
+                tracing::error!("{dn}: pwdLockout is {other:?}, not TRUE or FALSE");
+                return Ok(Step::Stop(status::SYSTEM_ERR));
+            }
+        };
+        break;
     }
-    Ok(days > 0 && today >= days)
+    if !enabled {
+        tracing::debug!(
+            "password policy lockout is not enabled: {:?} allowed",
+            user.name
+        );
+        learned.lockout_allowed = Some(true);
+        return Ok(Step::Pass);
+    }
+    if user.dn.is_empty() {
+        tracing::error!("{:?}: no DN cached for the ppolicy check", user.name);
+        return Ok(Step::Stop(status::SYSTEM_ERR));
+    }
+    let entries = ctx
+        .search_with(
+            conn,
+            &user.dn,
+            Scope::Base,
+            "(objectClass=*)",
+            vec!["pwdAccountLockedTime".into(), "pwdLockoutDuration".into()],
+            t,
+        )
+        .await?;
+    let locked = match entries.first().and_then(|e| {
+        e.first("pwdAccountLockedTime")
+            .map(|l| (l, e.first("pwdLockoutDuration")))
+    }) {
+        Some((time, duration)) => rules::ppolicy_locked(time, duration, lockout_only, now()),
+        None => false,
+    };
+    learned.lockout_allowed = Some(!locked);
+    if locked {
+        tracing::info!("{:?}: account locked by the password policy", user.name);
+        return Ok(Step::Stop(status::PERM_DENIED));
+    }
+    Ok(Step::Pass)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::backend::ldap::test_ctx;
-    use crate::config::Config;
-
-    fn auth(filter: Option<&str>, order: &[&str], policy: Option<&str>) -> AuthOptions {
-        let c = Config::parse(
-            "[sssd]\ndomains = D\n[domain/D]\nid_provider = ldap\n",
-            "test.conf",
-        )
-        .expect("parses");
-        let mut a = AuthOptions::from_config(&c, "D").expect("auth options");
-        a.access_provider = "ldap".into();
-        a.ldap_access_filter = filter.map(str::to_string);
-        a.ldap_access_order = order.iter().map(|s| s.to_string()).collect();
-        a.ldap_account_expire_policy = policy.map(str::to_string);
-        a
-    }
-
-    #[test]
-    fn filters_are_wrapped_escaped_and_validated() {
-        let ctx = test_ctx(true);
-        let a = auth(Some("employeeType=admin"), &["filter"], None);
-        assert_eq!(
-            access_filter(&ctx, &a, "alice").as_deref(),
-            Ok("(&(uid=alice)(objectClass=posixAccount)(employeeType=admin))")
-        );
-        let a = auth(Some(" (|(a=1)(b=2)) "), &["filter"], None);
-        assert_eq!(
-            access_filter(&ctx, &a, "x*(y)\\z").as_deref(),
-            Ok("(&(uid=x\\2a\\28y\\29\\5cz)(objectClass=posixAccount)(|(a=1)(b=2)))")
-        );
-        for missing in [None, Some(""), Some("   ")] {
-            let a = auth(missing, &["filter"], None);
-            assert_eq!(
-                access_filter(&ctx, &a, "alice"),
-                Err(AccessConfigError::NoFilter)
-            );
-        }
-        for bad in [
-            "(employeeType=admin",
-            "(&(a=1)",
-            "((a=1))",
-            "(a=1))(|(b=2)",
-            "(a=1)junk",
-            "(=x)",
-        ] {
-            let a = auth(Some(bad), &["filter"], None);
-            let e = access_filter(&ctx, &a, "alice").expect_err(bad);
-            assert_eq!(e, AccessConfigError::BadFilter(bad.to_string()));
-            assert!(e.to_string().contains("ldap_access_filter"), "{e}");
-        }
-    }
-
-    #[test]
-    fn shadow_expiry_compares_days() {
-        let today = 20_000;
-        assert_eq!(shadow_expired(None, today), Ok(false));
-        assert_eq!(shadow_expired(Some(""), today), Ok(false));
-        assert_eq!(shadow_expired(Some("19999"), today), Ok(true));
-        assert_eq!(
-            shadow_expired(Some("20000"), today),
-            Ok(true),
-            "expires on the day"
-        );
-        assert_eq!(shadow_expired(Some(" 20001 "), today), Ok(false));
-        assert_eq!(
-            shadow_expired(Some("0"), today),
-            Ok(false),
-            "0 never expires"
-        );
-        assert_eq!(
-            shadow_expired(Some("-1"), today),
-            Ok(false),
-            "-1 never expires"
-        );
-        assert!(shadow_expired(Some("-2"), today).is_err());
-        assert!(shadow_expired(Some("soon"), today).is_err());
-        assert!(shadow_expired(Some("1e5"), today).is_err());
-        assert!(shadow_expired(Some("99999999999999999999999"), today).is_err());
-    }
-
-    #[test]
-    fn offline_decisions_use_what_the_online_check_learned() {
-        use crate::cache::AccessRecord;
-        let today = 20_000;
-        let rec = |filter_matched, expire: Option<Option<&str>>| AccessRecord {
-            filter_matched,
-            shadow_expire: expire.map(|v| v.map(str::to_owned)),
-        };
-        let filter = auth(Some("(a=1)"), &["filter"], None);
-        let both = auth(Some("(a=1)"), &["filter", "expire"], Some("shadow"));
-        let d = |o: &AuthOptions, r: Option<&AccessRecord>| check_offline(o, "u", r, today);
-        // Never checked online: denied.
-        assert_eq!(d(&filter, None), status::PERM_DENIED);
-        assert_eq!(d(&filter, Some(&rec(Some(true), None))), status::SUCCESS);
-        assert_eq!(
-            d(&filter, Some(&rec(Some(false), None))),
-            status::PERM_DENIED
-        );
-        // The expire rule compares the value read online with today.
-        let at = |v: &str| rec(Some(true), Some(Some(v)));
-        assert_eq!(d(&both, Some(&at("20001"))), status::SUCCESS);
-        assert_eq!(d(&both, Some(&at("20000"))), status::ACCT_EXPIRED);
-        assert_eq!(d(&both, Some(&at("garbage"))), status::PERM_DENIED);
-        assert_eq!(
-            d(&both, Some(&rec(Some(true), Some(None)))),
-            status::SUCCESS
-        );
-        // A rule the online check did not reach (the order changed since): denied.
-        assert_eq!(d(&both, Some(&rec(Some(true), None))), status::PERM_DENIED);
-        let expire_first = auth(Some("(a=1)"), &["expire", "filter"], Some("shadow"));
-        assert_eq!(
-            d(&expire_first, Some(&rec(None, Some(Some("1"))))),
-            status::ACCT_EXPIRED
-        );
-        // Configuration that denies online denies offline too.
-        let no_policy = auth(Some("(a=1)"), &["filter", "expire"], None);
-        assert_eq!(d(&no_policy, Some(&at("20001"))), status::PERM_DENIED);
-        assert_eq!(
-            d(
-                &auth(Some("(a=1)"), &["filter", "host"], None),
-                Some(&at("1"))
-            ),
-            status::PERM_DENIED
-        );
-        assert_eq!(
-            d(&auth(Some("(a=1)"), &[], None), Some(&at("1"))),
-            status::PERM_DENIED
-        );
-    }
-}
+#[path = "ldap_unit_tests.rs"]
+mod tests;

@@ -1,14 +1,18 @@
 //! Access control (`access_provider`): `permit`, `deny`, `simple` and `ldap`.
 //!
-//! API contract (the backend's PAM dispatch calls these for SSS_PAM_ACCT_MGMT; keep the
-//! signatures): each returns a Linux-PAM status: SUCCESS, PERM_DENIED or ACCT_EXPIRED
-//! (`sss_proto::pam::status::*`); the online ldap check also returns what it learned, which
-//! the backend caches for offline decisions.
+//! API contract (the backend's PAM dispatch calls these for SSS_PAM_ACCT_MGMT): `simple`
+//! returns a Linux-PAM status (`sss_proto::pam::status::*`); `ldap` returns a
+//! [`ldap::Decision`] (status and messages for the user) and, online, what it learned,
+//! which the backend caches for offline decisions.
 
+pub mod host;
 pub mod ldap;
 #[cfg(test)]
 mod ldap_tests;
+pub mod rules;
 pub mod simple;
+
+pub use ldap::{AccessRequest, Decision, HostNames};
 
 use crate::backend::ldap::MapCtx;
 use crate::backend::ldap::connection::Connection;
@@ -45,27 +49,28 @@ pub fn simple_in_domain(
     simple::check(opts, Some(domain), user, groups, case_sensitive)
 }
 
-/// `access_provider = ldap`: runs the `ldap_access_order` checks (`filter`: the user's entry
-/// must match `ldap_access_filter`; `expire`: `ldap_account_expire_policy = shadow` compares
-/// `shadowExpire` with today) on `conn`, and returns what the rules learned for
-/// [`ldap_offline`]. The `ldap` submodule documents every rule.
+/// `access_provider = ldap`: runs the `ldap_access_order` rules for `user` and request
+/// `req` on `conn`, and returns what the rules learned for [`ldap_offline`]. The `ldap`
+/// submodule documents every rule.
 pub async fn ldap(
     ctx: &MapCtx,
     conn: &Connection,
     opts: &AuthOptions,
     user: &User,
-) -> Result<(i32, AccessRecord), SearchError> {
-    ldap::check(ctx, conn, opts, user).await
+    req: &AccessRequest<'_>,
+) -> Result<(Decision, AccessRecord), SearchError> {
+    ldap::check(ctx, conn, opts, user, req).await
 }
 
 /// `access_provider = ldap` while offline: the rules decided on what the last online check
-/// of user `name` learned (`None`: never checked online, denied); `today` in days since the
-/// epoch.
+/// of user `name` learned (`None`: never checked online, denied) at `now` (seconds since
+/// the epoch).
 pub fn ldap_offline(
     opts: &AuthOptions,
     name: &str,
+    req: &AccessRequest<'_>,
     learned: Option<&AccessRecord>,
-    today: i64,
-) -> i32 {
-    ldap::check_offline(opts, name, learned, today)
+    now: i64,
+) -> Decision {
+    ldap::check_offline(opts, name, req, learned, now)
 }

@@ -107,7 +107,7 @@ impl Backend {
                     Ok(user) if c == Command::PamAuthenticate => {
                         self.authenticate(&req, &user).await
                     }
-                    Ok(user) => self.acct_mgmt(&user).await,
+                    Ok(user) => self.acct_mgmt(&req, &user).await,
                 }
             }
             Some(c @ (Command::PamChAuthTok | Command::PamChAuthTokPrelim)) => {
@@ -301,12 +301,18 @@ impl Backend {
         if self.offline_now() {
             return Online::Unreachable;
         }
+        // ldap_pwd_policy: the password's expiry attributes, read before the bind (as SSSD
+        // reads them before it binds; missing ones fail the login).
+        let policy_attrs = match self.password_policy_attrs(user).await {
+            Ok(a) => a,
+            Err(r) => return r,
+        };
         let outcome = ldap_auth::check_password(&self.bind_ctx(), &user.dn, pw).await;
         if !matches!(outcome, BindOutcome::Unreachable(_)) {
             self.reached_server();
         }
         match outcome {
-            BindOutcome::Ok => Online::Done(PamResult::status(status::SUCCESS)),
+            BindOutcome::Ok => Online::Done(self.password_policy_result(policy_attrs.as_deref())),
             BindOutcome::InvalidCredentials => Online::Done(PamResult::status(status::AUTH_ERR)),
             BindOutcome::Unreachable(e) => {
                 tracing::warn!("authentication of {}: {e}; going offline", user.name);
@@ -322,6 +328,86 @@ impl Backend {
                 Online::Done(PamResult::status(status::AUTH_ERR))
             }
         }
+    }
+
+    /// The attributes `ldap_pwd_policy` reads, from the user's entry (`None`: policy
+    /// `none`); a missing entry or attribute, or an unreachable server, ends the login.
+    async fn password_policy_attrs(
+        &self,
+        user: &User,
+    ) -> Result<Option<Vec<crate::cache::AccessAttr>>, Online> {
+        use super::access::ldap as access_ldap;
+        let i = &self.inner;
+        let attrs = access_ldap::password_attrs(&i.auth);
+        if attrs.is_empty() {
+            return Ok(None);
+        }
+        let conn = match i.provider.connection().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("authentication of {}: {e}; going offline", user.name);
+                i.state.mark_offline(Instant::now());
+                return Err(Online::Unreachable);
+            }
+        };
+        let read = access_ldap::read_attrs(i.provider.ctx(), &conn, user, attrs).await;
+        let snapshot = match read {
+            Ok(Some(s)) => s,
+            Ok(None) => return Err(Online::Done(PamResult::status(status::SYSTEM_ERR))),
+            Err(e @ super::ldap::search::SearchError::Transport { .. }) => {
+                tracing::warn!("authentication of {}: {e}; going offline", user.name);
+                i.provider.disconnect_broken(conn.id).await;
+                i.state.mark_offline(Instant::now());
+                return Err(Online::Unreachable);
+            }
+            Err(e) => {
+                tracing::error!("authentication of {}: {e}", user.name);
+                return Err(Online::Done(PamResult::status(status::SYSTEM_ERR)));
+            }
+        };
+        // Unreadable attributes fail before the bind; the rest is decided after it.
+        let mut scratch = Vec::new();
+        let state = super::access::rules::password_state(
+            &i.auth.ldap_access.pwd_policy,
+            &i.auth.ldap_access.attrs,
+            super::access::rules::Snapshot(&snapshot),
+            super::ldap::now(),
+            i.auth.ldap_access.pwd_expiration_warning,
+            &mut scratch,
+        );
+        if state == super::access::rules::PwdState::Unreadable {
+            return Err(Online::Done(PamResult::status(status::SYSTEM_ERR)));
+        }
+        Ok(Some(snapshot))
+    }
+
+    /// The result of a successful bind under `ldap_pwd_policy`: an expired password asks
+    /// for a new one, an expired account is refused, a password about to expire is
+    /// accepted (without a warning, as SSSD 2.8).
+    fn password_policy_result(&self, snapshot: Option<&[crate::cache::AccessAttr]>) -> PamResult {
+        use super::access::rules::{PwdState, Snapshot, password_state};
+        let Some(snapshot) = snapshot else {
+            return PamResult::status(status::SUCCESS);
+        };
+        let a = &self.inner.auth.ldap_access;
+        let mut items = Vec::new();
+        let st = match password_state(
+            &a.pwd_policy,
+            &a.attrs,
+            Snapshot(snapshot),
+            super::ldap::now(),
+            a.pwd_expiration_warning,
+            &mut items,
+        ) {
+            PwdState::Valid => status::SUCCESS,
+            PwdState::PasswordExpired => status::NEW_AUTHTOK_REQD,
+            PwdState::AccountExpired => status::ACCT_EXPIRED,
+            PwdState::Unreadable => status::SYSTEM_ERR,
+        };
+        // SSSD 2.8 shows no expiry warning at authentication (measured side by side: only
+        // the access check's pwd_expire_policy_* rules warn), so none is sent here.
+        drop(items);
+        PamResult::status(st)
     }
 
     /// The krb5_child view of `user`, or None without a principal.
@@ -421,7 +507,7 @@ impl Backend {
     }
 
     /// SSS_PAM_ACCT_MGMT.
-    async fn acct_mgmt(&self, user: &User) -> PamResult {
+    async fn acct_mgmt(&self, req: &PamForward, user: &User) -> PamResult {
         let i = &self.inner;
         let st = match i.auth.access_provider.as_str() {
             "permit" => status::SUCCESS,
@@ -439,7 +525,13 @@ impl Backend {
                     status::SYSTEM_ERR
                 }
             },
-            "ldap" => self.ldap_access(user).await,
+            "ldap" => {
+                let d = self.ldap_access(req, user).await;
+                return PamResult {
+                    pam_status: d.status,
+                    items: d.items,
+                };
+            }
             other => {
                 tracing::error!("access_provider {other:?} is not supported");
                 status::SYSTEM_ERR
@@ -483,40 +575,60 @@ impl Backend {
     /// access_provider = ldap on the identity connection. What the check learned is cached;
     /// while offline the same rules decide on that (a user never checked online is denied),
     /// as SSSD does with its cached access results.
-    async fn ldap_access(&self, user: &User) -> i32 {
+    async fn ldap_access(&self, req: &PamForward, user: &User) -> super::access::Decision {
         let i = &self.inner;
+        // This host's names, only when the `host` rule needs them (the lookup may block).
+        let host = if i.auth.ldap_access_order.iter().any(|r| r == "host") {
+            tokio::task::spawn_blocking(super::access::host::this_host)
+                .await
+                .unwrap_or_default()
+        } else {
+            None
+        };
+        let areq = super::access::AccessRequest {
+            service: &req.service,
+            rhost: &req.rhost,
+            host: host.as_ref(),
+        };
         if self.offline_now() {
-            return self.ldap_access_offline(user).await;
+            return self.ldap_access_offline(&areq, user).await;
         }
         let conn = match i.provider.connection().await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!("access check of {}: {e}; offline", user.name);
                 i.state.mark_offline(Instant::now());
-                return self.ldap_access_offline(user).await;
+                return self.ldap_access_offline(&areq, user).await;
             }
         };
         i.state.mark_online();
-        match super::access::ldap(i.provider.ctx(), &conn, &i.auth, user).await {
-            Ok((st, learned)) => {
+        match super::access::ldap(i.provider.ctx(), &conn, &i.auth, user, &areq).await {
+            Ok((d, learned)) => {
                 self.remember_access(&user.name, learned).await;
-                st
+                d
             }
             Err(e @ super::ldap::search::SearchError::Transport { .. }) => {
                 tracing::warn!("access check of {}: {e}; offline", user.name);
                 i.provider.disconnect_broken(conn.id).await;
                 i.state.mark_offline(Instant::now());
-                self.ldap_access_offline(user).await
+                self.ldap_access_offline(&areq, user).await
             }
             Err(e) => {
                 tracing::error!("access check of {}: {e}", user.name);
-                status::SYSTEM_ERR
+                super::access::Decision {
+                    status: status::SYSTEM_ERR,
+                    items: Vec::new(),
+                }
             }
         }
     }
 
     /// The ldap access rules on the cached facts of the last online check.
-    async fn ldap_access_offline(&self, user: &User) -> i32 {
+    async fn ldap_access_offline(
+        &self,
+        areq: &super::access::AccessRequest<'_>,
+        user: &User,
+    ) -> super::access::Decision {
         let store = self.inner.store.clone();
         let name = user.name.clone();
         let learned = match tokio::task::spawn_blocking(move || store.access_record(&name)).await {
@@ -530,8 +642,13 @@ impl Backend {
                 None
             }
         };
-        let today = super::ldap::now().div_euclid(86_400);
-        super::access::ldap_offline(&self.inner.auth, &user.name, learned.as_ref(), today)
+        super::access::ldap_offline(
+            &self.inner.auth,
+            &user.name,
+            areq,
+            learned.as_ref(),
+            super::ldap::now(),
+        )
     }
 
     /// Caches what an online ldap access check of `name` learned (written only when it
