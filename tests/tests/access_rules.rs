@@ -174,7 +174,10 @@ type Case = (
     i32,
 );
 
-fn rules() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, Vec<Case>)> {
+/// One domain of the test: its rule name, its extra options, and the cases run against it.
+type Rule = (&'static str, Vec<(&'static str, &'static str)>, Vec<Case>);
+
+fn rules() -> Vec<Rule> {
     use code::{ACCT_EXPIRED, NEW_AUTHTOK_REQD, PERM_DENIED, SUCCESS, SYSTEM_ERR};
     const ACCT: &[&str] = &["acct_mgmt"];
     const AUTH_ACCT: &[&str] = &["authenticate", "acct_mgmt"];

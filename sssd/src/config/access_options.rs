@@ -255,7 +255,10 @@ mod tests {
         let e = expire_policy(&c, "domain/D").expect_err("refused");
         assert!(e.to_string().contains("ldap_account_expire_policy"), "{e}");
         let c = cfg("ldap_account_expire_policy = 389DS\n");
-        assert_eq!(expire_policy(&c, "domain/D").ok(), Some(Some("389ds".into())));
+        assert_eq!(
+            expire_policy(&c, "domain/D").ok(),
+            Some(Some("389ds".into()))
+        );
         let c = cfg("");
         let order = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let e =
