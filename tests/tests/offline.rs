@@ -185,7 +185,7 @@ fn offline_retries_back_off_and_the_backend_returns_on_schedule() {
     );
     let last = *timed_lines(&be, "retrying in").last().unwrap();
     let due = last.0 + retry_delay(last.1);
-    let mut missed_at = None;
+    let mut first_miss = None;
     let mut found_at = None;
     while unix_now() < due + 10.0 {
         let t = unix_now();
@@ -193,7 +193,7 @@ fn offline_retries_back_off_and_the_backend_returns_on_schedule() {
             found_at = Some(unix_now());
             break;
         }
-        missed_at = Some(t);
+        first_miss.get_or_insert(t);
         std::thread::sleep(Duration::from_millis(100));
     }
     let found_at = found_at.unwrap_or_else(|| panic!("anew never found\n{}", sssd.logs()));
@@ -202,19 +202,22 @@ fn offline_retries_back_off_and_the_backend_returns_on_schedule() {
     assert_eq!(online.len(), 1, "{be}");
     eprintln!(
         "retry due at +{:.2} s after the last failure; back online at +{:.2} s; anew found at \
-         +{:.2} s (last miss at +{:.2} s)",
+         +{:.2} s (first miss at +{:.2} s)",
         due - last.0,
         online[0].0 - last.0,
         found_at - last.0,
-        missed_at.map_or(f64::NAN, |m| m - last.0)
+        first_miss.map_or(f64::NAN, |m| m - last.0)
     );
     assert!(
         online[0].0 >= due - 0.1 && online[0].0 <= due + 1.6,
         "back online at {:.2}, retry due at {due:.2}\n{be}",
         online[0].0
     );
+    // The backend checks its schedule on whole-second ticks, so a lookup just after `due`
+    // may still find it offline: what matters is that lookups before it went back online
+    // missed (and the miss was not negative-cached).
     assert!(
-        missed_at.is_some_and(|m| m < due),
+        first_miss.is_some_and(|m| m < online[0].0),
         "anew should be missing while the backend waits for its retry"
     );
     assert!(
