@@ -4,6 +4,8 @@
 //!   while slapd is down, and that it is back online at its next retry once slapd returns,
 //!   seen by a lookup of a user added meanwhile (a miss while offline is not negative-cached,
 //!   so the user is found as soon as the backend is online);
+//! - responders told when the domain is back online: names negative-cached before an
+//!   outage and created during it resolve at once, not after `entry_negative_timeout`;
 //! - `refresh_expired_interval`: a changed LDAP attribute reaches `getent passwd` and
 //!   `getent group` through the background refresh alone, and lookups during a refresh of
 //!   600 users are not held up.
@@ -224,6 +226,62 @@ fn offline_retries_back_off_and_the_backend_returns_on_schedule() {
         found_at <= online[0].0 + 1.0,
         "found long after going online"
     );
+}
+
+#[test]
+fn negative_entries_are_dropped_when_the_domain_is_back_online() {
+    let mut d = Directory::new(Schema::Rfc2307);
+    d.users.push(User::new("alice", 3001, 3001));
+    let mut slapd = Slapd::new(&d).unwrap();
+    let ns = namespace();
+    // Misses are remembered for ten minutes: only the back-online notice can undo them.
+    let conf = SssdConf::ldap(&slapd, Schema::Rfc2307)
+        .set("nss", "memcache_timeout", "0")
+        .set("nss", "entry_negative_timeout", "600")
+        .domain("entry_cache_timeout", "1")
+        .domain("offline_timeout", "1")
+        .domain("offline_timeout_max", "2")
+        .domain("offline_timeout_random_offset", "0");
+    let sssd = Sssd::start_with_argv(&ns, &conf, VERBOSE_ARGV).unwrap();
+    assert!(getent(&ns, "passwd", "alice").is_some(), "{}", sssd.logs());
+    assert!(getent(&ns, "passwd", "latecomer").is_none());
+    assert!(getent(&ns, "group", "lategroup").is_none());
+
+    // An outage, during which both are created.
+    slapd.stop().unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    assert!(getent(&ns, "passwd", "alice").is_some(), "served offline");
+    proc::wait_until("offline", Duration::from_secs(10), || {
+        log(&ns, BE_LOG).contains("going offline")
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
+    slapd.start().unwrap();
+    slapd
+        .add(&ldif::user_ldif(&d, &User::new("latecomer", 3002, 3002)))
+        .unwrap();
+    slapd
+        .add(&ldif::group_ldif(
+            &d,
+            &Group::new("lategroup", 4002, &["alice"]),
+        ))
+        .unwrap();
+    proc::wait_until("back online", Duration::from_secs(15), || {
+        log(&ns, BE_LOG).contains("online again: told")
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
+    let be = log(&ns, BE_LOG);
+    let told = be
+        .lines()
+        .find(|l| l.contains("online again: told"))
+        .unwrap();
+    assert!(told.contains("sssd.nss"), "{told}");
+    // Both resolve at once, ten minutes before their negative entries would have expired.
+    proc::wait_until("latecomer resolves", Duration::from_secs(3), || {
+        getent(&ns, "passwd", "latecomer").is_some()
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
+    let group = getent(&ns, "group", "lategroup").expect("lategroup resolves");
+    assert!(group.starts_with("lategroup:*:4002:"), "{group}");
 }
 
 /// `dn` gets `attr: value` (replacing any earlier value).

@@ -10,6 +10,7 @@ pub mod dns;
 pub mod krb5;
 pub mod ldap;
 pub mod nss_notify;
+pub mod online_notify;
 pub mod pam;
 pub mod refresh;
 #[cfg(test)]
@@ -362,9 +363,19 @@ impl Backend {
     pub async fn run_online_checks(self) {
         let i = &self.inner;
         loop {
+            // Wake at the planned retry (or within a second, to notice a new schedule).
+            let tick = Duration::from_secs(1);
+            let wait = i
+                .state
+                .retry_at()
+                .map_or(tick, |t| {
+                    t.saturating_duration_since(Instant::now()).min(tick)
+                })
+                // Not zero: while another request probes, the retry time stays in the past.
+                .max(Duration::from_millis(50));
             tokio::select! {
                 _ = i.wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = tokio::time::sleep(wait) => {}
             }
             if i.state.is_offline() && i.state.check(Instant::now()) == Decision::Probe {
                 match i.provider.connection().await {

@@ -123,6 +123,7 @@ async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
     privilege::drop_backend()?;
     tracing::debug!("capabilities limited to what the helpers need");
     tokio::spawn(backend.clone().run_online_checks());
+    tokio::spawn(backend.clone().run_online_announcements(bus.clone()));
     tokio::spawn(backend.clone().run_enumeration());
     tokio::spawn(backend.clone().run_refresh());
     tokio::spawn(backend.clone().run_krb5_tasks());
