@@ -310,6 +310,7 @@ fn cache_record() -> Vec<(&'static str, Vec<u8>)> {
         dn: "uid=alice,ou=people,dc=example,dc=com".into(),
         upn: Some("alice@EXAMPLE.COM".into()),
         modify_timestamp: Some("20240101000000Z".into()),
+        emails: vec!["alice@example.com".into()],
     };
     let group = Group {
         name: "group1".into(),

@@ -22,6 +22,8 @@ pub struct User {
     pub upn: Option<String>,
     /// modifyTimestamp of the entry, when the server provides it.
     pub modify_timestamp: Option<String>,
+    /// E-mail addresses (`ldap_user_email`), by which the user can also be looked up.
+    pub emails: Vec<String>,
 }
 
 /// A POSIX group with its members flattened to user names (nested groups expanded by the

@@ -1,6 +1,7 @@
 //! Per-domain behaviour end to end: a domain whose backend cannot start is disabled alone
 //! (the others keep serving NSS and PAM), a daemon with no usable domain does not start,
-//! `auto_private_groups` (true and hybrid) through getent and id, and a server refusing
+//! `auto_private_groups` (true and hybrid) through getent and id, users found by e-mail
+//! address (`ldap_user_email`) through getent, id and pamtester, and a server refusing
 //! StartTLS explained in the domain log.
 //!
 //! They need the release artifacts (`cargo build --release --workspace`, done by
@@ -206,6 +207,86 @@ fn auto_private_groups_true_and_hybrid() {
         assert_notfound(&ns, &["group", "1001"]);
         assert_eq!(id(&ns, "user1").gid, (2001, Some("group1".into())));
     }
+}
+
+/// Gives the entry of `user` the e-mail addresses `mails`.
+fn add_mail(slapd: &Slapd, d: &Directory, user: &str, mails: &[&str]) {
+    let mut ldif = format!(
+        "dn: {}\nchangetype: modify\nadd: objectClass\nobjectClass: extensibleObject\n-\nadd: mail\n",
+        d.user_dn(user)
+    );
+    for m in mails {
+        ldif.push_str(&format!("mail: {m}\n"));
+    }
+    slapd.modify(&ldif).unwrap();
+}
+
+#[test]
+fn users_are_found_by_e_mail_address() {
+    let d = tree();
+    let slapd = Slapd::new(&d).unwrap();
+    add_mail(
+        &slapd,
+        &d,
+        "user1",
+        &["User.One@Example.com", "u1@example.org"],
+    );
+    add_mail(&slapd, &d, "user2", &["team@example.com"]);
+    add_mail(&slapd, &d, "user3", &["team@example.com"]);
+    let ns = namespace();
+    pam::install_service(&ns, SERVICE, "").unwrap();
+    let sssd = start(&ns, &SssdConf::ldap_pam(&slapd, Schema::Rfc2307));
+    pam::wait_for_socket(&ns).unwrap();
+    let line = "user1:*:1001:2001:1001:/home/user1:/bin/bash";
+    // Any of the addresses, in any case, gives the user under its own name.
+    assert_line(&ns, &sssd, &["passwd", "user.one@example.com"], line);
+    assert_line(&ns, &sssd, &["passwd", "U1@EXAMPLE.ORG"], line);
+    let e = id(&ns, "user.one@example.com");
+    assert_eq!(e.uid, (1001, Some("user1".into())));
+    assert!(
+        e.groups.contains(&(2012, Some("two_user_group".into()))),
+        "{e:?}"
+    );
+    // A login with the address authenticates the user.
+    let out = pamtester(
+        &ns,
+        Caller::Root,
+        SERVICE,
+        "user.one@example.com",
+        &["authenticate", "acct_mgmt"],
+        "Password1001\n",
+    )
+    .unwrap();
+    assert_eq!(out.code, code::SUCCESS, "{out:?}\n{}", sssd.logs());
+    let out = pamtester(
+        &ns,
+        Caller::Root,
+        SERVICE,
+        "user.one@example.com",
+        &["authenticate"],
+        "wrong\n",
+    )
+    .unwrap();
+    assert_ne!(out.code, code::SUCCESS, "{out:?}");
+    // An address two users share names neither; an unknown one nobody.
+    assert_notfound(&ns, &["passwd", "team@example.com"]);
+    assert_notfound(&ns, &["passwd", "nobody@example.com"]);
+    // The address moves to another user: found there once the entry is looked up anew.
+    slapd
+        .modify(&format!(
+            "dn: {}\nchangetype: modify\ndelete: mail\nmail: u1@example.org\n",
+            d.user_dn("user1")
+        ))
+        .unwrap();
+    add_mail(&slapd, &d, "upg", &["u1@example.org"]);
+    let out = ns.run(&["sss_cache", "-E"]).unwrap();
+    assert!(out.success(), "{out:?}");
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "u1@example.org"],
+        "upg:*:30001:30001:30001:/home/upg:/bin/bash",
+    );
 }
 
 #[test]

@@ -41,6 +41,8 @@ use tokio::sync::Notify;
 enum Job {
     /// A `getAccountInfo` request (type and normalised filter).
     Account(EntryType, Filter),
+    /// A user by e-mail address or principal, as the client typed it.
+    UserByAlias(String),
     /// A full enumeration refresh.
     Enumerate,
     /// A services, hosts, networks or SSH host request (type, normalised filter, extra
@@ -159,6 +161,16 @@ impl Backend {
                 req.domain, i.domain
             ));
         }
+        if req.entry_type == EntryType::User
+            && req.extra == crate::responder::common::source::EXTRA_NAME_IS_ALIAS
+            && let Filter::Name(alias) = &req.filter
+        {
+            tracing::debug!(
+                "getAccountInfo type=User alias={alias:?} client={}",
+                req.cli_id
+            );
+            return self.run(Job::UserByAlias(alias.clone())).await;
+        }
         let filter = match req.filter {
             // Map names are not user names: no domain suffix, no case folding.
             Filter::Name(n) if req.entry_type != EntryType::Autofs => {
@@ -237,7 +249,9 @@ impl Backend {
                     Job::Enumerate | Job::Account(EntryType::SudoFull, _) => {
                         i.provider.dedicated_connection().await
                     }
-                    Job::Account(..) | Job::Map(..) => i.provider.connection().await,
+                    Job::Account(..) | Job::Map(..) | Job::UserByAlias(_) => {
+                        i.provider.connection().await
+                    }
                 }
             };
             let conn = match connect.await {
@@ -255,6 +269,7 @@ impl Backend {
                     r
                 }
                 Job::Account(t, f) => i.provider.fetch(&conn, *t, f).await,
+                Job::UserByAlias(a) => i.provider.fetch_user_by_alias(&conn, a).await,
                 Job::Map(t, f, x) => i.provider.fetch_map(&conn, *t, f, x).await,
                 Job::Enumerate => {
                     let mut r = ldap::enumerate::enumerate(i.provider.ctx(), &conn).await;

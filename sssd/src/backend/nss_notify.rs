@@ -128,7 +128,8 @@ pub fn changes(ops: &[CacheOp], before: &dyn Before) -> Result<Changes, CacheErr
             | CacheOp::PruneGroups(_)
             | CacheOp::Netgroup(_)
             | CacheOp::Autofs(_)
-            | CacheOp::PutSshKeys(..) => {}
+            | CacheOp::PutSshKeys(..)
+            | CacheOp::ForgetAlias { .. } => {}
             // Services, hosts and networks have no memory cache.
             CacheOp::Map(_) => {}
         }

@@ -50,6 +50,14 @@ pub enum CacheOp {
     Autofs(crate::cache::AutofsOp),
     /// Store the SSH public keys of the user with this name (fetched with it; empty: none).
     PutSshKeys(String, Vec<Vec<u8>>),
+    /// The directory gives this e-mail address or principal only to the users named (none:
+    /// to nobody): other cached users stop being found by it.
+    ForgetAlias {
+        /// The address or principal, as looked up.
+        alias: String,
+        /// The users that still have it.
+        keep: Vec<String>,
+    },
 }
 
 /// The netgroup changes among `ops`.
@@ -168,6 +176,7 @@ fn write_ops(w: &mut Writer<'_>, ops: &[CacheOp], now: i64) -> Result<(), CacheE
             // Written by `apply_autofs` before the writer is opened.
             CacheOp::Autofs(_) => {}
             CacheOp::PutSshKeys(name, keys) => w.put_ssh_keys(name, keys)?,
+            CacheOp::ForgetAlias { alias, keep } => w.forget_alias(alias, keep)?,
         }
     }
     Ok(())
@@ -345,6 +354,7 @@ impl Store for MemStore {
                 CacheOp::PutSshKeys(n, keys) => {
                     d.ssh_keys.insert(n.clone(), keys.clone());
                 }
+                CacheOp::ForgetAlias { .. } => {}
                 CacheOp::DeleteUserByUid(uid) => {
                     d.users.retain(|_, (u, _)| u.uid != *uid);
                 }

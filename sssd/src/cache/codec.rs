@@ -132,6 +132,13 @@ pub(crate) fn encode_user(user: &User) -> Vec<u8> {
     put_str(&mut out, &user.dn);
     put_opt(&mut out, user.upn.as_deref());
     put_opt(&mut out, user.modify_timestamp.as_deref());
+    // Added after the first release: records written before it end here.
+    if !user.emails.is_empty() {
+        put_varint(&mut out, user.emails.len() as u64);
+        for e in &user.emails {
+            put_str(&mut out, e);
+        }
+    }
     out
 }
 
@@ -139,7 +146,7 @@ pub(crate) fn encode_user(user: &User) -> Vec<u8> {
 pub(crate) fn decode_user(bytes: &[u8]) -> Option<User> {
     let mut r = Reader::new(bytes);
     r.version()?;
-    let user = User {
+    let mut user = User {
         name: r.string()?,
         uid: r.u32()?,
         gid: r.u32()?,
@@ -149,7 +156,17 @@ pub(crate) fn decode_user(bytes: &[u8]) -> Option<User> {
         dn: r.string()?,
         upn: r.opt()?,
         modify_timestamp: r.opt()?,
+        emails: Vec::new(),
     };
+    if !r.buf.is_empty() {
+        let n = r.count()?;
+        if n == 0 {
+            return None;
+        }
+        for _ in 0..n {
+            user.emails.push(r.string()?);
+        }
+    }
     r.finish(user)
 }
 
@@ -310,7 +327,22 @@ mod tests {
             dn: "uid=alice,ou=people,dc=example,dc=com".into(),
             upn: Some("alice@EXAMPLE.COM".into()),
             modify_timestamp: None,
+            emails: vec!["alice@example.com".into(), "al@example.org".into()],
         }
+    }
+
+    #[test]
+    fn records_from_before_emails_decode_without_them() {
+        let u = User {
+            emails: Vec::new(),
+            ..sample_user()
+        };
+        let old = encode_user(&u);
+        assert_eq!(decode_user(&old), Some(u));
+        // An explicit empty list is never written, so it is not accepted either.
+        let mut zero = old;
+        zero.push(0);
+        assert_eq!(decode_user(&zero), None);
     }
 
     #[test]
@@ -375,7 +407,15 @@ mod tests {
     #[test]
     fn rejects_truncation_trailing_bytes_and_bad_version() {
         let bytes = encode_user(&sample_user());
+        let without_emails = encode_user(&User {
+            emails: Vec::new(),
+            ..sample_user()
+        });
         for n in 0..bytes.len() {
+            if n == without_emails.len() {
+                // Where records written before e-mail addresses existed end.
+                continue;
+            }
             assert_eq!(decode_user(&bytes[..n]), None, "prefix of {n} bytes");
         }
         let mut long = bytes.clone();

@@ -28,7 +28,13 @@ const VERSION_KEY: &[u8] = b"version";
 
 /// Named databases beyond [`Dbs`], owned by the modules of other maps (each keeps its own
 /// records and key layout); opened or created with the environment, looked up by name.
-pub(crate) const EXTRA_DBS: [&str; 4] = ["services", "hosts", "networks", "ssh_hosts"];
+pub(crate) const EXTRA_DBS: [&str; 5] = [
+    "services",
+    "hosts",
+    "networks",
+    "ssh_hosts",
+    super::aliases::DB,
+];
 
 /// A database of raw byte keys and values.
 pub(crate) type Db = Database<'static, Bytes, Bytes>;

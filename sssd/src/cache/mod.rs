@@ -19,10 +19,12 @@
 //! and expiry), `meta` (schema version), `credentials` (user name -> cached password
 //! hash and offline-login counters) and `access` (user name -> what the last online ldap
 //! access check learned); the last two are read only by the backend. `ssh_keys` (user
-//! name -> SSH public keys, see `ssh`) is read by the ssh responder. Records use the
+//! name -> SSH public keys, see `ssh`) is read by the ssh responder. `user_aliases` leads a
+//! user's e-mail addresses and principal to its name (see `aliases`). Records use the
 //! hand-written codec in `codec`.
 
 mod access;
+mod aliases;
 mod autofs;
 mod codec;
 mod creds;
@@ -135,6 +137,20 @@ impl Cache {
     /// The user with login `name`.
     pub fn user_by_name(&self, name: &str) -> Result<Option<Cached<User>>, CacheError> {
         self.read(|r| r.user_by_name(name))
+    }
+
+    /// The one user whose e-mail address or principal is `alias` (without regard to case);
+    /// `None` when no cached user has it, or several do.
+    pub fn user_by_alias(&self, alias: &str) -> Result<Option<Cached<User>>, CacheError> {
+        let mut found = self.read(|r| r.users_by_alias(alias))?;
+        if found.len() > 1 {
+            tracing::warn!(
+                "{} cached users have the e-mail address or principal {alias:?}: none returned",
+                found.len()
+            );
+            return Ok(None);
+        }
+        Ok(found.pop())
     }
 
     /// The user with `uid`.

@@ -12,6 +12,7 @@ use heed::RoTxn;
 pub(crate) struct Reader<'a> {
     txn: &'a RoTxn<'a>,
     dbs: &'a Dbs,
+    shared: &'a Shared,
     path: &'a str,
     max_name: usize,
 }
@@ -22,6 +23,7 @@ impl<'a> Reader<'a> {
         Reader {
             txn,
             dbs: &shared.dbs,
+            shared,
             path: &shared.path,
             max_name: shared.max_name,
         }
@@ -35,6 +37,21 @@ impl<'a> Reader<'a> {
     /// The databases this reader reads.
     pub(super) fn dbs(&self) -> &Dbs {
         self.dbs
+    }
+
+    /// The extra database `name` (see `env::EXTRA_DBS`), if open.
+    pub(super) fn extra(&self, name: &str) -> Option<Db> {
+        self.shared.extra.get(name).copied()
+    }
+
+    /// The environment's directory, for error messages.
+    pub(super) fn path(&self) -> &str {
+        self.path
+    }
+
+    /// An LMDB error with this environment's path.
+    pub(super) fn lmdb_error(&self, source: heed::Error) -> CacheError {
+        self.lmdb(source)
     }
 
     /// Whether `name` can be a key at all (non-empty and short enough for LMDB).

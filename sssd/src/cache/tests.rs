@@ -16,6 +16,7 @@ fn user(name: &str, uid: u32) -> User {
         dn: format!("uid={name},ou=people,dc=example,dc=com"),
         upn: None,
         modify_timestamp: Some("20240101000000Z".into()),
+        emails: Vec::new(),
     }
 }
 

@@ -34,6 +34,7 @@ fn user(i: u32) -> User {
         dn: format!("uid=user{i:05},ou=people,dc=example,dc=com"),
         upn: Some(format!("user{i:05}@EXAMPLE.COM")),
         modify_timestamp: Some("20240101000000Z".into()),
+        emails: Vec::new(),
     }
 }
 

@@ -32,7 +32,19 @@ impl Writer<'_> {
         self.check_name("user", &user.name)?;
         let bytes = codec::encode_user(user);
         let kind = self.user_kind();
-        self.put_record(&kind, &user.name, user.uid, &bytes, stamp(now, expire))
+        let old = self.readable_user(&user.name)?;
+        self.put_record(&kind, &user.name, user.uid, &bytes, stamp(now, expire))?;
+        self.reindex_aliases(&user.name, old.as_ref(), Some(user))
+    }
+
+    /// The stored user `name`, `None` if absent or unreadable (a corrupt record's aliases
+    /// cannot be known; lookups by alias check the record they lead to).
+    fn readable_user(&self, name: &str) -> Result<Option<User>, CacheError> {
+        match self.reader().user(name) {
+            Ok(u) => Ok(u),
+            Err(CacheError::Corrupt { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Stores `group` likewise; an unchanged group's record is not rewritten.
@@ -115,7 +127,9 @@ impl Writer<'_> {
             return Ok(());
         }
         let kind = self.user_kind();
+        let old = self.readable_user(name)?;
         self.delete_record(&kind, name)?;
+        self.reindex_aliases(name, old.as_ref(), None)?;
         let dbs = self.dbs();
         self.del(&dbs.initgroups, name.as_bytes())?;
         self.del(&dbs.credentials, name.as_bytes())?;
@@ -327,6 +341,21 @@ impl<'c> Writer<'c> {
         })
     }
 
+    /// The write transaction (for reads that see this transaction's own writes).
+    pub(super) fn txn(&self) -> &RwTxn<'_> {
+        &self.txn
+    }
+
+    /// An LMDB error with this cache's path.
+    pub(super) fn lmdb_error(&self, source: heed::Error) -> CacheError {
+        self.cache.lmdb(source)
+    }
+
+    /// The environment this writer writes to.
+    pub(super) fn shared(&self) -> &super::env::Shared {
+        &self.cache.shared
+    }
+
     pub(super) fn dbs(&self) -> Dbs {
         self.cache.shared.dbs
     }
@@ -363,7 +392,7 @@ impl<'c> Writer<'c> {
         db.put(&mut self.txn, key, value).map_err(|e| self.lmdb(e))
     }
 
-    fn del(&mut self, db: &Db, key: &[u8]) -> Result<(), CacheError> {
+    pub(super) fn del(&mut self, db: &Db, key: &[u8]) -> Result<(), CacheError> {
         db.delete(&mut self.txn, key)
             .map(|_| ())
             .map_err(|e| self.lmdb(e))

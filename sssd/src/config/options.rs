@@ -197,6 +197,8 @@ pub struct LdapOptions {
     pub user_shell: String,
     /// `ldap_user_principal` (krbPrincipalName).
     pub user_principal: String,
+    /// `ldap_user_email` (mail): addresses by which a user can also be looked up.
+    pub user_email: String,
     /// `ldap_force_upper_case_realm` (false): upper-case the realm part of the principal.
     pub force_upper_case_realm: bool,
     /// `ldap_user_ssh_public_key` (sshPublicKey): the user's SSH public keys.
@@ -260,6 +262,7 @@ impl std::fmt::Debug for LdapOptions {
             .field("user_home_directory", &self.user_home_directory)
             .field("user_shell", &self.user_shell)
             .field("user_principal", &self.user_principal)
+            .field("user_email", &self.user_email)
             .field("user_ssh_public_key", &self.user_ssh_public_key)
             .field("user_extra_filter", &self.user_extra_filter)
             .field("maps", &self.maps)
@@ -664,6 +667,7 @@ impl LdapOptions {
             user_home_directory: string(cfg, s, "ldap_user_home_directory", "homeDirectory"),
             user_shell: string(cfg, s, "ldap_user_shell", "loginShell"),
             user_principal: string(cfg, s, "ldap_user_principal", "krbPrincipalName"),
+            user_email: string(cfg, s, "ldap_user_email", "mail"),
             force_upper_case_realm: cfg.get_bool(s, "ldap_force_upper_case_realm", false)?,
             user_ssh_public_key: string(cfg, s, "ldap_user_ssh_public_key", "sshPublicKey"),
             user_extra_filter: optional(cfg, s, "ldap_user_search_filter"),

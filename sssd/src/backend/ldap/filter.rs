@@ -85,6 +85,7 @@ pub fn user_attrs(opts: &LdapOptions) -> Vec<String> {
         opts.user_home_directory.clone(),
         opts.user_shell.clone(),
         opts.user_principal.clone(),
+        opts.user_email.clone(),
         opts.user_ssh_public_key.clone(),
         "modifyTimestamp".into(),
     ]

@@ -314,6 +314,18 @@ impl LdapProvider {
         }
     }
 
+    /// Fetches the users whose e-mail address or principal is `alias`, returning what to
+    /// write into the cache.
+    pub async fn fetch_user_by_alias(
+        &self,
+        conn: &Connection,
+        alias: &str,
+    ) -> Result<Vec<CacheOp>, SearchError> {
+        let mut ops = Vec::new();
+        users::by_alias(&self.ctx, conn, alias, &mut ops).await?;
+        Ok(ops)
+    }
+
     /// Performs one account request on `conn`, returning what to write into the cache.
     pub async fn fetch(
         &self,
@@ -493,6 +505,7 @@ pub fn test_options() -> LdapOptions {
         user_home_directory: "homeDirectory".into(),
         user_shell: "loginShell".into(),
         user_principal: "krbPrincipalName".into(),
+        user_email: "mail".into(),
         force_upper_case_realm: false,
         user_ssh_public_key: "sshPublicKey".into(),
         user_extra_filter: None,

@@ -36,6 +36,12 @@ pub fn user_from_entry(ctx: &MapCtx, e: &Entry, wanted: Option<&str>) -> Option<
             .first(&o.user_principal)
             .map(|p| principal(p, o.force_upper_case_realm)),
         modify_timestamp: e.first("modifyTimestamp").map(str::to_string),
+        emails: e
+            .values(&o.user_email)
+            .iter()
+            .filter(|m| !m.is_empty() && !m.contains('\0'))
+            .cloned()
+            .collect(),
     };
     let fields = [&user.name, &user.gecos, &user.home, &user.shell];
     if user.name.is_empty() || fields.iter().any(|f| f.contains('\0')) {
@@ -120,6 +126,36 @@ pub async fn by_name(
             Ok(None)
         }
     }
+}
+
+/// Fetches the users whose `ldap_user_email` or `ldap_user_principal` is `alias` (as
+/// SSSD's lookup by UPN) and stores them. Other cached users stop being found by the alias
+/// (their own refresh updates the rest of their records).
+pub async fn by_alias(
+    ctx: &MapCtx,
+    conn: &Connection,
+    alias: &str,
+    ops: &mut Vec<CacheOp>,
+) -> Result<usize, SearchError> {
+    let o = &ctx.opts;
+    let inner = filter::or(&[
+        filter::eq(&o.user_principal, alias),
+        filter::eq(&o.user_email, alias),
+    ]);
+    let entries = search_users(ctx, conn, &inner).await?;
+    let mut keep = Vec::new();
+    for e in &entries {
+        if let Some(u) = user_from_entry(ctx, e, None) {
+            keep.push(u.name.clone());
+            put_user_ops(ctx, e, u, ctx.user_expire(), ops);
+        }
+    }
+    let stored = keep.len();
+    ops.push(CacheOp::ForgetAlias {
+        alias: alias.to_string(),
+        keep,
+    });
+    Ok(stored)
 }
 
 /// Fetches the user with `uid` likewise.

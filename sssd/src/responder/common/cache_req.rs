@@ -367,6 +367,25 @@ impl CacheReq {
             let k = self.key_in(d, name);
             (Query::UserByName(k.clone()), Kind::User, k)
         };
+        if let Some((d, Record::User(u))) = self.search(&doms, make, mode).await? {
+            return Ok(Some((d, u)));
+        }
+        // As SSSD: a name with an `@` that names no user may be an e-mail address or a
+        // principal, looked up in every domain (fully qualified ones included).
+        if !input.contains('@') {
+            return Ok(None);
+        }
+        let doms: Vec<usize> = (0..self.settings.domains.len())
+            .filter(|d| only.is_none_or(|o| o.contains(d)))
+            .collect();
+        let alias = input.to_lowercase();
+        let make = |_| {
+            (
+                Query::UserByAlias(input.to_string()),
+                Kind::Alias,
+                alias.clone(),
+            )
+        };
         Ok(match self.search(&doms, make, mode).await? {
             Some((d, Record::User(u))) => Some((d, u)),
             _ => None,

@@ -98,6 +98,7 @@ fn find(d: &FakeData, q: &Query) -> Option<Cached<Record>> {
     match q {
         Query::UserByName(n) => d.users.iter().find(|u| &u.value.name == n).map(w),
         Query::UserById(id) => d.users.iter().find(|u| u.value.uid == *id).map(w),
+        Query::UserByAlias(a) => d.users.iter().find(|u| has_alias(&u.value, a)).map(w),
         Query::GroupByName(n) => d.groups.iter().find(|x| &x.value.name == n).map(g),
         Query::GroupById(id) => d.groups.iter().find(|x| x.value.gid == *id).map(g),
         Query::Initgroups(n) => d.initgroups.get(n).map(|c| Cached {
@@ -257,7 +258,7 @@ fn apply(s: &mut FakeState, q: &Query, now: i64) {
     let dir = s.directory.clone();
     let cache = &mut s.cache;
     match q {
-        Query::UserByName(_) | Query::UserById(_) => {
+        Query::UserByName(_) | Query::UserById(_) | Query::UserByAlias(_) => {
             let hit = find(&dir, q);
             cache.users.retain(|u| !find_user_match(q, &u.value));
             if let Some(Cached {
@@ -354,8 +355,16 @@ fn find_user_match(q: &Query, u: &User) -> bool {
     match q {
         Query::UserByName(n) => &u.name == n,
         Query::UserById(id) => u.uid == *id,
+        Query::UserByAlias(a) => has_alias(u, a),
         _ => false,
     }
+}
+
+fn has_alias(u: &User, a: &str) -> bool {
+    u.upn
+        .iter()
+        .chain(&u.emails)
+        .any(|x| x.eq_ignore_ascii_case(a))
 }
 
 fn find_group_match(q: &Query, g: &Group) -> bool {

@@ -19,6 +19,8 @@ pub enum Kind {
     Group,
     /// A uid.
     Uid,
+    /// A user's e-mail address or principal (lowercased).
+    Alias,
     /// A gid.
     Gid,
     /// A netgroup name (`NCE/NETGR`).

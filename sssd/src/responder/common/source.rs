@@ -24,6 +24,8 @@ pub enum Query {
     UserByName(String),
     /// User by uid.
     UserById(u32),
+    /// User by e-mail address or Kerberos principal, as typed (SSSD's "by UPN").
+    UserByAlias(String),
     /// Group by name.
     GroupByName(String),
     /// Group by gid.
@@ -46,6 +48,10 @@ pub enum Query {
     NetworkByAddr(String),
 }
 
+/// The `extra` of a user request whose name is an e-mail address or principal
+/// (SSSD's `EXTRA_NAME_IS_UPN`).
+pub const EXTRA_NAME_IS_ALIAS: &str = "U";
+
 impl Query {
     /// The `getAccountInfo` request that refreshes this object in `domain`.
     pub fn account_request(&self, domain: &str) -> AccountRequest {
@@ -53,6 +59,10 @@ impl Query {
         let (entry_type, filter) = match self {
             Query::UserByName(n) => (EntryType::User, Filter::Name(n.clone())),
             Query::UserById(id) => (EntryType::User, Filter::IdNumber(*id)),
+            Query::UserByAlias(a) => {
+                extra = EXTRA_NAME_IS_ALIAS.to_string();
+                (EntryType::User, Filter::Name(a.clone()))
+            }
             Query::GroupByName(n) => (EntryType::Group, Filter::Name(n.clone())),
             Query::GroupById(id) => (EntryType::Group, Filter::IdNumber(*id)),
             Query::Initgroups(n) => (EntryType::Initgroups, Filter::Name(n.clone())),
@@ -237,6 +247,7 @@ impl DomainSource for CacheSource {
         let r = match q {
             Query::UserByName(n) => c.user_by_name(n).map(|o| wrap(o, Record::User)),
             Query::UserById(id) => c.user_by_uid(*id).map(|o| wrap(o, Record::User)),
+            Query::UserByAlias(a) => c.user_by_alias(a).map(|o| wrap(o, Record::User)),
             Query::GroupByName(n) => c.group_by_name(n).map(|o| wrap(o, Record::Group)),
             Query::GroupById(id) => c.group_by_gid(*id).map(|o| wrap(o, Record::Group)),
             Query::Initgroups(n) => c.initgroups(n).map(|o| wrap(o, Record::Gids)),

@@ -131,6 +131,38 @@ async fn missing_entry_asks_backend_then_rereads_cache() {
 }
 
 #[tokio::test]
+async fn a_name_with_an_at_sign_falls_back_to_the_e_mail_lookup() {
+    let e = env();
+    e.src[0].with(|s| {
+        s.directory.users.push(Cached {
+            value: User {
+                emails: vec!["Alice.Liddell@Example.com".into()],
+                ..user("alice", 1001, 2001)
+            },
+            last_update: 0,
+            expire: 0,
+        })
+    });
+    let (name, uid, ..) = e.pw("alice.liddell@example.com").await.unwrap();
+    assert_eq!((name.as_str(), uid), ("alice", 1001));
+    assert_eq!(
+        e.src[0].with(|s| s.refreshes.clone()),
+        [
+            Query::UserByName("alice.liddell@example.com".into()),
+            Query::UserByAlias("alice.liddell@example.com".into())
+        ]
+    );
+    // A name without an `@` is never taken for an address; a missing address is
+    // negative-cached like a name.
+    assert!(e.pw("nobody").await.is_none());
+    assert!(e.pw("nobody@example.com").await.is_none());
+    let before = e.refreshes(0);
+    assert!(e.pw("nobody@example.com").await.is_none());
+    assert_eq!(e.refreshes(0), before, "both misses are negative-cached");
+    assert!(!e.src[0].with(|s| s.refreshes.contains(&Query::UserByAlias("nobody".into()))));
+}
+
+#[tokio::test]
 async fn negative_cache_ttl() {
     let e = env();
     assert!(e.pw("ghost").await.is_none());
