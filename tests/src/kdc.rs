@@ -25,6 +25,8 @@ const MASTER_PASSWORD: &str = "MasterSecret123";
 #[derive(Debug)]
 pub struct Kdc {
     dir: TempDir,
+    /// Where the realm database lives: `dir`, or the primary's for a replica.
+    db_dir: PathBuf,
     port: u16,
     child: Option<Child>,
     _watchdog: Option<Watchdog>,
@@ -41,6 +43,7 @@ impl Kdc {
                 .tempdir()
                 .map_err(|e| HarnessError::io("create temporary directory", "/tmp", e))?;
             let mut kdc = Kdc {
+                db_dir: dir.path().to_path_buf(),
                 dir,
                 port: proc::free_port()?,
                 child: None,
@@ -61,6 +64,31 @@ impl Kdc {
             }
         }
         Err(last.unwrap_or_else(|| HarnessError::Setup("krb5kdc did not start".into())))
+    }
+
+    /// A second KDC of the same realm, serving the same database (its principals and keys)
+    /// on a port of its own: a replica for failover tests. Drop it before `self`.
+    pub fn replica(&self) -> Result<Kdc> {
+        let mut last = None;
+        for _ in 0..3 {
+            let dir = tempfile::Builder::new()
+                .prefix("sssd-tests-kdc-replica.")
+                .tempdir()
+                .map_err(|e| HarnessError::io("create temporary directory", "/tmp", e))?;
+            let mut kdc = Kdc {
+                dir,
+                db_dir: self.db_dir.clone(),
+                port: proc::free_port()?,
+                child: None,
+                _watchdog: None,
+            };
+            kdc.write_config()?;
+            match kdc.start() {
+                Ok(()) => return Ok(kdc),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| HarnessError::Setup("replica krb5kdc did not start".into())))
     }
 
     /// The KDC's port (UDP and TCP).
@@ -150,9 +178,10 @@ impl Kdc {
              key_stash_file = {d}/stash\n  acl_file = {d}/kadm5.acl\n  \
              kdc_listen = 127.0.0.1:{p}\n  kdc_tcp_listen = 127.0.0.1:{p}\n  \
              max_life = 10h 0m 0s\n  max_renewable_life = 7d 0h 0m 0s\n }}\n\n\
-             [logging]\n kdc = FILE:{d}/kdc.log\n",
+             [logging]\n kdc = FILE:{log}/kdc.log\n",
             p = self.port,
-            d = d.display()
+            d = self.db_dir.display(),
+            log = d.display()
         );
         let write = |name: &str, text: &str| {
             let p = d.join(name);

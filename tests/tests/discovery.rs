@@ -6,7 +6,9 @@
 //! A private dnsmasq (tests/src/dns.rs) serves the SRV and address records; the namespace's
 //! /etc/resolv.conf points at it, so both our SRV queries and the host name lookups of the
 //! servers (glibc, `hosts: files dns`) go to it. Two slapds hold the same tree except
-//! user1's gecos, which says which server answered.
+//! user1's gecos, which says which server answered. Two KDCs (a replica serving the first
+//! one's database) in `_kerberos._udp` SRV records: logins go to the first, and to the
+//! replica once the first stops.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failing loudly is the point
 
@@ -210,10 +212,12 @@ fn fixed_server_after_srv_serves_when_dns_has_none_and_the_log_says_why() {
 }
 
 #[test]
-fn krb5_server_srv_finds_the_kdc() {
+fn krb5_server_srv_finds_the_kdcs_and_fails_over() {
     let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
-    let kdc = Kdc::new().unwrap();
+    let mut kdc = Kdc::new().unwrap();
     kdc.add_principal("user1", &krb5_password(1001)).unwrap();
+    // Declared after `kdc`, so dropped first (it serves `kdc`'s database).
+    let replica = kdc.replica().unwrap();
     let dns = Dnsmasq::start(&[
         srv(
             &format!("_kerberos._udp.{ZONE}"),
@@ -221,7 +225,14 @@ fn krb5_server_srv_finds_the_kdc() {
             kdc.port(),
             0,
         ),
+        srv(
+            &format!("_kerberos._udp.{ZONE}"),
+            &format!("kdc2.{ZONE}"),
+            replica.port(),
+            10,
+        ),
         host(&format!("kdc.{ZONE}")),
+        host(&format!("kdc2.{ZONE}")),
     ])
     .unwrap();
     let ns = namespace(&dns);
@@ -263,4 +274,27 @@ fn krb5_server_srv_finds_the_kdc() {
         dns.queries()
     );
     assert!(ns.exists(&format!("{CCACHE_DIR}/krb5cc_1001")));
+    let as_reqs = |k: &Kdc| {
+        std::fs::read_to_string(k.log_path())
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("AS_REQ") && l.contains("user1@"))
+            .count()
+    };
+    // Priority 0 first: the replica has not been asked.
+    assert!(as_reqs(&kdc) >= 1, "the first KDC saw no AS_REQ");
+    assert_eq!(as_reqs(&replica), 0, "the replica was asked first");
+    // The first KDC goes away: the next login gets its ticket from the replica.
+    kdc.stop();
+    let out = pamtester(
+        &ns,
+        Caller::Root,
+        SERVICE,
+        "user1",
+        &["authenticate"],
+        &format!("{}\n", krb5_password(1001)),
+    )
+    .unwrap();
+    assert_eq!(out.code, code::SUCCESS, "{:?}\n{}", out.output, sssd.logs());
+    assert!(as_reqs(&replica) >= 1, "the replica saw no AS_REQ");
 }
