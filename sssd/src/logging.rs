@@ -35,7 +35,7 @@ pub enum LoggingError {
 
 /// Why a `debug_level` value was rejected.
 #[derive(Debug, Error, PartialEq, Eq)]
-#[error("invalid debug level {0:?}: expected 0-9 or a bitmask such as 0x0070")]
+#[error("invalid debug level {0:?}: expected 0-10 or a bitmask such as 0x0070")]
 pub struct BadDebugLevel(pub String);
 
 /// SSSD's default `debug_level`: fatal, critical and serious failures.
@@ -51,18 +51,35 @@ pub fn parse_debug_level(s: &str) -> Result<u32, BadDebugLevel> {
     parsed.map_err(|_| BadDebugLevel(s.to_string()))
 }
 
-/// Converts an old-style level 0-9 into SSSD's bitmask; bitmasks (>= 0x10) pass through.
+/// Converts an old-style level (0-10; SSSD reads any value that is 0 or has one of the
+/// low four bits set as one) into SSSD's bitmask; other values are bitmasks already.
 pub fn debug_level_to_mask(level: u32) -> u32 {
-    const MASKS: [u32; 10] = [
-        0x0010, 0x0030, 0x0070, 0x00f0, 0x01f0, 0x03f0, 0x07f0, 0x17f0, 0x37f0, 0x77f0,
-    ];
-    match MASKS.get(level as usize) {
-        Some(m) => *m,
-        None => level,
+    if level != 0 && level & 0xf == 0 {
+        return level;
     }
+    // What each old level adds to the one below it, from level 1 (level 0: fatal only).
+    const ADDED: [u32; 10] = [
+        0x0020,                    // 1 critical failures
+        0x0040,                    // 2 operation failures
+        0x0080,                    // 3 minor failures
+        0x0100,                    // 4 configuration settings
+        0x0200,                    // 5 function data
+        0x0400,                    // 6 function traces
+        0x1000,                    // 7 library traces
+        0x2000,                    // 8 internal traces
+        0x4000 | 0x8000 | 0x20000, // 9 everything, failover, performance
+        0x10000,                   // 10 cache database traces
+    ];
+    let mut mask = 0x0010;
+    for (i, bits) in ADDED.iter().enumerate() {
+        if level as usize > i {
+            mask |= bits;
+        }
+    }
+    mask
 }
 
-/// The most verbose `tracing` level a `debug_level` (0-9 or bitmask) enables.
+/// The most verbose `tracing` level a `debug_level` (0-10 or bitmask) enables.
 pub fn level_filter(debug_level: u32) -> LevelFilter {
     let mask = debug_level_to_mask(debug_level);
     if mask & 0xe000 != 0 {
@@ -155,7 +172,7 @@ impl Write for StderrWriter {
 }
 
 /// Installs the global subscriber for `service_name` (see [`log_file_name`]) at
-/// `debug_level` (0-9 or bitmask). The bus broker's own chatter is limited to warnings.
+/// `debug_level` (0-10 or bitmask). The bus broker's own chatter is limited to warnings.
 pub fn init(service_name: &str, debug_level: u32, logger: Logger) -> Result<(), LoggingError> {
     use tracing_subscriber::Layer;
     use tracing_subscriber::filter::Targets;
@@ -231,6 +248,15 @@ mod tests {
         assert_eq!(level_filter(5), LevelFilter::INFO);
         assert_eq!(level_filter(6), LevelFilter::DEBUG);
         assert_eq!(level_filter(9), LevelFilter::TRACE);
+        // SSSD's "everything": 10, and any larger value with a low bit set.
+        assert_eq!(level_filter(10), LevelFilter::TRACE);
+        assert_eq!(level_filter(15), LevelFilter::TRACE);
+        assert_eq!(debug_level_to_mask(0), 0x0010);
+        assert_eq!(debug_level_to_mask(2), 0x0070);
+        assert_eq!(debug_level_to_mask(9), 0x2f7f0);
+        assert_eq!(debug_level_to_mask(10), 0x3f7f0);
+        assert_eq!(debug_level_to_mask(0x0070), 0x0070);
+        assert_eq!(debug_level_to_mask(0x0071), 0x3f7f0);
         assert_eq!(level_filter(0x0070), LevelFilter::ERROR);
         assert_eq!(level_filter(0x00f0), LevelFilter::WARN);
         assert_eq!(level_filter(0x0400), LevelFilter::DEBUG);

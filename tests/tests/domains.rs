@@ -1,8 +1,8 @@
 //! Per-domain behaviour end to end: a domain whose backend cannot start is disabled alone
 //! (the others keep serving NSS and PAM), a daemon with no usable domain does not start,
 //! `auto_private_groups` (true and hybrid) through getent and id, users found by e-mail
-//! address (`ldap_user_email`) through getent, id and pamtester, and a server refusing
-//! StartTLS explained in the domain log.
+//! address (`ldap_user_email`) through getent, id and pamtester, `debug_level` 10 and 0
+//! per section, and a server refusing StartTLS explained in the domain log.
 //!
 //! They need the release artifacts (`cargo build --release --workspace`, done by
 //! scripts/test.sh).
@@ -286,6 +286,36 @@ fn users_are_found_by_e_mail_address() {
         &sssd,
         &["passwd", "u1@example.org"],
         "upg:*:30001:30001:30001:/home/upg:/bin/bash",
+    );
+}
+
+#[test]
+fn debug_level_10_logs_everything_and_0_only_fatal_failures() {
+    let slapd = Slapd::new(&tree()).unwrap();
+    let ns = namespace();
+    // No `-d` on the command line: each section's own debug_level applies.
+    let conf = SssdConf::ldap(&slapd, Schema::Rfc2307)
+        .domain("debug_level", "10")
+        .set("nss", "debug_level", "0");
+    let sssd =
+        Sssd::start_with_argv(&ns, &conf, &["/usr/sbin/sssd", "-i", "--logger=files"]).unwrap();
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "user1"],
+        "user1:*:1001:2001:1001:/home/user1:/bin/bash",
+    );
+    let be = read_log(&ns, "sssd_LDAP.log");
+    assert!(
+        be.lines()
+            .any(|l| l.contains("DEBUG") && l.contains("getAccountInfo")),
+        "debug_level = 10 in the domain: {be}"
+    );
+    let nss = read_log(&ns, "sssd_nss.log");
+    assert!(
+        !nss.lines()
+            .any(|l| l.contains(" INFO ") || l.contains("DEBUG")),
+        "debug_level = 0 in [nss]: {nss}"
     );
 }
 
