@@ -90,6 +90,19 @@ fn run(mut opts: MonitorOptions) -> anyhow::Result<()> {
         .or(config_level)
         .unwrap_or(logging::DEFAULT_DEBUG_LEVEL);
 
+    // Mistakes that do not stop the start (misspelt options, unknown sections, responders
+    // we lack): said on the console now and in sssd.log below. Disabled domains have their
+    // own error line.
+    let warnings: Vec<String> = sssd::config::check::check_config(&config)
+        .into_iter()
+        .filter(|f| !f.message.contains(" is disabled at start"))
+        .map(|f| f.to_string())
+        .collect();
+    if !matches!(opts.logger, Logger::Stderr) {
+        for w in &warnings {
+            eprintln!("sssd: {w}");
+        }
+    }
     let mut notifier = if opts.daemon {
         monitor::daemon::daemonize().context("cannot fork into the background")?
     } else {
@@ -99,6 +112,10 @@ fn run(mut opts: MonitorOptions) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("log directory {}", dir.display()))?;
     }
     logging::init("sssd", level, opts.logger.clone())?;
+    // At error level, so that the default debug_level shows them.
+    for w in &warnings {
+        tracing::error!("{w}");
+    }
     for d in &plan.disabled {
         tracing::error!(
             "domain {} is disabled: {}; the other domains are served",

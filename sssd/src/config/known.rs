@@ -292,6 +292,85 @@ fn list_for(section: &str) -> Option<&'static Known> {
     Some(list)
 }
 
+/// The known option of `section`'s kind closest to `option` when it is a near miss (a few
+/// letters apart), for "did you mean" hints.
+pub fn suggest_option(section: &str, option: &str) -> Option<&'static str> {
+    let list = list_for(section)?;
+    closest(list.names.split_whitespace(), option)
+}
+
+/// The section name SSSD accepts closest to `section` when it is a near miss
+/// (`[domian/X]` → `domain/X`).
+pub fn suggest_section(section: &str) -> Option<String> {
+    let (kind, rest) = match section.split_once('/') {
+        Some((k, r)) => (k, Some(r)),
+        None => (section, None),
+    };
+    let kinds = [
+        "sssd",
+        "nss",
+        "pam",
+        "sudo",
+        "autofs",
+        "ssh",
+        "pac",
+        "ifp",
+        "kcm",
+        "session_recording",
+        "domain",
+        "application",
+        "prompting",
+        "certmap",
+    ];
+    let best = closest(kinds.into_iter(), kind)?;
+    let candidate = match rest {
+        Some(r) => format!("{best}/{r}"),
+        None => best.to_string(),
+    };
+    is_known_section(&candidate).then_some(candidate)
+}
+
+/// The candidate nearest to `word` (case-insensitively) if within a small edit distance
+/// (1 for short words, 2 from 6 letters, 3 from 12).
+fn closest<'a>(candidates: impl Iterator<Item = &'a str>, word: &str) -> Option<&'a str> {
+    let word = word.to_ascii_lowercase();
+    let limit = match word.len() {
+        0..=5 => 1,
+        6..=11 => 2,
+        _ => 3,
+    };
+    candidates
+        .map(|c| (edit_distance(&c.to_ascii_lowercase(), &word), c))
+        .filter(|(d, _)| *d > 0 && *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance, with a swap of two neighbouring letters counting as one edit.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
 /// Whether `option` is known in `section`, or `None` when the section's kind is not covered.
 pub(super) fn is_known(section: &str, option: &str) -> Option<bool> {
     list_for(section).map(|list| list.contains(option))
@@ -334,5 +413,28 @@ pub(super) fn is_known_section(section: &str) -> bool {
             }
         }
         [] => false,
+    }
+}
+
+#[cfg(test)]
+mod suggestion_tests {
+    use super::*;
+
+    #[test]
+    fn near_misses_get_a_suggestion() {
+        assert_eq!(
+            suggest_option("domain/LDAP", "ldap_search_bsae"),
+            Some("ldap_search_base")
+        );
+        assert_eq!(suggest_option("nss", "filter_user"), Some("filter_users"));
+        assert_eq!(suggest_option("domain/LDAP", "completely_different"), None);
+        assert_eq!(
+            suggest_section("domian/LDAP").as_deref(),
+            Some("domain/LDAP")
+        );
+        assert_eq!(suggest_section("nsss").as_deref(), Some("nss"));
+        assert_eq!(suggest_section("whatever"), None);
+        assert_eq!(edit_distance("abc", "acb"), 1);
+        assert_eq!(edit_distance("", "ab"), 2);
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod access_options;
 pub mod auth_options;
+pub mod check;
 pub mod ciphers;
 pub mod dns_options;
 mod known;
@@ -122,6 +123,21 @@ pub struct Config {
     sections: Vec<Section>,
     /// Files that contributed, in merge order (main file first).
     files: Vec<String>,
+    /// Where each section header and option line was read, in reading order.
+    locations: Vec<Location>,
+}
+
+/// Where a section header or an option was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The section.
+    pub section: String,
+    /// The option, or `None` for the section header.
+    pub option: Option<String>,
+    /// The file (or origin) it was read from.
+    pub file: String,
+    /// Its line number, from 1.
+    pub line: usize,
 }
 
 /// Whether an option's value is a secret that must never be printed.
@@ -186,6 +202,29 @@ impl Config {
             }
         }
         self.files.extend(std::mem::take(&mut other.files));
+        self.locations.extend(std::mem::take(&mut other.locations));
+    }
+
+    /// Where `option` of `section` was last set (`None` option: where the section was
+    /// last opened), if it was read from a file.
+    pub fn location(&self, section: &str, option: Option<&str>) -> Option<&Location> {
+        self.locations.iter().rev().find(|l| {
+            l.section.eq_ignore_ascii_case(section)
+                && match (option, &l.option) {
+                    (None, None) => true,
+                    (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+                    _ => false,
+                }
+        })
+    }
+
+    fn record(&mut self, section: &str, option: Option<&str>, file: &str, line: usize) {
+        self.locations.push(Location {
+            section: section.to_string(),
+            option: option.map(str::to_string),
+            file: file.to_string(),
+            line,
+        });
     }
 
     /// The files (or origins) this configuration was read from, in merge order.

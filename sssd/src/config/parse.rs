@@ -70,6 +70,7 @@ pub(super) fn parse_into(cfg: &mut Config, text: &str, origin: &str) -> Result<(
             }
             // Record the section even if it stays empty.
             cfg.section_mut(name);
+            cfg.record(name, None, origin, lineno);
             current = Some(name.to_string());
             continue;
         }
@@ -99,6 +100,7 @@ pub(super) fn parse_into(cfg: &mut Config, text: &str, origin: &str) -> Result<(
             ));
         };
         cfg.section_mut(section).set(key, value.trim());
+        cfg.record(section, Some(key), origin, lineno);
     }
     Ok(())
 }

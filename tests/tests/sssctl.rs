@@ -1,0 +1,148 @@
+//! `sssctl` through the installed binary inside the namespace: `config-check` on a
+//! configuration with mistakes (placed by file and line, with suggestions, ignored conf.d
+//! files listed) and on a clean one, `domain-list` with a domain the daemon leaves out,
+//! `cache-expire` against a running daemon, and the monitor naming a misspelt option in
+//! sssd.log at start.
+//!
+//! They need the release artifacts (`cargo build --release --workspace`, done by
+//! scripts/test.sh).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failing loudly is the point
+
+use sssd_tests::ldif::{self, Schema};
+use sssd_tests::namespace::Namespace;
+use sssd_tests::proc::Output;
+use sssd_tests::slapd::Slapd;
+use sssd_tests::sssd::{CONF_PATH, Sssd, SssdConf};
+use sssd_tests::stage;
+
+fn namespace() -> Namespace {
+    let root = stage::shared_stage().expect("stage the product with install.sh");
+    Namespace::new(Some(root)).expect("create the mount namespace")
+}
+
+fn sssctl(ns: &Namespace, args: &[&str]) -> Output {
+    let mut argv = vec!["sssctl"];
+    argv.extend_from_slice(args);
+    ns.run(&argv).unwrap()
+}
+
+const MISTAKES: &str = "[sssd]
+services = nss, pam, ifp
+domains = LDAP
+
+[domain/LDAP]
+id_provider = ldap
+ldap_uri = ldap://127.0.0.1
+ldap_search_bsae = dc=example,dc=com
+entry_cache_timeout = soon
+
+[nsss]
+filter_users = root
+";
+
+#[test]
+fn config_check_places_every_mistake() {
+    let ns = namespace();
+    ns.write_file(CONF_PATH, MISTAKES.as_bytes(), 0o600)
+        .unwrap();
+    ns.write_file(
+        "/etc/sssd/conf.d/10-pam.conf",
+        b"[pam]\npam_verbosity = 2\n",
+        0o600,
+    )
+    .unwrap();
+    ns.write_file("/etc/sssd/conf.d/20-old.conf.bak", b"[nss]\n", 0o600)
+        .unwrap();
+    ns.write_file("/etc/sssd/conf.d/.hidden.conf", b"[nss]\n", 0o600)
+        .unwrap();
+    let out = sssctl(&ns, &["config-check"]);
+    assert_eq!(out.code(), 1, "{out:?}");
+    let text = &out.stdout;
+    let expect = [
+        "Issues identified by validators: 4",
+        "/etc/sssd/sssd.conf:11: error: unknown section [nsss]: its options are never read; \
+         did you mean [nss]?",
+        "/etc/sssd/sssd.conf:8: error: [domain/LDAP]: unknown option ldap_search_bsae: it has \
+         no effect; did you mean ldap_search_base?",
+        "/etc/sssd/sssd.conf:2: error: [sssd] services: the ifp responder is not implemented",
+        "/etc/sssd/sssd.conf:9: error: domain LDAP is disabled at start: [domain/LDAP] \
+         entry_cache_timeout = \"soon\"",
+        "Messages generated during configuration merging: 2",
+        "/etc/sssd/conf.d/.hidden.conf: warning: not read: its name starts with '.'",
+        "/etc/sssd/conf.d/20-old.conf.bak: warning: not read: its name does not end in \
+         \".conf\"",
+        "Used configuration snippet files: 1\n/etc/sssd/conf.d/10-pam.conf",
+    ];
+    for e in expect {
+        assert!(text.contains(e), "missing {e:?} in:\n{text}");
+    }
+
+    // Fixed, it is clean.
+    let fixed = "[sssd]\nservices = nss, pam\ndomains = LDAP\n\n[domain/LDAP]\n\
+        id_provider = ldap\nldap_uri = ldap://127.0.0.1\nldap_search_base = dc=example,dc=com\n";
+    ns.write_file(CONF_PATH, fixed.as_bytes(), 0o600).unwrap();
+    let out = sssctl(&ns, &["config-check"]);
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert!(
+        out.stdout
+            .starts_with("Issues identified by validators: 0\n"),
+        "{out:?}"
+    );
+    // A file others can read stops sssd from starting: the one issue.
+    ns.write_file(CONF_PATH, fixed.as_bytes(), 0o644).unwrap();
+    let out = sssctl(&ns, &["config-check"]);
+    assert_eq!(out.code(), 1, "{out:?}");
+    assert!(
+        out.stdout
+            .contains("Issues identified by validators: 1\n/etc/sssd/sssd.conf: error:")
+            && out.stdout.contains("mode 0644"),
+        "{out:?}"
+    );
+    // Another file, named on the command line.
+    ns.write_file("/root/other.conf", MISTAKES.as_bytes(), 0o600)
+        .unwrap();
+    let out = sssctl(&ns, &["config-check", "-c", "/root/other.conf"]);
+    assert_eq!(out.code(), 1, "{out:?}");
+    assert!(out.stdout.contains("/root/other.conf:11: error"), "{out:?}");
+    let out = sssctl(&ns, &["no-such-command"]);
+    assert_eq!(out.code(), 1, "{out:?}");
+    assert!(out.stderr.contains("Unknown command"), "{out:?}");
+}
+
+#[test]
+fn domain_list_and_cache_expire_with_a_running_daemon() {
+    let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
+    let ns = namespace();
+    let conf = SssdConf::ldap(&slapd, Schema::Rfc2307)
+        .set("sssd", "domains", "LDAP, FILES")
+        .set("domain/FILES", "id_provider", "files")
+        .domain("ldap_search_bsae", "dc=nowhere");
+    let sssd = Sssd::start(&ns, &conf).unwrap();
+    // The misspelt option is named in sssd.log at start, with its place.
+    let log =
+        String::from_utf8_lossy(&ns.read_file("/var/log/sssd/sssd.log").unwrap()).into_owned();
+    assert!(
+        log.contains("/etc/sssd/sssd.conf:")
+            && log.contains("unknown option ldap_search_bsae")
+            && log.contains("did you mean ldap_search_base?"),
+        "{log}"
+    );
+    let out = sssctl(&ns, &["domain-list"]);
+    assert_eq!(out.code(), 0, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{out:?}");
+    assert_eq!(lines[0], "LDAP");
+    assert!(
+        lines[1].starts_with("FILES (disabled: ") && lines[1].contains("id_provider"),
+        "{out:?}"
+    );
+    let out = ns.run(&["getent", "passwd", "user1"]).unwrap();
+    assert!(out.success(), "{out:?}\n{}", sssd.logs());
+    let out = sssctl(&ns, &["cache-expire", "-u", "user1"]);
+    assert_eq!(out.code(), 0, "{out:?}");
+    let out = sssctl(&ns, &["cache-expire", "-E"]);
+    assert_eq!(out.code(), 0, "{out:?}");
+    let out = ns.run(&["getent", "passwd", "user1"]).unwrap();
+    assert!(out.success(), "{out:?}");
+}
