@@ -11,10 +11,11 @@
 
 use sssd_tests::ldif::{self, Schema};
 use sssd_tests::namespace::Namespace;
-use sssd_tests::proc::Output;
+use sssd_tests::proc::{self, Output};
 use sssd_tests::slapd::Slapd;
 use sssd_tests::sssd::{CONF_PATH, Sssd, SssdConf};
 use sssd_tests::stage;
+use std::time::Duration;
 
 fn namespace() -> Namespace {
     let root = stage::shared_stage().expect("stage the product with install.sh");
@@ -145,4 +146,54 @@ fn domain_list_and_cache_expire_with_a_running_daemon() {
     assert_eq!(out.code(), 0, "{out:?}");
     let out = ns.run(&["getent", "passwd", "user1"]).unwrap();
     assert!(out.success(), "{out:?}");
+}
+
+#[test]
+fn domain_status_follows_the_directory() {
+    let mut slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
+    let ns = namespace();
+    let conf = SssdConf::ldap(&slapd, Schema::Rfc2307)
+        .set("sssd", "domains", "LDAP, FILES")
+        .set("domain/FILES", "id_provider", "files")
+        .domain("offline_timeout", "1")
+        .domain("offline_timeout_max", "1")
+        .domain("offline_timeout_random_offset", "0");
+    let sssd = Sssd::start(&ns, &conf).unwrap();
+    assert!(ns.run(&["getent", "passwd", "user1"]).unwrap().success());
+    let out = sssctl(&ns, &["domain-status", "LDAP"]);
+    assert_eq!(out.code(), 0, "{out:?}\n{}", sssd.logs());
+    let uri = slapd.uri();
+    let expect = format!(
+        "Online status: Online\n\nActive servers:\nLDAP: {uri}\n\n\
+         Discovered LDAP servers:\n- {uri} (working)\n\n"
+    );
+    assert_eq!(out.stdout, expect);
+    // The directory goes away: the next lookup finds it gone.
+    slapd.stop().unwrap();
+    let _ = ns.run(&["getent", "passwd", "nosuchuser"]).unwrap();
+    let out = sssctl(&ns, &["domain-status", "LDAP", "--online"]);
+    assert_eq!(out.stdout, "Online status: Offline\n\n", "{out:?}");
+    let out = sssctl(&ns, &["domain-status", "LDAP", "--active-server"]);
+    assert_eq!(
+        out.stdout, "Active servers:\nLDAP: not connected\n\n",
+        "{out:?}"
+    );
+    // Back: online again at the next retry.
+    slapd.start().unwrap();
+    proc::wait_until("online again", Duration::from_secs(15), || {
+        sssctl(&ns, &["domain-status", "LDAP", "-o"]).stdout == "Online status: Online\n\n"
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
+    // A disabled domain says why; an unknown one is an error.
+    let out = sssctl(&ns, &["domain-status", "FILES"]);
+    assert_eq!(out.code(), 1, "{out:?}");
+    assert!(
+        out.stderr.starts_with("Domain FILES is disabled: ") && out.stderr.contains("id_provider"),
+        "{out:?}"
+    );
+    let out = sssctl(&ns, &["domain-status", "NOPE"]);
+    assert_eq!(
+        (out.code(), out.stderr.as_str()),
+        (1, "Unknown domain: NOPE\n")
+    );
 }

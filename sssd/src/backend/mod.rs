@@ -7,6 +7,7 @@
 pub mod access;
 pub mod coalesce;
 pub mod dns;
+mod failover_status;
 pub mod krb5;
 pub mod ldap;
 pub mod nss_notify;

@@ -108,6 +108,7 @@ async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
     backend.set_nss_notifier(Arc::new(BusNotifier::new(bus.clone())));
     sbus::serve_data_provider(&bus, Arc::new(backend.clone())).await?;
     sbus::serve_service(&bus, Arc::new(backend.clone())).await?;
+    sbus::failover::serve_failover(&bus, Arc::new(backend.clone())).await?;
     // The responders' hot path: a direct connection, without the broker in between.
     let _direct =
         match sbus::serve_data_provider_direct(&opts.paths, &domain, Arc::new(backend.clone()))

@@ -20,6 +20,7 @@
 //!   and relays signals with [`call_service`].
 
 mod client;
+pub mod failover;
 mod host;
 mod interfaces;
 pub mod memcache;

@@ -1,6 +1,7 @@
 //! `sssctl`: the administrator's tool, SSSD's subcommands that apply to what this daemon
-//! implements. So far: `config-check` (see [`crate::config::check`]), `domain-list` and
-//! `cache-expire` (the options of `sss_cache`).
+//! implements. So far: `config-check` (see [`crate::config::check`]), `domain-list`,
+//! `domain-status` (asked of the domain's backend over the private bus) and `cache-expire`
+//! (the options of `sss_cache`).
 
 use super::sss_cache::{self, Context, Outcome};
 use crate::config::Config;
@@ -15,6 +16,7 @@ pub const EXIT_FAILURE: i32 = 1;
 /// The subcommands, as `sssctl --help` lists them.
 const COMMANDS: &[(&str, &str)] = &[
     ("domain-list", "List available domains"),
+    ("domain-status", "Print information about domain"),
     ("cache-expire", "Invalidate cached objects"),
     (
         "config-check",
@@ -52,6 +54,7 @@ pub fn run(ctx: &Context<'_>, args: &[String]) -> Outcome {
         },
         "config-check" => config_check(ctx, rest),
         "domain-list" => domain_list(ctx, rest),
+        "domain-status" => domain_status(ctx, rest),
         "cache-expire" => sss_cache::run(ctx, rest),
         other => fail(format!(
             "Unknown command: {other}\n\n{}",
@@ -134,6 +137,138 @@ fn domain_list(ctx: &Context<'_>, args: &[String]) -> Outcome {
     Outcome {
         code: EXIT_OK,
         stdout,
+        stderr: String::new(),
+    }
+}
+
+/// What `domain-status` shows.
+#[derive(Debug, Default, Clone, Copy)]
+struct StatusParts {
+    online: bool,
+    active: bool,
+    servers: bool,
+}
+
+/// `domain-status DOMAIN [--online] [--active-server] [--servers]` (all three without a
+/// flag), asked of the domain's backend.
+fn domain_status(ctx: &Context<'_>, args: &[String]) -> Outcome {
+    let mut parts = StatusParts::default();
+    let mut domain = None;
+    for a in args {
+        match a.as_str() {
+            "-o" | "--online" => parts.online = true,
+            "-a" | "--active-server" => parts.active = true,
+            "-r" | "--servers" => parts.servers = true,
+            f if f.starts_with('-') => return fail(format!("domain-status: unknown option {f}\n")),
+            d if domain.is_none() => domain = Some(d.to_string()),
+            d => return fail(format!("domain-status: unexpected argument {d}\n")),
+        }
+    }
+    let Some(domain) = domain else {
+        return fail("domain-status: specify the domain name\n".into());
+    };
+    if !(parts.online || parts.active || parts.servers) {
+        parts = StatusParts {
+            online: true,
+            active: true,
+            servers: true,
+        };
+    }
+    let cfg = match Config::load(&ctx.paths.config_file, Some(&ctx.paths.config_snippets)) {
+        Ok(c) => c,
+        Err(e) => return fail(format!("Unable to read the configuration: {e}\n")),
+    };
+    let Some(name) = cfg
+        .domains()
+        .unwrap_or_default()
+        .into_iter()
+        .find(|d| d.eq_ignore_ascii_case(&domain))
+    else {
+        return fail(format!("Unknown domain: {domain}\n"));
+    };
+    if let Ok(plan) = crate::domains::plan(&cfg)
+        && let Some(d) = plan.disabled.iter().find(|d| d.name == name)
+    {
+        return fail(format!(
+            "Domain {name} is disabled: {}\nsssd does not serve it until its configuration is fixed.\n",
+            d.error
+        ));
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}\n")),
+    };
+    runtime.block_on(status_of(ctx, &name, parts))
+}
+
+/// How long the backend may take to answer one question.
+const STATUS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn status_of(ctx: &Context<'_>, domain: &str, parts: StatusParts) -> Outcome {
+    use crate::sbus::failover;
+    let me = format!("sssd.sssctl.p{}", std::process::id());
+    let Ok(bus) = crate::sbus::connect(ctx.paths, &me).await else {
+        return fail("SSSD is not running.\n".into());
+    };
+    let dest = crate::sbus::domain_bus_name(domain);
+    let not_running = |e: crate::sbus::SbusError| {
+        fail(format!(
+            "The backend of domain {domain} does not answer: {e}\n"
+        ))
+    };
+    let mut out = String::new();
+    if parts.online {
+        match failover::is_online(&bus, &dest, STATUS_TIMEOUT).await {
+            Ok(online) => out.push_str(&format!(
+                "Online status: {}\n\n",
+                if online { "Online" } else { "Offline" }
+            )),
+            Err(e) => return not_running(e),
+        }
+    }
+    let mut services = Vec::new();
+    for service in ["LDAP", "KERBEROS"] {
+        match failover::list_servers(&bus, &dest, service, STATUS_TIMEOUT).await {
+            Ok(list) if !list.is_empty() => services.push((service, list)),
+            Ok(_) => {}
+            Err(e) => return not_running(e),
+        }
+    }
+    if parts.active {
+        if services.is_empty() {
+            out.push_str("This domain has no active servers.\n");
+        } else {
+            out.push_str("Active servers:\n");
+            for (service, _) in &services {
+                let server =
+                    match failover::active_server(&bus, &dest, service, STATUS_TIMEOUT).await {
+                        Ok(s) if !s.is_empty() => s,
+                        Ok(_) => "not connected".to_string(),
+                        Err(e) => return not_running(e),
+                    };
+                out.push_str(&format!("{service}: {server}\n"));
+            }
+        }
+        out.push('\n');
+    }
+    if parts.servers {
+        if services.is_empty() {
+            out.push_str("No servers discovered.\n");
+        }
+        for (service, list) in &services {
+            out.push_str(&format!("Discovered {service} servers:\n"));
+            for (server, state) in list {
+                out.push_str(&format!("- {server} ({state})\n"));
+            }
+            out.push('\n');
+        }
+    }
+    Outcome {
+        code: EXIT_OK,
+        stdout: out,
         stderr: String::new(),
     }
 }

@@ -231,6 +231,11 @@ impl Connector {
         }
     }
 
+    /// Whether server `uri` failed within the last [`super::servers::RETRY_AFTER`].
+    pub fn failed_lately(&self, uri: &str) -> bool {
+        self.servers.failed_lately(uri)
+    }
+
     /// The servers as last expanded (primaries then backups); what a user bind tries.
     pub fn current_servers(&self) -> Vec<String> {
         self.servers.current()

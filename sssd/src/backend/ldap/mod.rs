@@ -241,6 +241,34 @@ impl LdapProvider {
         self.connector.current_servers()
     }
 
+    /// The server of the identity connection, if there is one (and it is not being
+    /// replaced right now).
+    pub fn active_uri(&self) -> Option<String> {
+        self.conn
+            .try_lock()
+            .ok()
+            .and_then(|c| c.as_ref().map(|c| c.uri.clone()))
+    }
+
+    /// The servers as last expanded, each with its state: `working` (in use), `not working`
+    /// (failed within the last 30 s) or `not tried`.
+    pub fn server_states(&self) -> Vec<(String, String)> {
+        let active = self.active_uri();
+        self.current_servers()
+            .into_iter()
+            .map(|uri| {
+                let state = if active.as_deref() == Some(uri.as_str()) {
+                    "working"
+                } else if self.connector.failed_lately(&uri) {
+                    "not working"
+                } else {
+                    "not tried"
+                };
+                (uri, state.to_string())
+            })
+            .collect()
+    }
+
     /// The current connection, connecting (with failover) when there is none. While it is
     /// to a backup server, the primaries are tried again in the background every
     /// `failover_primary_timeout`, and the first that answers replaces it.

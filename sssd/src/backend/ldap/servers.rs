@@ -133,6 +133,13 @@ impl ServerList {
         lock(&self.failed).insert(uri.to_string(), Instant::now());
     }
 
+    /// Whether `uri` failed within the last [`RETRY_AFTER`].
+    pub fn failed_lately(&self, uri: &str) -> bool {
+        lock(&self.failed)
+            .get(uri)
+            .is_some_and(|t| t.elapsed() < RETRY_AFTER)
+    }
+
     /// Records that `uri` works again.
     pub fn succeeded(&self, uri: &str) {
         lock(&self.failed).remove(uri);
