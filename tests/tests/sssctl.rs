@@ -1,7 +1,8 @@
 //! `sssctl` through the installed binary inside the namespace: `config-check` on a
 //! configuration with mistakes (placed by file and line, with suggestions, ignored conf.d
 //! files listed) and on a clean one, `domain-list` with a domain the daemon leaves out,
-//! `cache-expire` against a running daemon, and the monitor naming a misspelt option in
+//! `user-show` / `group-show` and `cache-expire` against a running daemon, `domain-status`
+//! while the directory goes away and comes back, and the monitor naming a misspelt option in
 //! sssd.log at start.
 //!
 //! They need the release artifacts (`cargo build --release --workspace`, done by
@@ -140,8 +141,38 @@ fn domain_list_and_cache_expire_with_a_running_daemon() {
     );
     let out = ns.run(&["getent", "passwd", "user1"]).unwrap();
     assert!(out.success(), "{out:?}\n{}", sssd.logs());
+    let out = sssctl(&ns, &["user-show", "user1"]);
+    assert_eq!(out.code(), 0, "{out:?}");
+    for line in [
+        "Name: user1\n",
+        "Initgroups expiration time: Not cached\n",
+        "Domain: LDAP\nUID: 1001\nGID: 2001\nHome directory: /home/user1\nShell: /bin/bash\n",
+    ] {
+        assert!(out.stdout.contains(line), "{line:?} in {out:?}");
+    }
+    assert!(!out.stdout.contains("expiration time: Expired"), "{out:?}");
+    assert!(ns.run(&["id", "user1"]).unwrap().success());
+    let out = sssctl(&ns, &["user-show", "-u", "1001"]);
+    assert!(
+        out.stdout.starts_with("Name: user1\n") && !out.stdout.contains("Not cached"),
+        "{out:?}"
+    );
+    let out = sssctl(&ns, &["group-show", "two_user_group"]);
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert!(out.stdout.contains("GID: 2012\nMembers: "), "{out:?}");
+    let out = sssctl(&ns, &["user-show", "nobody"]);
+    assert_eq!(
+        (out.code(), out.stderr.as_str()),
+        (1, "User nobody is not present in cache.\n")
+    );
     let out = sssctl(&ns, &["cache-expire", "-u", "user1"]);
     assert_eq!(out.code(), 0, "{out:?}");
+    let out = sssctl(&ns, &["user-show", "user1"]);
+    assert!(
+        out.stdout
+            .contains("Cache entry expiration time: Expired\n"),
+        "{out:?}"
+    );
     let out = sssctl(&ns, &["cache-expire", "-E"]);
     assert_eq!(out.code(), 0, "{out:?}");
     let out = ns.run(&["getent", "passwd", "user1"]).unwrap();

@@ -17,6 +17,8 @@ pub const EXIT_FAILURE: i32 = 1;
 const COMMANDS: &[(&str, &str)] = &[
     ("domain-list", "List available domains"),
     ("domain-status", "Print information about domain"),
+    ("user-show", "Information about cached user"),
+    ("group-show", "Information about cached group"),
     ("cache-expire", "Invalidate cached objects"),
     (
         "config-check",
@@ -55,6 +57,8 @@ pub fn run(ctx: &Context<'_>, args: &[String]) -> Outcome {
         "config-check" => config_check(ctx, rest),
         "domain-list" => domain_list(ctx, rest),
         "domain-status" => domain_status(ctx, rest),
+        "user-show" => cache_show(ctx, rest, Object::User),
+        "group-show" => cache_show(ctx, rest, Object::Group),
         "cache-expire" => sss_cache::run(ctx, rest),
         other => fail(format!(
             "Unknown command: {other}\n\n{}",
@@ -271,4 +275,180 @@ async fn status_of(ctx: &Context<'_>, domain: &str, parts: StatusParts) -> Outco
         stdout: out,
         stderr: String::new(),
     }
+}
+
+/// What `user-show` / `group-show` look up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Object {
+    User,
+    Group,
+}
+
+/// A time as SSSD's tool prints it (`strftime("%x %X")` in local time).
+fn local_time(ts: i64) -> String {
+    let t = ts as libc::time_t;
+    // SAFETY: `tm` is written by localtime_r before it is read; the buffer is large enough
+    // and strftime never writes past the length it is given.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            return ts.to_string();
+        }
+        let mut buf = [0u8; 64];
+        let n = libc::strftime(buf.as_mut_ptr().cast(), buf.len(), c"%x %X".as_ptr(), &tm);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+}
+
+/// An expiry as SSSD's tool prints it: `Expired` once past.
+fn expiry(ts: i64, now: i64) -> String {
+    if ts <= now {
+        "Expired".to_string()
+    } else {
+        local_time(ts)
+    }
+}
+
+/// `user-show NAME [-u]`, `group-show NAME [-g]`: what the cache holds for the object, in
+/// every domain with a cache (or the one of `NAME@DOMAIN`).
+fn cache_show(ctx: &Context<'_>, args: &[String], what: Object) -> Outcome {
+    let mut by_id = false;
+    let mut value = None;
+    for a in args {
+        match a.as_str() {
+            "-u" | "--uid" if what == Object::User => by_id = true,
+            "-g" | "--gid" if what == Object::Group => by_id = true,
+            f if f.starts_with('-') => return fail(format!("unknown option {f}\n")),
+            v if value.is_none() => value = Some(v.to_string()),
+            v => return fail(format!("unexpected argument {v}\n")),
+        }
+    }
+    let Some(value) = value else {
+        return fail("Specify name.\n".into());
+    };
+    let cfg = match Config::load(&ctx.paths.config_file, Some(&ctx.paths.config_snippets)) {
+        Ok(c) => c,
+        Err(e) => return fail(format!("Unable to read the configuration: {e}\n")),
+    };
+    let domains = cfg.domains().unwrap_or_default();
+    let (name, only) = match value.rsplit_once('@') {
+        Some((n, d)) if !by_id && domains.iter().any(|x| x.eq_ignore_ascii_case(d)) => {
+            (n.to_string(), Some(d.to_string()))
+        }
+        _ => (value.clone(), None),
+    };
+    let id: Option<u32> = if by_id {
+        match name.parse() {
+            Ok(id) => Some(id),
+            Err(_) => return fail(format!("{name} is not a number\n")),
+        }
+    } else {
+        None
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    for domain in &domains {
+        if only
+            .as_ref()
+            .is_some_and(|d| !d.eq_ignore_ascii_case(domain))
+        {
+            continue;
+        }
+        if !ctx.paths.db.join(format!("cache_{domain}")).is_dir() {
+            continue;
+        }
+        let cache = match crate::cache::Cache::open(&ctx.paths.db, domain) {
+            Ok(c) => c,
+            Err(e) => return fail(format!("cache of domain {domain}: {e}\n")),
+        };
+        let shown = match what {
+            Object::User => show_user(&cache, domain, &name, id, now),
+            Object::Group => show_group(&cache, domain, &name, id, now),
+        };
+        match shown {
+            Ok(Some(text)) => {
+                return Outcome {
+                    code: EXIT_OK,
+                    stdout: text,
+                    stderr: String::new(),
+                };
+            }
+            Ok(None) => {}
+            Err(e) => return fail(format!("cache of domain {domain}: {e}\n")),
+        }
+    }
+    let kind = match what {
+        Object::User => "User",
+        Object::Group => "Group",
+    };
+    fail(format!("{kind} {value} is not present in cache.\n"))
+}
+
+fn show_user(
+    cache: &crate::cache::Cache,
+    domain: &str,
+    name: &str,
+    uid: Option<u32>,
+    now: i64,
+) -> Result<Option<String>, crate::cache::CacheError> {
+    let found = match uid {
+        Some(uid) => cache.user_by_uid(uid)?,
+        None => match cache.user_by_name(name)? {
+            Some(u) => Some(u),
+            None => cache.user_by_name(&name.to_lowercase())?,
+        },
+    };
+    let Some(c) = found else { return Ok(None) };
+    let u = &c.value;
+    let initgroups = match cache.initgroups(&u.name)? {
+        Some(i) => expiry(i.expire, now),
+        None => "Not cached".to_string(),
+    };
+    let mut out = format!(
+        "Name: {}\nCache entry last update time: {}\nCache entry expiration time: {}\n\
+         Initgroups expiration time: {initgroups}\nDomain: {domain}\nUID: {}\nGID: {}\n\
+         Home directory: {}\nShell: {}\n",
+        u.name,
+        local_time(c.last_update),
+        expiry(c.expire, now),
+        u.uid,
+        u.gid,
+        u.home,
+        u.shell
+    );
+    if let Some(p) = &u.upn {
+        out.push_str(&format!("Principal: {p}\n"));
+    }
+    for m in &u.emails {
+        out.push_str(&format!("E-mail: {m}\n"));
+    }
+    Ok(Some(out))
+}
+
+fn show_group(
+    cache: &crate::cache::Cache,
+    domain: &str,
+    name: &str,
+    gid: Option<u32>,
+    now: i64,
+) -> Result<Option<String>, crate::cache::CacheError> {
+    let found = match gid {
+        Some(gid) => cache.group_by_gid(gid)?,
+        None => match cache.group_by_name(name)? {
+            Some(g) => Some(g),
+            None => cache.group_by_name(&name.to_lowercase())?,
+        },
+    };
+    let Some(c) = found else { return Ok(None) };
+    let g = &c.value;
+    Ok(Some(format!(
+        "Name: {}\nCache entry last update time: {}\nCache entry expiration time: {}\n\
+         Domain: {domain}\nGID: {}\nMembers: {}\n",
+        g.name,
+        local_time(c.last_update),
+        expiry(c.expire, now),
+        g.gid,
+        g.members.join(", ")
+    )))
 }
