@@ -4,6 +4,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use thiserror::Error;
 use tracing::level_filters::LevelFilter;
@@ -175,18 +176,12 @@ impl Write for StderrWriter {
 /// `debug_level` (0-10 or bitmask). The bus broker's own chatter is limited to warnings.
 pub fn init(service_name: &str, debug_level: u32, logger: Logger) -> Result<(), LoggingError> {
     use tracing_subscriber::Layer;
-    use tracing_subscriber::filter::Targets;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
 
-    let level = level_filter(debug_level);
-    let targets = Targets::new()
-        .with_default(level)
-        .with_target("busd", level.min(LevelFilter::WARN))
-        // zbus warns about every name requested before its object server is set up; our
-        // children register with the monitor only after serving, so that is noise.
-        .with_target("zbus", level.min(LevelFilter::ERROR))
-        .with_target("zruntime", level.min(LevelFilter::WARN));
+    let (targets, handle) = tracing_subscriber::reload::Layer::new(targets_for(debug_level));
+    let _ = RELOAD.set(handle);
+    CURRENT_LEVEL.store(debug_level_to_mask(debug_level), Ordering::Relaxed);
     let fmt = tracing_subscriber::fmt::layer().with_target(false);
     let result = match logger {
         Logger::Stderr => {
@@ -218,6 +213,49 @@ pub fn init(service_name: &str, debug_level: u32, logger: Logger) -> Result<(), 
         }
     };
     result.map_err(|_| LoggingError::AlreadyInitialised)
+}
+
+/// The filter for `debug_level`. The bus broker's and zbus's own chatter is limited.
+fn targets_for(debug_level: u32) -> tracing_subscriber::filter::Targets {
+    let level = level_filter(debug_level);
+    tracing_subscriber::filter::Targets::new()
+        .with_default(level)
+        .with_target("busd", level.min(LevelFilter::WARN))
+        // zbus warns about every name requested before its object server is set up; our
+        // children register with the monitor only after serving, so that is noise.
+        .with_target("zbus", level.min(LevelFilter::ERROR))
+        .with_target("zruntime", level.min(LevelFilter::WARN))
+}
+
+type ReloadHandle = tracing_subscriber::reload::Handle<
+    tracing_subscriber::filter::Targets,
+    tracing_subscriber::Registry,
+>;
+
+/// Changes the filter of the running subscriber (see [`set_debug_level`]).
+static RELOAD: OnceLock<ReloadHandle> = OnceLock::new();
+
+/// The debug level in force, as a bit mask.
+static CURRENT_LEVEL: AtomicU32 = AtomicU32::new(DEFAULT_DEBUG_LEVEL);
+
+/// The debug level this process logs at, as a bit mask.
+pub fn current_debug_level() -> u32 {
+    CURRENT_LEVEL.load(Ordering::Relaxed)
+}
+
+/// Changes the debug level of this process from now on (`sssctl debug-level`); returns
+/// whether logging was set up to allow it.
+pub fn set_debug_level(debug_level: u32) -> bool {
+    let Some(handle) = RELOAD.get() else {
+        return false;
+    };
+    if handle.reload(targets_for(debug_level)).is_err() {
+        return false;
+    }
+    let mask = debug_level_to_mask(debug_level);
+    CURRENT_LEVEL.store(mask, Ordering::Relaxed);
+    tracing::info!("debug level set to {mask:#06x}");
+    true
 }
 
 /// Reopens the log file (after logrotate moved it). A no-op with the stderr logger.

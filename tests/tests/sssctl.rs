@@ -228,3 +228,54 @@ fn domain_status_follows_the_directory() {
         (1, "Unknown domain: NOPE\n")
     );
 }
+
+#[test]
+fn debug_level_changes_what_a_running_backend_logs() {
+    let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
+    let ns = namespace();
+    let sssd = Sssd::start(&ns, &SssdConf::ldap(&slapd, Schema::Rfc2307)).unwrap();
+    let backend_log = || {
+        String::from_utf8_lossy(
+            &ns.read_file("/var/log/sssd/sssd_LDAP.log")
+                .unwrap_or_default(),
+        )
+        .into_owned()
+    };
+    let out = sssctl(&ns, &["debug-level"]);
+    assert_eq!(
+        (out.code(), out.stdout.as_str()),
+        (
+            0,
+            "domain/LDAP               0x0070\nnss                       0x0070\n"
+        ),
+        "{out:?}\n{}",
+        sssd.logs()
+    );
+    assert!(ns.run(&["getent", "passwd", "user1"]).unwrap().success());
+    assert!(
+        !backend_log().contains("getAccountInfo"),
+        "{}",
+        backend_log()
+    );
+    // Level 9 in the backend only, without a restart.
+    let out = sssctl(&ns, &["debug-level", "9", "--domain=LDAP"]);
+    assert_eq!(out.code(), 0, "{out:?}");
+    let out = sssctl(&ns, &["debug-level", "--domain", "LDAP", "--nss"]);
+    assert_eq!(
+        out.stdout,
+        "domain/LDAP               0x2f7f0\nnss                       0x0070\n"
+    );
+    assert!(ns.run(&["getent", "passwd", "user2"]).unwrap().success());
+    let log = backend_log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("getAccountInfo") && l.contains("user2")),
+        "{log}"
+    );
+    let out = sssctl(&ns, &["debug-level", "--domain=NOPE", "--sudo"]);
+    assert_eq!(out.code(), 1, "{out:?}");
+    assert_eq!(
+        out.stdout,
+        "domain/NOPE               Unknown domain\nsudo                      Unreachable service\n"
+    );
+}

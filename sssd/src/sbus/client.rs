@@ -180,3 +180,27 @@ pub async fn call_service(
 ) -> Result<(), SbusError> {
     call::<(), ()>(bus, dest, SERVICE_INTERFACE, method.member(), &(), timeout).await
 }
+
+/// Asks the process owning `dest` for its debug level (`sssd.service.getDebugLevel`).
+pub async fn get_debug_level(bus: &Bus, dest: &str, timeout: Duration) -> Result<u32, SbusError> {
+    call::<(), u32>(bus, dest, SERVICE_INTERFACE, "getDebugLevel", &(), timeout).await
+}
+
+/// Sets the debug level of the process owning `dest` (`sssd.service.setDebugLevel`);
+/// `Ok(false)` when its logging cannot change.
+pub async fn set_debug_level(
+    bus: &Bus,
+    dest: &str,
+    level: u32,
+    timeout: Duration,
+) -> Result<bool, SbusError> {
+    call::<(u32,), bool>(
+        bus,
+        dest,
+        SERVICE_INTERFACE,
+        "setDebugLevel",
+        &(level,),
+        timeout,
+    )
+    .await
+}

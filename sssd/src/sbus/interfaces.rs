@@ -192,6 +192,19 @@ impl Service {
     fn clear_enum_cache(&self) {
         self.handler.clear_enum_cache();
     }
+
+    /// The debug level this process logs at, as a bit mask (`sssctl debug-level`).
+    #[zbus(name = "getDebugLevel")]
+    fn get_debug_level(&self) -> u32 {
+        crate::logging::current_debug_level()
+    }
+
+    /// Log at `level` (0-10 or a bit mask) from now on (`sssctl debug-level LEVEL`);
+    /// false when this process's logging cannot change.
+    #[zbus(name = "setDebugLevel")]
+    fn set_debug_level(&self, level: u32) -> bool {
+        crate::logging::set_debug_level(level)
+    }
 }
 
 /// Learns which children have registered with the monitor.

@@ -27,7 +27,9 @@ pub mod memcache;
 mod p2p;
 pub mod pam;
 
-pub use client::{ServiceMethod, call_service, name_has_owner, register_service};
+pub use client::{
+    ServiceMethod, call_service, get_debug_level, name_has_owner, register_service, set_debug_level,
+};
 pub use host::{BusHost, BusHostError};
 pub use interfaces::{MonitorHandler, serve_monitor};
 pub use memcache::{MEMCACHE_INTERFACE, MemoryCacheHandler, serve_memcache};

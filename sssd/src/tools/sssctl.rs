@@ -21,6 +21,10 @@ const COMMANDS: &[(&str, &str)] = &[
     ("group-show", "Information about cached group"),
     ("cache-expire", "Invalidate cached objects"),
     (
+        "debug-level",
+        "Change or print information about SSSD debug level",
+    ),
+    (
         "config-check",
         "Perform static analysis of SSSD configuration",
     ),
@@ -60,6 +64,7 @@ pub fn run(ctx: &Context<'_>, args: &[String]) -> Outcome {
         "user-show" => cache_show(ctx, rest, Object::User),
         "group-show" => cache_show(ctx, rest, Object::Group),
         "cache-expire" => sss_cache::run(ctx, rest),
+        "debug-level" => debug_level(ctx, rest),
         other => fail(format!(
             "Unknown command: {other}\n\n{}",
             usage(ctx.program)
@@ -451,4 +456,123 @@ fn show_group(
         g.gid,
         g.members.join(", ")
     )))
+}
+
+/// The responders `debug-level` can name (`--nss` and so on).
+const RESPONDER_TARGETS: [&str; 5] = ["nss", "pam", "sudo", "ssh", "autofs"];
+
+/// `debug-level [LEVEL] [--domain=NAME]... [--nss] [--pam] [--sudo] [--ssh] [--autofs]`:
+/// prints the level of each running process, or sets LEVEL (0-10 or a bit mask) in them
+/// without a restart. Without a target: every domain's backend and every responder of
+/// `[sssd] services`.
+fn debug_level(ctx: &Context<'_>, args: &[String]) -> Outcome {
+    let mut targets: Vec<String> = Vec::new();
+    let mut level = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if let Some(d) = a.strip_prefix("--domain=") {
+            targets.push(format!("domain/{d}"));
+        } else if a == "--domain" {
+            match it.next() {
+                Some(d) => targets.push(format!("domain/{d}")),
+                None => return fail("debug-level: --domain needs a name\n".into()),
+            }
+        } else if let Some(r) = a
+            .strip_prefix("--")
+            .filter(|r| RESPONDER_TARGETS.contains(r))
+        {
+            targets.push(r.to_string());
+        } else if a.starts_with('-') {
+            return fail(format!("debug-level: unknown option {a}\n"));
+        } else if level.is_none() {
+            match crate::logging::parse_debug_level(a) {
+                Ok(l) => level = Some(l),
+                Err(e) => return fail(format!("debug-level: {e}\n")),
+            }
+        } else {
+            return fail(format!("debug-level: unexpected argument {a}\n"));
+        }
+    }
+    let all = targets.is_empty();
+    if all {
+        let cfg = match Config::load(&ctx.paths.config_file, Some(&ctx.paths.config_snippets)) {
+            Ok(c) => c,
+            Err(e) => return fail(format!("Unable to read the configuration: {e}\n")),
+        };
+        for d in crate::domains::plan(&cfg)
+            .map(|p| p.usable)
+            .unwrap_or_default()
+        {
+            targets.push(format!("domain/{d}"));
+        }
+        for s in cfg.services() {
+            if RESPONDER_TARGETS.contains(&s.as_str()) {
+                targets.push(s);
+            }
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}\n")),
+    };
+    runtime.block_on(debug_level_of(ctx, &targets, level, all))
+}
+
+/// `%#.4x` as C prints it (no `0x` for zero).
+fn hex_level(v: u32) -> String {
+    if v == 0 {
+        "0000".to_string()
+    } else {
+        format!("{v:#06x}")
+    }
+}
+
+async fn debug_level_of(
+    ctx: &Context<'_>,
+    targets: &[String],
+    level: Option<u32>,
+    all: bool,
+) -> Outcome {
+    let me = format!("sssd.sssctl.p{}", std::process::id());
+    let Ok(bus) = crate::sbus::connect(ctx.paths, &me).await else {
+        return fail("SSSD is not running.\n".into());
+    };
+    let mut out = String::new();
+    let mut code = EXIT_OK;
+    for t in targets {
+        let dest = match t.strip_prefix("domain/") {
+            Some(d) => crate::sbus::domain_bus_name(d),
+            None => format!("sssd.{t}"),
+        };
+        let unreachable = if t.starts_with("domain/") {
+            "Unknown domain"
+        } else {
+            "Unreachable service"
+        };
+        let result = match level {
+            None => crate::sbus::get_debug_level(&bus, &dest, STATUS_TIMEOUT)
+                .await
+                .map(|v| format!("{t:<25} {}\n", hex_level(v))),
+            Some(l) => crate::sbus::set_debug_level(&bus, &dest, l, STATUS_TIMEOUT)
+                .await
+                .map(|_| String::new()),
+        };
+        match result {
+            Ok(line) => out.push_str(&line),
+            // As SSSD's tool: a process that is not running is reported only when named.
+            Err(_) if all => {}
+            Err(_) => {
+                out.push_str(&format!("{t:<25} {unreachable}\n"));
+                code = EXIT_FAILURE;
+            }
+        }
+    }
+    Outcome {
+        code,
+        stdout: out,
+        stderr: String::new(),
+    }
 }
