@@ -230,7 +230,7 @@ fn domain_status_follows_the_directory() {
 }
 
 #[test]
-fn debug_level_changes_what_a_running_backend_logs() {
+fn debug_level_and_the_log_tools_on_a_running_daemon() {
     let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
     let ns = namespace();
     let sssd = Sssd::start(&ns, &SssdConf::ldap(&slapd, Schema::Rfc2307)).unwrap();
@@ -272,6 +272,31 @@ fn debug_level_changes_what_a_running_backend_logs() {
             .any(|l| l.contains("getAccountInfo") && l.contains("user2")),
         "{log}"
     );
+    // The logs as a tarball, then emptied, then deleted (and reopened by the processes).
+    let out = sssctl(&ns, &["logs-fetch", "/root/logs.tgz"]);
+    assert_eq!(out.code(), 0, "{out:?}");
+    let listing = ns.run(&["tar", "-tzf", "/root/logs.tgz"]).unwrap();
+    assert!(
+        listing.stdout.contains("var/log/sssd/sssd_LDAP.log"),
+        "{listing:?}"
+    );
+    let out = sssctl(&ns, &["logs-remove"]);
+    assert_eq!(
+        (out.code(), out.stdout.as_str()),
+        (0, "Truncating log files...\n")
+    );
+    assert!(backend_log().is_empty());
+    assert!(ns.run(&["getent", "passwd", "user3"]).unwrap().success());
+    assert!(backend_log().contains("user3"), "appended after truncation");
+    let out = sssctl(&ns, &["logs-remove", "--delete"]);
+    assert_eq!(
+        (out.code(), out.stdout.as_str()),
+        (0, "Deleting log files...\n")
+    );
+    proc::wait_until("the backend log reopened", Duration::from_secs(10), || {
+        ns.exists("/var/log/sssd/sssd_LDAP.log")
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
     let out = sssctl(&ns, &["debug-level", "--domain=NOPE", "--sudo"]);
     assert_eq!(out.code(), 1, "{out:?}");
     assert_eq!(

@@ -1,7 +1,8 @@
 //! `sssctl`: the administrator's tool, SSSD's subcommands that apply to what this daemon
-//! implements. So far: `config-check` (see [`crate::config::check`]), `domain-list`,
-//! `domain-status` (asked of the domain's backend over the private bus) and `cache-expire`
-//! (the options of `sss_cache`).
+//! implements: `config-check` (see [`crate::config::check`]), `domain-list`, `domain-status`
+//! and `debug-level` (asked of the running processes over the private bus), `user-show` and
+//! `group-show` (read from the cache), `cache-expire` (the options of `sss_cache`),
+//! `logs-remove` and `logs-fetch`.
 
 use super::sss_cache::{self, Context, Outcome};
 use crate::config::Config;
@@ -20,6 +21,8 @@ const COMMANDS: &[(&str, &str)] = &[
     ("user-show", "Information about cached user"),
     ("group-show", "Information about cached group"),
     ("cache-expire", "Invalidate cached objects"),
+    ("logs-remove", "Remove existing SSSD log files"),
+    ("logs-fetch", "Archive SSSD log files in tarball"),
     (
         "debug-level",
         "Change or print information about SSSD debug level",
@@ -65,6 +68,8 @@ pub fn run(ctx: &Context<'_>, args: &[String]) -> Outcome {
         "group-show" => cache_show(ctx, rest, Object::Group),
         "cache-expire" => sss_cache::run(ctx, rest),
         "debug-level" => debug_level(ctx, rest),
+        "logs-remove" => logs_remove(ctx, rest),
+        "logs-fetch" => logs_fetch(ctx, rest),
         other => fail(format!(
             "Unknown command: {other}\n\n{}",
             usage(ctx.program)
@@ -574,5 +579,108 @@ async fn debug_level_of(
         code,
         stdout: out,
         stderr: String::new(),
+    }
+}
+
+/// The `*.log` files of the log directory, in name order.
+fn log_files(ctx: &Context<'_>) -> Result<Vec<PathBuf>, String> {
+    let dir = &ctx.paths.log;
+    let rd = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut files: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log") && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// `logs-remove [--delete]`: empties every log file (the processes keep appending to
+/// them); with `--delete`, removes them and has the monitor reopen its children's logs
+/// (SIGHUP).
+fn logs_remove(ctx: &Context<'_>, args: &[String]) -> Outcome {
+    let mut delete = false;
+    for a in args {
+        match a.as_str() {
+            "-d" | "--delete" => delete = true,
+            other => return fail(format!("logs-remove: unexpected argument {other}\n")),
+        }
+    }
+    let files = match log_files(ctx) {
+        Ok(f) => f,
+        Err(e) => return fail(format!("Unable to list the log files: {e}\n")),
+    };
+    let mut out = String::new();
+    if delete {
+        out.push_str("Deleting log files...\n");
+        for f in &files {
+            if let Err(e) = std::fs::remove_file(f) {
+                return fail(format!(
+                    "{out}Unable to remove log files: {}: {e}\n",
+                    f.display()
+                ));
+            }
+        }
+        // Running processes write to the files they have open until told to reopen them.
+        if let Ok(pid) = super::sss_cache::memcache::monitor_pid(&ctx.paths.pidfile, ctx.proc_root)
+        {
+            // SAFETY: kill(2) with a pid read from the pidfile and checked to be a live sssd.
+            unsafe { libc::kill(pid, libc::SIGHUP) };
+        }
+    } else {
+        out.push_str("Truncating log files...\n");
+        for f in &files {
+            let r = std::fs::OpenOptions::new()
+                .write(true)
+                .open(f)
+                .and_then(|h| h.set_len(0));
+            if let Err(e) = r {
+                return fail(format!(
+                    "{out}Unable to truncate log files: {}: {e}\n",
+                    f.display()
+                ));
+            }
+        }
+    }
+    Outcome {
+        code: EXIT_OK,
+        stdout: out,
+        stderr: String::new(),
+    }
+}
+
+/// `logs-fetch FILE`: a gzip-compressed tarball of the log files (with `tar`).
+fn logs_fetch(ctx: &Context<'_>, args: &[String]) -> Outcome {
+    let [file] = args else {
+        return fail("logs-fetch: specify the output file\n".into());
+    };
+    let files = match log_files(ctx) {
+        Ok(f) => f,
+        Err(e) => return fail(format!("Unable to list the log files: {e}\n")),
+    };
+    let mut out = format!("Archiving log files into {file}...\n");
+    let status = std::process::Command::new("tar")
+        .arg("-czf")
+        .arg(file)
+        .arg("-C")
+        .arg("/")
+        .args(files.iter().map(|f| f.strip_prefix("/").unwrap_or(f)))
+        .status();
+    match status {
+        Ok(s) if s.success() => Outcome {
+            code: EXIT_OK,
+            stdout: out,
+            stderr: String::new(),
+        },
+        Ok(s) => {
+            out.push_str(&format!(
+                "Unable to archive log files: tar exited with {s}\n"
+            ));
+            fail(out)
+        }
+        Err(e) => {
+            out.push_str(&format!("Unable to archive log files: tar: {e}\n"));
+            fail(out)
+        }
     }
 }
