@@ -304,3 +304,52 @@ fn debug_level_and_the_log_tools_on_a_running_daemon() {
         "domain/NOPE               Unknown domain\nsudo                      Unreachable service\n"
     );
 }
+
+/// The corpus of realistic configurations (tests/data/config-corpus): each file's first
+/// line says `# expect: clean` or `# expect: TEXT`, a part of the report it must produce.
+#[test]
+fn config_corpus_verdicts() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/config-corpus");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 30,
+        "{} files in {}",
+        files.len(),
+        dir.display()
+    );
+    let ns = namespace();
+    let mut wrong = Vec::new();
+    for f in &files {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(f).unwrap();
+        let expect = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# expect: "))
+            .unwrap_or_else(|| panic!("{name}: no `# expect:` line"))
+            .to_string();
+        let path = format!("/root/corpus/{name}");
+        ns.write_file(&path, text.as_bytes(), 0o600).unwrap();
+        let out = sssctl(
+            &ns,
+            &["config-check", "-c", &path, "-s", "/root/corpus/none.d"],
+        );
+        let ok = if expect == "clean" {
+            out.code() == 0
+                && out
+                    .stdout
+                    .starts_with("Issues identified by validators: 0\n")
+        } else {
+            out.code() == 1 && out.stdout.contains(&expect)
+        };
+        if !ok {
+            wrong.push(format!("{name}: expected {expect:?}, got {out:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -86,7 +86,14 @@ fn refused(cfg: &Config, e: &ConfigError, what: &str) -> Finding {
         } => place(cfg, section, Some(option)),
         ConfigError::Syntax { path, line, .. } => Some(format!("{path}:{line}")),
         ConfigError::Io { path, .. } | ConfigError::Permission { path, .. } => Some(path.clone()),
-        ConfigError::Missing(_) => None,
+        // What is missing is in a domain section it names, or in the domain list.
+        ConfigError::Missing(m) => match m
+            .split_once("[domain/")
+            .and_then(|(_, rest)| rest.split_once(']'))
+        {
+            Some((name, _)) => place(cfg, &format!("{DOMAIN_PREFIX}{name}"), None),
+            None => place(cfg, "sssd", Some("domains")),
+        },
     };
     error(at, format!("{what}: {e}"))
 }
@@ -137,6 +144,13 @@ pub fn check_config(cfg: &Config) -> Vec<Finding> {
             crate::responder::ssh::settings::SshSettings::from_config(cfg).map(drop),
         ),
     ];
+    // Several sections read the domain list (and domains' options): each problem once,
+    // for the domain when it is a domain's.
+    let plan = crate::domains::plan(cfg);
+    let mut seen: Vec<String> = match &plan {
+        Ok(p) => p.disabled.iter().map(|d| d.error.to_string()).collect(),
+        Err(_) => Vec::new(),
+    };
     for (what, result) in global {
         // A responder that reads a domain's options reports that domain's bad value; the
         // domain check below reports it once, for the domain.
@@ -146,10 +160,15 @@ pub fn check_config(cfg: &Config) -> Vec<Finding> {
             continue;
         }
         if let Err(e) = result {
-            out.push(refused(cfg, &e, &format!("{what} is refused at start")));
+            let text = e.to_string();
+            if !seen.contains(&text) {
+                out.push(refused(cfg, &e, &format!("{what} is refused at start")));
+                seen.push(text);
+            }
         }
     }
-    match crate::domains::plan(cfg) {
+    match plan {
+        Err(e) if seen.contains(&e.to_string()) => {}
         Err(e) => out.push(refused(cfg, &e, "no domain can be served")),
         Ok(plan) => {
             for d in plan.disabled {
