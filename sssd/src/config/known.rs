@@ -306,23 +306,8 @@ pub fn suggest_section(section: &str) -> Option<String> {
         Some((k, r)) => (k, Some(r)),
         None => (section, None),
     };
-    let kinds = [
-        "sssd",
-        "nss",
-        "pam",
-        "sudo",
-        "autofs",
-        "ssh",
-        "pac",
-        "ifp",
-        "kcm",
-        "session_recording",
-        "domain",
-        "application",
-        "prompting",
-        "certmap",
-    ];
-    let best = closest(kinds.into_iter(), kind)?;
+    let kinds = PLAIN_SECTIONS.iter().chain(PATH_SECTIONS).copied();
+    let best = closest(kinds, kind)?;
     let candidate = match rest {
         Some(r) => format!("{best}/{r}"),
         None => best.to_string(),
@@ -376,25 +361,30 @@ pub(super) fn is_known(section: &str, option: &str) -> Option<bool> {
     list_for(section).map(|list| list.contains(option))
 }
 
+/// Sections named by one word.
+const PLAIN_SECTIONS: &[&str] = &[
+    "sssd",
+    "nss",
+    "pam",
+    "sudo",
+    "autofs",
+    "ssh",
+    "pac",
+    "ifp",
+    "kcm",
+    "session_recording",
+];
+
+/// The first component of sections named by a path (`domain/NAME`, ...).
+const PATH_SECTIONS: &[&str] = &["domain", "application", "prompting", "certmap"];
+
 /// Whether `section` is a section name SSSD accepts.
 pub(super) fn is_known_section(section: &str) -> bool {
-    const PLAIN: &[&str] = &[
-        "sssd",
-        "nss",
-        "pam",
-        "sudo",
-        "autofs",
-        "ssh",
-        "pac",
-        "ifp",
-        "kcm",
-        "session_recording",
-    ];
     // A path component: at least one character, no '/' or '@'.
     let part = |p: &str| !p.is_empty() && !p.contains(['/', '@']);
     let parts: Vec<&str> = section.split('/').collect();
     match parts.as_slice() {
-        [one] => PLAIN.iter().any(|p| p.eq_ignore_ascii_case(one)),
+        [one] => PLAIN_SECTIONS.iter().any(|p| p.eq_ignore_ascii_case(one)),
         [kind, rest @ ..] => {
             let kind = kind.to_ascii_lowercase();
             match (kind.as_str(), rest) {

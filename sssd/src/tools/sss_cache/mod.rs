@@ -233,3 +233,27 @@ fn expire_all_domains(
 
 #[cfg(test)]
 mod tests;
+
+/// The body of a tool's `main`: builds the [`Context`] of this process (system paths,
+/// `/proc`, the real uid, `SYSTEMD_OFFLINE`), runs `run` on the arguments, prints the
+/// outcome and exits with its code.
+pub fn process_main(default_name: &str, run: fn(&Context<'_>, &[String]) -> Outcome) -> ! {
+    use std::io::Write;
+    let mut argv = std::env::args_os().map(|a| a.to_string_lossy().into_owned());
+    let program = argv.next().unwrap_or_else(|| default_name.to_string());
+    let args: Vec<String> = argv.collect();
+    let paths = Paths::system();
+    let ctx = Context {
+        paths: &paths,
+        proc_root: Path::new("/proc"),
+        // SAFETY: getuid(2) cannot fail.
+        uid: unsafe { libc::getuid() },
+        program: &program,
+        systemd_offline: std::env::var_os("SYSTEMD_OFFLINE").is_some_and(|v| v == "1"),
+        timing: memcache::Timing::default(),
+    };
+    let out = run(&ctx, &args);
+    let _ = std::io::stdout().write_all(out.stdout.as_bytes());
+    let _ = std::io::stderr().write_all(out.stderr.as_bytes());
+    std::process::exit(out.code);
+}
