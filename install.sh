@@ -20,6 +20,7 @@
 #   sss_ssh_knownhostsproxy -> /usr/bin/, 0755 (if built; ssh's ProxyCommand)
 #   sssd_ssh        -> /usr/libexec/sssd/, 0755 (if built; services = ssh)
 #   man/*.[1-8]     -> /usr/share/man/manN/*.N.gz
+#   dist/pam-configs/sss -> /usr/share/pam-configs/sss (pam-auth-update --enable sss)
 #   dist/sssd.service -> /usr/lib/systemd/system/sssd.service (Type=notify; not enabled)
 # By default krb5_child and ldap_child get no setuid bit and no file capabilities: a daemon
 # running as root (no `[sssd] user`) passes them what they need.
@@ -85,6 +86,11 @@ die() { log "$*"; exit 1; }
 # --- uninstall -----------------------------------------------------------------------------
 if [ "$uninstall" = 1 ]; then
     [ -f "$manifest" ] || die "no manifest at $manifest: nothing installed there"
+    # Unwire pam_sss from common-* first if our profile is installed (as Debian's prerm does).
+    if [ -z "$DESTDIR" ] && grep -qx 'f /usr/share/pam-configs/sss' "$manifest" &&
+        command -v pam-auth-update >/dev/null 2>&1; then
+        pam-auth-update --package --remove sss || log "pam-auth-update --remove sss failed"
+    fi
     mapfile -t created_dirs < <(grep '^d ' "$manifest.dirs" 2>/dev/null | cut -d' ' -f2- | sort -r)
     while IFS=' ' read -r kind path; do
         [ "$kind" = f ] || continue
@@ -144,6 +150,8 @@ done
 [ -f "$target_dir/sss_ssh_knownhostsproxy" ] &&
     plan+=("$target_dir/sss_ssh_knownhostsproxy /usr/bin/sss_ssh_knownhostsproxy 0755")
 [ -f "$here/dist/sssd.service" ] && plan+=("$here/dist/sssd.service /usr/lib/systemd/system/sssd.service 0644")
+# The pam-auth-update profile: `pam-auth-update --enable sss` wires pam_sss into common-*.
+[ -f "$here/dist/pam-configs/sss" ] && plan+=("$here/dist/pam-configs/sss /usr/share/pam-configs/sss 0644")
 shopt -s nullglob
 for m in "$man_src"/*.[1-8]; do
     sec=${m##*.}

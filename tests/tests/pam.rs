@@ -609,3 +609,53 @@ fn unreachable_kdc_is_authinfo_unavail_within_the_timeout() {
         );
     }
 }
+
+/// The pam-auth-update profile install.sh puts in /usr/share/pam-configs: enabling it wires
+/// pam_sss into Debian's common-* files (a login through them works), removing it unwires.
+#[test]
+fn pam_auth_update_wires_pam_sss_into_the_common_files() {
+    let slapd = Slapd::new(&tree()).unwrap();
+    let ns = namespace();
+    let sssd = start(&ns, &SssdConf::ldap_pam(&slapd, Schema::Rfc2307));
+    assert!(ns.exists("/usr/share/pam-configs/sss"));
+    let common_auth =
+        || String::from_utf8_lossy(&ns.read_file("/etc/pam.d/common-auth").unwrap()).into_owned();
+    let out = ns
+        .run(&["pam-auth-update", "--package", "--enable", "sss"])
+        .unwrap();
+    assert!(out.success(), "{out:?}");
+    let auth = common_auth();
+    assert!(auth.contains("pam_sss.so use_first_pass"), "{auth}");
+    let account =
+        String::from_utf8_lossy(&ns.read_file("/etc/pam.d/common-account").unwrap()).into_owned();
+    assert!(account.contains("pam_sss.so"), "{account}");
+    ns.write_pam_service(
+        "sssd-tests-common",
+        "@include common-auth\n@include common-account\n@include common-session\n",
+    )
+    .unwrap();
+    let service = (ROOT, "sssd-tests-common");
+    expect(
+        &sssd,
+        &ns,
+        service,
+        "user1",
+        &["authenticate", "acct_mgmt", "open_session", "close_session"],
+        &format!("{}\n", "Password1001"),
+        code::SUCCESS,
+    );
+    expect(
+        &sssd,
+        &ns,
+        service,
+        "user1",
+        &["authenticate"],
+        "wrong\n",
+        code::AUTH_ERR,
+    );
+    let out = ns
+        .run(&["pam-auth-update", "--package", "--remove", "sss"])
+        .unwrap();
+    assert!(out.success(), "{out:?}");
+    assert!(!common_auth().contains("pam_sss"), "{}", common_auth());
+}
