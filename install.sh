@@ -21,6 +21,7 @@
 #   sssd_ssh        -> /usr/libexec/sssd/, 0755 (if built; services = ssh)
 #   man/*.[1-8]     -> /usr/share/man/manN/*.N.gz
 #   dist/pam-configs/sss -> /usr/share/pam-configs/sss (pam-auth-update --enable sss)
+#   dist/logrotate/sssd -> /etc/logrotate.d/sssd (weekly, SIGHUP to the monitor after)
 #   dist/sssd.service -> /usr/lib/systemd/system/sssd.service (Type=notify; not enabled)
 # By default krb5_child and ldap_child get no setuid bit and no file capabilities: a daemon
 # running as root (no `[sssd] user`) passes them what they need.
@@ -152,6 +153,7 @@ done
 [ -f "$here/dist/sssd.service" ] && plan+=("$here/dist/sssd.service /usr/lib/systemd/system/sssd.service 0644")
 # The pam-auth-update profile: `pam-auth-update --enable sss` wires pam_sss into common-*.
 [ -f "$here/dist/pam-configs/sss" ] && plan+=("$here/dist/pam-configs/sss /usr/share/pam-configs/sss 0644")
+[ -f "$here/dist/logrotate/sssd" ] && plan+=("$here/dist/logrotate/sssd /etc/logrotate.d/sssd 0644")
 shopt -s nullglob
 for m in "$man_src"/*.[1-8]; do
     sec=${m##*.}

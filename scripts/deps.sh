@@ -22,6 +22,7 @@ PACKAGES=(
     sudo openssh-server openssh-client  # sudo rules from LDAP (libsss_sudo), AuthorizedKeysCommand
     autofs                              # automount with `automount: sss` (lookup_sss.so)
     dnsmasq-base                        # DNS SRV records for service discovery tests (_srv_)
+    logrotate                           # the installed /etc/logrotate.d/sssd, run in a test
 )
 
 log() { printf 'deps.sh: %s\n' "$*" >&2; }

@@ -5,8 +5,9 @@
 //! - SIGKILL to the monitor takes every child with it (parent-death signal);
 //! - SIGUSR1 / SIGUSR2 to one backend move only that domain offline / online, and to the
 //!   monitor every domain;
-//! - SIGHUP to the monitor makes every process reopen its log file, and clears the NSS
-//!   responder's negative cache.
+//! - SIGHUP to the monitor makes every process reopen its log file (sent by the installed
+//!   /etc/logrotate.d/sssd after a real logrotate run), and clears the NSS responder's
+//!   negative cache.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failing loudly is the point
 
@@ -388,12 +389,28 @@ fn sighup_reopens_every_log_file() {
     for f in LOG_FILES {
         assert!(!log(&ns, f).is_empty(), "{f} empty\n{}", sssd.logs());
     }
-    // As logrotate does: move every file away, then SIGHUP.
+    // The installed logrotate configuration moves every file away, then sends SIGHUP. (The
+    // namespace overlays only the staged /usr: its /etc file is copied in.)
+    let staged = stage::shared_stage().unwrap().join("etc/logrotate.d/sssd");
+    let conf_text = std::fs::read(&staged).unwrap_or_else(|e| panic!("{}: {e}", staged.display()));
+    ns.write_file("/etc/logrotate.d/sssd", &conf_text, 0o644)
+        .unwrap();
+    let out = ns
+        .run(&[
+            "logrotate",
+            "-f",
+            "-s",
+            "/run/sssd-tests-logrotate.state",
+            "/etc/logrotate.d/sssd",
+        ])
+        .unwrap();
+    assert!(out.success(), "logrotate: {out:?}");
     for f in LOG_FILES {
-        let from = ns.host_path(&format!("/var/log/sssd/{f}"));
-        std::fs::rename(&from, from.with_extension("log.1")).unwrap();
+        assert!(
+            ns.exists(&format!("/var/log/sssd/{f}.1")),
+            "{f} not rotated"
+        );
     }
-    sssd.daemon.signal(libc::SIGHUP);
     for f in LOG_FILES {
         wait_for_log(&sssd, &ns, f, REOPENED, 0);
     }
