@@ -12,6 +12,7 @@
 
 use sssd_tests::ldif::{self, Schema};
 use sssd_tests::namespace::Namespace;
+use sssd_tests::pam;
 use sssd_tests::proc::{self, Output};
 use sssd_tests::slapd::Slapd;
 use sssd_tests::sssd::{CONF_PATH, Sssd, SssdConf};
@@ -352,4 +353,68 @@ fn config_corpus_verdicts() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn user_checks_runs_the_nss_lookup_and_a_pam_step() {
+    let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
+    let ns = namespace();
+    pam::install_service(&ns, pam::SERVICE, "").unwrap();
+    let sssd = Sssd::start(&ns, &SssdConf::ldap_pam(&slapd, Schema::Rfc2307)).unwrap();
+    pam::wait_for_socket(&ns).unwrap();
+    let out = sssctl(&ns, &["user-checks", "user1", "-s", pam::SERVICE]);
+    assert_eq!(out.code(), 0, "{out:?}\n{}", sssd.logs());
+    assert_eq!(
+        out.stdout,
+        format!(
+            "user: user1\naction: acct\nservice: {}\n\nSSSD nss user lookup result:\n \
+             - user name: user1\n - user id: 1001\n - group id: 2001\n - gecos: 1001\n \
+             - home directory: /home/user1\n - shell: /bin/bash\n\ntesting pam_acct_mgmt\n\n",
+            pam::SERVICE
+        )
+    );
+    assert_eq!(
+        out.stderr,
+        "pam_acct_mgmt: Success\n\nPAM Environment:\n - no env -\n"
+    );
+    // Authentication reads the password from standard input.
+    let auth = |password: &str| {
+        ns.run_input(
+            &[
+                "sssctl",
+                "user-checks",
+                "user1",
+                "-a",
+                "auth",
+                "-s",
+                pam::SERVICE,
+            ],
+            format!("{password}\n").as_bytes(),
+        )
+        .unwrap()
+    };
+    let out = auth("Password1001");
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("pam_authenticate for user [user1]: Success\n"),
+        "{out:?}"
+    );
+    let out = auth("wrong");
+    assert_eq!(out.code(), 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("pam_authenticate for user [user1]: Authentication failure\n"),
+        "{out:?}"
+    );
+    let out = sssctl(&ns, &["user-checks", "nobody", "-s", pam::SERVICE]);
+    assert_eq!(out.code(), 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("User name lookup with [nobody] failed.\n")
+            && out
+                .stderr
+                .contains("pam_acct_mgmt: User not known to the underlying authentication module"),
+        "{out:?}"
+    );
 }

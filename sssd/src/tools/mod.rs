@@ -6,3 +6,4 @@ pub mod ssh_authorizedkeys;
 pub mod ssh_knownhostsproxy;
 pub mod sss_cache;
 pub mod sssctl;
+pub mod user_checks;

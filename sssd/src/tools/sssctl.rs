@@ -18,6 +18,10 @@ pub const EXIT_FAILURE: i32 = 1;
 const COMMANDS: &[(&str, &str)] = &[
     ("domain-list", "List available domains"),
     ("domain-status", "Print information about domain"),
+    (
+        "user-checks",
+        "Print information about a user and check authentication",
+    ),
     ("user-show", "Information about cached user"),
     ("group-show", "Information about cached group"),
     ("cache-expire", "Invalidate cached objects"),
@@ -64,6 +68,7 @@ pub fn run(ctx: &Context<'_>, args: &[String]) -> Outcome {
         "config-check" => config_check(ctx, rest),
         "domain-list" => domain_list(ctx, rest),
         "domain-status" => domain_status(ctx, rest),
+        "user-checks" => super::user_checks::run(rest),
         "user-show" => cache_show(ctx, rest, Object::User),
         "group-show" => cache_show(ctx, rest, Object::Group),
         "cache-expire" => sss_cache::run(ctx, rest),
