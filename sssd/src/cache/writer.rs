@@ -32,6 +32,10 @@ impl Writer<'_> {
         self.check_name("user", &user.name)?;
         let bytes = codec::encode_user(user);
         let kind = self.user_kind();
+        // An unchanged record (the common refresh) keeps its aliases: no decode needed.
+        if self.reader().raw(&kind.records, user.name.as_bytes())? == Some(bytes.as_slice()) {
+            return self.put_record(&kind, &user.name, user.uid, &bytes, stamp(now, expire));
+        }
         let old = self.readable_user(&user.name)?;
         self.put_record(&kind, &user.name, user.uid, &bytes, stamp(now, expire))?;
         self.reindex_aliases(&user.name, old.as_ref(), Some(user))

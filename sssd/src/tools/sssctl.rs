@@ -138,9 +138,9 @@ fn domain_list(ctx: &Context<'_>, args: &[String]) -> Outcome {
     if let Some(a) = args.first() {
         return fail(format!("domain-list: unexpected argument {a}\n"));
     }
-    let cfg = match Config::load(&ctx.paths.config_file, Some(&ctx.paths.config_snippets)) {
+    let cfg = match load_config(ctx) {
         Ok(c) => c,
-        Err(e) => return fail(format!("Unable to read the configuration: {e}\n")),
+        Err(out) => return out,
     };
     let plan = match crate::domains::plan(&cfg) {
         Ok(p) => p,
@@ -193,9 +193,9 @@ fn domain_status(ctx: &Context<'_>, args: &[String]) -> Outcome {
             servers: true,
         };
     }
-    let cfg = match Config::load(&ctx.paths.config_file, Some(&ctx.paths.config_snippets)) {
+    let cfg = match load_config(ctx) {
         Ok(c) => c,
-        Err(e) => return fail(format!("Unable to read the configuration: {e}\n")),
+        Err(out) => return out,
     };
     let Some(name) = cfg
         .domains()
@@ -213,14 +213,7 @@ fn domain_status(ctx: &Context<'_>, args: &[String]) -> Outcome {
             d.error
         ));
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => return fail(format!("cannot start the async runtime: {e}\n")),
-    };
-    runtime.block_on(status_of(ctx, &name, parts))
+    block_on(status_of(ctx, &name, parts))
 }
 
 /// How long the backend may take to answer one question.
@@ -341,9 +334,9 @@ fn cache_show(ctx: &Context<'_>, args: &[String], what: Object) -> Outcome {
     let Some(value) = value else {
         return fail("Specify name.\n".into());
     };
-    let cfg = match Config::load(&ctx.paths.config_file, Some(&ctx.paths.config_snippets)) {
+    let cfg = match load_config(ctx) {
         Ok(c) => c,
-        Err(e) => return fail(format!("Unable to read the configuration: {e}\n")),
+        Err(out) => return out,
     };
     let domains = cfg.domains().unwrap_or_default();
     let (name, only) = match value.rsplit_once('@') {
@@ -505,9 +498,9 @@ fn debug_level(ctx: &Context<'_>, args: &[String]) -> Outcome {
     }
     let all = targets.is_empty();
     if all {
-        let cfg = match Config::load(&ctx.paths.config_file, Some(&ctx.paths.config_snippets)) {
+        let cfg = match load_config(ctx) {
             Ok(c) => c,
-            Err(e) => return fail(format!("Unable to read the configuration: {e}\n")),
+            Err(out) => return out,
         };
         for d in crate::domains::plan(&cfg)
             .map(|p| p.usable)
@@ -521,14 +514,7 @@ fn debug_level(ctx: &Context<'_>, args: &[String]) -> Outcome {
             }
         }
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => return fail(format!("cannot start the async runtime: {e}\n")),
-    };
-    runtime.block_on(debug_level_of(ctx, &targets, level, all))
+    block_on(debug_level_of(ctx, &targets, level, all))
 }
 
 /// `%#.4x` as C prints it (no `0x` for zero).
@@ -687,5 +673,22 @@ fn logs_fetch(ctx: &Context<'_>, args: &[String]) -> Outcome {
             out.push_str(&format!("Unable to archive log files: tar: {e}\n"));
             fail(out)
         }
+    }
+}
+
+/// The configuration as the daemon reads it, or the outcome saying why it cannot be read.
+fn load_config(ctx: &Context<'_>) -> Result<Config, Outcome> {
+    Config::load(&ctx.paths.config_file, Some(&ctx.paths.config_snippets))
+        .map_err(|e| fail(format!("Unable to read the configuration: {e}\n")))
+}
+
+/// Runs `fut` (a question to the running daemon) on a runtime of this thread.
+fn block_on(fut: impl std::future::Future<Output = Outcome>) -> Outcome {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r.block_on(fut),
+        Err(e) => fail(format!("cannot start the async runtime: {e}\n")),
     }
 }

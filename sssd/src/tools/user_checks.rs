@@ -6,8 +6,8 @@
 
 use super::sss_cache::Outcome;
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
-use std::io::{BufRead, IsTerminal, Write};
-use zeroize::Zeroize;
+use std::io::{IsTerminal, Write};
+use zeroize::{Zeroize, Zeroizing};
 
 /// SSSD's default action.
 const DEFAULT_ACTION: &str = "acct";
@@ -114,10 +114,14 @@ fn c_text(p: *const c_char) -> String {
     }
 }
 
-/// Reads one line from standard input, without echo when it is a terminal.
-fn read_answer(echo: bool) -> Option<String> {
-    let stdin = std::io::stdin();
-    let tty = !echo && stdin.is_terminal();
+/// The longest answer read; a longer line is cut there.
+const MAX_ANSWER: usize = 4096;
+
+/// Reads one line from standard input, without echo when it is a terminal. Bytes are read
+/// one at a time from the descriptor into a buffer sized once (no stdio buffer keeps a
+/// copy, and it never grows); the caller wipes the answer.
+fn read_answer(echo: bool) -> Option<Zeroizing<Vec<u8>>> {
+    let tty = !echo && std::io::stdin().is_terminal();
     // SAFETY: termios of fd 0, restored below.
     let mut saved: libc::termios = unsafe { std::mem::zeroed() };
     if tty && unsafe { libc::tcgetattr(0, &mut saved) } == 0 {
@@ -126,25 +130,31 @@ fn read_answer(echo: bool) -> Option<String> {
         // SAFETY: a termios derived from the current one.
         unsafe { libc::tcsetattr(0, libc::TCSANOW, &quiet) };
     }
-    let mut line = String::new();
-    let read = stdin.lock().read_line(&mut line);
+    let mut line = Zeroizing::new(Vec::with_capacity(MAX_ANSWER));
+    let mut eof = true;
+    loop {
+        let mut byte = 0u8;
+        // SAFETY: reads at most one byte into `byte`.
+        let n = unsafe { libc::read(0, (&raw mut byte).cast(), 1) };
+        if n != 1 || byte == b'\n' {
+            eof &= n != 1;
+            break;
+        }
+        eof = false;
+        if line.len() < MAX_ANSWER {
+            line.push(byte);
+        }
+        byte.zeroize();
+    }
     if tty {
         // SAFETY: restores the saved attributes.
         unsafe { libc::tcsetattr(0, libc::TCSANOW, &saved) };
         eprintln!();
     }
-    match read {
-        Ok(0) | Err(_) => {
-            line.zeroize();
-            None
-        }
-        Ok(_) => {
-            while line.ends_with(['\n', '\r']) {
-                line.pop();
-            }
-            Some(line)
-        }
+    if line.last() == Some(&b'\r') {
+        line.pop();
     }
+    (!eof).then_some(line)
 }
 
 /// The conversation: prompts on standard error, answers from standard input; messages
@@ -178,16 +188,21 @@ unsafe extern "C" fn conversation(
             PAM_PROMPT_ECHO_OFF | PAM_PROMPT_ECHO_ON => {
                 eprint!("{text}");
                 let _ = std::io::stderr().flush();
-                let Some(mut answer) = read_answer(style == PAM_PROMPT_ECHO_ON) else {
+                let Some(answer) = read_answer(style == PAM_PROMPT_ECHO_ON) else {
                     continue;
                 };
-                if let Ok(c) = CString::new(answer.as_bytes()) {
-                    // SAFETY: strdup of a valid C string; out has n entries.
-                    unsafe { (*out.add(i)).resp = libc::strdup(c.as_ptr()) };
-                    let mut bytes = c.into_bytes();
-                    bytes.zeroize();
+                if !answer.contains(&0) {
+                    // SAFETY: malloc of len + 1 bytes, filled and NUL-terminated; libpam
+                    // owns (and frees) it.
+                    unsafe {
+                        let p = libc::malloc(answer.len() + 1).cast::<u8>();
+                        if !p.is_null() {
+                            std::ptr::copy_nonoverlapping(answer.as_ptr(), p, answer.len());
+                            *p.add(answer.len()) = 0;
+                            (*out.add(i)).resp = p.cast();
+                        }
+                    }
                 }
-                answer.zeroize();
             }
             PAM_ERROR_MSG => eprintln!("{text}"),
             PAM_TEXT_INFO => println!("{text}"),
