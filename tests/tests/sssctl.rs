@@ -247,7 +247,8 @@ fn debug_level_and_the_log_tools_on_a_running_daemon() {
         (out.code(), out.stdout.as_str()),
         (
             0,
-            "domain/LDAP               0x0070\nnss                       0x0070\n"
+            "sssd                      0x0070\nnss                       0x0070\n\
+             domain/LDAP               0x0070\n"
         ),
         "{out:?}\n{}",
         sssd.logs()
@@ -264,7 +265,7 @@ fn debug_level_and_the_log_tools_on_a_running_daemon() {
     let out = sssctl(&ns, &["debug-level", "--domain", "LDAP", "--nss"]);
     assert_eq!(
         out.stdout,
-        "domain/LDAP               0x2f7f0\nnss                       0x0070\n"
+        "nss                       0x0070\ndomain/LDAP               0x2f7f0\n"
     );
     assert!(ns.run(&["getent", "passwd", "user2"]).unwrap().success());
     let log = backend_log();
@@ -302,7 +303,7 @@ fn debug_level_and_the_log_tools_on_a_running_daemon() {
     assert_eq!(out.code(), 1, "{out:?}");
     assert_eq!(
         out.stdout,
-        "domain/NOPE               Unknown domain\nsudo                      Unreachable service\n"
+        "sudo                      Unreachable service\ndomain/NOPE               Unknown domain\n"
     );
 }
 

@@ -229,9 +229,29 @@ impl Monitor {
     }
 }
 
-/// Serves `sssd.monitor` at `/sssd` on `bus` (the monitor's own connection).
+/// The part of `sssd.service` the monitor serves: its own debug level.
+struct MonitorLogLevel;
+
+#[zbus::interface(name = "sssd.service")]
+impl MonitorLogLevel {
+    /// The monitor's current debug level.
+    #[zbus(name = "getDebugLevel")]
+    fn get_debug_level(&self) -> u32 {
+        crate::logging::current_debug_level()
+    }
+
+    /// Changes the monitor's debug level; false when its logging cannot change.
+    #[zbus(name = "setDebugLevel")]
+    fn set_debug_level(&self, level: u32) -> bool {
+        crate::logging::set_debug_level(level)
+    }
+}
+
+/// Serves `sssd.monitor` at `/sssd` on `bus` (the monitor's own connection), and the debug
+/// level methods of `sssd.service` so that `sssctl debug-level --sssd` reaches the monitor.
 pub async fn serve_monitor(bus: &Bus, handler: Arc<dyn MonitorHandler>) -> Result<(), SbusError> {
-    bus.serve(Monitor { handler }).await
+    bus.serve(Monitor { handler }).await?;
+    bus.serve(MonitorLogLevel).await
 }
 
 #[cfg(test)]

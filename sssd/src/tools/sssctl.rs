@@ -461,13 +461,14 @@ fn show_group(
     )))
 }
 
-/// The responders `debug-level` can name (`--nss` and so on).
-const RESPONDER_TARGETS: [&str; 5] = ["nss", "pam", "sudo", "ssh", "autofs"];
+/// The processes `debug-level` can name besides domains (`--sssd` is the monitor, `--nss`
+/// and so on the responders).
+const SERVICE_TARGETS: [&str; 6] = ["sssd", "nss", "pam", "sudo", "ssh", "autofs"];
 
-/// `debug-level [LEVEL] [--domain=NAME]... [--nss] [--pam] [--sudo] [--ssh] [--autofs]`:
-/// prints the level of each running process, or sets LEVEL (0-10 or a bit mask) in them
-/// without a restart. Without a target: every domain's backend and every responder of
-/// `[sssd] services`.
+/// `debug-level [LEVEL] [--domain=NAME]... [--sssd] [--nss] [--pam] [--sudo] [--ssh]
+/// [--autofs]`: prints the level of each running process, or sets LEVEL (0-10 or a bit mask)
+/// in them without a restart. Without a target, in SSSD's order: the monitor, every
+/// responder of `[sssd] services`, then every domain's backend.
 fn debug_level(ctx: &Context<'_>, args: &[String]) -> Outcome {
     let mut targets: Vec<String> = Vec::new();
     let mut level = None;
@@ -480,10 +481,7 @@ fn debug_level(ctx: &Context<'_>, args: &[String]) -> Outcome {
                 Some(d) => targets.push(format!("domain/{d}")),
                 None => return fail("debug-level: --domain needs a name\n".into()),
             }
-        } else if let Some(r) = a
-            .strip_prefix("--")
-            .filter(|r| RESPONDER_TARGETS.contains(r))
-        {
+        } else if let Some(r) = a.strip_prefix("--").filter(|r| SERVICE_TARGETS.contains(r)) {
             targets.push(r.to_string());
         } else if a.starts_with('-') {
             return fail(format!("debug-level: unknown option {a}\n"));
@@ -496,22 +494,25 @@ fn debug_level(ctx: &Context<'_>, args: &[String]) -> Outcome {
             return fail(format!("debug-level: unexpected argument {a}\n"));
         }
     }
+    // SSSD's order: the monitor and responders first, then the domains.
+    targets.sort_by_key(|t| t.starts_with("domain/"));
     let all = targets.is_empty();
     if all {
         let cfg = match load_config(ctx) {
             Ok(c) => c,
             Err(out) => return out,
         };
+        targets.push("sssd".to_string());
+        for s in cfg.services() {
+            if SERVICE_TARGETS.contains(&s.as_str()) && s != "sssd" {
+                targets.push(s);
+            }
+        }
         for d in crate::domains::plan(&cfg)
             .map(|p| p.usable)
             .unwrap_or_default()
         {
             targets.push(format!("domain/{d}"));
-        }
-        for s in cfg.services() {
-            if RESPONDER_TARGETS.contains(&s.as_str()) {
-                targets.push(s);
-            }
         }
     }
     block_on(debug_level_of(ctx, &targets, level, all))
@@ -541,6 +542,7 @@ async fn debug_level_of(
     for t in targets {
         let dest = match t.strip_prefix("domain/") {
             Some(d) => crate::sbus::domain_bus_name(d),
+            None if t == "sssd" => crate::sbus::MONITOR_NAME.to_string(),
             None => format!("sssd.{t}"),
         };
         let unreachable = if t.starts_with("domain/") {
