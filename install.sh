@@ -2,7 +2,7 @@
 # Install the built SSSD reimplementation.
 #
 #   ./install.sh [DESTDIR=DIR | --destdir DIR] [--no-build] [--force] [--target-dir DIR]
-#                [--man-src DIR] [--user NAME | --helper-group GROUP]
+#                [--man-src DIR] [--user NAME | --helper-group GROUP] [--nsswitch|--no-nsswitch]
 #   ./install.sh [DESTDIR=DIR] --uninstall
 #
 # Installs from target/release (or --target-dir):
@@ -34,6 +34,10 @@
 #   cap_dac_read_search,cap_setuid,cap_setgid=ep (read a keytab, become the user whose ccache
 #   it writes), ldap_child cap_dac_read_search=ep (read the host keytab). Only GROUP (and
 #   root) can run them. --uninstall never removes the user.
+# --nsswitch adds `sss` to the passwd, group and (if present) initgroups lines of
+#   /etc/nsswitch.conf; --no-nsswitch leaves the file alone. With neither, an interactive run
+#   asks (default: no) and a non-interactive one leaves it alone. --uninstall restores each line
+#   it changed (or, if the line was edited since, removes only the `sss` it added).
 # It also creates /etc/sssd, /var/lib/sss/{db,pipes/private,mc,pubconf}, /var/log/sssd with
 # SSSD modes.
 # Every file and directory it creates is listed in a manifest so --uninstall removes exactly
@@ -51,6 +55,7 @@ force=0
 uninstall=0
 user=""
 helper_group=""
+nsswitch=ask
 
 usage() { sed -n '4,6p' "$0" | sed 's/^# *//' >&2; exit 2; }
 
@@ -69,6 +74,8 @@ while [ $# -gt 0 ]; do
         --no-build) build=0 ;;
         --force) force=1 ;;
         --uninstall) uninstall=1 ;;
+        --nsswitch) nsswitch=yes ;;
+        --no-nsswitch) nsswitch=no ;;
         -h|--help) usage ;;
         *) echo "install.sh: unknown argument: $1" >&2; usage ;;
     esac
@@ -84,9 +91,84 @@ manifest="$DESTDIR$manifest_rel"
 log() { printf 'install.sh: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
+# --- nsswitch.conf ---------------------------------------------------------------------------
+# $manifest.nsswitch holds one record per changed line: DB<TAB>line before<TAB>line after.
+nsswitch_conf="$DESTDIR/etc/nsswitch.conf"
+
+# Prints LINE with `sss` appended to its sources (before a trailing comment).
+with_sss() {
+    local line=$1 body comment=""
+    body=${line%%#*}
+    [ "$body" != "$line" ] && comment=" #${line#*#}"
+    body=${body%"${body##*[![:space:]]}"}
+    printf '%s sss%s' "$body" "$comment"
+}
+
+nsswitch_add() {
+    [ -f "$nsswitch_conf" ] || { log "no $nsswitch_conf: not adding sss"; return 0; }
+    local db line new changed=0 tmp
+    tmp=$(mktemp "$nsswitch_conf.XXXXXX")
+    while IFS= read -r line || [ -n "$line" ]; do
+        db=""
+        if [[ $line =~ ^[[:space:]]*(passwd|group|initgroups)[[:space:]]*: ]]; then
+            db=${BASH_REMATCH[1]}
+        fi
+        if [ -n "$db" ] && ! [[ " ${line%%#*} " =~ [[:space:]:]sss[[:space:]] ]]; then
+            new=$(with_sss "$line")
+            printf '%s\t%s\t%s\n' "$db" "$line" "$new" >> "$manifest.nsswitch"
+            printf '%s\n' "$new" >> "$tmp"
+            log "nsswitch.conf: $new"
+            changed=1
+        else
+            printf '%s\n' "$line" >> "$tmp"
+        fi
+    done < "$nsswitch_conf"
+    if [ "$changed" = 1 ]; then
+        chmod --reference="$nsswitch_conf" -- "$tmp"
+        mv -f -- "$tmp" "$nsswitch_conf"
+    else
+        rm -f -- "$tmp"
+        log "nsswitch.conf: sss already on the passwd and group lines"
+    fi
+}
+
+nsswitch_revert() {
+    [ -f "$manifest.nsswitch" ] || return 0
+    if [ ! -f "$nsswitch_conf" ]; then
+        rm -f -- "$manifest.nsswitch"
+        return 0
+    fi
+    local tmp line db before after found
+    tmp=$(mktemp "$nsswitch_conf.XXXXXX")
+    while IFS= read -r line || [ -n "$line" ]; do
+        found=""
+        while IFS=$'\t' read -r db before after; do
+            if [ "$line" = "$after" ]; then
+                found=$before
+                break
+            elif [[ $line =~ ^[[:space:]]*$db[[:space:]]*: ]] &&
+                [[ $line =~ ^(.*[^[:space:]])[[:space:]]+sss([[:space:]].*)?$ ]]; then
+                # Edited since: drop only the sss we added.
+                found=${BASH_REMATCH[1]}${BASH_REMATCH[2]}
+                break
+            fi
+        done < "$manifest.nsswitch"
+        if [ -n "$found" ]; then
+            printf '%s\n' "$found" >> "$tmp"
+            log "nsswitch.conf: $found"
+        else
+            printf '%s\n' "$line" >> "$tmp"
+        fi
+    done < "$nsswitch_conf"
+    chmod --reference="$nsswitch_conf" -- "$tmp"
+    mv -f -- "$tmp" "$nsswitch_conf"
+    rm -f -- "$manifest.nsswitch"
+}
+
 # --- uninstall -----------------------------------------------------------------------------
 if [ "$uninstall" = 1 ]; then
     [ -f "$manifest" ] || die "no manifest at $manifest: nothing installed there"
+    nsswitch_revert
     # Unwire pam_sss from common-* first if our profile is installed (as Debian's prerm does).
     if [ -z "$DESTDIR" ] && grep -qx 'f /usr/share/pam-configs/sss' "$manifest" &&
         command -v pam-auth-update >/dev/null 2>&1; then
@@ -278,3 +360,16 @@ if [ -n "$helper_group" ]; then
         log "$b: root:$helper_group 0750, file capabilities ${!caps_var}"
     done
 fi
+
+# --- nsswitch.conf: only when asked -----------------------------------------------------------
+if [ "$nsswitch" = ask ]; then
+    nsswitch=no
+    if [ -t 0 ] && [ -f "$nsswitch_conf" ]; then
+        read -r -p "Add sss to the passwd and group lines of $nsswitch_conf? [y/N] " answer || answer=""
+        case "$answer" in [yY]|[yY][eE][sS]) nsswitch=yes ;; esac
+    fi
+    [ "$nsswitch" = yes ] ||
+        log "$nsswitch_conf left alone (install.sh --nsswitch adds sss to passwd, group, initgroups)"
+fi
+[ "$nsswitch" = yes ] && nsswitch_add
+exit 0

@@ -309,3 +309,53 @@ fn installs_the_autofs_responder_and_the_library_autofs_loads() {
             .exists()
     );
 }
+
+/// `--nsswitch` adds `sss` to the passwd, group and initgroups lines (before a comment, not
+/// twice), leaves every other line alone, and `--uninstall` restores the file exactly; a line
+/// edited since loses only the `sss` that was added. Without the flag (and no terminal) the
+/// file is not touched.
+#[test]
+fn nsswitch_is_changed_only_on_request_and_restored_by_uninstall() {
+    let f = Fixture::new(&["sssd", "sss_cache", "sssd_be", "sssd_nss", "libnss_sss.so"]);
+    let original = "# /etc/nsswitch.conf\n\
+passwd:         files systemd\n\
+group:          files systemd # local first\n\
+shadow:         files\n\
+initgroups:     files\n\
+hosts:          files dns\n\
+netgroup:       nis sss\n";
+    let conf = f.root().join("etc/nsswitch.conf");
+    std::fs::create_dir_all(conf.parent().unwrap()).unwrap();
+    std::fs::write(&conf, original).unwrap();
+    let out = f.install(&[], None);
+    assert!(out.success(), "{out:?}");
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), original);
+    assert!(out.stderr.contains("left alone"), "{out:?}");
+
+    let out = f.install(&["--nsswitch"], None);
+    assert!(out.success(), "{out:?}");
+    let changed = std::fs::read_to_string(&conf).unwrap();
+    assert_eq!(
+        changed,
+        "# /etc/nsswitch.conf\n\
+passwd:         files systemd sss\n\
+group:          files systemd sss # local first\n\
+shadow:         files\n\
+initgroups:     files sss\n\
+hosts:          files dns\n\
+netgroup:       nis sss\n"
+    );
+    // Twice is once.
+    assert!(f.install(&["--nsswitch"], None).success());
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), changed);
+
+    // The administrator edits the passwd line afterwards; uninstall keeps the edit.
+    let edited = changed.replace("files systemd sss\n", "files sss winbind\n");
+    std::fs::write(&conf, &edited).unwrap();
+    let out = f.install(&["--uninstall"], None);
+    assert!(out.success(), "{out:?}");
+    assert_eq!(
+        std::fs::read_to_string(&conf).unwrap(),
+        original.replace("files systemd\n", "files winbind\n")
+    );
+}
