@@ -59,6 +59,9 @@ fn config_check_places_every_mistake() {
         .unwrap();
     ns.write_file("/etc/sssd/conf.d/.hidden.conf", b"[nss]\n", 0o600)
         .unwrap();
+    // Others may read it: left out, as SSSD leaves it out, and said.
+    ns.write_file("/etc/sssd/conf.d/30-open.conf", b"[nss]\n", 0o644)
+        .unwrap();
     let out = sssctl(&ns, &["config-check"]);
     assert_eq!(out.code(), 1, "{out:?}");
     let text = &out.stdout;
@@ -71,11 +74,12 @@ fn config_check_places_every_mistake() {
         "/etc/sssd/sssd.conf:2: error: [sssd] services: the ifp responder is not implemented",
         "/etc/sssd/sssd.conf:9: error: domain LDAP is disabled at start: [domain/LDAP] \
          entry_cache_timeout = \"soon\"",
-        "Messages generated during configuration merging: 2",
+        "Messages generated during configuration merging: 3",
         "/etc/sssd/conf.d/.hidden.conf: warning: not read: its name starts with '.'",
         "/etc/sssd/conf.d/20-old.conf.bak: warning: not read: its name does not end in \
          \".conf\"",
-        "Used configuration snippet files: 1\n/etc/sssd/conf.d/10-pam.conf",
+        "/etc/sssd/conf.d/30-open.conf: warning: not read: mode 0644 gives access to others",
+        "Used configuration snippet files: 1\n/etc/sssd/conf.d/10-pam.conf\n",
     ];
     for e in expect {
         assert!(text.contains(e), "missing {e:?} in:\n{text}");
@@ -121,6 +125,12 @@ fn domain_list_and_cache_expire_with_a_running_daemon() {
         .set("sssd", "domains", "LDAP, FILES")
         .set("domain/FILES", "id_provider", "files")
         .domain("ldap_search_bsae", "dc=nowhere");
+    ns.write_file(
+        "/etc/sssd/conf.d/50-open.conf",
+        b"[nss]\nfilter_users = user1\n",
+        0o644,
+    )
+    .unwrap();
     let sssd = Sssd::start(&ns, &conf).unwrap();
     // The misspelt option is named in sssd.log at start, with its place.
     let log =
@@ -128,7 +138,8 @@ fn domain_list_and_cache_expire_with_a_running_daemon() {
     assert!(
         log.contains("/etc/sssd/sssd.conf:")
             && log.contains("unknown option ldap_search_bsae")
-            && log.contains("did you mean ldap_search_base?"),
+            && log.contains("did you mean ldap_search_base?")
+            && log.contains("/etc/sssd/conf.d/50-open.conf: warning: not read: mode 0644"),
         "{log}"
     );
     let out = sssctl(&ns, &["domain-list"]);

@@ -96,6 +96,7 @@ fn run(mut opts: MonitorOptions) -> anyhow::Result<()> {
     let warnings: Vec<String> = sssd::config::check::check_config(&config)
         .into_iter()
         .filter(|f| !f.message.contains(" is disabled at start"))
+        .chain(sssd::config::check::skipped_snippets(&config))
         .map(|f| f.to_string())
         .collect();
     if !matches!(opts.logger, Logger::Stderr) {

@@ -189,6 +189,18 @@ pub fn check_config(cfg: &Config) -> Vec<Finding> {
     out
 }
 
+/// The conf.d snippets the load left out because of their owner or mode, as warnings.
+pub fn skipped_snippets(cfg: &Config) -> Vec<Finding> {
+    cfg.skipped_snippets()
+        .iter()
+        .map(|(path, why)| Finding {
+            severity: Severity::Warning,
+            place: Some(path.clone()),
+            message: format!("not read: {why}"),
+        })
+        .collect()
+}
+
 /// Why the snippet directory entry `path` is not read, if it is not.
 fn ignored_because(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_string_lossy().into_owned();
@@ -224,7 +236,16 @@ pub fn check_files(main: &Path, snippets: &Path) -> Report {
         }
     }
     match Config::load(main, Some(snippets)) {
-        Ok(cfg) => report.findings = check_config(&cfg),
+        Ok(cfg) => {
+            report.findings = check_config(&cfg);
+            let skipped = skipped_snippets(&cfg);
+            report.used_snippets.retain(|u| {
+                !skipped
+                    .iter()
+                    .any(|f| f.place.as_deref() == Some(u.as_str()))
+            });
+            report.ignored_files.extend(skipped);
+        }
         Err(e) => {
             report.used_snippets.clear();
             report.findings.push(refused(

@@ -111,8 +111,16 @@ pub(super) fn load(file: &Path, snippets: Option<&Path>) -> Result<Config, Confi
     };
     if let Some(dir) = snippets {
         for path in snippet_files(dir)? {
-            // A snippet removed between listing and opening is simply skipped.
-            if let Some(mut text) = read_checked(&path)? {
+            // A snippet removed between listing and opening is simply skipped; one with the
+            // wrong owner or mode is left out and remembered, as SSSD skips it.
+            let text = match read_checked(&path) {
+                Err(ConfigError::Permission { path, message }) => {
+                    cfg.skipped.push((path, message));
+                    continue;
+                }
+                other => other?,
+            };
+            if let Some(mut text) = text {
                 let mut snippet = Config::default();
                 let origin = path.display().to_string();
                 let parsed = parse::parse_into(&mut snippet, &text, &origin);

@@ -125,6 +125,8 @@ pub struct Config {
     files: Vec<String>,
     /// Where each section header and option line was read, in reading order.
     locations: Vec<Location>,
+    /// conf.d snippets left out because of their owner or mode, with the reason.
+    skipped: Vec<(String, String)>,
 }
 
 /// Where a section header or an option was written.
@@ -180,7 +182,8 @@ impl std::fmt::Debug for Config {
 impl Config {
     /// Reads `file` and, when `snippets` is given, every `*.conf` there not starting with `.`
     /// (in name order, later values win). Each file must be owned by root, and have no
-    /// "other" permission bits.
+    /// "other" permission bits: the main file fails the load, a snippet is left out (as
+    /// SSSD does) and listed by [`Config::skipped_snippets`].
     pub fn load(file: &Path, snippets: Option<&Path>) -> Result<Config, ConfigError> {
         load::load(file, snippets)
     }
@@ -230,6 +233,11 @@ impl Config {
     /// The files (or origins) this configuration was read from, in merge order.
     pub fn files(&self) -> &[String] {
         &self.files
+    }
+
+    /// The conf.d snippets that were not read because of their owner or mode: (path, why).
+    pub fn skipped_snippets(&self) -> &[(String, String)] {
+        &self.skipped
     }
 
     /// Sets `option` in `section` (creating the section), replacing any earlier value.

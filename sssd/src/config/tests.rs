@@ -385,7 +385,7 @@ fn load_rejects_world_readable_file() {
 }
 
 #[test]
-fn load_rejects_world_readable_snippet() {
+fn load_skips_a_world_readable_snippet_and_says_why() {
     let d = dir();
     write(
         &d.main,
@@ -393,12 +393,26 @@ fn load_rejects_world_readable_snippet() {
         0o600,
     );
     let snip = d.snippets.join("a.conf");
-    write(&snip, "[nss]\n", 0o604);
+    write(&snip, "[nss]\nfilter_users = alice\n", 0o604);
+    write(
+        &d.snippets.join("b.conf"),
+        "[nss]\nfilter_groups = staff\n",
+        0o600,
+    );
+    let cfg = Config::load(&d.main, Some(&d.snippets)).unwrap();
+    assert_eq!(cfg.get("nss", "filter_users"), None);
+    assert_eq!(cfg.get("nss", "filter_groups"), Some("staff"));
+    let skipped = cfg.skipped_snippets();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(skipped[0].0, snip.display().to_string());
+    assert!(skipped[0].1.contains("0604"), "{skipped:?}");
+    // The main file is not skipped: it stops the load.
+    write(&d.main, "[sssd]\ndomains = A\n", 0o604);
     let text = Config::load(&d.main, Some(&d.snippets))
         .unwrap_err()
         .to_string();
     assert!(
-        text.contains(&snip.display().to_string()) && text.contains("0604"),
+        text.contains(&d.main.display().to_string()) && text.contains("0604"),
         "{text}"
     );
 }
