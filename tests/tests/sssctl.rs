@@ -261,8 +261,12 @@ fn debug_level_and_the_log_tools_on_a_running_daemon() {
             "sssd                      0x0070\nnss                       0x0070\n\
              domain/LDAP               0x0070\n"
         ),
-        "{out:?}\n{}",
-        sssd.logs()
+        "{out:?}\n{}\n{:?}\n{:?}",
+        sssd.logs(),
+        ns.run(&["ps", "-eo", "pid,ppid,sid,comm"]).unwrap().stdout,
+        ns.run(&["ls", "-la", "/var/lib/sss/pipes", "/run"])
+            .unwrap()
+            .stdout
     );
     assert!(ns.run(&["getent", "passwd", "user1"]).unwrap().success());
     assert!(
@@ -428,5 +432,57 @@ fn user_checks_runs_the_nss_lookup_and_a_pam_step() {
                 .stderr
                 .contains("pam_acct_mgmt: User not known to the underlying authentication module"),
         "{out:?}"
+    );
+}
+
+/// `client-data-restore -s` starts a stopped daemon (`sssd -D`, found beside sssctl) when
+/// there is nothing to import, and asks before a restart; "no" leaves it running.
+#[test]
+fn client_data_restore_starts_a_stopped_daemon() {
+    let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
+    let ns = namespace();
+    let mut sssd = Sssd::start(
+        &ns,
+        &SssdConf::ldap(&slapd, Schema::Rfc2307)
+            .set("nss", "debug_level", "9")
+            .set("sssd", "debug_level", "9"),
+    )
+    .unwrap();
+    sssd.daemon.stop();
+    assert!(!ns.run(&["getent", "passwd", "user1"]).unwrap().success());
+    let out = ns
+        .run_input(&["sssctl", "client-data-restore", "-s"], b"no\n")
+        .unwrap();
+    assert_eq!(out.code(), 0, "{out:?}\n{}", sssd.logs());
+    assert_eq!(
+        out.stdout,
+        "SSSD needs to be restarted. Restart SSSD now? (yes/no) [yes] "
+    );
+    let pid = String::from_utf8(ns.read_file("/run/sssd.pid").unwrap()).unwrap();
+    let out = ns.run(&["getent", "passwd", "user1"]).unwrap();
+    assert!(
+        out.stdout.starts_with("user1:*:1001:"),
+        "{out:?}\n{}\n{:?}\n{:?}",
+        sssd.logs(),
+        ns.run(&["ps", "-eo", "pid,ppid,sid,comm"]).unwrap().stdout,
+        ns.run(&["ls", "-la", "/var/lib/sss/pipes", "/run"])
+            .unwrap()
+            .stdout
+    );
+    // "yes" restarts it: another monitor.
+    let out = ns
+        .run_input(&["sssctl", "client-data-restore"], b"\n")
+        .unwrap();
+    assert_eq!(out.code(), 0, "{out:?}");
+    let again = String::from_utf8(ns.read_file("/run/sssd.pid").unwrap()).unwrap();
+    assert_ne!(pid, again);
+    let out = ns.run(&["getent", "passwd", "user2"]).unwrap();
+    assert!(
+        out.success(),
+        "{out:?}\n{}\n{:?}",
+        sssd.logs(),
+        ns.run(&["ls", "-la", "--time-style=full-iso", "/var/lib/sss/pipes"])
+            .unwrap()
+            .stdout
     );
 }

@@ -20,6 +20,10 @@ const REGISTER_TIMEOUT: Duration = Duration::from_secs(7);
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often startup checks whether children own their bus names.
 const OWNER_POLL: Duration = Duration::from_millis(100);
+/// How long a child that owns its bus name gets to call `RegisterService` before owning the
+/// name counts instead: a responder takes its name before it binds its sockets, so counting
+/// the name at once would report the daemon ready before clients can connect.
+const OWNER_GRACE: Duration = Duration::from_secs(3);
 /// Deadline of each relayed `sssd.service` call.
 const RELAY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -231,6 +235,7 @@ impl Monitor {
     /// Waits until every child registered; `Ok(false)` on SIGTERM/SIGINT.
     async fn wait_registered(&mut self) -> Result<bool, MonitorError> {
         let deadline = tokio::time::Instant::now() + REGISTER_TIMEOUT;
+        let owner_counts_from = tokio::time::Instant::now() + OWNER_GRACE;
         let mut poll = tokio::time::interval(OWNER_POLL);
         loop {
             if self.children.iter().all(|c| c.registered || c.gave_up) {
@@ -239,7 +244,9 @@ impl Monitor {
             let event = tokio::select! {
                 ev = self.rx.recv() => ev,
                 _ = poll.tick() => {
-                    self.check_owned_names().await;
+                    if tokio::time::Instant::now() >= owner_counts_from {
+                        self.check_owned_names().await;
+                    }
                     continue;
                 }
                 _ = tokio::time::sleep_until(deadline) => {
@@ -279,7 +286,7 @@ impl Monitor {
     }
 
     /// Counts a child that owns its bus name as registered, for children that do not call
-    /// `RegisterService`.
+    /// `RegisterService` (after [`OWNER_GRACE`]).
     async fn check_owned_names(&mut self) {
         for child in self.children.iter_mut() {
             if child.registered || child.pid.is_none() {

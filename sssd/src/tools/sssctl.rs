@@ -24,7 +24,13 @@ const COMMANDS: &[(&str, &str)] = &[
     ),
     ("user-show", "Information about cached user"),
     ("group-show", "Information about cached group"),
+    (
+        "cache-remove",
+        "Backup local data and remove cached content",
+    ),
     ("cache-expire", "Invalidate cached objects"),
+    ("client-data-backup", "Backup local data"),
+    ("client-data-restore", "Restore local data from backup"),
     ("logs-remove", "Remove existing SSSD log files"),
     ("logs-fetch", "Archive SSSD log files in tarball"),
     (
@@ -72,6 +78,9 @@ pub fn run(ctx: &Context<'_>, args: &[String]) -> Outcome {
         "user-show" => cache_show(ctx, rest, Object::User),
         "group-show" => cache_show(ctx, rest, Object::Group),
         "cache-expire" => sss_cache::run(ctx, rest),
+        "cache-remove" => super::client_data::cache_remove(ctx, rest),
+        "client-data-backup" => super::client_data::client_data_backup(ctx, rest),
+        "client-data-restore" => super::client_data::client_data_restore(ctx, rest),
         "debug-level" => debug_level(ctx, rest),
         "logs-remove" => logs_remove(ctx, rest),
         "logs-fetch" => logs_fetch(ctx, rest),
