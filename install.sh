@@ -23,6 +23,8 @@
 #   dist/pam-configs/sss -> /usr/share/pam-configs/sss (pam-auth-update --enable sss)
 #   dist/logrotate/sssd -> /etc/logrotate.d/sssd (weekly, SIGHUP to the monitor after)
 #   dist/sssd.service -> /usr/lib/systemd/system/sssd.service (Type=notify; not enabled)
+#   dist/systemd/sssd-{nss,pam,pam-priv}.socket, sssd-{nss,pam}.service -> the same
+#                      directory (socket-activated responders, as SSSD ships them; not enabled)
 # By default krb5_child and ldap_child get no setuid bit and no file capabilities: a daemon
 # running as root (no `[sssd] user`) passes them what they need.
 # --user NAME prepares for `[sssd] user = NAME` in sssd.conf: it creates the system user and
@@ -151,6 +153,10 @@ done
 [ -f "$target_dir/sss_ssh_knownhostsproxy" ] &&
     plan+=("$target_dir/sss_ssh_knownhostsproxy /usr/bin/sss_ssh_knownhostsproxy 0755")
 [ -f "$here/dist/sssd.service" ] && plan+=("$here/dist/sssd.service /usr/lib/systemd/system/sssd.service 0644")
+# Socket activation of the responders, as SSSD ships it (not enabled).
+for unit in sssd-nss.socket sssd-nss.service sssd-pam.socket sssd-pam-priv.socket sssd-pam.service; do
+    [ -f "$here/dist/systemd/$unit" ] && plan+=("$here/dist/systemd/$unit /usr/lib/systemd/system/$unit 0644")
+done
 # The pam-auth-update profile: `pam-auth-update --enable sss` wires pam_sss into common-*.
 [ -f "$here/dist/pam-configs/sss" ] && plan+=("$here/dist/pam-configs/sss /usr/share/pam-configs/sss 0644")
 [ -f "$here/dist/logrotate/sssd" ] && plan+=("$here/dist/logrotate/sssd /etc/logrotate.d/sssd 0644")
