@@ -120,6 +120,96 @@ fn systemd_socket_activate_starts_nss_on_the_first_lookup() {
 const AS_USER1: Caller = Caller::User(1001, 2001);
 
 #[test]
+fn systemd_socket_activate_passes_both_pam_sockets() {
+    if !proc::have_program("systemd-socket-activate") {
+        panic!("systemd-socket-activate is missing: run scripts/deps.sh (package systemd)");
+    }
+    let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
+    let ns = namespace();
+    let conf = SssdConf::ldap_pam(&slapd, Schema::Rfc2307).set("sssd", "services", "nss");
+    let sssd = Sssd::start_with_argv(&ns, &conf, MONITOR_ARGV).unwrap();
+    pam::install_service(&ns, SERVICE, "").unwrap();
+    let (public, private) = ("/var/lib/sss/pipes/pam", "/var/lib/sss/pipes/private/pam");
+    assert!(!ns.exists(public));
+    // Private first: the responder matches the sockets by their paths, whatever the order.
+    let mut activator = ns
+        .spawn(&[
+            "systemd-socket-activate",
+            "-l",
+            private,
+            "-l",
+            public,
+            "--fdname=sssd-pam-priv.socket:sssd-pam.socket",
+            "/usr/libexec/sssd/sssd_pam",
+            "--logger=files",
+            "-d",
+            "0x03f0",
+            "--socket-activated",
+        ])
+        .unwrap();
+    ns.wait_for_path(public, Duration::from_secs(10)).unwrap();
+    // The modes sssd-pam.socket and sssd-pam-priv.socket give them (pam_sss checks them).
+    ns.run_ok(&["chmod", "0666", public]).unwrap();
+    ns.run_ok(&["chmod", "0600", private]).unwrap();
+    assert!(ns.processes_named("sssd_pam").is_empty());
+    let out = pamtester(
+        &ns,
+        AS_USER1,
+        SERVICE,
+        "user1",
+        &["authenticate"],
+        "Password1001\n",
+    )
+    .unwrap();
+    let logs = sssd.logs();
+    assert_eq!(
+        out.code,
+        code::SUCCESS,
+        "{:?}\n{}\n{logs}",
+        out.output,
+        activator.stderr()
+    );
+    assert_eq!(
+        ns.processes_named("sssd_pam"),
+        vec![activator.pid()],
+        "{logs}"
+    );
+    let out = pamtester(
+        &ns,
+        Caller::Root,
+        SERVICE,
+        "user2",
+        &["authenticate"],
+        "Password1002\n",
+    )
+    .unwrap();
+    assert_eq!(out.code, code::SUCCESS, "{:?}\n{}", out.output, sssd.logs());
+    let out = pamtester(
+        &ns,
+        Caller::Root,
+        SERVICE,
+        "user2",
+        &["authenticate"],
+        "bad\n",
+    )
+    .unwrap();
+    assert_eq!(
+        out.code,
+        code::AUTH_ERR,
+        "{:?}\n{}",
+        out.output,
+        sssd.logs()
+    );
+    let logs = sssd.logs();
+    assert!(
+        logs.contains(&format!("serving {public} (socket-activated)"))
+            && logs.contains(&format!("serving {private} (socket-activated)")),
+        "{logs}"
+    );
+    assert!(activator.is_running());
+}
+
+#[test]
 fn without_a_services_line_responders_start_on_demand() {
     let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
     let ns = namespace();
