@@ -2,7 +2,8 @@
 //! `systemd-socket-activate` on the first lookup through glibc NSS; a configuration without a
 //! `services` line, where the monitor holds the NSS and PAM sockets and starts each responder
 //! when its first client comes (as SSSD's socket units do); and a responder that exits after
-//! `responder_idle_timeout` (its minimum, 60 s) and is started again by the next request.
+//! `responder_idle_timeout` (its minimum, 60 s) and is started again by the next request
+//! (as is one that crashed).
 //!
 //! Not under a real systemd: booting `/lib/systemd/systemd --system` as PID 1 of a private
 //! pid and mount namespace (`unshare --pid --fork --mount-proc`) was tried. It starts the
@@ -273,6 +274,24 @@ fn without_a_services_line_responders_start_on_demand() {
     .unwrap();
     assert_eq!(out.code, code::SUCCESS, "{:?}\n{}", out.output, sssd.logs());
     assert_eq!(ns.processes_named("sssd_pam").len(), 1, "{}", sssd.logs());
+    // A responder that crashes is started again by the next client (restart policy
+    // permitting), and the request waiting in the backlog is answered.
+    let killed = ns.processes_named("sssd_nss");
+    proc::signal(killed[0], libc::SIGKILL);
+    proc::wait_until(
+        "the killed responder to be reaped",
+        Duration::from_secs(10),
+        || ns.processes_named("sssd_nss").is_empty(),
+    )
+    .unwrap();
+    let out = ns.run(&["getent", "passwd", "user3"]).unwrap();
+    assert!(
+        out.success() && out.stdout.starts_with("user3:"),
+        "{out:?}\n{}",
+        sssd.logs()
+    );
+    let again = ns.processes_named("sssd_nss");
+    assert!(again.len() == 1 && again != killed, "{}", sssd.logs());
     let log = monitor_log(&ns);
     assert!(
         log.contains("nss responder starts on demand")
