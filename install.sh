@@ -19,6 +19,8 @@
 #   sss_ssh_authorizedkeys -> /usr/bin/, 0755 (if built; sshd's AuthorizedKeysCommand)
 #   sss_ssh_knownhostsproxy -> /usr/bin/, 0755 (if built; ssh's ProxyCommand)
 #   sssd_ssh        -> /usr/libexec/sssd/, 0755 (if built; services = ssh)
+#   sssd_check_socket_activated_responders -> /usr/libexec/sssd/, 0755 (if built; the
+#                      socket units' ExecStartPre)
 #   man/*.[1-8]     -> /usr/share/man/manN/*.N.gz
 #   dist/pam-configs/sss -> /usr/share/pam-configs/sss (pam-auth-update --enable sss)
 #   dist/logrotate/sssd -> /etc/logrotate.d/sssd (weekly, SIGHUP to the monitor after)
@@ -148,6 +150,8 @@ done
 [ -f "$target_dir/sssd_autofs" ] && plan+=("$target_dir/sssd_autofs /usr/libexec/sssd/sssd_autofs 0755")
 [ -f "$target_dir/libsss_autofs.so" ] && plan+=("$target_dir/libsss_autofs.so $libdir/sssd/modules/libsss_autofs.so 0644")
 [ -f "$target_dir/sssd_ssh" ] && plan+=("$target_dir/sssd_ssh /usr/libexec/sssd/sssd_ssh 0755")
+[ -f "$target_dir/sssd_check_socket_activated_responders" ] &&
+    plan+=("$target_dir/sssd_check_socket_activated_responders /usr/libexec/sssd/sssd_check_socket_activated_responders 0755")
 [ -f "$target_dir/sss_ssh_authorizedkeys" ] &&
     plan+=("$target_dir/sss_ssh_authorizedkeys /usr/bin/sss_ssh_authorizedkeys 0755")
 [ -f "$target_dir/sss_ssh_knownhostsproxy" ] &&

@@ -325,8 +325,11 @@ fn an_idle_on_demand_responder_exits_and_the_next_request_starts_it_again() {
         idle >= Duration::from_secs(59) && idle < Duration::from_secs(90),
         "exited after {idle:?}"
     );
-    let log = monitor_log(&ns);
-    assert!(log.contains("exited when idle"), "{log}");
+    // The monitor reaps it (a zombie is no longer listed) and says why it ended.
+    proc::wait_until("the monitor to reap it", Duration::from_secs(10), || {
+        monitor_log(&ns).contains("exited when idle")
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", monitor_log(&ns)));
     // The socket stays; the next request (another user: user1 is in the memory cache)
     // starts a new responder, which answers it.
     assert!(ns.exists(NSS_SOCKET));
@@ -339,4 +342,30 @@ fn an_idle_on_demand_responder_exits_and_the_next_request_starts_it_again() {
     let second = ns.processes_named("sssd_nss");
     assert_eq!(second.len(), 1, "{}", sssd.logs());
     assert_ne!(first, second);
+}
+
+#[test]
+fn the_socket_units_check_refuses_a_responder_listed_in_services() {
+    let ns = namespace();
+    let check = "/usr/libexec/sssd/sssd_check_socket_activated_responders";
+    let conf =
+        "[sssd]\nservices = nss, sudo\ndomains = LDAP\n\n[domain/LDAP]\nid_provider = ldap\n";
+    ns.write_file(CONF_PATH, conf.as_bytes(), 0o600).unwrap();
+    let out = ns.run(&[check, "-r", "nss"]).unwrap();
+    assert_eq!(out.code(), 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("Misconfiguration found for the nss responder.")
+            && out.stderr.contains("\"systemctl disable sssd-nss.socket\""),
+        "{out:?}"
+    );
+    let out = ns.run(&[check, "-r", "pam"]).unwrap();
+    assert_eq!(out.code(), 0, "{out:?}");
+    // No services line: every responder may be socket-activated.
+    let conf = "[sssd]\ndomains = LDAP\n\n[domain/LDAP]\nid_provider = ldap\n";
+    ns.write_file(CONF_PATH, conf.as_bytes(), 0o600).unwrap();
+    let out = ns.run(&[check, "--responders=nss"]).unwrap();
+    assert_eq!(out.code(), 0, "{out:?}");
+    let out = ns.run(&[check]).unwrap();
+    assert_eq!(out.code(), 1, "{out:?}");
 }

@@ -318,6 +318,15 @@ fn socket_units_start_the_responders_socket_activated_as_sssd_ships_them() {
     );
     has("sssd-pam-priv.socket", &priv_, "SocketMode=0600");
     has("sssd-pam-priv.socket", &priv_, "Service=sssd-pam.service");
+    for (unit, text, r) in [
+        ("sssd-nss.socket", &nss, "nss"),
+        ("sssd-pam.socket", &pam, "pam"),
+        ("sssd-pam-priv.socket", &priv_, "pam"),
+    ] {
+        let check =
+            format!("ExecStartPre=/usr/libexec/sssd/sssd_check_socket_activated_responders -r {r}");
+        has(unit, text, &check);
+    }
     for (unit, binary) in [
         ("sssd-nss.service", "sssd_nss"),
         ("sssd-pam.service", "sssd_pam"),
