@@ -62,7 +62,7 @@ fn systemd_socket_activate_starts_nss_on_the_first_lookup() {
     let conf = SssdConf::ldap_pam(&slapd, Schema::Rfc2307).set("sssd", "services", "pam");
     ns.write_file(CONF_PATH, conf.render().as_bytes(), 0o600)
         .unwrap();
-    let _monitor = ns.spawn(MONITOR_ARGV).unwrap();
+    let monitor = ns.spawn(MONITOR_ARGV).unwrap();
     pam::wait_for_socket(&ns).unwrap_or_else(|e| panic!("{e}\n{}", sssd_tests::sssd::logs(&ns)));
     assert!(
         !ns.exists(NSS_SOCKET),
@@ -102,16 +102,22 @@ fn systemd_socket_activate_starts_nss_on_the_first_lookup() {
         "{logs}"
     );
     // It joined the private bus and registered with the monitor.
-    let monitor = monitor_log(&ns);
+    let log = monitor_log(&ns);
     assert!(
-        monitor.contains("nss responder registered (started outside the monitor"),
-        "{monitor}"
+        log.contains("nss responder registered (started outside the monitor"),
+        "{log}"
     );
     let out = ns.run(&["id", "user2"]).unwrap();
     assert!(
         out.success() && out.stdout.contains("uid=1002(user2)"),
         "{out:?}"
     );
+    // SIGHUP to the monitor reaches it too, as it reaches the monitor's own children.
+    monitor.signal(libc::SIGHUP);
+    proc::wait_until("the relayed SIGHUP", Duration::from_secs(10), || {
+        sssd_tests::sssd::logs(&ns).contains("clearing the negative cache")
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", sssd_tests::sssd::logs(&ns)));
     // The socket belongs to the activator: the responder leaves it when it stops.
     activator.signal(libc::SIGTERM);
     assert!(activator.wait_exit(Duration::from_secs(10)).is_some());

@@ -93,6 +93,9 @@ struct Monitor {
     tx: UnboundedSender<Event>,
     rx: UnboundedReceiver<Event>,
     shutting_down: bool,
+    /// Responders that registered without being our children (started by systemd from
+    /// their socket units): signals are relayed to them while they own their bus name.
+    external: Vec<ChildKind>,
 }
 
 /// Runs the monitor until SIGTERM/SIGINT (`Ok`) or a fatal failure (`Err`, exit status 1).
@@ -124,6 +127,7 @@ pub async fn run(
         tx,
         rx,
         shutting_down: false,
+        external: Vec::new(),
     };
     let result = match monitor.startup(domains, services, notifier).await {
         Ok(true) => monitor.supervise().await,
@@ -489,10 +493,16 @@ impl Monitor {
                         tracing::info!("{} registered", c.kind.describe());
                     }
                     // Started by systemd from its socket units (`--socket-activated`).
-                    None if KNOWN_RESPONDERS.contains(&name.as_str()) => tracing::info!(
-                        "{name} responder registered (started outside the monitor, \
-                         socket-activated)"
-                    ),
+                    None if KNOWN_RESPONDERS.contains(&name.as_str()) => {
+                        tracing::info!(
+                            "{name} responder registered (started outside the monitor, \
+                             socket-activated)"
+                        );
+                        let kind = ChildKind::Responder(name);
+                        if !self.external.contains(&kind) {
+                            self.external.push(kind);
+                        }
+                    }
                     None => tracing::warn!("RegisterService from unexpected service {name:?}"),
                 }
                 Flow::Continue
@@ -590,9 +600,17 @@ impl Monitor {
             .filter(|c| !c.gave_up && (c.on_demand.is_none() || c.pid.is_some()))
             .map(|c| c.kind.clone())
             .collect();
-        for (dest, method) in relay_plan(sig, &kinds) {
+        let external: Vec<String> = self.external.iter().map(ChildKind::bus_name).collect();
+        let mut plan = relay_plan(sig, &kinds);
+        plan.extend(relay_plan(sig, &self.external));
+        for (dest, method) in plan {
             let bus = self.bus.clone();
+            let only_if_running = external.contains(&dest);
             tokio::spawn(async move {
+                // One started by systemd may have exited when idle.
+                if only_if_running && !matches!(sbus::name_has_owner(&bus, &dest).await, Ok(true)) {
+                    return;
+                }
                 match sbus::call_service(&bus, &dest, method, RELAY_TIMEOUT).await {
                     Ok(()) => tracing::debug!("{} sent to {dest}", method.member()),
                     Err(e) => tracing::warn!("{} to {dest} failed: {e}", method.member()),
