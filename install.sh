@@ -19,10 +19,14 @@
 #   sss_ssh_authorizedkeys -> /usr/bin/, 0755 (if built; sshd's AuthorizedKeysCommand)
 #   sss_ssh_knownhostsproxy -> /usr/bin/, 0755 (if built; ssh's ProxyCommand)
 #   sssd_ssh        -> /usr/libexec/sssd/, 0755 (if built; services = ssh)
+#   sssd_check_socket_activated_responders -> /usr/libexec/sssd/, 0755 (if built; the
+#                      socket units' ExecStartPre)
 #   man/*.[1-8]     -> /usr/share/man/manN/*.N.gz
 #   dist/pam-configs/sss -> /usr/share/pam-configs/sss (pam-auth-update --enable sss)
 #   dist/logrotate/sssd -> /etc/logrotate.d/sssd (weekly, SIGHUP to the monitor after)
 #   dist/sssd.service -> /usr/lib/systemd/system/sssd.service (Type=notify; not enabled)
+#   dist/systemd/sssd-{nss,pam,pam-priv}.socket, sssd-{nss,pam}.service -> the same
+#                      directory (socket-activated responders, as SSSD ships them; not enabled)
 # By default krb5_child and ldap_child get no setuid bit and no file capabilities: a daemon
 # running as root (no `[sssd] user`) passes them what they need.
 # --user NAME prepares for `[sssd] user = NAME` in sssd.conf: it creates the system user and
@@ -228,11 +232,17 @@ done
 [ -f "$target_dir/sssd_autofs" ] && plan+=("$target_dir/sssd_autofs /usr/libexec/sssd/sssd_autofs 0755")
 [ -f "$target_dir/libsss_autofs.so" ] && plan+=("$target_dir/libsss_autofs.so $libdir/sssd/modules/libsss_autofs.so 0644")
 [ -f "$target_dir/sssd_ssh" ] && plan+=("$target_dir/sssd_ssh /usr/libexec/sssd/sssd_ssh 0755")
+[ -f "$target_dir/sssd_check_socket_activated_responders" ] &&
+    plan+=("$target_dir/sssd_check_socket_activated_responders /usr/libexec/sssd/sssd_check_socket_activated_responders 0755")
 [ -f "$target_dir/sss_ssh_authorizedkeys" ] &&
     plan+=("$target_dir/sss_ssh_authorizedkeys /usr/bin/sss_ssh_authorizedkeys 0755")
 [ -f "$target_dir/sss_ssh_knownhostsproxy" ] &&
     plan+=("$target_dir/sss_ssh_knownhostsproxy /usr/bin/sss_ssh_knownhostsproxy 0755")
 [ -f "$here/dist/sssd.service" ] && plan+=("$here/dist/sssd.service /usr/lib/systemd/system/sssd.service 0644")
+# Socket activation of the responders, as SSSD ships it (not enabled).
+for unit in sssd-nss.socket sssd-nss.service sssd-pam.socket sssd-pam-priv.socket sssd-pam.service; do
+    [ -f "$here/dist/systemd/$unit" ] && plan+=("$here/dist/systemd/$unit /usr/lib/systemd/system/$unit 0644")
+done
 # The pam-auth-update profile: `pam-auth-update --enable sss` wires pam_sss into common-*.
 [ -f "$here/dist/pam-configs/sss" ] && plan+=("$here/dist/pam-configs/sss /usr/share/pam-configs/sss 0644")
 [ -f "$here/dist/logrotate/sssd" ] && plan+=("$here/dist/logrotate/sssd /etc/logrotate.d/sssd 0644")

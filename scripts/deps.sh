@@ -23,6 +23,7 @@ PACKAGES=(
     autofs                              # automount with `automount: sss` (lookup_sss.so)
     dnsmasq-base                        # DNS SRV records for service discovery tests (_srv_)
     logrotate                           # the installed /etc/logrotate.d/sssd, run in a test
+    systemd                             # systemd-socket-activate, systemd-analyze: socket-activated responders
 )
 
 log() { printf 'deps.sh: %s\n' "$*" >&2; }

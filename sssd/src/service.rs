@@ -100,6 +100,9 @@ pub struct ChildOptions {
     /// `--uid N --gid N`: the `[sssd] user` to become once the configuration is read
     /// (`None` when not given; uid 0 means stay root).
     pub run_as: Option<RunAs>,
+    /// `--socket-activated`: adopt the listening sockets passed with `LISTEN_FDS` and exit
+    /// when idle (responders).
+    pub socket_activated: bool,
 }
 
 impl ChildOptions {
@@ -127,6 +130,7 @@ impl ChildOptions {
             config_file: paths.config_file.clone(),
             paths,
             run_as: None,
+            socket_activated: false,
         };
         let (mut uid, mut gid) = (None, None);
         while let Some(opt) = a.next_option() {
@@ -151,9 +155,11 @@ impl ChildOptions {
                 "--debug-timestamps" | "--debug-microseconds" => {
                     a.value()?;
                 }
-                "--dbus-activated" | "--socket-activated" | "-i" | "--interactive" => {
-                    a.no_value()?
+                "--socket-activated" => {
+                    a.no_value()?;
+                    opts.socket_activated = true;
                 }
+                "--dbus-activated" | "-i" | "--interactive" => a.no_value()?,
                 _ => return Err(a.unknown()),
             }
         }
@@ -272,6 +278,8 @@ mod tests {
         assert_eq!(o.config_file, PathBuf::from("/x.conf"));
         assert_eq!(o.effective_debug_level(Some(3)), 0xf0);
         assert_eq!(o.run_as, Some(RunAs::ROOT));
+        assert!(!o.socket_activated);
+        assert!(parse(&["--socket-activated"]).unwrap().socket_activated);
     }
 
     #[test]

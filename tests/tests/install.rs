@@ -110,6 +110,11 @@ fn installs_layout_with_sssd_modes_and_uninstalls_exactly() {
         ("usr/share/man/man8/sss_cache.8.gz", 0o644),
         ("usr/share/man/man5/sssd.conf.5.gz", 0o644),
         ("usr/lib/systemd/system/sssd.service", 0o644),
+        ("usr/lib/systemd/system/sssd-nss.socket", 0o644),
+        ("usr/lib/systemd/system/sssd-nss.service", 0o644),
+        ("usr/lib/systemd/system/sssd-pam.socket", 0o644),
+        ("usr/lib/systemd/system/sssd-pam-priv.socket", 0o644),
+        ("usr/lib/systemd/system/sssd-pam.service", 0o644),
         ("var/lib/sss/db", 0o700),
         ("var/lib/sss/pipes", 0o755),
         ("var/lib/sss/pipes/private", 0o700),
@@ -276,6 +281,96 @@ fn systemd_unit_is_a_notify_service_running_the_monitor_in_the_foreground() {
         assert!(
             complaints.is_empty(),
             "systemd-analyze verify complains about the unit:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn socket_units_start_the_responders_socket_activated_as_sssd_ships_them() {
+    let dir = workspace_root().join("dist/systemd");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    let has = |unit: &str, text: &str, line: &str| {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{unit}: {line} missing:\n{text}"
+        );
+    };
+    let nss = read("sssd-nss.socket");
+    has(
+        "sssd-nss.socket",
+        &nss,
+        "ListenStream=/var/lib/sss/pipes/nss",
+    );
+    has("sssd-nss.socket", &nss, "BindsTo=sssd.service");
+    has("sssd-nss.socket", &nss, "WantedBy=sssd.service");
+    let pam = read("sssd-pam.socket");
+    has(
+        "sssd-pam.socket",
+        &pam,
+        "ListenStream=/var/lib/sss/pipes/pam",
+    );
+    has("sssd-pam.socket", &pam, "BindsTo=sssd-pam-priv.socket");
+    let priv_ = read("sssd-pam-priv.socket");
+    has(
+        "sssd-pam-priv.socket",
+        &priv_,
+        "ListenStream=/var/lib/sss/pipes/private/pam",
+    );
+    has("sssd-pam-priv.socket", &priv_, "SocketMode=0600");
+    has("sssd-pam-priv.socket", &priv_, "Service=sssd-pam.service");
+    for (unit, text, r) in [
+        ("sssd-nss.socket", &nss, "nss"),
+        ("sssd-pam.socket", &pam, "pam"),
+        ("sssd-pam-priv.socket", &priv_, "pam"),
+    ] {
+        let check =
+            format!("ExecStartPre=/usr/libexec/sssd/sssd_check_socket_activated_responders -r {r}");
+        has(unit, text, &check);
+    }
+    for (unit, binary) in [
+        ("sssd-nss.service", "sssd_nss"),
+        ("sssd-pam.service", "sssd_pam"),
+    ] {
+        let text = read(unit);
+        has(
+            unit,
+            &text,
+            &format!("ExecStart=/usr/libexec/sssd/{binary} ${{DEBUG_LOGGER}} --socket-activated"),
+        );
+        has(unit, &text, "RefuseManualStart=true");
+    }
+    // systemd's own parser, when this machine has it.
+    if Path::new("/usr/bin/systemd-analyze").exists() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut args = vec!["verify".to_string(), "--man=no".to_string()];
+        for unit in [
+            "sssd-nss.socket",
+            "sssd-nss.service",
+            "sssd-pam.socket",
+            "sssd-pam-priv.socket",
+            "sssd-pam.service",
+        ] {
+            let copy = tmp.path().join(unit);
+            std::fs::write(&copy, read(unit)).unwrap();
+            args.push(copy.display().to_string());
+        }
+        let sssd = tmp.path().join("sssd.service");
+        std::fs::copy(workspace_root().join("dist/sssd.service"), &sssd).unwrap();
+        let out = proc::run(
+            Command::new("/usr/bin/systemd-analyze").args(&args),
+            None,
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        let text = format!("{}{}", out.stdout, out.stderr);
+        // The binaries need not be installed on the machine running the tests.
+        let complaints: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("sssd-") && !l.contains("is not executable"))
+            .collect();
+        assert!(
+            complaints.is_empty(),
+            "systemd-analyze verify complains about the units:\n{text}"
         );
     }
 }

@@ -3,7 +3,9 @@
 
 use super::options::MonitorOptions;
 use crate::sbus::domain_bus_name;
-use std::path::PathBuf;
+use std::ffi::CString;
+use std::os::fd::RawFd;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 /// What a child is.
@@ -80,7 +82,34 @@ pub fn command_line(kind: &ChildKind, opts: &MonitorOptions) -> (PathBuf, Vec<St
 
 /// Starts `kind` in its own process group, with SIGTERM as its parent-death signal.
 pub fn spawn(kind: &ChildKind, opts: &MonitorOptions) -> std::io::Result<tokio::process::Child> {
-    let (program, args) = command_line(kind, opts);
+    spawn_with(kind, opts, None)
+}
+
+/// Starts the responder `kind` with `--socket-activated`, handing it the listening sockets
+/// `fds` (public first) by systemd's protocol: descriptors 3, 4, ... with `LISTEN_FDS`,
+/// `LISTEN_FDNAMES` (`names`) and `LISTEN_PID` set to its own process id.
+pub fn spawn_activated(
+    kind: &ChildKind,
+    opts: &MonitorOptions,
+    fds: &[RawFd],
+    names: &[String],
+) -> std::io::Result<tokio::process::Child> {
+    spawn_with(kind, opts, Some((fds, names)))
+}
+
+fn spawn_with(
+    kind: &ChildKind,
+    opts: &MonitorOptions,
+    activation: Option<(&[RawFd], &[String])>,
+) -> std::io::Result<tokio::process::Child> {
+    let (program, mut args) = command_line(kind, opts);
+    let plan = match activation {
+        Some((fds, names)) => {
+            args.push("--socket-activated".to_string());
+            Some(ExecPlan::new(&program, &args, fds, names)?)
+        }
+        None => None,
+    };
     let mut cmd = tokio::process::Command::new(&program);
     cmd.args(&args)
         .stdin(Stdio::null())
@@ -111,10 +140,152 @@ pub fn spawn(kind: &ChildKind, opts: &MonitorOptions) -> std::io::Result<tokio::
             }
             Ok(())
         });
+        if let Some(mut plan) = plan {
+            // SAFETY: as above: the closure only moves descriptors, writes into memory
+            // allocated before the fork and calls execve.
+            cmd.pre_exec(move || Err(plan.exec()));
+        }
     }
     cmd.spawn().map_err(|e| {
         std::io::Error::new(e.kind(), format!("cannot start {}: {e}", program.display()))
     })
+}
+
+/// Everything a socket-activated child's `execve` needs, allocated before the fork: the
+/// forked child only fills in its process id and moves the descriptors into place.
+struct ExecPlan {
+    program: CString,
+    _strings: Vec<CString>,
+    /// `LISTEN_PID=` followed by room for the digits and the terminating NUL.
+    _pid_entry: Box<[u8]>,
+    /// Where the digits go (inside `_pid_entry`).
+    pid_digits: *mut u8,
+    argv: Vec<*const libc::c_char>,
+    envp: Vec<*const libc::c_char>,
+    fds: Vec<RawFd>,
+}
+
+// SAFETY: the raw pointers point into `_strings` and `pid_entry`, owned by the plan and
+// never moved (heap allocations); the plan is used by one thread at a time.
+unsafe impl Send for ExecPlan {}
+// SAFETY: as above; shared references never read through the pointers.
+unsafe impl Sync for ExecPlan {}
+
+/// Variables a child never inherits from the monitor: only the monitor speaks to systemd,
+/// and the activation variables are set for the child itself.
+const NOT_INHERITED: &[&str] = &[
+    super::sd_notify::NOTIFY_SOCKET,
+    "LISTEN_PID",
+    "LISTEN_FDS",
+    "LISTEN_FDNAMES",
+];
+
+const PID_PREFIX: &[u8] = b"LISTEN_PID=";
+
+impl ExecPlan {
+    fn new(
+        program: &Path,
+        args: &[String],
+        fds: &[RawFd],
+        names: &[String],
+    ) -> std::io::Result<ExecPlan> {
+        use std::os::unix::ffi::OsStrExt;
+        let bad = |e: std::ffi::NulError| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+        let program_c = CString::new(program.as_os_str().as_bytes()).map_err(bad)?;
+        let mut strings = vec![program_c.clone()];
+        for a in args {
+            strings.push(CString::new(a.as_bytes()).map_err(bad)?);
+        }
+        let argc = strings.len();
+        for (k, v) in std::env::vars_os() {
+            if NOT_INHERITED.iter().any(|n| k.as_bytes() == n.as_bytes()) {
+                continue;
+            }
+            let mut entry = k.as_bytes().to_vec();
+            entry.push(b'=');
+            entry.extend_from_slice(v.as_bytes());
+            if let Ok(c) = CString::new(entry) {
+                strings.push(c);
+            }
+        }
+        strings.push(CString::new(format!("LISTEN_FDS={}", fds.len())).map_err(bad)?);
+        strings.push(CString::new(format!("LISTEN_FDNAMES={}", names.join(":"))).map_err(bad)?);
+        let mut pid_entry = vec![0u8; PID_PREFIX.len() + 12].into_boxed_slice();
+        if let Some(head) = pid_entry.get_mut(..PID_PREFIX.len()) {
+            head.copy_from_slice(PID_PREFIX);
+        }
+        let mut argv: Vec<*const libc::c_char> =
+            strings.iter().take(argc).map(|c| c.as_ptr()).collect();
+        argv.push(std::ptr::null());
+        let mut envp: Vec<*const libc::c_char> =
+            strings.iter().skip(argc).map(|c| c.as_ptr()).collect();
+        let entry_ptr = pid_entry.as_mut_ptr();
+        envp.push(entry_ptr.cast_const().cast());
+        // SAFETY: the entry is PID_PREFIX.len() + 12 bytes long.
+        let pid_digits = unsafe { entry_ptr.add(PID_PREFIX.len()) };
+        envp.push(std::ptr::null());
+        Ok(ExecPlan {
+            program: program_c,
+            _strings: strings,
+            _pid_entry: pid_entry,
+            pid_digits,
+            argv,
+            envp,
+            fds: fds.to_vec(),
+        })
+    }
+
+    /// In the forked child: moves the sockets to 3, 4, ..., writes the process id into
+    /// `LISTEN_PID` and execs. Returns only on failure. Async-signal-safe: no allocation.
+    fn exec(&mut self) -> std::io::Error {
+        let n = i32::try_from(self.fds.len()).unwrap_or(i32::MAX);
+        let first = crate::responder::common::activation::LISTEN_FDS_START;
+        let mut moved = [-1; 8];
+        if self.fds.len() > moved.len() {
+            return std::io::Error::from_raw_os_error(libc::EMFILE);
+        }
+        // First out of the way of 3..3+n (close-on-exec copies), then into place.
+        for (slot, fd) in moved.iter_mut().zip(&self.fds) {
+            // SAFETY: fcntl on descriptors of this process; no memory is touched.
+            *slot = unsafe { libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, first + n) };
+            if *slot < 0 {
+                return std::io::Error::last_os_error();
+            }
+        }
+        for (target, fd) in (first..).zip(moved.iter().take(self.fds.len())) {
+            // SAFETY: as above; dup2 leaves the target without close-on-exec.
+            if unsafe { libc::dup2(*fd, target) } < 0 {
+                return std::io::Error::last_os_error();
+            }
+        }
+        // SAFETY: getpid has no preconditions.
+        let mut pid = u32::try_from(unsafe { libc::getpid() }).unwrap_or(0);
+        let mut digits = [0u8; 10];
+        let mut len = 0;
+        for d in digits.iter_mut() {
+            *d = b'0' + u8::try_from(pid % 10).unwrap_or(0);
+            len += 1;
+            pid /= 10;
+            if pid == 0 {
+                break;
+            }
+        }
+        let reversed = digits.iter().take(len).rev().copied().chain([0u8]);
+        for (offset, b) in reversed.enumerate() {
+            // SAFETY: at most 11 bytes (10 digits and NUL) of the 12 reserved.
+            unsafe { *self.pid_digits.add(offset) = b };
+        }
+        // SAFETY: program, argv and envp are NUL-terminated strings and NULL-terminated
+        // pointer arrays owned by `self`, alive for the call.
+        unsafe {
+            libc::execve(
+                self.program.as_ptr(),
+                self.argv.as_ptr(),
+                self.envp.as_ptr(),
+            )
+        };
+        std::io::Error::last_os_error()
+    }
 }
 
 /// Sends `signal` to the process group led by `pid`.

@@ -7,10 +7,15 @@ use super::options::MonitorOptions;
 use super::pidfile;
 use super::restart::{Decision, RestartPolicy};
 use super::signals::{MonitorSignal, relay_plan};
+use crate::responder::common::server::{ServerConfig, bind_socket};
 use crate::sbus::{self, Bus, BusHost, MONITOR_NAME, MonitorHandler};
 use nix::sys::signal::Signal;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::io::unix::AsyncFd;
+use tokio::sync::Notify;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 /// How long children get to register at startup (SSSD's 7 s).
@@ -35,7 +40,10 @@ enum Event {
         index: usize,
         pid: u32,
         status: String,
+        success: bool,
     },
+    /// A client is waiting on the sockets of on-demand responder `index`.
+    Activate(usize),
     /// Time to start child `index` again.
     Respawn(usize),
     /// A child called `RegisterService(name)`.
@@ -67,6 +75,19 @@ struct Child {
     registered: bool,
     /// The restart policy gave up on this backend: it stays down, the rest keeps running.
     gave_up: bool,
+    /// A responder started on demand: the monitor holds its sockets.
+    on_demand: Option<OnDemand>,
+}
+
+/// The listening sockets of a responder the monitor starts when a client comes (sites
+/// without a `services` line), as systemd's socket units do for SSSD.
+struct OnDemand {
+    /// Public socket first (SSSD's order), with their paths and `LISTEN_FDNAMES`.
+    sockets: Vec<OwnedFd>,
+    paths: Vec<PathBuf>,
+    names: Vec<String>,
+    /// Tells the watcher to look for the next client (the responder is not running).
+    rearm: Arc<Notify>,
 }
 
 struct Monitor {
@@ -76,6 +97,9 @@ struct Monitor {
     tx: UnboundedSender<Event>,
     rx: UnboundedReceiver<Event>,
     shutting_down: bool,
+    /// Responders that registered without being our children (started by systemd from
+    /// their socket units): signals are relayed to them while they own their bus name.
+    external: Vec<ChildKind>,
 }
 
 /// Runs the monitor until SIGTERM/SIGINT (`Ok`) or a fatal failure (`Err`, exit status 1).
@@ -107,6 +131,7 @@ pub async fn run(
         tx,
         rx,
         shutting_down: false,
+        external: Vec::new(),
     };
     let result = match monitor.startup(domains, services, notifier).await {
         Ok(true) => monitor.supervise().await,
@@ -118,6 +143,11 @@ pub async fn run(
     }
     super::sd_notify::stopping();
     monitor.shutdown().await;
+    for child in &monitor.children {
+        for path in child.on_demand.iter().flat_map(|o| &o.paths) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
     pidfile::remove(&monitor.opts.paths.pidfile);
     drop(host);
     result
@@ -168,6 +198,7 @@ impl Monitor {
         if !self.wait_registered().await? {
             return Ok(false);
         }
+        let services_listed = services.clone();
         for service in services {
             if !KNOWN_RESPONDERS.contains(&service.as_str()) {
                 tracing::warn!("[sssd] services: {service:?} is not supported, skipping it");
@@ -184,6 +215,11 @@ impl Monitor {
                 continue;
             }
             self.add_child(kind)?;
+        }
+        if wants_on_demand(&services_listed) {
+            for r in ON_DEMAND {
+                self.add_on_demand(r)?;
+            }
         }
         if !self.wait_registered().await? {
             return Ok(false);
@@ -202,6 +238,7 @@ impl Monitor {
             policy: RestartPolicy::new(Instant::now()),
             registered: false,
             gave_up: false,
+            on_demand: None,
         });
         let index = self.children.len() - 1;
         self.start_child(index)
@@ -211,11 +248,103 @@ impl Monitor {
             })
     }
 
+    /// Binds the sockets of responder `name` and starts it when the first client comes;
+    /// skipped when its binary is missing or systemd's socket unit is enabled (systemd
+    /// then holds the sockets).
+    fn add_on_demand(&mut self, name: &str) -> Result<(), MonitorError> {
+        let kind = ChildKind::Responder(name.to_string());
+        let binary = self.opts.paths.libexec.join(kind.binary());
+        if !binary.exists() {
+            tracing::warn!("{} is not installed, not serving {name}", binary.display());
+            return Ok(());
+        }
+        let unit = format!("sssd-{name}.socket");
+        if Path::new(SYSTEMD_WANTS).join(&unit).exists() {
+            tracing::info!("{unit} is enabled: systemd starts the {name} responder on demand");
+            return Ok(());
+        }
+        let spawn_err = |what: &str, e: String| MonitorError::Spawn {
+            what: format!("{what} socket of the on-demand {name} responder"),
+            source: std::io::Error::other(e),
+        };
+        let mut public = ServerConfig::nss(match name {
+            "pam" => self.opts.paths.pam_socket(),
+            _ => self.opts.paths.nss_socket(),
+        });
+        public.socket_mode = 0o666;
+        let mut configs = vec![(public.clone(), unit)];
+        if name == "pam" {
+            let mut private = public;
+            private.socket_path = self.opts.paths.pam_private_socket();
+            private.socket_mode = 0o600;
+            private.dir_mode = 0o700;
+            configs.push((private, format!("sssd-{name}-priv.socket")));
+        }
+        let (mut sockets, mut paths, mut names) = (Vec::new(), Vec::new(), Vec::new());
+        for (cfg, unit) in configs {
+            let listener =
+                bind_socket(&cfg).map_err(|e| spawn_err("binding the", e.to_string()))?;
+            let std_listener = listener
+                .into_std()
+                .map_err(|e| spawn_err("holding the", e.to_string()))?;
+            sockets.push(OwnedFd::from(std_listener));
+            paths.push(cfg.socket_path);
+            names.push(unit);
+        }
+        let mut watched = Vec::new();
+        for s in &sockets {
+            let dup = s
+                .try_clone()
+                .map_err(|e| spawn_err("watching the", e.to_string()))?;
+            // SAFETY: the OwnedFd is a valid descriptor, owned by the AsyncFd for its
+            // whole life, and always returns the same number.
+            let afd =
+                unsafe { AsyncFd::register_with_interest(dup, tokio::io::Interest::READABLE) }
+                    .map_err(|e| spawn_err("watching the", e.to_string()))?;
+            watched.push(afd);
+        }
+        let rearm = Arc::new(Notify::new());
+        rearm.notify_one();
+        tracing::info!(
+            "{name} responder starts on demand: listening on {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        self.children.push(Child {
+            kind,
+            pid: None,
+            policy: RestartPolicy::new(Instant::now()),
+            registered: false,
+            gave_up: false,
+            on_demand: Some(OnDemand {
+                sockets,
+                paths,
+                names,
+                rearm: rearm.clone(),
+            }),
+        });
+        let index = self.children.len() - 1;
+        tokio::spawn(watch_sockets(index, watched, rearm, self.tx.clone()));
+        Ok(())
+    }
+
     fn start_child(&mut self, index: usize) -> std::io::Result<()> {
         let Some(child) = self.children.get_mut(index) else {
             return Ok(());
         };
-        let mut process = children::spawn(&child.kind, &self.opts)?;
+        if child.pid.is_some() {
+            return Ok(());
+        }
+        let mut process = match &child.on_demand {
+            Some(od) => {
+                let fds: Vec<RawFd> = od.sockets.iter().map(AsRawFd::as_raw_fd).collect();
+                children::spawn_activated(&child.kind, &self.opts, &fds, &od.names)?
+            }
+            None => children::spawn(&child.kind, &self.opts)?,
+        };
         let pid = process.id().unwrap_or(0);
         child.pid = Some(pid);
         child.registered = false;
@@ -223,11 +352,16 @@ impl Monitor {
         tracing::info!("started {} as process {pid}", child.kind.describe());
         let tx = self.tx.clone();
         tokio::spawn(async move {
-            let status = match process.wait().await {
-                Ok(s) => s.to_string(),
-                Err(e) => format!("wait failed: {e}"),
+            let (status, success) = match process.wait().await {
+                Ok(s) => (s.to_string(), s.success()),
+                Err(e) => (format!("wait failed: {e}"), false),
             };
-            let _ = tx.send(Event::Exited { index, pid, status });
+            let _ = tx.send(Event::Exited {
+                index,
+                pid,
+                status,
+                success,
+            });
         });
         Ok(())
     }
@@ -238,7 +372,7 @@ impl Monitor {
         let owner_counts_from = tokio::time::Instant::now() + OWNER_GRACE;
         let mut poll = tokio::time::interval(OWNER_POLL);
         loop {
-            if self.children.iter().all(|c| c.registered || c.gave_up) {
+            if self.children.iter().all(Child::ready) {
                 return Ok(true);
             }
             let event = tokio::select! {
@@ -253,7 +387,7 @@ impl Monitor {
                     let missing: Vec<&Child> = self
                         .children
                         .iter()
-                        .filter(|c| !c.registered && !c.gave_up)
+                        .filter(|c| !c.ready())
                         .collect();
                     // Backends still being restarted do not hold up the domains that run.
                     let backend = |c: &Child| matches!(c.kind, ChildKind::Backend(_));
@@ -316,9 +450,31 @@ impl Monitor {
             return Flow::Stop;
         };
         match event {
-            Event::Exited { index, pid, status } => self.exited(index, pid, &status),
+            Event::Exited {
+                index,
+                pid,
+                status,
+                success,
+            } => self.exited(index, pid, &status, success),
+            Event::Activate(index) => {
+                if self.shutting_down {
+                    return Flow::Continue;
+                }
+                match self.start_child(index) {
+                    Ok(()) => Flow::Continue,
+                    Err(e) => {
+                        tracing::error!("{e}");
+                        self.child_failed(index)
+                    }
+                }
+            }
             Event::Respawn(index) => {
                 if self.shutting_down {
+                    return Flow::Continue;
+                }
+                // An on-demand responder starts again when the next client comes.
+                if let Some(od) = self.children.get(index).and_then(|c| c.on_demand.as_ref()) {
+                    od.rearm.notify_one();
                     return Flow::Continue;
                 }
                 match self.start_child(index) {
@@ -343,6 +499,17 @@ impl Monitor {
                         c.registered = true;
                         tracing::info!("{} registered", c.kind.describe());
                     }
+                    // Started by systemd from its socket units (`--socket-activated`).
+                    None if KNOWN_RESPONDERS.contains(&name.as_str()) => {
+                        tracing::info!(
+                            "{name} responder registered (started outside the monitor, \
+                             socket-activated)"
+                        );
+                        let kind = ChildKind::Responder(name);
+                        if !self.external.contains(&kind) {
+                            self.external.push(kind);
+                        }
+                    }
                     None => tracing::warn!("RegisterService from unexpected service {name:?}"),
                 }
                 Flow::Continue
@@ -361,7 +528,7 @@ impl Monitor {
         }
     }
 
-    fn exited(&mut self, index: usize, pid: u32, status: &str) -> Flow {
+    fn exited(&mut self, index: usize, pid: u32, status: &str, success: bool) -> Flow {
         let Some(child) = self.children.get_mut(index) else {
             return Flow::Continue;
         };
@@ -375,6 +542,16 @@ impl Monitor {
                 "{} (process {pid}) stopped: {status}",
                 child.kind.describe()
             );
+            return Flow::Continue;
+        }
+        if let Some(od) = &child.on_demand
+            && success
+        {
+            tracing::info!(
+                "{} (process {pid}) exited when idle; it starts again with the next client",
+                child.kind.describe()
+            );
+            od.rearm.notify_one();
             return Flow::Continue;
         }
         tracing::warn!("{} (process {pid}) exited: {status}", child.kind.describe());
@@ -427,12 +604,20 @@ impl Monitor {
         let kinds: Vec<ChildKind> = self
             .children
             .iter()
-            .filter(|c| !c.gave_up)
+            .filter(|c| !c.gave_up && (c.on_demand.is_none() || c.pid.is_some()))
             .map(|c| c.kind.clone())
             .collect();
-        for (dest, method) in relay_plan(sig, &kinds) {
+        let external: Vec<String> = self.external.iter().map(ChildKind::bus_name).collect();
+        let mut plan = relay_plan(sig, &kinds);
+        plan.extend(relay_plan(sig, &self.external));
+        for (dest, method) in plan {
             let bus = self.bus.clone();
+            let only_if_running = external.contains(&dest);
             tokio::spawn(async move {
+                // One started by systemd may have exited when idle.
+                if only_if_running && !matches!(sbus::name_has_owner(&bus, &dest).await, Ok(true)) {
+                    return;
+                }
                 match sbus::call_service(&bus, &dest, method, RELAY_TIMEOUT).await {
                     Ok(()) => tracing::debug!("{} sent to {dest}", method.member()),
                     Err(e) => tracing::warn!("{} to {dest} failed: {e}", method.member()),
@@ -454,8 +639,8 @@ impl Monitor {
             tokio::select! {
                 ev = self.rx.recv() => {
                     match ev {
-                        Some(Event::Exited { index, pid, status }) => {
-                            self.exited(index, pid, &status);
+                        Some(Event::Exited { index, pid, status, success }) => {
+                            self.exited(index, pid, &status, success);
                         }
                         Some(_) => {}
                         None => break,
@@ -478,7 +663,82 @@ impl Monitor {
 }
 
 impl Child {
+    /// Registered, given up, or an on-demand responder no client has asked for yet.
+    fn ready(&self) -> bool {
+        self.registered || self.gave_up || (self.on_demand.is_some() && self.pid.is_none())
+    }
+
     fn registration_name_is(&self, name: &str) -> bool {
         self.kind.registration_name() == name
+    }
+}
+
+/// Responders the monitor starts on demand when `[sssd] services` names none of them.
+const ON_DEMAND: [&str; 2] = ["nss", "pam"];
+/// Where `systemctl enable sssd-nss.socket` links the socket units (`WantedBy=sssd.service`).
+const SYSTEMD_WANTS: &str = "/etc/systemd/system/sssd.service.wants";
+
+/// Whether the monitor serves the NSS and PAM sockets itself and starts their responders
+/// on demand: when `services` (from `[sssd] services`) lists neither, as sites relying on
+/// SSSD's socket activation configure it.
+fn wants_on_demand(services: &[String]) -> bool {
+    !services.iter().any(|s| ON_DEMAND.contains(&s.as_str()))
+}
+
+/// Whether a client waits on `fd` (a listening socket), without blocking.
+fn pending(fd: RawFd) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, zero timeout.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    n > 0 && p.revents & libc::POLLIN != 0
+}
+
+/// Sends `Activate(index)` whenever a client waits on one of `sockets` after `rearm`.
+async fn watch_sockets(
+    index: usize,
+    sockets: Vec<AsyncFd<OwnedFd>>,
+    rearm: Arc<Notify>,
+    tx: UnboundedSender<Event>,
+) {
+    async fn readable(s: Option<&AsyncFd<OwnedFd>>) {
+        match s {
+            Some(s) => match s.readable().await {
+                Ok(mut guard) => guard.clear_ready(),
+                Err(e) => {
+                    tracing::error!("watching an on-demand socket: {e}");
+                    std::future::pending::<()>().await;
+                }
+            },
+            None => std::future::pending::<()>().await,
+        }
+    }
+    loop {
+        rearm.notified().await;
+        while !sockets.iter().any(|s| pending(s.get_ref().as_raw_fd())) {
+            tokio::select! {
+                () = readable(sockets.first()) => {}
+                () = readable(sockets.get(1)) => {}
+            }
+        }
+        if tx.send(Event::Activate(index)).is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn on_demand_only_without_nss_and_pam_in_services() {
+        assert!(wants_on_demand(&[]));
+        assert!(wants_on_demand(&["sudo".to_string()]));
+        assert!(!wants_on_demand(&["nss".to_string()]));
+        assert!(!wants_on_demand(&["pam".to_string(), "ssh".to_string()]));
     }
 }

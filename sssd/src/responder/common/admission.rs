@@ -151,6 +151,8 @@ impl Inner {
 pub struct Admission {
     limits: ConnLimits,
     inner: Mutex<Inner>,
+    /// When a connection last came, went, or started or finished a request.
+    last_activity: Mutex<std::time::Instant>,
 }
 
 impl Admission {
@@ -159,7 +161,30 @@ impl Admission {
         Arc::new(Admission {
             limits,
             inner: Mutex::new(Inner::default()),
+            last_activity: Mutex::new(std::time::Instant::now()),
         })
+    }
+
+    fn touch(&self) {
+        *self
+            .last_activity
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = std::time::Instant::now();
+    }
+
+    /// Since when no connection has been held (`None` while one is): what a
+    /// socket-activated responder's idle timeout counts from.
+    pub fn quiet_since(&self) -> Option<std::time::Instant> {
+        let inner = self.lock();
+        if !inner.conns.is_empty() {
+            return None;
+        }
+        Some(
+            *self
+                .last_activity
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
     }
 
     /// Connections currently held (all, of `uid`).
@@ -185,6 +210,7 @@ impl Admission {
         privileged_socket: bool,
     ) -> Result<Ticket, Refused> {
         let privileged = uid == 0 || privileged_socket;
+        self.touch();
         let mut inner = self.lock();
         if !privileged {
             let held = inner.uids.get(&uid).map_or(0, |u| u.count);
@@ -244,6 +270,7 @@ impl Ticket {
     /// Marks the connection idle (waiting for a request) or busy (a request has started).
     /// Only idle connections may be closed to make room.
     pub fn set_idle(&self, idle: bool) {
+        self.admission.touch();
         let mut inner = self.admission.lock();
         let inner = &mut *inner;
         let Some(e) = inner.conns.get_mut(&self.id) else {
@@ -277,6 +304,7 @@ impl Ticket {
 impl Drop for Ticket {
     fn drop(&mut self) {
         self.admission.lock().remove(self.id);
+        self.admission.touch();
     }
 }
 

@@ -2,6 +2,7 @@
 //! peer credentials, idle timeout) and the lookup engine (`cache_req` over per-domain
 //! sources, the negative cache, name parsing and the lookup settings).
 
+pub mod activation;
 pub mod admission;
 pub mod cache_req;
 pub mod client;

@@ -9,6 +9,7 @@ use crate::paths::Paths;
 use crate::privilege::user::{RunAs, become_user};
 use crate::privilege::{CapSet, PrivilegeError};
 use crate::responder::common::CommandHandler;
+use crate::responder::common::activation;
 use crate::responder::common::admission::{Admission, ConnLimits};
 use crate::responder::common::peer::resolve_uids;
 use crate::responder::common::server::{ServerConfig, ServerError, bind_socket, serve};
@@ -84,6 +85,10 @@ pub fn init(section: &str) -> Result<(ChildOptions, Config), StartupError> {
                 source,
             }
         })?;
+    if opts.socket_activated {
+        // Before any thread exists: the LISTEN_* variables are unset here.
+        super::activation::adopt_from_env(&cfg, section)?;
+    }
     match opts.run_as {
         // As SSSD 2.8: the PAM responder binds its sockets as root (pam_sss trusts only
         // root-owned sockets served by root) and becomes the user after; its log file is
@@ -232,19 +237,25 @@ pub async fn serve_until_terminated<H: CommandHandler>(
     let admission = Admission::new(limits);
     let mut tasks = Vec::new();
     let mut listeners = Vec::new();
-    for server in servers {
-        let listener = bind_socket(&server)?;
-        tracing::info!("serving {}", server.socket_path.display());
-        listeners.push((server, listener));
+    for (position, server) in servers.into_iter().enumerate() {
+        let (listener, adopted) = listener_for(&server, position, service_name)?;
+        tracing::info!(
+            "serving {}{}",
+            server.socket_path.display(),
+            if adopted { " (socket-activated)" } else { "" }
+        );
+        listeners.push((server, listener, adopted));
     }
     // Sockets bound, caches open: nothing left needs root or a capability.
     crate::privilege::drop_responder(run_as)?;
     tracing::debug!("dropped every capability; no_new_privs set");
-    for (server, listener) in listeners {
+    for (server, listener, adopted) in listeners {
         let responder = responder.clone();
         let admission = admission.clone();
+        // A passed socket belongs to whoever passed it: its file stays at exit.
+        let own_file = (!adopted).then(|| server.socket_path.clone());
         tasks.push((
-            server.socket_path.clone(),
+            own_file,
             tokio::spawn(async move { serve(listener, responder, &server, admission).await }),
         ));
     }
@@ -252,12 +263,81 @@ pub async fn serve_until_terminated<H: CommandHandler>(
         Ok(v) => tracing::debug!("registered with the monitor (version {v})"),
         Err(e) => tracing::warn!("could not register with the monitor: {e}"),
     }
-    service::wait_for_termination(handler).await?;
+    let idle = activation::active_idle_timeout();
+    if let Some(t) = idle {
+        tracing::info!(
+            "socket-activated: exiting after {} s without a client",
+            t.as_secs()
+        );
+    }
+    tokio::select! {
+        r = service::wait_for_termination(handler) => r?,
+        () = exit_when_idle(&admission, idle) => {
+            tracing::info!("no client for {} s: exiting until the next one comes",
+                idle.map_or(0, |t| t.as_secs()));
+        }
+    }
     for (path, task) in tasks {
         task.abort();
-        let _ = std::fs::remove_file(&path);
+        if let Some(path) = path {
+            let _ = std::fs::remove_file(&path);
+        }
     }
     Ok(())
+}
+
+/// The listener for `server`: the passed socket when socket-activated (SSSD's order:
+/// `position` 0 public, 1 private; names as the systemd units), else a newly bound one.
+/// The flag says whether it was passed.
+fn listener_for(
+    server: &ServerConfig,
+    position: usize,
+    service_name: &str,
+) -> Result<(tokio::net::UnixListener, bool), StartupError> {
+    if activation::is_active() {
+        let unit = if position == 0 {
+            format!("sssd-{service_name}.socket")
+        } else {
+            format!("sssd-{service_name}-priv.socket")
+        };
+        if let Some(fd) = activation::take_socket(&server.socket_path, position, &unit) {
+            let std_listener = std::os::unix::net::UnixListener::from(fd);
+            let io = |source| ServerError::Io {
+                path: server.socket_path.display().to_string(),
+                what: "adopting the passed socket",
+                source,
+            };
+            std_listener.set_nonblocking(true).map_err(io)?;
+            let listener = tokio::net::UnixListener::from_std(std_listener).map_err(io)?;
+            return Ok((listener, true));
+        }
+        tracing::warn!(
+            "socket-activated, but no passed socket for {}; binding it",
+            server.socket_path.display()
+        );
+    }
+    Ok((bind_socket(server)?, false))
+}
+
+/// Completes once no client has been connected for `idle` (never when `None`).
+async fn exit_when_idle(admission: &Admission, idle: Option<Duration>) {
+    let Some(idle) = idle else {
+        return std::future::pending().await;
+    };
+    loop {
+        let wait = match admission.quiet_since() {
+            Some(since) => {
+                let quiet = since.elapsed();
+                if quiet >= idle {
+                    return;
+                }
+                idle - quiet
+            }
+            // Connections are held: look again in a while.
+            None => idle,
+        };
+        tokio::time::sleep(wait.max(Duration::from_millis(100))).await;
+    }
 }
 
 #[cfg(test)]
