@@ -175,6 +175,11 @@ pub trait DomainSource: Send + Sync + 'static {
     }
     /// Asks the backend to refresh `q` into the cache.
     fn refresh(&self, q: &Query) -> BoxFuture<DpStatus>;
+    /// The directory's name of the user answered as `name` (differs when a local
+    /// override renamed the user); what the backend must be asked about.
+    fn original_user_name(&self, name: &str) -> String {
+        name.to_string()
+    }
 }
 
 /// Wall-clock seconds, injectable for tests.
