@@ -3,7 +3,8 @@
 //! override (name, gid) are seen by `getent passwd/group` by the new name, the original
 //! name and the new id, by `id` and by a PAM login with the new name; `user-find` /
 //! `user-show` / `group-find` / `group-show` print SSSD's export lines; export, delete and
-//! import restore them; they survive a restart of the daemon; SSSD's error messages.
+//! import restore them; they survive a restart of the daemon; SSSD's error messages;
+//! enumeration lists the overridden entries.
 //!
 //! They need the release artifacts (`cargo build --release --workspace`, done by
 //! scripts/test.sh).
@@ -13,10 +14,11 @@
 use sssd_tests::ldif::{self, Schema};
 use sssd_tests::namespace::Namespace;
 use sssd_tests::pam::{self, Caller, SERVICE, code, pamtester};
-use sssd_tests::proc::Output;
+use sssd_tests::proc::{self, Output};
 use sssd_tests::slapd::Slapd;
 use sssd_tests::sssd::{Sssd, SssdConf};
 use sssd_tests::stage;
+use std::time::Duration;
 
 fn namespace() -> Namespace {
     let root = stage::shared_stage().expect("stage the product with install.sh");
@@ -246,4 +248,43 @@ fn overrides_apply_round_trip_and_survive_a_restart() {
     )
     .unwrap();
     assert_eq!(out.code, code::SUCCESS, "{:?}\n{}", out.output, sssd.logs());
+}
+
+#[test]
+fn enumeration_lists_the_overridden_entries() {
+    let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
+    let ns = namespace();
+    let conf = SssdConf::ldap(&slapd, Schema::Rfc2307).domain("enumerate", "true");
+    let sssd = Sssd::start(&ns, &conf).unwrap_or_else(|e| panic!("sssd did not start: {e}"));
+    assert_eq!(getent(&ns, "passwd", "user1"), USER1);
+    assert_eq!(
+        getent(&ns, "group", "two_user_group"),
+        "two_user_group:*:2012:user1,user2"
+    );
+    ok(
+        &ns,
+        &sssd,
+        &["user-add", "user1", "-n", "newname", "-u", "5001"],
+    );
+    ok(&ns, &sssd, &["group-add", "two_user_group", "-n", "pair"]);
+    let all = |db: &str| ns.run(&["getent", db]).unwrap().stdout;
+    let listed = proc::wait_until(
+        "the overrides to be enumerated",
+        Duration::from_secs(60),
+        || {
+            let (p, g) = (all("passwd"), all("group"));
+            p.lines()
+                .any(|l| l == "newname:*:5001:2001:1001:/home/user1:/bin/bash")
+                && !p.lines().any(|l| l.starts_with("user1:"))
+                && g.lines().any(|l| l == "pair:*:2012:newname,user2")
+                && !g.lines().any(|l| l.starts_with("two_user_group:"))
+        },
+    );
+    assert!(
+        listed.is_ok(),
+        "{}\n{}\n{}",
+        all("passwd"),
+        all("group"),
+        sssd.logs()
+    );
 }

@@ -210,7 +210,17 @@ impl Tool<'_> {
             self.usage();
             return Err(Failed);
         };
-        let rest = &args[1..];
+        // SSSD's common option `--debug LEVEL` (diagnostics are not kept here).
+        let mut rest: Vec<String> = Vec::with_capacity(args.len());
+        let mut it = args[1..].iter();
+        while let Some(a) = it.next() {
+            if a == "--debug" {
+                it.next();
+            } else if !a.starts_with("--debug=") {
+                rest.push(a.clone());
+            }
+        }
+        let rest = &rest[..];
         let opts: &[Opt] = match cmd {
             "user-add" => &USER_OPTS,
             "group-add" => &GROUP_OPTS,
@@ -664,6 +674,8 @@ mod tests {
         );
         let o = run(&ctx(&paths, 0), &args(&["user-find"]));
         assert_eq!((o.code, o.stdout.as_str()), (0, ""));
+        let o = run(&ctx(&paths, 0), &args(&["user-find", "--debug", "9"]));
+        assert_eq!((o.code, o.stderr.as_str()), (0, ""));
     }
 
     #[test]
