@@ -16,6 +16,7 @@
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// One user override.
@@ -315,6 +316,7 @@ pub struct OverrideStore {
     users: PathBuf,
     groups: PathBuf,
     state: Mutex<(Stamp, Stamp, Arc<OverrideSet>)>,
+    generation: AtomicU64,
 }
 
 impl OverrideStore {
@@ -324,7 +326,14 @@ impl OverrideStore {
             users: paths.user_overrides(),
             groups: paths.group_overrides(),
             state: Mutex::new((None, None, Arc::new(OverrideSet::default()))),
+            generation: AtomicU64::new(0),
         }
+    }
+
+    /// A number that changes whenever the overrides are reread (checks the files first).
+    pub fn generation(&self) -> u64 {
+        let _ = self.current();
+        self.generation.load(Ordering::Relaxed)
     }
 
     /// The current overrides.
@@ -346,6 +355,7 @@ impl OverrideStore {
                 groups.len()
             );
             *st = (su, sg, Arc::new(OverrideSet { users, groups }));
+            self.generation.fetch_add(1, Ordering::Relaxed);
         }
         st.2.clone()
     }
@@ -404,7 +414,13 @@ mod tests {
         set.save(&paths).unwrap();
         assert_eq!(set.users.len(), 1);
         assert_eq!(OverrideSet::load(&paths).unwrap(), set);
+        let g = store.generation();
         assert_eq!(*store.current(), set);
+        assert_eq!(store.generation(), g);
+        std::fs::remove_file(paths.user_overrides()).unwrap();
+        assert!(store.generation() > g);
+        assert_eq!(store.current().users.len(), 0);
+        set.save(&paths).unwrap();
         let mode = std::fs::metadata(paths.user_overrides()).unwrap().mode();
         assert_eq!(mode & 0o777, 0o600);
     }

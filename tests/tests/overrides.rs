@@ -123,7 +123,12 @@ fn overrides_apply_round_trip_and_survive_a_restart() {
     );
     assert_eq!(ok(&ns, &sssd, &["user-find"]), "");
 
-    // Overrides, seen by the next lookup without a restart.
+    // Overrides, seen by the next lookup without a restart (even of a name and an id just
+    // negative-cached).
+    for key in ["newname", "5001"] {
+        let out = ns.run(&["getent", "passwd", key]).unwrap();
+        assert_eq!(out.code(), 2, "{out:?}");
+    }
     ok(
         &ns,
         &sssd,

@@ -391,7 +391,17 @@ impl Tool<'_> {
             Ok(memcache::Cleared::NotConfirmed) => {
                 self.err(&format!("{}\n", super::sss_cache::MC_NOT_CONFIRMED));
             }
-            Ok(_) => {}
+            Ok(memcache::Cleared::Here) => {
+                // No map in use (no memory cache kept), so nobody was signalled: a running
+                // monitor still relays SIGHUP to sssd_nss, whose negative cache may hold
+                // the new name or id.
+                if let Ok(pid) = memcache::monitor_pid(&self.ctx.paths.pidfile, self.ctx.proc_root)
+                {
+                    // SAFETY: kill(2) on a pid checked to be a live sssd monitor.
+                    unsafe { libc::kill(pid, libc::SIGHUP) };
+                }
+            }
+            Ok(memcache::Cleared::ByResponder) => {}
             // The store is written; the responders see it on their next lookup.
             Err(e) => self.err(&format!("Failed to clear the memory cache: {e}\n")),
         }

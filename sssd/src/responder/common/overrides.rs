@@ -232,6 +232,10 @@ impl DomainSource for OverrideSource {
         self.inner.refresh(&self.translate(&set, q))
     }
 
+    fn overrides_generation(&self) -> u64 {
+        self.store.generation()
+    }
+
     fn original_user_name(&self, name: &str) -> String {
         let set = self.store.current();
         match self.user_by_new_name(&set, &self.key(name)) {
