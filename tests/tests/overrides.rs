@@ -12,6 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failing loudly is the point
 
 use sssd_tests::ldif::{self, Schema};
+use sssd_tests::memcache::McFile;
 use sssd_tests::namespace::Namespace;
 use sssd_tests::pam::{self, Caller, SERVICE, code, pamtester};
 use sssd_tests::proc::{self, Output};
@@ -89,6 +90,21 @@ fn assert_overridden(ns: &Namespace, sssd: &Sssd<'_>) {
             && id.stdout.contains("7012(pair)"),
         "{id:?}"
     );
+    // What the memory cache holds is overridden too.
+    let mc = McFile::read(ns, "passwd").unwrap();
+    assert_eq!(
+        mc.passwd("newname").map(|p| p.line()).as_deref(),
+        Some(NEWNAME)
+    );
+    assert_eq!(
+        mc.passwd_by_uid(5001).map(|p| p.line()).as_deref(),
+        Some(NEWNAME)
+    );
+    assert!(mc.passwd("user1").is_none() && mc.passwd_by_uid(1001).is_none());
+    let mc = McFile::read(ns, "group").unwrap();
+    let pair = ["pair", "*", "newname", "user2"].map(String::from).to_vec();
+    assert_eq!(mc.group("pair"), Some((7012, pair)));
+    assert!(mc.group("two_user_group").is_none());
 }
 
 #[test]
