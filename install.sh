@@ -10,7 +10,7 @@
 #   libsss_sudo.so  -> /usr/lib/<multiarch>/libsss_sudo.so (if built; sudoers: sss)
 #   libpam_sss.so   -> /lib/<multiarch>/security/pam_sss.so, 0644 (if built; on a merged-/usr
 #                      system /lib is /usr/lib, so it goes to /usr/lib/<multiarch>/security)
-#   sssd, sss_cache -> /usr/sbin/, 0755 (sssctl too, if built)
+#   sssd, sss_cache -> /usr/sbin/, 0755 (sssctl and sss_override too, if built)
 #   sssd_be sssd_nss sssd_pam sssd_sudo krb5_child ldap_child -> /usr/libexec/sssd/, 0755, owned by
 #                      root when run as root (those built)
 #   sssd_autofs     -> /usr/libexec/sssd/sssd_autofs, 0755 (if built)
@@ -223,7 +223,7 @@ plan+=("$target_dir/libnss_sss.so $libdir/libnss_sss.so.2 0644")
 [ -f "$target_dir/libpam_sss.so" ] && plan+=("$target_dir/libpam_sss.so $pamdir/pam_sss.so 0644")
 # sudo dlopens <libdir>/libsss_sudo.so by that name (sudoers: sss).
 [ -f "$target_dir/libsss_sudo.so" ] && plan+=("$target_dir/libsss_sudo.so $libdir/libsss_sudo.so 0644")
-for b in sssd sss_cache sssctl; do
+for b in sssd sss_cache sssctl sss_override; do
     [ -f "$target_dir/$b" ] && plan+=("$target_dir/$b /usr/sbin/$b 0755")
 done
 for b in sssd_be sssd_nss sssd_pam sssd_sudo krb5_child ldap_child; do

@@ -12,6 +12,7 @@ pub mod logging;
 pub mod memcache;
 pub mod model;
 pub mod monitor;
+pub mod overrides;
 pub mod paths;
 pub mod privilege;
 pub mod responder;

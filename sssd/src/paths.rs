@@ -71,6 +71,17 @@ impl Paths {
         self.pubconf.join("known_hosts")
     }
 
+    /// The local user overrides `sss_override` keeps (SSSD's export format, one line
+    /// per user: `name@domain:name:uid:gid:gecos:home:shell:cert`).
+    pub fn user_overrides(&self) -> PathBuf {
+        self.db.join("sssd_user_overrides")
+    }
+
+    /// The local group overrides `sss_override` keeps (`name@domain:name:gid`).
+    pub fn group_overrides(&self) -> PathBuf {
+        self.db.join("sssd_group_overrides")
+    }
+
     /// The private bus socket hosted by the monitor.
     pub fn bus_socket(&self) -> PathBuf {
         self.private_pipes.join("sbus-master")

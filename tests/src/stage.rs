@@ -23,6 +23,7 @@ pub const REQUIRED_ARTIFACTS: &[&str] = &[
     "sssd_ssh",
     "sss_ssh_authorizedkeys",
     "sss_ssh_knownhostsproxy",
+    "sss_override",
 ];
 
 /// The workspace root (where install.sh lives).

@@ -87,6 +87,7 @@ fn installs_layout_with_sssd_modes_and_uninstalls_exactly() {
         "sssd_ssh",
         "sss_ssh_authorizedkeys",
         "sss_ssh_knownhostsproxy",
+        "sss_override",
     ]);
     let out = f.install(&[], None);
     assert!(out.success(), "{out:?}");
@@ -99,6 +100,7 @@ fn installs_layout_with_sssd_modes_and_uninstalls_exactly() {
         ("usr/libexec/sssd/ldap_child", 0o755),
         ("usr/sbin/sssd", 0o755),
         ("usr/sbin/sss_cache", 0o755),
+        ("usr/sbin/sss_override", 0o755),
         ("usr/libexec/sssd/sssd_be", 0o755),
         ("usr/libexec/sssd/sssd_nss", 0o755),
         ("usr/libexec/sssd/krb5_child", 0o755),
@@ -229,6 +231,7 @@ fn man_pages_exist_and_render_without_warnings() {
         "sssd-simple.5",
         "pam_sss.8",
         "sss_cache.8",
+        "sss_override.8",
         "sss_ssh_authorizedkeys.1",
         "sss_ssh_knownhostsproxy.1",
     ] {

@@ -486,3 +486,73 @@ fn client_data_restore_starts_a_stopped_daemon() {
             .stdout
     );
 }
+
+/// `cache-remove` refuses while the daemon runs and the administrator says no; with `-p -s`
+/// it stops the daemon, backs up the overrides of `sss_override`, empties the cache and
+/// starts the daemon again (`sssd -D`), and the overrides went with the cache, as in SSSD;
+/// `client-data-restore` brings them back from the backup, and `cache-remove -r` keeps them.
+#[test]
+fn cache_remove_keeps_the_local_overrides() {
+    let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
+    let ns = namespace();
+    let mut sssd = Sssd::start(&ns, &SssdConf::ldap(&slapd, Schema::Rfc2307)).unwrap();
+    assert!(ns.run(&["getent", "passwd", "user1"]).unwrap().success());
+    let out = ns
+        .run(&[
+            "sss_override",
+            "user-add",
+            "user1",
+            "-u",
+            "5001",
+            "-n",
+            "alias1",
+        ])
+        .unwrap();
+    assert!(out.success(), "{out:?}");
+
+    let out = ns.run_input(&["sssctl", "cache-remove"], b"no\n").unwrap();
+    assert_eq!(out.code(), 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "Unable to remove the cache unless SSSD is stopped.\n"
+    );
+    assert!(sssd.daemon.is_running());
+
+    let out = sssctl(&ns, &["cache-remove", "-p", "-s"]);
+    assert_eq!(out.code(), 0, "{out:?}\n{}", sssd.logs());
+    assert_eq!(
+        out.stdout,
+        "Creating backup of local data...\nRemoving cache files...\n"
+    );
+    assert!(sssd.daemon.wait_exit(Duration::from_secs(10)).is_some());
+    let backup = String::from_utf8(
+        ns.read_file("/var/lib/sss/backup/sssd_user_overrides.bak")
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(backup.starts_with("user1@LDAP:alias1:5001:"), "{backup}");
+    // The cache was emptied: nothing about user1 until it is looked up again.
+    let out = sssctl(&ns, &["user-show", "user1"]);
+    assert_eq!(out.code(), 1, "{out:?}");
+    let out = ns.run(&["getent", "passwd", "alias1"]).unwrap();
+    assert!(!out.success(), "the override went with the cache: {out:?}");
+    let out = ns.run(&["getent", "passwd", "user1"]).unwrap();
+    assert!(out.stdout.starts_with("user1:*:1001:"), "{out:?}");
+
+    // The backup brings them back.
+    let out = sssctl(&ns, &["client-data-restore", "-s", "-r"]);
+    assert_eq!(out.code(), 0, "{out:?}");
+    let out = ns.run(&["getent", "passwd", "alias1"]).unwrap();
+    assert!(out.stdout.starts_with("alias1:*:5001:"), "{out:?}");
+
+    // With -r they survive the removal; -o replaces the earlier backup without asking.
+    let out = sssctl(&ns, &["cache-remove", "-p", "-s", "-r", "-o"]);
+    assert_eq!(out.code(), 0, "{out:?}\n{}", sssd.logs());
+    assert_eq!(
+        out.stdout,
+        "Creating backup of local data...\nRemoving cache files...\nRestoring local data...\n"
+    );
+    let out = ns.run(&["getent", "passwd", "alias1"]).unwrap();
+    assert!(out.stdout.starts_with("alias1:*:5001:"), "{out:?}");
+    assert!(ns.run(&["getent", "passwd", "5001"]).unwrap().success());
+}

@@ -26,11 +26,20 @@ pub enum PidfileError {
 }
 
 /// Whether process `pid` is alive and is an `sssd` monitor (by `/proc/PID/comm`, with
-/// `proc_root` normally `/proc`). Also used by `sss_cache` before it signals the monitor.
+/// `proc_root` normally `/proc`); a monitor that has exited and not yet been reaped by its
+/// parent (state `Z` in `/proc/PID/stat`) is not. Also used by `sss_cache` before it
+/// signals the monitor and by `sssctl` while it waits for the monitor to stop.
 pub fn is_live_sssd(proc_root: &Path, pid: i32) -> bool {
-    std::fs::read_to_string(proc_root.join(pid.to_string()).join("comm"))
+    let dir = proc_root.join(pid.to_string());
+    let named_sssd = std::fs::read_to_string(dir.join("comm"))
         .map(|comm| comm.trim_end() == "sssd")
-        .unwrap_or(false)
+        .unwrap_or(false);
+    // The state follows the command name, which is in parentheses and may hold any byte.
+    let zombie = std::fs::read_to_string(dir.join("stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    });
+    named_sssd && !zombie
 }
 
 /// Fails when `path` names a live sssd process other than this one. A stale or garbled
@@ -98,13 +107,20 @@ mod tests {
         std::fs::write(proc_root.join("77/comm"), "sssd\n").unwrap();
         std::fs::create_dir_all(proc_root.join("88")).unwrap();
         std::fs::write(proc_root.join("88/comm"), "bash\n").unwrap();
+        // Exited, not yet reaped.
+        std::fs::create_dir_all(proc_root.join("66")).unwrap();
+        std::fs::write(proc_root.join("66/comm"), "sssd\n").unwrap();
+        std::fs::write(proc_root.join("66/stat"), "66 (a) Z) S 1 66 66 0 -1\n").unwrap();
+        assert!(is_live_sssd(&proc_root, 66));
+        std::fs::write(proc_root.join("66/stat"), "66 (sssd) Z 1 66 66 0 -1\n").unwrap();
+        assert!(!is_live_sssd(&proc_root, 66));
         let pf = dir.path().join("sssd.pid");
         assert!(check_with(&pf, &proc_root, 1).is_ok());
         std::fs::write(&pf, "77\n").unwrap();
         let err = check_with(&pf, &proc_root, 1).unwrap_err();
         assert!(err.to_string().contains("process 77"), "{err}");
         assert!(check_with(&pf, &proc_root, 77).is_ok());
-        for stale in ["88\n", "99\n", "garbage", ""] {
+        for stale in ["66\n", "88\n", "99\n", "garbage", ""] {
             std::fs::write(&pf, stale).unwrap();
             assert!(check_with(&pf, &proc_root, 1).is_ok(), "{stale:?}");
         }

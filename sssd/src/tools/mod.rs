@@ -7,5 +7,6 @@ pub mod service;
 pub mod ssh_authorizedkeys;
 pub mod ssh_knownhostsproxy;
 pub mod sss_cache;
+pub mod sss_override;
 pub mod sssctl;
 pub mod user_checks;

@@ -7,6 +7,7 @@ use super::settings::{NssSettings, PrivateGroups};
 use super::source::{Clock, DomainSource, DpStatus, Query, Record, SourceError};
 use crate::model::{Cached, Group, User};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
@@ -57,6 +58,9 @@ pub struct CacheReq {
     /// Time source.
     pub clock: Arc<dyn Clock>,
     inflight: Inflight,
+    /// The sources' local-override generation last seen (a change clears the temporary
+    /// negative entries: a name or id an override just gave may be negative-cached).
+    overrides_seen: AtomicU64,
 }
 
 impl CacheReq {
@@ -74,6 +78,7 @@ impl CacheReq {
             negcache,
             clock,
             inflight: Arc::new(Mutex::new(HashMap::new())),
+            overrides_seen: AtomicU64::new(0),
         };
         cr.add_filters();
         cr
@@ -271,6 +276,17 @@ impl CacheReq {
         }
     }
 
+    /// Clears the temporary negative entries when the local overrides changed.
+    fn check_overrides(&self) {
+        let g = self
+            .sources
+            .iter()
+            .fold(0u64, |a, s| a.wrapping_add(s.overrides_generation()));
+        if self.overrides_seen.swap(g, Ordering::Relaxed) != g {
+            self.negcache.clear_temporary();
+        }
+    }
+
     /// Searches `doms` in order. `make` gives the query and its negative-cache entry for
     /// a domain.
     pub(crate) async fn search(
@@ -279,6 +295,7 @@ impl CacheReq {
         make: impl Fn(usize) -> (Query, Kind, String),
         mode: Mode,
     ) -> Result<Option<(usize, Record)>, SourceError> {
+        self.check_overrides();
         let temporary = mode != Mode::NoCache;
         let skip = |d: usize, kind: Kind, what: &str| {
             let now = self.clock.now();

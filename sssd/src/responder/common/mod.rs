@@ -9,6 +9,7 @@ pub mod client;
 pub mod fake;
 pub mod names;
 pub mod negcache;
+pub mod overrides;
 pub mod peer;
 pub mod ratelimit;
 pub mod server;

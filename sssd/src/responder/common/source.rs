@@ -175,6 +175,15 @@ pub trait DomainSource: Send + Sync + 'static {
     }
     /// Asks the backend to refresh `q` into the cache.
     fn refresh(&self, q: &Query) -> BoxFuture<DpStatus>;
+    /// The directory's name of the user answered as `name` (differs when a local
+    /// override renamed the user); what the backend must be asked about.
+    fn original_user_name(&self, name: &str) -> String {
+        name.to_string()
+    }
+    /// Changes whenever the local overrides this source applies change (0: none applied).
+    fn overrides_generation(&self) -> u64 {
+        0
+    }
 }
 
 /// Wall-clock seconds, injectable for tests.

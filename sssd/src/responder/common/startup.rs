@@ -180,16 +180,22 @@ pub fn open_sources(
     dp_timeout: Duration,
 ) -> Result<Vec<Arc<dyn DomainSource>>, StartupError> {
     let mut sources: Vec<Arc<dyn DomainSource>> = Vec::new();
+    let overrides = Arc::new(crate::overrides::OverrideStore::new(paths));
     for d in domains {
         let cache = Cache::open(&paths.db, &d.name).map_err(|source| StartupError::Cache {
             domain: d.name.clone(),
             source,
         })?;
-        sources.push(Arc::new(CacheSource::new(
+        let inner = Arc::new(CacheSource::new(
             &d.name,
             Arc::new(cache),
             Some(dp.clone()),
             dp_timeout,
+        ));
+        sources.push(Arc::new(super::overrides::OverrideSource::new(
+            inner,
+            overrides.clone(),
+            d.clone(),
         )));
     }
     Ok(sources)

@@ -217,7 +217,13 @@ async fn resolve_and_forward(
             return with_domain(status::USER_UNKNOWN, Some(&dom.name));
         }
     }
-    let mut fwd = forward_of(cmd, &dom.name, &user.name, req);
+    // A local override may have renamed the user: the backend knows the original name.
+    let backend_name = ctx
+        .cr
+        .sources
+        .get(d)
+        .map_or_else(|| user.name.clone(), |s| s.original_user_name(&user.name));
+    let mut fwd = forward_of(cmd, &dom.name, &backend_name, req);
     if !client.peer.privileged() {
         // The backend may rely on this flag meaning "a root client asked".
         fwd.cli_flags &= !CLI_FLAG_ALLOW_CHAUTHTOK_BY_ROOT;
