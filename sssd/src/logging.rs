@@ -248,6 +248,51 @@ pub fn class_of(level: &tracing::Level) -> u32 {
     }
 }
 
+/// The last request id handed out in this process.
+static LAST_REQUEST_ID: AtomicU32 = AtomicU32::new(0);
+
+tokio::task_local! {
+    /// The id of the client request the current task works for.
+    static REQUEST_ID: u32;
+}
+
+/// A new request id (`[RID#n]`), never 0.
+pub fn next_request_id() -> u32 {
+    loop {
+        let id = LAST_REQUEST_ID
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_add(1);
+        if id != 0 {
+            return id;
+        }
+    }
+}
+
+/// Runs `fut` as the work for client request `rid`: its lines carry `[RID#rid]` and
+/// [`current_request_id`] gives `rid` (the responders pass it to the backend as the
+/// `cli_id` of `getAccountInfo`, whose lines then carry it too).
+pub async fn with_request_id<F: std::future::Future>(rid: u32, fut: F) -> F::Output {
+    use tracing::Instrument;
+    REQUEST_ID
+        .scope(rid, fut.instrument(tracing::error_span!("request", rid)))
+        .await
+}
+
+/// `fut` with the request id and span of the current task, for a task spawned on its
+/// behalf: its lines carry the same `[CID#n]` and `[RID#n]`.
+pub fn carry_request<F: std::future::Future>(
+    fut: F,
+) -> impl std::future::Future<Output = F::Output> {
+    use tracing::Instrument;
+    let rid = current_request_id();
+    REQUEST_ID.scope(rid, fut.instrument(tracing::Span::current()))
+}
+
+/// The id of the client request the current task works for, or 0.
+pub fn current_request_id() -> u32 {
+    REQUEST_ID.try_with(|id| *id).unwrap_or(0)
+}
+
 /// Where the lines go.
 enum Sink {
     Stderr,

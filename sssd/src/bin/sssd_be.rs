@@ -44,6 +44,7 @@ fn main() -> Result<()> {
         opts.debug_microseconds,
     )?;
     service::init_logging(&domain, &opts, (level != 0).then_some(level), format)?;
+    sssd::backend::krb5::child::configure_logging(opts.logger.clone(), &domain);
     // Every option first, id_provider before the rest: the error names the option at fault.
     if let Err(e) = sssd::domains::check(&cfg, &domain) {
         tracing::error!("domain {domain} cannot be served: {e}");
