@@ -27,7 +27,7 @@ pub fn pam_status_for(err: &Krb5Error) -> i32 {
 }
 
 fn fail(status: i32, msg: impl std::fmt::Display) -> Krb5Reply {
-    eprintln!("krb5_child: {msg}");
+    crate::log::op_failure("run", msg);
     Krb5Reply {
         status,
         messages: Vec::new(),
@@ -64,6 +64,13 @@ pub fn ccname_item(name: &str) -> (u32, Vec<u8>) {
 /// Runs one request. `profile` (the private krb5.conf, if any) is removed before the
 /// privileges are dropped.
 pub fn run(req: &Krb5Request, profile: Option<PrivateProfile>) -> Krb5Reply {
+    crate::log::trace(
+        "run",
+        format!(
+            "{:?} for principal {} (uid {}) in realm {}",
+            req.cmd, req.principal, req.uid, req.realm
+        ),
+    );
     let ccname = match CcName::parse(&req.ccname) {
         Ok(c) => Some(c),
         Err(_) if req.cmd == Krb5Cmd::ChpassPrelim => None,
@@ -100,14 +107,17 @@ pub fn run(req: &Krb5Request, profile: Option<PrivateProfile>) -> Krb5Reply {
             match ctx.change_password(&mut creds, &req.new_password) {
                 Ok((0, _)) => {}
                 Ok((rc, msg)) => {
-                    eprintln!("krb5_child: password change refused (result {rc}): {msg}");
+                    crate::log::op_failure(
+                        "change_password",
+                        format!("password change refused (result {rc}): {msg}"),
+                    );
                     return Krb5Reply {
                         status: status::AUTHTOK_ERR,
                         messages: vec![chpass_error_item(&msg)],
                     };
                 }
                 Err(e) => {
-                    eprintln!("krb5_child: {e}");
+                    crate::log::op_failure("change_password", &e);
                     let st = match pam_status_for(&e) {
                         status::AUTHINFO_UNAVAIL => status::AUTHINFO_UNAVAIL,
                         _ => status::AUTHTOK_ERR,
@@ -222,6 +232,10 @@ fn authenticate(
     if let Err(e) = ctx.store(&name, client, &mut creds) {
         return fail(status::SYSTEM_ERR, e);
     }
+    crate::log::trace(
+        "authenticate",
+        format!("TGT of {} stored in {name}", req.principal),
+    );
     Krb5Reply {
         status: status::SUCCESS,
         messages: vec![ccname_item(&name), times_item(&creds.times())],

@@ -20,6 +20,17 @@ pub fn principal_name(req: &LdapChildRequest) -> Option<String> {
 
 /// Runs one request.
 pub fn run(req: &LdapChildRequest) -> LdapChildReply {
+    crate::log::trace(
+        "run",
+        format!(
+            "TGT for {} from keytab {:?} into {}",
+            principal_name(req)
+                .as_deref()
+                .unwrap_or("the host principal"),
+            req.keytab,
+            req.ccache
+        ),
+    );
     match get_tgt(req) {
         Ok(expire_time) => LdapChildReply {
             result: 0,
@@ -28,7 +39,7 @@ pub fn run(req: &LdapChildRequest) -> LdapChildReply {
             expire_time,
         },
         Err(e) => {
-            eprintln!("ldap_child: {e}");
+            crate::log::op_failure("run", &e);
             LdapChildReply {
                 result: libc::EIO as u32,
                 krb5_error: e.code,

@@ -1,12 +1,13 @@
 //! SSSD's helper programs `krb5_child` and `ldap_child`: they talk MIT libkrb5 so the
 //! backend never blocks on it. Each reads one request on stdin (see
-//! [`sss_proto::child`]), answers on stdout, logs to stderr and exits.
+//! [`sss_proto::child`]), answers on stdout, logs to stderr (see [`log`]) and exits.
 
 pub mod caps;
 pub mod ccache;
 pub mod krb5;
 pub mod krb5_child;
 pub mod ldap_child;
+pub mod log;
 pub mod preload;
 pub mod profile;
 

@@ -8,6 +8,7 @@
 pub mod autofs;
 pub mod child;
 pub mod command;
+pub mod debug;
 pub mod error;
 pub mod header;
 pub mod memcache;

@@ -1,13 +1,16 @@
 //! Logging for every daemon process: SSSD's `debug_level` mapped onto `tracing` levels,
 //! written to stderr or to `/var/log/sssd/<file>` with reopen on `rotateLogs`/SIGHUP.
 
+use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use thiserror::Error;
 use tracing::level_filters::LevelFilter;
+
+pub mod journal;
 
 /// Where log lines go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +19,8 @@ pub enum Logger {
     Stderr,
     /// A file per process in this directory (`--logger=files`).
     Files(PathBuf),
+    /// The systemd journal, through its native socket (`--logger=journald`).
+    Journald,
 }
 
 /// Why logging could not start.
@@ -129,52 +134,356 @@ fn open_log(path: &Path) -> Result<File, LoggingError> {
         })
 }
 
-/// A writer appending to the current log file.
-struct FileWriter(Arc<LogFile>);
-
-impl Write for FileWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self.0.file.lock() {
-            Ok(mut f) => f.write(buf),
-            Err(p) => p.into_inner().write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// How a process is named in shared stderr output: `sssd`, `nss`, `be[LDAP]`.
-fn process_label(service_name: &str) -> String {
+/// How the process is named in its lines: `sssd`, `nss`, `be[LDAP]` (SSSD's
+/// `debug_prg_name`).
+pub fn process_label(service_name: &str) -> String {
     match service_name {
-        "sssd" | "nss" | "pam" => service_name.to_string(),
+        "sssd" | "nss" | "pam" | "sudo" | "ssh" | "autofs" | "ifp" | "pac" => {
+            service_name.to_string()
+        }
         domain => format!("be[{domain}]"),
     }
 }
 
-/// A writer to stderr that prefixes each log line with the process label, so the output
-/// of the monitor and its children can be told apart.
-struct StderrWriter(Arc<str>);
+/// `debug_timestamps` in force (default on).
+static TIMESTAMPS: AtomicBool = AtomicBool::new(true);
+/// `debug_microseconds` in force (default off).
+static MICROSECONDS: AtomicBool = AtomicBool::new(false);
 
-impl Write for StderrWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        // One formatted event arrives as one write; emit it with its prefix in one go.
-        let mut line = Vec::with_capacity(self.0.len() + buf.len());
-        line.extend_from_slice(self.0.as_bytes());
-        line.extend_from_slice(buf);
-        std::io::stderr().lock().write_all(&line)?;
-        Ok(buf.len())
+/// The line layout: with or without the time, with or without its microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineFormat {
+    /// `debug_timestamps`: lines start with `(YYYY-MM-DD HH:MM:SS)`.
+    pub timestamps: bool,
+    /// `debug_microseconds`: the time ends with `:UUUUUU`.
+    pub microseconds: bool,
+}
+
+impl Default for LineFormat {
+    fn default() -> LineFormat {
+        LineFormat {
+            timestamps: true,
+            microseconds: false,
+        }
+    }
+}
+
+impl LineFormat {
+    /// The layout of `section`: the command line's `--debug-timestamps` and
+    /// `--debug-microseconds` (when given) win over the section's `debug_timestamps`
+    /// (default true) and `debug_microseconds` (default false).
+    pub fn resolve(
+        cfg: &crate::config::Config,
+        section: &str,
+        timestamps: Option<bool>,
+        microseconds: Option<bool>,
+    ) -> Result<LineFormat, crate::config::ConfigError> {
+        Ok(LineFormat {
+            timestamps: match timestamps {
+                Some(v) => v,
+                None => cfg.get_bool(section, "debug_timestamps", true)?,
+            },
+            microseconds: match microseconds {
+                Some(v) => v,
+                None => cfg.get_bool(section, "debug_microseconds", false)?,
+            },
+        })
     }
 
-    fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stderr().flush()
+    /// Makes this the layout of this process's lines from now on.
+    pub fn apply(self) {
+        TIMESTAMPS.store(self.timestamps, Ordering::Relaxed);
+        MICROSECONDS.store(self.microseconds, Ordering::Relaxed);
+    }
+
+    /// The layout in force.
+    pub fn current() -> LineFormat {
+        LineFormat {
+            timestamps: TIMESTAMPS.load(Ordering::Relaxed),
+            microseconds: MICROSECONDS.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Parses the `0`/`1` value of `--debug-timestamps` and `--debug-microseconds`.
+pub fn parse_flag(v: &str) -> Option<bool> {
+    match v.trim() {
+        "1" => Some(true),
+        "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// The local time now, broken down (`localtime_r`).
+pub fn local_stamp() -> sss_proto::debug::Stamp {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = libc::time_t::try_from(now.as_secs()).unwrap_or(0);
+    // SAFETY: an all-zero `tm` is valid; localtime_r only writes into it.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are valid for the call.
+    unsafe { libc::localtime_r(&secs, &mut tm) };
+    let u = |v: libc::c_int| u32::try_from(v).unwrap_or(0);
+    sss_proto::debug::Stamp {
+        year: tm.tm_year + 1900,
+        month: u(tm.tm_mon + 1),
+        day: u(tm.tm_mday),
+        hour: u(tm.tm_hour),
+        minute: u(tm.tm_min),
+        second: u(tm.tm_sec),
+        micros: now.subsec_micros(),
+    }
+}
+
+/// The SSSD debug class a `tracing` level is shown with.
+pub fn class_of(level: &tracing::Level) -> u32 {
+    use sss_proto::debug::class;
+    match *level {
+        tracing::Level::ERROR => class::OP_FAILURE,
+        tracing::Level::WARN => class::MINOR,
+        tracing::Level::INFO => class::FUNC,
+        tracing::Level::DEBUG => class::TRACE_FUNC,
+        tracing::Level::TRACE => class::TRACE_INTERNAL,
+    }
+}
+
+/// The last request id handed out in this process.
+static LAST_REQUEST_ID: AtomicU32 = AtomicU32::new(0);
+
+tokio::task_local! {
+    /// The id of the client request the current task works for.
+    static REQUEST_ID: u32;
+}
+
+/// A new request id (`[RID#n]`), never 0.
+pub fn next_request_id() -> u32 {
+    loop {
+        let id = LAST_REQUEST_ID
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_add(1);
+        if id != 0 {
+            return id;
+        }
+    }
+}
+
+/// Runs `fut` as the work for client request `rid`: its lines carry `[RID#rid]` and
+/// [`current_request_id`] gives `rid` (the responders pass it to the backend as the
+/// `cli_id` of `getAccountInfo`, whose lines then carry it too).
+pub async fn with_request_id<F: std::future::Future>(rid: u32, fut: F) -> F::Output {
+    use tracing::Instrument;
+    REQUEST_ID
+        .scope(rid, fut.instrument(tracing::error_span!("request", rid)))
+        .await
+}
+
+/// `fut` with the request id and span of the current task, for a task spawned on its
+/// behalf: its lines carry the same `[CID#n]` and `[RID#n]`.
+pub fn carry_request<F: std::future::Future>(
+    fut: F,
+) -> impl std::future::Future<Output = F::Output> {
+    use tracing::Instrument;
+    let rid = current_request_id();
+    REQUEST_ID.scope(rid, fut.instrument(tracing::Span::current()))
+}
+
+/// The id of the client request the current task works for, or 0.
+pub fn current_request_id() -> u32 {
+    REQUEST_ID.try_with(|id| *id).unwrap_or(0)
+}
+
+/// Where the lines go.
+enum Sink {
+    Stderr,
+    File(Arc<LogFile>),
+    Journal(journal::Journal),
+}
+
+/// The chain ids of a span (`cid` and `rid` fields): every line logged inside it carries
+/// `[CID#n]` and `[RID#n]`.
+#[derive(Debug, Default, Clone, Copy)]
+struct ChainIds {
+    cid: Option<u64>,
+    rid: Option<u64>,
+}
+
+impl tracing::field::Visit for ChainIds {
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        match field.name() {
+            "cid" => self.cid = Some(value),
+            "rid" => self.rid = Some(value),
+            _ => {}
+        }
+    }
+
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        if let Ok(v) = u64::try_from(value) {
+            self.record_u64(field, v);
+        }
+    }
+
+    fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+}
+
+/// The message of an event, then its other fields as ` name=value`.
+#[derive(Default)]
+struct Message {
+    text: String,
+    rest: String,
+}
+
+impl tracing::field::Visit for Message {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.text.push_str(value);
+        } else {
+            let _ = write!(self.rest, " {}={value}", field.name());
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            let _ = write!(self.text, "{value:?}");
+        } else {
+            let _ = write!(self.rest, " {}={value:?}", field.name());
+        }
+    }
+}
+
+/// The `tracing` layer writing SSSD's lines.
+struct SssdLayer {
+    program: String,
+    domain: String,
+    sink: Sink,
+}
+
+impl<S> tracing_subscriber::Layer<S> for SssdLayer
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let mut ids = ChainIds::default();
+        attrs.record(&mut ids);
+        if (ids.cid.is_some() || ids.rid.is_some())
+            && let Some(span) = ctx.span(id)
+        {
+            span.extensions_mut().insert(ids);
+        }
+    }
+
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if let Some(span) = ctx.span(id) {
+            let mut ext = span.extensions_mut();
+            let mut ids = ext.get_mut::<ChainIds>().copied().unwrap_or_default();
+            values.record(&mut ids);
+            ext.replace(ids);
+        }
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        let meta = event.metadata();
+        let mut ids = ChainIds::default();
+        if let Some(scope) = ctx.event_scope(event) {
+            for span in scope.from_root() {
+                if let Some(found) = span.extensions().get::<ChainIds>() {
+                    ids.cid = found.cid.or(ids.cid);
+                    ids.rid = found.rid.or(ids.rid);
+                }
+            }
+        }
+        let mut msg = Message::default();
+        event.record(&mut msg);
+        let mut body = String::with_capacity(msg.text.len() + msg.rest.len() + 32);
+        if let Some(cid) = ids.cid {
+            let _ = write!(body, "[CID#{cid}] ");
+        }
+        if let Some(rid) = ids.rid {
+            let _ = write!(body, "[RID#{rid}] ");
+        }
+        body.push_str(&msg.text);
+        body.push_str(&msg.rest);
+        let function = function_of(meta);
+        let class = class_of(meta.level());
+        if let Sink::Journal(j) = &self.sink {
+            let sent = j.send(&journal::Entry {
+                message: &body,
+                class,
+                program: &self.program,
+                domain: &self.domain,
+                function,
+                file: meta.file().unwrap_or(""),
+                line: meta.line().unwrap_or(0),
+            });
+            if sent.is_ok() {
+                return;
+            }
+        }
+        let fmt = LineFormat::current();
+        let stamp = fmt.timestamps.then(local_stamp);
+        let mut line = String::with_capacity(body.len() + 80);
+        sss_proto::debug::write_prefix(
+            &mut line,
+            stamp.as_ref(),
+            fmt.microseconds,
+            &self.program,
+            function,
+            class,
+        );
+        line.push_str(&body);
+        line.push('\n');
+        // One line, one write: lines of several threads never mix.
+        match &self.sink {
+            Sink::File(log) => {
+                let mut f = log.file.lock().unwrap_or_else(|p| p.into_inner());
+                let _ = f.write_all(line.as_bytes());
+            }
+            Sink::Stderr | Sink::Journal(_) => {
+                let _ = std::io::stderr().lock().write_all(line.as_bytes());
+            }
+        }
+    }
+}
+
+/// What stands for SSSD's function name in a line: the module the event comes from,
+/// without the crate name (`backend::ldap::search`).
+fn function_of(meta: &'static tracing::Metadata<'static>) -> &'static str {
+    let path = meta.module_path().unwrap_or_else(|| meta.target());
+    match path.split_once("::") {
+        Some((_, rest)) => rest,
+        None => path,
     }
 }
 
 /// Installs the global subscriber for `service_name` (see [`log_file_name`]) at
-/// `debug_level` (0-10 or bitmask). The bus broker's own chatter is limited to warnings.
+/// `debug_level` (0-10 or bitmask), with the layout set by [`LineFormat::apply`]. The bus
+/// broker's own chatter is limited to warnings.
 pub fn init(service_name: &str, debug_level: u32, logger: Logger) -> Result<(), LoggingError> {
+    init_as(
+        service_name,
+        &process_label(service_name),
+        debug_level,
+        logger,
+    )
+}
+
+/// [`init`] with an explicit program label (`krb5_child[1234]`).
+pub fn init_as(
+    service_name: &str,
+    program: &str,
+    debug_level: u32,
+    logger: Logger,
+) -> Result<(), LoggingError> {
     use tracing_subscriber::Layer;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
@@ -182,19 +491,9 @@ pub fn init(service_name: &str, debug_level: u32, logger: Logger) -> Result<(), 
     let (targets, handle) = tracing_subscriber::reload::Layer::new(targets_for(debug_level));
     let _ = RELOAD.set(handle);
     CURRENT_LEVEL.store(debug_level_to_mask(debug_level), Ordering::Relaxed);
-    let fmt = tracing_subscriber::fmt::layer().with_target(false);
-    let result = match logger {
-        Logger::Stderr => {
-            use std::io::IsTerminal;
-            let prefix: Arc<str> = Arc::from(format!("[{}] ", process_label(service_name)));
-            tracing_subscriber::registry()
-                .with(
-                    fmt.with_ansi(std::io::stderr().is_terminal())
-                        .with_writer(move || StderrWriter(prefix.clone()))
-                        .with_filter(targets),
-                )
-                .try_init()
-        }
+    let sink = match logger {
+        Logger::Stderr => Sink::Stderr,
+        Logger::Journald => Sink::Journal(journal::Journal::new()),
         Logger::Files(dir) => {
             let path = dir.join(log_file_name(service_name));
             let file = open_log(&path)?;
@@ -203,16 +502,23 @@ pub fn init(service_name: &str, debug_level: u32, logger: Logger) -> Result<(), 
                 file: Mutex::new(file),
             });
             let _ = LOG_FILE.set(shared.clone());
-            tracing_subscriber::registry()
-                .with(
-                    fmt.with_ansi(false)
-                        .with_writer(move || FileWriter(shared.clone()))
-                        .with_filter(targets),
-                )
-                .try_init()
+            Sink::File(shared)
         }
     };
-    result.map_err(|_| LoggingError::AlreadyInitialised)
+    let domain = if program.starts_with("be[") {
+        service_name.to_string()
+    } else {
+        String::new()
+    };
+    let layer = SssdLayer {
+        program: program.to_string(),
+        domain,
+        sink,
+    };
+    tracing_subscriber::registry()
+        .with(layer.with_filter(targets))
+        .try_init()
+        .map_err(|_| LoggingError::AlreadyInitialised)
 }
 
 /// The filter for `debug_level`. The bus broker's and zbus's own chatter is limited.
@@ -308,6 +614,28 @@ mod tests {
         assert_eq!(parse_debug_level(" 6 "), Ok(6));
         assert!(parse_debug_level("lots").is_err());
         assert!(parse_debug_level("0xZZ").is_err());
+    }
+
+    #[test]
+    fn line_format_resolves_command_line_over_section() {
+        let cfg = crate::config::Config::parse(
+            "[nss]\ndebug_timestamps = false\ndebug_microseconds = true\n",
+            "t.conf",
+        )
+        .unwrap();
+        let f = LineFormat::resolve(&cfg, "nss", None, None).unwrap();
+        assert!(!f.timestamps && f.microseconds);
+        let f = LineFormat::resolve(&cfg, "nss", Some(true), Some(false)).unwrap();
+        assert!(f.timestamps && !f.microseconds);
+        assert_eq!(
+            LineFormat::resolve(&cfg, "pam", None, None).unwrap(),
+            LineFormat::default()
+        );
+        assert_eq!(class_of(&tracing::Level::DEBUG), 0x0400);
+        assert_eq!(parse_flag("1"), Some(true));
+        assert_eq!(parse_flag("x"), None);
+        assert_eq!(process_label("sudo"), "sudo");
+        assert_eq!(process_label("LDAP"), "be[LDAP]");
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! use sssd::service;
 //! fn main() -> anyhow::Result<()> {
 //!     let opts = service::ChildOptions::from_args()?; // sets _SSS_LOOPS=NO first
-//!     service::init_logging("nss", &opts, None)?;      // sssd_nss.log with --logger=files
+//!     let format = sssd::logging::LineFormat::default();
+//!     service::init_logging("nss", &opts, None, format)?; // sssd_nss.log (--logger=files)
 //!     let rt = tokio::runtime::Runtime::new()?;
 //!     rt.block_on(async {
 //!         // ... connect to the bus, serve interfaces, sbus::register_service(..) ...
@@ -73,10 +74,11 @@ pub fn paths_from_env() -> Paths {
     paths
 }
 
-/// Parses a `--logger` value; `journald` is accepted and logs to stderr.
+/// Parses a `--logger` value.
 pub fn parse_logger(value: &str, paths: &Paths) -> Result<Logger, UsageError> {
     match value {
-        "stderr" | "journald" => Ok(Logger::Stderr),
+        "stderr" => Ok(Logger::Stderr),
+        "journald" => Ok(Logger::Journald),
         "files" => Ok(Logger::Files(paths.log.clone())),
         other => Err(UsageError(format!(
             "--logger={other}: expected stderr, files or journald"
@@ -103,6 +105,10 @@ pub struct ChildOptions {
     /// `--socket-activated`: adopt the listening sockets passed with `LISTEN_FDS` and exit
     /// when idle (responders).
     pub socket_activated: bool,
+    /// `--debug-timestamps=0|1`, when given.
+    pub debug_timestamps: Option<bool>,
+    /// `--debug-microseconds=0|1`, when given.
+    pub debug_microseconds: Option<bool>,
 }
 
 impl ChildOptions {
@@ -116,8 +122,7 @@ impl ChildOptions {
         )?)
     }
 
-    /// Parses `args` (without the program name). `--debug-timestamps` and
-    /// `--debug-microseconds` are accepted and ignored; `--uid` and `--gid` go together.
+    /// Parses `args` (without the program name); `--uid` and `--gid` go together.
     pub fn parse<I: IntoIterator<Item = String>>(
         args: I,
         paths: Paths,
@@ -131,6 +136,8 @@ impl ChildOptions {
             paths,
             run_as: None,
             socket_activated: false,
+            debug_timestamps: None,
+            debug_microseconds: None,
         };
         let (mut uid, mut gid) = (None, None);
         while let Some(opt) = a.next_option() {
@@ -153,7 +160,14 @@ impl ChildOptions {
                     *(if opt == "--uid" { &mut uid } else { &mut gid }) = Some(n);
                 }
                 "--debug-timestamps" | "--debug-microseconds" => {
-                    a.value()?;
+                    let v = a.value()?;
+                    let on = logging::parse_flag(&v)
+                        .ok_or_else(|| UsageError(format!("{opt}: expected 0 or 1, got {v:?}")))?;
+                    *(if opt == "--debug-timestamps" {
+                        &mut opts.debug_timestamps
+                    } else {
+                        &mut opts.debug_microseconds
+                    }) = Some(on);
                 }
                 "--socket-activated" => {
                     a.no_value()?;
@@ -183,12 +197,15 @@ impl ChildOptions {
     }
 }
 
-/// Starts logging for `service_name` (the domain name for a backend, `nss`, `pam`).
+/// Starts logging for `service_name` (the domain name for a backend, `nss`, `pam`), with
+/// the line layout `format` (see [`logging::LineFormat::resolve`]).
 pub fn init_logging(
     service_name: &str,
     opts: &ChildOptions,
     config_level: Option<u32>,
+    format: logging::LineFormat,
 ) -> Result<(), ServiceError> {
+    format.apply();
     if let Logger::Files(dir) = &opts.logger {
         // Best effort: the open below reports a clear error when this did not help.
         let _ = std::fs::create_dir_all(dir);
@@ -280,6 +297,27 @@ mod tests {
         assert_eq!(o.run_as, Some(RunAs::ROOT));
         assert!(!o.socket_activated);
         assert!(parse(&["--socket-activated"]).unwrap().socket_activated);
+    }
+
+    #[test]
+    fn line_layout_flags_and_journald() {
+        let o = parse(&[
+            "--debug-timestamps=0",
+            "--debug-microseconds",
+            "1",
+            "--logger=journald",
+        ])
+        .unwrap();
+        assert_eq!(o.debug_timestamps, Some(false));
+        assert_eq!(o.debug_microseconds, Some(true));
+        assert_eq!(o.logger, Logger::Journald);
+        assert_eq!(parse(&[]).unwrap().debug_timestamps, None);
+        assert!(
+            parse(&["--debug-timestamps=yes"])
+                .unwrap_err()
+                .0
+                .contains("0 or 1")
+        );
     }
 
     #[test]

@@ -308,13 +308,13 @@ fn debug_level_10_logs_everything_and_0_only_fatal_failures() {
     let be = read_log(&ns, "sssd_LDAP.log");
     assert!(
         be.lines()
-            .any(|l| l.contains("DEBUG") && l.contains("getAccountInfo")),
+            .any(|l| l.contains("(0x0400): ") && l.contains("getAccountInfo")),
         "debug_level = 10 in the domain: {be}"
     );
     let nss = read_log(&ns, "sssd_nss.log");
     assert!(
         !nss.lines()
-            .any(|l| l.contains(" INFO ") || l.contains("DEBUG")),
+            .any(|l| l.contains("(0x0200): ") || l.contains("(0x0400): ")),
         "debug_level = 0 in [nss]: {nss}"
     );
 }

@@ -22,7 +22,18 @@ use sssd_tests::sssd::{Sssd, SssdConf};
 use sssd_tests::stage;
 
 /// The monitor's command line with info-level logs (the tests read the log files).
-const VERBOSE_ARGV: &[&str] = &["/usr/sbin/sssd", "-i", "-d", "0x03f0", "--logger=files"];
+/// Lines carry their time to the microsecond, in UTC (`TZ=UTC0`) so that they compare
+/// with this process's clock.
+const VERBOSE_ARGV: &[&str] = &[
+    "/usr/bin/env",
+    "TZ=UTC0",
+    "/usr/sbin/sssd",
+    "-i",
+    "-d",
+    "0x03f0",
+    "--debug-microseconds=1",
+    "--logger=files",
+];
 
 /// The backend's log file (domain `LDAP`).
 const BE_LOG: &str = "sssd_LDAP.log";
@@ -57,19 +68,17 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// The time of a log line (`2026-12-06T02:20:10.123456Z ...`), in Unix seconds.
+/// The time of a log line (`(2026-12-06  2:20:10:123456): [be[LDAP]] ...`, UTC), in Unix
+/// seconds.
 fn line_time(line: &str) -> Option<f64> {
-    let stamp = line.split_whitespace().next()?.strip_suffix('Z')?;
-    let (date, time) = stamp.split_once('T')?;
+    let stamp = line.strip_prefix('(')?.split_once("): ")?.0;
+    let (date, time) = stamp.split_once(' ')?;
     let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
     let (y, mo, da) = (d.next()??, d.next()??, d.next()??);
-    let mut t = time.split(':');
-    let (h, mi) = (
-        t.next()?.parse::<f64>().ok()?,
-        t.next()?.parse::<f64>().ok()?,
-    );
-    let s = t.next()?.parse::<f64>().ok()?;
-    Some(days_from_civil(y, mo, da) as f64 * 86_400.0 + h * 3600.0 + mi * 60.0 + s)
+    let mut t = time.trim_start().split(':').map(|p| p.parse::<f64>().ok());
+    let (h, mi, s) = (t.next()??, t.next()??, t.next()??);
+    let micros = t.next().flatten().unwrap_or(0.0);
+    Some(days_from_civil(y, mo, da) as f64 * 86_400.0 + h * 3600.0 + mi * 60.0 + s + micros / 1e6)
 }
 
 /// Lines of `text` containing `needle`, with their times.
@@ -104,11 +113,11 @@ fn getent(ns: &Namespace, db: &str, name: &str) -> Option<String> {
 #[test]
 fn line_times_parse() {
     assert_eq!(
-        line_time("1970-01-02T00:00:01.500000Z  INFO x"),
+        line_time("(1970-01-02  0:00:01:500000): [be[LDAP]] [f] (0x0200): x"),
         Some(86_401.5)
     );
     assert_eq!(
-        line_time("2026-12-06T02:20:10.000000Z  WARN y"),
+        line_time("(2026-12-06  2:20:10): [be[LDAP]] [f] (0x0080): y"),
         Some(1_796_523_610.0)
     );
     assert_eq!(line_time("garbage"), None);

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use sss_proto::child::{LdapChildReply, decode_ldap_request, encode_ldap_reply};
-use sssd_helpers::{ldap_child, read_stdin, send_reply, use_private_profile};
+use sssd_helpers::{ldap_child, log, read_stdin, send_reply, use_private_profile};
 
 /// Every freed heap block is wiped: keytab keys pass through this process.
 #[global_allocator]
@@ -20,14 +20,15 @@ fn failure() -> LdapChildReply {
 fn main() -> ExitCode {
     // SAFETY: called first, while single-threaded.
     unsafe { libc::umask(0o077) };
+    log::init("ldap_child");
     let reply = match read_stdin() {
         Err(e) => {
-            eprintln!("ldap_child: cannot read the request from stdin: {e}");
+            log::op_failure("main", format!("cannot read the request from stdin: {e}"));
             failure()
         }
         Ok(buf) => match decode_ldap_request(&buf) {
             Err(e) => {
-                eprintln!("ldap_child: malformed request from the backend: {e}");
+                log::op_failure("main", format!("malformed request from the backend: {e}"));
                 failure()
             }
             Ok(req) => match use_private_profile("ldap_child", &req.realm, &req.kdcs, &[]) {
@@ -37,7 +38,7 @@ fn main() -> ExitCode {
                     reply
                 }
                 Err(e) => {
-                    eprintln!("{e}");
+                    log::op_failure("main", &e);
                     failure()
                 }
             },
@@ -46,7 +47,7 @@ fn main() -> ExitCode {
     match send_reply(&encode_ldap_reply(&reply)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ldap_child: cannot write the reply: {e}");
+            log::op_failure("main", format!("cannot write the reply: {e}"));
             ExitCode::FAILURE
         }
     }

@@ -112,6 +112,13 @@ fn run(mut opts: MonitorOptions) -> anyhow::Result<()> {
     if let Logger::Files(dir) = &opts.logger {
         std::fs::create_dir_all(dir).with_context(|| format!("log directory {}", dir.display()))?;
     }
+    logging::LineFormat::resolve(
+        &config,
+        "sssd",
+        opts.debug_timestamps,
+        opts.debug_microseconds,
+    )?
+    .apply();
     logging::init("sssd", level, opts.logger.clone())?;
     // At error level, so that the default debug_level shows them.
     for w in &warnings {

@@ -37,7 +37,14 @@ fn main() -> Result<()> {
         privilege::user::become_user(who, privilege::HELPER_CAPS)?;
     }
     let level = options::debug_level(&cfg, &format!("domain/{domain}"))?;
-    service::init_logging(&domain, &opts, (level != 0).then_some(level))?;
+    let format = sssd::logging::LineFormat::resolve(
+        &cfg,
+        &format!("domain/{domain}"),
+        opts.debug_timestamps,
+        opts.debug_microseconds,
+    )?;
+    service::init_logging(&domain, &opts, (level != 0).then_some(level), format)?;
+    sssd::backend::krb5::child::configure_logging(opts.logger.clone(), &domain);
     // Every option first, id_provider before the rest: the error names the option at fault.
     if let Err(e) = sssd::domains::check(&cfg, &domain) {
         tracing::error!("domain {domain} cannot be served: {e}");

@@ -65,6 +65,12 @@ pub fn command_line(kind: &ChildKind, opts: &MonitorOptions) -> (PathBuf, Vec<St
         args.push("-d".to_string());
         args.push(format!("{level:#06x}"));
     }
+    if let Some(on) = opts.debug_timestamps {
+        args.push(format!("--debug-timestamps={}", u8::from(on)));
+    }
+    if let Some(on) = opts.debug_microseconds {
+        args.push(format!("--debug-microseconds={}", u8::from(on)));
+    }
     args.push(opts.logger_arg().to_string());
     if opts.config_file != opts.paths.config_file {
         args.push("-c".to_string());
@@ -312,6 +318,8 @@ mod tests {
             logger: Logger::Files(paths.log.clone()),
             paths,
             run_as: None,
+            debug_timestamps: None,
+            debug_microseconds: None,
         }
     }
 
@@ -331,6 +339,22 @@ mod tests {
             command_line(&ChildKind::Responder("nss".into()), &opts(None, "/x.conf"));
         assert_eq!(prog, PathBuf::from("/r/usr/libexec/sssd/sssd_nss"));
         assert_eq!(args, ["--logger=files", "-c", "/x.conf"]);
+    }
+
+    #[test]
+    fn line_layout_flags_are_passed_on() {
+        let mut o = opts(None, "/r/etc/sssd/sssd.conf");
+        o.debug_timestamps = Some(false);
+        o.debug_microseconds = Some(true);
+        let (_, args) = command_line(&ChildKind::Responder("nss".into()), &o);
+        assert_eq!(
+            args,
+            [
+                "--debug-timestamps=0",
+                "--debug-microseconds=1",
+                "--logger=files"
+            ]
+        );
     }
 
     #[test]

@@ -36,11 +36,16 @@ pub struct MonitorOptions {
     /// `[sssd] user` (from the configuration, not the command line): the user the children
     /// run as; `None` keeps them root.
     pub run_as: Option<RunAs>,
+    /// `--debug-timestamps=0|1`, when given (passed on to every child).
+    pub debug_timestamps: Option<bool>,
+    /// `--debug-microseconds=0|1`, when given (passed on to every child).
+    pub debug_microseconds: Option<bool>,
 }
 
 /// Short usage text.
 pub const USAGE: &str = "Usage: sssd [-i|--interactive] [-D|--daemon] [-c|--config FILE] \
-[-d|--debug-level LEVEL] [--logger=stderr|files] [--version]";
+[-d|--debug-level LEVEL] [--debug-timestamps=0|1] [--debug-microseconds=0|1] \
+[--logger=stderr|files|journald] [--version]";
 
 /// Parses the monitor's arguments (without the program name).
 pub fn parse<I: IntoIterator<Item = String>>(args: I, paths: Paths) -> Result<Command, UsageError> {
@@ -50,6 +55,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I, paths: Paths) -> Result<Co
     let mut config_file = paths.config_file.clone();
     let mut debug_level = None;
     let mut logger = None;
+    let (mut debug_timestamps, mut debug_microseconds) = (None, None);
     while let Some(opt) = a.next_option() {
         match opt.as_str() {
             "-i" | "--interactive" => {
@@ -70,7 +76,14 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I, paths: Paths) -> Result<Co
             }
             "--logger" => logger = Some(parse_logger(&a.value()?, &paths)?),
             "--debug-timestamps" | "--debug-microseconds" => {
-                a.value()?;
+                let v = a.value()?;
+                let on = logging::parse_flag(&v)
+                    .ok_or_else(|| UsageError(format!("{opt}: expected 0 or 1, got {v:?}")))?;
+                *(if opt == "--debug-timestamps" {
+                    &mut debug_timestamps
+                } else {
+                    &mut debug_microseconds
+                }) = Some(on);
             }
             "--version" => return Ok(Command::Version),
             "-h" | "--help" | "-?" => return Ok(Command::Help),
@@ -97,6 +110,8 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I, paths: Paths) -> Result<Co
         logger,
         paths,
         run_as: None,
+        debug_timestamps,
+        debug_microseconds,
     })))
 }
 
@@ -106,6 +121,7 @@ impl MonitorOptions {
         match self.logger {
             Logger::Stderr => "--logger=stderr",
             Logger::Files(_) => "--logger=files",
+            Logger::Journald => "--logger=journald",
         }
     }
 }

@@ -70,7 +70,7 @@ impl DataProvider {
         extra: String,
         cli_id: u32,
     ) -> (u16, u32, String) {
-        let reply =
+        let work = async {
             match parse_account_request(dp_flags, entry_type, &filter, &domain, &extra, cli_id) {
                 Ok(req) => {
                     tracing::debug!(
@@ -86,7 +86,17 @@ impl DataProvider {
                     tracing::warn!("getAccountInfo rejected: {}", reply.message);
                     reply
                 }
-            };
+            }
+        };
+        // Our responders send their request id as `cli_id`: the lines for this call carry
+        // the `[RID#n]` of the client request that caused it.
+        let reply = if cli_id != 0 {
+            use tracing::Instrument;
+            work.instrument(tracing::error_span!("dp_request", rid = u64::from(cli_id)))
+                .await
+        } else {
+            work.await
+        };
         (reply.dp_error, reply.error, reply.message)
     }
 
@@ -107,6 +117,7 @@ impl DataProvider {
         tokens: zbus::OwnedFd,
         cli_pid: u32,
         cli_flags: u32,
+        cli_id: u32,
     ) -> PamWireReply {
         let (authtok, new_authtok) = match super::pam::read_tokens(tokens.as_fd()) {
             Ok(t) => t,
@@ -130,13 +141,24 @@ impl DataProvider {
             new_authtok,
             cli_pid,
             cli_flags,
+            cli_id,
         };
         if req.domain.is_empty() || req.user.is_empty() {
             tracing::warn!("pamHandler rejected: empty domain or user in {req:?}");
             return (sss_proto::pam::status::SYSTEM_ERR, Vec::new());
         }
-        tracing::debug!("pamHandler {req:?}");
-        let result = self.handler.pam_handler(req).await;
+        let work = async {
+            tracing::debug!("pamHandler {req:?}");
+            self.handler.pam_handler(req).await
+        };
+        // The lines for this call carry the `[RID#n]` of the PAM request that caused it.
+        let result = if cli_id != 0 {
+            use tracing::Instrument;
+            work.instrument(tracing::error_span!("dp_request", rid = u64::from(cli_id)))
+                .await
+        } else {
+            work.await
+        };
         (result.pam_status, result.items)
     }
 }

@@ -184,7 +184,8 @@ pub struct AccountRequest {
     pub domain: String,
     /// Extra qualifier (unused so far, empty).
     pub extra: String,
-    /// Client id, for logs.
+    /// Client id, for logs: our responders send the id of the client request that asks
+    /// (`[RID#n]` in both processes' lines); 0 when there is none.
     pub cli_id: u32,
 }
 

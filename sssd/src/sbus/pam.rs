@@ -2,7 +2,7 @@
 //! resolved user, answered with a PAM status and response items.
 //!
 //! D-Bus signature: `pamHandler(q cmd, s domain, s user, s service, s tty, s ruser, s rhost,
-//! u authtok_type, u newauthtok_type, h tokens, u cli_pid, u cli_flags)
+//! u authtok_type, u newauthtok_type, h tokens, u cli_pid, u cli_flags, u cli_id)
 //! -> (i pam_status, a(uay) items)`.
 //!
 //! The tokens never enter a D-Bus message: zbus serializes and receives messages in buffers
@@ -47,6 +47,9 @@ pub struct PamForward {
     pub cli_pid: u32,
     /// The client's `PAM_CLI_FLAGS_*`.
     pub cli_flags: u32,
+    /// The responder's request id, for logs (`[RID#n]` in both processes' lines); 0 when
+    /// there is none.
+    pub cli_id: u32,
 }
 
 impl std::fmt::Debug for PamForward {
@@ -65,6 +68,7 @@ impl std::fmt::Debug for PamForward {
             .field("new_authtok", &"<redacted>")
             .field("cli_pid", &self.cli_pid)
             .field("cli_flags", &format_args!("{:#x}", self.cli_flags))
+            .field("cli_id", &self.cli_id)
             .finish()
     }
 }
@@ -101,6 +105,7 @@ pub(crate) type PamWireArgs<'a> = (
     u32,
     u32,
     zbus::Fd<'a>,
+    u32,
     u32,
     u32,
 );
@@ -196,6 +201,7 @@ impl PamForward {
             zbus::Fd::from(tokens.as_fd()),
             self.cli_pid,
             self.cli_flags,
+            self.cli_id,
         )
     }
 }

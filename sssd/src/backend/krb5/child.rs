@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use thiserror::Error;
@@ -50,12 +50,78 @@ pub enum ChildError {
     },
 }
 
-/// Starts `program` with piped stdin, stdout and stderr, killed when dropped.
+/// Where the helpers log, and for which domain (set once by `sssd_be`).
+static LOGGING: OnceLock<(crate::logging::Logger, String)> = OnceLock::new();
+
+/// Makes every helper started from now on log as SSSD's do: at this process's debug level
+/// and line layout, tagged with `domain`; with `--logger=files` into
+/// `<log dir>/<helper>.log` (`krb5_child.log`, `ldap_child.log`), with `stderr` to this
+/// process's standard error, with `journald` to the journal. Until this is called, a
+/// helper's standard error is read and logged by this process.
+pub fn configure_logging(logger: crate::logging::Logger, domain: &str) {
+    let _ = LOGGING.set((logger, domain.to_string()));
+}
+
+/// The logging options passed to a helper (see [`configure_logging`]).
+pub fn log_args(logger: &crate::logging::Logger, domain: &str) -> Vec<String> {
+    use crate::logging::{LineFormat, Logger, current_debug_level};
+    let format = LineFormat::current();
+    vec![
+        format!("--debug-level={:#06x}", current_debug_level()),
+        format!("--debug-timestamps={}", u8::from(format.timestamps)),
+        format!("--debug-microseconds={}", u8::from(format.microseconds)),
+        match logger {
+            Logger::Stderr => "--logger=stderr",
+            Logger::Files(_) => "--logger=files",
+            Logger::Journald => "--logger=journald",
+        }
+        .to_string(),
+        format!("--domain={domain}"),
+    ]
+}
+
+/// The standard error of a helper: its log file, this process's standard error, or a
+/// pipe this process reads (see [`configure_logging`]).
+fn helper_stderr(program: &Path) -> Stdio {
+    use crate::logging::Logger;
+    match LOGGING.get() {
+        Some((Logger::Files(dir), _)) => {
+            let name = program
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "child".to_string());
+            let path = dir.join(format!("{name}.log"));
+            use std::os::unix::fs::OpenOptionsExt;
+            match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(&path)
+            {
+                Ok(f) => Stdio::from(f),
+                Err(e) => {
+                    tracing::warn!("cannot open {}: {e}", path.display());
+                    Stdio::piped()
+                }
+            }
+        }
+        Some(_) => Stdio::inherit(),
+        None => Stdio::piped(),
+    }
+}
+
+/// Starts `program` with piped stdin and stdout, killed when dropped; its standard error
+/// as [`helper_stderr`] says.
 fn spawn(program: &Path) -> Result<Child, ChildError> {
+    let args = LOGGING
+        .get()
+        .map(|(logger, domain)| log_args(logger, domain))
+        .unwrap_or_default();
     Command::new(program)
+        .args(&args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(helper_stderr(program))
         .env_remove("KRB5CCNAME")
         .kill_on_drop(true)
         .spawn()

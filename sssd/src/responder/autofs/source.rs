@@ -32,7 +32,7 @@ pub fn refresh_request(domain: &str, map: &str) -> AccountRequest {
         filter: Filter::Name(map.to_string()),
         domain: domain.to_string(),
         extra: String::new(),
-        cli_id: 0,
+        cli_id: crate::logging::current_request_id(),
     }
 }
 

@@ -148,7 +148,9 @@ impl CacheReq {
         let inflight = self.inflight.clone();
         let timeout = self.settings.dp_timeout;
         let domain = self.dom_name(d).to_string();
-        tokio::spawn(async move {
+        // The refresh runs for the request that started it: its lines and the backend's
+        // carry that request's id.
+        tokio::spawn(crate::logging::carry_request(async move {
             let fut = source.refresh(&key.1);
             let st = match tokio::time::timeout(timeout, fut).await {
                 Ok(st) => st,
@@ -164,7 +166,7 @@ impl CacheReq {
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(&key);
             let _ = tx.send(Some(st));
-        });
+        }));
         rx
     }
 

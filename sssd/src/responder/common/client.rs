@@ -350,7 +350,17 @@ pub async fn run_client<H: CommandHandler>(
                 peer,
                 version: v,
             };
-            handler.handle(&mut conn, &info, h.cmd, body).await
+            let rid = crate::logging::next_request_id();
+            let work = async {
+                tracing::debug!(
+                    "command {:#06x} from uid {} pid {:?}",
+                    h.cmd,
+                    peer.uid,
+                    peer.pid
+                );
+                handler.handle(&mut conn, &info, h.cmd, body).await
+            };
+            crate::logging::with_request_id(rid, work).await
         } else {
             client_warning(|n| {
                 tracing::warn!(

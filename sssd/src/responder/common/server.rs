@@ -188,14 +188,20 @@ pub async fn serve<H: CommandHandler>(
         }
         match admission.admit(next_id, peer.uid, privileged_socket) {
             Ok(ticket) => {
-                tokio::spawn(run_client(
-                    handler.clone(),
-                    settings.clone(),
-                    stream,
-                    next_id,
-                    peer,
-                    ticket,
-                ));
+                use tracing::Instrument;
+                // Every line about this client carries `[CID#n]`.
+                let span = tracing::error_span!("client", cid = next_id);
+                tokio::spawn(
+                    run_client(
+                        handler.clone(),
+                        settings.clone(),
+                        stream,
+                        next_id,
+                        peer,
+                        ticket,
+                    )
+                    .instrument(span),
+                );
             }
             Err(why) => {
                 if let Some(held_back) = refuse_warn.allow(Instant::now()) {

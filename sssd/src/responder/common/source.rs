@@ -93,7 +93,7 @@ impl Query {
             filter,
             domain: domain.to_string(),
             extra,
-            cli_id: 0,
+            cli_id: crate::logging::current_request_id(),
         }
     }
 }
@@ -312,6 +312,12 @@ impl DomainSource for CacheSource {
 
     fn refresh(&self, q: &Query) -> BoxFuture<DpStatus> {
         let req = q.account_request(&self.domain);
+        tracing::debug!(
+            "asking the backend of {}: {:?} {}",
+            req.domain,
+            req.entry_type,
+            req.filter.to_wire()
+        );
         let dp = self.dp.clone();
         let timeout = self.timeout;
         Box::pin(async move {

@@ -106,7 +106,13 @@ pub fn init(section: &str) -> Result<(ChildOptions, Config), StartupError> {
         .get(section, "debug_level")
         .or_else(|| cfg.get(section, "debug"))
         .and_then(|v| crate::logging::parse_debug_level(v).ok());
-    service::init_logging(section, &opts, level)?;
+    let format = crate::logging::LineFormat::resolve(
+        &cfg,
+        section,
+        opts.debug_timestamps,
+        opts.debug_microseconds,
+    )?;
+    service::init_logging(section, &opts, level, format)?;
     raise_fd_limit(&cfg, section)?;
     Ok((opts, cfg))
 }

@@ -281,5 +281,6 @@ pub fn forward_of(cmd: u32, domain: &str, user: &str, req: &mut PamRequest) -> P
         new_authtok,
         cli_pid: req.cli_pid.unwrap_or_default(),
         cli_flags: req.flags.unwrap_or_default(),
+        cli_id: crate::logging::current_request_id(),
     }
 }

@@ -134,7 +134,7 @@ pub fn host_request(domain: &str, name: &str, alias: Option<&str>) -> AccountReq
         filter: Filter::Name(name.to_string()),
         domain: domain.to_string(),
         extra: alias.unwrap_or_default().to_string(),
-        cli_id: 0,
+        cli_id: crate::logging::current_request_id(),
     }
 }
 

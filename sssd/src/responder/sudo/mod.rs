@@ -100,7 +100,7 @@ impl SudoResponder {
             filter: Filter::Name(user.to_string()),
             domain: domain.to_string(),
             extra: String::new(),
-            cli_id: 0,
+            cli_id: crate::logging::current_request_id(),
         };
         match dp.get_account_info(&req, self.dp_timeout).await {
             Ok(r) if r.dp_error == crate::sbus::DP_ERR_OK => {}
