@@ -117,28 +117,6 @@ fn config() -> &'static LogConfig {
     CONFIG.get_or_init(|| LogConfig::from_args("helper", std::iter::empty()))
 }
 
-/// The local time now.
-fn now() -> Stamp {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = libc::time_t::try_from(t.as_secs()).unwrap_or(0);
-    // SAFETY: an all-zero `tm` is valid; localtime_r only writes into it.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: both pointers are valid for the call.
-    unsafe { libc::localtime_r(&secs, &mut tm) };
-    let u = |v: libc::c_int| u32::try_from(v).unwrap_or(0);
-    Stamp {
-        year: tm.tm_year + 1900,
-        month: u(tm.tm_mon + 1),
-        day: u(tm.tm_mday),
-        hour: u(tm.tm_hour),
-        minute: u(tm.tm_min),
-        second: u(tm.tm_sec),
-        micros: t.subsec_micros(),
-    }
-}
-
 /// The line for `message` (without its newline).
 pub fn format_line(
     c: &LogConfig,
@@ -175,7 +153,7 @@ pub fn log(function: &str, level: u32, message: &str) {
     if c.journald && journal(c, function, level, message).is_ok() {
         return;
     }
-    let stamp = c.timestamps.then(now);
+    let stamp = c.timestamps.then(Stamp::now_local);
     let mut line = format_line(c, stamp.as_ref(), function, level, message);
     line.push('\n');
     let _ = std::io::stderr().lock().write_all(line.as_bytes());

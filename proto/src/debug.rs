@@ -53,6 +53,30 @@ pub struct Stamp {
     pub micros: u32,
 }
 
+impl Stamp {
+    /// The local time now (`localtime_r`, so `TZ` applies).
+    pub fn now_local() -> Stamp {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let secs = libc::time_t::try_from(now.as_secs()).unwrap_or(0);
+        // SAFETY: an all-zero `tm` is valid; localtime_r only writes into it.
+        let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+        // SAFETY: both pointers are valid for the call.
+        unsafe { libc::localtime_r(&secs, &mut tm) };
+        let u = |v: libc::c_int| u32::try_from(v).unwrap_or(0);
+        Stamp {
+            year: tm.tm_year + 1900,
+            month: u(tm.tm_mon + 1),
+            day: u(tm.tm_mday),
+            hour: u(tm.tm_hour),
+            minute: u(tm.tm_min),
+            second: u(tm.tm_sec),
+            micros: now.subsec_micros(),
+        }
+    }
+}
+
 /// Writes the start of a line up to the message: the time (`stamp`, with its microseconds
 /// when `micros`), the program (`be[LDAP]`, `nss`, `krb5_child[1234]`), the function and
 /// the debug class, as SSSD 2.8 lays them out.

@@ -214,28 +214,6 @@ pub fn parse_flag(v: &str) -> Option<bool> {
     }
 }
 
-/// The local time now, broken down (`localtime_r`).
-pub fn local_stamp() -> sss_proto::debug::Stamp {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = libc::time_t::try_from(now.as_secs()).unwrap_or(0);
-    // SAFETY: an all-zero `tm` is valid; localtime_r only writes into it.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: both pointers are valid for the call.
-    unsafe { libc::localtime_r(&secs, &mut tm) };
-    let u = |v: libc::c_int| u32::try_from(v).unwrap_or(0);
-    sss_proto::debug::Stamp {
-        year: tm.tm_year + 1900,
-        month: u(tm.tm_mon + 1),
-        day: u(tm.tm_mday),
-        hour: u(tm.tm_hour),
-        minute: u(tm.tm_min),
-        second: u(tm.tm_sec),
-        micros: now.subsec_micros(),
-    }
-}
-
 /// The SSSD debug class a `tracing` level is shown with.
 pub fn class_of(level: &tracing::Level) -> u32 {
     use sss_proto::debug::class;
@@ -430,7 +408,7 @@ where
             }
         }
         let fmt = LineFormat::current();
-        let stamp = fmt.timestamps.then(local_stamp);
+        let stamp = fmt.timestamps.then(sss_proto::debug::Stamp::now_local);
         let mut line = String::with_capacity(body.len() + 80);
         sss_proto::debug::write_prefix(
             &mut line,

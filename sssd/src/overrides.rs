@@ -235,14 +235,37 @@ fn read_lines(path: &Path) -> std::io::Result<Vec<String>> {
     }
 }
 
-fn read_users(path: &Path) -> std::io::Result<Vec<UserOverride>> {
+/// Where a stored override names its object: the original name and the domain.
+trait Stored {
+    fn place(&mut self, orig: String, domain: String);
+}
+
+impl Stored for UserOverride {
+    fn place(&mut self, orig: String, domain: String) {
+        self.orig = orig;
+        self.domain = domain;
+    }
+}
+
+impl Stored for GroupOverride {
+    fn place(&mut self, orig: String, domain: String) {
+        self.orig = orig;
+        self.domain = domain;
+    }
+}
+
+/// The overrides stored in `path`, read with `parse` (a line: `name@domain` and the
+/// override); lines that cannot be read are logged and skipped.
+fn read_stored<T: Stored>(
+    path: &Path,
+    parse: fn(&str) -> Result<(String, T), FormatError>,
+) -> std::io::Result<Vec<T>> {
     let mut out = Vec::new();
     for l in read_lines(path)? {
-        match parse_user_line(&l) {
+        match parse(&l) {
             Ok((input, mut o)) => match split_stored(&input) {
                 Some((n, d)) => {
-                    o.orig = n;
-                    o.domain = d;
+                    o.place(n, d);
                     out.push(o);
                 }
                 None => tracing::warn!("{}: no domain in {input:?}", path.display()),
@@ -253,22 +276,12 @@ fn read_users(path: &Path) -> std::io::Result<Vec<UserOverride>> {
     Ok(out)
 }
 
+fn read_users(path: &Path) -> std::io::Result<Vec<UserOverride>> {
+    read_stored(path, parse_user_line)
+}
+
 fn read_groups(path: &Path) -> std::io::Result<Vec<GroupOverride>> {
-    let mut out = Vec::new();
-    for l in read_lines(path)? {
-        match parse_group_line(&l) {
-            Ok((input, mut o)) => match split_stored(&input) {
-                Some((n, d)) => {
-                    o.orig = n;
-                    o.domain = d;
-                    out.push(o);
-                }
-                None => tracing::warn!("{}: no domain in {input:?}", path.display()),
-            },
-            Err(FormatError(m)) => tracing::warn!("{}: {m}", path.display()),
-        }
-    }
-    Ok(out)
+    read_stored(path, parse_group_line)
 }
 
 /// Replaces `path` with `data`: a 0600 temporary beside it, synced, then renamed.
