@@ -193,11 +193,6 @@ pub fn trace(function: &str, message: impl std::fmt::Display) {
     log(function, class::TRACE_FUNC, &message.to_string());
 }
 
-/// A setting in use (0x0100).
-pub fn config_line(function: &str, message: impl std::fmt::Display) {
-    log(function, class::CONFIG, &message.to_string());
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -355,20 +355,6 @@ where
         }
     }
 
-    fn on_record(
-        &self,
-        id: &tracing::span::Id,
-        values: &tracing::span::Record<'_>,
-        ctx: tracing_subscriber::layer::Context<'_, S>,
-    ) {
-        if let Some(span) = ctx.span(id) {
-            let mut ext = span.extensions_mut();
-            let mut ids = ext.get_mut::<ChainIds>().copied().unwrap_or_default();
-            values.record(&mut ids);
-            ext.replace(ids);
-        }
-    }
-
     fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
         let meta = event.metadata();
         let mut ids = ChainIds::default();

@@ -198,7 +198,7 @@ impl Monitor {
         if !self.wait_registered().await? {
             return Ok(false);
         }
-        let services_listed = services.clone();
+        let on_demand = wants_on_demand(&services);
         for service in services {
             if !KNOWN_RESPONDERS.contains(&service.as_str()) {
                 tracing::warn!("[sssd] services: {service:?} is not supported, skipping it");
@@ -216,7 +216,7 @@ impl Monitor {
             }
             self.add_child(kind)?;
         }
-        if wants_on_demand(&services_listed) {
+        if on_demand {
             for r in ON_DEMAND {
                 self.add_on_demand(r)?;
             }
@@ -267,11 +267,10 @@ impl Monitor {
             what: format!("{what} socket of the on-demand {name} responder"),
             source: std::io::Error::other(e),
         };
-        let mut public = ServerConfig::nss(match name {
+        let public = ServerConfig::nss(match name {
             "pam" => self.opts.paths.pam_socket(),
             _ => self.opts.paths.nss_socket(),
         });
-        public.socket_mode = 0o666;
         let mut configs = vec![(public.clone(), unit)];
         if name == "pam" {
             let mut private = public;
@@ -445,6 +444,21 @@ impl Monitor {
         }
     }
 
+    /// Starts child `index` unless the monitor is shutting down; a failure to start counts
+    /// against its restart policy.
+    fn start_unless_stopping(&mut self, index: usize) -> Flow {
+        if self.shutting_down {
+            return Flow::Continue;
+        }
+        match self.start_child(index) {
+            Ok(()) => Flow::Continue,
+            Err(e) => {
+                tracing::error!("{e}");
+                self.child_failed(index)
+            }
+        }
+    }
+
     fn handle(&mut self, event: Option<Event>) -> Flow {
         let Some(event) = event else {
             return Flow::Stop;
@@ -456,34 +470,15 @@ impl Monitor {
                 status,
                 success,
             } => self.exited(index, pid, &status, success),
-            Event::Activate(index) => {
-                if self.shutting_down {
-                    return Flow::Continue;
-                }
-                match self.start_child(index) {
-                    Ok(()) => Flow::Continue,
-                    Err(e) => {
-                        tracing::error!("{e}");
-                        self.child_failed(index)
-                    }
-                }
-            }
+            Event::Activate(index) => self.start_unless_stopping(index),
+            Event::Respawn(_) if self.shutting_down => Flow::Continue,
             Event::Respawn(index) => {
-                if self.shutting_down {
-                    return Flow::Continue;
-                }
                 // An on-demand responder starts again when the next client comes.
                 if let Some(od) = self.children.get(index).and_then(|c| c.on_demand.as_ref()) {
                     od.rearm.notify_one();
                     return Flow::Continue;
                 }
-                match self.start_child(index) {
-                    Ok(()) => Flow::Continue,
-                    Err(e) => {
-                        tracing::error!("{e}");
-                        self.child_failed(index)
-                    }
-                }
+                self.start_unless_stopping(index)
             }
             Event::Registered(name) => {
                 let running = |c: &&mut Child| c.registration_name_is(&name) && c.pid.is_some();

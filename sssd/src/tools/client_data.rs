@@ -7,7 +7,7 @@
 
 use super::service;
 use super::sss_cache::{Context, Outcome};
-use super::sssctl::{EXIT_FAILURE, EXIT_OK};
+use super::sssctl::{EXIT_FAILURE, fail};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -50,14 +50,6 @@ fn flags<const N: usize>(
         }
     }
     Ok(seen)
-}
-
-fn done(code: i32, stderr: &str) -> Outcome {
-    Outcome {
-        code,
-        stdout: String::new(),
-        stderr: stderr.to_string(),
-    }
 }
 
 /// Runs `sss_override VERB FILE`, its output going to ours.
@@ -113,8 +105,8 @@ pub fn client_data_backup(ctx: &Context<'_>, args: &[String]) -> Outcome {
         Err(out) => return out,
     };
     match backup(ctx, replace) {
-        Backup::Written | Backup::Kept => done(EXIT_OK, ""),
-        Backup::Failed(why) => done(EXIT_FAILURE, &why),
+        Backup::Written | Backup::Kept => Outcome::default(),
+        Backup::Failed(why) => fail(why),
     }
 }
 
@@ -131,7 +123,7 @@ fn ensure_running(ctx: &Context<'_>, start: bool) -> Result<(), String> {
 
 fn restore(ctx: &Context<'_>, start: bool, restart: bool) -> Outcome {
     if let Err(why) = ensure_running(ctx, start) {
-        return done(EXIT_FAILURE, &why);
+        return fail(why);
     }
     let dir = backup_dir(ctx);
     for (file, verb, what) in [
@@ -140,10 +132,7 @@ fn restore(ctx: &Context<'_>, start: bool, restart: bool) -> Outcome {
     ] {
         let path = dir.join(file);
         if path.exists() && !run_override(verb, &path) {
-            return done(
-                EXIT_FAILURE,
-                &format!("Unable to import {what} overrides\n"),
-            );
+            return fail(format!("Unable to import {what} overrides\n"));
         }
     }
     // Overrides are read by the responders on the next lookup; a restart is only on request,
@@ -151,9 +140,9 @@ fn restore(ctx: &Context<'_>, start: bool, restart: bool) -> Outcome {
     if (restart || service::ask("SSSD needs to be restarted. Restart SSSD now?", true))
         && let Err(e) = service::restart(ctx.paths, ctx.proc_root)
     {
-        return done(EXIT_FAILURE, &format!("Unable to restart SSSD! {e}\n"));
+        return fail(format!("Unable to restart SSSD! {e}\n"));
     }
-    done(EXIT_OK, "")
+    Outcome::default()
 }
 
 /// `client-data-restore [-s|--start] [-r|--restart]`.
@@ -214,31 +203,24 @@ pub fn cache_remove(ctx: &Context<'_>, args: &[String]) -> Outcome {
                 }
             };
         if !stopped {
-            return done(
-                EXIT_FAILURE,
-                "Unable to remove the cache unless SSSD is stopped.\n",
-            );
+            return fail("Unable to remove the cache unless SSSD is stopped.\n".into());
         }
     }
     println!("Creating backup of local data...");
     match backup(ctx, replace) {
         Backup::Written | Backup::Kept => {}
         Backup::Failed(why) => {
-            return done(
-                EXIT_FAILURE,
-                &format!("{why}Unable to create backup of local data, can not remove the cache.\n"),
-            );
+            return fail(format!(
+                "{why}Unable to create backup of local data, can not remove the cache.\n"
+            ));
         }
     }
     println!("Removing cache files...");
     if let Err(e) = remove_contents(&ctx.paths.db) {
-        return done(
-            EXIT_FAILURE,
-            &format!(
-                "Unable to remove cache files in {}: {e}\n",
-                ctx.paths.db.display()
-            ),
-        );
+        return fail(format!(
+            "Unable to remove cache files in {}: {e}\n",
+            ctx.paths.db.display()
+        ));
     }
     if restore_after {
         println!("Restoring local data...");
@@ -247,7 +229,7 @@ pub fn cache_remove(ctx: &Context<'_>, args: &[String]) -> Outcome {
     if (start || service::ask("SSSD needs to be running. Start SSSD now?", true))
         && let Err(e) = service::start(ctx.paths, ctx.proc_root)
     {
-        return done(EXIT_FAILURE, &format!("Unable to start SSSD! {e}\n"));
+        return fail(format!("Unable to start SSSD! {e}\n"));
     }
-    done(EXIT_OK, "")
+    Outcome::default()
 }

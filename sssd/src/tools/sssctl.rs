@@ -52,7 +52,8 @@ fn usage(program: &str) -> String {
     out
 }
 
-fn fail(stderr: String) -> Outcome {
+/// A failed command with `stderr` as its message.
+pub(super) fn fail(stderr: String) -> Outcome {
     Outcome {
         code: EXIT_FAILURE,
         stdout: String::new(),

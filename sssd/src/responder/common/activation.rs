@@ -14,7 +14,7 @@ use std::time::Duration;
 /// The first passed descriptor (`SD_LISTEN_FDS_START`).
 pub const LISTEN_FDS_START: RawFd = 3;
 /// SSSD's `responder_idle_timeout` default, in seconds.
-pub const DEFAULT_IDLE_TIMEOUT: u64 = 300;
+pub const DEFAULT_IDLE_TIMEOUT: i64 = 300;
 /// SSSD's smallest `responder_idle_timeout`: lower values are raised to it.
 pub const MIN_IDLE_TIMEOUT: u64 = 60;
 
@@ -159,7 +159,7 @@ fn bound_path(fd: &OwnedFd) -> Option<PathBuf> {
 /// `[section] responder_idle_timeout` as SSSD reads it: 300 s by default, 0 = never,
 /// anything lower than 60 s raised to 60 s.
 pub fn idle_timeout(cfg: &Config, section: &str) -> Result<Option<Duration>, ConfigError> {
-    let default = i64::try_from(DEFAULT_IDLE_TIMEOUT).unwrap_or(300);
+    let default = DEFAULT_IDLE_TIMEOUT;
     let v = cfg.get_int(section, "responder_idle_timeout", default)?;
     Ok(idle_timeout_from(v))
 }
