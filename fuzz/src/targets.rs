@@ -9,19 +9,19 @@ use std::sync::OnceLock;
 use sss_proto::command::{NSS_PROTOCOL_VERSION, PAM_PROTOCOL_VERSIONS};
 use sss_proto::memcache::{BytesRegion, Header as McHeader, Table};
 use sss_proto::{Header, child, nss, pam, resolver, services};
+use sssd::config::DomainOptions;
 use sssd::responder::common::client::negotiate_version;
 use sssd::responder::common::names::parse_name;
-use sssd::responder::common::settings::DomainSettings;
 
 /// Two configured domains for the name parsing of the responders: one case-sensitive, one
 /// case-insensitive and fully qualified.
-fn domains() -> &'static [DomainSettings] {
-    static DOMAINS: OnceLock<Vec<DomainSettings>> = OnceLock::new();
+fn domains() -> &'static [DomainOptions] {
+    static DOMAINS: OnceLock<Vec<DomainOptions>> = OnceLock::new();
     DOMAINS.get_or_init(|| {
-        let plain = DomainSettings::new("example.com");
-        let mut fq = DomainSettings::new("LDAP");
+        let plain = DomainOptions::defaults("example.com", "ldap");
+        let mut fq = DomainOptions::defaults("LDAP", "ldap");
         fq.case_sensitive = false;
-        fq.fully_qualified = true;
+        fq.use_fully_qualified_names = true;
         fq.full_name_format = "%1$s@%2$s".to_string();
         vec![plain, fq]
     })
@@ -231,9 +231,7 @@ pub fn memcache(data: &[u8]) {
 /// `config`: an `sssd.conf` (or a conf.d snippet) through the parser and every typed
 /// option set the daemons build from it.
 pub fn config(data: &[u8]) {
-    use sssd::config::options::{
-        DomainOptions, LdapOptions, NssOptions, SssdOptions, client_idle_timeout, debug_level,
-    };
+    use sssd::config::options::{DomainOptions, LdapOptions, NssOptions, SssdOptions, debug_level};
     use sssd::config::{Config, auth_options};
     let text = String::from_utf8_lossy(data);
     let Ok(cfg) = Config::parse(&text, "fuzz.conf") else {
@@ -247,7 +245,7 @@ pub fn config(data: &[u8]) {
     let _ = auth_options::PamOptions::from_config(&cfg);
     for section in cfg.sections() {
         let _ = debug_level(&cfg, section);
-        let _ = client_idle_timeout(&cfg, section);
+        let _ = sssd::config::schema::CLIENT_IDLE_TIMEOUT.read(&cfg, section);
     }
     if let Ok(domains) = cfg.domains() {
         for d in &domains {

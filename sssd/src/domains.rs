@@ -81,7 +81,6 @@ pub fn check(cfg: &Config, name: &str) -> Result<(), DomainError> {
     GssapiOptions::from_auth(&auth, name, Path::new("/"))?;
     SudoOptions::from_config(cfg, name)?;
     AutofsOptions::from_config(cfg, name)?;
-    crate::responder::common::settings::PrivateGroups::from_config(cfg, &section)?;
     options::debug_level(cfg, &section)?;
     crate::watchdog::period_from_config(cfg, &section)?;
     Ok(())

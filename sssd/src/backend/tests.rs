@@ -13,32 +13,10 @@ use std::time::{Duration, Instant};
 
 pub(super) fn domain() -> DomainOptions {
     DomainOptions {
-        name: "LDAP".into(),
-        id_provider: "ldap".into(),
-        auth_provider: "ldap".into(),
-        access_provider: "permit".into(),
-        enumerate: false,
         min_id: 1000,
-        max_id: 0,
-        case_sensitive: true,
-        use_fully_qualified_names: false,
-        full_name_format: "%1$s@%2$s".into(),
-        entry_cache_timeout: 5400,
-        entry_cache_user_timeout: 5400,
         entry_cache_group_timeout: 3600,
-        cache_credentials: false,
-        filter_users: vec![],
-        filter_groups: vec![],
-        override_homedir: None,
-        fallback_homedir: None,
-        override_shell: None,
-        default_shell: None,
-        ignore_group_members: false,
-        offline_timeout: 60,
-        offline_timeout_max: 3600,
         offline_timeout_random_offset: 0,
-        refresh_expired_interval: 0,
-        refresh_expired_interval_offset: 0,
+        ..DomainOptions::defaults("LDAP", "ldap")
     }
 }
 

@@ -38,8 +38,8 @@ async fn run(
     let sources = startup::open_sources(paths, &settings.domains, &dp, settings.dp_timeout)?;
     let server = startup::server_config(
         paths.nss_socket(),
-        settings.client_idle_timeout,
-        &settings.allowed_uids,
+        settings.nss.client_idle_timeout,
+        &settings.nss.allowed_uids,
     )?;
     // Before serving: the files are created (and old ones recycled) once, at start, on a
     // thread that ends before the capabilities are dropped.

@@ -47,8 +47,8 @@ async fn run(opts: ChildOptions, settings: PamSettings) -> anyhow::Result<()> {
     let sources = startup::open_sources(paths, &lookup.domains, &dp, lookup.dp_timeout)?;
     let mut public = startup::server_config(
         paths.pam_socket(),
-        settings.client_idle_timeout,
-        &settings.allowed_uids,
+        settings.pam.client_idle_timeout,
+        &settings.pam.allowed_uids,
     )?;
     public.versions = sss_proto::command::PAM_PROTOCOL_VERSIONS.to_vec();
     public.max_request_len = PAM_MAX_REQUEST_LEN;

@@ -49,8 +49,8 @@ async fn run(opts: ChildOptions, settings: SshSettings) -> anyhow::Result<()> {
     };
     let mut server = startup::server_config(
         paths.pipes.join("ssh"),
-        lookup.client_idle_timeout,
-        &lookup.allowed_uids,
+        lookup.nss.client_idle_timeout,
+        &lookup.nss.allowed_uids,
     )?;
     server.versions = vec![sss_proto::ssh::SSH_PROTOCOL_VERSION];
     let responder = Arc::new(SshResponder::new(

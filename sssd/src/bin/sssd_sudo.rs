@@ -19,8 +19,9 @@ const BUS_NAME: &str = "sssd.sudo";
 fn main() -> anyhow::Result<()> {
     // Sets _SSS_LOOPS=NO before anything else (and before any thread exists).
     let (opts, cfg) = startup::init("sudo")?;
-    let settings = NssSettings::from_config(&cfg, "").context("reading the domain options")?;
+    let mut settings = NssSettings::from_config(&cfg, "").context("reading the domain options")?;
     let sudo = SudoSettings::from_config(&cfg).context("reading the [sudo] options")?;
+    settings.cache_first = sudo.cache_first;
     startup::runtime(&cfg, "sudo")?.block_on(run(opts, settings, sudo))
 }
 
@@ -39,14 +40,14 @@ async fn run(opts: ChildOptions, settings: NssSettings, sudo: SudoSettings) -> a
     }
     let mut server = startup::server_config(
         paths.nss_socket().with_file_name("sudo"),
-        settings.client_idle_timeout,
-        &settings.allowed_uids,
+        sudo.client_idle_timeout,
+        &sudo.allowed_uids,
     )?;
     server.versions = vec![sss_proto::sudo::SUDO_PROTOCOL_VERSION];
     // As SSSD: only root (sudo) may ask for sudo rules.
     server.socket_mode = 0o600;
     let dp_timeout = settings.dp_timeout;
-    let negcache = Arc::new(NegCache::new(settings.negative_timeout));
+    let negcache = Arc::new(NegCache::new(settings.nss.entry_negative_timeout));
     let cr = CacheReq::new(Arc::new(settings), sources, negcache, Arc::new(SystemClock));
     let responder = Arc::new(SudoResponder::new(cr, domains, Some(dp), dp_timeout, sudo));
     let handler: Arc<dyn sssd::sbus::ServiceHandler> = Arc::new(NoService);

@@ -110,7 +110,10 @@ impl LdapAccessOptions {
         };
         let pwd_expiration_warning = match warning_days(s, "pwd_expiration_warning")? {
             Some(w) => Some(w),
-            None => warning_days("pam", "pam_pwd_expiration_warning")?,
+            None => match super::schema::PAM_PWD_EXPIRATION_WARNING.read(cfg, "pam")? {
+                0 if cfg.get("pam", "pam_pwd_expiration_warning").is_none() => None,
+                d => Some(i64::from(d) * 86_400),
+            },
         };
         let a = |option: &str, default: &str| string(cfg, s, option, default);
         Ok(LdapAccessOptions {

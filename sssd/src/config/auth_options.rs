@@ -2,10 +2,10 @@
 //! Kerberos and SASL options of `[domain/NAME]`, with SSSD's names and defaults.
 
 use super::options::{domain_section, number, optional, string};
+use super::schema as opt;
 use super::{Config, ConfigError};
 
-/// `pam_response_filter` entries SSSD applies when the option is unset.
-pub const DEFAULT_RESPONSE_FILTER: &[&str] = &["ENV:KRB5CCNAME:sudo", "ENV:KRB5CCNAME:sudo-i"];
+pub use super::schema::DEFAULT_RESPONSE_FILTER;
 
 /// `[pam]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,56 +20,66 @@ pub struct PamOptions {
     pub pam_verbosity: u32,
     /// `pam_id_timeout` seconds (5).
     pub pam_id_timeout: u32,
-    /// `pam_pwd_expiration_warning` days (0 = use the server's).
-    pub pam_pwd_expiration_warning: u32,
     /// `pam_trusted_users`: names or uids; `None` = every uid is trusted.
     pub pam_trusted_users: Option<Vec<String>>,
     /// `pam_public_domains`: domains untrusted uids may use; `["all"]`, or empty = none.
     pub pam_public_domains: Vec<String>,
     /// `pam_account_expired_message`.
     pub pam_account_expired_message: Option<String>,
-    /// `pam_account_locked_message`.
-    pub pam_account_locked_message: Option<String>,
     /// `pam_response_filter`, merged with the defaults (`+X` adds, `-X` removes, a plain
     /// list replaces): entries `ENV`, `ENV:NAME` or `ENV:NAME:SERVICE`.
     pub pam_response_filter: Vec<String>,
-    /// `pam_initgroups_scheme`: `no_session` (default), `never` or `always`.
-    pub pam_initgroups_scheme: String,
+    /// `pam_initgroups_scheme`.
+    pub pam_initgroups_scheme: InitgroupsScheme,
     /// `client_idle_timeout` seconds (60, at least 10).
     pub client_idle_timeout: u32,
+    /// `allowed_uids` (names or numbers); empty = everyone.
+    pub allowed_uids: Vec<String>,
+}
+
+/// `pam_initgroups_scheme`: when a PAM request refreshes the user's groups online.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitgroupsScheme {
+    /// Refresh online unless the user already has a session (default).
+    NoSession,
+    /// Never refresh online when the user is cached.
+    Never,
+    /// Refresh online whenever the `pam_id_timeout` window has passed.
+    Always,
 }
 
 impl PamOptions {
+    /// SSSD's defaults (an empty `[pam]`).
+    pub fn defaults() -> PamOptions {
+        PamOptions::read(&mut opt::Reader::new(&Config::default(), "pam"))
+    }
+
     /// Reads `[pam]` (a missing section gives the defaults).
     pub fn from_config(cfg: &Config) -> Result<PamOptions, ConfigError> {
-        const S: &str = "pam";
-        let scheme = string(cfg, S, "pam_initgroups_scheme", "no_session").to_ascii_lowercase();
-        if !["no_session", "never", "always"].contains(&scheme.as_str()) {
-            return Err(ConfigError::bad_value(
-                S,
-                "pam_initgroups_scheme",
-                &scheme,
-                "expected no_session, never or always",
-            ));
+        let mut r = opt::Reader::new(cfg, "pam");
+        let pam = PamOptions::read(&mut r);
+        r.finish(pam)
+    }
+
+    fn read(r: &mut opt::Reader) -> PamOptions {
+        PamOptions {
+            offline_credentials_expiration: r.number(&opt::OFFLINE_CREDENTIALS_EXPIRATION),
+            offline_failed_login_attempts: r.number(&opt::OFFLINE_FAILED_LOGIN_ATTEMPTS),
+            offline_failed_login_delay: r.number(&opt::OFFLINE_FAILED_LOGIN_DELAY),
+            pam_verbosity: r.number(&opt::PAM_VERBOSITY),
+            pam_id_timeout: r.number(&opt::PAM_ID_TIMEOUT),
+            pam_trusted_users: r.list_set(&opt::PAM_TRUSTED_USERS),
+            pam_public_domains: r.list(&opt::PAM_PUBLIC_DOMAINS),
+            pam_account_expired_message: r.text(&opt::PAM_ACCOUNT_EXPIRED_MESSAGE),
+            pam_response_filter: response_filter(&r.list(&opt::PAM_RESPONSE_FILTER)),
+            pam_initgroups_scheme: match r.choice(&opt::PAM_INITGROUPS_SCHEME) {
+                "never" => InitgroupsScheme::Never,
+                "always" => InitgroupsScheme::Always,
+                _ => InitgroupsScheme::NoSession,
+            },
+            client_idle_timeout: r.number(&opt::CLIENT_IDLE_TIMEOUT),
+            allowed_uids: r.list(&opt::ALLOWED_UIDS),
         }
-        let trusted = cfg
-            .get(S, "pam_trusted_users")
-            .map(|_| cfg.get_list(S, "pam_trusted_users"));
-        Ok(PamOptions {
-            offline_credentials_expiration: number(cfg, S, "offline_credentials_expiration", 0)?,
-            offline_failed_login_attempts: number(cfg, S, "offline_failed_login_attempts", 0)?,
-            offline_failed_login_delay: number(cfg, S, "offline_failed_login_delay", 5)?,
-            pam_verbosity: number(cfg, S, "pam_verbosity", 1)?,
-            pam_id_timeout: number(cfg, S, "pam_id_timeout", 5)?,
-            pam_pwd_expiration_warning: number(cfg, S, "pam_pwd_expiration_warning", 0)?,
-            pam_trusted_users: trusted,
-            pam_public_domains: cfg.get_list(S, "pam_public_domains"),
-            pam_account_expired_message: optional(cfg, S, "pam_account_expired_message"),
-            pam_account_locked_message: optional(cfg, S, "pam_account_locked_message"),
-            pam_response_filter: response_filter(&cfg.get_list(S, "pam_response_filter")),
-            pam_initgroups_scheme: scheme,
-            client_idle_timeout: super::options::client_idle_timeout(cfg, S)?,
-        })
     }
 }
 
@@ -247,7 +257,7 @@ impl AuthOptions {
         } else {
             "id_provider"
         };
-        let auth_provider = optional(cfg, s, "auth_provider").unwrap_or(id_provider);
+        let auth_provider = opt::AUTH_PROVIDER.read(cfg, s).unwrap_or(id_provider);
         let chpass_origin = if cfg.get(s, "chpass_provider").is_some() {
             "chpass_provider"
         } else {
@@ -255,7 +265,7 @@ impl AuthOptions {
         };
         let chpass_provider =
             optional(cfg, s, "chpass_provider").unwrap_or_else(|| auth_provider.clone());
-        let access_provider = string(cfg, s, "access_provider", "permit");
+        let access_provider = opt::ACCESS_PROVIDER.read_string(cfg, s);
         for (role, origin, v, allowed) in [
             (
                 "auth_provider",
@@ -311,7 +321,7 @@ impl AuthOptions {
         kpasswd.extend(cfg.get_list(s, "krb5_backup_kpasswd"));
         let realm = optional(cfg, s, "krb5_realm");
         Ok(AuthOptions {
-            cache_credentials: cfg.get_bool(s, "cache_credentials", false)?,
+            cache_credentials: opt::CACHE_CREDENTIALS.read(cfg, s)?,
             cached_auth_timeout: number(cfg, s, "cached_auth_timeout", 0)?,
             ldap_auth_disable_tls: cfg.get_bool(
                 s,
@@ -396,7 +406,7 @@ mod tests {
         assert_eq!(p.offline_failed_login_delay, 5);
         assert_eq!(p.pam_trusted_users, None);
         assert_eq!(p.pam_response_filter, DEFAULT_RESPONSE_FILTER);
-        assert_eq!(p.pam_initgroups_scheme, "no_session");
+        assert_eq!(p.pam_initgroups_scheme, InitgroupsScheme::NoSession);
     }
 
     #[test]

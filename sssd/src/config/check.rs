@@ -3,7 +3,7 @@
 //! options get a "did you mean" for near misses, values are validated by the same code the
 //! daemons use, and conf.d files that are not read are listed with the reason.
 
-use super::{Config, ConfigError, DOMAIN_PREFIX, known};
+use super::{Config, ConfigError, DOMAIN_PREFIX, known, schema};
 use std::path::{Path, PathBuf};
 
 /// How serious a finding is.
@@ -172,6 +172,7 @@ pub fn check_config(cfg: &Config) -> Vec<Finding> {
         Err(e) => out.push(refused(cfg, &e, "no domain can be served")),
         Ok(plan) => {
             for d in plan.disabled {
+                seen.push(d.error.to_string());
                 let section = format!("{DOMAIN_PREFIX}{}", d.name);
                 let f = match &d.error {
                     crate::domains::DomainError::Config(e) => {
@@ -183,6 +184,73 @@ pub fn check_config(cfg: &Config) -> Vec<Finding> {
                     ),
                 };
                 out.push(f);
+            }
+        }
+    }
+    out.extend(
+        refused_by_the_table(cfg)
+            .into_iter()
+            .filter(|(e, _)| !seen.contains(&e.to_string()))
+            .map(|(_, f)| f),
+    );
+    out.extend(not_implemented(cfg));
+    out
+}
+
+/// Every value the option table refuses, in any section (the checks above stop at the
+/// first refusal of each section; this finds the others).
+fn refused_by_the_table(cfg: &Config) -> Vec<(ConfigError, Finding)> {
+    let mut out = Vec::new();
+    for section in cfg.sections() {
+        for (option, _) in cfg.options(section) {
+            if let Some(entry) = schema::lookup(section, option)
+                && let Err(e) = entry.validate(cfg, section)
+            {
+                let f = refused(cfg, &e, "refused at start");
+                out.push((e, f));
+            }
+        }
+    }
+    out
+}
+
+/// Options read in every section we serve, outside the option table: logging, the
+/// watchdog, process limits and comments.
+const READ_EVERYWHERE: &[&str] = &[
+    "debug",
+    "debug_level",
+    "debug_timestamps",
+    "debug_microseconds",
+    "timeout",
+    "fd_limit",
+    "responder_idle_timeout",
+    "description",
+];
+
+/// `[sssd]` options read outside the option table.
+const READ_IN_SSSD: &[&str] = &["domains", "services", "user", "config_file_version"];
+
+/// Options SSSD knows in `[sssd]` and the responder sections we serve that nothing here
+/// reads: set, they would silently do nothing, so each is an error naming it.
+fn not_implemented(cfg: &Config) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for section in cfg.sections() {
+        if section != "sssd" && !RESPONDERS.contains(&section) {
+            continue;
+        }
+        for (option, _) in cfg.options(section) {
+            let option = option.to_ascii_lowercase();
+            let read = schema::lookup(section, &option).is_some()
+                || READ_EVERYWHERE.contains(&option.as_str())
+                || (section == "sssd" && READ_IN_SSSD.contains(&option.as_str()));
+            if !read && known::is_known(section, &option) == Some(true) {
+                out.push(error(
+                    place(cfg, section, Some(&option)),
+                    format!(
+                        "[{section}] {option}: an SSSD option this implementation does not \
+                         support; it has no effect"
+                    ),
+                ));
             }
         }
     }
@@ -340,5 +408,29 @@ mod tests {
                 && f[2].contains("id_provider"),
             "{f:?}"
         );
+    }
+
+    #[test]
+    fn options_sssd_knows_but_nothing_reads_are_named() {
+        let text = format!(
+            "{GOOD}\n[nss]\nuser_attributes = +mail\nallowed_uids = 0\ncache_first = true\n\
+             [pam]\npam_cert_auth = true\npam_verbosity = 2\n"
+        );
+        let f = findings(&text);
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert!(f[0].starts_with("sssd.conf:10: error: [nss] user_attributes: an SSSD option"));
+        assert!(f[1].starts_with("sssd.conf:14: error: [pam] pam_cert_auth: an SSSD option"));
+    }
+
+    #[test]
+    fn every_refused_value_is_reported_not_only_the_first() {
+        let text = format!(
+            "{GOOD}enumerate = maybe\nmin_id = -1\n\n[nss]\nmemcache_size_passwd = 9999\n"
+        );
+        let f = findings(&text);
+        assert_eq!(f.len(), 3, "{f:?}");
+        assert!(f.iter().any(|l| l.starts_with("sssd.conf:8:") && l.contains("enumerate")));
+        assert!(f.iter().any(|l| l.starts_with("sssd.conf:9:") && l.contains("min_id")));
+        assert!(f.iter().any(|l| l.starts_with("sssd.conf:12:") && l.contains("memcache_size")));
     }
 }

@@ -94,7 +94,7 @@ impl MapOptions {
     pub fn from_config(cfg: &Config, name: &str) -> Result<MapOptions, ConfigError> {
         let s = domain_section(cfg, name)?;
         let s = s.as_str();
-        let entry = number(cfg, s, "entry_cache_timeout", 5400)?;
+        let entry = super::schema::ENTRY_CACHE_TIMEOUT.read(cfg, s)?;
         let id_provider = cfg.get(s, "id_provider").unwrap_or_default();
         let resolver = cfg.get(s, "resolver_provider").unwrap_or(id_provider);
         let hostid = cfg.get(s, "hostid_provider").unwrap_or(id_provider);

@@ -20,6 +20,7 @@ pub mod options;
 #[cfg(test)]
 mod options_tests;
 mod parse;
+pub mod schema;
 #[cfg(test)]
 mod tests;
 pub mod tls_options;
@@ -30,7 +31,7 @@ use thiserror::Error;
 pub use access_options::{AccessAttrs, LdapAccessOptions};
 pub use auth_options::{AuthOptions, Krb5Options, PamOptions, SaslOptions, SimpleAccessOptions};
 pub use maps::MapOptions;
-pub use options::{DomainOptions, LdapOptions, NssOptions, SssdOptions};
+pub use options::{DomainOptions, LdapOptions, NssOptions, PrivateGroups, SssdOptions};
 pub use tls_options::TlsOptions;
 
 /// Prefix of domain section names (`[domain/NAME]`).
@@ -397,12 +398,16 @@ impl Config {
 
     /// Options that SSSD does not know for their kind of section (`[sssd]`, `[nss]`,
     /// `[pam]`, `[domain/*]`, ...), as `(section, option)` pairs, so the caller can warn.
-    /// Sections of kinds this list does not cover are not reported.
+    /// Sections of kinds this list does not cover are not reported; options of the
+    /// [`schema`] table are known wherever the table places them.
     pub fn unknown_options(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for sec in &self.sections {
             for (k, _) in &sec.options {
-                if known::is_known(&sec.name, k) == Some(false) {
+                // Our own additions (such as `[nss] allowed_uids`) are in the option table.
+                if known::is_known(&sec.name, k) == Some(false)
+                    && schema::lookup(&sec.name, k).is_none()
+                {
                     out.push((sec.name.clone(), k.clone()));
                 }
             }

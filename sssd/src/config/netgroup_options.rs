@@ -45,7 +45,7 @@ impl NetgroupOptions {
         let s = domain_section(cfg, name)?;
         let s = s.as_str();
         let d = NetgroupOptions::default();
-        let entry_cache_timeout = number(cfg, s, "entry_cache_timeout", 5400)?;
+        let entry_cache_timeout = super::schema::ENTRY_CACHE_TIMEOUT.read(cfg, s)?;
         Ok(NetgroupOptions {
             search_base: optional(cfg, s, "ldap_netgroup_search_base")
                 .or_else(|| optional(cfg, s, "ldap_search_base")),

@@ -1,15 +1,11 @@
 //! Typed options with SSSD's names and defaults.
 
-use super::{Config, ConfigError, DOMAIN_PREFIX, TlsOptions, parse_bool, split_list};
+use super::schema as opt;
+use super::{Config, ConfigError, DOMAIN_PREFIX, TlsOptions};
 
-/// SSSD's default `re_expression` for non-AD/IPA domains.
-pub const DEFAULT_RE_EXPRESSION: &str = "^((?P<name>.+)@(?P<domain>[^@]+)|(?P<name>[^@]+))$";
-
-/// SSSD's default `full_name_format`.
-pub const DEFAULT_FULL_NAME_FORMAT: &str = "%1$s@%2$s";
-
-/// The smallest `client_idle_timeout` SSSD accepts; smaller values are raised to it.
-pub const MIN_CLIENT_IDLE_TIMEOUT: u32 = 10;
+pub use super::schema::{
+    DEFAULT_FULL_NAME_FORMAT, DEFAULT_RE_EXPRESSION, MAX_MEMCACHE_MIB, MIN_CLIENT_IDLE_TIMEOUT,
+};
 
 /// `[sssd]` options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,9 +31,9 @@ pub struct NssOptions {
     pub entry_cache_nowait_percentage: u32,
     /// `entry_negative_timeout` seconds (15; 0 disables).
     pub entry_negative_timeout: u32,
-    /// `filter_users` (root is always filtered in addition).
+    /// `filter_users`, always with root.
     pub filter_users: Vec<String>,
-    /// `filter_groups` (root is always filtered in addition).
+    /// `filter_groups`, always with root.
     pub filter_groups: Vec<String>,
     /// `filter_users_in_groups` (true).
     pub filter_users_in_groups: bool,
@@ -72,6 +68,8 @@ pub struct NssOptions {
     pub memcache_size_sid: u32,
     /// `client_idle_timeout` seconds (60, at least 10).
     pub client_idle_timeout: u32,
+    /// `allowed_uids` (names or numbers); empty = everyone.
+    pub allowed_uids: Vec<String>,
 }
 
 /// `[domain/NAME]` options common to every provider.
@@ -130,6 +128,26 @@ pub struct DomainOptions {
     pub refresh_expired_interval: u32,
     /// `refresh_expired_interval_offset` seconds (0), after the same correction.
     pub refresh_expired_interval_offset: u32,
+    /// `homedir_substring` (the `[nss]` value when unset).
+    pub homedir_substring: Option<String>,
+    /// `override_gid`: reported instead of every user's primary gid.
+    pub override_gid: Option<u32>,
+    /// `auto_private_groups`: user private groups synthesized from uids.
+    pub auto_private_groups: PrivateGroups,
+}
+
+/// `auto_private_groups`: whether each user gets a private group named after them with
+/// gid = uid, synthesized by the responder (nothing is stored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PrivateGroups {
+    /// `false`: primary gids refer to real groups.
+    #[default]
+    Off,
+    /// `true`: every user has a private group; the primary gid reported is the uid.
+    On,
+    /// `hybrid`: a private group exists for users whose gid equals their uid when no real
+    /// group has that gid.
+    Hybrid,
 }
 
 /// LDAP provider options of a domain. Its `Debug` output hides the bind password.
@@ -340,97 +358,60 @@ impl SssdOptions {
         Ok(SssdOptions {
             domains: cfg.domains()?,
             services: cfg.services(),
-            re_expression: Some(string(cfg, S, "re_expression", DEFAULT_RE_EXPRESSION)),
-            full_name_format: string(cfg, S, "full_name_format", DEFAULT_FULL_NAME_FORMAT),
+            re_expression: opt::RE_EXPRESSION.read(cfg, S),
+            full_name_format: opt::FULL_NAME_FORMAT.read_string(cfg, S),
             debug_level: debug_level(cfg, S)?,
         })
     }
 }
 
+/// `list` with `always` added in front when it is missing.
+fn with(always: &str, mut list: Vec<String>) -> Vec<String> {
+    if !list.iter().any(|x| x == always) {
+        list.insert(0, always.to_string());
+    }
+    list
+}
+
 impl NssOptions {
     /// Reads `[nss]`.
     pub fn from_config(cfg: &Config) -> Result<NssOptions, ConfigError> {
-        const S: &str = "nss";
-        let nowait = number(cfg, S, "entry_cache_nowait_percentage", 50)?;
-        if nowait > 99 {
-            return Err(ConfigError::bad_value(
-                S,
-                "entry_cache_nowait_percentage",
-                cfg.get(S, "entry_cache_nowait_percentage")
-                    .unwrap_or_default(),
-                "expected a percentage from 0 (disabled) to 99",
-            ));
+        let mut r = opt::Reader::new(cfg, "nss");
+        let nss = NssOptions::read(&mut r);
+        r.finish(nss)
+    }
+
+    /// SSSD's defaults (an empty `[nss]`).
+    pub fn defaults() -> NssOptions {
+        NssOptions::read(&mut opt::Reader::new(&Config::default(), "nss"))
+    }
+
+    fn read(r: &mut opt::Reader) -> NssOptions {
+        NssOptions {
+            enum_cache_timeout: r.number(&opt::ENUM_CACHE_TIMEOUT),
+            entry_cache_nowait_percentage: r.number(&opt::ENTRY_CACHE_NOWAIT_PERCENTAGE),
+            entry_negative_timeout: r.number(&opt::ENTRY_NEGATIVE_TIMEOUT),
+            // SSSD never serves root, whatever the lists say.
+            filter_users: with("root", r.list(&opt::NSS_FILTER_USERS)),
+            filter_groups: with("root", r.list(&opt::NSS_FILTER_GROUPS)),
+            filter_users_in_groups: r.flag(&opt::FILTER_USERS_IN_GROUPS),
+            pwfield: r.text_string(&opt::PWFIELD),
+            override_homedir: r.text(&opt::OVERRIDE_HOMEDIR),
+            fallback_homedir: r.text(&opt::FALLBACK_HOMEDIR),
+            homedir_substring: r.text_string(&opt::NSS_HOMEDIR_SUBSTRING),
+            override_shell: r.text(&opt::OVERRIDE_SHELL),
+            allowed_shells: r.list(&opt::ALLOWED_SHELLS),
+            vetoed_shells: r.list(&opt::VETOED_SHELLS),
+            shell_fallback: r.text_string(&opt::SHELL_FALLBACK),
+            default_shell: r.text(&opt::DEFAULT_SHELL),
+            memcache_timeout: r.number(&opt::MEMCACHE_TIMEOUT),
+            memcache_size_passwd: r.number(&opt::MEMCACHE_SIZE_PASSWD),
+            memcache_size_group: r.number(&opt::MEMCACHE_SIZE_GROUP),
+            memcache_size_initgroups: r.number(&opt::MEMCACHE_SIZE_INITGROUPS),
+            memcache_size_sid: r.number(&opt::MEMCACHE_SIZE_SID),
+            client_idle_timeout: r.number(&opt::CLIENT_IDLE_TIMEOUT),
+            allowed_uids: r.list(&opt::ALLOWED_UIDS),
         }
-        let list_or = |option: &str, default: &[&str]| match cfg.get(S, option) {
-            Some(v) => split_list(v),
-            None => default.iter().map(|s| s.to_string()).collect(),
-        };
-        Ok(NssOptions {
-            enum_cache_timeout: number(cfg, S, "enum_cache_timeout", 120)?,
-            entry_cache_nowait_percentage: nowait,
-            entry_negative_timeout: number(cfg, S, "entry_negative_timeout", 15)?,
-            filter_users: list_or("filter_users", &["root"]),
-            filter_groups: list_or("filter_groups", &["root"]),
-            filter_users_in_groups: cfg.get_bool(S, "filter_users_in_groups", true)?,
-            pwfield: string(cfg, S, "pwfield", "*"),
-            override_homedir: optional(cfg, S, "override_homedir"),
-            fallback_homedir: optional(cfg, S, "fallback_homedir"),
-            homedir_substring: string(cfg, S, "homedir_substring", "/home"),
-            override_shell: optional(cfg, S, "override_shell"),
-            allowed_shells: cfg.get_list(S, "allowed_shells"),
-            vetoed_shells: cfg.get_list(S, "vetoed_shells"),
-            shell_fallback: string(cfg, S, "shell_fallback", "/bin/sh"),
-            default_shell: optional(cfg, S, "default_shell"),
-            memcache_timeout: number(cfg, S, "memcache_timeout", 300)?,
-            memcache_size_passwd: memcache_size(cfg, "memcache_size_passwd", 8)?,
-            memcache_size_group: memcache_size(cfg, "memcache_size_group", 6)?,
-            memcache_size_initgroups: memcache_size(cfg, "memcache_size_initgroups", 10)?,
-            memcache_size_sid: memcache_size(cfg, "memcache_size_sid", 6)?,
-            client_idle_timeout: client_idle_timeout(cfg, S)?,
-        })
-    }
-}
-
-/// A `[nss] memcache_size_*` option in MiB: 0 (map disabled) or a size whose file fits
-/// the format's 32-bit offsets.
-fn memcache_size(cfg: &Config, option: &str, default: u32) -> Result<u32, ConfigError> {
-    let v = number(cfg, "nss", option, default)?;
-    if v != 0 && sss_proto::memcache::Geometry::for_mib(v).is_none() {
-        return Err(ConfigError::bad_value(
-            "nss",
-            option,
-            cfg.get("nss", option).unwrap_or_default(),
-            format!("expected 0 (disabled) to {MAX_MEMCACHE_MIB} MiB"),
-        ));
-    }
-    Ok(v)
-}
-
-/// The largest `memcache_size_*` whose file offsets fit in 32 bits.
-pub const MAX_MEMCACHE_MIB: u32 = 3713;
-
-/// `client_idle_timeout` of a responder section: values below the minimum (even negative
-/// ones) are raised to it, as SSSD does.
-pub fn client_idle_timeout(cfg: &Config, section: &str) -> Result<u32, ConfigError> {
-    let v = cfg.get_int(section, "client_idle_timeout", 60)?;
-    Ok(u32::try_from(v)
-        .unwrap_or(if v < 0 { 0 } else { u32::MAX })
-        .max(MIN_CLIENT_IDLE_TIMEOUT))
-}
-
-/// `case_sensitive`: `true`, `false` or `preserving` (which compares like `false`).
-fn case_sensitive(cfg: &Config, section: &str, default: bool) -> Result<bool, ConfigError> {
-    match cfg.get(section, "case_sensitive") {
-        None => Ok(default),
-        Some(v) if v.eq_ignore_ascii_case("preserving") => Ok(false),
-        Some(v) => parse_bool(v).ok_or_else(|| {
-            ConfigError::bad_value(
-                section,
-                "case_sensitive",
-                v,
-                "expected true, false or preserving",
-            )
-        }),
     }
 }
 
@@ -438,70 +419,81 @@ impl DomainOptions {
     /// Reads `[domain/<name>]`, inheriting `[sssd]` values where SSSD does.
     pub fn from_config(cfg: &Config, name: &str) -> Result<DomainOptions, ConfigError> {
         let s = domain_section(cfg, name)?;
-        let s = s.as_str();
-        let id_provider = optional(cfg, s, "id_provider")
+        let id_provider = opt::ID_PROVIDER
+            .read(cfg, &s)
             .ok_or_else(|| ConfigError::Missing(format!("[{s}]: id_provider is required")))?;
-        let auth_provider =
-            optional(cfg, s, "auth_provider").unwrap_or_else(|| id_provider.clone());
-        let access_provider = string(cfg, s, "access_provider", "permit");
-        let min_id = number(cfg, s, "min_id", 1)?;
-        let max_id = number(cfg, s, "max_id", 0)?;
-        if max_id != 0 && min_id > max_id {
-            return Err(ConfigError::bad_value(
-                s,
+        let mut r = opt::Reader::new(cfg, &s);
+        let d = DomainOptions::read(&mut r, cfg, name, id_provider);
+        if d.max_id != 0 && d.min_id > d.max_id {
+            r.refuse(ConfigError::bad_value(
+                &s,
                 "min_id",
-                &min_id.to_string(),
-                format!("must not be greater than max_id ({max_id})"),
+                &d.min_id.to_string(),
+                format!("must not be greater than max_id ({})", d.max_id),
             ));
         }
-        let full_name_format = optional(cfg, s, "full_name_format")
-            .or_else(|| optional(cfg, "sssd", "full_name_format"))
-            .unwrap_or_else(|| DEFAULT_FULL_NAME_FORMAT.to_string());
-        let entry_cache_timeout = number(cfg, s, "entry_cache_timeout", 5400)?;
+        r.finish(d)
+    }
+
+    /// SSSD's defaults for a domain `name` served by `id_provider`.
+    pub fn defaults(name: &str, id_provider: &str) -> DomainOptions {
+        let cfg = Config::default();
+        let mut r = opt::Reader::new(&cfg, "domain/");
+        DomainOptions::read(&mut r, &cfg, name, id_provider.to_string())
+    }
+
+    fn read(r: &mut opt::Reader, cfg: &Config, name: &str, id_provider: String) -> DomainOptions {
+        let entry_cache_timeout = r.number(&opt::ENTRY_CACHE_TIMEOUT);
         let (refresh_expired_interval, refresh_expired_interval_offset) = refresh_interval(
-            s,
-            number(cfg, s, "refresh_expired_interval", 0)?,
-            number(cfg, s, "refresh_expired_interval_offset", 0)?,
+            &format!("{DOMAIN_PREFIX}{name}"),
+            r.number(&opt::REFRESH_EXPIRED_INTERVAL),
+            r.number(&opt::REFRESH_EXPIRED_INTERVAL_OFFSET),
             entry_cache_timeout,
         );
-        Ok(DomainOptions {
+        // AD compares names case-insensitively unless told otherwise.
+        let case_default = if id_provider == "ad" { "false" } else { "true" };
+        DomainOptions {
             name: name.to_string(),
-            case_sensitive: case_sensitive(cfg, s, id_provider != "ad")?,
-            auth_provider,
-            access_provider,
-            enumerate: cfg.get_bool(s, "enumerate", false)?,
-            min_id,
-            max_id,
-            use_fully_qualified_names: cfg.get_bool(s, "use_fully_qualified_names", false)?,
-            full_name_format,
+            auth_provider: r
+                .text(&opt::AUTH_PROVIDER)
+                .unwrap_or_else(|| id_provider.clone()),
+            access_provider: r.text_string(&opt::ACCESS_PROVIDER),
+            enumerate: r.flag(&opt::ENUMERATE),
+            min_id: r.number(&opt::MIN_ID),
+            max_id: r.number(&opt::MAX_ID),
+            case_sensitive: r.choice_or(&opt::CASE_SENSITIVE, case_default) == "true",
+            use_fully_qualified_names: r.flag(&opt::USE_FULLY_QUALIFIED_NAMES),
+            // The domain's own, else `[sssd]`'s, else SSSD's default.
+            full_name_format: opt::FULL_NAME_FORMAT
+                .set(cfg, r.section())
+                .unwrap_or_else(|| opt::FULL_NAME_FORMAT.read_string(cfg, "sssd")),
             entry_cache_timeout,
-            entry_cache_user_timeout: number(
-                cfg,
-                s,
-                "entry_cache_user_timeout",
-                entry_cache_timeout,
-            )?,
-            entry_cache_group_timeout: number(
-                cfg,
-                s,
-                "entry_cache_group_timeout",
-                entry_cache_timeout,
-            )?,
-            cache_credentials: cfg.get_bool(s, "cache_credentials", false)?,
-            filter_users: cfg.get_list(s, "filter_users"),
-            filter_groups: cfg.get_list(s, "filter_groups"),
-            override_homedir: optional(cfg, s, "override_homedir"),
-            fallback_homedir: optional(cfg, s, "fallback_homedir"),
-            override_shell: optional(cfg, s, "override_shell"),
-            default_shell: optional(cfg, s, "default_shell"),
-            ignore_group_members: cfg.get_bool(s, "ignore_group_members", false)?,
-            offline_timeout: number(cfg, s, "offline_timeout", 60)?,
-            offline_timeout_max: number(cfg, s, "offline_timeout_max", 3600)?,
-            offline_timeout_random_offset: number(cfg, s, "offline_timeout_random_offset", 30)?,
+            entry_cache_user_timeout: r
+                .number_or(&opt::ENTRY_CACHE_USER_TIMEOUT, entry_cache_timeout),
+            entry_cache_group_timeout: r
+                .number_or(&opt::ENTRY_CACHE_GROUP_TIMEOUT, entry_cache_timeout),
+            cache_credentials: r.flag(&opt::CACHE_CREDENTIALS),
+            filter_users: r.list(&opt::DOMAIN_FILTER_USERS),
+            filter_groups: r.list(&opt::DOMAIN_FILTER_GROUPS),
+            override_homedir: r.text(&opt::OVERRIDE_HOMEDIR),
+            fallback_homedir: r.text(&opt::FALLBACK_HOMEDIR),
+            override_shell: r.text(&opt::OVERRIDE_SHELL),
+            default_shell: r.text(&opt::DEFAULT_SHELL),
+            ignore_group_members: r.flag(&opt::IGNORE_GROUP_MEMBERS),
+            offline_timeout: r.number(&opt::OFFLINE_TIMEOUT),
+            offline_timeout_max: r.number(&opt::OFFLINE_TIMEOUT_MAX),
+            offline_timeout_random_offset: r.number(&opt::OFFLINE_TIMEOUT_RANDOM_OFFSET),
             refresh_expired_interval,
             refresh_expired_interval_offset,
+            homedir_substring: r.text(&opt::DOMAIN_HOMEDIR_SUBSTRING),
+            override_gid: Some(r.number(&opt::OVERRIDE_GID)).filter(|g| *g != 0),
+            auto_private_groups: match r.choice(&opt::AUTO_PRIVATE_GROUPS) {
+                "true" => PrivateGroups::On,
+                "hybrid" => PrivateGroups::Hybrid,
+                _ => PrivateGroups::Off,
+            },
             id_provider,
-        })
+        }
     }
 }
 

@@ -137,8 +137,8 @@ fn nss_overrides() {
     assert_eq!(o.enum_cache_timeout, 5);
     assert_eq!(o.entry_cache_nowait_percentage, 0);
     assert_eq!(o.entry_negative_timeout, 0);
-    assert_eq!(o.filter_users, vec!["alice", "bob"]);
-    assert!(o.filter_groups.is_empty());
+    assert_eq!(o.filter_users, vec!["root", "alice", "bob"], "root always");
+    assert_eq!(o.filter_groups, vec!["root"]);
     assert!(!o.filter_users_in_groups);
     assert_eq!(o.pwfield, "x");
     assert_eq!(o.override_homedir.as_deref(), Some("/home/%u"));

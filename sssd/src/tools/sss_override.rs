@@ -10,9 +10,9 @@
 
 use super::sss_cache::{Context, Outcome, memcache};
 use crate::cache::Cache;
+use crate::config::DomainOptions;
 use crate::overrides::{self, GroupOverride, OverrideSet, UserOverride};
 use crate::responder::common::names::parse_name;
-use crate::responder::common::settings::DomainSettings;
 use std::ffi::CString;
 
 const COMMANDS: [(&str, &str); 12] = [
@@ -39,7 +39,7 @@ type Res<T> = Result<T, Failed>;
 struct Tool<'a> {
     ctx: &'a Context<'a>,
     out: Outcome,
-    domains: Vec<DomainSettings>,
+    domains: Vec<DomainOptions>,
 }
 
 /// Whether a user or a group.
@@ -334,7 +334,7 @@ impl Tool<'_> {
         };
         // As SSSD: the object must resolve through NSS (the daemon caches it on the way).
         let sysname = match dom.and_then(|i| self.domains.get(i)) {
-            Some(d) if d.fully_qualified => format!("{name}@{}", d.name),
+            Some(d) if d.use_fully_qualified_names => format!("{name}@{}", d.name),
             _ => name.clone(),
         };
         if !nss_knows(kind, &sysname) {
@@ -616,7 +616,7 @@ fn nss_knows(kind: Kind, name: &str) -> bool {
 }
 
 /// The cache name of the user or group `key` in domain `d`'s cache, if cached.
-fn cached_name(ctx: &Context<'_>, d: &DomainSettings, kind: Kind, key: &str) -> Option<String> {
+fn cached_name(ctx: &Context<'_>, d: &DomainOptions, kind: Kind, key: &str) -> Option<String> {
     let cache = Cache::open_existing(&ctx.paths.db, &d.name).ok()??;
     match kind {
         Kind::User => cache.user_by_name(key).ok()?.map(|c| c.value.name),

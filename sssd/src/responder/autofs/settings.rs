@@ -1,7 +1,7 @@
 //! The options the autofs responder uses: the domains (from `[sssd] domains`),
 //! `[autofs] autofs_negative_timeout` and `client_idle_timeout`.
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, schema};
 use crate::responder::common::settings::NssSettings;
 use std::time::Duration;
 
@@ -28,8 +28,8 @@ impl AutofsSettings {
     pub fn new(domains: Vec<String>) -> AutofsSettings {
         AutofsSettings {
             domains,
-            negative_timeout: 15,
-            client_idle_timeout: 60,
+            negative_timeout: schema::AUTOFS_NEGATIVE_TIMEOUT.default,
+            client_idle_timeout: schema::CLIENT_IDLE_TIMEOUT.default,
             dp_timeout: Duration::from_secs(60),
         }
     }
@@ -39,17 +39,8 @@ impl AutofsSettings {
         let lookup = NssSettings::from_config(cfg, "")?;
         let mut s = AutofsSettings::new(lookup.domains.iter().map(|d| d.name.clone()).collect());
         s.dp_timeout = lookup.dp_timeout;
-        let neg = cfg.get_int("autofs", "autofs_negative_timeout", 15)?;
-        s.negative_timeout = u32::try_from(neg).map_err(|_| {
-            ConfigError::bad_value(
-                "autofs",
-                "autofs_negative_timeout",
-                &neg.to_string(),
-                "expected a number of seconds",
-            )
-        })?;
-        let idle = cfg.get_int("autofs", "client_idle_timeout", 60)?;
-        s.client_idle_timeout = u32::try_from(idle.max(10)).unwrap_or(u32::MAX);
+        s.negative_timeout = schema::AUTOFS_NEGATIVE_TIMEOUT.read(cfg, "autofs")?;
+        s.client_idle_timeout = schema::CLIENT_IDLE_TIMEOUT.read(cfg, "autofs")?;
         Ok(s)
     }
 }

@@ -3,8 +3,9 @@
 //! backend requests are coalesced.
 
 use super::negcache::{Kind, NegCache};
-use super::settings::{NssSettings, PrivateGroups};
+use super::settings::NssSettings;
 use super::source::{Clock, DomainSource, DpStatus, Query, Record, SourceError};
+use crate::config::PrivateGroups;
 use crate::model::{Cached, Group, User};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -90,8 +91,8 @@ impl CacheReq {
     pub fn add_filters(&self) {
         let doms = &self.settings.domains;
         for (kind, global) in [
-            (Kind::User, &self.settings.filter_users),
-            (Kind::Group, &self.settings.filter_groups),
+            (Kind::User, &self.settings.nss.filter_users),
+            (Kind::Group, &self.settings.nss.filter_groups),
         ] {
             for f in global {
                 match super::names::parse_name(f, doms) {
@@ -179,7 +180,7 @@ impl CacheReq {
     }
 
     fn past_midpoint(&self, c: &Cached<Record>, now: i64) -> bool {
-        let pct = i64::from(self.settings.nowait_percentage);
+        let pct = i64::from(self.settings.nss.entry_cache_nowait_percentage);
         if pct == 0 {
             return false;
         }
@@ -346,7 +347,7 @@ impl CacheReq {
             (n, None) => (
                 n,
                 (0..doms.len())
-                    .filter(|&i| !doms[i].fully_qualified)
+                    .filter(|&i| !doms[i].use_fully_qualified_names)
                     .collect(),
             ),
         }
@@ -517,7 +518,7 @@ impl CacheReq {
         self.settings
             .domains
             .get(d)
-            .map_or(PrivateGroups::Off, |x| x.private_groups)
+            .map_or(PrivateGroups::Off, |x| x.auto_private_groups)
     }
 
     fn any_private_groups(&self, doms: &[usize]) -> bool {
@@ -540,7 +541,7 @@ impl CacheReq {
         if !dom.private_group_candidate(&u) {
             return Ok(None);
         }
-        if dom.private_groups == PrivateGroups::Hybrid
+        if dom.auto_private_groups == PrivateGroups::Hybrid
             && self.real_group_by_gid(&[d], u.uid, mode).await?.is_some()
         {
             return Ok(None);
@@ -636,7 +637,7 @@ impl CacheReq {
         if let Some(dom) = self.settings.domains.get(d)
             && dom.private_group_candidate(&user)
             && !gids.contains(&user.uid)
-            && (dom.private_groups == PrivateGroups::On
+            && (dom.auto_private_groups == PrivateGroups::On
                 || self
                     .real_group_by_gid(&[d], user.uid, mode)
                     .await?
@@ -689,7 +690,7 @@ impl CacheReq {
 
     /// Whether member `name` of a group in domain `d` is hidden by `filter_users_in_groups`.
     pub fn member_hidden(&self, d: usize, name: &str) -> bool {
-        if !self.settings.filter_users_in_groups {
+        if !self.settings.nss.filter_users_in_groups {
             return false;
         }
         let Some(dom) = self.settings.domains.get(d) else {

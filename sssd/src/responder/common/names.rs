@@ -1,14 +1,11 @@
 //! Name handling: `name@domain` input parsing, case folding and `full_name_format` output.
 
-use super::settings::DomainSettings;
-
-/// SSSD's default `re_expression` for non-AD/IPA domains, the only one supported.
-pub const DEFAULT_RE_EXPRESSION: &str = "^((?P<name>.+)@(?P<domain>[^@]+)|(?P<name>[^@]+))$";
+use crate::config::DomainOptions;
 
 /// Splits `input` into a name and the index of the domain it names, following the default
 /// `re_expression`: the part after the last `@` is a domain when it names a configured
 /// domain (case-insensitively); otherwise the whole input is a short name.
-pub fn parse_name<'a>(input: &'a str, domains: &[DomainSettings]) -> (&'a str, Option<usize>) {
+pub fn parse_name<'a>(input: &'a str, domains: &[DomainOptions]) -> (&'a str, Option<usize>) {
     if let Some(at) = input.rfind('@')
         && at > 0
     {
@@ -58,7 +55,7 @@ pub fn format_full_name(format: &str, name: &str, domain: &str) -> String {
     out
 }
 
-impl DomainSettings {
+impl DomainOptions {
     /// The cache key for a name given by a client (lowercased when case-insensitive).
     pub fn lookup_key(&self, name: &str) -> String {
         if self.case_sensitive {
@@ -77,7 +74,7 @@ impl DomainSettings {
     /// fully qualified names.
     pub fn output_name(&self, name: &str) -> String {
         let short = self.short_output(name);
-        if self.fully_qualified {
+        if self.use_fully_qualified_names {
             format_full_name(&self.full_name_format, &short, &self.name)
         } else {
             short
@@ -94,10 +91,10 @@ impl DomainSettings {
 mod tests {
     use super::*;
 
-    fn doms() -> Vec<DomainSettings> {
+    fn doms() -> Vec<DomainOptions> {
         vec![
-            DomainSettings::new("LDAP"),
-            DomainSettings::new("example.com"),
+            DomainOptions::defaults("LDAP", "ldap"),
+            DomainOptions::defaults("example.com", "ldap"),
         ]
     }
 
@@ -126,12 +123,12 @@ mod tests {
 
     #[test]
     fn case_and_fq_output() {
-        let mut d = DomainSettings::new("LDAP");
+        let mut d = DomainOptions::defaults("LDAP", "ldap");
         assert_eq!(d.output_name("User1"), "User1");
         d.case_sensitive = false;
         assert_eq!(d.lookup_key("User1"), "user1");
         assert_eq!(d.output_name("User1"), "user1");
-        d.fully_qualified = true;
+        d.use_fully_qualified_names = true;
         assert_eq!(d.output_name("User1"), "user1@LDAP");
         d.full_name_format = "%2$s+%1$s".into();
         assert_eq!(d.output_name("x"), "LDAP+x");

@@ -4,8 +4,8 @@
 //! Everything above it (cache_req, the NSS replies, the memory cache, PAM) only ever sees
 //! overridden records.
 
-use super::settings::DomainSettings;
 use super::source::{DomainSource, Query, Record, SourceError};
+use crate::config::DomainOptions;
 use crate::model::{Cached, Group, User};
 use crate::overrides::{GroupOverride, OverrideSet, OverrideStore, UserOverride};
 use crate::sbus::BoxFuture;
@@ -17,7 +17,7 @@ use super::source::DpStatus;
 pub struct OverrideSource {
     inner: Arc<dyn DomainSource>,
     store: Arc<OverrideStore>,
-    domain: DomainSettings,
+    domain: DomainOptions,
 }
 
 impl OverrideSource {
@@ -25,7 +25,7 @@ impl OverrideSource {
     pub fn new(
         inner: Arc<dyn DomainSource>,
         store: Arc<OverrideStore>,
-        domain: DomainSettings,
+        domain: DomainOptions,
     ) -> OverrideSource {
         OverrideSource {
             inner,
@@ -282,7 +282,7 @@ mod tests {
         let src = OverrideSource::new(
             fake,
             Arc::new(OverrideStore::new(&paths)),
-            DomainSettings::new("LDAP"),
+            DomainOptions::defaults("LDAP", "ldap"),
         );
         let read = |q: Query| src.read(&q).unwrap().map(|c| c.value);
         assert!(read(Query::UserByName("newname".into())).is_none());

@@ -3,6 +3,7 @@
 //! until SIGTERM.
 
 use crate::cache::{Cache, CacheError};
+use crate::config::DomainOptions;
 use crate::config::{Config, ConfigError};
 use crate::logging::Logger;
 use crate::paths::Paths;
@@ -13,7 +14,6 @@ use crate::responder::common::activation;
 use crate::responder::common::admission::{Admission, ConnLimits};
 use crate::responder::common::peer::resolve_uids;
 use crate::responder::common::server::{ServerConfig, ServerError, bind_socket, serve};
-use crate::responder::common::settings::DomainSettings;
 use crate::responder::common::source::{CacheSource, DomainSource};
 use crate::sbus::{self, Bus, DataProviderClient, SbusError, ServiceHandler};
 use crate::service::{self, ChildOptions, ServiceError};
@@ -181,7 +181,7 @@ pub async fn connect(
 /// One cache source per domain, refreshing through `dp` with `dp_timeout`.
 pub fn open_sources(
     paths: &Paths,
-    domains: &[DomainSettings],
+    domains: &[DomainOptions],
     dp: &DataProviderClient,
     dp_timeout: Duration,
 ) -> Result<Vec<Arc<dyn DomainSource>>, StartupError> {

@@ -144,7 +144,7 @@ impl NssCtx {
                 uid: u.uid,
                 gid: u.gid,
                 name: u.name.clone(),
-                passwd: s.pwfield.clone(),
+                passwd: s.nss.pwfield.clone(),
                 gecos: u.gecos.clone(),
                 dir: u.home.clone(),
                 shell: u.shell.clone(),
@@ -165,7 +165,7 @@ impl NssCtx {
             uid: u.uid,
             gid: dom.user_gid(u),
             name: dom.output_name(&u.name),
-            passwd: s.pwfield.clone(),
+            passwd: s.nss.pwfield.clone(),
             gecos: u.gecos.clone(),
             dir: templates::home_dir(s, dom, &vars),
             shell: templates::shell(s, dom, &u.shell),
@@ -192,7 +192,7 @@ impl NssCtx {
         GrOut {
             gid: g.gid,
             name,
-            passwd: s.pwfield.clone(),
+            passwd: s.nss.pwfield.clone(),
             members,
         }
     }

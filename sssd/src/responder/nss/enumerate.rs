@@ -65,7 +65,9 @@ pub async fn snapshot(ctx: &Arc<NssCtx>, db: Db) -> Arc<Snapshot> {
     let generation = ctx.enums.generation.load(Ordering::SeqCst);
     if let Some(s) = slot.as_ref()
         && s.generation == generation
-        && now < s.built.saturating_add(ctx.cr.settings.enum_cache_timeout)
+        && now
+            < s.built
+                .saturating_add(i64::from(ctx.cr.settings.nss.enum_cache_timeout))
     {
         return s.clone();
     }

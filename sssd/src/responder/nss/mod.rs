@@ -67,7 +67,7 @@ impl NssResponder {
         clock: Arc<dyn Clock>,
         mc: Option<Arc<MemCache>>,
     ) -> NssResponder {
-        let negcache = Arc::new(NegCache::new(settings.negative_timeout));
+        let negcache = Arc::new(NegCache::new(settings.nss.entry_negative_timeout));
         let cr = CacheReq::new(Arc::new(settings), sources, negcache, clock);
         NssResponder {
             ctx: Arc::new(NssCtx {

@@ -129,9 +129,10 @@ mod tests {
         use super::super::super::NssResponder;
         use super::super::super::commands::{NssConn, dispatch};
         use super::super::super::fake::{FakeClock, FakeSource};
-        use super::super::super::settings::{DomainSettings, NssSettings};
+        use super::super::super::settings::NssSettings;
         use super::super::super::source::{DomainSource, DpStatus};
         use crate::cache::{Netgroup, NetgroupTriple};
+        use crate::config::DomainOptions;
         use crate::model::Cached;
         use crate::responder::common::Action;
         use sss_proto::netgroup::{NetgrEntry, decode_setnetgrent_reply};
@@ -142,8 +143,8 @@ mod tests {
         fn setup() -> (NssResponder, FakeSource, Arc<FakeClock>) {
             let clock = FakeClock::at(T0);
             let src = FakeSource::new(clock.clone(), 100);
-            let mut s = NssSettings::new(vec![DomainSettings::new("LDAP")]);
-            s.negative_timeout = 15;
+            let mut s = NssSettings::new(vec![DomainOptions::defaults("LDAP", "ldap")]);
+            s.nss.entry_negative_timeout = 15;
             let sources: Vec<Arc<dyn DomainSource>> = vec![Arc::new(src.clone())];
             (NssResponder::new(s, sources, clock.clone()), src, clock)
         }

@@ -261,10 +261,11 @@ pub async fn dispatch(
 mod tests {
     use super::super::commands::{NssConn, dispatch as nss_dispatch};
     use super::super::fake::{FakeClock, FakeSource};
-    use super::super::settings::{DomainSettings, NssSettings};
+    use super::super::settings::NssSettings;
     use super::super::source::DomainSource;
     use super::super::{NssCtx, NssResponder};
     use crate::cache::maps::{IpHost, IpNetwork};
+    use crate::config::DomainOptions;
     use crate::model::Cached;
     use crate::responder::common::Action;
     use sss_proto::resolver::{
@@ -297,7 +298,7 @@ mod tests {
                 expire: 0,
             });
         });
-        let mut d = DomainSettings::new("LDAP");
+        let mut d = DomainOptions::defaults("LDAP", "ldap");
         d.enumerate = enumerate;
         let sources: Vec<Arc<dyn DomainSource>> = vec![Arc::new(src.clone())];
         let r = NssResponder::new(NssSettings::new(vec![d]), sources, clock);

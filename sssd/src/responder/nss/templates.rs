@@ -12,7 +12,8 @@
 //!    `/etc/shells` becomes `shell_fallback` (the allowed shell is not installed here).
 //! 7. Any other shell becomes the nologin shell [`NOLOGIN_SHELL`].
 
-use super::settings::{DomainSettings, NssSettings};
+use super::settings::NssSettings;
+use crate::config::DomainOptions;
 
 /// The shell given to users whose shell is neither installed nor allowed.
 pub const NOLOGIN_SHELL: &str = "/sbin/nologin";
@@ -67,20 +68,20 @@ pub fn expand(template: &str, v: &TemplateVars<'_>) -> String {
 }
 
 /// The `homedir_substring` in effect for `dom`.
-pub fn homedir_substring<'a>(nss: &'a NssSettings, dom: &'a DomainSettings) -> &'a str {
+pub fn homedir_substring<'a>(nss: &'a NssSettings, dom: &'a DomainOptions) -> &'a str {
     dom.homedir_substring
         .as_deref()
-        .unwrap_or(&nss.homedir_substring)
+        .unwrap_or(&nss.nss.homedir_substring)
 }
 
 /// The home directory to report: `override_homedir` if set; else, when the stored one is
 /// empty, `fallback_homedir` or `/` (as SSSD for a user without a home); else the stored
 /// one, itself expanded as a template (a provider may store `%H/name`).
-pub fn home_dir(nss: &NssSettings, dom: &DomainSettings, v: &TemplateVars<'_>) -> String {
+pub fn home_dir(nss: &NssSettings, dom: &DomainOptions, v: &TemplateVars<'_>) -> String {
     if let Some(t) = dom
         .override_homedir
         .as_ref()
-        .or(nss.override_homedir.as_ref())
+        .or(nss.nss.override_homedir.as_ref())
     {
         return expand(t, v);
     }
@@ -88,7 +89,7 @@ pub fn home_dir(nss: &NssSettings, dom: &DomainSettings, v: &TemplateVars<'_>) -
         return match dom
             .fallback_homedir
             .as_ref()
-            .or(nss.fallback_homedir.as_ref())
+            .or(nss.nss.fallback_homedir.as_ref())
         {
             Some(t) => expand(t, v),
             None => "/".to_string(),
@@ -98,29 +99,38 @@ pub fn home_dir(nss: &NssSettings, dom: &DomainSettings, v: &TemplateVars<'_>) -
 }
 
 /// The login shell to report for a stored `shell` (see the module rules).
-pub fn shell(nss: &NssSettings, dom: &DomainSettings, shell: &str) -> String {
-    if let Some(s) = dom.override_shell.as_ref().or(nss.override_shell.as_ref()) {
+pub fn shell(nss: &NssSettings, dom: &DomainOptions, shell: &str) -> String {
+    if let Some(s) = dom
+        .override_shell
+        .as_ref()
+        .or(nss.nss.override_shell.as_ref())
+    {
         return s.clone();
     }
     if shell.is_empty() {
         return dom
             .default_shell
             .as_ref()
-            .or(nss.default_shell.as_ref())
+            .or(nss.nss.default_shell.as_ref())
             .cloned()
             .unwrap_or_default();
     }
-    if nss.allowed_shells.is_empty() && nss.vetoed_shells.is_empty() {
+    if nss.nss.allowed_shells.is_empty() && nss.nss.vetoed_shells.is_empty() {
         return shell.to_string();
     }
-    if nss.vetoed_shells.iter().any(|s| s == shell) {
-        return nss.shell_fallback.clone();
+    if nss.nss.vetoed_shells.iter().any(|s| s == shell) {
+        return nss.nss.shell_fallback.clone();
     }
     if nss.etc_shells.iter().any(|s| s == shell) {
         return shell.to_string();
     }
-    if nss.allowed_shells.iter().any(|s| s == shell || s == "*") {
-        return nss.shell_fallback.clone();
+    if nss
+        .nss
+        .allowed_shells
+        .iter()
+        .any(|s| s == shell || s == "*")
+    {
+        return nss.nss.shell_fallback.clone();
     }
     NOLOGIN_SHELL.to_string()
 }
@@ -154,17 +164,17 @@ mod tests {
     #[test]
     fn homedir_precedence() {
         let mut nss = NssSettings::new(vec![]);
-        let mut dom = DomainSettings::new("LDAP");
+        let mut dom = DomainOptions::defaults("LDAP", "ldap");
         assert_eq!(home_dir(&nss, &dom, &vars("/home/u")), "/home/u");
         assert_eq!(home_dir(&nss, &dom, &vars("")), "/");
-        nss.fallback_homedir = Some("/fb/%u".into());
+        nss.nss.fallback_homedir = Some("/fb/%u".into());
         assert_eq!(home_dir(&nss, &dom, &vars("")), "/fb/User1");
         assert_eq!(home_dir(&nss, &dom, &vars("/home/u")), "/home/u");
         dom.fallback_homedir = Some("/dfb/%U".into());
         assert_eq!(home_dir(&nss, &dom, &vars("")), "/dfb/1001");
         assert_eq!(home_dir(&nss, &dom, &vars("%H/u")), "/home/u");
         assert_eq!(home_dir(&nss, &dom, &vars("/h/100%%")), "/h/100%");
-        nss.override_homedir = Some("/o/%u".into());
+        nss.nss.override_homedir = Some("/o/%u".into());
         assert_eq!(home_dir(&nss, &dom, &vars("/home/u")), "/o/User1");
         dom.override_homedir = Some("/do/%d/%u".into());
         assert_eq!(home_dir(&nss, &dom, &vars("")), "/do/LDAP/User1");
@@ -173,27 +183,27 @@ mod tests {
     #[test]
     fn shell_rules() {
         let mut nss = NssSettings::new(vec![]);
-        let mut dom = DomainSettings::new("LDAP");
+        let mut dom = DomainOptions::defaults("LDAP", "ldap");
         nss.etc_shells = vec!["/bin/sh".into(), "/bin/bash".into()];
         // No lists: anything goes, empty stays empty.
         assert_eq!(shell(&nss, &dom, "/bin/odd"), "/bin/odd");
         assert_eq!(shell(&nss, &dom, ""), "");
-        nss.default_shell = Some("/bin/sh".into());
+        nss.nss.default_shell = Some("/bin/sh".into());
         assert_eq!(shell(&nss, &dom, ""), "/bin/sh");
         dom.default_shell = Some("/bin/bash".into());
         assert_eq!(shell(&nss, &dom, ""), "/bin/bash");
         assert_eq!(shell(&nss, &dom, "/bin/zsh"), "/bin/zsh");
         // Lists active.
-        nss.allowed_shells = vec!["/bin/zsh".into()];
-        nss.vetoed_shells = vec!["/bin/bash".into()];
+        nss.nss.allowed_shells = vec!["/bin/zsh".into()];
+        nss.nss.vetoed_shells = vec!["/bin/bash".into()];
         assert_eq!(shell(&nss, &dom, "/bin/bash"), "/bin/sh"); // vetoed -> fallback
         assert_eq!(shell(&nss, &dom, "/bin/sh"), "/bin/sh"); // installed
         assert_eq!(shell(&nss, &dom, "/bin/zsh"), "/bin/sh"); // allowed, not installed
         assert_eq!(shell(&nss, &dom, "/bin/ksh"), NOLOGIN_SHELL);
-        nss.allowed_shells = vec!["*".into()];
-        nss.shell_fallback = "/bin/fb".into();
+        nss.nss.allowed_shells = vec!["*".into()];
+        nss.nss.shell_fallback = "/bin/fb".into();
         assert_eq!(shell(&nss, &dom, "/bin/ksh"), "/bin/fb");
-        nss.override_shell = Some("/bin/o".into());
+        nss.nss.override_shell = Some("/bin/o".into());
         assert_eq!(shell(&nss, &dom, "/bin/ksh"), "/bin/o");
         dom.override_shell = Some("/bin/do".into());
         assert_eq!(shell(&nss, &dom, ""), "/bin/do");

@@ -4,8 +4,9 @@ use super::NssResponder;
 use super::cache_req::Mode;
 use super::commands::{NssConn, dispatch};
 use super::fake::{FakeClock, FakeSource};
-use super::settings::{DomainSettings, NssSettings};
+use super::settings::NssSettings;
 use super::source::{DomainSource, DpStatus, Query};
+use crate::config::DomainOptions;
 use crate::model::{Cached, Group, User};
 use crate::responder::common::Action;
 use sss_proto::nss::{
@@ -45,7 +46,7 @@ struct Env {
     src: Vec<FakeSource>,
 }
 
-fn env_with(doms: Vec<DomainSettings>, tweak: impl FnOnce(&mut NssSettings)) -> Env {
+fn env_with(doms: Vec<DomainOptions>, tweak: impl FnOnce(&mut NssSettings)) -> Env {
     let clock = FakeClock::at(T0);
     let src: Vec<FakeSource> = doms
         .iter()
@@ -60,7 +61,7 @@ fn env_with(doms: Vec<DomainSettings>, tweak: impl FnOnce(&mut NssSettings)) -> 
 }
 
 fn env() -> Env {
-    env_with(vec![DomainSettings::new("LDAP")], |_| {})
+    env_with(vec![DomainOptions::defaults("LDAP", "ldap")], |_| {})
 }
 
 impl Env {
@@ -187,8 +188,8 @@ async fn negative_cache_ttl() {
 
 #[tokio::test]
 async fn zero_negative_timeout_disables_negcache() {
-    let e = env_with(vec![DomainSettings::new("LDAP")], |s| {
-        s.negative_timeout = 0
+    let e = env_with(vec![DomainOptions::defaults("LDAP", "ldap")], |s| {
+        s.nss.entry_negative_timeout = 0
     });
     assert!(e.pw("ghost").await.is_none());
     assert!(e.pw("ghost").await.is_none());
@@ -234,8 +235,8 @@ async fn midpoint_is_at_least_ten_seconds_and_zero_disables() {
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(e.refreshes(0), 1);
 
-    let e = env_with(vec![DomainSettings::new("LDAP")], |s| {
-        s.nowait_percentage = 0
+    let e = env_with(vec![DomainOptions::defaults("LDAP", "ldap")], |s| {
+        s.nss.entry_cache_nowait_percentage = 0
     });
     e.src[0].add_user(user("user1", 1001, 2001), T0, T0 + 100);
     e.clock.set(T0 + 99);
@@ -286,7 +287,7 @@ async fn identical_requests_are_coalesced() {
 
 #[tokio::test]
 async fn backend_timeout_counts_as_offline() {
-    let e = env_with(vec![DomainSettings::new("LDAP")], |s| {
+    let e = env_with(vec![DomainOptions::defaults("LDAP", "ldap")], |s| {
         s.dp_timeout = Duration::from_millis(50)
     });
     e.src[0].add_user(user("user1", 1001, 2001), T0 - 200, T0 - 100);
@@ -297,8 +298,11 @@ async fn backend_timeout_counts_as_offline() {
 #[tokio::test]
 async fn domains_in_order_and_by_id_everywhere() {
     let e = env_with(
-        vec![DomainSettings::new("A"), DomainSettings::new("B")],
-        |_| {},
+        vec![
+            DomainOptions::defaults("A", "ldap"),
+            DomainOptions::defaults("B", "ldap"),
+        ],
+        |s| s.cache_first = true,
     );
     e.src[1].add_user(user("bob", 5000, 5000), T0, T0 + 100);
     e.src[0].add_user(user("alice", 4000, 4000), T0, T0 + 100);
@@ -315,7 +319,10 @@ async fn domains_in_order_and_by_id_everywhere() {
     assert_eq!((d, u.name.as_str()), (1, "bob"));
     // Without cache_first, A's backend is asked first (and the miss negative-cached).
     let e = env_with(
-        vec![DomainSettings::new("A"), DomainSettings::new("B")],
+        vec![
+            DomainOptions::defaults("A", "ldap"),
+            DomainOptions::defaults("B", "ldap"),
+        ],
         |s| s.cache_first = false,
     );
     e.src[1].add_user(user("bob", 5000, 5000), T0, T0 + 100);
@@ -329,8 +336,8 @@ async fn domains_in_order_and_by_id_everywhere() {
 
 #[tokio::test]
 async fn fully_qualified_names() {
-    let mut d = DomainSettings::new("LDAP");
-    d.fully_qualified = true;
+    let mut d = DomainOptions::defaults("LDAP", "ldap");
+    d.use_fully_qualified_names = true;
     let e = env_with(vec![d], |_| {});
     e.src[0].add_user(user("user1", 1001, 2001), T0, T0 + 100);
     e.src[0].add_group(group("grp", 2001, &["user1"]), T0, T0 + 100);
@@ -348,7 +355,7 @@ async fn fully_qualified_names() {
 
 #[tokio::test]
 async fn case_insensitive_domain() {
-    let mut d = DomainSettings::new("LDAP");
+    let mut d = DomainOptions::defaults("LDAP", "ldap");
     d.case_sensitive = false;
     let e = env_with(vec![d], |_| {});
     e.src[0].add_user(user("user1", 1001, 2001), T0, T0 + 100);
@@ -358,9 +365,9 @@ async fn case_insensitive_domain() {
 
 #[tokio::test]
 async fn filters_root_and_id_zero() {
-    let e = env_with(vec![DomainSettings::new("LDAP")], |s| {
-        s.filter_users.push("user2".into());
-        s.filter_groups.push("secret".into());
+    let e = env_with(vec![DomainOptions::defaults("LDAP", "ldap")], |s| {
+        s.nss.filter_users.push("user2".into());
+        s.nss.filter_groups.push("secret".into());
     });
     let s = &e.src[0];
     s.add_user(user("user1", 1001, 2001), T0, T0 + 100);
@@ -397,14 +404,14 @@ async fn filters_root_and_id_zero() {
 
 #[tokio::test]
 async fn initgroups_keeps_order_and_drops_duplicates_out_of_range_and_filtered_groups() {
-    let mut d = DomainSettings::new("LDAP");
+    let mut d = DomainOptions::defaults("LDAP", "ldap");
     d.case_sensitive = false;
     d.min_id = 100;
     d.max_id = 9000;
     d.filter_groups = vec!["Secret".into()];
     let e = env_with(vec![d], |s| {
-        s.filter_groups.push("hidden@LDAP".into());
-        s.filter_groups.push("notcached".into());
+        s.nss.filter_groups.push("hidden@LDAP".into());
+        s.nss.filter_groups.push("notcached".into());
     });
     let s = &e.src[0];
     s.add_user(user("user1", 1001, 2001), T0, T0 + 100);
@@ -421,11 +428,11 @@ async fn initgroups_keeps_order_and_drops_duplicates_out_of_range_and_filtered_g
 
 #[tokio::test]
 async fn filter_users_in_groups_can_be_disabled_and_domain_filters() {
-    let mut d = DomainSettings::new("LDAP");
+    let mut d = DomainOptions::defaults("LDAP", "ldap");
     d.filter_users = vec!["user3".into()];
     let e = env_with(vec![d], |s| {
-        s.filter_users.push("user2".into());
-        s.filter_users_in_groups = false;
+        s.nss.filter_users.push("user2".into());
+        s.nss.filter_users_in_groups = false;
     });
     e.src[0].add_user(user("user3", 1003, 2003), T0, T0 + 100);
     e.src[0].add_group(group("g", 3000, &["user1", "user2"]), T0, T0 + 100);
@@ -437,7 +444,7 @@ async fn filter_users_in_groups_can_be_disabled_and_domain_filters() {
 
 #[tokio::test]
 async fn min_max_id_and_ignore_group_members() {
-    let mut d = DomainSettings::new("LDAP");
+    let mut d = DomainOptions::defaults("LDAP", "ldap");
     d.min_id = 1000;
     d.max_id = 2000;
     d.ignore_group_members = true;
@@ -454,12 +461,12 @@ async fn min_max_id_and_ignore_group_members() {
 
 #[tokio::test]
 async fn templates_and_pwfield_in_replies() {
-    let mut d = DomainSettings::new("LDAP");
+    let mut d = DomainOptions::defaults("LDAP", "ldap");
     d.override_homedir = Some("/srv/%d/%u".into());
     let e = env_with(vec![d], |s| {
-        s.override_homedir = Some("/nss/%u".into());
-        s.default_shell = Some("/bin/zsh".into());
-        s.pwfield = "x".into();
+        s.nss.override_homedir = Some("/nss/%u".into());
+        s.nss.default_shell = Some("/bin/zsh".into());
+        s.nss.pwfield = "x".into();
     });
     let mut u = user("user1", 1001, 2001);
     u.shell = String::new();
@@ -474,7 +481,7 @@ async fn templates_and_pwfield_in_replies() {
 
 #[tokio::test]
 async fn override_gid_and_missing_home() {
-    let mut d = DomainSettings::new("LDAP");
+    let mut d = DomainOptions::defaults("LDAP", "ldap");
     d.override_gid = Some(777);
     let e = env_with(vec![d], |_| {});
     let mut u = user("user1", 1001, 0);
@@ -581,10 +588,10 @@ fn names_of(body: &[u8]) -> Vec<String> {
 
 #[tokio::test]
 async fn enumeration_batches_and_snapshot_expiry() {
-    let mut a = DomainSettings::new("A");
+    let mut a = DomainOptions::defaults("A", "ldap");
     a.enumerate = true;
-    let e = env_with(vec![a, DomainSettings::new("B")], |s| {
-        s.enum_cache_timeout = 120
+    let e = env_with(vec![a, DomainOptions::defaults("B", "ldap")], |s| {
+        s.nss.enum_cache_timeout = 120
     });
     for (i, n) in ["u1", "u2", "u3"].iter().enumerate() {
         e.src[0].add_user(user(n, 1001 + i as u32, 2001), T0, T0 + 100);
@@ -685,9 +692,9 @@ mod fuzz {
 
 /// A domain with `auto_private_groups = apg` holding user1 (1001/2001, group1 2001),
 /// upg (3000/3000, no group 3000) and many (4000/4000, real group 4000).
-fn private_groups_env(apg: super::settings::PrivateGroups) -> Env {
-    let mut d = DomainSettings::new("LDAP");
-    d.private_groups = apg;
+fn private_groups_env(apg: crate::config::PrivateGroups) -> Env {
+    let mut d = DomainOptions::defaults("LDAP", "ldap");
+    d.auto_private_groups = apg;
     let e = env_with(vec![d], |_| {});
     e.src[0].add_user(user("user1", 1001, 2001), T0, T0 + 100);
     e.src[0].add_user(user("upg", 3000, 3000), T0, T0 + 100);
@@ -710,7 +717,7 @@ async fn group_of(e: &Env, by: Result<&str, u32>) -> Option<(String, u32, usize)
 
 #[tokio::test]
 async fn auto_private_groups_true_gives_every_user_a_group() {
-    use super::settings::PrivateGroups;
+    use crate::config::PrivateGroups;
     let e = private_groups_env(PrivateGroups::On);
     let private = Some(("user1".to_string(), 1001, 0));
     assert_eq!(group_of(&e, Ok("user1")).await, private);
@@ -741,7 +748,7 @@ async fn auto_private_groups_true_gives_every_user_a_group() {
 
 #[tokio::test]
 async fn auto_private_groups_hybrid_only_where_gid_is_uid_without_group() {
-    use super::settings::PrivateGroups;
+    use crate::config::PrivateGroups;
     let e = private_groups_env(PrivateGroups::Hybrid);
     let upg = Some(("upg".to_string(), 3000, 0));
     assert_eq!(group_of(&e, Ok("upg")).await, upg);

@@ -4,9 +4,10 @@
 use super::NssResponder;
 use super::commands::{NssConn, dispatch};
 use super::fake::{FakeClock, FakeSource};
-use super::settings::{DomainSettings, NssSettings};
+use super::settings::NssSettings;
 use super::source::DomainSource;
 use super::tests::group;
+use crate::config::DomainOptions;
 use crate::memcache::maps::{McSettings, MemCache};
 use crate::model::User;
 use crate::responder::common::Action;
@@ -34,7 +35,7 @@ fn env_with(tweak: impl FnOnce(&mut NssSettings)) -> Env {
     let dir = tmp.path().join("mc");
     let clock = FakeClock::at(T0);
     let src = FakeSource::new(clock.clone(), 100);
-    let mut s = NssSettings::new(vec![DomainSettings::new("LDAP")]);
+    let mut s = NssSettings::new(vec![DomainOptions::defaults("LDAP", "ldap")]);
     tweak(&mut s);
     let mut mcs = McSettings::new(&dir);
     (mcs.passwd_mib, mcs.group_mib, mcs.initgroups_mib) = (1, 1, 1);
@@ -141,9 +142,9 @@ fn strs(parts: &[&[u8]]) -> Vec<u8> {
 #[tokio::test]
 async fn a_passwd_lookup_stores_exactly_the_record_sent() {
     let e = env_with(|s| {
-        s.fallback_homedir = Some("/home/%d/%u".into());
-        s.pwfield = "x".into();
-        s.override_shell = Some("/bin/bash".into());
+        s.nss.fallback_homedir = Some("/home/%d/%u".into());
+        s.nss.pwfield = "x".into();
+        s.nss.override_shell = Some("/bin/bash".into());
     });
     e.src.add_user(user("user1", 1001), T0, T0 + 100);
     let body = e

@@ -2,8 +2,9 @@
 
 use super::NssResponder;
 use super::fake::{FakeClock, FakeSource};
-use super::settings::{DomainSettings, NssSettings};
+use super::settings::NssSettings;
 use super::source::DomainSource;
+use crate::config::DomainOptions;
 use crate::model::User;
 use crate::responder::common::admission::{Admission, ConnLimits};
 use crate::responder::common::{
@@ -45,7 +46,7 @@ fn fake() -> (NssResponder, FakeSource) {
         1_000_000,
         i64::MAX / 2,
     );
-    let s = NssSettings::new(vec![DomainSettings::new("LDAP")]);
+    let s = NssSettings::new(vec![DomainOptions::defaults("LDAP", "ldap")]);
     let sources: Vec<Arc<dyn DomainSource>> = vec![Arc::new(src.clone())];
     (NssResponder::new(s, sources, clock), src)
 }
@@ -414,7 +415,7 @@ fn getpwnam_throughput_lmdb() {
     w.put_user(&u, now, now + 3600).unwrap();
     w.commit().unwrap();
     let src = CacheSource::new("LDAP", Arc::new(cache), None, Duration::from_secs(5));
-    let s = NssSettings::new(vec![DomainSettings::new("LDAP")]);
+    let s = NssSettings::new(vec![DomainOptions::defaults("LDAP", "ldap")]);
     let r = NssResponder::new(s, vec![Arc::new(src)], Arc::new(SystemClock));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

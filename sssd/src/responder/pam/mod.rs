@@ -44,17 +44,17 @@ impl PamCtx {
     pub fn id_fresh(&self, name: &str, now: i64) -> bool {
         let t = self.id_table.lock().unwrap_or_else(|p| p.into_inner());
         t.get(name)
-            .is_some_and(|&at| now < at.saturating_add(self.settings.id_timeout))
+            .is_some_and(|&at| now < at.saturating_add(i64::from(self.settings.pam.pam_id_timeout)))
     }
 
     /// Records an identity refresh of `name` at `now`.
     pub fn id_refreshed(&self, name: &str, now: i64) {
-        if self.settings.id_timeout <= 0 {
+        if self.settings.pam.pam_id_timeout == 0 {
             return;
         }
         let mut t = self.id_table.lock().unwrap_or_else(|p| p.into_inner());
         if t.len() >= ID_TABLE_PRUNE_AT {
-            let ttl = self.settings.id_timeout;
+            let ttl = i64::from(self.settings.pam.pam_id_timeout);
             t.retain(|_, at| now < at.saturating_add(ttl));
         }
         t.insert(name.to_string(), now);
@@ -84,7 +84,7 @@ impl PamResponder {
         clock: Arc<dyn Clock>,
     ) -> PamResponder {
         let lookup = Arc::new(settings.lookup.clone());
-        let negcache = Arc::new(NegCache::new(lookup.negative_timeout));
+        let negcache = Arc::new(NegCache::new(lookup.nss.entry_negative_timeout));
         let cr = CacheReq::new(lookup, sources, negcache, clock);
         PamResponder {
             ctx: Arc::new(PamCtx {

@@ -131,7 +131,7 @@ async fn lookup(
         .map_err(|e| e.to_string())?;
     if let Some((d, user)) = &cached {
         let skip = ctx.id_fresh(logon, now)
-            || match ctx.settings.initgroups_scheme {
+            || match ctx.settings.pam.pam_initgroups_scheme {
                 InitgroupsScheme::Never => true,
                 InitgroupsScheme::NoSession => {
                     let s = &ctx.settings;
@@ -165,7 +165,7 @@ async fn resolve_and_forward(
     let trust = client_trust(ctx, client.peer.uid).await;
     let requested = trust::requested_domains(req.requested_domains.as_deref());
     if let Some(r) = &requested
-        && !trust::may_request(trust, r, &settings.public_domains)
+        && !trust::may_request(trust, r, &settings.pam.pam_public_domains)
     {
         tracing::warn!(
             client = client.id,
@@ -201,7 +201,7 @@ async fn resolve_and_forward(
         trust,
         &dom.name,
         requested.as_deref(),
-        &settings.public_domains,
+        &settings.pam.pam_public_domains,
     ) {
         DomainCheck::Forward => {}
         DomainCheck::PermDenied => {
@@ -240,8 +240,12 @@ async fn resolve_and_forward(
     items.extend(account_expired_item(
         result.pam_status,
         service.as_deref(),
-        settings.verbosity,
-        &settings.account_expired_message,
+        settings.pam.pam_verbosity,
+        settings
+            .pam
+            .pam_account_expired_message
+            .as_deref()
+            .unwrap_or_default(),
     ));
     PamReply {
         status: result.pam_status,
@@ -249,8 +253,8 @@ async fn resolve_and_forward(
             items,
             Some(&dom.name),
             service.as_deref(),
-            settings.verbosity,
-            &settings.response_filter,
+            settings.pam.pam_verbosity,
+            &settings.pam.pam_response_filter,
         )
         .into_iter()
         .map(|(kind, data)| ResponseItem { kind, data })

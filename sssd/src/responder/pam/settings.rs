@@ -1,7 +1,8 @@
 //! The options the PAM responder uses: `[pam]` (through [`PamOptions`]) plus the lookup
 //! settings it shares with NSS (domains, filters, negative cache).
 
-use crate::config::{Config, ConfigError, PamOptions};
+pub use crate::config::auth_options::InitgroupsScheme;
+use crate::config::{Config, ConfigError, PamOptions, schema};
 use crate::responder::common::settings::NssSettings;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,28 +15,6 @@ pub const PAM_HANDLER_TIMEOUT: Duration = Duration::from_secs(60);
 /// bytes; 16 KiB leaves room for long names and JSON items while a 64 KiB token is
 /// refused (the connection is closed, as SSSD does for an oversized packet).
 pub const PAM_MAX_REQUEST_LEN: u32 = 16 * 1024;
-
-/// `pam_initgroups_scheme`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InitgroupsScheme {
-    /// Refresh online unless the user already has a session (default).
-    NoSession,
-    /// Never refresh online when the user is cached.
-    Never,
-    /// Refresh online whenever the `pam_id_timeout` window has passed.
-    Always,
-}
-
-impl InitgroupsScheme {
-    /// Parses the (already validated) option value; unknown values mean the default.
-    pub fn parse(v: &str) -> InitgroupsScheme {
-        match v {
-            "never" => InitgroupsScheme::Never,
-            "always" => InitgroupsScheme::Always,
-            _ => InitgroupsScheme::NoSession,
-        }
-    }
-}
 
 /// `pam_trusted_users`: uids resolved at startup plus names looked up per request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,31 +31,17 @@ pub struct TrustedUsers {
 pub struct PamSettings {
     /// Domains, filters and lookup options (shared with NSS).
     pub lookup: NssSettings,
-    /// `pam_verbosity`.
-    pub verbosity: u32,
-    /// `pam_id_timeout` seconds.
-    pub id_timeout: i64,
-    /// `pam_trusted_users`; `None` = every uid is trusted.
+    /// `[pam]`.
+    pub pam: PamOptions,
+    /// `pam_trusted_users` resolved; `None` = every uid is trusted.
     pub trusted: Option<TrustedUsers>,
-    /// `pam_public_domains` (`all` allowed).
-    pub public_domains: Vec<String>,
-    /// `pam_response_filter` (defaults merged).
-    pub response_filter: Vec<String>,
-    /// `pam_account_expired_message` (empty by default).
-    pub account_expired_message: String,
-    /// `pam_initgroups_scheme`.
-    pub initgroups_scheme: InitgroupsScheme,
     /// Where logind keeps one file per user (`/run/systemd/users`); `None` = skip.
     pub session_dir: Option<PathBuf>,
     /// Where to look for a user's processes when logind has no session (`/proc`);
     /// `None` = skip.
     pub proc_dir: Option<PathBuf>,
-    /// `client_idle_timeout` seconds.
-    pub client_idle_timeout: u32,
     /// Wait for the backend's `pamHandler` answer.
     pub pam_timeout: Duration,
-    /// `[pam] allowed_uids` (names or numbers); empty = everyone.
-    pub allowed_uids: Vec<String>,
 }
 
 impl PamSettings {
@@ -84,21 +49,11 @@ impl PamSettings {
     pub fn new(lookup: NssSettings) -> PamSettings {
         PamSettings {
             lookup,
-            verbosity: 1,
-            id_timeout: 5,
+            pam: PamOptions::defaults(),
             trusted: None,
-            public_domains: Vec::new(),
-            response_filter: crate::config::auth_options::DEFAULT_RESPONSE_FILTER
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-            account_expired_message: String::new(),
-            initgroups_scheme: InitgroupsScheme::NoSession,
             session_dir: Some(PathBuf::from("/run/systemd/users")),
             proc_dir: Some(PathBuf::from("/proc")),
-            client_idle_timeout: 60,
             pam_timeout: PAM_HANDLER_TIMEOUT,
-            allowed_uids: Vec::new(),
         }
     }
 
@@ -109,27 +64,19 @@ impl PamSettings {
         cfg: &Config,
         resolve: impl Fn(&str) -> Option<u32>,
     ) -> Result<PamSettings, ConfigError> {
-        let lookup = NssSettings::from_config(cfg, "")?;
-        let pam = PamOptions::from_config(cfg)?;
-        let mut s = PamSettings::new(lookup);
-        s.verbosity = pam.pam_verbosity;
-        s.id_timeout = i64::from(pam.pam_id_timeout);
-        s.trusted = pam.pam_trusted_users.map(|list| {
+        let mut s = PamSettings::new(NssSettings::from_config(cfg, "")?);
+        s.pam = PamOptions::from_config(cfg)?;
+        s.lookup.cache_first = schema::CACHE_FIRST.read(cfg, "pam")?;
+        s.trusted = s.pam.pam_trusted_users.as_ref().map(|list| {
             let mut t = TrustedUsers::default();
             for e in list {
-                match e.parse::<u32>().ok().or_else(|| resolve(&e)) {
+                match e.parse::<u32>().ok().or_else(|| resolve(e)) {
                     Some(uid) => t.uids.push(uid),
-                    None => t.names.push(e),
+                    None => t.names.push(e.clone()),
                 }
             }
             t
         });
-        s.public_domains = pam.pam_public_domains;
-        s.response_filter = pam.pam_response_filter;
-        s.account_expired_message = pam.pam_account_expired_message.unwrap_or_default();
-        s.initgroups_scheme = InitgroupsScheme::parse(&pam.pam_initgroups_scheme);
-        s.client_idle_timeout = pam.client_idle_timeout;
-        s.allowed_uids = cfg.get_list("pam", "allowed_uids");
         Ok(s)
     }
 }
@@ -148,15 +95,15 @@ client_idle_timeout = 30\n\n\
         let cfg = Config::parse(text, "test.conf").unwrap();
         let s = PamSettings::from_config(&cfg, |n| (n == "alice").then_some(42)).unwrap();
         assert_eq!(s.lookup.domains.len(), 2);
-        assert_eq!(s.verbosity, 2);
-        assert_eq!(s.id_timeout, 9);
+        assert_eq!(s.pam.pam_verbosity, 2);
+        assert_eq!(s.pam.pam_id_timeout, 9);
         let t = s.trusted.unwrap();
         assert_eq!(t.uids, vec![0, 1234, 42]);
         assert_eq!(t.names, vec!["bob"]);
-        assert_eq!(s.public_domains, vec!["OTHER"]);
-        assert_eq!(s.response_filter, vec!["ENV:FOO"]);
-        assert_eq!(s.initgroups_scheme, InitgroupsScheme::Always);
-        assert_eq!(s.client_idle_timeout, 30);
+        assert_eq!(s.pam.pam_public_domains, vec!["OTHER"]);
+        assert_eq!(s.pam.pam_response_filter, vec!["ENV:FOO"]);
+        assert_eq!(s.pam.pam_initgroups_scheme, InitgroupsScheme::Always);
+        assert_eq!(s.pam.client_idle_timeout, 30);
     }
 
     #[test]
@@ -167,15 +114,15 @@ client_idle_timeout = 30\n\n\
         )
         .unwrap();
         let s = PamSettings::from_config(&cfg, |_| None).unwrap();
-        assert_eq!(s.verbosity, 1);
-        assert_eq!(s.id_timeout, 5);
+        assert_eq!(s.pam.pam_verbosity, 1);
+        assert_eq!(s.pam.pam_id_timeout, 5);
         assert!(s.trusted.is_none());
-        assert!(s.public_domains.is_empty());
+        assert!(s.pam.pam_public_domains.is_empty());
         assert_eq!(
-            s.response_filter,
+            s.pam.pam_response_filter,
             vec!["ENV:KRB5CCNAME:sudo", "ENV:KRB5CCNAME:sudo-i"]
         );
-        assert_eq!(s.initgroups_scheme, InitgroupsScheme::NoSession);
-        assert!(s.lookup.filter_users.contains(&"root".to_string()));
+        assert_eq!(s.pam.pam_initgroups_scheme, InitgroupsScheme::NoSession);
+        assert!(s.lookup.nss.filter_users.contains(&"root".to_string()));
     }
 }

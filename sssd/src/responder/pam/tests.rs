@@ -4,11 +4,12 @@ use super::PamResponder;
 use super::backend::PamBackend;
 use super::request::{self, forward_of};
 use super::settings::{InitgroupsScheme, PamSettings, TrustedUsers};
+use crate::config::DomainOptions;
 use crate::model::User;
 use crate::responder::common::ClientInfo;
 use crate::responder::common::PeerCred;
 use crate::responder::common::fake::{FakeClock, FakeSource};
-use crate::responder::common::settings::{DomainSettings, NssSettings};
+use crate::responder::common::settings::NssSettings;
 use crate::responder::common::source::{DomainSource, DpStatus};
 use crate::sbus::{BoxFuture, PamForward, PamResult};
 use sss_proto::Command;
@@ -122,13 +123,13 @@ pub(super) fn fixture(tweak: impl FnOnce(&mut PamSettings)) -> Fixture {
     let public = FakeSource::new(clock.clone(), 100);
     public.add_user(user("pubuser", 20001), 1_000_000, 1_000_100);
     let lookup = NssSettings::new(vec![
-        DomainSettings::new("LDAP"),
-        DomainSettings::new("PUB"),
+        DomainOptions::defaults("LDAP", "ldap"),
+        DomainOptions::defaults("PUB", "ldap"),
     ]);
     let mut s = PamSettings::new(lookup);
     s.session_dir = None;
     s.proc_dir = None;
-    s.public_domains = vec!["PUB".into()];
+    s.pam.pam_public_domains = vec!["PUB".into()];
     tweak(&mut s);
     let backend = Arc::new(FakePam::default());
     backend.passwords.lock().unwrap().extend([
@@ -325,7 +326,7 @@ async fn no_session_scheme_skips_the_refresh_for_active_users() {
     )
     .await;
     assert_eq!(f.ldap.refresh_count(), 0, "user0001 has a session");
-    let g = fixture(|s| s.initgroups_scheme = InitgroupsScheme::NoSession);
+    let g = fixture(|s| s.pam.pam_initgroups_scheme = InitgroupsScheme::NoSession);
     run(
         &g,
         0,
@@ -338,7 +339,7 @@ async fn no_session_scheme_skips_the_refresh_for_active_users() {
 
 #[tokio::test]
 async fn initgroups_scheme_never_uses_the_cache() {
-    let f = fixture(|s| s.initgroups_scheme = InitgroupsScheme::Never);
+    let f = fixture(|s| s.pam.pam_initgroups_scheme = InitgroupsScheme::Never);
     run(
         &f,
         0,
@@ -470,7 +471,7 @@ async fn untrusted_uids_only_reach_public_domains() {
 
 #[tokio::test]
 async fn verbosity_and_response_filter_apply() {
-    let f = fixture(|s| s.verbosity = 1);
+    let f = fixture(|s| s.pam.pam_verbosity = 1);
     let mut offline0 = 1u32.to_ne_bytes().to_vec();
     offline0.extend_from_slice(&0i64.to_ne_bytes());
     f.backend.items.lock().unwrap().extend([

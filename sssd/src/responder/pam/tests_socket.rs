@@ -236,7 +236,7 @@ async fn malformed_requests_fail_and_the_responder_keeps_serving() {
 
 #[tokio::test]
 async fn response_filter_and_verbosity_over_the_socket() {
-    let f = fixture(|s| s.verbosity = 0);
+    let f = fixture(|s| s.pam.pam_verbosity = 0);
     let mut grace = 6u32.to_ne_bytes().to_vec();
     grace.extend_from_slice(&3u32.to_ne_bytes());
     f.backend.items.lock().unwrap().extend([

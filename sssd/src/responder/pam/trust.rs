@@ -9,8 +9,8 @@
 //! is unset.
 
 use super::settings::TrustedUsers;
+use crate::config::DomainOptions;
 use crate::responder::common::names::parse_name;
-use crate::responder::common::settings::DomainSettings;
 
 /// How far a client is trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +53,7 @@ pub fn trust_by_uid(uid: u32, trusted: Option<&TrustedUsers>) -> Option<Trust> {
 
 /// Whether `user` (found in `domains[d]`) is one of the `pam_trusted_users` names; an
 /// entry written `name@domain` only matches in that domain.
-pub fn name_listed(names: &[String], user: &str, d: usize, domains: &[DomainSettings]) -> bool {
+pub fn name_listed(names: &[String], user: &str, d: usize, domains: &[DomainOptions]) -> bool {
     let Some(dom) = domains.get(d) else {
         return false;
     };
@@ -160,7 +160,10 @@ mod tests {
 
     #[test]
     fn names_match_by_domain_rules() {
-        let mut doms = vec![DomainSettings::new("LDAP"), DomainSettings::new("B")];
+        let mut doms = vec![
+            DomainOptions::defaults("LDAP", "ldap"),
+            DomainOptions::defaults("B", "ldap"),
+        ];
         doms[1].case_sensitive = false;
         let names = s(&["alice", "bob@B"]);
         assert!(name_listed(&names, "alice", 0, &doms));

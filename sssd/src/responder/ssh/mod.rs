@@ -213,7 +213,7 @@ impl SshResponder {
         system_user: Arc<SystemUser>,
     ) -> SshResponder {
         let lookup = Arc::new(settings.lookup);
-        let negcache = Arc::new(NegCache::new(lookup.negative_timeout));
+        let negcache = Arc::new(NegCache::new(lookup.nss.entry_negative_timeout));
         let offline = hosts
             .sources
             .iter()

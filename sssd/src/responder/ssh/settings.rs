@@ -1,11 +1,8 @@
 //! The options the ssh responder uses: the lookup settings it shares with NSS (domains,
 //! filters, negative cache) and `[ssh]`.
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, schema};
 use crate::responder::common::settings::NssSettings;
-
-/// SSSD 2.8's `ssh_known_hosts_timeout` default (seconds).
-pub const DEFAULT_KNOWN_HOSTS_TIMEOUT: u32 = 180;
 
 /// Everything the ssh responder is configured with.
 #[derive(Debug, Clone)]
@@ -25,24 +22,13 @@ impl SshSettings {
     /// (default 60, at least 10), `[ssh] allowed_uids`, `ssh_hash_known_hosts` and
     /// `ssh_known_hosts_timeout`.
     pub fn from_config(cfg: &Config) -> Result<SshSettings, ConfigError> {
+        const S: &str = "ssh";
         let mut lookup = NssSettings::from_config(cfg, "")?;
-        let idle = cfg.get_int("ssh", "client_idle_timeout", 60)?;
-        lookup.client_idle_timeout = u32::try_from(idle.max(10)).unwrap_or(60);
-        lookup.allowed_uids = cfg.get_list("ssh", "allowed_uids");
-        let hash_known_hosts = cfg.get_bool("ssh", "ssh_hash_known_hosts", false)?;
-        let t = cfg.get_int(
-            "ssh",
-            "ssh_known_hosts_timeout",
-            i64::from(DEFAULT_KNOWN_HOSTS_TIMEOUT),
-        )?;
-        let known_hosts_timeout = u32::try_from(t).map_err(|_| {
-            ConfigError::bad_value(
-                "ssh",
-                "ssh_known_hosts_timeout",
-                &t.to_string(),
-                "must be a number of seconds from 0 to 4294967295",
-            )
-        })?;
+        lookup.nss.client_idle_timeout = schema::CLIENT_IDLE_TIMEOUT.read(cfg, S)?;
+        lookup.nss.allowed_uids = schema::ALLOWED_UIDS.read(cfg, S);
+        lookup.cache_first = schema::CACHE_FIRST.read(cfg, S)?;
+        let hash_known_hosts = schema::SSH_HASH_KNOWN_HOSTS.read(cfg, S)?;
+        let known_hosts_timeout = schema::SSH_KNOWN_HOSTS_TIMEOUT.read(cfg, S)?;
         Ok(SshSettings {
             lookup,
             hash_known_hosts,

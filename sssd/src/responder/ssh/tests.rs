@@ -1,9 +1,10 @@
 //! The ssh responder against an in-memory domain.
 
 use super::*;
+use crate::config::DomainOptions;
 use crate::model::User;
 use crate::responder::common::fake::{FakeClock, FakeSource};
-use crate::responder::common::settings::{DomainSettings, NssSettings};
+use crate::responder::common::settings::NssSettings;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -108,7 +109,7 @@ fn responder_with_hosts(
         2000,
     );
     let settings = SshSettings {
-        lookup: NssSettings::new(vec![DomainSettings::new("LDAP")]),
+        lookup: NssSettings::new(vec![DomainOptions::defaults("LDAP", "ldap")]),
         hash_known_hosts: hash,
         known_hosts_timeout: 180,
     };

@@ -8,7 +8,7 @@
 pub mod select;
 
 use crate::cache::{Cache, SudoRuleRecord};
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, schema};
 use crate::responder::common::cache_req::{CacheReq, Mode};
 use crate::responder::common::{Action, ClientInfo, CommandHandler};
 use crate::sbus::{AccountRequest, DataProviderClient, EntryType, Filter};
@@ -31,23 +31,25 @@ pub struct SudoSettings {
     pub threshold: usize,
     /// `sudo_inverse_order` (false): the lowest `sudoOrder` first.
     pub inverse_order: bool,
+    /// `[sudo] client_idle_timeout` seconds.
+    pub client_idle_timeout: u32,
+    /// `[sudo] allowed_uids` (names or numbers); empty = everyone the socket lets in.
+    pub allowed_uids: Vec<String>,
+    /// `[sudo] cache_first`.
+    pub cache_first: bool,
 }
 
 impl SudoSettings {
     /// The `[sudo]` options of `cfg`.
     pub fn from_config(cfg: &Config) -> Result<SudoSettings, ConfigError> {
-        let t = cfg.get_int("sudo", "sudo_threshold", 50)?;
+        const S: &str = "sudo";
         Ok(SudoSettings {
-            timed: cfg.get_bool("sudo", "sudo_timed", false)?,
-            threshold: usize::try_from(t).map_err(|_| {
-                ConfigError::bad_value(
-                    "sudo",
-                    "sudo_threshold",
-                    &t.to_string(),
-                    "expected 0 or more",
-                )
-            })?,
-            inverse_order: cfg.get_bool("sudo", "sudo_inverse_order", false)?,
+            timed: schema::SUDO_TIMED.read(cfg, S)?,
+            threshold: schema::SUDO_THRESHOLD.read(cfg, S)? as usize,
+            inverse_order: schema::SUDO_INVERSE_ORDER.read(cfg, S)?,
+            client_idle_timeout: schema::CLIENT_IDLE_TIMEOUT.read(cfg, S)?,
+            allowed_uids: schema::ALLOWED_UIDS.read(cfg, S),
+            cache_first: schema::CACHE_FIRST.read(cfg, S)?,
         })
     }
 }
@@ -261,7 +263,10 @@ mod tests {
             SudoSettings {
                 timed: false,
                 threshold: 50,
-                inverse_order: false
+                inverse_order: false,
+                client_idle_timeout: 60,
+                allowed_uids: Vec::new(),
+                cache_first: false,
             }
         );
         let c = Config::parse("[sudo]\nsudo_timed = true\nsudo_threshold = 3\n", "t").unwrap();

@@ -23,11 +23,10 @@ use crate::cache::{Cache, CacheError, Writer};
 use crate::config::{Config, ConfigError, DomainOptions};
 use crate::paths::Paths;
 use crate::responder::common::names::parse_name;
-use crate::responder::common::settings::DomainSettings;
 
 /// The domains sssd.conf enables, with what name lookups need; `None` when none is
 /// configured (no `[sssd] domains` and no `enabled = true` domain, or no configuration).
-pub fn configured_domains(paths: &Paths) -> Result<Option<Vec<DomainSettings>>, ConfigError> {
+pub fn configured_domains(paths: &Paths) -> Result<Option<Vec<DomainOptions>>, ConfigError> {
     match Config::load(&paths.config_file, Some(&paths.config_snippets)) {
         Ok(cfg) => domains_of(&cfg),
         // No sssd.conf and no snippet configuring a domain.
@@ -39,7 +38,7 @@ pub fn configured_domains(paths: &Paths) -> Result<Option<Vec<DomainSettings>>, 
 }
 
 /// [`configured_domains`] of a loaded configuration.
-pub fn domains_of(cfg: &Config) -> Result<Option<Vec<DomainSettings>>, ConfigError> {
+pub fn domains_of(cfg: &Config) -> Result<Option<Vec<DomainOptions>>, ConfigError> {
     let listed = !cfg.get_list("sssd", "domains").is_empty();
     let enabled = cfg
         .sections()
@@ -52,17 +51,13 @@ pub fn domains_of(cfg: &Config) -> Result<Option<Vec<DomainSettings>>, ConfigErr
     let names = cfg.domains()?;
     let mut out = Vec::with_capacity(names.len());
     for name in names {
-        let opts = DomainOptions::from_config(cfg, &name)?;
-        let mut d = DomainSettings::new(&opts.name);
-        d.case_sensitive = opts.case_sensitive;
-        d.fully_qualified = opts.use_fully_qualified_names;
-        out.push(d);
+        out.push(DomainOptions::from_config(cfg, &name)?);
     }
     Ok(Some(out))
 }
 
 /// The configured domain `wanted` (compared case-insensitively, as SSSD does).
-pub fn find_domain<'d>(domains: &'d [DomainSettings], wanted: &str) -> Option<&'d DomainSettings> {
+pub fn find_domain<'d>(domains: &'d [DomainOptions], wanted: &str) -> Option<&'d DomainOptions> {
     domains.iter().find(|d| d.name.eq_ignore_ascii_case(wanted))
 }
 
@@ -86,8 +81,8 @@ pub const DEBUG_TRACE_FUNC: u32 = 0x0400;
 /// has no cache yet); `all` are every configured domain (for `name@domain` parsing).
 pub fn expire_in_domain(
     cache: Option<&Cache>,
-    domain: &DomainSettings,
-    all: &[DomainSettings],
+    domain: &DomainOptions,
+    all: &[DomainOptions],
     req: &Request,
 ) -> DomainReport {
     let mut report = DomainReport::default();
@@ -136,7 +131,7 @@ pub fn expire_in_domain(
 fn expire_all(
     writer: Option<&mut Writer<'_>>,
     kind: ObjectKind,
-    domain: &DomainSettings,
+    domain: &DomainOptions,
     report: &mut DomainReport,
 ) -> bool {
     let result: Result<usize, CacheError> = match (writer, kind) {
@@ -174,8 +169,8 @@ fn expire_named(
     writer: Option<&mut Writer<'_>>,
     kind: ObjectKind,
     input: &str,
-    domain: &DomainSettings,
-    all: &[DomainSettings],
+    domain: &DomainOptions,
+    all: &[DomainOptions],
     report: &mut DomainReport,
 ) -> bool {
     let (short, named_domain) = parse_name(input, all);
@@ -318,7 +313,7 @@ mod tests {
     fn one_user_is_expired_with_its_initgroups_and_nothing_else() {
         let dir = tempfile::tempdir().unwrap();
         let c = filled(dir.path(), "LDAP");
-        let doms = vec![DomainSettings::new("LDAP")];
+        let doms = vec![DomainOptions::defaults("LDAP", "ldap")];
         let r = expire_in_domain(Some(&c), &doms[0], &doms, &request(&["-u", "alice"]));
         assert!(r.matched && r.errors.is_empty(), "{r:?}");
         assert_eq!(expires(&c), (0, 0, FRESH, FRESH));
@@ -328,7 +323,7 @@ mod tests {
     fn unknown_names_match_nothing_and_change_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let c = filled(dir.path(), "LDAP");
-        let doms = vec![DomainSettings::new("LDAP")];
+        let doms = vec![DomainOptions::defaults("LDAP", "ldap")];
         for args in [
             &["-u", "nobody"][..],
             &["-g", "nogroup"],
@@ -352,7 +347,7 @@ mod tests {
     fn case_insensitive_domains_fold_the_name() {
         let dir = tempfile::tempdir().unwrap();
         let c = filled(dir.path(), "LDAP");
-        let mut d = DomainSettings::new("LDAP");
+        let mut d = DomainOptions::defaults("LDAP", "ldap");
         d.case_sensitive = false;
         let doms = vec![d];
         let r = expire_in_domain(Some(&c), &doms[0], &doms, &request(&["-u", "ALICE"]));
@@ -365,7 +360,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = filled(dir.path(), "A");
         let b = filled(dir.path(), "B");
-        let doms = vec![DomainSettings::new("A"), DomainSettings::new("B")];
+        let doms = vec![
+            DomainOptions::defaults("A", "ldap"),
+            DomainOptions::defaults("B", "ldap"),
+        ];
         let req = request(&["-u", "alice@b"]);
         let ra = expire_in_domain(Some(&a), &doms[0], &doms, &req);
         let rb = expire_in_domain(Some(&b), &doms[1], &doms, &req);
@@ -377,7 +375,7 @@ mod tests {
     #[test]
     fn all_users_all_groups_and_everything() {
         let dir = tempfile::tempdir().unwrap();
-        let doms = vec![DomainSettings::new("LDAP")];
+        let doms = vec![DomainOptions::defaults("LDAP", "ldap")];
         let c = filled(dir.path(), "U");
         assert!(expire_in_domain(Some(&c), &doms[0], &doms, &request(&["-U"])).matched);
         assert_eq!(expires(&c), (0, 0, 0, FRESH));
@@ -403,7 +401,7 @@ mod tests {
     fn kinds_never_cached_match_only_when_all_are_asked_for() {
         let dir = tempfile::tempdir().unwrap();
         let c = filled(dir.path(), "LDAP");
-        let doms = vec![DomainSettings::new("LDAP")];
+        let doms = vec![DomainOptions::defaults("LDAP", "ldap")];
         for args in [&["-N"][..], &["-S"], &["-A"], &["-H"], &["-R"]] {
             let r = expire_in_domain(Some(&c), &doms[0], &doms, &request(args));
             assert!(r.matched, "{args:?}");
@@ -413,7 +411,7 @@ mod tests {
 
     #[test]
     fn a_domain_without_a_cache_matches_only_all_requests() {
-        let doms = vec![DomainSettings::new("LDAP")];
+        let doms = vec![DomainOptions::defaults("LDAP", "ldap")];
         assert!(expire_in_domain(None, &doms[0], &doms, &request(&["-U"])).matched);
         assert!(expire_in_domain(None, &doms[0], &doms, &request(&["-E"])).matched);
         assert!(!expire_in_domain(None, &doms[0], &doms, &request(&["-u", "alice"])).matched);

@@ -18,8 +18,8 @@ pub mod memcache;
 pub mod separate;
 
 use crate::cache::Cache;
+use crate::config::DomainOptions;
 use crate::paths::Paths;
-use crate::responder::common::settings::DomainSettings;
 use args::{Command, Request};
 use std::path::Path;
 
@@ -212,9 +212,9 @@ pub fn run(ctx: &Context<'_>, args: &[String]) -> Outcome {
 fn expire_all_domains(
     out: &mut Outcome,
     dbg: &Debug<'_>,
-    selected: &[&DomainSettings],
+    selected: &[&DomainOptions],
     caches: &[Option<Cache>],
-    all: &[DomainSettings],
+    all: &[DomainOptions],
     req: &Request,
 ) -> bool {
     let mut matched = false;

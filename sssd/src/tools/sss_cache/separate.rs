@@ -8,8 +8,8 @@
 use super::args::{ObjectKind, Request, Target};
 use super::expire::{DEBUG_TRACE_FUNC, DomainReport};
 use crate::cache::{Cache, CacheError};
+use crate::config::DomainOptions;
 use crate::responder::common::names::parse_name;
-use crate::responder::common::settings::DomainSettings;
 
 /// The kinds this module expires, in processing order.
 pub const KINDS: [ObjectKind; 3] = [
@@ -23,8 +23,8 @@ pub const KINDS: [ObjectKind; 3] = [
 /// when it was cached.
 pub fn expire(
     cache: &Cache,
-    domain: &DomainSettings,
-    all: &[DomainSettings],
+    domain: &DomainOptions,
+    all: &[DomainOptions],
     req: &Request,
     report: &mut DomainReport,
 ) -> bool {
@@ -78,7 +78,7 @@ pub fn expire(
 /// domains.
 fn expire_kind(
     cache: &Cache,
-    domain: &DomainSettings,
+    domain: &DomainOptions,
     kind: ObjectKind,
     name: Option<&str>,
 ) -> Result<usize, CacheError> {

@@ -104,7 +104,7 @@ impl SudoOptions {
         let id = cfg.get(s, "id_provider").unwrap_or("");
         let provider = cfg.get(s, "sudo_provider").unwrap_or(id);
         let text = |o: &str, d: &str| cfg.get(s, o).unwrap_or(d).to_string();
-        let entry = seconds(cfg, s, "entry_cache_timeout", 5400)?;
+        let entry = crate::config::schema::ENTRY_CACHE_TIMEOUT.read(cfg, s)?;
         Ok(SudoOptions {
             enabled: provider == "ldap",
             search_base: cfg
