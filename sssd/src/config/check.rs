@@ -424,13 +424,21 @@ mod tests {
 
     #[test]
     fn every_refused_value_is_reported_not_only_the_first() {
-        let text = format!(
-            "{GOOD}enumerate = maybe\nmin_id = -1\n\n[nss]\nmemcache_size_passwd = 9999\n"
-        );
+        let text =
+            format!("{GOOD}enumerate = maybe\nmin_id = -1\n\n[nss]\nmemcache_size_passwd = 9999\n");
         let f = findings(&text);
         assert_eq!(f.len(), 3, "{f:?}");
-        assert!(f.iter().any(|l| l.starts_with("sssd.conf:8:") && l.contains("enumerate")));
-        assert!(f.iter().any(|l| l.starts_with("sssd.conf:9:") && l.contains("min_id")));
-        assert!(f.iter().any(|l| l.starts_with("sssd.conf:12:") && l.contains("memcache_size")));
+        assert!(
+            f.iter()
+                .any(|l| l.starts_with("sssd.conf:8:") && l.contains("enumerate"))
+        );
+        assert!(
+            f.iter()
+                .any(|l| l.starts_with("sssd.conf:9:") && l.contains("min_id"))
+        );
+        assert!(
+            f.iter()
+                .any(|l| l.starts_with("sssd.conf:12:") && l.contains("memcache_size"))
+        );
     }
 }

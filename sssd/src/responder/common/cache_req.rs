@@ -59,7 +59,9 @@ pub struct CacheReq {
     /// Time source.
     pub clock: Arc<dyn Clock>,
     inflight: Inflight,
-    /// The sources' local-override generation last seen (a change clears the temporary
+    /// The local overrides the sources apply (checked once per search).
+    overrides: Option<Arc<crate::overrides::OverrideStore>>,
+    /// The overrides' generation last seen (a change clears the temporary
     /// negative entries: a name or id an override just gave may be negative-cached).
     overrides_seen: AtomicU64,
 }
@@ -73,8 +75,10 @@ impl CacheReq {
         negcache: Arc<NegCache>,
         clock: Arc<dyn Clock>,
     ) -> CacheReq {
+        let overrides = sources.iter().find_map(|s| s.overrides());
         let cr = CacheReq {
             settings,
+            overrides,
             sources,
             negcache,
             clock,
@@ -281,10 +285,10 @@ impl CacheReq {
 
     /// Clears the temporary negative entries when the local overrides changed.
     fn check_overrides(&self) {
-        let g = self
-            .sources
-            .iter()
-            .fold(0u64, |a, s| a.wrapping_add(s.overrides_generation()));
+        let Some(store) = &self.overrides else {
+            return;
+        };
+        let g = store.generation();
         if self.overrides_seen.swap(g, Ordering::Relaxed) != g {
             self.negcache.clear_temporary();
         }

@@ -131,9 +131,16 @@ impl OverrideSource {
                 g.gid = o.gid;
             }
         }
-        for m in &mut g.members {
-            if let Some(n) = self.user_of(set, m).and_then(|o| o.name.as_ref()) {
-                *m = self.key(n);
+        // Renamed users' keys, built once per group rather than once per member.
+        let renamed: std::collections::HashMap<String, String> = self
+            .users(set)
+            .filter_map(|o| Some((self.key(&o.orig), self.key(o.name.as_ref()?))))
+            .collect();
+        if !renamed.is_empty() {
+            for m in &mut g.members {
+                if let Some(n) = renamed.get(&self.key(m)) {
+                    m.clone_from(n);
+                }
             }
         }
         g
@@ -232,8 +239,8 @@ impl DomainSource for OverrideSource {
         self.inner.refresh(&self.translate(&set, q))
     }
 
-    fn overrides_generation(&self) -> u64 {
-        self.store.generation()
+    fn overrides(&self) -> Option<Arc<OverrideStore>> {
+        Some(self.store.clone())
     }
 
     fn original_user_name(&self, name: &str) -> String {

@@ -180,9 +180,10 @@ pub trait DomainSource: Send + Sync + 'static {
     fn original_user_name(&self, name: &str) -> String {
         name.to_string()
     }
-    /// Changes whenever the local overrides this source applies change (0: none applied).
-    fn overrides_generation(&self) -> u64 {
-        0
+    /// The local overrides this source applies, if any (every domain's source shares one
+    /// store).
+    fn overrides(&self) -> Option<Arc<crate::overrides::OverrideStore>> {
+        None
     }
 }
 
