@@ -88,6 +88,9 @@ struct Inner {
     uids: HashMap<u32, PerUid>,
     unprivileged: usize,
     next_seq: u64,
+    /// When a connection last came, went, or started or finished a request (`None`:
+    /// not since the registry was made).
+    last_activity: Option<std::time::Instant>,
 }
 
 impl Inner {
@@ -151,8 +154,8 @@ impl Inner {
 pub struct Admission {
     limits: ConnLimits,
     inner: Mutex<Inner>,
-    /// When a connection last came, went, or started or finished a request.
-    last_activity: Mutex<std::time::Instant>,
+    /// When the registry was made (the activity before the first connection).
+    created: std::time::Instant,
 }
 
 impl Admission {
@@ -161,15 +164,8 @@ impl Admission {
         Arc::new(Admission {
             limits,
             inner: Mutex::new(Inner::default()),
-            last_activity: Mutex::new(std::time::Instant::now()),
+            created: std::time::Instant::now(),
         })
-    }
-
-    fn touch(&self) {
-        *self
-            .last_activity
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = std::time::Instant::now();
     }
 
     /// Since when no connection has been held (`None` while one is): what a
@@ -179,12 +175,7 @@ impl Admission {
         if !inner.conns.is_empty() {
             return None;
         }
-        Some(
-            *self
-                .last_activity
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        )
+        Some(inner.last_activity.unwrap_or(self.created))
     }
 
     /// Connections currently held (all, of `uid`).
@@ -210,8 +201,8 @@ impl Admission {
         privileged_socket: bool,
     ) -> Result<Ticket, Refused> {
         let privileged = uid == 0 || privileged_socket;
-        self.touch();
         let mut inner = self.lock();
+        inner.last_activity = Some(std::time::Instant::now());
         if !privileged {
             let held = inner.uids.get(&uid).map_or(0, |u| u.count);
             if held >= self.limits.per_uid && !inner.evict_idle_of(uid) {
@@ -270,9 +261,9 @@ impl Ticket {
     /// Marks the connection idle (waiting for a request) or busy (a request has started).
     /// Only idle connections may be closed to make room.
     pub fn set_idle(&self, idle: bool) {
-        self.admission.touch();
         let mut inner = self.admission.lock();
         let inner = &mut *inner;
+        inner.last_activity = Some(std::time::Instant::now());
         let Some(e) = inner.conns.get_mut(&self.id) else {
             return;
         };
@@ -303,8 +294,9 @@ impl Ticket {
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        self.admission.lock().remove(self.id);
-        self.admission.touch();
+        let mut inner = self.admission.lock();
+        inner.remove(self.id);
+        inner.last_activity = Some(std::time::Instant::now());
     }
 }
 

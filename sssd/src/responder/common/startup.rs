@@ -345,8 +345,9 @@ async fn exit_when_idle(admission: &Admission, idle: Option<Duration>) {
                 }
                 idle - quiet
             }
-            // Connections are held: look again in a while.
-            None => idle,
+            // Connections are held: look again soon, so that the exit comes at most a
+            // tenth of the timeout late once the last one closes.
+            None => (idle / 10).max(Duration::from_secs(1)),
         };
         tokio::time::sleep(wait.max(Duration::from_millis(100))).await;
     }
