@@ -2,7 +2,9 @@
 //! running daemon: after `getent passwd` and `id` of a directory user, `request list` names
 //! both clients with their program, `request show CID` prints the responder's lines of the
 //! `getent` connection and the backend's lines for its request, `--merge` orders them by
-//! time; an unknown client id and a missing log directory fail.
+//! time; an unknown client id and a missing log directory fail. With `--pam`, the same for
+//! a `pamtester` login against the directory: the PAM responder's lines and the backend's
+//! `pamHandler` lines of that request.
 //!
 //! They need the release artifacts (`cargo build --release --workspace`, done by
 //! scripts/test.sh).
@@ -11,6 +13,7 @@
 
 use sssd_tests::ldif::{self, Schema};
 use sssd_tests::namespace::Namespace;
+use sssd_tests::pam::{self, Caller, SERVICE, code, pamtester};
 use sssd_tests::proc::{self, Output};
 use sssd_tests::slapd::Slapd;
 use sssd_tests::sssd::{Sssd, SssdConf};
@@ -136,4 +139,58 @@ fn request_list_and_show_follow_a_lookup_into_the_backend() {
     // No PAM client ran.
     let out = sssctl(&ns, &["request", "list", "--pam"]);
     assert_eq!((out.code(), out.stdout.as_str()), (0, ""), "{out:?}");
+}
+
+#[test]
+fn pam_requests_are_listed_and_shown_with_pam() {
+    let slapd = Slapd::new(&ldif::rfc2307_with_bulk(1)).unwrap();
+    let ns = namespace();
+    let conf = SssdConf::ldap_pam(&slapd, Schema::Rfc2307)
+        .set("nss", "debug_level", "6")
+        .set("pam", "debug_level", "6")
+        .domain("debug_level", "6");
+    let sssd =
+        Sssd::start_with_argv(&ns, &conf, &["/usr/sbin/sssd", "-i", "--logger=files"]).unwrap();
+    pam::wait_for_socket(&ns).unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
+    pam::install_service(&ns, SERVICE, "").unwrap();
+    let out = pamtester(
+        &ns,
+        Caller::Root,
+        SERVICE,
+        "user1",
+        &["authenticate"],
+        "Password1001\n",
+    )
+    .unwrap();
+    assert_eq!(out.code, code::SUCCESS, "{out:?}\n{}", sssd.logs());
+
+    let list = sssctl(&ns, &["request", "list", "--pam", "--verbose"]);
+    assert_eq!(list.code(), 0, "{list:?}");
+    let cid = cid_of(&list.stdout, "pamtester").unwrap_or_else(|| panic!("{list:?}"));
+    // The command, what the responder asked the backend for, then the PAM user.
+    assert!(
+        list.stdout
+            .contains("   - PamAuthenticate\n       - User name=user1\n"),
+        "{list:?}"
+    );
+    assert!(list.stdout.contains("       - user1\n"), "{list:?}");
+    let mut show = sssctl(&ns, &["request", "show", "--pam", &cid]);
+    let found = proc::wait_until("the backend's lines", Duration::from_secs(20), || {
+        show = sssctl(&ns, &["request", "show", "--pam", &cid]);
+        show.stdout.contains("pamHandler")
+    });
+    assert!(found.is_ok(), "{show:?}\n{}", sssd.logs());
+    let tag = format!("[CID#{cid}]");
+    assert!(
+        show.stdout
+            .lines()
+            .any(|l| l.contains("[pam]") && l.contains(&tag) && l.contains("command 0x00f1")),
+        "{show:?}"
+    );
+    assert!(
+        show.stdout
+            .lines()
+            .any(|l| l.contains("[be[LDAP]]") && l.contains("pamHandler") && l.contains("user1")),
+        "{show:?}"
+    );
 }
