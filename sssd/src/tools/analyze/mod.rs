@@ -196,19 +196,18 @@ fn show(logdir: &std::path::Path, args: &[String]) -> Outcome {
             "analyze request show: the following arguments are required: cid\n\n{SHOW_USAGE}"
         ));
     };
-    let read = || -> Result<(String, Vec<String>), files::LogsError> {
+    let track = || -> Result<request::Shown, files::LogsError> {
         let text = files::read(&files::responder_file(logdir, responder)?)?;
-        let backends = files::backend_files(logdir, child)?
-            .iter()
-            .map(|f| files::read(f))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((text, backends))
+        let mut tracker = request::Tracker::new(cid, &text);
+        for file in files::backend_files(logdir, child)? {
+            tracker.add_backend(&files::read(&file)?);
+        }
+        Ok(tracker.finish())
     };
-    let (text, backends) = match read() {
-        Ok(r) => r,
+    let shown = match track() {
+        Ok(s) => s,
         Err(e) => return fail(format!("{e}\n")),
     };
-    let shown = request::show(cid, &text, &backends);
     if shown.is_empty() {
         return fail(format!("ID {cid} not found in logs!\n"));
     }

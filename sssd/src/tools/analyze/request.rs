@@ -162,49 +162,78 @@ impl Shown {
     }
 }
 
-/// `request show CID`: the lines of client connection `cid` in the responder's log
-/// `responder`, and the lines of the backends' logs `backends` for its requests.
-pub fn show(cid: u64, responder: &str, backends: &[String]) -> Shown {
-    let mut shown = Shown::default();
-    // Per request id: the first and last second the responder wrote about it.
-    let mut windows: HashMap<u64, (Option<&str>, Option<&str>)> = HashMap::new();
-    for raw in responder.lines() {
-        let Some(line) = LogLine::parse(raw) else {
-            continue;
-        };
-        if line.cid != Some(cid) {
-            continue;
+/// `request show CID`, one log at a time: the responder's log first ([`Tracker::new`]),
+/// then each backend's ([`Tracker::add_backend`]), so that only one file is held at once.
+#[derive(Debug)]
+pub struct Tracker {
+    shown: Shown,
+    /// Per request id: the first and last second the responder wrote about it.
+    windows: HashMap<u64, (Option<String>, Option<String>)>,
+}
+
+impl Tracker {
+    /// The lines of client connection `cid` in the responder's log `responder`.
+    pub fn new(cid: u64, responder: &str) -> Tracker {
+        let mut shown = Shown::default();
+        let mut windows: HashMap<u64, (Option<String>, Option<String>)> = HashMap::new();
+        for raw in responder.lines() {
+            let Some(line) = LogLine::parse(raw) else {
+                continue;
+            };
+            if line.cid != Some(cid) {
+                continue;
+            }
+            shown.responder.push(raw.to_string());
+            if let Some(rid) = line.rid {
+                let at = line.stamp.map(|s| second(s).to_string());
+                let w = windows
+                    .entry(rid)
+                    .or_insert_with(|| (at.clone(), at.clone()));
+                if at.is_some() {
+                    w.1 = at;
+                }
+            }
         }
-        shown.responder.push(raw.to_string());
-        if let Some(rid) = line.rid {
-            let at = line.stamp.map(second);
-            let w = windows.entry(rid).or_insert((at, at));
-            w.1 = at.or(w.1);
-        }
+        Tracker { shown, windows }
     }
-    for text in backends {
+
+    /// Adds the lines of the backend's log `text` for the connection's requests.
+    pub fn add_backend(&mut self, text: &str) {
         for raw in text.lines() {
             let Some(line) = LogLine::parse(raw) else {
                 continue;
             };
-            let Some(&(first, last)) = line.rid.and_then(|r| windows.get(&r)) else {
+            let Some((first, last)) = line.rid.and_then(|r| self.windows.get(&r)) else {
                 continue;
             };
             let inside = match (line.stamp.map(second), first, last) {
-                (Some(at), Some(first), Some(last)) => first <= at && at <= last,
+                (Some(at), Some(first), Some(last)) => first.as_str() <= at && at <= last.as_str(),
                 _ => true,
             };
             if inside {
-                shown.backend.push(raw.to_string());
+                self.shown.backend.push(raw.to_string());
             }
         }
     }
-    shown
+
+    /// The lines found.
+    pub fn finish(self) -> Shown {
+        self.shown
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `request show` over texts.
+    fn show(cid: u64, responder: &str, backends: &[String]) -> Shown {
+        let mut t = Tracker::new(cid, responder);
+        for b in backends {
+            t.add_backend(b);
+        }
+        t.finish()
+    }
 
     const NSS: &str = "\
 (2026-12-06 19:55:00): [nss] [sssd::responder::common::server] (0x0200): serving /var/lib/sss/pipes/nss
@@ -227,6 +256,7 @@ mod tests {
 (2026-12-06 19:55:01): [be[LDAP]] [sssd::backend::ldap] (0x0400): [RID#1] searching for user1
 (2026-12-06 19:55:01): [be[LDAP]] [sssd::backend::ldap] (0x0400): unrelated
 (2026-12-06 19:55:03): [be[LDAP]] [sssd::sbus::interfaces] (0x0400): [RID#3] getAccountInfo Initgroups name=user1
+(2026-12-06 19:56:00): [be[LDAP]] [sssd::sbus::interfaces] (0x0400): [RID#1] pamHandler for user2 (another responder's request 1, later)
 ";
 
     #[test]
