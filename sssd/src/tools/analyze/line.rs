@@ -101,13 +101,13 @@ mod tests {
     #[test]
     fn backend_line_with_request_id() {
         let l = LogLine::parse(
-            "(2026-12-06 19:55:01): [be[LDAP]] [sssd::sbus::interfaces] (0x0400): [RID#7] \
+            "(2026-12-06 19:55:01): [be[LDAP]] [sbus::interfaces] (0x0400): [RID#7] \
              getAccountInfo User name=user1 in LDAP (client 7)",
         )
         .unwrap();
         assert_eq!(l.stamp, Some("2026-12-06 19:55:01"));
         assert_eq!(l.program, "be[LDAP]");
-        assert_eq!(l.function, "sssd::sbus::interfaces");
+        assert_eq!(l.function, "sbus::interfaces");
         assert_eq!(l.cid, None);
         assert_eq!(l.rid, Some(7));
         assert_eq!(
@@ -119,7 +119,7 @@ mod tests {
     #[test]
     fn responder_line_with_both_ids_and_microseconds() {
         let l = LogLine::parse(
-            "(2026-12-06  9:55:01:123456): [nss] [sssd::responder::nss] (0x0400): [CID#2] \
+            "(2026-12-06  9:55:01:123456): [nss] [responder::nss] (0x0400): [CID#2] \
              [RID#5] asking the backend of LDAP: User name=user1",
         )
         .unwrap();

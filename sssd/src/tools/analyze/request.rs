@@ -236,27 +236,27 @@ mod tests {
     }
 
     const NSS: &str = "\
-(2026-12-06 19:55:00): [nss] [sssd::responder::common::server] (0x0200): serving /var/lib/sss/pipes/nss
-(2026-12-06 19:55:01): [nss] [sssd::responder::common::client] (0x0400): [CID#1] Client [cmd getent][uid 0][pid 700][fd 14] connected!
-(2026-12-06 19:55:01): [nss] [sssd::responder::common::client] (0x0400): [CID#1] [RID#1] command 0x0011 from uid 0 pid Some(700)
-(2026-12-06 19:55:01): [nss] [sssd::responder::common::source] (0x0400): [CID#1] [RID#1] asking the backend of LDAP: User name=user1
-(2026-12-06 19:55:02): [nss] [sssd::responder::common::client] (0x0400): [CID#1] [RID#1] command 0x0011 done: status 0
-(2026-12-06 19:55:03): [nss] [sssd::responder::common::client] (0x0400): [CID#2] Client [cmd id][uid 1001][pid 701][fd 15] connected!
-(2026-12-06 19:55:03): [nss] [sssd::responder::common::client] (0x0400): [CID#2] [RID#2] command 0x0012 from uid 1001 pid Some(701)
-(2026-12-06 19:55:03): [nss] [sssd::responder::common::client] (0x0400): [CID#2] [RID#2] command 0x0012 done: status 0
-(2026-12-06 19:55:03): [nss] [sssd::responder::common::client] (0x0400): [CID#2] [RID#3] command 0x002e from uid 1001 pid Some(701)
-(2026-12-06 19:55:03): [nss] [sssd::responder::common::source] (0x0400): [CID#2] [RID#3] asking the backend of LDAP: Initgroups name=user1
-(2026-12-06 19:55:03): [nss] [sssd::responder::common::source] (0x0400): [CID#2] [RID#3] asking the backend of LDAP: Initgroups name=user1
-(2026-12-06 19:55:04): [nss] [sssd::responder::common::client] (0x0400): [CID#2] [RID#3] command 0x002e done: status 0
+(2026-12-06 19:55:00): [nss] [responder::common::server] (0x0200): serving /var/lib/sss/pipes/nss
+(2026-12-06 19:55:01): [nss] [responder::common::client] (0x0400): [CID#1] Client [cmd getent][uid 0][pid 700][fd 14] connected!
+(2026-12-06 19:55:01): [nss] [responder::common::client] (0x0400): [CID#1] [RID#1] command 0x0011 from uid 0 pid Some(700)
+(2026-12-06 19:55:01): [nss] [responder::common::source] (0x0400): [CID#1] [RID#1] asking the backend of LDAP: User name=user1
+(2026-12-06 19:55:02): [nss] [responder::common::client] (0x0400): [CID#1] [RID#1] command 0x0011 done: status 0
+(2026-12-06 19:55:03): [nss] [responder::common::client] (0x0400): [CID#2] Client [cmd id][uid 1001][pid 701][fd 15] connected!
+(2026-12-06 19:55:03): [nss] [responder::common::client] (0x0400): [CID#2] [RID#2] command 0x0012 from uid 1001 pid Some(701)
+(2026-12-06 19:55:03): [nss] [responder::common::client] (0x0400): [CID#2] [RID#2] command 0x0012 done: status 0
+(2026-12-06 19:55:03): [nss] [responder::common::client] (0x0400): [CID#2] [RID#3] command 0x002e from uid 1001 pid Some(701)
+(2026-12-06 19:55:03): [nss] [responder::common::source] (0x0400): [CID#2] [RID#3] asking the backend of LDAP: Initgroups name=user1
+(2026-12-06 19:55:03): [nss] [responder::common::source] (0x0400): [CID#2] [RID#3] asking the backend of LDAP: Initgroups name=user1
+(2026-12-06 19:55:04): [nss] [responder::common::client] (0x0400): [CID#2] [RID#3] command 0x002e done: status 0
 ";
 
     const BE: &str = "\
-(2026-12-06 19:54:00): [be[LDAP]] [sssd::sbus::interfaces] (0x0400): [RID#1] pamHandler for user2 (another responder's request 1)
-(2026-12-06 19:55:01): [be[LDAP]] [sssd::sbus::interfaces] (0x0400): [RID#1] getAccountInfo User name=user1 in LDAP (client 1)
-(2026-12-06 19:55:01): [be[LDAP]] [sssd::backend::ldap] (0x0400): [RID#1] searching for user1
-(2026-12-06 19:55:01): [be[LDAP]] [sssd::backend::ldap] (0x0400): unrelated
-(2026-12-06 19:55:03): [be[LDAP]] [sssd::sbus::interfaces] (0x0400): [RID#3] getAccountInfo Initgroups name=user1
-(2026-12-06 19:56:00): [be[LDAP]] [sssd::sbus::interfaces] (0x0400): [RID#1] pamHandler for user2 (another responder's request 1, later)
+(2026-12-06 19:54:00): [be[LDAP]] [sbus::interfaces] (0x0400): [RID#1] pamHandler PamForward { cmd: 0xf1, user: \"user2\" } (another responder's request 1)
+(2026-12-06 19:55:01): [be[LDAP]] [sbus::interfaces] (0x0400): [RID#1] getAccountInfo User name=user1 in LDAP (client 1)
+(2026-12-06 19:55:01): [be[LDAP]] [backend] (0x0400): [RID#1] getAccountInfo type=User filter=name=user1 client=1
+(2026-12-06 19:55:01): [be[LDAP]] [backend::ldap] (0x0400): unrelated
+(2026-12-06 19:55:03): [be[LDAP]] [sbus::interfaces] (0x0400): [RID#3] getAccountInfo Initgroups name=user1
+(2026-12-06 19:56:00): [be[LDAP]] [sbus::interfaces] (0x0400): [RID#1] pamHandler for user2 (another responder's request 1, later)
 ";
 
     #[test]
@@ -281,9 +281,9 @@ mod tests {
     #[test]
     fn lists_without_timestamps_and_pam_inputs() {
         let pam = "\
-[pam] [sssd::responder::common::client] (0x0400): [CID#4] Client [cmd pamtester][uid 0][pid 9][fd 3] connected!
-[pam] [sssd::responder::common::client] (0x0400): [CID#4] [RID#1] command 0x00f1 from uid 0 pid Some(9)
-[pam] [sssd::responder::pam::request] (0x0400): [CID#4] [RID#1] PAM request done client=4 uid=0 cmd=0xf1 user=user1 service=login status=0
+[pam] [responder::common::client] (0x0400): [CID#4] Client [cmd pamtester][uid 0][pid 9][fd 3] connected!
+[pam] [responder::common::client] (0x0400): [CID#4] [RID#1] command 0x00f1 from uid 0 pid Some(9)
+[pam] [responder::pam::request] (0x0400): [CID#4] [RID#1] PAM request done client=4 uid=0 cmd=0xf1 user=user1 service=login status=0
 ";
         assert_eq!(
             list(pam, true),
@@ -306,14 +306,17 @@ mod tests {
         assert_eq!(
             shown.backend,
             [
-                "(2026-12-06 19:55:01): [be[LDAP]] [sssd::sbus::interfaces] (0x0400): [RID#1] \
+                "(2026-12-06 19:55:01): [be[LDAP]] [sbus::interfaces] (0x0400): [RID#1] \
                  getAccountInfo User name=user1 in LDAP (client 1)",
-                "(2026-12-06 19:55:01): [be[LDAP]] [sssd::backend::ldap] (0x0400): [RID#1] \
-                 searching for user1",
+                "(2026-12-06 19:55:01): [be[LDAP]] [backend] (0x0400): [RID#1] \
+                 getAccountInfo type=User filter=name=user1 client=1",
             ]
         );
         let text = shown.render(false);
-        assert!(text.ends_with("searching for user1\n"), "{text}");
+        assert!(
+            text.ends_with("getAccountInfo type=User filter=name=user1 client=1\n"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -322,7 +325,10 @@ mod tests {
         let merged = shown.render(true);
         let lines: Vec<&str> = merged.lines().collect();
         assert_eq!(lines.len(), 6);
-        assert!(lines[4].contains("searching for user1"), "{merged}");
+        assert!(
+            lines[4].contains("getAccountInfo type=User filter=name=user1 client=1"),
+            "{merged}"
+        );
         assert!(lines[5].contains("done: status 0"), "{merged}");
     }
 
