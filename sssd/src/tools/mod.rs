@@ -2,6 +2,7 @@
 //! [`crate::paths::Paths`] they work on, so that tests drive them without a terminal; the
 //! binaries under `src/bin/` only collect the process's arguments and print the outcome.
 
+pub mod analyze;
 pub mod client_data;
 pub mod service;
 pub mod ssh_authorizedkeys;

@@ -2,7 +2,7 @@
 //! implements: `config-check` (see [`crate::config::check`]), `domain-list`, `domain-status`
 //! and `debug-level` (asked of the running processes over the private bus), `user-show` and
 //! `group-show` (read from the cache), `cache-expire` (the options of `sss_cache`),
-//! `logs-remove` and `logs-fetch`.
+//! `logs-remove`, `logs-fetch` and `analyze` (see [`super::analyze`]).
 
 use super::sss_cache::{self, Context, Outcome};
 use crate::config::Config;
@@ -37,6 +37,7 @@ const COMMANDS: &[(&str, &str)] = &[
         "debug-level",
         "Change or print information about SSSD debug level",
     ),
+    ("analyze", "Analyze logged data"),
     (
         "config-check",
         "Perform static analysis of SSSD configuration",
@@ -85,6 +86,7 @@ pub fn run(ctx: &Context<'_>, args: &[String]) -> Outcome {
         "debug-level" => debug_level(ctx, rest),
         "logs-remove" => logs_remove(ctx, rest),
         "logs-fetch" => logs_fetch(ctx, rest),
+        "analyze" => super::analyze::run(ctx, rest),
         other => fail(format!(
             "Unknown command: {other}\n\n{}",
             usage(ctx.program)

@@ -291,7 +291,14 @@ pub async fn run_client<H: CommandHandler>(
     peer: PeerCred,
     ticket: Ticket,
 ) {
-    tracing::debug!(client = id, uid = peer.uid, gid = peer.gid, pid = ?peer.pid, "client connected");
+    // SSSD's line, which `sssctl analyze request list` reads: the client's program and uid.
+    tracing::debug!(
+        "Client [cmd {}][uid {}][pid {}][fd {}] connected!",
+        peer.program(),
+        peer.uid,
+        peer.pid.unwrap_or(-1),
+        std::os::fd::AsRawFd::as_raw_fd(&stream)
+    );
     let mut conn = H::Conn::default();
     let mut version: Option<u32> = None;
     let mut deadlines = Deadlines::new(settings.idle_timeout, settings.request_timeout);
@@ -358,7 +365,16 @@ pub async fn run_client<H: CommandHandler>(
                     peer.uid,
                     peer.pid
                 );
-                handler.handle(&mut conn, &info, h.cmd, body).await
+                let action = handler.handle(&mut conn, &info, h.cmd, body).await;
+                // The request's last line: `sssctl analyze` takes the backend's lines for
+                // this request id up to here.
+                match &action {
+                    Action::Reply { status, .. } => {
+                        tracing::debug!("command {:#06x} done: status {status}", h.cmd)
+                    }
+                    Action::Close => tracing::debug!("command {:#06x} done: closing", h.cmd),
+                }
+                action
             };
             crate::logging::with_request_id(rid, work).await
         } else {

@@ -24,6 +24,20 @@ impl PeerCred {
         })
     }
 
+    /// The client's program as its `/proc/PID/cmdline` starts (`argv[0]`, at most 254
+    /// bytes, as SSSD reads it), for the "client connected" log line; empty when unknown.
+    pub fn program(&self) -> String {
+        let Some(pid) = self.pid.filter(|p| *p > 0) else {
+            return String::new();
+        };
+        let Ok(bytes) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            return String::new();
+        };
+        let head = bytes.get(..254).unwrap_or(&bytes);
+        let argv0 = head.split(|b| *b == 0).next().unwrap_or_default();
+        String::from_utf8_lossy(argv0).into_owned()
+    }
+
     /// A connection is privileged when the peer runs as root (SSSD 2.10 semantics).
     pub fn privileged(&self) -> bool {
         self.uid == 0
