@@ -59,6 +59,8 @@ const UP: &[&[&str]] = &[
     &["debug-level", "--domain=LDAP", "--sssd"],
     &["cache-expire", "-E"],
     &["user-show", "user1"],
+    &["analyze", "request", "list"],
+    &["analyze", "request", "list", "-v"],
     &["logs-fetch", "/tmp/sssd-logs.tgz"],
     &["logs-remove"],
 ];
@@ -75,10 +77,11 @@ const DAEMON_STOPPED: &[&[&str]] = &[
     &["debug-level"],
 ];
 
-/// A configuration with two mistakes, for `config-check -c`.
+/// A configuration with four mistakes, for `config-check -c`: a misspelt option, a
+/// misspelt section, an option of another section and one SSSD supports and we do not.
 const TYPO_CONF: &str = "[sssd]\nservices = nss, pam\ndomains = LDAP\n\n\
 [domain/LDAP]\nid_provider = ldap\nldap_uri = ldap://127.0.0.1\nldap_serach_base = dc=example,dc=com\n\n\
-[nsss]\nfilter_users = root\n";
+[nsss]\nfilter_users = root\n\n[pam]\npam_cert_auth = true\nentry_cache_nowait_percentage = 5\n";
 
 fn run(ns: &Namespace, state: &str, args: &[&str], steps: &mut Vec<Step>) -> Result<()> {
     let mut argv = vec!["sssctl"];

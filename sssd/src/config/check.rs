@@ -111,9 +111,12 @@ pub fn check_config(cfg: &Config) -> Vec<Finding> {
         ));
     }
     for (section, option) in cfg.unknown_options() {
-        let hint = known::suggest_option(&section, &option)
-            .map(|s| format!("; did you mean {s}?"))
-            .unwrap_or_default();
+        let hint = match elsewhere(&option) {
+            Some(sections) => format!("; it is an option of {sections}"),
+            None => known::suggest_option(&section, &option)
+                .map(|s| format!("; did you mean {s}?"))
+                .unwrap_or_default(),
+        };
         out.push(error(
             place(cfg, &section, Some(&option)),
             format!("[{section}]: unknown option {option}: it has no effect{hint}"),
@@ -195,6 +198,31 @@ pub fn check_config(cfg: &Config) -> Vec<Finding> {
     );
     out.extend(not_implemented(cfg));
     out
+}
+
+/// The sections the option table places `option` in, as `[nss]`, `[nss] and [domain/*]`.
+fn elsewhere(option: &str) -> Option<String> {
+    let mut sections: Vec<String> = Vec::new();
+    for e in schema::TABLE
+        .iter()
+        .filter(|e| e.name().eq_ignore_ascii_case(option))
+    {
+        for s in e.sections() {
+            let s = if *s == "domain" {
+                "[domain/*]".to_string()
+            } else {
+                format!("[{s}]")
+            };
+            if !sections.contains(&s) {
+                sections.push(s);
+            }
+        }
+    }
+    match sections.split_last() {
+        None => None,
+        Some((last, [])) => Some(last.clone()),
+        Some((last, rest)) => Some(format!("{} or {last}", rest.join(", "))),
+    }
 }
 
 /// Every value the option table refuses, in any section (the checks above stop at the
@@ -420,6 +448,20 @@ mod tests {
         assert_eq!(f.len(), 2, "{f:?}");
         assert!(f[0].starts_with("sssd.conf:10: error: [nss] user_attributes: an SSSD option"));
         assert!(f[1].starts_with("sssd.conf:14: error: [pam] pam_cert_auth: an SSSD option"));
+    }
+
+    #[test]
+    fn an_option_in_the_wrong_section_names_its_section() {
+        let f = findings(&format!(
+            "{GOOD}\n[pam]\nentry_cache_nowait_percentage = 5\n"
+        ));
+        assert_eq!(
+            f,
+            vec![
+                "sssd.conf:10: error: [pam]: unknown option entry_cache_nowait_percentage: it \
+                 has no effect; it is an option of [nss]"
+            ]
+        );
     }
 
     #[test]
