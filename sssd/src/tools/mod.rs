@@ -3,6 +3,7 @@
 //! binaries under `src/bin/` only collect the process's arguments and print the outcome.
 
 pub mod client_data;
+pub mod common;
 pub mod service;
 pub mod ssh_authorizedkeys;
 pub mod ssh_knownhostsproxy;
