@@ -185,6 +185,21 @@ impl ChildOptions {
     }
 }
 
+/// The PAM responder's private socket (`/var/lib/sss/pipes/private/pam`, for root clients
+/// of SSSD before 2.10): `public`'s settings at the private path, 0600 in a 0700 directory.
+/// One definition for `sssd_pam` and for the monitor, which binds it for an on-demand
+/// responder.
+pub fn pam_private_server(
+    public: &crate::responder::common::server::ServerConfig,
+    paths: &Paths,
+) -> crate::responder::common::server::ServerConfig {
+    let mut private = public.clone();
+    private.socket_path = paths.pam_private_socket();
+    private.socket_mode = 0o600;
+    private.dir_mode = 0o700;
+    private
+}
+
 /// Starts logging for `service_name` (the domain name for a backend, `nss`, `pam`), with
 /// the line layout `format` (see [`logging::LineFormat::resolve`]).
 pub fn init_logging(

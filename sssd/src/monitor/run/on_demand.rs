@@ -40,10 +40,7 @@ impl Monitor {
         });
         let mut configs = vec![(public.clone(), unit)];
         if name == "pam" {
-            let mut private = public;
-            private.socket_path = self.opts.paths.pam_private_socket();
-            private.socket_mode = 0o600;
-            private.dir_mode = 0o700;
+            let private = crate::service::pam_private_server(&public, &self.opts.paths);
             configs.push((private, format!("sssd-{name}-priv.socket")));
         }
         let (mut sockets, mut paths, mut names) = (Vec::new(), Vec::new(), Vec::new());
