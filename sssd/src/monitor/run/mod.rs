@@ -183,6 +183,18 @@ fn spawn_signal_task(tx: UnboundedSender<Event>) -> Result<(), MonitorError> {
 }
 
 impl Child {
+    /// A child not started yet; `on_demand` holds the sockets of an on-demand responder.
+    fn new(kind: ChildKind, on_demand: Option<OnDemand>) -> Child {
+        Child {
+            kind,
+            pid: None,
+            policy: RestartPolicy::new(Instant::now()),
+            registered: false,
+            gave_up: false,
+            on_demand,
+        }
+    }
+
     /// Registered, given up, or an on-demand responder no client has asked for yet.
     fn ready(&self) -> bool {
         self.registered || self.gave_up || (self.on_demand.is_some() && self.pid.is_none())

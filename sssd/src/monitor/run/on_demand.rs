@@ -76,19 +76,13 @@ impl Monitor {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        self.children.push(Child {
-            kind,
-            pid: None,
-            policy: RestartPolicy::new(Instant::now()),
-            registered: false,
-            gave_up: false,
-            on_demand: Some(OnDemand {
-                sockets,
-                paths,
-                names,
-                rearm: rearm.clone(),
-            }),
-        });
+        let sockets = OnDemand {
+            sockets,
+            paths,
+            names,
+            rearm: rearm.clone(),
+        };
+        self.children.push(Child::new(kind, Some(sockets)));
         let index = self.children.len() - 1;
         tokio::spawn(watch_sockets(index, watched, rearm, self.tx.clone()));
         Ok(())

@@ -51,14 +51,7 @@ impl Monitor {
     }
 
     pub(super) fn add_child(&mut self, kind: ChildKind) -> Result<(), MonitorError> {
-        self.children.push(Child {
-            kind,
-            pid: None,
-            policy: RestartPolicy::new(Instant::now()),
-            registered: false,
-            gave_up: false,
-            on_demand: None,
-        });
+        self.children.push(Child::new(kind, None));
         let index = self.children.len() - 1;
         self.start_child(index)
             .map_err(|source| MonitorError::Spawn {
