@@ -33,35 +33,9 @@ pub struct LogConfig {
 
 static CONFIG: OnceLock<LogConfig> = OnceLock::new();
 
-/// Parses a `debug_level` as SSSD does: decimal level or `0x` bit mask.
+/// Parses a `debug_level` as SSSD does (decimal level or `0x` bit mask) into a bit mask.
 fn parse_level(s: &str) -> Option<u32> {
-    let t = s.trim();
-    let v = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-        None => t.parse().ok()?,
-    };
-    if v != 0 && v & 0xf == 0 {
-        return Some(v);
-    }
-    // An old-style level 0-10: each adds the classes of the next one.
-    const ADDED: [u32; 10] = [
-        0x0020,
-        0x0040,
-        0x0080,
-        0x0100,
-        0x0200,
-        0x0400,
-        0x1000,
-        0x2000,
-        0xc000 | 0x20000,
-        0x10000,
-    ];
-    Some(
-        ADDED
-            .iter()
-            .take(v.min(10) as usize)
-            .fold(class::FATAL, |m, b| m | b),
-    )
+    sss_proto::debug::parse_debug_level(s).map(sss_proto::debug::debug_level_to_mask)
 }
 
 impl LogConfig {
@@ -161,26 +135,20 @@ pub fn log(function: &str, level: u32, message: &str) {
 
 /// Sends one line to the journal's native socket.
 fn journal(c: &LogConfig, function: &str, level: u32, message: &str) -> std::io::Result<()> {
-    use sss_proto::debug::{journal_field, syslog_priority};
-    let mut d = Vec::with_capacity(message.len() + 200);
-    journal_field(&mut d, "MESSAGE", message.as_bytes());
-    journal_field(
-        &mut d,
-        "PRIORITY",
-        syslog_priority(level).to_string().as_bytes(),
-    );
-    let ident = c.program.split('[').next().unwrap_or("helper");
-    journal_field(&mut d, "SYSLOG_IDENTIFIER", ident.as_bytes());
-    journal_field(
-        &mut d,
-        "SSSD_PRG_NAME",
-        format!("sssd[{}]", c.program).as_bytes(),
-    );
-    journal_field(&mut d, "SSSD_DOMAIN", c.domain.as_bytes());
-    journal_field(&mut d, "SSSD_DEBUG_LEVEL", format!("{level:x}").as_bytes());
-    journal_field(&mut d, "CODE_FUNC", function.as_bytes());
+    use sss_proto::debug::{JOURNAL_SOCKET, JournalEntry};
+    let datagram = JournalEntry {
+        message,
+        class: level,
+        identifier: c.program.split('[').next().unwrap_or("helper"),
+        program: &c.program,
+        domain: &c.domain,
+        function,
+        file: "",
+        line: 0,
+    }
+    .encode();
     let s = std::os::unix::net::UnixDatagram::unbound()?;
-    s.send_to(&d, "/run/systemd/journal/socket").map(|_| ())
+    s.send_to(&datagram, JOURNAL_SOCKET).map(|_| ())
 }
 
 /// A failure of the operation (0x0040).

@@ -103,6 +103,86 @@ pub fn write_prefix(
     let _ = write!(out, "[{program}] [{function}] ({class:#06x}): ");
 }
 
+/// Parses a `debug_level` value as SSSD reads it: decimal (`6`) or hex (`0x0070`).
+pub fn parse_debug_level(s: &str) -> Option<u32> {
+    let t = s.trim();
+    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => t.parse().ok(),
+    }
+}
+
+/// Converts an old-style level (0-10; SSSD reads any value that is 0 or has one of the
+/// low four bits set as one) into SSSD's bitmask; other values are bitmasks already.
+pub fn debug_level_to_mask(level: u32) -> u32 {
+    if level != 0 && level & 0xf == 0 {
+        return level;
+    }
+    // What each old level adds to the one below it, from level 1 (level 0: fatal only).
+    const ADDED: [u32; 10] = [
+        0x0020,                    // 1 critical failures
+        0x0040,                    // 2 operation failures
+        0x0080,                    // 3 minor failures
+        0x0100,                    // 4 configuration settings
+        0x0200,                    // 5 function data
+        0x0400,                    // 6 function traces
+        0x1000,                    // 7 library traces
+        0x2000,                    // 8 internal traces
+        0x4000 | 0x8000 | 0x20000, // 9 everything, failover, performance
+        0x10000,                   // 10 cache database traces
+    ];
+    ADDED
+        .iter()
+        .take(level.min(10) as usize)
+        .fold(class::FATAL, |m, b| m | b)
+}
+
+/// Where journald reads native-protocol datagrams.
+pub const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
+
+/// One log line's journal fields: SSSD's (`SSSD_PRG_NAME`, `SSSD_DOMAIN`,
+/// `SSSD_DEBUG_LEVEL`) beside the standard ones.
+pub struct JournalEntry<'a> {
+    /// `MESSAGE`.
+    pub message: &'a str,
+    /// SSSD's debug class (gives `PRIORITY` and `SSSD_DEBUG_LEVEL`).
+    pub class: u32,
+    /// `SYSLOG_IDENTIFIER`: the program's file name.
+    pub identifier: &'a str,
+    /// `be[LDAP]`, `nss`, `krb5_child[1234]` (`SSSD_PRG_NAME=sssd[...]`).
+    pub program: &'a str,
+    /// The domain of a backend or helper, else empty.
+    pub domain: &'a str,
+    /// `CODE_FUNC`.
+    pub function: &'a str,
+    /// `CODE_FILE` (with `CODE_LINE`; left out when empty).
+    pub file: &'a str,
+    /// `CODE_LINE`.
+    pub line: u32,
+}
+
+impl JournalEntry<'_> {
+    /// The native-protocol datagram.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.message.len() + 256);
+        journal_field(&mut out, "MESSAGE", self.message.as_bytes());
+        let priority = syslog_priority(self.class).to_string();
+        journal_field(&mut out, "PRIORITY", priority.as_bytes());
+        journal_field(&mut out, "SYSLOG_IDENTIFIER", self.identifier.as_bytes());
+        let program = format!("sssd[{}]", self.program);
+        journal_field(&mut out, "SSSD_PRG_NAME", program.as_bytes());
+        journal_field(&mut out, "SSSD_DOMAIN", self.domain.as_bytes());
+        let level = format!("{:x}", self.class);
+        journal_field(&mut out, "SSSD_DEBUG_LEVEL", level.as_bytes());
+        journal_field(&mut out, "CODE_FUNC", self.function.as_bytes());
+        if !self.file.is_empty() {
+            journal_field(&mut out, "CODE_FILE", self.file.as_bytes());
+            journal_field(&mut out, "CODE_LINE", self.line.to_string().as_bytes());
+        }
+        out
+    }
+}
+
 /// Appends one field in the journal's native format: `KEY=value\n`, or for a value with a
 /// newline `KEY\n`, its length as 64-bit little endian, the value and `\n`.
 pub fn journal_field(out: &mut Vec<u8>, key: &str, value: &[u8]) {
@@ -157,6 +237,18 @@ mod tests {
         s.clear();
         write_prefix(&mut s, None, true, "sssd", "h", 0x2000);
         assert_eq!(s, "[sssd] [h] (0x2000): ");
+    }
+
+    #[test]
+    fn debug_levels_as_sssd_reads_them() {
+        assert_eq!(parse_debug_level(" 6 "), Some(6));
+        assert_eq!(parse_debug_level("0x0270"), Some(0x270));
+        assert_eq!(parse_debug_level("x"), None);
+        assert_eq!(debug_level_to_mask(0), 0x0010);
+        assert_eq!(debug_level_to_mask(2), 0x0070);
+        assert_eq!(debug_level_to_mask(6), 0x07f0);
+        assert_eq!(debug_level_to_mask(0x0270), 0x0270);
+        assert_eq!(debug_level_to_mask(99), debug_level_to_mask(10));
     }
 
     #[test]

@@ -73,6 +73,44 @@ impl Args {
     }
 }
 
+/// The logging options the monitor and its children share: `-d/--debug-level LEVEL`,
+/// `--debug-timestamps=0|1` and `--debug-microseconds=0|1` (each `None` when not given).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DebugArgs {
+    /// `-d/--debug-level`: an old-style level or a bitmask.
+    pub level: Option<u32>,
+    /// `--debug-timestamps`.
+    pub timestamps: Option<bool>,
+    /// `--debug-microseconds`.
+    pub microseconds: Option<bool>,
+}
+
+impl DebugArgs {
+    /// Takes `opt` and its value from `a` when it is one of these options; whether it was.
+    pub fn take(&mut self, opt: &str, a: &mut Args) -> Result<bool, UsageError> {
+        match opt {
+            "-d" | "--debug-level" => {
+                let v = a.value()?;
+                let level = crate::logging::parse_debug_level(&v)
+                    .map_err(|e| UsageError(format!("{opt}: {e}")))?;
+                self.level = Some(level);
+            }
+            "--debug-timestamps" | "--debug-microseconds" => {
+                let v = a.value()?;
+                let on = crate::logging::parse_flag(&v)
+                    .ok_or_else(|| UsageError(format!("{opt}: expected 0 or 1, got {v:?}")))?;
+                *(if opt == "--debug-timestamps" {
+                    &mut self.timestamps
+                } else {
+                    &mut self.microseconds
+                }) = Some(on);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 //! Each module is a room with one job; the binaries under `src/bin/` wire them together.
 
 pub mod args;
+pub mod atomic_file;
 pub mod backend;
 pub mod cache;
 pub mod config;

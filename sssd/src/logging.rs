@@ -49,41 +49,10 @@ pub const DEFAULT_DEBUG_LEVEL: u32 = 0x0070;
 
 /// Parses a `debug_level` as SSSD accepts it: decimal (`6`, `0x` less) or hex (`0x0070`).
 pub fn parse_debug_level(s: &str) -> Result<u32, BadDebugLevel> {
-    let t = s.trim();
-    let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        Some(hex) => u32::from_str_radix(hex, 16),
-        None => t.parse(),
-    };
-    parsed.map_err(|_| BadDebugLevel(s.to_string()))
+    sss_proto::debug::parse_debug_level(s).ok_or_else(|| BadDebugLevel(s.to_string()))
 }
 
-/// Converts an old-style level (0-10; SSSD reads any value that is 0 or has one of the
-/// low four bits set as one) into SSSD's bitmask; other values are bitmasks already.
-pub fn debug_level_to_mask(level: u32) -> u32 {
-    if level != 0 && level & 0xf == 0 {
-        return level;
-    }
-    // What each old level adds to the one below it, from level 1 (level 0: fatal only).
-    const ADDED: [u32; 10] = [
-        0x0020,                    // 1 critical failures
-        0x0040,                    // 2 operation failures
-        0x0080,                    // 3 minor failures
-        0x0100,                    // 4 configuration settings
-        0x0200,                    // 5 function data
-        0x0400,                    // 6 function traces
-        0x1000,                    // 7 library traces
-        0x2000,                    // 8 internal traces
-        0x4000 | 0x8000 | 0x20000, // 9 everything, failover, performance
-        0x10000,                   // 10 cache database traces
-    ];
-    let mut mask = 0x0010;
-    for (i, bits) in ADDED.iter().enumerate() {
-        if level as usize > i {
-            mask |= bits;
-        }
-    }
-    mask
-}
+pub use sss_proto::debug::debug_level_to_mask;
 
 /// The most verbose `tracing` level a `debug_level` (0-10 or bitmask) enables.
 pub fn level_filter(debug_level: u32) -> LevelFilter {

@@ -13,8 +13,8 @@
 //! [`OverrideStore`], which reloads a file when its stamp (inode, size, mtime) changes, so
 //! a change is seen by the next lookup without a restart.
 
-use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use crate::atomic_file::{AtomicWrite, write_atomically};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -284,34 +284,14 @@ fn read_groups(path: &Path) -> std::io::Result<Vec<GroupOverride>> {
     read_stored(path, parse_group_line)
 }
 
-/// Replaces `path` with `data`: a 0600 temporary beside it, synced, then renamed.
+/// Replaces `path` with `data` (0600, owned like its directory).
 fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        name.unwrap_or_default(),
-        std::process::id()
-    ));
-    let res = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        if let Ok(m) = std::fs::metadata(dir) {
-            // Best effort: only root may give the file away.
-            let _ = std::os::unix::fs::fchown(&f, Some(m.uid()), Some(m.gid()));
-        }
-        std::fs::rename(&tmp, path)
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res
+    const PRIVATE: AtomicWrite = AtomicWrite {
+        mode: 0o600,
+        create_dir: None,
+        owner_of_dir: true,
+    };
+    Ok(write_atomically(path, data, &PRIVATE)?)
 }
 
 /// What identifies one version of a file.

@@ -20,7 +20,7 @@
 //! }
 //! ```
 
-use crate::args::{Args, UsageError};
+use crate::args::{Args, DebugArgs, UsageError};
 use crate::logging::{self, Logger, LoggingError};
 use crate::paths::Paths;
 use crate::privilege::user::RunAs;
@@ -140,16 +140,11 @@ impl ChildOptions {
             debug_microseconds: None,
         };
         let (mut uid, mut gid) = (None, None);
+        let mut debug = DebugArgs::default();
         while let Some(opt) = a.next_option() {
             match opt.as_str() {
+                o if debug.take(o, &mut a)? => {}
                 "--domain" => opts.domain = Some(a.value()?),
-                "-d" | "--debug-level" => {
-                    let v = a.value()?;
-                    opts.debug_level = Some(
-                        logging::parse_debug_level(&v)
-                            .map_err(|e| UsageError(format!("{opt}: {e}")))?,
-                    );
-                }
                 "--logger" => opts.logger = parse_logger(&a.value()?, &opts.paths)?,
                 "-c" | "--config" => opts.config_file = PathBuf::from(a.value()?),
                 "--uid" | "--gid" => {
@@ -159,16 +154,6 @@ impl ChildOptions {
                         .map_err(|_| UsageError(format!("{opt}: {v:?} is not a number")))?;
                     *(if opt == "--uid" { &mut uid } else { &mut gid }) = Some(n);
                 }
-                "--debug-timestamps" | "--debug-microseconds" => {
-                    let v = a.value()?;
-                    let on = logging::parse_flag(&v)
-                        .ok_or_else(|| UsageError(format!("{opt}: expected 0 or 1, got {v:?}")))?;
-                    *(if opt == "--debug-timestamps" {
-                        &mut opts.debug_timestamps
-                    } else {
-                        &mut opts.debug_microseconds
-                    }) = Some(on);
-                }
                 "--socket-activated" => {
                     a.no_value()?;
                     opts.socket_activated = true;
@@ -177,6 +162,9 @@ impl ChildOptions {
                 _ => return Err(a.unknown()),
             }
         }
+        opts.debug_level = debug.level;
+        opts.debug_timestamps = debug.timestamps;
+        opts.debug_microseconds = debug.microseconds;
         if opts.domain.as_deref() == Some("") {
             return Err(UsageError("--domain needs a non-empty name".into()));
         }
@@ -195,6 +183,21 @@ impl ChildOptions {
             .or(config_level)
             .unwrap_or(logging::DEFAULT_DEBUG_LEVEL)
     }
+}
+
+/// The PAM responder's private socket (`/var/lib/sss/pipes/private/pam`, for root clients
+/// of SSSD before 2.10): `public`'s settings at the private path, 0600 in a 0700 directory.
+/// One definition for `sssd_pam` and for the monitor, which binds it for an on-demand
+/// responder.
+pub fn pam_private_server(
+    public: &crate::responder::common::server::ServerConfig,
+    paths: &Paths,
+) -> crate::responder::common::server::ServerConfig {
+    let mut private = public.clone();
+    private.socket_path = paths.pam_private_socket();
+    private.socket_mode = 0o600;
+    private.dir_mode = 0o700;
+    private
 }
 
 /// Starts logging for `service_name` (the domain name for a backend, `nss`, `pam`), with

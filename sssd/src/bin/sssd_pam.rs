@@ -52,10 +52,7 @@ async fn run(opts: ChildOptions, settings: PamSettings) -> anyhow::Result<()> {
     )?;
     public.versions = sss_proto::command::PAM_PROTOCOL_VERSIONS.to_vec();
     public.max_request_len = PAM_MAX_REQUEST_LEN;
-    let mut private = public.clone();
-    private.socket_path = paths.pam_private_socket();
-    private.socket_mode = 0o600;
-    private.dir_mode = 0o700;
+    let private = sssd::service::pam_private_server(&public, paths);
     let responder = Arc::new(PamResponder::new(
         settings,
         sources,

@@ -2,11 +2,9 @@
 //! SSSD's fields (`SSSD_PRG_NAME`, `SSSD_DOMAIN`, `SSSD_DEBUG_LEVEL`) beside the standard
 //! ones.
 
-use sss_proto::debug::{journal_field, syslog_priority};
+pub use sss_proto::debug::JOURNAL_SOCKET;
+use sss_proto::debug::JournalEntry;
 use std::os::unix::net::UnixDatagram;
-
-/// Where journald reads native-protocol datagrams.
-pub const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
 
 /// One line's worth of fields.
 pub struct Entry<'a> {
@@ -58,31 +56,17 @@ impl Journal {
 
     /// The datagram for `e`.
     pub fn encode(&self, e: &Entry<'_>) -> Vec<u8> {
-        let mut out = Vec::with_capacity(e.message.len() + 256);
-        journal_field(&mut out, "MESSAGE", e.message.as_bytes());
-        journal_field(
-            &mut out,
-            "PRIORITY",
-            syslog_priority(e.class).to_string().as_bytes(),
-        );
-        journal_field(&mut out, "SYSLOG_IDENTIFIER", self.identifier.as_bytes());
-        journal_field(
-            &mut out,
-            "SSSD_PRG_NAME",
-            format!("sssd[{}]", e.program).as_bytes(),
-        );
-        journal_field(&mut out, "SSSD_DOMAIN", e.domain.as_bytes());
-        journal_field(
-            &mut out,
-            "SSSD_DEBUG_LEVEL",
-            format!("{:x}", e.class).as_bytes(),
-        );
-        journal_field(&mut out, "CODE_FUNC", e.function.as_bytes());
-        if !e.file.is_empty() {
-            journal_field(&mut out, "CODE_FILE", e.file.as_bytes());
-            journal_field(&mut out, "CODE_LINE", e.line.to_string().as_bytes());
+        JournalEntry {
+            message: e.message,
+            class: e.class,
+            identifier: &self.identifier,
+            program: e.program,
+            domain: e.domain,
+            function: e.function,
+            file: e.file,
+            line: e.line,
         }
-        out
+        .encode()
     }
 
     /// Sends `e`; an error when there is no journal (the caller writes to stderr then).

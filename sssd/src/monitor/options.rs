@@ -1,7 +1,7 @@
 //! The monitor's command line.
 
-use crate::args::{Args, UsageError};
-use crate::logging::{self, Logger};
+use crate::args::{Args, DebugArgs, UsageError};
+use crate::logging::Logger;
 use crate::paths::Paths;
 use crate::privilege::user::RunAs;
 use crate::service::parse_logger;
@@ -53,11 +53,11 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I, paths: Paths) -> Result<Co
     let mut interactive = false;
     let mut daemon = false;
     let mut config_file = paths.config_file.clone();
-    let mut debug_level = None;
     let mut logger = None;
-    let (mut debug_timestamps, mut debug_microseconds) = (None, None);
+    let mut debug = DebugArgs::default();
     while let Some(opt) = a.next_option() {
         match opt.as_str() {
+            o if debug.take(o, &mut a)? => {}
             "-i" | "--interactive" => {
                 a.no_value()?;
                 interactive = true;
@@ -67,24 +67,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I, paths: Paths) -> Result<Co
                 daemon = true;
             }
             "-c" | "--config" => config_file = PathBuf::from(a.value()?),
-            "-d" | "--debug-level" => {
-                let v = a.value()?;
-                debug_level = Some(
-                    logging::parse_debug_level(&v)
-                        .map_err(|e| UsageError(format!("{opt}: {e}")))?,
-                );
-            }
             "--logger" => logger = Some(parse_logger(&a.value()?, &paths)?),
-            "--debug-timestamps" | "--debug-microseconds" => {
-                let v = a.value()?;
-                let on = logging::parse_flag(&v)
-                    .ok_or_else(|| UsageError(format!("{opt}: expected 0 or 1, got {v:?}")))?;
-                *(if opt == "--debug-timestamps" {
-                    &mut debug_timestamps
-                } else {
-                    &mut debug_microseconds
-                }) = Some(on);
-            }
             "--version" => return Ok(Command::Version),
             "-h" | "--help" | "-?" => return Ok(Command::Help),
             _ => return Err(a.unknown()),
@@ -106,12 +89,12 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I, paths: Paths) -> Result<Co
         interactive,
         daemon,
         config_file,
-        debug_level,
+        debug_level: debug.level,
         logger,
         paths,
         run_as: None,
-        debug_timestamps,
-        debug_microseconds,
+        debug_timestamps: debug.timestamps,
+        debug_microseconds: debug.microseconds,
     })))
 }
 

@@ -4,6 +4,7 @@
 
 pub mod analyze;
 pub mod client_data;
+pub mod common;
 pub mod service;
 pub mod ssh_authorizedkeys;
 pub mod ssh_knownhostsproxy;

@@ -314,19 +314,7 @@ pub fn usage() -> String {
             items.push(item);
         }
     }
-    let mut out = String::from("Usage: sss_cache");
-    let mut line_len = out.len();
-    for item in items {
-        if line_len + 1 + item.len() > 78 {
-            out.push_str("\n       ");
-            line_len = 7;
-        }
-        out.push(' ');
-        out.push_str(&item);
-        line_len += 1 + item.len();
-    }
-    out.push('\n');
-    out
+    crate::tools::common::popt_usage("Usage: sss_cache", &items)
 }
 
 /// The option list (`-?`/`--help`).
