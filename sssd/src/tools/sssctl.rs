@@ -627,11 +627,7 @@ fn logs_remove(ctx: &Context<'_>, args: &[String]) -> Outcome {
             }
         }
         // Running processes write to the files they have open until told to reopen them.
-        if let Ok(pid) = super::sss_cache::memcache::monitor_pid(&ctx.paths.pidfile, ctx.proc_root)
-        {
-            // SAFETY: kill(2) with a pid read from the pidfile and checked to be a live sssd.
-            unsafe { libc::kill(pid, libc::SIGHUP) };
-        }
+        super::common::hup_monitor(ctx.paths, ctx.proc_root);
     } else {
         out.push_str("Truncating log files...\n");
         for f in &files {

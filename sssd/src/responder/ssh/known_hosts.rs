@@ -18,10 +18,7 @@ use crate::model::Cached;
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 use sss_proto::ssh::{base64, format_key};
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use thiserror::Error;
 
 /// Why the file could not be written.
@@ -129,45 +126,16 @@ pub fn render(
 /// Replaces `path` with `contents` atomically (mode 0644), creating its directory (0755)
 /// when missing.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), KnownHostsError> {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let io = |what, p: &Path| {
-        let path = p.display().to_string();
-        move |source| KnownHostsError::Io { what, path, source }
+    let how = crate::atomic_file::AtomicWrite {
+        mode: 0o644,
+        create_dir: Some(0o755),
+        owner_of_dir: false,
     };
-    let dir = path.parent().unwrap_or(Path::new("/"));
-    if !dir.is_dir() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o755)
-            .create(dir)
-            .map_err(io("creating", dir))?;
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "known_hosts".into());
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(io("creating", &tmp))?;
-        f.write_all(contents).map_err(io("writing", &tmp))?;
-        f.set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(io("setting the mode of", &tmp))?;
-        f.sync_all().map_err(io("syncing", &tmp))?;
-        std::fs::rename(&tmp, path).map_err(io("renaming over", path))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    crate::atomic_file::write_atomically(path, contents, &how).map_err(|e| KnownHostsError::Io {
+        what: e.what,
+        path: e.path.display().to_string(),
+        source: e.source,
+    })
 }
 
 #[cfg(test)]
@@ -254,6 +222,7 @@ mod tests {
 
     #[test]
     fn the_file_is_replaced_atomically_with_mode_0644() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("pubconf/known_hosts");
         write_atomically(&p, b"one\n").unwrap();
