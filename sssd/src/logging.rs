@@ -337,20 +337,39 @@ where
         }
         let mut msg = Message::default();
         event.record(&mut msg);
-        let mut body = String::with_capacity(msg.text.len() + msg.rest.len() + 32);
-        if let Some(cid) = ids.cid {
-            let _ = write!(body, "[CID#{cid}] ");
-        }
-        if let Some(rid) = ids.rid {
-            let _ = write!(body, "[RID#{rid}] ");
-        }
-        body.push_str(&msg.text);
-        body.push_str(&msg.rest);
         let function = function_of(meta);
         let class = class_of(meta.level());
+        // The line is built once: the prefix (not for the journal, which has its own
+        // fields), then the chain ids and the message.
+        let journal = matches!(self.sink, Sink::Journal(_));
+        let mut line = String::with_capacity(msg.text.len() + msg.rest.len() + 128);
+        let prefix = |line: &mut String| {
+            let fmt = LineFormat::current();
+            let stamp = fmt.timestamps.then(sss_proto::debug::Stamp::now_local);
+            sss_proto::debug::write_prefix(
+                line,
+                stamp.as_ref(),
+                fmt.microseconds,
+                &self.program,
+                function,
+                class,
+            );
+        };
+        if !journal {
+            prefix(&mut line);
+        }
+        let body_start = line.len();
+        if let Some(cid) = ids.cid {
+            let _ = write!(line, "[CID#{cid}] ");
+        }
+        if let Some(rid) = ids.rid {
+            let _ = write!(line, "[RID#{rid}] ");
+        }
+        line.push_str(&msg.text);
+        line.push_str(&msg.rest);
         if let Sink::Journal(j) = &self.sink {
             let sent = j.send(&journal::Entry {
-                message: &body,
+                message: &line[body_start..],
                 class,
                 program: &self.program,
                 domain: &self.domain,
@@ -361,19 +380,11 @@ where
             if sent.is_ok() {
                 return;
             }
+            // The journal is gone: the line goes to stderr, with its prefix.
+            let body = std::mem::take(&mut line);
+            prefix(&mut line);
+            line.push_str(&body);
         }
-        let fmt = LineFormat::current();
-        let stamp = fmt.timestamps.then(sss_proto::debug::Stamp::now_local);
-        let mut line = String::with_capacity(body.len() + 80);
-        sss_proto::debug::write_prefix(
-            &mut line,
-            stamp.as_ref(),
-            fmt.microseconds,
-            &self.program,
-            function,
-            class,
-        );
-        line.push_str(&body);
         line.push('\n');
         // One line, one write: lines of several threads never mix.
         match &self.sink {
