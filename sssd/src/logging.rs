@@ -195,20 +195,41 @@ pub fn class_of(level: &tracing::Level) -> u32 {
     }
 }
 
-/// The last request id handed out in this process.
+/// The last request number handed out in this process.
 static LAST_REQUEST_ID: AtomicU32 = AtomicU32::new(0);
+
+/// Request ids are `REQUEST_ID_STRIDE * n + k`, `k` this responder's slot: the ids of
+/// different responders never meet in a backend's log.
+const REQUEST_ID_STRIDE: u32 = 8;
+
+/// This process's slot `k` (see [`REQUEST_ID_STRIDE`]), set by [`init_as`].
+static REQUEST_ID_SLOT: AtomicU32 = AtomicU32::new(0);
+
+/// The request-id slot of a responder service.
+fn request_id_slot(service_name: &str) -> u32 {
+    match service_name {
+        "nss" => 1,
+        "pam" => 2,
+        "sudo" => 3,
+        "ssh" => 4,
+        "autofs" => 5,
+        _ => 0,
+    }
+}
 
 tokio::task_local! {
     /// The id of the client request the current task works for.
     static REQUEST_ID: u32;
 }
 
-/// A new request id (`[RID#n]`), never 0.
+/// A new request id (`[RID#n]`), never 0, never one another responder hands out.
 pub fn next_request_id() -> u32 {
+    let slot = REQUEST_ID_SLOT.load(Ordering::Relaxed);
     loop {
-        let id = LAST_REQUEST_ID
+        let n = LAST_REQUEST_ID
             .fetch_add(1, Ordering::Relaxed)
             .wrapping_add(1);
+        let id = n.wrapping_mul(REQUEST_ID_STRIDE).wrapping_add(slot);
         if id != 0 {
             return id;
         }
@@ -432,6 +453,7 @@ pub fn init_as(
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
 
+    REQUEST_ID_SLOT.store(request_id_slot(service_name), Ordering::Relaxed);
     let (targets, handle) = tracing_subscriber::reload::Layer::new(targets_for(debug_level));
     let _ = RELOAD.set(handle);
     CURRENT_LEVEL.store(debug_level_to_mask(debug_level), Ordering::Relaxed);
@@ -526,6 +548,17 @@ pub fn reopen() {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn responders_have_distinct_request_id_slots() {
+        let slots: Vec<u32> = ["nss", "pam", "sudo", "ssh", "autofs"]
+            .iter()
+            .map(|s| super::request_id_slot(s))
+            .collect();
+        for (i, a) in slots.iter().enumerate() {
+            assert!(*a > 0 && *a < super::REQUEST_ID_STRIDE);
+            assert!(!slots[i + 1..].contains(a), "{slots:?}");
+        }
+    }
     use super::*;
 
     #[test]
