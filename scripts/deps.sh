@@ -2,9 +2,9 @@
 # Install the system packages the build, the tests and the demo need (Debian 12, as root).
 #
 # Idempotent: installs only what is missing, runs `apt-get update` only then. Never leaves a
-# system slapd/krb5kdc/kadmind running (stopped by the PID in their pidfile) and never changes
-# /etc/nsswitch.conf or /etc/pam.d: both are checksummed before, backed up, and restored if a
-# package maintainer script touched them.
+# system slapd/krb5kdc/kadmind/smbd/nmbd/samba running (stopped by the PID in their pidfile)
+# and never changes /etc/nsswitch.conf or the existing files of /etc/pam.d: both are
+# checksummed before, backed up, and restored if a package maintainer script touched them.
 set -euo pipefail
 
 PACKAGES=(
@@ -24,6 +24,12 @@ PACKAGES=(
     dnsmasq-base                        # DNS SRV records for service discovery tests (_srv_)
     logrotate                           # the installed /etc/logrotate.d/sssd, run in a test
     systemd                             # systemd-socket-activate, systemd-analyze: socket-activated responders
+    # Samba 4 AD DC for id_provider = ad tests (tests/src/samba.rs). Not samba-ad-dc: in
+    # bookworm an empty metapackage that pulls in winbind. samba-ad-provision (schema files)
+    # is only a Recommends of samba. The install adds /etc/pam.d/samba (a new file; allowed
+    # below) and /etc/samba/smb.conf, which the tests never read.
+    samba samba-dsdb-modules samba-vfs-modules samba-ad-provision
+    ldb-tools smbclient dnsutils        # ldbadd/ldbsearch for bulk fixtures; dig for DNS SRV checks
 )
 
 log() { printf 'deps.sh: %s\n' "$*" >&2; }
@@ -112,6 +118,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
     stop_pidfile /run/kadmind.pid kadmind
     stop_pidfile /run/sshd.pid sshd
     stop_pidfile /run/autofs.pid automount
+    stop_pidfile /run/samba/smbd.pid smbd
+    stop_pidfile /run/samba/nmbd.pid nmbd
+    stop_pidfile /run/samba/samba.pid samba
 fi
 
 command -v cargo >/dev/null 2>&1 || log "warning: cargo not found in PATH (needed to build)"

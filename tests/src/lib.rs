@@ -16,6 +16,7 @@ pub mod namespace;
 pub mod pam;
 pub mod pam_app;
 pub mod proc;
+pub mod samba;
 pub mod sasl;
 pub mod slapd;
 pub mod sssd;
