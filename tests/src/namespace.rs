@@ -134,6 +134,9 @@ pub struct Namespace {
     _scratch: TempDir,
     /// Host-visible directory for daemon stdout/stderr.
     host_dir: TempDir,
+    /// Commands also enter the holder's network namespace (see
+    /// [`Namespace::in_network_of`]).
+    enter_net: bool,
 }
 
 impl Namespace {
@@ -146,6 +149,16 @@ impl Namespace {
     /// Like [`Namespace::new`] with `nsswitch` as the namespace's /etc/nsswitch.conf (e.g.
     /// [`NSSWITCH_SSS_ONLY`]); it must end with a newline and have no line `EOF`.
     pub fn with_nsswitch(stage_root: Option<&Path>, nsswitch: &str) -> Result<Namespace> {
+        Namespace::create(stage_root, nsswitch, None)
+    }
+
+    /// Like [`Namespace::new`], inside the network namespace of process `pid` (for example
+    /// a [`crate::samba::SambaDc`], whose fixed ports live in their own network namespace).
+    pub fn in_network_of(stage_root: Option<&Path>, pid: u32) -> Result<Namespace> {
+        Namespace::create(stage_root, NSSWITCH_CONF, Some(pid))
+    }
+
+    fn create(stage_root: Option<&Path>, nsswitch: &str, net_of: Option<u32>) -> Result<Namespace> {
         if !nsswitch.ends_with('\n') || nsswitch.lines().any(|l| l == "EOF") {
             return Err(HarnessError::Setup(format!(
                 "nsswitch.conf text must end with a newline and have no line EOF: {nsswitch:?}"
@@ -171,7 +184,15 @@ impl Namespace {
         let stage = stage_root
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let mut holder = Command::new("unshare")
+        let mut holder = match net_of {
+            None => Command::new("unshare"),
+            Some(pid) => {
+                let mut c = Command::new("nsenter");
+                c.arg(format!("--net=/proc/{pid}/ns/net")).arg("unshare");
+                c
+            }
+        };
+        let mut holder = holder
             .args(["--mount", "--propagation", "private", "sh", "-c", &script])
             .arg("sssd-tests-namespace")
             .arg(scratch.path())
@@ -227,6 +248,7 @@ impl Namespace {
             mnt_ns,
             _scratch: scratch,
             host_dir,
+            enter_net: net_of.is_some(),
         })
     }
 
@@ -245,6 +267,9 @@ impl Namespace {
     /// A command that runs `argv` inside the namespace.
     pub fn command<S: AsRef<std::ffi::OsStr>>(&self, argv: &[S]) -> Command {
         let mut c = Command::new("nsenter");
+        if self.enter_net {
+            c.arg("--net");
+        }
         c.arg("--mount")
             .arg("--target")
             .arg(self.pid().to_string())

@@ -227,3 +227,40 @@ impl OutputWith for std::process::Command {
         (out.success(), format!("{}{}", out.stdout, out.stderr))
     }
 }
+
+/// Our daemon with `id_provider = ldap` and `ldap_schema = ad` (SSSD's AD attribute map:
+/// `user`/`group` objects named by `sAMAccountName`, `unixHomeDirectory`,
+/// `userPrincipalName`), bound as the administrator's UPN, resolves a directory user and
+/// their group through glibc's NSS path, inside the DC's network namespace.
+#[test]
+fn ldap_schema_ad_resolves_users_and_groups_from_the_dc() {
+    let dc = SambaDc::new().unwrap();
+    dc.add_group("adgroup", 20010).unwrap();
+    dc.add_user("bob", USER_PASSWORD, 10011, 20010).unwrap();
+    dc.add_member("adgroup", "bob").unwrap();
+    let root = sssd_tests::stage::shared_stage().expect("stage the product with install.sh");
+    let ns = sssd_tests::namespace::Namespace::in_network_of(Some(root), dc.pid()).unwrap();
+    let conf = sssd_tests::sssd::SssdConf::ldap_uri(
+        &dc.ldap_uri(),
+        BASE_DN,
+        sssd_tests::ldif::Schema::Rfc2307bis,
+    )
+    .domain("ldap_schema", "ad")
+    .domain("ldap_default_bind_dn", &format!("Administrator@{REALM}"))
+    .domain("ldap_default_authtok", ADMIN_PASSWORD);
+    let sssd = sssd_tests::sssd::Sssd::start(&ns, &conf).unwrap();
+    let out = ns.run(&["getent", "passwd", "bob"]).unwrap();
+    assert!(out.success(), "{out:?}\n{}", sssd.logs());
+    let fields: Vec<&str> = out.stdout.trim_end().split(':').collect();
+    assert_eq!(fields[0], "bob", "{out:?}");
+    assert_eq!((fields[2], fields[3]), ("10011", "20010"), "{out:?}");
+    let out = ns.run(&["getent", "group", "adgroup"]).unwrap();
+    assert!(out.success(), "{out:?}\n{}", sssd.logs());
+    assert_eq!(out.stdout.trim_end(), "adgroup:*:20010:bob", "{out:?}");
+    let out = ns.run(&["id", "-Gn", "bob"]).unwrap();
+    assert!(out.success(), "{out:?}\n{}", sssd.logs());
+    assert!(
+        out.stdout.split_whitespace().any(|g| g == "adgroup"),
+        "{out:?}"
+    );
+}

@@ -626,6 +626,13 @@ impl LdapOptions {
         let rfc2307bis = ldap_schema_is_bis(cfg, s)?;
         let search_base = optional(cfg, s, "ldap_search_base");
         let default_member = if rfc2307bis { "member" } else { "memberUid" };
+        // SSSD's attribute map for `ldap_schema = ad` (AD 2008 R2 and later).
+        let ad = cfg
+            .get(s, "ldap_schema")
+            .is_some_and(|v| v.eq_ignore_ascii_case("ad"));
+        let pick = |posix: &'static str, active_directory: &'static str| {
+            if ad { active_directory } else { posix }
+        };
         Ok(LdapOptions {
             uris: primary_uris(cfg, s)?,
             backup_uris: ldap_uris(cfg, s, "ldap_backup_uri")?,
@@ -650,21 +657,41 @@ impl LdapOptions {
             opt_timeout: number(cfg, s, "ldap_opt_timeout", 8)?,
             enumeration_refresh_timeout: number(cfg, s, "ldap_enumeration_refresh_timeout", 300)?,
             enumeration_search_timeout: number(cfg, s, "ldap_enumeration_search_timeout", 60)?,
-            user_object_class: string(cfg, s, "ldap_user_object_class", "posixAccount"),
-            user_name: string(cfg, s, "ldap_user_name", "uid"),
+            user_object_class: string(
+                cfg,
+                s,
+                "ldap_user_object_class",
+                pick("posixAccount", "user"),
+            ),
+            user_name: string(cfg, s, "ldap_user_name", pick("uid", "sAMAccountName")),
             user_uid_number: string(cfg, s, "ldap_user_uid_number", "uidNumber"),
             user_gid_number: string(cfg, s, "ldap_user_gid_number", "gidNumber"),
             user_gecos: string(cfg, s, "ldap_user_gecos", "gecos"),
-            user_fullname: string(cfg, s, "ldap_user_fullname", "cn"),
-            user_home_directory: string(cfg, s, "ldap_user_home_directory", "homeDirectory"),
+            user_fullname: string(cfg, s, "ldap_user_fullname", pick("cn", "name")),
+            user_home_directory: string(
+                cfg,
+                s,
+                "ldap_user_home_directory",
+                pick("homeDirectory", "unixHomeDirectory"),
+            ),
             user_shell: string(cfg, s, "ldap_user_shell", "loginShell"),
-            user_principal: string(cfg, s, "ldap_user_principal", "krbPrincipalName"),
+            user_principal: string(
+                cfg,
+                s,
+                "ldap_user_principal",
+                pick("krbPrincipalName", "userPrincipalName"),
+            ),
             user_email: string(cfg, s, "ldap_user_email", "mail"),
             force_upper_case_realm: cfg.get_bool(s, "ldap_force_upper_case_realm", false)?,
             user_ssh_public_key: string(cfg, s, "ldap_user_ssh_public_key", "sshPublicKey"),
             user_extra_filter: optional(cfg, s, "ldap_user_search_filter"),
-            group_object_class: string(cfg, s, "ldap_group_object_class", "posixGroup"),
-            group_name: string(cfg, s, "ldap_group_name", "cn"),
+            group_object_class: string(
+                cfg,
+                s,
+                "ldap_group_object_class",
+                pick("posixGroup", "group"),
+            ),
+            group_name: string(cfg, s, "ldap_group_name", pick("cn", "sAMAccountName")),
             group_gid_number: string(cfg, s, "ldap_group_gid_number", "gidNumber"),
             group_member: string(cfg, s, "ldap_group_member", default_member),
             group_extra_filter: optional(cfg, s, "ldap_group_search_filter"),

@@ -458,8 +458,45 @@ fn ldap_schema_sets_member_default() {
             (bis, member),
             "{schema}"
         );
-        assert_eq!(o.group_object_class, "posixGroup");
+        let class = if schema == "ad" {
+            "group"
+        } else {
+            "posixGroup"
+        };
+        assert_eq!(o.group_object_class, class, "{schema}");
     }
+}
+
+#[test]
+fn ldap_schema_ad_uses_sssds_ad_attribute_map() {
+    let o = LdapOptions::from_config(&cfg(&format!("{LDAP}ldap_schema = ad\n")), "LDAP").unwrap();
+    assert_eq!(
+        (
+            o.user_object_class.as_str(),
+            o.user_name.as_str(),
+            o.user_home_directory.as_str(),
+            o.user_principal.as_str(),
+            o.user_fullname.as_str(),
+        ),
+        (
+            "user",
+            "sAMAccountName",
+            "unixHomeDirectory",
+            "userPrincipalName",
+            "name"
+        )
+    );
+    assert_eq!(
+        (o.group_object_class.as_str(), o.group_name.as_str()),
+        ("group", "sAMAccountName")
+    );
+    // An explicit map option still wins.
+    let o = LdapOptions::from_config(
+        &cfg(&format!("{LDAP}ldap_schema = ad\nldap_user_name = cn\n")),
+        "LDAP",
+    )
+    .unwrap();
+    assert_eq!(o.user_name, "cn");
 }
 
 #[test]
