@@ -553,21 +553,22 @@ fn ldap_uris(cfg: &Config, section: &str, option: &str) -> Result<Vec<String>, C
     Ok(uris)
 }
 
-/// `ldap_schema`: true for rfc2307bis-style schemas (`rfc2307bis`, `ad`, `ipa`).
-fn ldap_schema_is_bis(cfg: &Config, section: &str) -> Result<bool, ConfigError> {
+/// `ldap_schema`: `rfc2307` (default), `rfc2307bis`, `ipa` or `ad`, in lowercase.
+fn ldap_schema(cfg: &Config, section: &str) -> Result<&'static str, ConfigError> {
     let Some(v) = cfg.get(section, "ldap_schema") else {
-        return Ok(false);
+        return Ok("rfc2307");
     };
-    match v.to_ascii_lowercase().as_str() {
-        "rfc2307" => Ok(false),
-        "rfc2307bis" | "ad" | "ipa" => Ok(true),
-        _ => Err(ConfigError::bad_value(
-            section,
-            "ldap_schema",
-            v,
-            "expected rfc2307, rfc2307bis, ipa or ad",
-        )),
-    }
+    ["rfc2307", "rfc2307bis", "ipa", "ad"]
+        .into_iter()
+        .find(|k| k.eq_ignore_ascii_case(v))
+        .ok_or_else(|| {
+            ConfigError::bad_value(
+                section,
+                "ldap_schema",
+                v,
+                "expected rfc2307, rfc2307bis, ipa or ad",
+            )
+        })
 }
 
 /// `ldap_default_authtok_type`: only `password` is supported.
@@ -623,13 +624,13 @@ impl LdapOptions {
         let s = domain_section(cfg, name)?;
         let s = s.as_str();
         check_authtok_type(cfg, s)?;
-        let rfc2307bis = ldap_schema_is_bis(cfg, s)?;
+        let schema = ldap_schema(cfg, s)?;
+        // rfc2307bis-style membership (`member` DNs) for every schema but rfc2307.
+        let rfc2307bis = schema != "rfc2307";
         let search_base = optional(cfg, s, "ldap_search_base");
         let default_member = if rfc2307bis { "member" } else { "memberUid" };
         // SSSD's attribute map for `ldap_schema = ad` (AD 2008 R2 and later).
-        let ad = cfg
-            .get(s, "ldap_schema")
-            .is_some_and(|v| v.eq_ignore_ascii_case("ad"));
+        let ad = schema == "ad";
         let pick = |posix: &'static str, active_directory: &'static str| {
             if ad { active_directory } else { posix }
         };

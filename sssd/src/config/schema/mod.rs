@@ -14,8 +14,9 @@ pub use table::*;
 /// `[domain/NAME]`, or [`RESPONDERS`].
 pub type Sections = &'static [&'static str];
 
-/// Every responder section (for options such as `client_idle_timeout`).
-pub const RESPONDERS: Sections = &["nss", "pam", "sudo", "ssh", "autofs", "pac", "ifp"];
+/// Every responder section this implementation runs (for options such as
+/// `client_idle_timeout`).
+pub const RESPONDERS: Sections = &["nss", "pam", "sudo", "ssh", "autofs"];
 
 /// Whether `section` (a section name as written, such as `domain/LDAP`) is one of `sections`.
 fn belongs(sections: Sections, section: &str) -> bool {

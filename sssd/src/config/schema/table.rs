@@ -37,7 +37,8 @@ pub static FULL_NAME_FORMAT: Text = Text {
 /// `cache_first` of a responder: every domain's cache is read before any backend is asked.
 pub static CACHE_FIRST: Flag = Flag {
     name: "cache_first",
-    sections: RESPONDERS,
+    // The autofs responder reads no domain cache through the lookup path.
+    sections: &["nss", "pam", "sudo", "ssh"],
     default: false,
 };
 
