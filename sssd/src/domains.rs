@@ -16,7 +16,7 @@ use std::path::Path;
 use thiserror::Error;
 
 /// The identity providers this implementation serves.
-pub const SUPPORTED_ID_PROVIDERS: &[&str] = &["ldap"];
+pub const SUPPORTED_ID_PROVIDERS: &[&str] = &["ldap", "ad"];
 
 /// Why a domain cannot be served.
 #[derive(Debug, Error)]
@@ -73,6 +73,7 @@ fn check_id_provider(cfg: &Config, name: &str) -> Result<(), ConfigError> {
 /// first error names the option at fault.
 pub fn check(cfg: &Config, name: &str) -> Result<(), DomainError> {
     check_id_provider(cfg, name)?;
+    crate::config::ad::check(cfg, name)?;
     let section = format!("{DOMAIN_PREFIX}{name}");
     DomainOptions::from_config(cfg, name)?;
     LdapOptions::from_config(cfg, name)?;

@@ -484,6 +484,42 @@ impl SambaDc {
             .map(|_| ())
     }
 
+    /// Joins host `short` (`<short>.corp.example.com`) to the domain as an AD join tool
+    /// does: a computer account with a known machine password and the `host/` SPNs, and a
+    /// keytab at `keytab` (a path on the host) holding `SHORT$` and `host/<fqdn>` keys.
+    pub fn join(&self, short: &str, keytab: &Path) -> Result<()> {
+        let fqdn = format!("{short}.{DNS_DOMAIN}");
+        self.samba_tool(&[
+            "computer",
+            "create",
+            short,
+            "--prepare-oldjoin",
+            &format!("--service-principal-name=host/{fqdn}"),
+            &format!("--service-principal-name=host/{short}"),
+        ])?;
+        let account = format!("{}$", short.to_uppercase());
+        for principal in [account.as_str(), &format!("host/{fqdn}")] {
+            self.samba_tool(&[
+                "domain",
+                "exportkeytab",
+                &keytab.display().to_string(),
+                &format!("--principal={principal}"),
+            ])?;
+        }
+        if fs::metadata(keytab).map(|m| m.len()).unwrap_or(0) == 0 {
+            return Err(HarnessError::Setup(format!(
+                "samba-tool wrote no keys to {}",
+                keytab.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The `/etc/hosts` a client of the DC needs (the DC's name for Kerberos and GSSAPI).
+    pub fn hosts_text(&self) -> String {
+        format!("127.0.0.1 localhost\n{DC_IP} {DC_FQDN} {DC_HOST}\n")
+    }
+
     /// Stops the DC: SIGKILL to the PID namespace's init (the setup shell, the only child of
     /// `unshare`, found by PID under /proc), which takes every process of the namespace
     /// (samba and its helpers) with it; then `unshare` exits and is reaped.

@@ -137,9 +137,9 @@ fn no_usable_domain_means_no_daemon() {
     let ns = namespace();
     let conf = SssdConf::new()
         .set("sssd", "services", "nss, pam")
-        .set("sssd", "domains", "FILES, AD")
+        .set("sssd", "domains", "FILES, IPA")
         .set("domain/FILES", "id_provider", "files")
-        .set("domain/AD", "id_provider", "ad");
+        .set("domain/IPA", "id_provider", "ipa");
     ns.write_file(CONF_PATH, conf.render().as_bytes(), 0o600)
         .unwrap();
     let mut daemon = ns.spawn(SSSD_ARGV).unwrap();
@@ -149,7 +149,7 @@ fn no_usable_domain_means_no_daemon() {
     assert!(!status.success(), "sssd started without a usable domain");
     let err = daemon.stderr();
     assert!(err.contains("id_provider = \"files\""), "{err}");
-    assert!(err.contains("id_provider = \"ad\""), "{err}");
+    assert!(err.contains("id_provider = \"ipa\""), "{err}");
     assert!(ns.processes_named("sssd_be").is_empty());
 }
 

@@ -140,5 +140,7 @@ pub(super) fn load(file: &Path, snippets: Option<&Path>) -> Result<Config, Confi
             ),
         });
     }
+    // The AD provider is the LDAP and Kerberos providers with SSSD's AD defaults.
+    super::ad::apply_defaults(&mut cfg);
     Ok(cfg)
 }

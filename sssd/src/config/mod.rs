@@ -7,6 +7,7 @@
 //! structs in [`options`] built by their `from_config` functions.
 
 pub mod access_options;
+pub mod ad;
 pub mod auth_options;
 pub mod check;
 pub mod ciphers;
