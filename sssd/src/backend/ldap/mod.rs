@@ -9,6 +9,7 @@ pub mod dn;
 pub mod enumerate;
 pub mod filter;
 pub mod groups;
+pub mod idmap;
 pub mod initgroups;
 pub mod nesting;
 pub mod netgroups;
