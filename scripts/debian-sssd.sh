@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Unpacks Debian's sssd 2.8 (daemon, LDAP/krb5 providers, InfoPipe, NSS and PAM modules, tools) into a private
+# Unpacks Debian's sssd 2.8 (daemon, LDAP/krb5/AD providers, InfoPipe, NSS and PAM modules, tools) into a private
 # root for interop tests and benchmarks, without installing it: the packages' maintainer
 # scripts (which edit /etc/nsswitch.conf and /etc/pam.d) never run. Their shared-library
 # dependencies are installed with apt (plain libraries only).
@@ -8,14 +8,15 @@
 # Prints ROOT on success. Idempotent.
 set -euo pipefail
 root=${1:-/var/cache/rsssd/debian-sssd}
-pkgs=(sssd-common sssd-ldap sssd-krb5-common sssd-krb5 libnss-sss libpam-sss
+pkgs=(sssd-common sssd-ldap sssd-krb5-common sssd-krb5 sssd-ad sssd-ad-common libnss-sss libpam-sss
       libsss-certmap0 libsss-idmap0 libsss-nss-idmap0 sssd-tools libsss-sudo sssd-dbus)
 libs=(libc-ares2 libdhash1 libini-config5 libldb2 libnl-3-200 libnl-route-3-200
       libref-array1 libtalloc2 libtdb1 libtevent0 libsemanage2 libnfsidmap1 libpopt0
       libkeyutils1 libcollection4 libbasicobjects0 libpath-utils1 libjansson4 libcurl4
-      libjose0 libunistring2 libdbus-1-3)
+      libjose0 libunistring2 libdbus-1-3 libsmbclient samba-libs)
 if [ -x "$root/usr/sbin/sssd" ] && [ -x "$root/usr/sbin/sss_cache" ] \
-   && [ -x "$root/usr/libexec/sssd/sssd_ifp" ] && [ -f "$root/.complete" ]; then
+   && [ -x "$root/usr/libexec/sssd/sssd_ifp" ] && [ -f "$root/.complete" ] \
+   && [ -f "$root/usr/lib/x86_64-linux-gnu/sssd/libsss_ad.so" ]; then
   echo "$root"; exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive

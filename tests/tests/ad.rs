@@ -74,11 +74,26 @@ fn conf(extra: &[(&str, &str)]) -> SssdConf {
 }
 
 /// A namespace in the DC's network with the staged product, the DC's name in /etc/hosts,
-/// the realm's krb5.conf and the host keytab at /etc/krb5.keytab.
+/// the DC as DNS server, the realm's krb5.conf and the host keytab at /etc/krb5.keytab.
 fn client() -> Namespace {
-    let d = domain();
     let root = sssd_tests::stage::shared_stage().expect("stage the product with install.sh");
+    client_on(root)
+}
+
+/// [`client`] on another root (Debian's sssd for the comparisons).
+fn client_on(root: &std::path::Path) -> Namespace {
+    let d = domain();
     let ns = Namespace::in_network_of(Some(root), d.dc.pid()).unwrap();
+    ns.write_file(
+        "/etc/resolv.conf",
+        format!(
+            "nameserver {}\nsearch {DNS_DOMAIN}\n",
+            sssd_tests::samba::DC_IP
+        )
+        .as_bytes(),
+        0o644,
+    )
+    .unwrap();
     ns.write_file("/etc/hosts", d.dc.hosts_text().as_bytes(), 0o644)
         .unwrap();
     ns.write_file(
@@ -148,4 +163,98 @@ fn posix_attributes_resolve_through_the_joined_machine_account() {
         "{out:?}\n{}",
         sssd.logs()
     );
+}
+
+/// What the NSS path says about the id-mapping test objects, one line per query.
+fn idmap_answers(root: &std::path::Path, queries: &[Vec<String>]) -> Vec<String> {
+    let ns = client_on(root);
+    let sssd = Sssd::start(&ns, &conf(&[])).unwrap();
+    queries
+        .iter()
+        .map(|q| {
+            let out = ns.run(q).unwrap();
+            let mut text = out.stdout.trim_end().to_string();
+            if q[0] == "getent" && q[1] == "group" {
+                text = sorted_members(&text);
+            }
+            if !out.success() {
+                eprintln!("{q:?} failed: {out:?}\n{}", sssd.logs());
+            }
+            format!("{} {q:?}: {text}", out.code())
+        })
+        .collect()
+}
+
+/// A group line with its member list sorted (the order is the cache's, not the DC's).
+fn sorted_members(line: &str) -> String {
+    let mut f: Vec<String> = line.split(':').map(str::to_string).collect();
+    if let Some(m) = f.get_mut(3) {
+        let mut v: Vec<&str> = m.split(',').filter(|s| !s.is_empty()).collect();
+        v.sort_unstable();
+        *m = v.join(",");
+    }
+    f.join(":")
+}
+
+/// `id` groups, sorted (the order is the cache's).
+fn sorted_id(line: &str) -> String {
+    match line.split_once("groups=") {
+        Some((head, groups)) => {
+            let mut g: Vec<&str> = groups.split(',').collect();
+            g.sort_unstable();
+            format!("{head}groups={}", g.join(","))
+        }
+        None => line.to_string(),
+    }
+}
+
+/// With `ldap_id_mapping` (the AD default) every user, group and membership gets the ids
+/// Debian's sssd 2.8 gives it against the same DC: SSSD's slice of the domain SID plus the
+/// RID, the primary group from primaryGroupID, and nested groups from tokenGroups.
+#[test]
+fn id_mapping_gives_the_ids_sssd_2_8_gives() {
+    let d = domain();
+    d.dc.add_group("mapinner", 30200).unwrap();
+    d.dc.add_group("mapouter", 30201).unwrap();
+    d.dc.add_user("mapuser", PASSWORD, 30210, 30200).unwrap();
+    d.dc.add_user("mapother", PASSWORD, 30211, 30200).unwrap();
+    d.dc.add_member("mapinner", "mapuser").unwrap();
+    d.dc.add_member("mapouter", "mapinner").unwrap();
+    d.dc.add_member("mapouter", "mapother").unwrap();
+    let q = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    let queries = vec![
+        q(&["getent", "passwd", "mapuser"]),
+        q(&["getent", "passwd", "mapother"]),
+        q(&["getent", "passwd", "administrator"]),
+        q(&["getent", "group", "mapinner"]),
+        q(&["getent", "group", "mapouter"]),
+        q(&["id", "mapuser"]),
+        q(&["id", "mapother"]),
+        q(&["getent", "initgroups", "mapuser"]),
+    ];
+    let ours = sssd_tests::stage::shared_stage().expect("stage the product");
+    let debian = sssd_tests::interop::debian_root().expect("unpack Debian's sssd 2.8");
+    let mut mine = idmap_answers(ours, &queries);
+    let mut theirs = idmap_answers(&debian, &queries);
+    for v in [&mut mine, &mut theirs] {
+        for line in v.iter_mut() {
+            if line.contains("[\"id\"") {
+                *line = sorted_id(line);
+            }
+            if let Some((head, list)) = line.split_once("]: ")
+                && head.contains("initgroups")
+            {
+                let mut words: Vec<&str> = list.split_whitespace().collect();
+                words[1..].sort_unstable();
+                *line = format!("{head}]: {}", words.join(" "));
+            }
+        }
+    }
+    for (a, b) in mine.iter().zip(&theirs) {
+        eprintln!("ours:   {a}\nsssd28: {b}");
+    }
+    // The comparison means something: SSSD resolved the user with a mapped (not POSIX) uid.
+    assert!(theirs[0].starts_with("0 "), "{theirs:#?}");
+    assert!(!theirs[0].contains(":30210:"), "{theirs:#?}");
+    assert_eq!(mine, theirs);
 }

@@ -237,6 +237,17 @@ pub struct LdapOptions {
     pub netgroup: super::netgroup_options::NetgroupOptions,
     /// The services, hosts and networks maps.
     pub maps: super::MapOptions,
+    /// `ldap_id_mapping` (false; true for the AD provider): ids computed from objectSid
+    /// with these `ldap_idmap_*` options instead of read from uidNumber/gidNumber.
+    pub id_mapping: Option<crate::backend::ldap::idmap::IdmapOptions>,
+    /// `ldap_schema = ad`.
+    pub ad_schema: bool,
+    /// `ldap_use_tokengroups` (true): with `ldap_schema = ad`, initgroups reads the user's
+    /// tokenGroups (every group, nested ones included, in one read).
+    pub use_tokengroups: bool,
+    /// `ldap_disable_range_retrieval` (false): multi-valued attributes the server returns in
+    /// ranges (`member;range=0-1499`) are not fetched further.
+    pub disable_range_retrieval: bool,
 }
 
 impl std::fmt::Debug for LdapOptions {
@@ -290,6 +301,10 @@ impl std::fmt::Debug for LdapOptions {
             .field("group_member", &self.group_member)
             .field("group_extra_filter", &self.group_extra_filter)
             .field("netgroup", &self.netgroup)
+            .field("id_mapping", &self.id_mapping)
+            .field("ad_schema", &self.ad_schema)
+            .field("use_tokengroups", &self.use_tokengroups)
+            .field("disable_range_retrieval", &self.disable_range_retrieval)
             .finish()
     }
 }
@@ -698,6 +713,16 @@ impl LdapOptions {
             group_extra_filter: optional(cfg, s, "ldap_group_search_filter"),
             netgroup: super::netgroup_options::NetgroupOptions::from_config(cfg, name)?,
             maps: super::MapOptions::from_config(cfg, name)?,
+            id_mapping: if cfg.get_bool(s, "ldap_id_mapping", false)? {
+                Some(crate::backend::ldap::idmap::IdmapOptions::from_config(
+                    cfg, s,
+                )?)
+            } else {
+                None
+            },
+            ad_schema: ad,
+            use_tokengroups: cfg.get_bool(s, "ldap_use_tokengroups", true)?,
+            disable_range_retrieval: cfg.get_bool(s, "ldap_disable_range_retrieval", false)?,
         })
     }
 }

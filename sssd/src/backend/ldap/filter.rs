@@ -1,5 +1,6 @@
 //! LDAP search filters (RFC 4515): value escaping and the filters the provider sends.
 
+use super::ids::{OBJECT_SID, PRIMARY_GROUP_ID};
 use crate::config::LdapOptions;
 
 /// Escapes `value` for use inside a filter assertion: `*`, `(`, `)`, `\` and NUL become
@@ -44,21 +45,30 @@ fn extra(extra: &Option<String>) -> String {
 /// The filter selecting POSIX users, with `inner` (already escaped) and-ed in. `inner` comes
 /// first, as in SSSD: it is the selective, indexed part, so the server narrows the candidates
 /// with it before the broad objectClass and presence terms.
+/// With `ldap_id_mapping` an objectSid takes the place of uidNumber.
 pub fn user(opts: &LdapOptions, inner: &str) -> String {
+    let id_attr = if opts.id_mapping.is_some() {
+        OBJECT_SID
+    } else {
+        &opts.user_uid_number
+    };
     format!(
         "(&{}(objectClass={})({}=*)({}=*){})",
         inner,
         opts.user_object_class,
         opts.user_name,
-        opts.user_uid_number,
+        id_attr,
         extra(&opts.user_extra_filter)
     )
 }
 
 /// The filter selecting groups of the configured object class, with `inner` and-ed in.
-/// `posix` additionally requires a non-zero gidNumber. `inner` comes first, as for users.
+/// `posix` additionally requires a non-zero gidNumber (an objectSid with
+/// `ldap_id_mapping`). `inner` comes first, as for users.
 pub fn group(opts: &LdapOptions, inner: &str, posix: bool) -> String {
-    let gid = if posix {
+    let gid = if posix && opts.id_mapping.is_some() {
+        format!("({OBJECT_SID}=*)")
+    } else if posix {
         format!("(&({g}=*)(!({g}=0)))", g = opts.group_gid_number)
     } else {
         String::new()
@@ -75,7 +85,7 @@ pub fn group(opts: &LdapOptions, inner: &str, posix: bool) -> String {
 
 /// Attributes requested for user entries.
 pub fn user_attrs(opts: &LdapOptions) -> Vec<String> {
-    vec![
+    let mut attrs = vec![
         "objectClass".into(),
         opts.user_name.clone(),
         opts.user_uid_number.clone(),
@@ -88,18 +98,26 @@ pub fn user_attrs(opts: &LdapOptions) -> Vec<String> {
         opts.user_email.clone(),
         opts.user_ssh_public_key.clone(),
         "modifyTimestamp".into(),
-    ]
+    ];
+    if opts.id_mapping.is_some() {
+        attrs.extend([OBJECT_SID.into(), PRIMARY_GROUP_ID.into()]);
+    }
+    attrs
 }
 
 /// Attributes requested for group entries.
 pub fn group_attrs(opts: &LdapOptions) -> Vec<String> {
-    vec![
+    let mut attrs = vec![
         "objectClass".into(),
         opts.group_name.clone(),
         opts.group_gid_number.clone(),
         opts.group_member.clone(),
         "modifyTimestamp".into(),
-    ]
+    ];
+    if opts.id_mapping.is_some() {
+        attrs.push(OBJECT_SID.into());
+    }
+    attrs
 }
 
 #[cfg(test)]

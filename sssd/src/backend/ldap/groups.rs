@@ -3,7 +3,6 @@
 use super::connection::Connection;
 use super::nesting::{self, Graph, rdn_name_is_certain};
 use super::search::{Entry, SearchError};
-use super::users::parse_id;
 use super::{MapCtx, dn, filter};
 use crate::backend::store::CacheOp;
 use crate::model::Group;
@@ -24,7 +23,7 @@ pub fn group_from_entry(ctx: &MapCtx, e: &Entry, wanted: Option<&str>) -> Option
         );
         return None;
     }
-    let gid = parse_id(e.first(&o.group_gid_number)?)?;
+    let gid = ctx.group_gid(e)?;
     if gid == 0 || !ctx.id_in_range(gid) {
         tracing::debug!("group {name:?} gid {gid} is outside min_id/max_id: ignored");
         return None;
@@ -163,8 +162,10 @@ pub async fn by_gid(
     gid: u32,
     ops: &mut Vec<CacheOp>,
 ) -> Result<Option<Group>, SearchError> {
-    let inner = filter::eq(&ctx.opts.group_gid_number, &gid.to_string());
-    let g = lookup(ctx, conn, &inner, |g| g.gid == gid, None).await?;
+    let g = match ctx.id_filter(conn, &ctx.opts.group_gid_number, gid).await? {
+        Some(inner) => lookup(ctx, conn, &inner, |g| g.gid == gid, None).await?,
+        None => None,
+    };
     match &g {
         Some(g) => ops.push(CacheOp::PutGroup(g.clone(), ctx.group_expire())),
         None => ops.push(CacheOp::DeleteGroupByGid(gid)),

@@ -10,9 +10,11 @@ pub mod enumerate;
 pub mod filter;
 pub mod groups;
 pub mod idmap;
+pub mod ids;
 pub mod initgroups;
 pub mod nesting;
 pub mod netgroups;
+pub mod ranges;
 pub mod resolver;
 pub mod rootdse;
 pub mod sasl;
@@ -52,19 +54,29 @@ pub struct MapCtx {
     pub group_timeout: u32,
     /// Number of searches sent so far (diagnostics and tests).
     pub searches: Arc<AtomicU64>,
+    /// The id mapper with `ldap_id_mapping` (ids from objectSid).
+    pub idmap: Option<ids::SharedMapper>,
 }
 
 impl MapCtx {
     /// The context for a domain.
     pub fn new(opts: Arc<LdapOptions>, dom: &DomainOptions) -> MapCtx {
         MapCtx {
-            opts,
             case_sensitive: dom.case_sensitive,
             min_id: dom.min_id,
             max_id: dom.max_id,
             user_timeout: dom.entry_cache_user_timeout,
             group_timeout: dom.entry_cache_group_timeout,
             searches: Arc::default(),
+            idmap: opts.id_mapping.clone().map(|o| {
+                let mapper =
+                    idmap::IdMapper::start(o.clone(), &dom.name, &[]).unwrap_or_else(|e| {
+                        tracing::error!("[domain/{}] ID mapping: {e}", dom.name);
+                        idmap::IdMapper::new(o)
+                    });
+                Arc::new(std::sync::Mutex::new(mapper))
+            }),
+            opts,
         }
     }
 
@@ -157,7 +169,57 @@ impl MapCtx {
             page_size: self.opts.page_size,
             timeout,
         };
-        search::search(&conn.ldap, &conn.uri, spec).await
+        let mut entries = search::search(&conn.ldap, &conn.uri, spec).await?;
+        for e in &mut entries {
+            self.complete_ranges(conn, e, timeout).await?;
+        }
+        Ok(entries)
+    }
+
+    /// Reads the rest of every attribute the server returned only a range of (unless
+    /// `ldap_disable_range_retrieval`), merging the values under the plain names.
+    async fn complete_ranges(
+        &self,
+        conn: &Connection,
+        e: &mut Entry,
+        timeout: Duration,
+    ) -> Result<(), SearchError> {
+        let mut missing = ranges::merge(e);
+        if self.opts.disable_range_retrieval {
+            return Ok(());
+        }
+        let mut rounds = 0;
+        while let Some(m) = missing.pop() {
+            rounds += 1;
+            if rounds > ranges::MAX_ROUNDS {
+                tracing::warn!(
+                    "{}: {} still incomplete after {} reads",
+                    e.dn,
+                    m.attr,
+                    ranges::MAX_ROUNDS
+                );
+                break;
+            }
+            tracing::debug!("range retrieval of {} on {}", m.request(), e.dn);
+            self.searches.fetch_add(1, Ordering::Relaxed);
+            let spec = SearchSpec {
+                base: &e.dn,
+                scope: Scope::Base,
+                filter: "(objectClass=*)",
+                attrs: vec![m.request()],
+                page_size: 0,
+                timeout,
+            };
+            let Some(mut part) = search::search(&conn.ldap, &conn.uri, spec).await?.pop() else {
+                break;
+            };
+            let more = ranges::merge(&mut part);
+            for v in part.take_raw(&m.attr) {
+                e.add_value(&m.attr, v);
+            }
+            missing.extend(more.into_iter().filter(|x| x.attr == m.attr));
+        }
+        Ok(())
     }
 }
 
@@ -545,6 +607,10 @@ pub fn test_options() -> LdapOptions {
         group_extra_filter: None,
         netgroup: Default::default(),
         maps: Default::default(),
+        id_mapping: None,
+        ad_schema: false,
+        use_tokengroups: true,
+        disable_range_retrieval: false,
     }
 }
 
@@ -559,5 +625,6 @@ pub fn test_ctx(case_sensitive: bool) -> MapCtx {
         user_timeout: 5400,
         group_timeout: 5400,
         searches: Arc::default(),
+        idmap: None,
     }
 }

@@ -66,6 +66,30 @@ impl Entry {
         }
     }
 
+    /// The names of the attributes present (lowercase), text or binary.
+    pub fn attribute_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .attrs
+            .keys()
+            .chain(self.binary.keys())
+            .cloned()
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Removes `attr` and returns its values as bytes (text ones first).
+    pub fn take_raw(&mut self, attr: &str) -> Vec<Vec<u8>> {
+        let name = attr.to_ascii_lowercase();
+        let text = self.attrs.remove(&name).unwrap_or_default();
+        let binary = self.binary.remove(&name).unwrap_or_default();
+        text.into_iter()
+            .map(String::into_bytes)
+            .chain(binary)
+            .collect()
+    }
+
     /// The first value of `attr`.
     pub fn first(&self, attr: &str) -> Option<&str> {
         self.values(attr).first().map(String::as_str)

@@ -14,8 +14,7 @@ pub fn user_from_entry(ctx: &MapCtx, e: &Entry, wanted: Option<&str>) -> Option<
     let name = wanted
         .and_then(|w| names.iter().find(|n| ctx.same_name(n, w)))
         .or_else(|| names.first())?;
-    let uid = parse_id(e.first(&o.user_uid_number)?)?;
-    let gid = parse_id(e.first(&o.user_gid_number)?)?;
+    let (uid, gid) = ctx.user_ids(e)?;
     if !ctx.id_in_range(uid) {
         tracing::debug!("user {name:?} uid {uid} is outside min_id/max_id: ignored");
         return None;
@@ -165,8 +164,10 @@ pub async fn by_uid(
     uid: u32,
     ops: &mut Vec<CacheOp>,
 ) -> Result<Option<User>, SearchError> {
-    let inner = filter::eq(&ctx.opts.user_uid_number, &uid.to_string());
-    let entries = search_users(ctx, conn, &inner).await?;
+    let entries = match ctx.id_filter(conn, &ctx.opts.user_uid_number, uid).await? {
+        Some(inner) => search_users(ctx, conn, &inner).await?,
+        None => Vec::new(),
+    };
     let found = entries
         .iter()
         .filter_map(|e| user_from_entry(ctx, e, None).map(|u| (u, e)))

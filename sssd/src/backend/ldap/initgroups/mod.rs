@@ -2,6 +2,7 @@
 //!
 //! rfc2307: one search on `memberUid`. rfc2307bis: one search on `member=<user DN>`, then
 //! one batched search per nesting level for the parents of the groups found so far.
+//! AD (`ldap_use_tokengroups`): the user's tokenGroups, see [`tokengroups`].
 //! Groups are stored with the members their entries name directly; those whose member list
 //! is incomplete that way are stored expired and never over a cached version.
 
@@ -12,6 +13,8 @@ use super::search::{Entry, SearchError};
 use super::{MapCtx, dn, filter, users};
 use crate::backend::store::CacheOp;
 use std::collections::HashSet;
+
+pub mod tokengroups;
 
 /// Fetches user `name` and its groups: stores the user, the (posix, in-range) groups with
 /// the members their entries name directly, and the user's gid list. A user missing from
@@ -26,7 +29,9 @@ pub async fn by_name(
         return Ok(());
     };
     let o = &ctx.opts;
-    let entries = if o.rfc2307bis {
+    let entries = if o.ad_schema && o.use_tokengroups {
+        return tokengroups::store(ctx, conn, &user, ops).await;
+    } else if o.rfc2307bis {
         nested_parents(ctx, conn, &user.dn).await?
     } else {
         // memberUid matches case-exactly: use the name as the directory spells it.
