@@ -5,6 +5,7 @@
 //! [`AccountInfoHandler`] and [`ServiceHandler`] impls only forward to it.
 
 pub mod access;
+pub mod ad;
 pub mod coalesce;
 pub mod dns;
 mod failover_status;

@@ -63,55 +63,13 @@ pub async fn discover(
 ) -> Result<Vec<Srv>, DnsError> {
     let what = format!("_{service}");
     let work = async {
-        let text = tokio::fs::read_to_string(RESOLV_CONF)
-            .await
-            .unwrap_or_default();
-        let servers = resolv_conf::nameservers(&text);
-        let mut reasons = Vec::new();
+        let mut names = Vec::new();
         for domain in discovery_domains(opts).await {
             for proto in protocols {
-                let name = format!("_{service}._{proto}.{domain}");
-                let asked = tokio::time::timeout(
-                    opts.op_timeout,
-                    transport::query(&servers, &name, message::TYPE_SRV, opts.server_timeout),
-                )
-                .await;
-                match asked {
-                    Ok(Ok(reply)) if reply.rcode == 0 && !reply.srv.is_empty() => {
-                        let ordered = srv::order(reply.srv, random_up_to);
-                        if ordered.is_empty() {
-                            reasons.push(format!("{name}: the service is not offered (target .)"));
-                            continue;
-                        }
-                        tracing::info!(
-                            "SRV {name}: {}",
-                            ordered
-                                .iter()
-                                .map(|s| format!(
-                                    "{}:{} (priority {}, weight {})",
-                                    s.target, s.port, s.priority, s.weight
-                                ))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        );
-                        return Ok(ordered);
-                    }
-                    Ok(Ok(reply)) if reply.rcode == 3 => {
-                        reasons.push(format!("{name}: no such name"));
-                    }
-                    Ok(Ok(reply)) if reply.rcode == 0 => {
-                        reasons.push(format!("{name}: no SRV records"));
-                    }
-                    Ok(Ok(reply)) => reasons.push(format!("{name}: rcode {}", reply.rcode)),
-                    Ok(Err(e)) => reasons.push(format!("{name}: {e}")),
-                    Err(_) => reasons.push(format!(
-                        "{name}: no answer within dns_resolver_op_timeout ({} s)",
-                        opts.op_timeout.as_secs()
-                    )),
-                }
+                names.push(format!("_{service}._{proto}.{domain}"));
             }
         }
-        Err(DnsError::NotFound(reasons))
+        first_answer(opts, &names).await.map(|(_, srv)| srv)
     };
     match tokio::time::timeout(opts.resolver_timeout, work).await {
         Ok(r) => r,
@@ -120,6 +78,74 @@ pub async fn discover(
             secs: opts.resolver_timeout.as_secs(),
         }),
     }
+}
+
+/// Asks for the SRV records of each full name in `names` in turn (such as
+/// `_ldap._tcp.corp.example.com`); the first name with records wins and comes back with its
+/// servers in the order they are to be tried. Bounded by `dns_resolver_timeout` as a whole
+/// and `dns_resolver_op_timeout` per name.
+pub async fn lookup_srv(
+    opts: &DnsOptions,
+    names: &[String],
+) -> Result<(String, Vec<Srv>), DnsError> {
+    let what = names.first().cloned().unwrap_or_default();
+    match tokio::time::timeout(opts.resolver_timeout, first_answer(opts, names)).await {
+        Ok(r) => r,
+        Err(_) => Err(DnsError::Timeout {
+            what,
+            secs: opts.resolver_timeout.as_secs(),
+        }),
+    }
+}
+
+/// The first of `names` with SRV records, and its records in the order to try them.
+async fn first_answer(opts: &DnsOptions, names: &[String]) -> Result<(String, Vec<Srv>), DnsError> {
+    let text = tokio::fs::read_to_string(RESOLV_CONF)
+        .await
+        .unwrap_or_default();
+    let servers = resolv_conf::nameservers(&text);
+    let mut reasons = Vec::new();
+    for name in names {
+        let asked = tokio::time::timeout(
+            opts.op_timeout,
+            transport::query(&servers, name, message::TYPE_SRV, opts.server_timeout),
+        )
+        .await;
+        match asked {
+            Ok(Ok(reply)) if reply.rcode == 0 && !reply.srv.is_empty() => {
+                let ordered = srv::order(reply.srv, random_up_to);
+                if ordered.is_empty() {
+                    reasons.push(format!("{name}: the service is not offered (target .)"));
+                    continue;
+                }
+                tracing::info!(
+                    "SRV {name}: {}",
+                    ordered
+                        .iter()
+                        .map(|s| format!(
+                            "{}:{} (priority {}, weight {})",
+                            s.target, s.port, s.priority, s.weight
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                return Ok((name.clone(), ordered));
+            }
+            Ok(Ok(reply)) if reply.rcode == 3 => {
+                reasons.push(format!("{name}: no such name"));
+            }
+            Ok(Ok(reply)) if reply.rcode == 0 => {
+                reasons.push(format!("{name}: no SRV records"));
+            }
+            Ok(Ok(reply)) => reasons.push(format!("{name}: rcode {}", reply.rcode)),
+            Ok(Err(e)) => reasons.push(format!("{name}: {e}")),
+            Err(_) => reasons.push(format!(
+                "{name}: no answer within dns_resolver_op_timeout ({} s)",
+                opts.op_timeout.as_secs()
+            )),
+        }
+    }
+    Err(DnsError::NotFound(reasons))
 }
 
 /// A random number in `0..=n` (for the weighted order of SRV targets).

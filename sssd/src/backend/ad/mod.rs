@@ -1,0 +1,4 @@
+//! Pieces of SSSD's AD provider: the DC locator (CLDAP ping, site-aware DC discovery).
+
+pub mod cldap;
+pub mod locate;
