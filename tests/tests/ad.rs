@@ -258,3 +258,142 @@ fn id_mapping_gives_the_ids_sssd_2_8_gives() {
     assert!(!theirs[0].contains(":30210:"), "{theirs:#?}");
     assert_eq!(mine, theirs);
 }
+
+/// The PAM outcomes (codes) of the login scenarios on `root`'s daemon and PAM module, for
+/// the users `<p>ok`, `<p>dis` (disabled), `<p>exp` (expired), `<p>chg` (changes its
+/// password) and `<p>out` (not in the group `ad_access_filter` requires).
+fn pam_outcomes(root: &std::path::Path, p: &str) -> Vec<(String, i32)> {
+    use sssd_tests::pam::{self, Caller, SERVICE, pamtester};
+    let allowed = format!("CN={p}allowed,CN=Users,{}", sssd_tests::samba::BASE_DN);
+    let filter = format!("(memberOf={allowed})");
+    let ns = client_on(root);
+    let conf = conf(&[
+        ("ad_gpo_access_control", "disabled"),
+        ("ad_access_filter", &filter),
+        ("krb5_ccachedir", pam::CCACHE_DIR),
+        ("krb5_ccname_template", "FILE:%d/krb5cc_%U"),
+    ]);
+    let sssd = Sssd::start(&ns, &conf).unwrap();
+    pam::wait_for_socket(&ns).unwrap();
+    pam::install_service(&ns, SERVICE, "").unwrap();
+    pam::prepare_ccache_dir(&ns).unwrap();
+    let new_password = "Changed456!";
+    let login = |user: &str, input: &str| {
+        let out = pamtester(
+            &ns,
+            Caller::Root,
+            SERVICE,
+            user,
+            &["authenticate", "acct_mgmt"],
+            input,
+        )
+        .unwrap();
+        if out.code != 0 {
+            eprintln!("{user}: {:?}", out.output.stderr);
+        }
+        out.code
+    };
+    // acct_mgmt alone, as after an ssh key login: the account's own state decides.
+    let acct = |user: &str| {
+        pamtester(&ns, Caller::Root, SERVICE, user, &["acct_mgmt"], "")
+            .unwrap()
+            .code
+    };
+    let mut v = vec![
+        (
+            "acct_mgmt of a disabled account".to_string(),
+            acct(&format!("{p}dis")),
+        ),
+        (
+            "acct_mgmt of an expired account".into(),
+            acct(&format!("{p}exp")),
+        ),
+        (
+            "acct_mgmt of a good account".into(),
+            acct(&format!("{p}ok")),
+        ),
+        (
+            "right password".to_string(),
+            login(&format!("{p}ok"), &format!("{PASSWORD}\n")),
+        ),
+        (
+            "wrong password".into(),
+            login(&format!("{p}ok"), "Wrong999!\n"),
+        ),
+        (
+            "disabled account".into(),
+            login(&format!("{p}dis"), &format!("{PASSWORD}\n")),
+        ),
+        (
+            "expired account".into(),
+            login(&format!("{p}exp"), &format!("{PASSWORD}\n")),
+        ),
+        (
+            "not matching ad_access_filter".into(),
+            login(&format!("{p}out"), &format!("{PASSWORD}\n")),
+        ),
+    ];
+    // As the user: root may not change a password through pam_sss.
+    let ids = |flag: &str| -> u32 {
+        let out = ns.run(&["id", flag, &format!("{p}chg")]).unwrap();
+        out.stdout
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("id {flag}: {out:?}"))
+    };
+    let chg = pamtester(
+        &ns,
+        Caller::User(ids("-u"), ids("-g")),
+        SERVICE,
+        &format!("{p}chg"),
+        &["chauthtok"],
+        &format!("{PASSWORD}\n{new_password}\n{new_password}\n"),
+    )
+    .unwrap();
+    v.push(("password change".into(), chg.code));
+    if chg.code != 0 {
+        eprintln!("chauthtok: {:?}\n{}", chg.output, sssd.logs());
+    }
+    v.push((
+        "login with the new password".into(),
+        login(&format!("{p}chg"), &format!("{new_password}\n")),
+    ));
+    v
+}
+
+/// Logins through libpam and pam_sss against the DC, each scenario with the same outcome as
+/// Debian's sssd 2.8 (its daemon and pam_sss) gives: Kerberos authentication at the DC,
+/// disabled and expired accounts (userAccountControl, accountExpires), `ad_access_filter`,
+/// and a password change through kpasswd.
+#[test]
+fn pam_logins_match_sssd_2_8() {
+    let d = domain();
+    for (g, p) in ["o", "d"].into_iter().enumerate() {
+        d.dc.add_group(&format!("{p}allowed"), 30300 + g as u32)
+            .unwrap();
+        for (i, suffix) in ["ok", "dis", "exp", "chg", "out"].iter().enumerate() {
+            let name = format!("{p}{suffix}");
+            d.dc.add_user(&name, PASSWORD, 31000 + i as u32, 30100)
+                .unwrap();
+            if *suffix != "out" {
+                d.dc.add_member(&format!("{p}allowed"), &name).unwrap();
+            }
+        }
+        d.dc.samba_tool(&["user", "disable", &format!("{p}dis")])
+            .unwrap();
+        d.dc.samba_tool(&["user", "setexpiry", &format!("{p}exp"), "--days=0"])
+            .unwrap();
+    }
+    let ours = sssd_tests::stage::shared_stage().expect("stage the product");
+    let debian = sssd_tests::interop::debian_root().expect("unpack Debian's sssd 2.8");
+    let mine = pam_outcomes(ours, "o");
+    let theirs = pam_outcomes(&debian, "d");
+    for (a, b) in mine.iter().zip(&theirs) {
+        eprintln!("{:32} ours {:3} sssd28 {:3}", a.0, a.1, b.1);
+    }
+    assert_eq!(
+        theirs[0].1, 0,
+        "Debian's sssd must log the user in: {theirs:?}"
+    );
+    assert_eq!(mine, theirs);
+}

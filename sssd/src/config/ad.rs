@@ -7,6 +7,36 @@
 
 use super::{Config, ConfigError, DOMAIN_PREFIX};
 
+/// How an AD domain finds its domain controllers for `_srv_` (an unset `ad_server`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdDiscovery {
+    /// `ad_enable_dns_sites` (true): ping the DCs (CLDAP) for this host's site and try that
+    /// site's DCs first; false: the domain's DCs from DNS as they come.
+    pub sites: bool,
+    /// `ad_site`: the site to use whatever the DCs say.
+    pub site: Option<String>,
+    /// `ad_use_ldaps`: connect to the DCs found on port 636 with LDAPS.
+    pub ldaps: bool,
+}
+
+impl AdDiscovery {
+    /// The discovery settings of `[section]`; `None` unless it is an AD domain.
+    pub fn from_config(cfg: &Config, section: &str) -> Result<Option<AdDiscovery>, ConfigError> {
+        if !is_ad_domain(cfg, section) {
+            return Ok(None);
+        }
+        Ok(Some(AdDiscovery {
+            sites: cfg.get_bool(section, "ad_enable_dns_sites", true)?,
+            site: cfg
+                .get(section, "ad_site")
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string),
+            ldaps: cfg.get_bool(section, "ad_use_ldaps", false)?,
+        }))
+    }
+}
+
 /// `ad_gpo_access_control` values SSSD accepts.
 pub const GPO_MODES: &[&str] = &["disabled", "permissive", "enforcing"];
 
@@ -101,6 +131,7 @@ fn apply_to(cfg: &mut Config, s: &str) {
         ("ldap_use_tokengroups", "true".into()),
         ("krb5_use_enterprise_principal", "true".into()),
         ("krb5_canonicalize", "false".into()),
+        ("krb5_validate", "true".into()),
         ("dns_discovery_domain", domain.clone()),
         // SSSD's AD home directory when neither the domain nor [nss] sets one.
         ("fallback_homedir", "/home/%d/%u".into()),

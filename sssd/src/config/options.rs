@@ -242,6 +242,8 @@ pub struct LdapOptions {
     pub id_mapping: Option<crate::backend::ldap::idmap::IdmapOptions>,
     /// `ldap_schema = ad`.
     pub ad_schema: bool,
+    /// With `id_provider = ad`: how `_srv_` finds the domain controllers.
+    pub ad_discovery: Option<super::ad::AdDiscovery>,
     /// `ldap_use_tokengroups` (true): with `ldap_schema = ad`, initgroups reads the user's
     /// tokenGroups (every group, nested ones included, in one read).
     pub use_tokengroups: bool,
@@ -303,6 +305,7 @@ impl std::fmt::Debug for LdapOptions {
             .field("netgroup", &self.netgroup)
             .field("id_mapping", &self.id_mapping)
             .field("ad_schema", &self.ad_schema)
+            .field("ad_discovery", &self.ad_discovery)
             .field("use_tokengroups", &self.use_tokengroups)
             .field("disable_range_retrieval", &self.disable_range_retrieval)
             .finish()
@@ -721,6 +724,7 @@ impl LdapOptions {
                 None
             },
             ad_schema: ad,
+            ad_discovery: super::ad::AdDiscovery::from_config(cfg, s)?,
             use_tokengroups: cfg.get_bool(s, "ldap_use_tokengroups", true)?,
             disable_range_retrieval: cfg.get_bool(s, "ldap_disable_range_retrieval", false)?,
         })

@@ -609,6 +609,7 @@ pub fn test_options() -> LdapOptions {
         maps: Default::default(),
         id_mapping: None,
         ad_schema: false,
+        ad_discovery: None,
         use_tokengroups: true,
         disable_range_retrieval: false,
     }

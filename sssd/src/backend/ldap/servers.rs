@@ -3,13 +3,28 @@
 //! domain, and the servers that failed lately set aside for a while.
 
 use super::connection::ConnectError;
+use crate::backend::ad::locate::{LocateError, LocateOptions, SystemLocator, locate};
 use crate::backend::dns::{self, DnsError};
 use crate::config::LdapOptions;
+use crate::config::ad::AdDiscovery;
 use crate::config::dns_options::{DnsOptions, is_srv_keyword};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+/// How long an AD discovery (site and DCs) is kept before it is done again.
+const AD_DISCOVERY_KEEP: Duration = Duration::from_secs(900);
+
+/// The URI of a discovered DC: LDAP on its SRV port, or LDAPS on 636 with `ad_use_ldaps`.
+fn dc_uri(host: &str, port: u16, ldaps: bool) -> String {
+    let host = host.trim_end_matches('.');
+    if ldaps {
+        format!("ldaps://{host}:636")
+    } else {
+        format!("ldap://{host}:{port}")
+    }
+}
 
 /// How long a server that failed is skipped (SSSD's fixed 30 seconds).
 pub const RETRY_AFTER: Duration = Duration::from_secs(30);
@@ -31,6 +46,10 @@ pub struct ServerList {
     configured: Vec<String>,
     primaries: usize,
     dns: DnsOptions,
+    /// AD domains: DCs found by site (CLDAP ping), not plain SRV order.
+    ad: Option<AdDiscovery>,
+    /// The site the last AD discovery found (its DCs are pinged first next time).
+    site: Mutex<Option<String>>,
     discovered: Mutex<Option<Discovered>>,
     /// The list as last expanded, and its number of primaries.
     current: Mutex<(Vec<String>, usize)>,
@@ -51,6 +70,8 @@ impl ServerList {
             configured,
             primaries,
             dns: opts.dns.clone(),
+            ad: opts.ad_discovery.clone(),
+            site: Mutex::new(None),
             discovered: Mutex::new(None),
             failed: Mutex::new(HashMap::new()),
         }
@@ -81,18 +102,8 @@ impl ServerList {
         let fresh = cached.as_ref().filter(|d| d.at.elapsed() < d.keep).cloned();
         let (found, error) = match fresh {
             Some(d) => (d.uris, None),
-            None => match dns::discover(&self.dns, "ldap", &["tcp"]).await {
-                Ok(records) => {
-                    let keep = records
-                        .iter()
-                        .map(|r| Duration::from_secs(u64::from(r.ttl)))
-                        .min()
-                        .unwrap_or(DISCOVERY_MIN)
-                        .clamp(DISCOVERY_MIN, DISCOVERY_MAX);
-                    let uris: Vec<String> = records
-                        .iter()
-                        .map(|r| format!("ldap://{}:{}", r.target, r.port))
-                        .collect();
+            None => match self.discover().await {
+                Ok((uris, keep)) => {
                     *lock(&self.discovered) = Some(Discovered {
                         uris: uris.clone(),
                         at: Instant::now(),
@@ -119,6 +130,56 @@ impl ServerList {
             return Err(ConnectError::NotDiscovered(why.to_string()));
         }
         Ok((list, primaries))
+    }
+
+    /// The servers DNS (and, for AD, the DCs' CLDAP answers) name now, and how long to keep
+    /// the answer.
+    async fn discover(&self) -> Result<(Vec<String>, Duration), DnsError> {
+        if let Some(ad) = self.ad.as_ref().filter(|a| a.sites) {
+            return self.locate_dcs(ad).await;
+        }
+        let records = dns::discover(&self.dns, "ldap", &["tcp"]).await?;
+        let keep = records
+            .iter()
+            .map(|r| Duration::from_secs(u64::from(r.ttl)))
+            .min()
+            .unwrap_or(DISCOVERY_MIN)
+            .clamp(DISCOVERY_MIN, DISCOVERY_MAX);
+        let ldaps = self.ad.as_ref().is_some_and(|a| a.ldaps);
+        let uris = records
+            .iter()
+            .map(|r| dc_uri(&r.target, r.port, ldaps))
+            .collect();
+        Ok((uris, keep))
+    }
+
+    /// AD: the DCs of this host's site first (found by a CLDAP ping, or `ad_site`), then
+    /// the rest of the domain's, as SSSD orders them.
+    async fn locate_dcs(&self, ad: &AdDiscovery) -> Result<(Vec<String>, Duration), DnsError> {
+        let domain = self
+            .dns
+            .discovery_domain
+            .clone()
+            .unwrap_or_else(|| self.dns.sssd_domain.clone());
+        let opts = LocateOptions {
+            ad_site: ad.site.clone(),
+            cached_site: lock(&self.site).clone(),
+            op_timeout: self.dns.op_timeout,
+        };
+        let locator = SystemLocator::new(self.dns.clone());
+        let found = locate(&locator, &domain, &opts)
+            .await
+            .map_err(|LocateError::NoServers { source, .. }| source)?;
+        if let Some(site) = &found.site {
+            tracing::info!("domain {domain}: site {site}, DCs {:?}", found.servers);
+        }
+        *lock(&self.site) = found.site.clone();
+        let uris = found
+            .servers
+            .iter()
+            .map(|s| dc_uri(&s.host, s.port, ad.ldaps))
+            .collect();
+        Ok((uris, AD_DISCOVERY_KEEP))
     }
 
     /// Makes the next [`ServerList::expand`] ask DNS again.
