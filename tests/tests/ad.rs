@@ -399,3 +399,213 @@ fn pam_logins_match_sssd_2_8() {
     );
     assert_eq!(mine, theirs);
 }
+
+/// A fresh daemon (empty cache) asked by id first: it learns the domain SID from the DC to
+/// turn the mapped uid or gid back into an objectSid search, and answers as by name.
+#[test]
+fn lookups_by_mapped_id_work_on_a_cold_cache() {
+    let d = domain();
+    d.dc.add_group("idgroup", 30400).unwrap();
+    d.dc.add_user("iduser", PASSWORD, 30401, 30400).unwrap();
+    d.dc.add_member("idgroup", "iduser").unwrap();
+    let (user_line, group_line) = {
+        let ns = client();
+        let sssd = Sssd::start(&ns, &conf(&[])).unwrap();
+        let u = passwd(&ns, &sssd, "iduser").join(":");
+        let g = ns.run(&["getent", "group", "idgroup"]).unwrap();
+        assert!(g.success(), "{g:?}\n{}", sssd.logs());
+        (u, g.stdout.trim_end().to_string())
+    };
+    let uid = user_line.split(':').nth(2).unwrap().to_string();
+    let gid = group_line.split(':').nth(2).unwrap().to_string();
+    assert_ne!(uid, "30401", "ids are mapped, not read: {user_line}");
+    let ns = client();
+    let sssd = Sssd::start(&ns, &conf(&[])).unwrap();
+    let by_uid = ns.run(&["getent", "passwd", &uid]).unwrap();
+    assert_eq!(
+        by_uid.stdout.trim_end(),
+        user_line,
+        "{by_uid:?}\n{}",
+        sssd.logs()
+    );
+    let by_gid = ns.run(&["getent", "group", &gid]).unwrap();
+    assert_eq!(
+        by_gid.stdout.trim_end(),
+        group_line,
+        "{by_gid:?}\n{}",
+        sssd.logs()
+    );
+    // An id in the domain's slice that no object has is not found.
+    let none = ns.run(&[
+        "getent",
+        "passwd",
+        &(uid.parse::<u32>().unwrap() + 150_000).to_string(),
+    ]);
+    assert_eq!(none.unwrap().code(), 2);
+}
+
+/// Without `ad_server` the DCs are discovered: DNS SRV records of the domain, a CLDAP ping
+/// for this host's site, and that site's DCs first.
+#[test]
+fn domain_controllers_are_discovered_by_site() {
+    let d = domain();
+    d.dc.add_user("discovered", PASSWORD, 30501, 30100).unwrap();
+    let ns = client();
+    let s = format!("domain/{DNS_DOMAIN}");
+    let c = conf(&[]).without(&s, "ad_server");
+    let argv = ["/usr/sbin/sssd", "-i", "-d", "6", "--logger=files"];
+    let sssd = Sssd::start_with_argv(&ns, &c, &argv).unwrap();
+    let f = passwd(&ns, &sssd, "discovered");
+    assert_eq!(f[0], "discovered");
+    let logs = sssd.logs();
+    assert!(
+        logs.contains("site Default-First-Site-Name"),
+        "no site found in the logs:\n{logs}"
+    );
+}
+
+/// Debian's libnss_sss and pam_sss (sssd 2.8's client modules) work against our daemon on
+/// the AD domain.
+#[test]
+fn debian_client_modules_work_with_our_daemon() {
+    use sssd_tests::interop::{self, debian_root};
+    use sssd_tests::pam::{self, Caller, SERVICE, pamtester};
+    let d = domain();
+    d.dc.add_user("interop", PASSWORD, 30601, 30100).unwrap();
+    let ours = sssd_tests::stage::shared_stage().expect("stage the product");
+    let debian = debian_root().expect("unpack Debian's sssd 2.8");
+    let nss = interop::nss_module_of(&debian).expect("Debian's libnss_sss.so.2");
+    let pam_module = interop::pam_module_of(&debian).expect("Debian's pam_sss.so");
+    let with_nss = interop::with_nss_module(ours, &nss).unwrap();
+    let mixed = interop::with_pam_module(with_nss.path(), &pam_module).unwrap();
+    let ns = client_on(mixed.path());
+    let c = conf(&[("ad_gpo_access_control", "disabled")]);
+    let sssd = Sssd::start(&ns, &c).unwrap();
+    let f = passwd(&ns, &sssd, &format!("interop@{DNS_DOMAIN}"));
+    assert_eq!(f[0], "interop");
+    let id = ns.run(&["id", "-Gn", "interop"]).unwrap();
+    assert!(
+        id.stdout.contains("domain users"),
+        "{id:?}\n{}",
+        sssd.logs()
+    );
+    pam::wait_for_socket(&ns).unwrap();
+    pam::install_service(&ns, SERVICE, "").unwrap();
+    pam::prepare_ccache_dir(&ns).unwrap();
+    let ok = pamtester(
+        &ns,
+        Caller::Root,
+        SERVICE,
+        "interop",
+        &["authenticate", "acct_mgmt"],
+        &format!("{PASSWORD}\n"),
+    )
+    .unwrap();
+    assert_eq!(ok.code, 0, "{:?}\n{}", ok.output, sssd.logs());
+    let bad = pamtester(
+        &ns,
+        Caller::Root,
+        SERVICE,
+        "interop",
+        &["authenticate"],
+        "Nope1!\n",
+    )
+    .unwrap();
+    assert_eq!(bad.code, pam::code::AUTH_ERR, "{:?}", bad.output);
+}
+
+/// With the DC stopped, users resolved before still resolve from the cache and log in with
+/// their cached credentials; a wrong password is still refused.
+#[test]
+fn cached_users_resolve_and_log_in_with_the_dc_stopped() {
+    use sssd_tests::pam::{self, Caller, SERVICE, pamtester};
+    // A DC of its own: this test stops it.
+    let mut dc = SambaDc::new().expect("start a second DC");
+    let dir = tempfile::Builder::new()
+        .prefix("sssd-tests-ad-off.")
+        .tempdir()
+        .unwrap();
+    let keytab = dir.path().join("krb5.keytab");
+    dc.join(CLIENT, &keytab).unwrap();
+    dc.add_group("offgroup", 30700).unwrap();
+    dc.add_user("offuser", PASSWORD, 30701, 30700).unwrap();
+    dc.add_member("offgroup", "offuser").unwrap();
+    let root = sssd_tests::stage::shared_stage().expect("stage the product");
+    let ns = Namespace::in_network_of(Some(root), dc.pid()).unwrap();
+    ns.write_file("/etc/hosts", dc.hosts_text().as_bytes(), 0o644)
+        .unwrap();
+    ns.write_file(
+        "/etc/krb5.conf",
+        sssd_tests::samba::krb5_conf_text().as_bytes(),
+        0o644,
+    )
+    .unwrap();
+    ns.write_file("/etc/krb5.keytab", &std::fs::read(&keytab).unwrap(), 0o600)
+        .unwrap();
+    let c = conf(&[
+        ("ad_gpo_access_control", "disabled"),
+        ("offline_timeout", "60"),
+    ]);
+    let sssd = Sssd::start(&ns, &c).unwrap();
+    pam::wait_for_socket(&ns).unwrap();
+    pam::install_service(&ns, SERVICE, "").unwrap();
+    pam::prepare_ccache_dir(&ns).unwrap();
+    let login = |input: &str| {
+        pamtester(
+            &ns,
+            Caller::Root,
+            SERVICE,
+            "offuser",
+            &["authenticate", "acct_mgmt"],
+            input,
+        )
+        .unwrap()
+    };
+    let online = login(&format!("{PASSWORD}\n"));
+    assert_eq!(online.code, 0, "{:?}\n{}", online.output, sssd.logs());
+    let before = passwd(&ns, &sssd, "offuser");
+    let groups_before = ns.run(&["id", "-Gn", "offuser"]).unwrap().stdout;
+    assert!(groups_before.contains("offgroup"), "{groups_before}");
+
+    dc.stop();
+    let after = passwd(&ns, &sssd, "offuser");
+    assert_eq!(after, before);
+    let groups_after = ns.run(&["id", "-Gn", "offuser"]).unwrap().stdout;
+    assert_eq!(groups_after, groups_before);
+    let offline = login(&format!("{PASSWORD}\n"));
+    assert_eq!(offline.code, 0, "{:?}\n{}", offline.output, sssd.logs());
+    let wrong = login("Wrong999!\n");
+    assert_eq!(wrong.code, pam::code::AUTH_ERR, "{:?}", wrong.output);
+}
+
+/// `id_provider = ldap` with `ldap_schema = ad` and `ldap_id_mapping = true`, as sites run
+/// AD without joining: the same uid and gid as the AD provider gives.
+#[test]
+fn ldap_provider_with_id_mapping_gives_the_ad_provider_ids() {
+    let d = domain();
+    d.dc.add_user("ldapmapped", PASSWORD, 30801, 30100).unwrap();
+    let ad_line = {
+        let ns = client();
+        let sssd = Sssd::start(&ns, &conf(&[])).unwrap();
+        passwd(&ns, &sssd, "ldapmapped")
+    };
+    let ns = client();
+    let c = SssdConf::ldap_uri(
+        &d.dc.ldap_uri(),
+        sssd_tests::samba::BASE_DN,
+        sssd_tests::ldif::Schema::Rfc2307bis,
+    )
+    .domain("ldap_schema", "ad")
+    .domain("ldap_id_mapping", "true")
+    .domain("ldap_referrals", "false")
+    .domain("case_sensitive", "false")
+    .domain("ldap_default_bind_dn", &format!("Administrator@{REALM}"))
+    .domain("ldap_default_authtok", sssd_tests::samba::ADMIN_PASSWORD);
+    let sssd = Sssd::start(&ns, &c).unwrap();
+    let f = passwd(&ns, &sssd, "ldapmapped");
+    assert_eq!(
+        (f[2].as_str(), f[3].as_str()),
+        (ad_line[2].as_str(), ad_line[3].as_str()),
+        "{f:?} vs {ad_line:?}"
+    );
+}

@@ -289,6 +289,18 @@ pub fn check(cfg: &Config, name: &str) -> Result<(), ConfigError> {
             ));
         }
     }
+    // Machine account password renewal needs adcli; only turning it off is accepted.
+    if let Some(v) = cfg.get(&s, "ad_maximum_machine_account_password_age")
+        && v.trim() != "0"
+    {
+        return Err(ConfigError::bad_value(
+            &s,
+            "ad_maximum_machine_account_password_age",
+            v,
+            "machine account password renewal is not implemented here; only 0 (off) is \
+             accepted",
+        ));
+    }
     for option in unsupported_options() {
         if cfg.get(&s, option).is_some() {
             return Err(ConfigError::bad_value(
@@ -318,6 +330,7 @@ fn unsupported_options() -> &'static [&'static str] {
         "ad_gpo_map_deny",
         "ad_gpo_default_right",
         "ad_update_samba_machine_account_password",
+        "ad_machine_account_password_renewal_opts",
         "ad_allow_remote_domain_local_groups",
     ]
 }

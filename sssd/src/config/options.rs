@@ -642,6 +642,15 @@ impl LdapOptions {
         let s = domain_section(cfg, name)?;
         let s = s.as_str();
         check_authtok_type(cfg, s)?;
+        if cfg.get_bool(s, "ldap_referrals", false)? {
+            return Err(ConfigError::bad_value(
+                s,
+                "ldap_referrals",
+                cfg.get(s, "ldap_referrals").unwrap_or_default(),
+                "following referrals is not implemented: continuation references are \
+                 ignored, as with ldap_referrals = false",
+            ));
+        }
         let schema = ldap_schema(cfg, s)?;
         // rfc2307bis-style membership (`member` DNs) for every schema but rfc2307.
         let rfc2307bis = schema != "rfc2307";
