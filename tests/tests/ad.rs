@@ -166,9 +166,13 @@ fn posix_attributes_resolve_through_the_joined_machine_account() {
 }
 
 /// What the NSS path says about the id-mapping test objects, one line per query.
-fn idmap_answers(root: &std::path::Path, queries: &[Vec<String>]) -> Vec<String> {
+fn idmap_answers(
+    root: &std::path::Path,
+    extra: &[(&str, &str)],
+    queries: &[Vec<String>],
+) -> Vec<String> {
     let ns = client_on(root);
-    let sssd = Sssd::start(&ns, &conf(&[])).unwrap();
+    let sssd = Sssd::start(&ns, &conf(extra)).unwrap();
     queries
         .iter()
         .map(|q| {
@@ -232,10 +236,20 @@ fn id_mapping_gives_the_ids_sssd_2_8_gives() {
         q(&["id", "mapother"]),
         q(&["getent", "initgroups", "mapuser"]),
     ];
+    let (mine, theirs) = side_by_side(&[], &queries);
+    // The comparison means something: SSSD resolved the user with a mapped (not POSIX) uid.
+    assert!(theirs[0].starts_with("0 "), "{theirs:#?}");
+    assert!(!theirs[0].contains(":30210:"), "{theirs:#?}");
+    assert_eq!(mine, theirs);
+}
+
+/// The answers of our daemon and of Debian's sssd 2.8 (in that order) to `queries`, with
+/// `extra` domain options, group members and id lists sorted.
+fn side_by_side(extra: &[(&str, &str)], queries: &[Vec<String>]) -> (Vec<String>, Vec<String>) {
     let ours = sssd_tests::stage::shared_stage().expect("stage the product");
     let debian = sssd_tests::interop::debian_root().expect("unpack Debian's sssd 2.8");
-    let mut mine = idmap_answers(ours, &queries);
-    let mut theirs = idmap_answers(&debian, &queries);
+    let mut mine = idmap_answers(ours, extra, queries);
+    let mut theirs = idmap_answers(&debian, extra, queries);
     for v in [&mut mine, &mut theirs] {
         for line in v.iter_mut() {
             if line.contains("[\"id\"") {
@@ -253,9 +267,39 @@ fn id_mapping_gives_the_ids_sssd_2_8_gives() {
     for (a, b) in mine.iter().zip(&theirs) {
         eprintln!("ours:   {a}\nsssd28: {b}");
     }
-    // The comparison means something: SSSD resolved the user with a mapped (not POSIX) uid.
+    (mine, theirs)
+}
+
+/// What `realm join` adds (`use_fully_qualified_names`, `fallback_homedir = /home/%u@%d`):
+/// names are shown and must be given as `user@domain`, as Debian's sssd 2.8 does.
+#[test]
+fn realm_join_qualified_names_match_sssd_2_8() {
+    let d = domain();
+    d.dc.add_group("fqgroup", 30900).unwrap();
+    d.dc.add_user("fquser", PASSWORD, 30901, 30900).unwrap();
+    d.dc.add_member("fqgroup", "fquser").unwrap();
+    let fq = format!("fquser@{DNS_DOMAIN}");
+    let q = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    let queries = vec![
+        q(&["getent", "passwd", &fq]),
+        q(&[
+            "getent",
+            "passwd",
+            &format!("FQUser@{}", DNS_DOMAIN.to_uppercase()),
+        ]),
+        q(&["getent", "passwd", "fquser"]),
+        q(&["getent", "group", &format!("fqgroup@{DNS_DOMAIN}")]),
+        q(&["id", &fq]),
+        q(&["getent", "initgroups", &fq]),
+        // No unixHomeDirectory: fallback_homedir applies.
+        q(&["getent", "passwd", &format!("administrator@{DNS_DOMAIN}")]),
+    ];
+    let extra = [
+        ("use_fully_qualified_names", "True"),
+        ("fallback_homedir", "/home/%u@%d"),
+    ];
+    let (mine, theirs) = side_by_side(&extra, &queries);
     assert!(theirs[0].starts_with("0 "), "{theirs:#?}");
-    assert!(!theirs[0].contains(":30210:"), "{theirs:#?}");
     assert_eq!(mine, theirs);
 }
 
@@ -608,4 +652,39 @@ fn ldap_provider_with_id_mapping_gives_the_ad_provider_ids() {
         (ad_line[2].as_str(), ad_line[3].as_str()),
         "{f:?} vs {ad_line:?}"
     );
+}
+
+/// `ad_server` lists DCs in order: with the first one down, lookups and logins go to the
+/// next (the LDAP connection and the KDC alike).
+#[test]
+fn a_dc_down_fails_over_to_the_next() {
+    use sssd_tests::pam::{self, Caller, SERVICE, pamtester};
+    let d = domain();
+    d.dc.add_user("failover", PASSWORD, 31101, 30100).unwrap();
+    let ns = client();
+    // dc9 has an address nothing answers on (no route in the DC's network).
+    let hosts = format!("{}10.53.0.9 dc9.{DNS_DOMAIN} dc9\n", d.dc.hosts_text());
+    ns.write_file("/etc/hosts", hosts.as_bytes(), 0o644)
+        .unwrap();
+    let servers = format!("dc9.{DNS_DOMAIN}, {}", sssd_tests::samba::DC_FQDN);
+    let c = conf(&[
+        ("ad_server", &servers),
+        ("ad_gpo_access_control", "disabled"),
+    ]);
+    let sssd = Sssd::start(&ns, &c).unwrap();
+    let f = passwd(&ns, &sssd, "failover");
+    assert_eq!(f[0], "failover");
+    pam::wait_for_socket(&ns).unwrap();
+    pam::install_service(&ns, SERVICE, "").unwrap();
+    pam::prepare_ccache_dir(&ns).unwrap();
+    let out = pamtester(
+        &ns,
+        Caller::Root,
+        SERVICE,
+        "failover",
+        &["authenticate", "acct_mgmt"],
+        &format!("{PASSWORD}\n"),
+    )
+    .unwrap();
+    assert_eq!(out.code, 0, "{:?}\n{}", out.output, sssd.logs());
 }
