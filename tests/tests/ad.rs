@@ -83,32 +83,49 @@ fn client() -> Namespace {
 /// [`client`] on another root (Debian's sssd for the comparisons).
 fn client_on(root: &std::path::Path) -> Namespace {
     let d = domain();
-    let ns = Namespace::in_network_of(Some(root), d.dc.pid()).unwrap();
-    ns.write_file(
-        "/etc/resolv.conf",
-        format!(
-            "nameserver {}\nsearch {DNS_DOMAIN}\n",
-            sssd_tests::samba::DC_IP
-        )
-        .as_bytes(),
-        0o644,
-    )
-    .unwrap();
-    ns.write_file("/etc/hosts", d.dc.hosts_text().as_bytes(), 0o644)
-        .unwrap();
-    ns.write_file(
-        "/etc/krb5.conf",
-        sssd_tests::samba::krb5_conf_text().as_bytes(),
-        0o644,
-    )
-    .unwrap();
-    ns.write_file(
-        "/etc/krb5.keytab",
-        &std::fs::read(&d.keytab).unwrap(),
-        0o600,
-    )
-    .unwrap();
+    client_in(&d.dc, &d.keytab, root)
+}
+
+/// A client of `dc` on `root` with the host keytab `keytab` (see [`client`]).
+fn client_in(dc: &SambaDc, keytab: &std::path::Path, root: &std::path::Path) -> Namespace {
+    let ns = Namespace::in_network_of(Some(root), dc.pid()).unwrap();
+    let resolv = format!(
+        "nameserver {}\nsearch {DNS_DOMAIN}\n",
+        sssd_tests::samba::DC_IP
+    );
+    let krb5 = sssd_tests::samba::krb5_conf_text();
+    let hosts = dc.hosts_text();
+    let keys = std::fs::read(keytab).unwrap();
+    let files: [(&str, &[u8], u32); 4] = [
+        ("/etc/resolv.conf", resolv.as_bytes(), 0o644),
+        ("/etc/hosts", hosts.as_bytes(), 0o644),
+        ("/etc/krb5.conf", krb5.as_bytes(), 0o644),
+        ("/etc/krb5.keytab", &keys, 0o600),
+    ];
+    for (path, data, mode) in files {
+        ns.write_file(path, data, mode).unwrap();
+    }
     ns
+}
+
+/// Readies PAM in `ns`: the responder's socket, the test service and the ccache directory.
+fn pam_ready(ns: &Namespace) {
+    sssd_tests::pam::wait_for_socket(ns).unwrap();
+    sssd_tests::pam::install_service(ns, sssd_tests::pam::SERVICE, "").unwrap();
+    sssd_tests::pam::prepare_ccache_dir(ns).unwrap();
+}
+
+/// pamtester `authenticate acct_mgmt` as root for `user`, typing `password`.
+fn login(ns: &Namespace, user: &str, password: &str) -> sssd_tests::pam::PamOutcome {
+    sssd_tests::pam::pamtester(
+        ns,
+        sssd_tests::pam::Caller::Root,
+        sssd_tests::pam::SERVICE,
+        user,
+        &["authenticate", "acct_mgmt"],
+        &format!("{password}\n"),
+    )
+    .unwrap()
 }
 
 /// `getent passwd` fields of `name`.
@@ -318,20 +335,10 @@ fn pam_outcomes(root: &std::path::Path, p: &str) -> Vec<(String, i32)> {
         ("krb5_ccname_template", "FILE:%d/krb5cc_%U"),
     ]);
     let sssd = Sssd::start(&ns, &conf).unwrap();
-    pam::wait_for_socket(&ns).unwrap();
-    pam::install_service(&ns, SERVICE, "").unwrap();
-    pam::prepare_ccache_dir(&ns).unwrap();
+    pam_ready(&ns);
     let new_password = "Changed456!";
-    let login = |user: &str, input: &str| {
-        let out = pamtester(
-            &ns,
-            Caller::Root,
-            SERVICE,
-            user,
-            &["authenticate", "acct_mgmt"],
-            input,
-        )
-        .unwrap();
+    let login = |user: &str, password: &str| {
+        let out = login(&ns, user, password);
         if out.code != 0 {
             eprintln!("{user}: {:?}", out.output.stderr);
         }
@@ -358,23 +365,23 @@ fn pam_outcomes(root: &std::path::Path, p: &str) -> Vec<(String, i32)> {
         ),
         (
             "right password".to_string(),
-            login(&format!("{p}ok"), &format!("{PASSWORD}\n")),
+            login(&format!("{p}ok"), PASSWORD),
         ),
         (
             "wrong password".into(),
-            login(&format!("{p}ok"), "Wrong999!\n"),
+            login(&format!("{p}ok"), "Wrong999!"),
         ),
         (
             "disabled account".into(),
-            login(&format!("{p}dis"), &format!("{PASSWORD}\n")),
+            login(&format!("{p}dis"), PASSWORD),
         ),
         (
             "expired account".into(),
-            login(&format!("{p}exp"), &format!("{PASSWORD}\n")),
+            login(&format!("{p}exp"), PASSWORD),
         ),
         (
             "not matching ad_access_filter".into(),
-            login(&format!("{p}out"), &format!("{PASSWORD}\n")),
+            login(&format!("{p}out"), PASSWORD),
         ),
     ];
     // As the user: root may not change a password through pam_sss.
@@ -400,7 +407,7 @@ fn pam_outcomes(root: &std::path::Path, p: &str) -> Vec<(String, i32)> {
     }
     v.push((
         "login with the new password".into(),
-        login(&format!("{p}chg"), &format!("{new_password}\n")),
+        login(&format!("{p}chg"), new_password),
     ));
     v
 }
@@ -533,18 +540,8 @@ fn debian_client_modules_work_with_our_daemon() {
         "{id:?}\n{}",
         sssd.logs()
     );
-    pam::wait_for_socket(&ns).unwrap();
-    pam::install_service(&ns, SERVICE, "").unwrap();
-    pam::prepare_ccache_dir(&ns).unwrap();
-    let ok = pamtester(
-        &ns,
-        Caller::Root,
-        SERVICE,
-        "interop",
-        &["authenticate", "acct_mgmt"],
-        &format!("{PASSWORD}\n"),
-    )
-    .unwrap();
+    pam_ready(&ns);
+    let ok = login(&ns, "interop", PASSWORD);
     assert_eq!(ok.code, 0, "{:?}\n{}", ok.output, sssd.logs());
     let bad = pamtester(
         &ns,
@@ -562,7 +559,6 @@ fn debian_client_modules_work_with_our_daemon() {
 /// their cached credentials; a wrong password is still refused.
 #[test]
 fn cached_users_resolve_and_log_in_with_the_dc_stopped() {
-    use sssd_tests::pam::{self, Caller, SERVICE, pamtester};
     // A DC of its own: this test stops it.
     let mut dc = SambaDc::new().expect("start a second DC");
     let dir = tempfile::Builder::new()
@@ -575,37 +571,14 @@ fn cached_users_resolve_and_log_in_with_the_dc_stopped() {
     dc.add_user("offuser", PASSWORD, 30701, 30700).unwrap();
     dc.add_member("offgroup", "offuser").unwrap();
     let root = sssd_tests::stage::shared_stage().expect("stage the product");
-    let ns = Namespace::in_network_of(Some(root), dc.pid()).unwrap();
-    ns.write_file("/etc/hosts", dc.hosts_text().as_bytes(), 0o644)
-        .unwrap();
-    ns.write_file(
-        "/etc/krb5.conf",
-        sssd_tests::samba::krb5_conf_text().as_bytes(),
-        0o644,
-    )
-    .unwrap();
-    ns.write_file("/etc/krb5.keytab", &std::fs::read(&keytab).unwrap(), 0o600)
-        .unwrap();
+    let ns = client_in(&dc, &keytab, root);
     let c = conf(&[
         ("ad_gpo_access_control", "disabled"),
         ("offline_timeout", "60"),
     ]);
     let sssd = Sssd::start(&ns, &c).unwrap();
-    pam::wait_for_socket(&ns).unwrap();
-    pam::install_service(&ns, SERVICE, "").unwrap();
-    pam::prepare_ccache_dir(&ns).unwrap();
-    let login = |input: &str| {
-        pamtester(
-            &ns,
-            Caller::Root,
-            SERVICE,
-            "offuser",
-            &["authenticate", "acct_mgmt"],
-            input,
-        )
-        .unwrap()
-    };
-    let online = login(&format!("{PASSWORD}\n"));
+    pam_ready(&ns);
+    let online = login(&ns, "offuser", PASSWORD);
     assert_eq!(online.code, 0, "{:?}\n{}", online.output, sssd.logs());
     let before = passwd(&ns, &sssd, "offuser");
     let groups_before = ns.run(&["id", "-Gn", "offuser"]).unwrap().stdout;
@@ -616,10 +589,15 @@ fn cached_users_resolve_and_log_in_with_the_dc_stopped() {
     assert_eq!(after, before);
     let groups_after = ns.run(&["id", "-Gn", "offuser"]).unwrap().stdout;
     assert_eq!(groups_after, groups_before);
-    let offline = login(&format!("{PASSWORD}\n"));
+    let offline = login(&ns, "offuser", PASSWORD);
     assert_eq!(offline.code, 0, "{:?}\n{}", offline.output, sssd.logs());
-    let wrong = login("Wrong999!\n");
-    assert_eq!(wrong.code, pam::code::AUTH_ERR, "{:?}", wrong.output);
+    let wrong = login(&ns, "offuser", "Wrong999!");
+    assert_eq!(
+        wrong.code,
+        sssd_tests::pam::code::AUTH_ERR,
+        "{:?}",
+        wrong.output
+    );
 }
 
 /// `id_provider = ldap` with `ldap_schema = ad` and `ldap_id_mapping = true`, as sites run
@@ -658,7 +636,6 @@ fn ldap_provider_with_id_mapping_gives_the_ad_provider_ids() {
 /// next (the LDAP connection and the KDC alike).
 #[test]
 fn a_dc_down_fails_over_to_the_next() {
-    use sssd_tests::pam::{self, Caller, SERVICE, pamtester};
     let d = domain();
     d.dc.add_user("failover", PASSWORD, 31101, 30100).unwrap();
     let ns = client();
@@ -674,17 +651,7 @@ fn a_dc_down_fails_over_to_the_next() {
     let sssd = Sssd::start(&ns, &c).unwrap();
     let f = passwd(&ns, &sssd, "failover");
     assert_eq!(f[0], "failover");
-    pam::wait_for_socket(&ns).unwrap();
-    pam::install_service(&ns, SERVICE, "").unwrap();
-    pam::prepare_ccache_dir(&ns).unwrap();
-    let out = pamtester(
-        &ns,
-        Caller::Root,
-        SERVICE,
-        "failover",
-        &["authenticate", "acct_mgmt"],
-        &format!("{PASSWORD}\n"),
-    )
-    .unwrap();
+    pam_ready(&ns);
+    let out = login(&ns, "failover", PASSWORD);
     assert_eq!(out.code, 0, "{:?}\n{}", out.output, sssd.logs());
 }

@@ -143,12 +143,7 @@ fn host_in_domain(host: &str, domain: &str) -> bool {
 /// (keeping their relative order), as SSSD prefers DCs of its own domain over the forest's.
 pub fn sort_by_domain(records: Vec<Srv>, domain: &str) -> Vec<Srv> {
     let mut out = Vec::with_capacity(records.len());
-    let mut rest = records.into_iter().peekable();
-    while let Some(first) = rest.next() {
-        let mut group = vec![first];
-        while let Some(r) = rest.next_if(|r| r.priority == group[0].priority) {
-            group.push(r);
-        }
+    for group in crate::backend::dns::srv::priority_runs(records) {
         let (inside, outside): (Vec<Srv>, Vec<Srv>) = group
             .into_iter()
             .partition(|r| host_in_domain(&r.target, domain));

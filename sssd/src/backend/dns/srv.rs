@@ -13,12 +13,7 @@ pub fn order(mut records: Vec<Srv>, mut random: impl FnMut(u32) -> u32) -> Vec<S
     records.retain(|r| !r.target.is_empty());
     records.sort_by_key(|r| r.priority);
     let mut out = Vec::with_capacity(records.len());
-    let mut rest = records.into_iter().peekable();
-    while let Some(first) = rest.next() {
-        let mut group = vec![first];
-        while let Some(r) = rest.next_if(|r| r.priority == group[0].priority) {
-            group.push(r);
-        }
+    for mut group in priority_runs(records) {
         // Zero weights first, so they stay reachable but rarely first when others weigh.
         group.sort_by_key(|r| r.weight != 0);
         while !group.is_empty() {
@@ -36,6 +31,18 @@ pub fn order(mut records: Vec<Srv>, mut random: impl FnMut(u32) -> u32) -> Vec<S
         }
     }
     out
+}
+
+/// `records` split into runs of consecutive records of equal priority, in order.
+pub fn priority_runs(records: Vec<Srv>) -> Vec<Vec<Srv>> {
+    let mut runs: Vec<Vec<Srv>> = Vec::new();
+    for r in records {
+        match runs.last_mut() {
+            Some(run) if run.first().is_some_and(|f| f.priority == r.priority) => run.push(r),
+            _ => runs.push(vec![r]),
+        }
+    }
+    runs
 }
 
 #[cfg(test)]
