@@ -252,6 +252,12 @@ fn id_mapping_gives_the_ids_sssd_2_8_gives() {
         q(&["id", "mapuser"]),
         q(&["id", "mapother"]),
         q(&["getent", "initgroups", "mapuser"]),
+        // Computer accounts are user objects too; built-in accounts and groups.
+        q(&["getent", "passwd", "client1$"]),
+        q(&["getent", "passwd", "krbtgt"]),
+        q(&["getent", "passwd", "guest"]),
+        q(&["getent", "group", "domain admins"]),
+        q(&["id", "administrator"]),
     ];
     let (mine, theirs) = side_by_side(&[], &queries);
     // The comparison means something: SSSD resolved the user with a mapped (not POSIX) uid.
