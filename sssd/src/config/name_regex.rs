@@ -129,7 +129,12 @@ fn rename_duplicates(pattern: &str) -> (String, Vec<(String, String)>) {
                     in_class = false;
                 }
                 class_start = class_start && c == '^';
-                out.push(c);
+                if c.is_whitespace() || c == '#' {
+                    // PCRE's extended mode keeps these inside classes; `regex` would not.
+                    out.push_str(&format!("\\x{{{:x}}}", u32::from(c)));
+                } else {
+                    out.push(c);
+                }
                 rest = &rest[len..];
             }
             continue;
@@ -238,6 +243,9 @@ mod tests {
         assert_eq!(split("(?P<name>[a-z]+)", "ALICE bob"), nd("bob", None));
         // Extended syntax: whitespace outside classes is ignored.
         assert_eq!(split("^ (?P<name> .+ ) $", "alice"), nd("alice", None));
+        // ... but kept inside them, `#` too, as PCRE does.
+        assert_eq!(split("^(?P<name>[^ #]+)", "al ice"), nd("al", None));
+        assert_eq!(split("^(?P<name>[ #a-z]+)$", "a b#c"), nd("a b#c", None));
         // Brackets and escaped parentheses do not start groups.
         assert_eq!(
             NameRegex::new(r"^[(?P<name>]+$"),
