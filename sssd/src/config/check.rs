@@ -399,6 +399,23 @@ mod tests {
     }
 
     #[test]
+    fn name_options_are_checked_not_reported_as_unsupported() {
+        let good = GOOD.replace(
+            "domains = LDAP\n",
+            "domains = LDAP\ndefault_domain_suffix = LDAP\n\
+             re_expression = ^(?P<domain>[^+]+)\\+(?P<name>.+)$|^(?P<name>[^+]+)$\n",
+        );
+        assert_eq!(findings(&good), Vec::<String>::new());
+        let bad = format!("{GOOD}re_expression = ^(?P<user>.+)$\n");
+        let f = findings(&bad);
+        assert!(
+            f.iter()
+                .any(|x| x.contains("re_expression") && x.contains("domain LDAP")),
+            "{f:?}"
+        );
+    }
+
+    #[test]
     fn misspellings_are_placed_and_get_suggestions() {
         let text = format!("{GOOD}ldap_search_bsae = dc=x\n\n[nsss]\nfilter_users = root\n");
         let f = findings(&text);

@@ -16,6 +16,7 @@ mod known;
 pub mod ldap_conf;
 mod load;
 pub mod maps;
+pub mod name_regex;
 pub mod netgroup_options;
 pub mod options;
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! Typed options with SSSD's names and defaults.
 
+use super::name_regex::NameRegex;
 use super::schema as opt;
 use super::{Config, ConfigError, DOMAIN_PREFIX, TlsOptions};
 
 pub use super::schema::{
-    DEFAULT_FULL_NAME_FORMAT, DEFAULT_RE_EXPRESSION, MAX_MEMCACHE_MIB, MIN_CLIENT_IDLE_TIMEOUT,
+    DEFAULT_AD_RE_EXPRESSION, DEFAULT_FULL_NAME_FORMAT, DEFAULT_RE_EXPRESSION, MAX_MEMCACHE_MIB,
+    MIN_CLIENT_IDLE_TIMEOUT,
 };
 
 /// `[sssd]` options.
@@ -18,6 +20,8 @@ pub struct SssdOptions {
     pub re_expression: Option<String>,
     /// `full_name_format` (default `%1$s@%2$s`).
     pub full_name_format: String,
+    /// `default_domain_suffix`: the domain of names given without one.
+    pub default_domain_suffix: Option<String>,
     /// `debug_level` (default 0).
     pub debug_level: u32,
 }
@@ -91,10 +95,24 @@ pub struct DomainOptions {
     pub max_id: u32,
     /// `case_sensitive` (true); `preserving` counts as false for lookups.
     pub case_sensitive: bool,
-    /// `use_fully_qualified_names` (false).
+    /// `use_fully_qualified_names` (false; true when `[sssd] default_domain_suffix` is
+    /// set, which refuses an explicit false as SSSD does).
     pub use_fully_qualified_names: bool,
     /// `full_name_format` (inherits `[sssd]`, default `%1$s@%2$s`).
     pub full_name_format: String,
+    /// The `re_expression` that applies to this domain: its own, else `[sssd]`'s, else
+    /// SSSD's default for its provider. `None` only when that expression is refused (the
+    /// options are then refused as a whole).
+    pub re_expression: Option<NameRegex>,
+    /// The flat (NetBIOS) name: `%3$s` of `full_name_format`, and a domain part that
+    /// names this domain in `DOMAIN\name`. SSSD learns it from a domain controller; here,
+    /// for `id_provider = ad`, it is the upper-cased first label of `ad_domain` (else of
+    /// the domain name), which is the NetBIOS name unless the AD administrators chose
+    /// another. `None` for other providers (`%3$s` gives the domain name then, as SSSD).
+    pub flat_name: Option<String>,
+    /// `[sssd] default_domain_suffix`, copied into every domain so that name parsing
+    /// needs only the domain list.
+    pub default_domain_suffix: Option<String>,
     /// `entry_cache_timeout` seconds (5400).
     pub entry_cache_timeout: u32,
     /// `entry_cache_user_timeout` (defaults to entry_cache_timeout).
@@ -373,14 +391,59 @@ impl SssdOptions {
     /// Reads `[sssd]`.
     pub fn from_config(cfg: &Config) -> Result<SssdOptions, ConfigError> {
         const S: &str = "sssd";
+        let re_expression = opt::RE_EXPRESSION.read(cfg, S);
+        if let Some(re) = &re_expression {
+            compile_re_expression(S, re)?;
+        }
+        let full_name_format = opt::FULL_NAME_FORMAT.read_string(cfg, S);
+        check_full_name_format(S, &full_name_format)?;
         Ok(SssdOptions {
             domains: cfg.domains()?,
             services: cfg.services(),
-            re_expression: opt::RE_EXPRESSION.read(cfg, S),
-            full_name_format: opt::FULL_NAME_FORMAT.read_string(cfg, S),
+            re_expression,
+            full_name_format,
+            default_domain_suffix: default_domain_suffix(cfg),
             debug_level: debug_level(cfg, S)?,
         })
     }
+}
+
+/// `re_expression` of `section` compiled, or refused naming the option.
+fn compile_re_expression(section: &str, pattern: &str) -> Result<NameRegex, ConfigError> {
+    NameRegex::new(pattern).map_err(|e| {
+        ConfigError::bad_value(section, opt::RE_EXPRESSION.name, pattern, e.to_string())
+    })
+}
+
+/// Refuses a `full_name_format` that leaves the user name out, as SSSD does.
+fn check_full_name_format(section: &str, format: &str) -> Result<(), ConfigError> {
+    const PROBE: &str = "the-test-user";
+    let out = crate::responder::common::names::format_full_name(format, PROBE, "d", "f");
+    if out.contains(PROBE) {
+        Ok(())
+    } else {
+        Err(ConfigError::bad_value(
+            section,
+            opt::FULL_NAME_FORMAT.name,
+            format,
+            "it must contain the user name (%1$s)",
+        ))
+    }
+}
+
+/// `[sssd] default_domain_suffix`, trimmed; empty counts as unset.
+fn default_domain_suffix(cfg: &Config) -> Option<String> {
+    opt::DEFAULT_DOMAIN_SUFFIX
+        .set(cfg, "sssd")
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// The flat (NetBIOS) name used for an `id_provider = ad` domain (see
+/// [`DomainOptions::flat_name`]).
+fn ad_flat_name(cfg: &Config, section: &str) -> String {
+    let domain = super::ad::ad_domain(cfg, section);
+    domain.split('.').next().unwrap_or(&domain).to_uppercase()
 }
 
 /// `list` with `always` added in front when it is missing.
@@ -470,6 +533,44 @@ impl DomainOptions {
         );
         // AD compares names case-insensitively unless told otherwise.
         let case_default = if id_provider == "ad" { "false" } else { "true" };
+        let section = format!("{DOMAIN_PREFIX}{name}");
+        let suffix = default_domain_suffix(cfg);
+        // SSSD: a default domain suffix makes every domain but `files` fully qualified, and
+        // refuses one that says otherwise.
+        let forced_fq = suffix.is_some() && id_provider != "files";
+        let use_fully_qualified_names = r.flag_or(&opt::USE_FULLY_QUALIFIED_NAMES, forced_fq);
+        if forced_fq && !use_fully_qualified_names {
+            r.refuse(ConfigError::bad_value(
+                &section,
+                opt::USE_FULLY_QUALIFIED_NAMES.name,
+                "false",
+                "must be true when [sssd] default_domain_suffix is set",
+            ));
+        }
+        let (re_section, re_pattern) = match opt::RE_EXPRESSION.set(cfg, &section) {
+            Some(p) => (section.as_str(), p),
+            None => match opt::RE_EXPRESSION.set(cfg, "sssd") {
+                Some(p) => ("sssd", p),
+                None if matches!(id_provider.as_str(), "ad" | "ipa") => {
+                    (section.as_str(), DEFAULT_AD_RE_EXPRESSION.to_string())
+                }
+                None => (section.as_str(), DEFAULT_RE_EXPRESSION.to_string()),
+            },
+        };
+        let re_expression = match compile_re_expression(re_section, &re_pattern) {
+            Ok(re) => Some(re),
+            Err(e) => {
+                r.refuse(e);
+                None
+            }
+        };
+        let full_name_format = opt::FULL_NAME_FORMAT
+            .set(cfg, &section)
+            .unwrap_or_else(|| opt::FULL_NAME_FORMAT.read_string(cfg, "sssd"));
+        if let Err(e) = check_full_name_format(&section, &full_name_format) {
+            r.refuse(e);
+        }
+        let flat_name = (id_provider == "ad").then(|| ad_flat_name(cfg, &section));
         DomainOptions {
             name: name.to_string(),
             auth_provider: r
@@ -480,11 +581,12 @@ impl DomainOptions {
             min_id: r.number(&opt::MIN_ID),
             max_id: r.number(&opt::MAX_ID),
             case_sensitive: r.choice_or(&opt::CASE_SENSITIVE, case_default) == "true",
-            use_fully_qualified_names: r.flag(&opt::USE_FULLY_QUALIFIED_NAMES),
+            use_fully_qualified_names,
             // The domain's own, else `[sssd]`'s, else SSSD's default.
-            full_name_format: opt::FULL_NAME_FORMAT
-                .set(cfg, r.section())
-                .unwrap_or_else(|| opt::FULL_NAME_FORMAT.read_string(cfg, "sssd")),
+            full_name_format,
+            re_expression,
+            flat_name,
+            default_domain_suffix: suffix,
             entry_cache_timeout,
             entry_cache_user_timeout: r
                 .number_or(&opt::ENTRY_CACHE_USER_TIMEOUT, entry_cache_timeout),

@@ -529,3 +529,79 @@ fn ldap_bad_values() {
     assert_eq!(bad("ldap_page_size = -5").1, "ldap_page_size");
     assert_eq!(bad("ldap_id_use_start_tls = on").1, "ldap_id_use_start_tls");
 }
+
+#[test]
+fn re_expression_follows_domain_then_sssd_then_provider() {
+    let text = "[sssd]\ndomains = L, A\n[domain/L]\nid_provider = ldap\n\
+                [domain/A]\nid_provider = ad\nad_domain = corp.example.com\n";
+    let pattern = |c: &Config, d: &str| {
+        DomainOptions::from_config(c, d)
+            .unwrap()
+            .re_expression
+            .map(|r| r.pattern().to_string())
+    };
+    let c = cfg(text);
+    assert_eq!(pattern(&c, "L").as_deref(), Some(DEFAULT_RE_EXPRESSION));
+    assert_eq!(
+        pattern(&c, "A").as_deref(),
+        Some(options::DEFAULT_AD_RE_EXPRESSION)
+    );
+    let a = DomainOptions::from_config(&c, "A").unwrap();
+    assert_eq!(a.flat_name.as_deref(), Some("CORP"));
+    // [sssd]'s beats the provider default; the domain's own beats both.
+    let c = cfg(&text.replace("[domain/L]", "re_expression = ^(?P<name>.+)$\n[domain/L]"));
+    assert_eq!(pattern(&c, "A").as_deref(), Some("^(?P<name>.+)$"));
+    let c = cfg(&format!("{text}re_expression = ^(?P<name>x)$\n"));
+    assert_eq!(pattern(&c, "A").as_deref(), Some("^(?P<name>x)$"));
+    assert_eq!(pattern(&c, "L").as_deref(), Some(DEFAULT_RE_EXPRESSION));
+}
+
+#[test]
+fn bad_re_expressions_and_formats_are_refused_by_name() {
+    let c = cfg(&format!("{MINIMAL}re_expression = ^(?P<name>.+\n"));
+    let (section, option, _, message) =
+        bad_value(DomainOptions::from_config(&c, "LDAP").unwrap_err());
+    assert_eq!(
+        (section.as_str(), option.as_str()),
+        ("domain/LDAP", "re_expression")
+    );
+    assert!(
+        message.contains("not a valid regular expression"),
+        "{message}"
+    );
+    let c = cfg(&MINIMAL.replace(
+        "[domain/LDAP]",
+        "re_expression = ^(?P<user>.+)$\n[domain/LDAP]",
+    ));
+    let (section, option, _, message) = bad_value(SssdOptions::from_config(&c).unwrap_err());
+    assert_eq!(
+        (section.as_str(), option.as_str()),
+        ("sssd", "re_expression")
+    );
+    assert!(message.contains("no (?P<name>"), "{message}");
+    let (section, ..) = bad_value(DomainOptions::from_config(&c, "LDAP").unwrap_err());
+    assert_eq!(section, "sssd", "the domain inherits [sssd]'s");
+    let c = cfg(&format!("{MINIMAL}full_name_format = %2$s\n"));
+    let (_, option, ..) = bad_value(DomainOptions::from_config(&c, "LDAP").unwrap_err());
+    assert_eq!(option, "full_name_format");
+}
+
+#[test]
+fn default_domain_suffix_qualifies_every_domain() {
+    let text = "[sssd]\ndomains = LDAP\ndefault_domain_suffix = LDAP\n\
+                [domain/LDAP]\nid_provider = ldap\n";
+    let c = cfg(text);
+    let o = SssdOptions::from_config(&c).unwrap();
+    assert_eq!(o.default_domain_suffix.as_deref(), Some("LDAP"));
+    let d = DomainOptions::from_config(&c, "LDAP").unwrap();
+    assert!(d.use_fully_qualified_names);
+    assert_eq!(d.default_domain_suffix.as_deref(), Some("LDAP"));
+    let c = cfg(&format!("{text}use_fully_qualified_names = false\n"));
+    let (_, option, ..) = bad_value(DomainOptions::from_config(&c, "LDAP").unwrap_err());
+    assert_eq!(option, "use_fully_qualified_names");
+    assert!(
+        !DomainOptions::from_config(&cfg(MINIMAL), "LDAP")
+            .unwrap()
+            .use_fully_qualified_names
+    );
+}

@@ -359,6 +359,12 @@ impl<'a> Reader<'a> {
         self.keep(r, o.default)
     }
 
+    /// A boolean, or `default`.
+    pub fn flag_or(&mut self, o: &Flag, default: bool) -> bool {
+        let r = self.cfg.get_bool(self.section, o.name, default);
+        self.keep(r, default)
+    }
+
     /// A choice, or `default`.
     pub fn choice_or(&mut self, o: &Choice, default: &'static str) -> &'static str {
         let r = o.read_or(self.cfg, self.section, default);

@@ -11,6 +11,11 @@ const SSSD_AND_DOMAIN: Sections = &["sssd", "domain"];
 /// SSSD's default `re_expression` for non-AD/IPA domains.
 pub const DEFAULT_RE_EXPRESSION: &str = "^((?P<name>.+)@(?P<domain>[^@]+)|(?P<name>[^@]+))$";
 
+/// SSSD's default `re_expression` for `id_provider = ad` and `ipa` domains: also accepts
+/// `DOMAIN\\name`.
+pub const DEFAULT_AD_RE_EXPRESSION: &str =
+    r"^(((?P<domain>[^\\]+)\\(?P<name>.+))|((?P<name>.+)@(?P<domain>[^@]+))|((?P<name>[^@\\]+)))$";
+
 /// SSSD's default `full_name_format`.
 pub const DEFAULT_FULL_NAME_FORMAT: &str = "%1$s@%2$s";
 
@@ -22,7 +27,9 @@ pub const MIN_CLIENT_IDLE_TIMEOUT: u32 = 10;
 
 // [sssd]
 
-/// `[sssd] re_expression`.
+/// `re_expression` (`[sssd]`, and per domain). A domain without one uses `[sssd]`'s,
+/// else its provider's default ([`DEFAULT_AD_RE_EXPRESSION`] for `ad` and `ipa`), else
+/// [`DEFAULT_RE_EXPRESSION`].
 pub static RE_EXPRESSION: Text = Text {
     name: "re_expression",
     sections: SSSD_AND_DOMAIN,
@@ -33,6 +40,12 @@ pub static FULL_NAME_FORMAT: Text = Text {
     name: "full_name_format",
     sections: SSSD_AND_DOMAIN,
     default: Some(DEFAULT_FULL_NAME_FORMAT),
+};
+/// `[sssd] default_domain_suffix`: the domain of names given without one.
+pub static DEFAULT_DOMAIN_SUFFIX: Text = Text {
+    name: "default_domain_suffix",
+    sections: &["sssd"],
+    default: None,
 };
 /// `cache_first` of a responder: every domain's cache is read before any backend is asked.
 pub static CACHE_FIRST: Flag = Flag {
@@ -338,6 +351,7 @@ pub static AUTO_PRIVATE_GROUPS: Choice = Choice {
 /// Every entry, in sssd.conf(5) order.
 pub static TABLE: &[Entry] = &[
     Entry::Text(&RE_EXPRESSION),
+    Entry::Text(&DEFAULT_DOMAIN_SUFFIX),
     Entry::Text(&FULL_NAME_FORMAT),
     Entry::Flag(&CACHE_FIRST),
     Entry::Number(&CLIENT_IDLE_TIMEOUT),

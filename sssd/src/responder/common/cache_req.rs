@@ -2,6 +2,7 @@
 //! midpoint refresh, backend refresh with re-read, offline fallback; identical in-flight
 //! backend requests are coalesced.
 
+use super::names::ParsedName;
 use super::negcache::{Kind, NegCache};
 use super::settings::NssSettings;
 use super::source::{Clock, DomainSource, DpStatus, Query, Record, SourceError};
@@ -346,14 +347,15 @@ impl CacheReq {
     /// Domains to search for a client-supplied name, and the name part to look up.
     pub(crate) fn name_domains<'a>(&self, input: &'a str) -> (&'a str, Vec<usize>) {
         let doms = &self.settings.domains;
-        match super::names::parse_name(input, doms) {
-            (n, Some(i)) => (n, vec![i]),
-            (n, None) => (
+        match super::names::parse(input, doms) {
+            ParsedName::In(n, i) => (n, vec![i]),
+            ParsedName::Short(n) => (
                 n,
                 (0..doms.len())
                     .filter(|&i| !doms[i].use_fully_qualified_names)
                     .collect(),
             ),
+            ParsedName::Unknown => (input, Vec::new()),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The options the NSS responder uses: `[nss]` and each `[domain/NAME]` as the config
 //! module reads them, plus `cache_first` and `/etc/shells`.
 
-use crate::config::schema::{self, DEFAULT_RE_EXPRESSION};
+use crate::config::schema;
 use crate::config::{Config, ConfigError, DomainOptions, NssOptions, PrivateGroups, SssdOptions};
 use std::time::Duration;
 
@@ -61,16 +61,13 @@ impl NssSettings {
     }
 
     /// Builds the settings from a loaded configuration. `etc_shells` is the content of
-    /// `/etc/shells`. A custom `re_expression` is not supported: it is reported with a
-    /// warning and the default `name@domain` parsing is used.
+    /// `/etc/shells`.
     pub fn from_config(cfg: &Config, etc_shells: &str) -> Result<NssSettings, ConfigError> {
-        let sssd = SssdOptions::from_config(cfg)?;
-        warn_re_expression("sssd", sssd.re_expression.as_deref());
+        // Refuses a bad `[sssd] re_expression` or `full_name_format`.
+        SssdOptions::from_config(cfg)?;
         let mut domains = Vec::new();
         // Only the domains whose backend can start (see `crate::domains`).
         for name in crate::domains::usable(cfg)? {
-            let section = format!("domain/{name}");
-            warn_re_expression(&section, cfg.get(&section, "re_expression"));
             domains.push(DomainOptions::from_config(cfg, &name)?);
         }
         Ok(NssSettings {
@@ -80,17 +77,6 @@ impl NssSettings {
             cache_first: schema::CACHE_FIRST.read(cfg, "nss")?,
             dp_timeout: Duration::from_secs(60),
         })
-    }
-}
-
-fn warn_re_expression(section: &str, re: Option<&str>) {
-    if let Some(re) = re
-        && re != DEFAULT_RE_EXPRESSION
-    {
-        tracing::warn!(
-            "[{section}] re_expression = {re:?} is not supported; \
-             using the default name@domain parsing"
-        );
     }
 }
 
