@@ -43,6 +43,9 @@ fn parse_ranged(name: &str) -> Option<(String, Option<u64>)> {
 /// missing (one item per attribute whose range did not end in `*`).
 pub fn merge(e: &mut Entry) -> Vec<Missing> {
     let mut missing = Vec::new();
+    if !e.has_attribute_options() {
+        return missing;
+    }
     for name in e.attribute_names() {
         let Some((attr, end)) = parse_ranged(&name) else {
             continue;

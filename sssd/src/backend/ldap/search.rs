@@ -79,6 +79,14 @@ impl Entry {
         names
     }
 
+    /// Whether some attribute name carries an option (`member;range=0-1499`).
+    pub fn has_attribute_options(&self) -> bool {
+        self.attrs
+            .keys()
+            .chain(self.binary.keys())
+            .any(|k| k.contains(';'))
+    }
+
     /// Removes `attr` and returns its values as bytes (text ones first).
     pub fn take_raw(&mut self, attr: &str) -> Vec<Vec<u8>> {
         let name = attr.to_ascii_lowercase();
