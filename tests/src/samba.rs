@@ -490,13 +490,15 @@ impl SambaDc {
     }
 
     /// Adds the entries of `ldif` straight into the DC's sam.ldb with
-    /// `ldbadd --nosync` inside its namespaces (~1-3 ms per object instead of ~40 ms over
-    /// LDAP), while samba runs. The add goes through Samba's module stack as an LDAP add
-    /// would (system session): objectSid, primaryGroupID, Kerberos keys from `unicodePwd`
-    /// and memberOf links are made by Samba. ldbadd reads the default smb.conf for the
-    /// realm those modules need, so the DC's etc/ (its smb.conf) is bind-mounted over
-    /// /etc/samba in a throwaway mount namespace for the call (nothing on the host changes). The entries must be
-    /// new (an existing DN fails the whole call, after the entries before it were added).
+    /// `ldbadd --nosync` inside its namespaces, while samba runs: about 5-8 ms per user
+    /// here (30 ms with a password: Samba derives the Kerberos keys) against ~40 ms over
+    /// LDAP and ~0.5 s with samba-tool. The add goes through Samba's module stack as an LDAP
+    /// add would (system session): objectSid, primaryGroupID, the keys from `unicodePwd` and
+    /// the memberOf links are Samba's. Samba's modules in ldbadd read the default smb.conf,
+    /// so the DC's etc/ (holding its smb.conf) is bind-mounted over /etc/samba in a
+    /// throwaway mount namespace for the call: they see the DC's realm and names, and
+    /// nothing on the host changes. The entries must be new (an existing DN fails the
+    /// call, after the entries before it were added).
     pub fn load_ldif(&self, ldif: &str) -> Result<()> {
         let file = tempfile::Builder::new()
             .prefix("bulk.")
