@@ -299,8 +299,11 @@ async fn fetch_by_rdn(
     for (attr, values) in batches {
         let parts: Vec<String> = values.iter().map(|v| filter::eq(&attr, v)).collect();
         let any = filter::or(&parts);
+        // A member user only needs its name here (the cache gets its full entry when it is
+        // looked up itself): a fraction of the bytes to send, seal and decode.
+        let attrs = vec!["objectClass".to_string(), o.user_name.clone()];
         let users = ctx
-            .search_users(conn, &filter::user(o, &any), filter::user_attrs(o), None)
+            .search_users(conn, &filter::user(o, &any), attrs, None)
             .await?;
         let mut got = HashSet::new();
         for e in users {
