@@ -31,7 +31,8 @@
 //! Provisioning takes about 4 s, so it happens once per test binary into a template
 //! directory ([`OnceLock`]); each DC is a `cp -a` of it with the template path in its
 //! smb.conf rewritten (the only file holding absolute paths). Users and groups are added
-//! with `samba-tool ... -s <smb.conf>` against the DC's local sam.ldb while samba runs.
+//! with `samba-tool ... -s <smb.conf>` against the DC's local sam.ldb while samba runs;
+//! thousands at once with [`SambaDc::load_ldif`] (ldbadd) and the shapes of [`bulk`].
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
@@ -45,6 +46,8 @@ use tempfile::TempDir;
 
 use crate::error::{HarnessError, Result};
 use crate::proc::{self, COMMAND_TIMEOUT, Output, Watchdog};
+
+pub mod bulk;
 
 /// The Kerberos realm.
 pub const REALM: &str = "CORP.EXAMPLE.COM";
@@ -66,6 +69,8 @@ pub const ADMIN_PASSWORD: &str = "Passw0rd!Adm";
 /// Provisioning, the first start and samba-tool can be slow on a loaded machine.
 const PROVISION_TIMEOUT: Duration = Duration::from_secs(180);
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// A bulk load with passwords derives Kerberos keys for every user (a few ms each).
+const LOAD_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// Runs in the new namespaces: $1 = the DC's directory. Prints `ready` or exits non-zero.
 const SETUP: &str = r#"
@@ -482,6 +487,54 @@ impl SambaDc {
     pub fn add_member(&self, group: &str, member: &str) -> Result<()> {
         self.samba_tool(&["group", "addmembers", group, member])
             .map(|_| ())
+    }
+
+    /// Adds the entries of `ldif` straight into the DC's sam.ldb with
+    /// `ldbadd --nosync` inside its namespaces, while samba runs: about 5-8 ms per user
+    /// here (30 ms with a password: Samba derives the Kerberos keys) against ~40 ms over
+    /// LDAP and ~0.5 s with samba-tool. The add goes through Samba's module stack as an LDAP
+    /// add would (system session): objectSid, primaryGroupID, the keys from `unicodePwd` and
+    /// the memberOf links are Samba's. Samba's modules in ldbadd read the default smb.conf,
+    /// so the DC's etc/ (holding its smb.conf) is bind-mounted over /etc/samba in a
+    /// throwaway mount namespace for the call: they see the DC's realm and names, and
+    /// nothing on the host changes. The entries must be new (an existing DN fails the
+    /// call, after the entries before it were added).
+    pub fn load_ldif(&self, ldif: &str) -> Result<()> {
+        let file = tempfile::Builder::new()
+            .prefix("bulk.")
+            .suffix(".ldif")
+            .tempfile_in(self.dir.path())
+            .map_err(|e| HarnessError::io("create", self.dir.path(), e))?;
+        write(file.path(), ldif)?;
+        let script = format!(
+            "set -e; if [ -d /etc/samba ]; then mount --bind '{etc}' /etc/samba; fi; \
+             exec ldbadd --nosync -H '{sam}' '{ldif}'",
+            etc = self.dir.path().join("etc").display(),
+            sam = self.dir.path().join("private/sam.ldb").display(),
+            ldif = file.path().display(),
+        );
+        let out = proc::run(
+            self.command(&[
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                &script,
+            ])
+            .env("PATH", path_with_sbin()),
+            None,
+            LOAD_TIMEOUT,
+        )?;
+        if !out.success() {
+            return Err(HarnessError::Setup(format!(
+                "ldbadd failed: {} {}",
+                out.stdout.trim(),
+                out.stderr.trim()
+            )));
+        }
+        Ok(())
     }
 
     /// Joins host `short` (`<short>.corp.example.com`) to the domain as an AD join tool

@@ -210,23 +210,145 @@ pub async fn expand(
                     .filter(|d| !got.contains(&dn::normalize(d))),
             );
         }
-        for d in unknown {
-            graph.mark_seen(&d);
-            let Some(e) = read_entry(ctx, conn, &d).await? else {
-                continue;
-            };
-            if e.has_class(&ctx.opts.group_object_class) {
-                if depth <= levels {
-                    next.push(graph.add_group(&e));
-                }
-            } else if let Some(n) = e.first(&ctx.opts.user_name) {
-                graph.add_user_dn(&e.dn, &ctx.name(n));
+        for d in &unknown {
+            graph.mark_seen(d);
+        }
+        // Many unknown DNs (AD's `CN=<display name>,...` members): batched searches on the
+        // RDN value first; what they do not find is read one by one.
+        let (found, missing) = if unknown.len() >= UNKNOWN_BATCH_MIN {
+            fetch_by_rdn(ctx, conn, &unknown).await?
+        } else {
+            (Vec::new(), unknown)
+        };
+        for e in &found {
+            add_entry(ctx, graph, e, depth <= levels, &mut next);
+        }
+        for d in missing {
+            if let Some(e) = read_entry(ctx, conn, &d).await? {
+                add_entry(ctx, graph, &e, depth <= levels, &mut next);
             }
         }
         parents = next;
         depth += 1;
     }
     Ok(())
+}
+
+/// From how many unknown member DNs on [`fetch_by_rdn`] batches them (below that, a base
+/// read each costs no more searches than a batch's user and group searches).
+pub const UNKNOWN_BATCH_MIN: usize = 3;
+
+/// Records entry `e` (read for a member DN) in `graph`: a group joins `next` when
+/// `follow_groups`, a user is known by its name.
+fn add_entry(
+    ctx: &MapCtx,
+    graph: &mut Graph,
+    e: &Entry,
+    follow_groups: bool,
+    next: &mut Vec<String>,
+) {
+    if e.has_class(&ctx.opts.group_object_class) {
+        if follow_groups {
+            next.push(graph.add_group(e));
+        }
+    } else if let Some(n) = e.first(&ctx.opts.user_name) {
+        graph.add_user_dn(&e.dn, &ctx.name(n));
+    }
+}
+
+/// The batches [`fetch_by_rdn`] sends for `dns`: (RDN attribute, RDN values), at most
+/// [`BATCH`] values each, DNs grouped by the attribute their RDN names; and the DNs without
+/// a parsable RDN.
+pub fn rdn_batches(dns: &[String]) -> (Vec<(String, Vec<String>)>, Vec<String>) {
+    let mut by_attr: Vec<(String, Vec<String>)> = Vec::new();
+    let mut unparsed = Vec::new();
+    for d in dns {
+        let Some(a) = dn::first_rdn(d) else {
+            unparsed.push(d.clone());
+            continue;
+        };
+        let attr = a.attr.to_lowercase();
+        match by_attr.iter_mut().find(|(k, _)| *k == attr) {
+            Some((_, v)) => v.push(a.value),
+            None => by_attr.push((attr, vec![a.value])),
+        }
+    }
+    let mut out = Vec::new();
+    for (attr, values) in by_attr {
+        for chunk in values.chunks(BATCH) {
+            out.push((attr.clone(), chunk.to_vec()));
+        }
+    }
+    (out, unparsed)
+}
+
+/// Finds the entries of member DNs of unknown kind with batched searches on their RDN
+/// value (`(|(cn=a)(cn=b)...)`, [`BATCH`] at a time) among users, then for the values left
+/// among groups, matched back by DN. Returns them and the DNs not found that way (outside
+/// the search bases or filters, or not there at all), which the caller reads one by one as
+/// before, so the result is the same as reading every DN, in far fewer searches.
+async fn fetch_by_rdn(
+    ctx: &MapCtx,
+    conn: &Connection,
+    dns: &[String],
+) -> Result<(Vec<Entry>, Vec<String>), SearchError> {
+    let o = &ctx.opts;
+    let wanted: HashSet<String> = dns.iter().map(|d| dn::normalize(d)).collect();
+    let (batches, _) = rdn_batches(dns);
+    let mut found: HashMap<String, Entry> = HashMap::new();
+    for (attr, values) in batches {
+        let parts: Vec<String> = values.iter().map(|v| filter::eq(&attr, v)).collect();
+        let any = filter::or(&parts);
+        // A member user only needs its name here (the cache gets its full entry when it is
+        // looked up itself): a fraction of the bytes to send, seal and decode.
+        let attrs = vec!["objectClass".to_string(), o.user_name.clone()];
+        let users = ctx
+            .search_users(conn, &filter::user(o, &any), attrs, None)
+            .await?;
+        let mut got = HashSet::new();
+        for e in users {
+            let k = dn::normalize(&e.dn);
+            if wanted.contains(&k) {
+                if let Some(a) = dn::first_rdn(&e.dn) {
+                    got.insert(a.value.to_lowercase());
+                }
+                found.entry(k).or_insert(e);
+            }
+        }
+        // Only the values no user had are looked for among groups (none in a group of
+        // users).
+        let parts: Vec<String> = values
+            .iter()
+            .filter(|v| !got.contains(&v.to_lowercase()))
+            .map(|v| filter::eq(&attr, v))
+            .collect();
+        if parts.is_empty() {
+            continue;
+        }
+        let groups = ctx
+            .search_groups(
+                conn,
+                &filter::group(o, &filter::or(&parts), false),
+                filter::group_attrs(o),
+                None,
+            )
+            .await?;
+        for e in groups {
+            let k = dn::normalize(&e.dn);
+            if wanted.contains(&k) {
+                found.entry(k).or_insert(e);
+            }
+        }
+    }
+    // In the order asked for, so that traversal does not depend on hashing.
+    let (mut entries, mut missing) = (Vec::new(), Vec::new());
+    for d in dns {
+        match found.remove(&dn::normalize(d)) {
+            Some(e) => entries.push(e),
+            None => missing.push(d.clone()),
+        }
+    }
+    Ok((entries, missing))
 }
 
 /// Fetches the groups with the given DNs: one search per [`BATCH`] names on the group name
@@ -408,6 +530,22 @@ mod tests {
             Pending::default()
         );
         assert_eq!(g.members(&k, 0), vec!["USER3"]);
+    }
+
+    #[test]
+    fn unknown_dns_are_batched_by_rdn_attribute() {
+        let mut dns: Vec<String> = (0..250)
+            .map(|i| format!("CN=User {i},CN=Users,DC=corp,DC=example,DC=com"))
+            .collect();
+        dns.insert(1, "OU=x,DC=corp,DC=example,DC=com".to_string());
+        dns.push("not a dn".to_string());
+        let (batches, unparsed) = rdn_batches(&dns);
+        let sizes: Vec<(&str, usize)> =
+            batches.iter().map(|(a, v)| (a.as_str(), v.len())).collect();
+        assert_eq!(sizes, [("cn", 100), ("cn", 100), ("cn", 50), ("ou", 1)]);
+        assert_eq!(batches[0].1[0], "User 0");
+        assert_eq!(batches[2].1[49], "User 249");
+        assert_eq!(unparsed, ["not a dn"]);
     }
 
     #[test]
