@@ -685,3 +685,32 @@ fn flat_name_output_format_matches_sssd_2_8() {
     assert!(theirs[0].contains("CORP\\flatuser:"), "{theirs:#?}");
     assert_eq!(mine, theirs);
 }
+
+/// The shapes, side by side with Debian's sssd 2.8: a group of 3,000 members (its
+/// entry is larger than one 64 KiB SASL buffer of the sealed GSSAPI connection) and a user
+/// in 150 groups, two thirds of them through nesting.
+#[test]
+fn a_3000_member_group_and_a_user_in_150_nested_groups_match_sssd_2_8() {
+    use sssd_tests::samba::bulk::{BigGroup, NestedGroups};
+    let d = domain();
+    d.dc.load_ldif(&BigGroup::new("biggroup", 3000).ldif())
+        .unwrap();
+    d.dc.load_ldif(&NestedGroups::new("nesteduser", 150).ldif())
+        .unwrap();
+    let q = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    let queries = vec![
+        q(&["getent", "group", "biggroup"]),
+        q(&["id", "nesteduser"]),
+        q(&["getent", "group", "ng149"]),
+    ];
+    let (mine, theirs) = side_by_side(&[], &queries);
+    let members = |line: &str| line.rsplit(':').next().unwrap_or("").split(',').count();
+    assert_eq!(
+        members(&theirs[0]),
+        3000,
+        "{}",
+        &theirs[0][..200.min(theirs[0].len())]
+    );
+    assert_eq!(theirs[1].matches("(ng").count(), 150, "{}", theirs[1]);
+    assert_eq!(mine, theirs);
+}
