@@ -11,6 +11,7 @@ pub mod expected;
 pub mod interop;
 pub mod kdc;
 pub mod ldif;
+pub mod lookups;
 pub mod memcache;
 pub mod namespace;
 pub mod pam;

@@ -48,6 +48,7 @@ use crate::error::{HarnessError, Result};
 use crate::proc::{self, COMMAND_TIMEOUT, Output, Watchdog};
 
 pub mod bulk;
+pub mod client;
 
 /// The Kerberos realm.
 pub const REALM: &str = "CORP.EXAMPLE.COM";

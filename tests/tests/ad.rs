@@ -49,28 +49,7 @@ fn domain() -> &'static Domain {
 /// The sssd.conf `realm join` writes for the domain (plus the DC's name and our debug
 /// level), with `extra` domain options.
 fn conf(extra: &[(&str, &str)]) -> SssdConf {
-    let s = format!("domain/{DNS_DOMAIN}");
-    let mut c = SssdConf::new()
-        .set("sssd", "services", "nss, pam")
-        .set("sssd", "domains", DNS_DOMAIN)
-        .set("nss", "debug_level", "0x0070")
-        .set("pam", "debug_level", "0x0070")
-        .set(&s, "debug_level", "0x0070")
-        .set(&s, "id_provider", "ad")
-        .set(&s, "access_provider", "ad")
-        .set(&s, "ad_domain", DNS_DOMAIN)
-        .set(&s, "krb5_realm", REALM)
-        .set(&s, "realmd_tags", "manages-system joined-with-adcli")
-        .set(&s, "cache_credentials", "True")
-        .set(&s, "krb5_store_password_if_offline", "True")
-        .set(&s, "default_shell", "/bin/bash")
-        .set(&s, "ad_server", sssd_tests::samba::DC_FQDN)
-        .set(&s, "ad_hostname", &format!("{CLIENT}.{DNS_DOMAIN}"))
-        .set(&s, "ad_gpo_access_control", "permissive");
-    for (k, v) in extra {
-        c = c.set(&s, k, v);
-    }
-    c
+    sssd_tests::samba::client::realm_join_conf(CLIENT, "0x0070", extra)
 }
 
 /// A namespace in the DC's network with the staged product, the DC's name in /etc/hosts,
@@ -88,24 +67,7 @@ fn client_on(root: &std::path::Path) -> Namespace {
 
 /// A client of `dc` on `root` with the host keytab `keytab` (see [`client`]).
 fn client_in(dc: &SambaDc, keytab: &std::path::Path, root: &std::path::Path) -> Namespace {
-    let ns = Namespace::in_network_of(Some(root), dc.pid()).unwrap();
-    let resolv = format!(
-        "nameserver {}\nsearch {DNS_DOMAIN}\n",
-        sssd_tests::samba::DC_IP
-    );
-    let krb5 = sssd_tests::samba::krb5_conf_text();
-    let hosts = dc.hosts_text();
-    let keys = std::fs::read(keytab).unwrap();
-    let files: [(&str, &[u8], u32); 4] = [
-        ("/etc/resolv.conf", resolv.as_bytes(), 0o644),
-        ("/etc/hosts", hosts.as_bytes(), 0o644),
-        ("/etc/krb5.conf", krb5.as_bytes(), 0o644),
-        ("/etc/krb5.keytab", &keys, 0o600),
-    ];
-    for (path, data, mode) in files {
-        ns.write_file(path, data, mode).unwrap();
-    }
-    ns
+    sssd_tests::samba::client::joined_host(dc, keytab, root).unwrap()
 }
 
 /// Readies PAM in `ns`: the responder's socket, the test service and the ccache directory.

@@ -13,12 +13,12 @@ use std::time::Duration;
 
 use sssd_tests::expected::IdEntry;
 use sssd_tests::ldif::{self, Directory, Schema, User};
+use sssd_tests::lookups::{assert_line, assert_notfound, getent, namespace, start};
 use sssd_tests::namespace::Namespace;
 use sssd_tests::pam::{self, Caller, SERVICE, code, pamtester};
-use sssd_tests::proc::{self, Output};
+use sssd_tests::proc;
 use sssd_tests::slapd::Slapd;
 use sssd_tests::sssd::{CONF_PATH, SSSD_ARGV, Sssd, SssdConf};
-use sssd_tests::stage;
 
 /// The small rfc2307 tree plus `upg` (30001/30001, no group 30001) for hybrid private
 /// groups.
@@ -26,43 +26,6 @@ fn tree() -> Directory {
     let mut d = ldif::rfc2307_with_bulk(3);
     d.users.push(User::new("upg", 30001, 30001));
     d
-}
-
-fn namespace() -> Namespace {
-    let root = stage::shared_stage().expect("stage the product with install.sh");
-    Namespace::new(Some(root)).expect("create the mount namespace")
-}
-
-fn start<'ns>(ns: &'ns Namespace, conf: &SssdConf) -> Sssd<'ns> {
-    Sssd::start(ns, conf).unwrap_or_else(|e| panic!("sssd did not start: {e}"))
-}
-
-fn getent(ns: &Namespace, args: &[&str]) -> Output {
-    let mut argv = vec!["getent"];
-    argv.extend_from_slice(args);
-    ns.run(&argv).unwrap()
-}
-
-/// Asserts `getent ARGS` prints exactly `line`.
-#[track_caller]
-fn assert_line(ns: &Namespace, sssd: &Sssd<'_>, args: &[&str], line: &str) {
-    let out = getent(ns, args);
-    assert_eq!(
-        (out.code(), out.stdout.as_str()),
-        (0, format!("{line}\n").as_str()),
-        "getent {args:?}: {out:?}\n{}",
-        sssd.logs()
-    );
-}
-
-#[track_caller]
-fn assert_notfound(ns: &Namespace, args: &[&str]) {
-    let out = getent(ns, args);
-    assert_eq!(
-        (out.code(), out.stdout.as_str()),
-        (2, ""),
-        "getent {args:?}"
-    );
 }
 
 fn id(ns: &Namespace, user: &str) -> IdEntry {

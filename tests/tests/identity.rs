@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 
 use sssd_tests::expected::{self, GroupEntry, IdEntry};
 use sssd_tests::ldif::{self, Directory, Schema};
+use sssd_tests::lookups::{assert_line, assert_notfound, getent, namespace, start};
 use sssd_tests::namespace::{Daemon, Namespace};
-use sssd_tests::proc::{self, Output};
+use sssd_tests::proc;
 use sssd_tests::slapd::Slapd;
-use sssd_tests::sssd::{CONF_PATH, SSSD_ARGV, Sssd, SssdConf};
-use sssd_tests::stage;
+use sssd_tests::sssd::{CONF_PATH, SSSD_ARGV, SssdConf};
 
 fn tree() -> &'static Directory {
     static D: OnceLock<Directory> = OnceLock::new();
@@ -32,43 +32,6 @@ fn tree() -> &'static Directory {
 fn big() -> &'static Slapd {
     static S: OnceLock<Slapd> = OnceLock::new();
     S.get_or_init(|| Slapd::new(tree()).expect("start slapd with the rfc2307 tree"))
-}
-
-fn namespace() -> Namespace {
-    let root = stage::shared_stage().expect("stage the product with install.sh");
-    Namespace::new(Some(root)).expect("create the mount namespace")
-}
-
-fn start<'ns>(ns: &'ns Namespace, conf: &SssdConf) -> Sssd<'ns> {
-    Sssd::start(ns, conf).unwrap_or_else(|e| panic!("sssd did not start: {e}"))
-}
-
-fn getent(ns: &Namespace, args: &[&str]) -> Output {
-    let mut argv = vec!["getent"];
-    argv.extend_from_slice(args);
-    ns.run(&argv).unwrap()
-}
-
-/// Asserts `getent DB KEY` prints exactly `line`.
-#[track_caller]
-fn assert_line(ns: &Namespace, sssd: &Sssd<'_>, args: &[&str], line: &str) {
-    let out = getent(ns, args);
-    assert_eq!(
-        (out.code(), out.stdout.as_str()),
-        (0, format!("{line}\n").as_str()),
-        "getent {args:?}: {out:?}\n{}",
-        sssd.logs()
-    );
-}
-
-#[track_caller]
-fn assert_notfound(ns: &Namespace, args: &[&str]) {
-    let out = getent(ns, args);
-    assert_eq!(
-        (out.code(), out.stdout.as_str()),
-        (2, ""),
-        "getent {args:?}: {out:?}"
-    );
 }
 
 fn group(ns: &Namespace, name: &str) -> GroupEntry {

@@ -11,48 +11,9 @@
 use std::time::Duration;
 
 use sssd_tests::ldif::{self, Schema};
-use sssd_tests::namespace::Namespace;
-use sssd_tests::proc::Output;
+use sssd_tests::lookups::{assert_line, assert_notfound, getent, namespace, start};
 use sssd_tests::slapd::Slapd;
-use sssd_tests::sssd::{CONF_PATH, SSSD_ARGV, Sssd, SssdConf};
-use sssd_tests::stage;
-
-fn namespace() -> Namespace {
-    let root = stage::shared_stage().expect("stage the product with install.sh");
-    Namespace::new(Some(root)).expect("create the mount namespace")
-}
-
-fn start<'ns>(ns: &'ns Namespace, conf: &SssdConf) -> Sssd<'ns> {
-    Sssd::start(ns, conf).unwrap_or_else(|e| panic!("sssd did not start: {e}"))
-}
-
-fn getent(ns: &Namespace, args: &[&str]) -> Output {
-    let mut argv = vec!["getent"];
-    argv.extend_from_slice(args);
-    ns.run(&argv).unwrap()
-}
-
-/// Asserts `getent ARGS` prints exactly `line`.
-#[track_caller]
-fn assert_line(ns: &Namespace, sssd: &Sssd<'_>, args: &[&str], line: &str) {
-    let out = getent(ns, args);
-    assert_eq!(
-        (out.code(), out.stdout.as_str()),
-        (0, format!("{line}\n").as_str()),
-        "getent {args:?}: {out:?}\n{}",
-        sssd.logs()
-    );
-}
-
-#[track_caller]
-fn assert_notfound(ns: &Namespace, args: &[&str]) {
-    let out = getent(ns, args);
-    assert_eq!(
-        (out.code(), out.stdout.as_str()),
-        (2, ""),
-        "getent {args:?}"
-    );
-}
+use sssd_tests::sssd::{CONF_PATH, SSSD_ARGV, SssdConf};
 
 #[test]
 fn a_custom_re_expression_and_full_name_format() {

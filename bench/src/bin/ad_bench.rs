@@ -39,8 +39,8 @@ use sssd_tests::interop::debian_root;
 use sssd_tests::namespace::Namespace;
 use sssd_tests::pam::{self, CCACHE_DIR};
 use sssd_tests::proc;
+use sssd_tests::samba::SambaDc;
 use sssd_tests::samba::bulk::{BigGroup, NestedGroups, PASSWORD};
-use sssd_tests::samba::{DC_FQDN, DC_IP, DNS_DOMAIN, REALM, SambaDc};
 use sssd_tests::sssd::{Sssd, SssdConf};
 use sssd_tests::stage;
 use std::path::{Path, PathBuf};
@@ -118,49 +118,17 @@ fn setup() -> Result<Domain> {
     })
 }
 
-/// tests/tests/ad.rs `conf()` (the sssd.conf `realm join` writes, id mapping on) with
-/// `debug` as every debug level and `extra` domain options.
+/// The sssd.conf `realm join` writes (id mapping on) with `debug` as every debug level and
+/// `extra` domain options.
 fn conf(debug: &str, extra: &[(&str, &str)]) -> SssdConf {
-    let s = format!("domain/{DNS_DOMAIN}");
-    let mut c = SssdConf::new()
-        .set("sssd", "services", "nss, pam")
-        .set("sssd", "domains", DNS_DOMAIN)
-        .set("nss", "debug_level", debug)
-        .set("pam", "debug_level", debug)
-        .set(&s, "debug_level", debug)
-        .set(&s, "id_provider", "ad")
-        .set(&s, "access_provider", "ad")
-        .set(&s, "ad_domain", DNS_DOMAIN)
-        .set(&s, "krb5_realm", REALM)
-        .set(&s, "realmd_tags", "manages-system joined-with-adcli")
-        .set(&s, "cache_credentials", "True")
-        .set(&s, "krb5_store_password_if_offline", "True")
-        .set(&s, "default_shell", "/bin/bash")
-        .set(&s, "ad_server", DC_FQDN)
-        .set(&s, "ad_hostname", &format!("{CLIENT}.{DNS_DOMAIN}"))
-        .set(&s, "ad_gpo_access_control", "permissive");
-    for (k, v) in extra {
-        c = c.set(&s, k, v);
-    }
-    c
+    sssd_tests::samba::client::realm_join_conf(CLIENT, debug, extra)
 }
 
-/// A fresh namespace on `root` in the DC's network, set up as tests/tests/ad.rs `client_on`.
+/// A fresh namespace on `root` in the DC's network, set up as a joined host.
 fn client_on(d: &Domain, root: &Path) -> Result<Namespace> {
-    let ns = Namespace::in_network_of(Some(root), d.dc.pid())?;
-    ns.write_file(
-        "/etc/resolv.conf",
-        format!("nameserver {DC_IP}\nsearch {DNS_DOMAIN}\n").as_bytes(),
-        0o644,
-    )?;
-    ns.write_file("/etc/hosts", d.dc.hosts_text().as_bytes(), 0o644)?;
-    ns.write_file(
-        "/etc/krb5.conf",
-        sssd_tests::samba::krb5_conf_text().as_bytes(),
-        0o644,
-    )?;
-    ns.write_file("/etc/krb5.keytab", &std::fs::read(&d.keytab)?, 0o600)?;
-    Ok(ns)
+    Ok(sssd_tests::samba::client::joined_host(
+        &d.dc, &d.keytab, root,
+    )?)
 }
 
 /// Runs `argv` in `ns` under bash's `time`: (milliseconds, stdout), or the failure.
