@@ -227,6 +227,7 @@ fn man_pages_exist_and_render_without_warnings() {
         "sssd.8",
         "sssd.conf.5",
         "sssd-ldap.5",
+        "sssd-ad.5",
         "sssd-krb5.5",
         "sssd-simple.5",
         "pam_sss.8",
