@@ -413,6 +413,23 @@ fn pam_logins_match_sssd_2_8() {
     for (a, b) in mine.iter().zip(&theirs) {
         eprintln!("{:32} ours {:3} sssd28 {:3}", a.0, a.1, b.1);
     }
+    // acct_mgmt of an expired account: ours answers PAM_ACCT_EXPIRED (13) every time; Debian's
+    // sssd 2.8 answered 13 in most runs and 0 in one, so that row is checked on ours only.
+    let expired = "acct_mgmt of an expired account";
+    let mine_expired = mine.iter().find(|(what, _)| what == expired).map(|r| r.1);
+    assert_eq!(
+        mine_expired,
+        Some(sssd_tests::pam::code::ACCT_EXPIRED),
+        "{mine:?}"
+    );
+    let mine: Vec<_> = mine
+        .into_iter()
+        .filter(|(what, _)| what != expired)
+        .collect();
+    let theirs: Vec<_> = theirs
+        .into_iter()
+        .filter(|(what, _)| what != expired)
+        .collect();
     let right = theirs.iter().find(|(what, _)| what == "right password");
     assert_eq!(
         right.map(|r| r.1),
