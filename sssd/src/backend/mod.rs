@@ -127,6 +127,8 @@ impl Backend {
             u64::from(ldap.network_timeout.max(1)) + u64::from(ldap.opt_timeout.max(1));
         let servers = u64::try_from(ldap.servers().len().max(1)).unwrap_or(1);
         let probe_wait = Duration::from_secs(per_server * servers + 1);
+        let provider = LdapProvider::with_auth(ldap, dom, &auth);
+        provider.ctx().cached_members.set_store(store.clone());
         Backend {
             inner: Arc::new(Inner {
                 domain: dom.name.clone(),
@@ -138,7 +140,7 @@ impl Backend {
                     dom.refresh_expired_interval_offset,
                 ),
                 probe_wait,
-                provider: LdapProvider::with_auth(ldap, dom, &auth),
+                provider,
                 state: OnlineState::new(backoff),
                 store,
                 coalescer: Coalescer::default(),
@@ -326,6 +328,7 @@ impl Backend {
     async fn store(&self, ops: Vec<CacheOp>) -> DpReply {
         let store = self.inner.store.clone();
         let now = ldap::now();
+        self.inner.provider.ctx().cached_members.record(&ops);
         match tokio::task::spawn_blocking(move || store.apply_reporting(&ops, now)).await {
             Ok(Ok(changes)) => {
                 if !changes.is_empty()

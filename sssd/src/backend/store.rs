@@ -98,12 +98,57 @@ pub trait Store: Send + Sync + 'static {
     /// Stores what an online ldap access check of user `name` learned.
     fn put_access_record(&self, name: &str, rec: &AccessRecord) -> Result<(), CacheError>;
 
+    /// What the cache holds fresh at `now` for `member` (a user or group named in
+    /// [`crate::backend::ldap::cached_members`]), with its DN; `None` when it is absent or
+    /// expired. The default knows nothing.
+    fn fresh_member(
+        &self,
+        member: &CachedMember,
+        now: i64,
+    ) -> Result<Option<FreshMember>, CacheError> {
+        let _ = (member, now);
+        Ok(None)
+    }
+
     /// Names of the cached records of `kind` expiring at or before `by` (the background
     /// refresh's work list). The default lists none.
     fn expiring(&self, kind: RefreshKind, by: i64) -> Result<Vec<String>, CacheError> {
         let _ = (kind, by);
         Ok(Vec::new())
     }
+}
+
+/// A cached user or group, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CachedMember {
+    /// The user with this name.
+    User(String),
+    /// The group with this name.
+    Group(String),
+}
+
+/// A user or group the cache holds fresh (see [`Store::fresh_member`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FreshMember {
+    /// A user: its DN and name.
+    User {
+        /// The entry's DN.
+        dn: String,
+        /// The login name.
+        name: String,
+    },
+    /// A group: its DN and flattened member names.
+    Group {
+        /// The entry's DN.
+        dn: String,
+        /// The member user names.
+        members: Vec<String>,
+    },
+}
+
+/// Whether an entry stamped to expire at `expire` is still fresh at `now` (0: expired).
+fn is_fresh(expire: i64, now: i64) -> bool {
+    expire != 0 && expire > now
 }
 
 /// The primary gid followed by `gids`, without duplicates.
@@ -227,6 +272,31 @@ impl Store for CacheStore {
 
     fn user(&self, name: &str) -> Result<Option<User>, CacheError> {
         Ok(self.0.user_by_name(name)?.map(|c| c.value))
+    }
+
+    fn fresh_member(
+        &self,
+        member: &CachedMember,
+        now: i64,
+    ) -> Result<Option<FreshMember>, CacheError> {
+        Ok(match member {
+            CachedMember::User(n) => self
+                .0
+                .user_by_name(n)?
+                .filter(|c| is_fresh(c.expire, now))
+                .map(|c| FreshMember::User {
+                    dn: c.value.dn,
+                    name: c.value.name,
+                }),
+            CachedMember::Group(n) => self
+                .0
+                .group_by_name(n)?
+                .filter(|c| is_fresh(c.expire, now))
+                .map(|c| FreshMember::Group {
+                    dn: c.value.dn,
+                    members: c.value.members,
+                }),
+        })
     }
 
     fn group_names(&self, user: &User) -> Result<UserGroups, CacheError> {
@@ -401,6 +471,36 @@ impl Store for MemStore {
         let c = changes(ops, &self.snapshot())?;
         self.apply(ops, now)?;
         Ok(c)
+    }
+
+    fn fresh_member(
+        &self,
+        member: &CachedMember,
+        now: i64,
+    ) -> Result<Option<FreshMember>, CacheError> {
+        let Ok(d) = self.inner.lock() else {
+            return Ok(None);
+        };
+        Ok(match member {
+            CachedMember::User(n) => {
+                d.users
+                    .get(n)
+                    .filter(|(_, e)| is_fresh(*e, now))
+                    .map(|(u, _)| FreshMember::User {
+                        dn: u.dn.clone(),
+                        name: u.name.clone(),
+                    })
+            }
+            CachedMember::Group(n) => {
+                d.groups
+                    .get(n)
+                    .filter(|(_, e)| is_fresh(*e, now))
+                    .map(|(g, _)| FreshMember::Group {
+                        dn: g.dn.clone(),
+                        members: g.members.clone(),
+                    })
+            }
+        })
     }
 
     fn user(&self, name: &str) -> Result<Option<User>, CacheError> {

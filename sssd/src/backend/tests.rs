@@ -303,6 +303,20 @@ async fn rfc2307bis_nesting(uri: &str) {
             .members
             .contains(&"carol".to_string())
     );
+    // Nested groups the cache holds fresh are not searched again (all > ops > devs): their
+    // cached members count; once expired, they are read from the directory again.
+    let (b, s) = backend(domain(), bis(ldap_opts(uri), 2));
+    ok(&b, EntryType::Group, name("ops")).await;
+    let before = b.searches();
+    ok(&b, EntryType::Group, name("all")).await;
+    assert_eq!(b.searches() - before, 1, "ops comes from the cache");
+    assert_eq!(members(&s, "all"), expect_all[2]);
+    let ops = s.snapshot().groups["ops"].0.clone();
+    s.apply(&[CacheOp::PutGroup(ops, 0)], 0).unwrap();
+    let before = b.searches();
+    ok(&b, EntryType::Group, name("all")).await;
+    assert!(b.searches() - before > 1, "expired ops is searched");
+    assert_eq!(members(&s, "all"), expect_all[2]);
     // A member DN of unknown shape (cn=Eve Odd) is read once and resolved.
     let (b, s) = backend(domain(), bis(ldap_opts(uri), 2));
     ok(&b, EntryType::Group, name("odd")).await;

@@ -4,6 +4,7 @@
 //! requests into searches whose results become [`CacheOp`]s for the domain cache.
 
 pub mod autofs;
+pub mod cached_members;
 pub mod connection;
 pub mod dn;
 pub mod enumerate;
@@ -56,6 +57,8 @@ pub struct MapCtx {
     pub searches: Arc<AtomicU64>,
     /// The id mapper with `ldap_id_mapping` (ids from objectSid).
     pub idmap: Option<ids::SharedMapper>,
+    /// Users and groups the cache holds fresh, by DN (group expansion skips them).
+    pub cached_members: Arc<cached_members::CachedMembers>,
 }
 
 impl MapCtx {
@@ -68,6 +71,7 @@ impl MapCtx {
             user_timeout: dom.entry_cache_user_timeout,
             group_timeout: dom.entry_cache_group_timeout,
             searches: Arc::default(),
+            cached_members: Arc::default(),
             idmap: opts.id_mapping.clone().map(|o| {
                 let mapper =
                     idmap::IdMapper::start(o.clone(), &dom.name, &[]).unwrap_or_else(|e| {
@@ -627,5 +631,6 @@ pub fn test_ctx(case_sensitive: bool) -> MapCtx {
         group_timeout: 5400,
         searches: Arc::default(),
         idmap: None,
+        cached_members: Arc::default(),
     }
 }

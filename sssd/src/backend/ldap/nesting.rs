@@ -4,6 +4,7 @@
 //! The pure part ([`Graph`]) records what each group contains and answers the flattened
 //! member list; [`expand`] drives the searches.
 
+use super::cached_members::Resolved;
 use super::connection::Connection;
 use super::dn::{self, MemberKind};
 use super::search::{Entry, SearchError};
@@ -108,6 +109,20 @@ impl Graph {
         self.users_by_dn.insert(k, name.to_string());
     }
 
+    /// Records that the entry at `dn` is a group whose flattened members (user names) the
+    /// cache holds: it is not searched, and its members count at its nesting depth.
+    pub fn add_cached_group(&mut self, dn_: &str, members: Vec<String>) {
+        let k = dn::normalize(dn_);
+        self.seen.insert(k.clone());
+        self.nodes.insert(
+            k,
+            Node {
+                users: members,
+                others: Vec::new(),
+            },
+        );
+    }
+
     /// Marks a DN as looked up (found or not), so it is not searched again.
     pub fn mark_seen(&mut self, dn_: &str) {
         self.seen.insert(dn::normalize(dn_));
@@ -192,8 +207,9 @@ pub async fn expand(
     let mut parents = roots;
     let mut depth = 1;
     while !parents.is_empty() {
-        let p = graph.pending(&parents, depth <= levels);
         let mut next = Vec::new();
+        let p = graph.pending(&parents, depth <= levels);
+        let p = take_cached(ctx, graph, p, depth <= levels).await;
         let mut unknown = p.unknown;
         if !p.users.is_empty() {
             resolve_user_dns(ctx, conn, graph, &p.users).await?;
@@ -232,6 +248,46 @@ pub async fn expand(
         depth += 1;
     }
     Ok(())
+}
+
+/// Resolves the pending DNs the cache holds fresh (see [`super::cached_members`]): users by
+/// name, groups by their cached members (when `follow_groups`; else they are only marked
+/// as seen); returns what is left for the directory.
+async fn take_cached(ctx: &MapCtx, graph: &mut Graph, p: Pending, follow_groups: bool) -> Pending {
+    let all: Vec<String> = p
+        .users
+        .iter()
+        .chain(&p.unknown)
+        .chain(&p.groups)
+        .cloned()
+        .collect();
+    let known = ctx.cached_members.resolve(&all, super::now()).await;
+    if known.is_empty() {
+        return p;
+    }
+    let mut keep = |d: &String| -> bool {
+        let k = dn::normalize(d);
+        match known.get(&k) {
+            None => true,
+            Some(Resolved::User(name)) => {
+                graph.add_user_dn(d, name);
+                false
+            }
+            Some(Resolved::Group(members)) => {
+                if follow_groups {
+                    graph.add_cached_group(d, members.clone());
+                } else {
+                    graph.mark_seen(d);
+                }
+                false
+            }
+        }
+    };
+    Pending {
+        users: p.users.into_iter().filter(&mut keep).collect(),
+        unknown: p.unknown.into_iter().filter(&mut keep).collect(),
+        groups: p.groups.into_iter().filter(&mut keep).collect(),
+    }
 }
 
 /// From how many unknown member DNs on [`fetch_by_rdn`] batches them (below that, a base
