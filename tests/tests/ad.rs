@@ -481,6 +481,26 @@ fn lookups_by_mapped_id_work_on_a_cold_cache() {
         &(uid.parse::<u32>().unwrap() + 150_000).to_string(),
     ]);
     assert_eq!(none.unwrap().code(), 2);
+    drop(sssd);
+    // Ids no SID maps to (below the id-mapping range) are not found, and the domain's SID
+    // is read from the search base once, not for every such lookup.
+    let ns = client();
+    let argv = ["/usr/sbin/sssd", "-i", "-d", "0x3ff0", "--logger=files"];
+    let sssd = Sssd::start_with_argv(&ns, &conf(&[]), &argv).unwrap();
+    for id in ["54321", "54322", "54323"] {
+        assert_eq!(ns.run(&["getent", "passwd", id]).unwrap().code(), 2);
+    }
+    let logs = sssd.logs();
+    let base_reads = logs
+        .lines()
+        .filter(|l| {
+            l.contains(&format!(
+                "search base=\"{}\" filter=\"(objectClass=*)\"",
+                d.dc.base_dn()
+            ))
+        })
+        .count();
+    assert_eq!(base_reads, 1, "{logs}");
 }
 
 /// Without `ad_server` the DCs are discovered: DNS SRV records of the domain, a CLDAP ping

@@ -7,6 +7,7 @@ use super::idmap::{IdMapper, Sid};
 use super::search::{Entry, SearchError};
 use super::{MapCtx, filter, users::parse_id};
 use ldap3::Scope;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 /// The attribute holding an object's SID.
@@ -81,11 +82,14 @@ impl MapCtx {
         }
     }
 
-    /// The SID mapped to `id`, learning the domain's SID from the directory first when no
-    /// SID of it has been seen yet (a lookup by id right after start).
+    /// The SID mapped to `id`, learning the domain's SID from the search base first when it
+    /// has not been read yet (a lookup by id right after start).
     async fn sid_of_id(&self, conn: &Connection, id: u32) -> Result<Option<Sid>, SearchError> {
         if let Some(sid) = self.with_mapper(|m| m.id_to_sid(id)).flatten() {
             return Ok(Some(sid));
+        }
+        if self.base_sid_read.load(Ordering::Relaxed) {
+            return Ok(None);
         }
         let domain = self
             .search_with(
@@ -104,6 +108,7 @@ impl MapCtx {
         if let Some(Err(e)) = self.with_mapper(|m| m.add_domain(&name, &sid)) {
             tracing::debug!("domain {sid} not added to the id map: {e}");
         }
+        self.base_sid_read.store(true, Ordering::Relaxed);
         Ok(self.with_mapper(|m| m.id_to_sid(id)).flatten())
     }
 

@@ -59,6 +59,9 @@ pub struct MapCtx {
     pub idmap: Option<ids::SharedMapper>,
     /// Users and groups the cache holds fresh, by DN (group expansion skips them).
     pub cached_members: Arc<cached_members::CachedMembers>,
+    /// Whether the search base's domain SID has been read into the id map (lookups by an
+    /// id no SID maps to read it once, not every time).
+    pub base_sid_read: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl MapCtx {
@@ -72,6 +75,7 @@ impl MapCtx {
             group_timeout: dom.entry_cache_group_timeout,
             searches: Arc::default(),
             cached_members: Arc::default(),
+            base_sid_read: Arc::default(),
             idmap: opts.id_mapping.clone().map(|o| {
                 let mapper =
                     idmap::IdMapper::start(o.clone(), &dom.name, &[]).unwrap_or_else(|e| {
@@ -632,5 +636,6 @@ pub fn test_ctx(case_sensitive: bool) -> MapCtx {
         searches: Arc::default(),
         idmap: None,
         cached_members: Arc::default(),
+        base_sid_read: Arc::default(),
     }
 }
