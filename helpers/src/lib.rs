@@ -10,6 +10,8 @@ pub mod ldap_child;
 pub mod log;
 pub mod preload;
 pub mod profile;
+pub mod proxy_nss;
+pub mod proxy_pam;
 
 use std::io::{Read, Write};
 

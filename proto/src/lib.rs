@@ -15,6 +15,7 @@ pub mod memcache;
 pub mod netgroup;
 pub mod nss;
 pub mod pam;
+pub mod proxy;
 pub mod resolver;
 pub mod services;
 pub mod ssh;
