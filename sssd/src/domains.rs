@@ -16,7 +16,7 @@ use std::path::Path;
 use thiserror::Error;
 
 /// The identity providers this implementation serves.
-pub const SUPPORTED_ID_PROVIDERS: &[&str] = &["ldap", "ad"];
+pub const SUPPORTED_ID_PROVIDERS: &[&str] = &["ldap", "ad", "proxy"];
 
 /// Why a domain cannot be served.
 #[derive(Debug, Error)]
@@ -73,8 +73,11 @@ fn check_id_provider(cfg: &Config, name: &str) -> Result<(), ConfigError> {
 /// first error names the option at fault.
 pub fn check(cfg: &Config, name: &str) -> Result<(), DomainError> {
     check_id_provider(cfg, name)?;
-    crate::config::ad::check(cfg, name)?;
     let section = format!("{DOMAIN_PREFIX}{name}");
+    if cfg.get(&section, "id_provider") == Some("proxy") {
+        return crate::backend::proxy::options::check(cfg, name);
+    }
+    crate::config::ad::check(cfg, name)?;
     DomainOptions::from_config(cfg, name)?;
     LdapOptions::from_config(cfg, name)?;
     let auth = AuthOptions::from_config(cfg, name)?;
@@ -149,7 +152,7 @@ mod tests {
 
     #[test]
     fn no_usable_domain_is_an_error_for_responders() {
-        let c = cfg("[sssd]\ndomains = A\n[domain/A]\nid_provider = proxy\n");
+        let c = cfg("[sssd]\ndomains = A\n[domain/A]\nid_provider = ipa\n");
         let e = usable(&c).expect_err("none usable").to_string();
         assert!(e.contains("id_provider"), "{e}");
         assert_eq!(usable(&cfg(TWO)).expect("usable"), vec!["LDAP".to_string()]);

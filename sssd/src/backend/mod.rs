@@ -14,6 +14,7 @@ pub mod ldap;
 pub mod nss_notify;
 pub mod online_notify;
 pub mod pam;
+pub mod proxy;
 pub mod refresh;
 #[cfg(test)]
 mod slapd;

@@ -82,6 +82,12 @@ pub trait Store: Send + Sync + 'static {
     /// The cached user `name`.
     fn user(&self, name: &str) -> Result<Option<User>, CacheError>;
 
+    /// The name of the cached user with `uid`. The default knows none.
+    fn user_name_by_uid(&self, uid: u32) -> Result<Option<String>, CacheError> {
+        let _ = uid;
+        Ok(None)
+    }
+
     /// The groups of `user`: its primary group and its initgroups memberships, split into
     /// the names of cached groups and the gids with no cached group.
     fn group_names(&self, user: &User) -> Result<UserGroups, CacheError>;
@@ -297,6 +303,10 @@ impl Store for CacheStore {
                     members: c.value.members,
                 }),
         })
+    }
+
+    fn user_name_by_uid(&self, uid: u32) -> Result<Option<String>, CacheError> {
+        Ok(self.0.user_by_uid(uid)?.map(|c| c.value.name))
     }
 
     fn group_names(&self, user: &User) -> Result<UserGroups, CacheError> {

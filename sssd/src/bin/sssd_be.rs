@@ -15,6 +15,9 @@ use sssd::sbus;
 use sssd::service::{self, ChildOptions};
 use std::sync::Arc;
 
+#[path = "sssd_be/proxy.rs"]
+mod proxy;
+
 /// Every freed heap block is wiped: passwords pass through this process.
 #[global_allocator]
 static ALLOC: sss_proto::wipe_alloc::WipeOnFree = sss_proto::wipe_alloc::WipeOnFree;
@@ -50,13 +53,20 @@ fn main() -> Result<()> {
         tracing::error!("domain {domain} cannot be served: {e}");
         return Err(e).with_context(|| format!("domain {domain} cannot be served"));
     }
-    set_gssapi_env(&cfg, &domain, &opts)?;
+    let is_proxy = proxy::is_proxy(&cfg, &domain);
+    if !is_proxy {
+        set_gssapi_env(&cfg, &domain, &opts)?;
+    }
     // One thread: a request hops between the D-Bus reader, the LDAP driver and the handler
     // tasks, and keeping them on one thread spares a thread wake-up at each hop.
     let period = sssd::watchdog::period_from_config(&cfg, &format!("domain/{domain}"))?;
     let rt = sssd::watchdog::watched_runtime(period, "sssd_be")
         .context("cannot start the async runtime")?;
-    let res = rt.block_on(run(opts, cfg, domain));
+    let res = if is_proxy {
+        rt.block_on(proxy::run(opts, cfg, domain))
+    } else {
+        rt.block_on(run(opts, cfg, domain))
+    };
     if let Err(e) = &res {
         tracing::error!("{e:#}");
     }

@@ -80,9 +80,17 @@ pub fn log_args(logger: &crate::logging::Logger, domain: &str) -> Vec<String> {
     ]
 }
 
+/// The logging options of every helper started from now on (see [`configure_logging`]).
+pub fn helper_log_args() -> Vec<String> {
+    LOGGING
+        .get()
+        .map(|(logger, domain)| log_args(logger, domain))
+        .unwrap_or_default()
+}
+
 /// The standard error of a helper: its log file, this process's standard error, or a
 /// pipe this process reads (see [`configure_logging`]).
-fn helper_stderr(program: &Path) -> Stdio {
+pub fn helper_stderr(program: &Path) -> Stdio {
     use crate::logging::Logger;
     match LOGGING.get() {
         Some((Logger::Files(dir), _)) => {

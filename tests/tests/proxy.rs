@@ -1,0 +1,333 @@
+//! `id_provider = proxy` end to end: a proxy domain over a small NSS module the test builds
+//! (tests/tests/proxy_nss/nss_proxytest.c, made findable by the dynamic loader inside the
+//! namespace), next to an LDAP domain. getent and id through our daemon, enumeration, an
+//! NSS module that hangs or crashes (the helper is killed and replaced, other lookups keep
+//! being served), logins through `proxy_pam_target` (pam_unix over a private shadow file),
+//! `sssctl domain-status`, and a bad proxy configuration disabling only its domain.
+//!
+//! They need the release artifacts (`cargo build --release --workspace`) and a C compiler.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failing loudly is the point
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use sssd_tests::ldif::{self, Schema};
+use sssd_tests::lookups::{assert_line, assert_notfound, getent, namespace, start};
+use sssd_tests::namespace::Namespace;
+use sssd_tests::pam::{self, Caller, SERVICE, code, pamtester};
+use sssd_tests::proc;
+use sssd_tests::slapd::Slapd;
+use sssd_tests::sssd::{Sssd, SssdConf};
+
+/// The PAM service `proxy_pam_target` names (pam_unix).
+const TARGET: &str = "sssd-tests-proxy-target";
+
+/// The test module, compiled once per test into a temporary directory.
+fn build_module() -> (tempfile::TempDir, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/proxy_nss/nss_proxytest.c");
+    let out = dir.path().join("libnss_proxytest.so.2");
+    let st = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O1", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .expect("a C compiler (cc) is needed to build the test NSS module");
+    assert!(st.success(), "cc failed to build {}", src.display());
+    let bytes = std::fs::read(&out).unwrap();
+    (dir, bytes)
+}
+
+/// Puts libnss_proxytest.so.2 where dlopen finds it inside `ns` (a directory listed in the
+/// namespace's ld.so.conf.d, then ldconfig).
+fn install_module(ns: &Namespace) {
+    let (_dir, bytes) = build_module();
+    ns.write_file("/etc/sssd-tests-nss/libnss_proxytest.so.2", &bytes, 0o755)
+        .unwrap();
+    ns.write_file(
+        "/etc/ld.so.conf.d/sssd-tests-proxy.conf",
+        b"/etc/sssd-tests-nss\n",
+        0o644,
+    )
+    .unwrap();
+    ns.run_ok(&["ldconfig"]).unwrap();
+}
+
+/// LDAP domain `LDAP` plus proxy domain `PROXY` over the test module.
+fn conf(slapd: &Slapd) -> SssdConf {
+    SssdConf::ldap_pam(slapd, Schema::Rfc2307)
+        .set("sssd", "domains", "LDAP, PROXY")
+        .set("domain/PROXY", "id_provider", "proxy")
+        .set("domain/PROXY", "proxy_lib_name", "proxytest")
+        .set("domain/PROXY", "proxy_pam_target", TARGET)
+        .set("domain/PROXY", "debug_level", "0x0070")
+}
+
+fn setup(conf_of: impl Fn(&Slapd) -> SssdConf) -> (Slapd, Namespace) {
+    let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
+    let ns = namespace();
+    install_module(&ns);
+    let _ = conf_of(&slapd);
+    (slapd, ns)
+}
+
+fn ids(ns: &Namespace, user: &str) -> String {
+    let out = ns.run(&["id", user]).unwrap();
+    assert!(out.success(), "id {user}: {out:?}");
+    out.stdout
+}
+
+#[test]
+fn proxy_domain_next_to_ldap() {
+    let (slapd, ns) = setup(conf);
+    let sssd = start(&ns, &conf(&slapd));
+    let t0 = Instant::now();
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "pxuser1"],
+        "pxuser1:*:5001:5001:Proxy User One:/home/pxuser1:/bin/sh",
+    );
+    eprintln!("first proxy lookup (helper running): {:?}", t0.elapsed());
+    let t0 = Instant::now();
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "pxuser2"],
+        "pxuser2:*:5002:5001:Proxy User Two:/home/pxuser2:/bin/sh",
+    );
+    eprintln!(
+        "uncached proxy lookup through the helper: {:?}",
+        t0.elapsed()
+    );
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "5002"],
+        "pxuser2:*:5002:5001:Proxy User Two:/home/pxuser2:/bin/sh",
+    );
+    assert_line(
+        &ns,
+        &sssd,
+        &["group", "pxgroup1"],
+        "pxgroup1:*:5001:pxuser1,pxuser2",
+    );
+    assert_line(&ns, &sssd, &["group", "5002"], "pxgroup2:*:5002:pxuser1");
+    // An entry bigger than the helper's first buffer (ERANGE, then a larger one).
+    let out = getent(&ns, &["passwd", "pxbig"]);
+    assert!(out.success(), "{out:?}\n{}", sssd.logs());
+    assert!(out.stdout.contains(&"x".repeat(20000)), "{out:?}");
+    let id = ids(&ns, "pxuser1");
+    assert!(
+        id.starts_with("uid=5001(pxuser1) gid=5001(pxgroup1)"),
+        "{id}"
+    );
+    assert!(id.contains("5002(pxgroup2)"), "{id}");
+    let out = ns.run(&["getent", "initgroups", "pxuser1"]).unwrap();
+    assert!(out.stdout.contains("5002"), "{out:?}");
+    assert_notfound(&ns, &["passwd", "nosuchpx"]);
+    assert_notfound(&ns, &["group", "nosuchpxgroup"]);
+    // The LDAP domain beside it is served as before.
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "user1"],
+        "user1:*:1001:2001:1001:/home/user1:/bin/bash",
+    );
+    // sssctl domain-status knows the proxy domain.
+    let out = ns
+        .run(&["sssctl", "domain-status", "PROXY", "--online"])
+        .unwrap();
+    assert_eq!(out.stdout, "Online status: Online\n\n", "{out:?}");
+    // The NSS module is called in helpers, not in sssd_be.
+    assert!(!ns.processes_named("proxy_child").is_empty());
+}
+
+#[test]
+fn enumeration_lists_the_module_entries() {
+    let (slapd, ns) = setup(conf);
+    let conf = conf(&slapd).set("domain/PROXY", "enumerate", "true");
+    let sssd = start(&ns, &conf);
+    proc::wait_until("enumerated users", Duration::from_secs(20), || {
+        let out = getent(&ns, &["passwd"]);
+        out.stdout.contains("pxuser1:") && out.stdout.contains("pxuser2:")
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
+    let out = getent(&ns, &["passwd"]);
+    assert!(out.stdout.contains("pxlogin:*:5010:5001:"), "{out:?}");
+    assert!(!out.stdout.contains("pxhang"), "{out:?}");
+    let out = getent(&ns, &["group"]);
+    assert!(
+        out.stdout.contains("pxgroup1:*:5001:pxuser1,pxuser2"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("pxgroup2:*:5002:pxuser1"), "{out:?}");
+}
+
+/// `getent ARGS` that must fail, returning how long it took.
+fn failing_lookup(ns: &Namespace, args: &[&str]) -> Duration {
+    let out = getent(ns, args);
+    assert_ne!(out.code(), 0, "getent {args:?} succeeded: {out:?}");
+    out.elapsed
+}
+
+#[test]
+fn a_hanging_or_crashing_module_only_fails_its_request() {
+    let (slapd, ns) = setup(conf);
+    let sssd = start(&ns, &conf(&slapd));
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "pxuser1"],
+        "pxuser1:*:5001:5001:Proxy User One:/home/pxuser1:/bin/sh",
+    );
+    let before = ns.processes_named("proxy_child");
+    assert!(!before.is_empty());
+    std::thread::scope(|s| {
+        let hang = s.spawn(|| failing_lookup(&ns, &["passwd", "pxhang"]));
+        // While one helper sleeps inside the module, the others answer.
+        std::thread::sleep(Duration::from_millis(500));
+        let t0 = Instant::now();
+        assert_line(
+            &ns,
+            &sssd,
+            &["passwd", "pxuser2"],
+            "pxuser2:*:5002:5001:Proxy User Two:/home/pxuser2:/bin/sh",
+        );
+        assert_line(
+            &ns,
+            &sssd,
+            &["group", "pxgroup2"],
+            "pxgroup2:*:5002:pxuser1",
+        );
+        assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+        let took = hang.join().unwrap();
+        eprintln!("hanging lookup failed after {took:?}");
+        assert!(took < Duration::from_secs(30), "{took:?}");
+    });
+    // The hung helper was killed.
+    let hung: Vec<u32> = before
+        .iter()
+        .copied()
+        .filter(|p| ns.processes_named("proxy_child").contains(p))
+        .collect();
+    let t0 = Instant::now();
+    let took = failing_lookup(&ns, &["passwd", "pxcrash"]);
+    eprintln!("crashing lookup failed after {took:?}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert_line(
+        &ns,
+        &sssd,
+        &["group", "5001"],
+        "pxgroup1:*:5001:pxuser1,pxuser2",
+    );
+    eprintln!("lookup right after the crash: {:?}", t0.elapsed());
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "5002"],
+        "pxuser2:*:5002:5001:Proxy User Two:/home/pxuser2:/bin/sh",
+    );
+    let after = ns.processes_named("proxy_child");
+    assert!(!after.is_empty());
+    assert!(
+        after.iter().any(|p| !before.contains(p)),
+        "no new helper: before {before:?}, after {after:?}, still there {hung:?}"
+    );
+    // The backend itself never restarted.
+    assert_eq!(ns.processes_named("sssd_be").len(), 2, "{}", sssd.logs());
+    let log = String::from_utf8_lossy(&ns.read_file("/var/log/sssd/sssd_PROXY.log").unwrap())
+        .into_owned();
+    assert!(log.contains("did not answer within"), "{log}");
+    assert!(log.contains("ended without an answer"), "{log}");
+}
+
+/// Adds `pxlogin` (password `PxSecret1`) to the namespace's /etc/passwd and /etc/shadow
+/// (private overlay copies) for pam_unix, and the target PAM service.
+fn prepare_pam(ns: &Namespace) {
+    let mut passwd = ns.read_file("/etc/passwd").unwrap();
+    passwd.extend_from_slice(b"pxlogin:x:5010:5001:Proxy Login:/home/pxlogin:/bin/sh\n");
+    ns.write_file("/etc/passwd", &passwd, 0o644).unwrap();
+    let hash = ns
+        .run_ok(&["openssl", "passwd", "-6", "-salt", "sssdtests", "PxSecret1"])
+        .unwrap()
+        .stdout;
+    let mut shadow = ns.read_file("/etc/shadow").unwrap_or_default();
+    shadow.extend_from_slice(format!("pxlogin:{}:19000:0:99999:7:::\n", hash.trim()).as_bytes());
+    ns.write_file("/etc/shadow", &shadow, 0o640).unwrap();
+    ns.write_pam_service(
+        TARGET,
+        "auth required pam_unix.so\naccount required pam_unix.so\n\
+         password required pam_unix.so sha512\nsession required pam_permit.so\n",
+    )
+    .unwrap();
+}
+
+fn login(ns: &Namespace, sssd: &Sssd<'_>, user: &str, password: &str) -> i32 {
+    let out = pamtester(
+        ns,
+        Caller::Root,
+        SERVICE,
+        user,
+        &["authenticate", "acct_mgmt"],
+        &format!("{password}\n"),
+    )
+    .unwrap();
+    eprintln!("{user}: {:?} {:?}", out.code, out.output);
+    let _ = sssd;
+    out.code
+}
+
+#[test]
+fn logins_through_proxy_pam_target() {
+    let (slapd, ns) = setup(conf);
+    prepare_pam(&ns);
+    let sssd = start(&ns, &conf(&slapd));
+    pam::wait_for_socket(&ns).unwrap();
+    pam::install_service(&ns, SERVICE, "").unwrap();
+    let t0 = Instant::now();
+    assert_eq!(
+        login(&ns, &sssd, "pxlogin", "PxSecret1"),
+        code::SUCCESS,
+        "{}",
+        sssd.logs()
+    );
+    eprintln!("proxy login: {:?}", t0.elapsed());
+    assert_ne!(login(&ns, &sssd, "pxlogin", "wrong"), code::SUCCESS);
+    // A user the module has but pam_unix does not know.
+    assert_ne!(login(&ns, &sssd, "pxuser1", "PxSecret1"), code::SUCCESS);
+    // The LDAP domain's logins are unchanged.
+    assert_eq!(
+        login(&ns, &sssd, "user1", "Password1001"),
+        code::SUCCESS,
+        "{}",
+        sssd.logs()
+    );
+}
+
+#[test]
+fn a_bad_proxy_domain_is_disabled_alone() {
+    let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
+    let ns = namespace();
+    let conf = conf(&slapd)
+        .set("sssd", "domains", "LDAP, PROXY, NOLIB")
+        .set("domain/PROXY", "proxy_pam_target", "")
+        .set("domain/NOLIB", "id_provider", "proxy")
+        .set("domain/NOLIB", "auth_provider", "none");
+    let sssd = start(&ns, &conf);
+    let log =
+        String::from_utf8_lossy(&ns.read_file("/var/log/sssd/sssd.log").unwrap()).into_owned();
+    assert!(log.contains("proxy_pam_target"), "{log}");
+    assert!(log.contains("proxy_lib_name"), "{log}");
+    assert_eq!(ns.processes_named("sssd_be").len(), 1, "{}", sssd.logs());
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "user1"],
+        "user1:*:1001:2001:1001:/home/user1:/bin/bash",
+    );
+    let out = ns.run(&["sssctl", "config-check"]).unwrap();
+    assert!(out.stdout.contains("proxy_lib_name"), "{out:?}");
+}
