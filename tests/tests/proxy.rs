@@ -13,6 +13,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use sssd_tests::interop::{
+    debian_root, nss_module_of, pam_module_of, with_nss_module, with_pam_module,
+};
 use sssd_tests::ldif::{self, Schema};
 use sssd_tests::lookups::{assert_line, assert_notfound, getent, namespace, start};
 use sssd_tests::namespace::Namespace;
@@ -20,6 +23,7 @@ use sssd_tests::pam::{self, Caller, SERVICE, code, pamtester};
 use sssd_tests::proc;
 use sssd_tests::slapd::Slapd;
 use sssd_tests::sssd::{Sssd, SssdConf};
+use sssd_tests::stage;
 
 /// The PAM service `proxy_pam_target` names (pam_unix).
 const TARGET: &str = "sssd-tests-proxy-target";
@@ -65,11 +69,11 @@ fn conf(slapd: &Slapd) -> SssdConf {
         .set("domain/PROXY", "debug_level", "0x0070")
 }
 
-fn setup(conf_of: impl Fn(&Slapd) -> SssdConf) -> (Slapd, Namespace) {
+/// The directory and a namespace with our staged product and the test module.
+fn setup() -> (Slapd, Namespace) {
     let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
     let ns = namespace();
     install_module(&ns);
-    let _ = conf_of(&slapd);
     (slapd, ns)
 }
 
@@ -81,7 +85,7 @@ fn ids(ns: &Namespace, user: &str) -> String {
 
 #[test]
 fn proxy_domain_next_to_ldap() {
-    let (slapd, ns) = setup(conf);
+    let (slapd, ns) = setup();
     let sssd = start(&ns, &conf(&slapd));
     let t0 = Instant::now();
     assert_line(
@@ -147,7 +151,7 @@ fn proxy_domain_next_to_ldap() {
 
 #[test]
 fn enumeration_lists_the_module_entries() {
-    let (slapd, ns) = setup(conf);
+    let (slapd, ns) = setup();
     let conf = conf(&slapd).set("domain/PROXY", "enumerate", "true");
     let sssd = start(&ns, &conf);
     proc::wait_until("enumerated users", Duration::from_secs(20), || {
@@ -175,7 +179,7 @@ fn failing_lookup(ns: &Namespace, args: &[&str]) -> Duration {
 
 #[test]
 fn a_hanging_or_crashing_module_only_fails_its_request() {
-    let (slapd, ns) = setup(conf);
+    let (slapd, ns) = setup();
     let sssd = start(&ns, &conf(&slapd));
     assert_line(
         &ns,
@@ -275,14 +279,14 @@ fn login(ns: &Namespace, sssd: &Sssd<'_>, user: &str, password: &str) -> i32 {
         &format!("{password}\n"),
     )
     .unwrap();
-    eprintln!("{user}: {:?} {:?}", out.code, out.output);
-    let _ = sssd;
+    eprintln!("{user}: {:?}", out.output);
+    let _ = sssd; // its logs are printed by the callers' assertions
     out.code
 }
 
 #[test]
 fn logins_through_proxy_pam_target() {
-    let (slapd, ns) = setup(conf);
+    let (slapd, ns) = setup();
     prepare_pam(&ns);
     let sssd = start(&ns, &conf(&slapd));
     pam::wait_for_socket(&ns).unwrap();
@@ -330,4 +334,53 @@ fn a_bad_proxy_domain_is_disabled_alone() {
     );
     let out = ns.run(&["sssctl", "config-check"]).unwrap();
     assert!(out.stdout.contains("proxy_lib_name"), "{out:?}");
+}
+
+#[test]
+fn debian_clients_against_a_proxy_domain() {
+    let debian = debian_root().expect("unpack Debian's sssd 2.8 (scripts/debian-sssd.sh)");
+    let nss = nss_module_of(&debian).expect("Debian's libnss_sss.so.2");
+    let pam_module = pam_module_of(&debian).expect("Debian's pam_sss.so");
+    let ours = stage::shared_stage().expect("stage our build");
+    let with_nss = with_nss_module(ours, &nss).unwrap();
+    let root = with_pam_module(with_nss.path(), &pam_module).unwrap();
+    let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
+    let ns = Namespace::new(Some(root.path())).unwrap();
+    install_module(&ns);
+    prepare_pam(&ns);
+    let sssd = start(&ns, &conf(&slapd));
+    pam::wait_for_socket(&ns).unwrap();
+    pam::install_service(&ns, SERVICE, "").unwrap();
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "pxuser1"],
+        "pxuser1:*:5001:5001:Proxy User One:/home/pxuser1:/bin/sh",
+    );
+    assert_line(
+        &ns,
+        &sssd,
+        &["group", "pxgroup1"],
+        "pxgroup1:*:5001:pxuser1,pxuser2",
+    );
+    let id = ids(&ns, "pxuser1");
+    assert!(
+        id.starts_with("uid=5001(pxuser1) gid=5001(pxgroup1)"),
+        "{id}"
+    );
+    assert!(id.contains("5002(pxgroup2)"), "{id}");
+    assert_notfound(&ns, &["passwd", "nosuchpx"]);
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "user1"],
+        "user1:*:1001:2001:1001:/home/user1:/bin/bash",
+    );
+    assert_eq!(
+        login(&ns, &sssd, "pxlogin", "PxSecret1"),
+        code::SUCCESS,
+        "{}",
+        sssd.logs()
+    );
+    assert_ne!(login(&ns, &sssd, "pxlogin", "wrong"), code::SUCCESS);
 }
