@@ -2,7 +2,9 @@
 //! libpam (dlopened `libpam.so.0`), as an application would, answering password prompts
 //! with the token the backend handed over. As SSSD's proxy_child: a password change first
 //! authenticates with the old password, then the first prompt of `pam_chauthtok` gets the
-//! old password and every later one the new.
+//! old password and every later one the new; unlike SSSD, a prompt that names the new
+//! password ("New password:") gets the new one even first, as modules running as root
+//! (pam_unix) ask for no old password.
 
 use libc::{c_char, c_int, c_void};
 use sss_proto::proxy::{PamOp, PamReply, PamRequest};
@@ -106,7 +108,13 @@ unsafe extern "C" fn conversation(
             let style = unsafe { (*m).msg_style };
             let answer: Option<&[u8]> = match style {
                 PAM_PROMPT_ECHO_OFF => {
-                    if tok.chauthtok && tok.sent_old {
+                    // SAFETY: msg is NULL or a NUL-terminated string.
+                    let text = unsafe { (*m).msg };
+                    let asks_new = tok.chauthtok
+                        && !text.is_null()
+                        // SAFETY: checked non-NULL.
+                        && prompt_asks_new(unsafe { CStr::from_ptr(text) }.to_bytes());
+                    if tok.chauthtok && (tok.sent_old || asks_new) {
                         Some(tok.new.as_slice())
                     } else {
                         tok.sent_old = true;
@@ -148,6 +156,12 @@ unsafe extern "C" fn conversation(
         PAM_SUCCESS
     }));
     run.unwrap_or(PAM_CONV_ERR)
+}
+
+/// Whether a password prompt asks for the new password ("New password:", "Retype new
+/// password:"): a module running as root (pam_unix) asks for no old one.
+fn prompt_asks_new(prompt: &[u8]) -> bool {
+    prompt.to_ascii_lowercase().windows(3).any(|w| w == b"new")
 }
 
 /// Wipes and frees a C string from [`c_copy`].
@@ -281,7 +295,7 @@ pub fn run(target: &str, req: &PamRequest) -> PamReply {
                 }
                 if st == PAM_SUCCESS {
                     tokens.chauthtok = true;
-                    tokens.sent_old = false;
+                    tokens.sent_old = req.authtok.is_empty();
                     st = (pam.chauthtok)(h, 0);
                 }
                 st
@@ -303,4 +317,17 @@ pub fn run(target: &str, req: &PamRequest) -> PamReply {
     drop(tokens);
     let status = if status < 0 { PAM_ABORT } else { status };
     PamReply { status, message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_password_prompts() {
+        assert!(prompt_asks_new(b"New password: "));
+        assert!(prompt_asks_new(b"Retype new password: "));
+        assert!(!prompt_asks_new(b"Current password: "));
+        assert!(!prompt_asks_new(b"Password: "));
+    }
 }

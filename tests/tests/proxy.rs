@@ -312,6 +312,40 @@ fn logins_through_proxy_pam_target() {
 }
 
 #[test]
+fn password_change_through_proxy_pam_target() {
+    let (slapd, ns) = setup();
+    prepare_pam(&ns);
+    let sssd = start(
+        &ns,
+        &conf(&slapd).set("domain/PROXY", "cache_credentials", "true"),
+    );
+    pam::wait_for_socket(&ns).unwrap();
+    pam::install_service(&ns, SERVICE, "").unwrap();
+    let out = pamtester(
+        &ns,
+        Caller::User(5010, 5001),
+        SERVICE,
+        "pxlogin",
+        &["chauthtok"],
+        "PxSecret1\nPxChanged2!\nPxChanged2!\n",
+    )
+    .unwrap();
+    assert_eq!(out.code, code::SUCCESS, "{:?}\n{}", out.output, sssd.logs());
+    let shadow = String::from_utf8_lossy(&ns.read_file("/etc/shadow").unwrap()).into_owned();
+    assert!(
+        !shadow.contains("$6$sssdtests$"),
+        "pam_unix did not rewrite the hash"
+    );
+    assert_eq!(
+        login(&ns, &sssd, "pxlogin", "PxChanged2!"),
+        code::SUCCESS,
+        "{}",
+        sssd.logs()
+    );
+    assert_ne!(login(&ns, &sssd, "pxlogin", "PxSecret1"), code::SUCCESS);
+}
+
+#[test]
 fn a_bad_proxy_domain_is_disabled_alone() {
     let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
     let ns = namespace();

@@ -49,6 +49,17 @@ fn provider(
 }
 
 impl ProxyOptions {
+    /// Whether any PAM role (auth, chpass, access) runs `proxy_pam_target`.
+    pub fn runs_pam(&self) -> bool {
+        [
+            &self.auth_provider,
+            &self.chpass_provider,
+            &self.access_provider,
+        ]
+        .iter()
+        .any(|p| p.as_str() == "proxy")
+    }
+
     /// Reads `[domain/<name>]`; an error names the option at fault.
     pub fn from_config(cfg: &Config, name: &str) -> Result<ProxyOptions, ConfigError> {
         let s = format!("{DOMAIN_PREFIX}{name}");
@@ -89,6 +100,7 @@ impl ProxyOptions {
         let needs_target = [&auth_provider, &chpass_provider, &access_provider]
             .iter()
             .any(|p| p.as_str() == "proxy");
+        // (the same test as `runs_pam`, before the options exist)
         match &pam_target {
             None if needs_target => {
                 return Err(ConfigError::Missing(format!(

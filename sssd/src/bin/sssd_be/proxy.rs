@@ -27,6 +27,7 @@ pub async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> 
     let name = domain.clone();
     let cache = privilege::startup_thread("cache", move || Cache::open(&db, &name)).await??;
     let lib = proxy.lib_name.clone();
+    let runs_pam = proxy.runs_pam();
     let backend = ProxyBackend::new(
         &dom,
         proxy,
@@ -55,7 +56,13 @@ pub async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> 
                 None
             }
         };
-    privilege::drop_backend()?;
+    // The modules of proxy_pam_target run in our children as in any PAM application
+    // (pam_unix rewriting /etc/shadow needs root's capabilities): keep them then.
+    if runs_pam {
+        tracing::info!("proxy_pam_target in use: capabilities kept for its PAM modules");
+    } else {
+        privilege::drop_backend()?;
+    }
     tokio::spawn(backend.clone().run_enumeration());
     sbus::register_service(&bus, &domain)
         .await
