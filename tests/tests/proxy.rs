@@ -418,3 +418,32 @@ fn debian_clients_against_a_proxy_domain() {
     );
     assert_ne!(login(&ns, &sssd, "pxlogin", "wrong"), code::SUCCESS);
 }
+
+#[test]
+fn a_module_that_cannot_be_loaded_stops_only_its_backend() {
+    let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
+    let ns = namespace();
+    let conf = conf(&slapd)
+        .set("domain/PROXY", "proxy_lib_name", "sssdtestsnosuchmodule")
+        .set("domain/PROXY", "auth_provider", "none");
+    let sssd = start(&ns, &conf);
+    proc::wait_until("the backend's error", Duration::from_secs(20), || {
+        let log = ns
+            .read_file("/var/log/sssd/sssd_PROXY.log")
+            .unwrap_or_default();
+        String::from_utf8_lossy(&log).contains("cannot load libnss_sssdtestsnosuchmodule.so.2")
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
+    let log = String::from_utf8_lossy(&ns.read_file("/var/log/sssd/sssd_PROXY.log").unwrap())
+        .into_owned();
+    assert!(
+        log.contains("proxy_lib_name = sssdtestsnosuchmodule"),
+        "{log}"
+    );
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "user1"],
+        "user1:*:1001:2001:1001:/home/user1:/bin/bash",
+    );
+}
