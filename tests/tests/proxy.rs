@@ -447,3 +447,53 @@ fn a_module_that_cannot_be_loaded_stops_only_its_backend() {
         "user1:*:1001:2001:1001:/home/user1:/bin/bash",
     );
 }
+
+#[test]
+fn a_hanging_pam_target_is_killed_and_other_logins_go_on() {
+    let (slapd, ns) = setup();
+    prepare_pam(&ns);
+    // pam_exec sleeps for pxuser2 only, before pam_unix.
+    ns.write_file(
+        "/etc/sssd-tests-nss/maybe-hang.sh",
+        b"#!/bin/sh\n[ \"$PAM_USER\" = pxuser2 ] && exec sleep 1000\nexit 0\n",
+        0o755,
+    )
+    .unwrap();
+    ns.write_pam_service(
+        TARGET,
+        "auth optional pam_exec.so quiet /etc/sssd-tests-nss/maybe-hang.sh\n\
+         auth required pam_unix.so\naccount required pam_unix.so\n",
+    )
+    .unwrap();
+    let sssd = start(&ns, &conf(&slapd));
+    pam::wait_for_socket(&ns).unwrap();
+    pam::install_service(&ns, SERVICE, "").unwrap();
+    std::thread::scope(|s| {
+        let hang = s.spawn(|| {
+            let t0 = Instant::now();
+            let code = login(&ns, &sssd, "pxuser2", "whatever");
+            (code, t0.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        let t0 = Instant::now();
+        assert_eq!(
+            login(&ns, &sssd, "pxlogin", "PxSecret1"),
+            code::SUCCESS,
+            "{}",
+            sssd.logs()
+        );
+        assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+        let (code, took) = hang.join().unwrap();
+        eprintln!("hanging PAM transaction ended after {took:?} with {code}");
+        assert_ne!(code, code::SUCCESS);
+        assert!(took < Duration::from_secs(60), "{took:?}");
+    });
+    let log = String::from_utf8_lossy(&ns.read_file("/var/log/sssd/sssd_PROXY.log").unwrap())
+        .into_owned();
+    proc::wait_until("the kill to be logged", Duration::from_secs(40), || {
+        String::from_utf8_lossy(&ns.read_file("/var/log/sssd/sssd_PROXY.log").unwrap())
+            .contains("did not answer within 30 s and was killed")
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{log}"));
+    assert_eq!(login(&ns, &sssd, "pxlogin", "PxSecret1"), code::SUCCESS);
+}

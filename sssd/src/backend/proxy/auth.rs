@@ -190,8 +190,12 @@ impl ProxyBackend {
             .stdout(Stdio::piped())
             .stderr(crate::backend::krb5::child::helper_stderr(program))
             .kill_on_drop(true)
+            // A group of its own: a hung transaction is killed with the processes its
+            // modules started in that group (pam_exec starts its own sessions: not those).
+            .process_group(0)
             .spawn()
             .map_err(|e| io(format!("cannot start {}: {e}", program.display())))?;
+        let pid = child.id().and_then(|p| i32::try_from(p).ok());
         if let Some(err) = child.stderr.take() {
             tokio::spawn(async move {
                 use tokio::io::AsyncBufReadExt;
@@ -220,6 +224,10 @@ impl ProxyBackend {
                 return Err(io(e.to_string()));
             }
             Err(_) => {
+                if let Some(pid) = pid {
+                    // SAFETY: plain syscall; the group is the child's own (process_group(0)).
+                    unsafe { libc::kill(-pid, libc::SIGKILL) };
+                }
                 let _ = child.start_kill();
                 let _ = child.wait().await;
                 return Err(PamChildError::Timeout {
