@@ -15,7 +15,8 @@ PACKAGES=(
     util-linux                          # unshare, nsenter, mount
     man-db                              # man page checks
     openssl                             # test CA and server certificates for StartTLS
-    gcc libc6-dev pkg-config            # linking, `gcc -print-multiarch`
+    gcc libc6-dev pkg-config            # linking, `gcc -print-multiarch`, the proxy tests' NSS module
+    libpam-modules                      # pam_unix, pam_exec: the proxy tests' proxy_pam_target
     procps psmisc                       # ps for diagnostics
     libcap2-bin                         # setcap: install.sh --user (helpers' file capabilities)
     gzip dpkg-dev                       # man page install, dpkg-architecture

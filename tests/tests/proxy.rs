@@ -145,6 +145,12 @@ fn proxy_domain_next_to_ldap() {
         .run(&["sssctl", "domain-status", "PROXY", "--online"])
         .unwrap();
     assert_eq!(out.stdout, "Online status: Online\n\n", "{out:?}");
+    let out = ns.run(&["sssctl", "domain-status", "PROXY"]).unwrap();
+    assert_eq!(
+        out.stdout,
+        "Online status: Online\n\nThis domain has no active servers.\n\nNo servers discovered.\n",
+        "{out:?}"
+    );
     // The NSS module is called in helpers, not in sssd_be.
     assert!(!ns.processes_named("proxy_child").is_empty());
 }
