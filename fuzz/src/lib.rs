@@ -43,6 +43,10 @@ pub const TARGETS: &[Target] = &[
         run: targets::child_reply,
     },
     Target {
+        name: "proxy_child",
+        run: targets::proxy_child,
+    },
+    Target {
         name: "cache_record",
         run: targets::cache_record,
     },

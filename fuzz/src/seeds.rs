@@ -55,6 +55,9 @@ pub fn all() -> Vec<Seed> {
     for (name, bytes) in child_reply() {
         add("child_reply", name, bytes);
     }
+    for (name, bytes) in proxy_child() {
+        add("proxy_child", name, bytes);
+    }
     for (name, bytes) in cache_record() {
         add("cache_record", name, bytes);
     }
@@ -255,6 +258,60 @@ fn ldap_child_request() -> Vec<(&'static str, Vec<u8>)> {
     vec![
         ("get-tgt", child::encode_ldap_request(&req)),
         ("get-tgt-defaults", child::encode_ldap_request(&defaults)),
+    ]
+}
+
+fn proxy_child() -> Vec<(&'static str, Vec<u8>)> {
+    use sss_proto::proxy::{
+        GroupEnt, NssReply, NssRequest, PamOp, PamReply, PamRequest, PasswdEnt,
+    };
+    let user = PasswdEnt {
+        name: "alice".into(),
+        uid: 5001,
+        gid: 5001,
+        gecos: "Alice".into(),
+        dir: "/home/alice".into(),
+        shell: "/bin/sh".into(),
+    };
+    let group = GroupEnt {
+        name: "staff".into(),
+        gid: 5001,
+        members: vec!["alice".into(), "bob".into()],
+    };
+    let pam = PamRequest {
+        op: PamOp::Chauthtok,
+        user: "alice".into(),
+        rhost: "host".into(),
+        tty: "pts/0".into(),
+        ruser: String::new(),
+        authtok: b"old".to_vec().into(),
+        new_authtok: b"new".to_vec().into(),
+    };
+    vec![
+        ("ready", NssReply::Ready.encode()),
+        ("users", NssReply::Users(vec![user.clone(), user]).encode()),
+        ("groups", NssReply::Groups(vec![group]).encode()),
+        ("gids", NssReply::Gids(vec![5001, 5002]).encode()),
+        ("notfound", NssReply::NotFound.encode()),
+        (
+            "unavail",
+            NssReply::Unavail("no such function".into()).encode(),
+        ),
+        ("getpwnam", NssRequest::PwNam("alice".into()).encode()),
+        (
+            "initgroups",
+            NssRequest::Initgroups("alice".into(), 5001).encode(),
+        ),
+        ("enum-groups", NssRequest::EnumGroups.encode()),
+        ("pam-chauthtok", pam.encode().to_vec()),
+        (
+            "pam-reply",
+            PamReply {
+                status: 7,
+                message: "Authentication failure".into(),
+            }
+            .encode(),
+        ),
     ]
 }
 

@@ -139,6 +139,43 @@ pub fn ldap_child_request(data: &[u8]) {
     let _ = sssd_helpers::private_profile_text("ldap_child", &req.realm, &req.kdcs, &[]);
 }
 
+/// `proxy_child`: what `sssd_be` reads from `proxy_child` (NSS and PAM replies, frame
+/// headers) and what `proxy_child` reads from `sssd_be` (NSS and PAM requests), each with a
+/// re-encode round trip.
+pub fn proxy_child(data: &[u8]) {
+    use sss_proto::proxy::{self, NssReply, NssRequest, PamReply, PamRequest};
+    if let Ok(r) = NssReply::decode(data) {
+        assert_eq!(
+            NssReply::decode(&r.encode()).as_ref(),
+            Ok(&r),
+            "NSS reply round trip"
+        );
+    }
+    if let Ok(r) = NssRequest::decode(data) {
+        assert_eq!(
+            NssRequest::decode(&r.encode()).as_ref(),
+            Ok(&r),
+            "NSS request round trip"
+        );
+    }
+    if let Ok(r) = PamReply::decode(data) {
+        assert_eq!(
+            PamReply::decode(&r.encode()).as_ref(),
+            Ok(&r),
+            "PAM reply round trip"
+        );
+    }
+    if let Ok(r) = PamRequest::decode(data) {
+        assert!(
+            PamRequest::decode(&r.encode()) == Ok(r),
+            "PAM request round trip"
+        );
+    }
+    if let Some(h) = data.first_chunk::<4>() {
+        let _ = proxy::frame_len(*h, proxy::MAX_FRAME);
+    }
+}
+
 /// `child_reply`: what `sssd_be` reads from `krb5_child` and `ldap_child` on their stdout
 /// (the same bytes fed to both), including the ccache name it takes from the items.
 pub fn child_reply(data: &[u8]) {

@@ -40,6 +40,7 @@ smoke_tests!(
     krb5_child_request,
     ldap_child_request,
     child_reply,
+    proxy_child,
     cache_record,
     memcache,
     config,
@@ -95,6 +96,13 @@ fn seeds_are_accepted() {
             "ldap_child_request" => child::decode_ldap_request(b).is_ok(),
             "child_reply" => {
                 child::decode_krb5_reply(b).is_ok() || child::decode_ldap_reply(b).is_ok()
+            }
+            "proxy_child" => {
+                use sss_proto::proxy as p;
+                p::NssReply::decode(b).is_ok()
+                    || p::NssRequest::decode(b).is_ok()
+                    || p::PamReply::decode(b).is_ok()
+                    || p::PamRequest::decode(b).is_ok()
             }
             "cache_record" => {
                 use sssd::cache::fuzzing as c;
