@@ -290,3 +290,78 @@ fn fault(pid: u32, f: Fault) -> PoolError {
         Fault::Malformed(detail) => PoolError::Malformed { pid, detail },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A fake `proxy_child`: a shell script running `body`.
+    fn fake(dir: &tempfile::TempDir, body: &str) -> PathBuf {
+        let p = dir.path().join("fake_child");
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
+    const READY: &str = r"printf '\004\000\000\000\000\000\000\000'";
+
+    async fn call(body: &str) -> Result<NssReply, PoolError> {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = NssPool::new(fake(&dir, body), "x", 2, Duration::from_millis(500));
+        pool.call(&NssRequest::PwUid(1)).await
+    }
+
+    #[tokio::test]
+    async fn hostile_or_broken_helpers_are_errors() {
+        // A frame longer than allowed, a greeting of the wrong kind, garbage after Ready.
+        let e = call(r"printf '\377\377\377\377'; sleep 5").await;
+        assert!(matches!(e, Err(PoolError::Malformed { .. })), "{e:?}");
+        let e = call(r"printf '\004\000\000\000\004\000\000\000'; sleep 5").await;
+        assert!(matches!(e, Err(PoolError::Malformed { .. })), "{e:?}");
+        let e = call(&format!(
+            r"{READY}; printf '\004\000\000\000\011\000\000\000'; sleep 5"
+        ))
+        .await;
+        assert!(matches!(e, Err(PoolError::Malformed { .. })), "{e:?}");
+        // Dies after the greeting, never greets, hangs on the request.
+        let e = call(&format!("{READY}; exit 3")).await;
+        assert!(matches!(e, Err(PoolError::Died { .. })), "{e:?}");
+        let e = call("sleep 5").await;
+        assert!(matches!(e, Err(PoolError::Timeout { .. })), "{e:?}");
+        let e = call(&format!("{READY}; sleep 5")).await;
+        assert!(matches!(e, Err(PoolError::Timeout { .. })), "{e:?}");
+        // A module that cannot be loaded.
+        let e = call(r"printf '\007\000\000\000\005\000\000\000no\000'").await;
+        assert!(matches!(e, Err(PoolError::Module(_))), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn a_lost_helper_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        // Answers NotFound to every request, reading each 4-byte header and 8-byte body.
+        let body = format!(
+            "{READY}; while head -c 12 > /dev/null; do printf '\\004\\000\\000\\000\\004\\000\\000\\000'; done"
+        );
+        let pool = NssPool::new(fake(&dir, &body), "x", 2, Duration::from_secs(5));
+        assert_eq!(
+            pool.call(&NssRequest::PwUid(1)).await.unwrap(),
+            NssReply::NotFound
+        );
+        assert_eq!(
+            pool.call(&NssRequest::PwUid(2)).await.unwrap(),
+            NssReply::NotFound
+        );
+        assert_eq!(pool.started(), 1);
+        let pid = pool.idle_pids()[0];
+        // SAFETY: a plain kill of the helper this test started.
+        unsafe { libc::kill(i32::try_from(pid).unwrap(), libc::SIGKILL) };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(pool.call(&NssRequest::PwUid(3)).await.is_err());
+        assert_eq!(
+            pool.call(&NssRequest::PwUid(4)).await.unwrap(),
+            NssReply::NotFound
+        );
+        assert_eq!((pool.started(), pool.lost()), (2, 1));
+    }
+}
