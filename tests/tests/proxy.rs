@@ -254,6 +254,40 @@ fn a_hanging_or_crashing_module_only_fails_its_request() {
     assert!(log.contains("ended without an answer"), "{log}");
 }
 
+#[test]
+fn an_unavailable_module_makes_the_domain_offline_until_it_answers() {
+    let (slapd, ns) = setup();
+    let sssd = start(&ns, &conf(&slapd));
+    let online = |ns: &Namespace| {
+        ns.run(&["sssctl", "domain-status", "PROXY", "--online"])
+            .unwrap()
+            .stdout
+    };
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "pxuser1"],
+        "pxuser1:*:5001:5001:Proxy User One:/home/pxuser1:/bin/sh",
+    );
+    assert_notfound(&ns, &["passwd", "pxunavail"]);
+    assert_eq!(online(&ns), "Online status: Offline\n\n");
+    // Cached entries are still served.
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "pxuser1"],
+        "pxuser1:*:5001:5001:Proxy User One:/home/pxuser1:/bin/sh",
+    );
+    // The next answer from the module brings the domain back.
+    assert_line(
+        &ns,
+        &sssd,
+        &["group", "pxgroup2"],
+        "pxgroup2:*:5002:pxuser1",
+    );
+    assert_eq!(online(&ns), "Online status: Online\n\n");
+}
+
 /// Adds `pxlogin` (password `PxSecret1`) to the namespace's /etc/passwd and /etc/shadow
 /// (private overlay copies) for pam_unix, and the target PAM service.
 fn prepare_pam(ns: &Namespace) {

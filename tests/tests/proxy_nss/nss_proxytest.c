@@ -2,7 +2,8 @@
  * Users pxuser1 (5001), pxuser2 (5002), pxlogin (5010), pxbig (5003, a 20000-byte gecos
  * that needs a larger buffer), pxhang (5900: sleeps forever), pxcrash (5901: aborts).
  * Groups pxgroup1 (5001: pxuser1, pxuser2), pxgroup2 (5002: pxuser1), pxhanggrp (5900:
- * sleeps), pxcrashgrp (5901: aborts). Enumeration lists neither pxhang nor pxcrash. */
+ * sleeps), pxcrashgrp (5901: aborts). Enumeration lists neither pxhang nor pxcrash.
+ * The name pxunavail answers NSS_STATUS_UNAVAIL (the source is unreachable). */
 #include <errno.h>
 #include <grp.h>
 #include <nss.h>
@@ -83,6 +84,7 @@ static enum nss_status fill_gr(const struct g *e, struct group *gr, char *buf, s
 }
 
 enum nss_status _nss_proxytest_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t len, int *errnop) {
+    if (strcmp(name, "pxunavail") == 0) { *errnop = EIO; return NSS_STATUS_UNAVAIL; }
     for (size_t i = 0; i < NUSERS; i++)
         if (strcmp(users[i].name, name) == 0) { misbehave(users[i].uid); return fill_pw(&users[i], pw, buf, len, errnop); }
     *errnop = ENOENT;
