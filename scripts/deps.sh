@@ -30,6 +30,7 @@ PACKAGES=(
     # below) and /etc/samba/smb.conf, which the tests never read.
     samba samba-dsdb-modules samba-vfs-modules samba-ad-provision
     ldb-tools smbclient dnsutils        # ldbadd/ldbsearch for bulk fixtures; dig for DNS SRV checks
+    adcli                               # AD machine account password renewal (adcli update)
 )
 
 log() { printf 'deps.sh: %s\n' "$*" >&2; }

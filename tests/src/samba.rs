@@ -501,6 +501,18 @@ impl SambaDc {
     /// nothing on the host changes. The entries must be new (an existing DN fails the
     /// call, after the entries before it were added).
     pub fn load_ldif(&self, ldif: &str) -> Result<()> {
+        self.ldb_tool("ldbadd", ldif)
+    }
+
+    /// Applies `ldif` (`changetype: modify` records) to the DC's sam.ldb with ldbmodify, as
+    /// [`SambaDc::load_ldif`] adds: through Samba's modules as the system, so attributes an
+    /// LDAP client may not set (e.g. `pwdLastSet: 0` on a computer) can be set.
+    pub fn modify_ldif(&self, ldif: &str) -> Result<()> {
+        self.ldb_tool("ldbmodify", ldif)
+    }
+
+    /// Runs `tool` (ldbadd or ldbmodify) on the DC's sam.ldb with `ldif`.
+    fn ldb_tool(&self, tool: &str, ldif: &str) -> Result<()> {
         let file = tempfile::Builder::new()
             .prefix("bulk.")
             .suffix(".ldif")
@@ -509,7 +521,7 @@ impl SambaDc {
         write(file.path(), ldif)?;
         let script = format!(
             "set -e; if [ -d /etc/samba ]; then mount --bind '{etc}' /etc/samba; fi; \
-             exec ldbadd --nosync -H '{sam}' '{ldif}'",
+             exec {tool} --nosync -H '{sam}' '{ldif}'",
             etc = self.dir.path().join("etc").display(),
             sam = self.dir.path().join("private/sam.ldb").display(),
             ldif = file.path().display(),
@@ -530,7 +542,7 @@ impl SambaDc {
         )?;
         if !out.success() {
             return Err(HarnessError::Setup(format!(
-                "ldbadd failed: {} {}",
+                "{tool} failed: {} {}",
                 out.stdout.trim(),
                 out.stderr.trim()
             )));

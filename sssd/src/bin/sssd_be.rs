@@ -99,6 +99,7 @@ async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
     let auth = AuthOptions::from_config(&cfg, &domain)?;
     let pam = PamOptions::from_config(&cfg)?;
     let autofs = sssd::backend::ldap::autofs::AutofsOptions::from_config(&cfg, &domain)?;
+    let renewal = sssd::backend::ad::renewal::RenewalOptions::from_config(&cfg, &domain)?;
     drop(cfg);
     let db = opts.paths.db.clone();
     let name = domain.clone();
@@ -135,6 +136,7 @@ async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
     tokio::spawn(backend.clone().run_enumeration());
     tokio::spawn(backend.clone().run_refresh());
     tokio::spawn(backend.clone().run_krb5_tasks());
+    tokio::spawn(backend.clone().run_machine_password_renewal(renewal));
     tokio::spawn(sssd::backend::ldap::sudo::schedule::run(
         backend.clone(),
         cache,

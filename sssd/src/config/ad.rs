@@ -299,18 +299,8 @@ pub fn check(cfg: &Config, name: &str) -> Result<(), ConfigError> {
             ));
         }
     }
-    // Machine account password renewal needs adcli; only turning it off is accepted.
-    if let Some(v) = cfg.get(&s, "ad_maximum_machine_account_password_age")
-        && v.trim() != "0"
-    {
-        return Err(ConfigError::bad_value(
-            &s,
-            "ad_maximum_machine_account_password_age",
-            v,
-            "machine account password renewal is not implemented here; only 0 (off) is \
-             accepted",
-        ));
-    }
+    // Machine account password renewal (adcli): its options are validated here.
+    crate::backend::ad::renewal::RenewalOptions::from_config(cfg, name)?;
     for option in unsupported_options() {
         if cfg.get(&s, option).is_some() {
             return Err(ConfigError::bad_value(
@@ -339,8 +329,6 @@ fn unsupported_options() -> &'static [&'static str] {
         "ad_gpo_map_permit",
         "ad_gpo_map_deny",
         "ad_gpo_default_right",
-        "ad_update_samba_machine_account_password",
-        "ad_machine_account_password_renewal_opts",
         "ad_allow_remote_domain_local_groups",
     ]
 }
