@@ -16,7 +16,7 @@ use std::path::Path;
 use thiserror::Error;
 
 /// The identity providers this implementation serves.
-pub const SUPPORTED_ID_PROVIDERS: &[&str] = &["ldap", "ad"];
+pub const SUPPORTED_ID_PROVIDERS: &[&str] = &["ldap", "ad", "files"];
 
 /// Why a domain cannot be served.
 #[derive(Debug, Error)]
@@ -73,6 +73,9 @@ fn check_id_provider(cfg: &Config, name: &str) -> Result<(), ConfigError> {
 /// first error names the option at fault.
 pub fn check(cfg: &Config, name: &str) -> Result<(), DomainError> {
     check_id_provider(cfg, name)?;
+    if cfg.get(&format!("{DOMAIN_PREFIX}{name}"), "id_provider") == Some("files") {
+        return crate::backend::files::options::check(cfg, name).map_err(DomainError::from);
+    }
     crate::config::ad::check(cfg, name)?;
     let section = format!("{DOMAIN_PREFIX}{name}");
     DomainOptions::from_config(cfg, name)?;
@@ -125,7 +128,7 @@ mod tests {
 
     const TWO: &str = "[sssd]\ndomains = LDAP, FILES\n\
         [domain/LDAP]\nid_provider = ldap\nldap_uri = ldap://127.0.0.1\n\
-        [domain/FILES]\nid_provider = files\n";
+        [domain/FILES]\nid_provider = ipa\n";
 
     #[test]
     fn unsupported_id_provider_disables_only_its_domain() {
@@ -134,7 +137,7 @@ mod tests {
         assert_eq!(p.disabled.len(), 1);
         assert_eq!(p.disabled[0].name, "FILES");
         let e = p.disabled[0].error.to_string();
-        assert!(e.contains("[domain/FILES] id_provider = \"files\""), "{e}");
+        assert!(e.contains("[domain/FILES] id_provider = \"ipa\""), "{e}");
         assert!(!e.contains("auth_provider"), "{e}");
     }
 

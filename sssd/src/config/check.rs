@@ -439,7 +439,7 @@ mod tests {
     fn refused_values_and_unsupported_providers_name_the_option() {
         let text = "[sssd]\nservices = nss, ifp\ndomains = LDAP, F\n\n\
             [domain/LDAP]\nid_provider = ldap\nldap_uri = ldap://127.0.0.1\n\
-            entry_cache_timeout = soon\n\n[domain/F]\nid_provider = files\n";
+            entry_cache_timeout = soon\n\n[domain/F]\nid_provider = ipa\n";
         let f = findings(text);
         assert_eq!(f.len(), 3, "{f:?}");
         assert!(f[0].starts_with("sssd.conf:2: error: [sssd] services: the ifp responder"));

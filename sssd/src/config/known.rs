@@ -148,6 +148,7 @@ static DOMAIN: Known = Known::new(
     entry_cache_computer_timeout entry_cache_group_timeout entry_cache_netgroup_timeout \
     entry_cache_resolver_timeout entry_cache_service_timeout entry_cache_ssh_host_timeout \
     entry_cache_sudo_timeout entry_cache_timeout entry_cache_user_timeout enumerate \
+    fallback_to_nss group_files passwd_files \
     failover_primary_timeout fallback_homedir fd_limit filter_groups filter_users \
     full_name_format homedir_substring hostid_provider id_provider idmap_range_max \
     idmap_range_min idmap_range_size idp_auth_scope idp_auto_refresh idp_client_id \
