@@ -399,6 +399,20 @@ mod tests {
     }
 
     #[test]
+    fn a_files_domain_is_checked_like_the_daemons_do() {
+        let text = "[sssd]\nservices = nss\ndomains = F, G\n\n\
+            [domain/F]\nid_provider = files\npasswd_files = /etc/passwd, /srv/passwd\n\
+            group_files = /etc/group\nfallback_to_nss = false\n\n\
+            [domain/G]\nid_provider = files\nauth_provider = proxy\n";
+        let f = findings(text);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(
+            f[0].contains("domain G is disabled at start") && f[0].contains("auth_provider"),
+            "{f:?}"
+        );
+    }
+
+    #[test]
     fn name_options_are_checked_not_reported_as_unsupported() {
         let good = GOOD.replace(
             "domains = LDAP\n",

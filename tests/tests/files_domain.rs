@@ -1,0 +1,294 @@
+//! `id_provider = files` end to end: a files domain next to an LDAP domain, both answering
+//! getent and id through `sss` alone (nsswitch has no `files` for passwd and group, so
+//! every answer comes from our daemon); changes of the files (append, member change,
+//! removal, atomic rename by `sed -i`) visible within a second; Debian's libnss_sss against
+//! our daemon for the files domain; `sssctl domain-status` of a files domain.
+//!
+//! They need the release artifacts (`cargo build --release --workspace`, done by
+//! scripts/test.sh).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failing loudly is the point
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use sssd_tests::interop::{debian_root, nss_module_of, with_nss_module};
+use sssd_tests::ldif::{self, Schema};
+use sssd_tests::lookups::{assert_line, assert_notfound, getent};
+use sssd_tests::namespace::{NSSWITCH_SSS_ONLY, Namespace};
+use sssd_tests::slapd::Slapd;
+use sssd_tests::sssd::{Sssd, SssdConf};
+use sssd_tests::stage;
+
+/// Where the files domain's files live inside the namespace (a tmpfs of their own).
+const DIR: &str = "/etc/filesdom";
+const PASSWD: &str = "/etc/filesdom/passwd";
+const GROUP: &str = "/etc/filesdom/group";
+
+const PASSWD_TEXT: &str = "root:x:0:0:root:/root:/bin/bash\n\
+# a comment\n\
+fuser1:x:5001:5001:Files User One:/home/fuser1:/bin/sh\n\
+fuser2:x:5002:5100::/home/fuser2:/bin/bash\n\
+this line is broken\n";
+
+const GROUP_TEXT: &str = "root:x:0:\n\
+fgroup1:x:5001:\n\
+fstaff:x:5100:fuser1\n\
+fdev:x:5200:fuser1,fuser2\n";
+
+/// The longest a change of the files may take to show (the task's requirement).
+const VISIBLE_WITHIN: Duration = Duration::from_secs(1);
+
+/// A namespace with the staged product (or `root`), `sss` alone for passwd, group and
+/// initgroups, and the files of the files domain on a private tmpfs.
+fn files_namespace(root: Option<&Path>) -> Namespace {
+    let stage_root = match root {
+        Some(r) => r.to_path_buf(),
+        None => stage::shared_stage()
+            .expect("stage the product with install.sh")
+            .to_path_buf(),
+    };
+    let ns = Namespace::with_nsswitch(Some(&stage_root), NSSWITCH_SSS_ONLY)
+        .expect("create the mount namespace");
+    ns.run_ok(&["mkdir", "-p", DIR]).unwrap();
+    ns.run_ok(&["mount", "-t", "tmpfs", "-o", "mode=0755", "filesdom", DIR])
+        .unwrap();
+    ns.write_file(PASSWD, PASSWD_TEXT.as_bytes(), 0o644)
+        .unwrap();
+    ns.write_file(GROUP, GROUP_TEXT.as_bytes(), 0o644).unwrap();
+    ns
+}
+
+/// `[domain/FILES]` reading the private files, with `base` for the rest.
+fn files_conf(base: SssdConf) -> SssdConf {
+    base.set("domain/FILES", "id_provider", "files")
+        .set("domain/FILES", "passwd_files", PASSWD)
+        .set("domain/FILES", "group_files", GROUP)
+        .set("domain/FILES", "debug_level", "0x0070")
+}
+
+fn start<'ns>(ns: &'ns Namespace, conf: &SssdConf) -> Sssd<'ns> {
+    Sssd::start(ns, conf).unwrap_or_else(|e| panic!("sssd did not start: {e}"))
+}
+
+/// Polls `getent ARGS` until its output is `want` ("" for not found); returns how long
+/// that took, failing after 10 s.
+#[track_caller]
+fn time_until(
+    ns: &Namespace,
+    sssd: &Sssd<'_>,
+    args: &[&str],
+    want: &str,
+    since: Instant,
+) -> Duration {
+    let deadline = since + Duration::from_secs(10);
+    loop {
+        let out = getent(ns, args);
+        if out.stdout == want {
+            return since.elapsed();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "getent {args:?} never gave {want:?}: {out:?}\n{}",
+            sssd.logs()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn id(ns: &Namespace, user: &str) -> String {
+    let out = ns.run(&["id", user]).unwrap();
+    assert!(out.success(), "id {user}: {out:?}");
+    out.stdout
+}
+
+#[test]
+fn files_and_ldap_domains_answer_side_by_side() {
+    let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
+    let ns = files_namespace(None);
+    let conf =
+        files_conf(SssdConf::ldap(&slapd, Schema::Rfc2307)).set("sssd", "domains", "FILES, LDAP");
+    let sssd = start(&ns, &conf);
+
+    // The files domain: pwfield x, as SSSD; root and comments left out.
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "fuser1"],
+        "fuser1:x:5001:5001:Files User One:/home/fuser1:/bin/sh",
+    );
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "5002"],
+        "fuser2:x:5002:5100::/home/fuser2:/bin/bash",
+    );
+    assert_line(&ns, &sssd, &["group", "fstaff"], "fstaff:x:5100:fuser1");
+    assert_line(&ns, &sssd, &["group", "5200"], "fdev:x:5200:fuser1,fuser2");
+    assert_line(&ns, &sssd, &["group", "fgroup1"], "fgroup1:x:5001:");
+    assert_notfound(&ns, &["passwd", "root"]);
+    assert_notfound(&ns, &["passwd", "this"]);
+    assert_eq!(
+        id(&ns, "fuser1"),
+        "uid=5001(fuser1) gid=5001(fgroup1) groups=5001(fgroup1),5100(fstaff),5200(fdev)\n"
+    );
+    assert_eq!(
+        id(&ns, "fuser2"),
+        "uid=5002(fuser2) gid=5100(fstaff) groups=5100(fstaff),5200(fdev)\n"
+    );
+    let out = getent(&ns, &["initgroups", "fuser1"]);
+    let mut gids: Vec<&str> = out.stdout.split_whitespace().skip(1).collect();
+    gids.sort_unstable();
+    assert_eq!(gids, ["5100", "5200"], "{out:?}");
+
+    // The LDAP domain next to it.
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "user1"],
+        "user1:*:1001:2001:1001:/home/user1:/bin/bash",
+    );
+    assert_line(&ns, &sssd, &["group", "group2"], "group2:*:2002:");
+    assert!(id(&ns, "user1").contains("2012(two_user_group)"));
+
+    // A name in neither: not found, at once (the files domain does not wait).
+    let t = Instant::now();
+    assert_notfound(&ns, &["passwd", "nosuchuser"]);
+    assert_notfound(&ns, &["passwd", "nosuchuser@FILES"]);
+    let took = t.elapsed();
+    assert!(took < Duration::from_secs(1), "not found took {took:?}");
+    eprintln!("two not-found lookups took {took:?}");
+
+    // sssctl domain-status of the files domain.
+    let out = ns
+        .run(&["/usr/sbin/sssctl", "domain-status", "FILES"])
+        .unwrap();
+    assert!(out.success(), "{out:?}\n{}", sssd.logs());
+    assert!(out.stdout.contains("Online status: Online"), "{out:?}");
+    assert!(out.stdout.contains("no active servers"), "{out:?}");
+    let out = ns
+        .run(&["/usr/sbin/sssctl", "domain-status", "FILES", "--online"])
+        .unwrap();
+    assert_eq!(out.stdout, "Online status: Online\n\n", "{out:?}");
+}
+
+#[test]
+fn changes_of_the_files_show_within_a_second() {
+    let ns = files_namespace(None);
+    let conf = files_conf(SssdConf::new().set("sssd", "services", "nss"))
+        .set("sssd", "domains", "FILES")
+        .set("nss", "debug_level", "0x0070");
+    let sssd = start(&ns, &conf);
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "fuser1"],
+        "fuser1:x:5001:5001:Files User One:/home/fuser1:/bin/sh",
+    );
+    // Looked up (and negative-cached) before it exists.
+    assert_notfound(&ns, &["passwd", "newbie"]);
+
+    // 1. A user appended (in place).
+    let line = "newbie:x:5003:5001:New:/home/newbie:/bin/sh";
+    let t = Instant::now();
+    ns.write_file(PASSWD, format!("{PASSWD_TEXT}{line}\n").as_bytes(), 0o644)
+        .unwrap();
+    let added = time_until(&ns, &sssd, &["passwd", "newbie"], &format!("{line}\n"), t);
+    eprintln!("appended user visible after {added:?}");
+    assert!(added < VISIBLE_WITHIN, "appended user took {added:?}");
+
+    // 2. A group member change: newbie joins fstaff.
+    let group2 = GROUP_TEXT.replace("fstaff:x:5100:fuser1", "fstaff:x:5100:fuser1,newbie");
+    let t = Instant::now();
+    ns.write_file(GROUP, group2.as_bytes(), 0o644).unwrap();
+    let joined = time_until(
+        &ns,
+        &sssd,
+        &["group", "fstaff"],
+        "fstaff:x:5100:fuser1,newbie\n",
+        t,
+    );
+    eprintln!("member change visible after {joined:?}");
+    assert!(joined < VISIBLE_WITHIN, "member change took {joined:?}");
+    assert_eq!(
+        id(&ns, "newbie"),
+        "uid=5003(newbie) gid=5001(fgroup1) groups=5001(fgroup1),5100(fstaff)\n"
+    );
+
+    // 3. The atomic-rename case: sed -i writes a new file and renames it over the old one.
+    let t = Instant::now();
+    ns.run_ok(&["sed", "-i", "/^fuser2:/d", PASSWD]).unwrap();
+    let removed = time_until(&ns, &sssd, &["passwd", "fuser2"], "", t);
+    eprintln!("user removed by sed -i invisible after {removed:?}");
+    assert!(removed < VISIBLE_WITHIN, "removal took {removed:?}");
+    assert_notfound(&ns, &["passwd", "5002"]);
+    assert_line(&ns, &sssd, &["group", "fdev"], "fdev:x:5200:fuser1,fuser2");
+
+    // 4. A removed user (in place) and a renamed group shell.
+    let t = Instant::now();
+    ns.write_file(
+        PASSWD,
+        b"fuser1:x:5001:5001:Files User One:/home/fuser1:/bin/zsh\n",
+        0o644,
+    )
+    .unwrap();
+    let changed = time_until(
+        &ns,
+        &sssd,
+        &["passwd", "fuser1"],
+        "fuser1:x:5001:5001:Files User One:/home/fuser1:/bin/zsh\n",
+        t,
+    );
+    assert!(changed < VISIBLE_WITHIN, "shell change took {changed:?}");
+    assert_notfound(&ns, &["passwd", "newbie"]);
+    let log = String::from_utf8_lossy(&ns.read_file("/var/log/sssd/sssd_FILES.log").unwrap())
+        .into_owned();
+    assert!(
+        log.contains("/etc/filesdom/passwd:5: line skipped"),
+        "the bad line is not named in the log:\n{log}"
+    );
+}
+
+#[test]
+fn debian_libnss_sss_reads_the_files_domain_from_our_daemon() {
+    let ours = stage::shared_stage().expect("stage our build");
+    let debian = debian_root().expect("unpack Debian's sssd 2.8");
+    let module = nss_module_of(&debian).expect("Debian's libnss_sss.so.2");
+    let mixed = with_nss_module(ours, &module).unwrap();
+    let queries: &[&[&str]] = &[
+        &["getent", "passwd", "fuser1"],
+        &["getent", "passwd", "5002"],
+        &["getent", "passwd", "nosuchuser"],
+        &["getent", "group", "fstaff"],
+        &["getent", "group", "5200"],
+        &["getent", "initgroups", "fuser1"],
+        &["id", "fuser1"],
+        &["id", "fuser2"],
+    ];
+    let answers = |root: Option<&Path>| -> Vec<String> {
+        let ns = files_namespace(root);
+        let conf = files_conf(SssdConf::new().set("sssd", "services", "nss"))
+            .set("sssd", "domains", "FILES");
+        let sssd = start(&ns, &conf);
+        let out = queries
+            .iter()
+            .map(|q| {
+                let o = ns.run(q).unwrap();
+                format!("{} {:?}: {}", o.code(), q, o.stdout)
+            })
+            .collect();
+        drop(sssd);
+        out
+    };
+    let debian_module = answers(Some(mixed.path()));
+    let our_module = answers(None);
+    assert_eq!(
+        debian_module[0],
+        "0 [\"getent\", \"passwd\", \"fuser1\"]: fuser1:x:5001:5001:Files User One:/home/fuser1:/bin/sh\n"
+    );
+    assert_eq!(
+        debian_module[6],
+        "0 [\"id\", \"fuser1\"]: uid=5001(fuser1) gid=5001(fgroup1) groups=5001(fgroup1),5100(fstaff),5200(fdev)\n"
+    );
+    assert_eq!(debian_module, our_module);
+}
