@@ -102,11 +102,12 @@ impl FilesBackend {
         );
         let (snap, notes) =
             tokio::task::spawn_blocking(move || snapshot::load(&pw, &gr, cs)).await??;
+        // Logged as errors: at SSSD's default debug level the administrator sees them.
         for b in &notes.bad {
-            tracing::warn!("{b}");
+            tracing::error!("{b}");
         }
         for s in &notes.skipped {
-            tracing::warn!("{s}");
+            tracing::error!("{s}");
         }
         if current.as_deref() == Some(&snap) {
             tracing::debug!("files of domain {} read again, content unchanged", i.domain);
