@@ -300,3 +300,94 @@ fn debian_libnss_sss_reads_the_files_domain_from_our_daemon() {
     );
     assert_eq!(debian_module, our_module);
 }
+
+#[test]
+fn pam_enumeration_and_a_second_passwd_file_created_later() {
+    use sssd_tests::pam::{self, Caller, SERVICE, code, pamtester};
+    let ns = files_namespace(None);
+    let extra = "/etc/filesdom/passwd2";
+    let conf = files_conf(SssdConf::new().set("sssd", "services", "nss, pam"))
+        .set("sssd", "domains", "FILES")
+        .set(
+            "domain/FILES",
+            "passwd_files",
+            &format!("{PASSWD}, {extra}"),
+        )
+        .set("domain/FILES", "enumerate", "true")
+        .set("domain/FILES", "access_provider", "simple")
+        .set("domain/FILES", "simple_deny_users", "fuser2");
+    let sssd = start(&ns, &conf);
+    pam::wait_for_socket(&ns).unwrap();
+    pam::install_service(&ns, SERVICE, "").unwrap();
+
+    // As SSSD 2.8: the files provider does not check passwords (pam_unix does), and
+    // access_provider decides.
+    let run = |user: &str, op: &str| {
+        pamtester(&ns, Caller::Root, SERVICE, user, &[op], "secret\n")
+            .unwrap()
+            .code
+    };
+    assert_eq!(
+        run("fuser1", "authenticate"),
+        code::AUTHINFO_UNAVAIL,
+        "{}",
+        sssd.logs()
+    );
+    assert_eq!(run("fuser1", "acct_mgmt"), code::SUCCESS, "{}", sssd.logs());
+    assert_eq!(
+        run("fuser2", "acct_mgmt"),
+        code::PERM_DENIED,
+        "{}",
+        sssd.logs()
+    );
+    assert_eq!(
+        run("nosuchuser", "acct_mgmt"),
+        code::USER_UNKNOWN,
+        "{}",
+        sssd.logs()
+    );
+
+    // enumerate = true: getent passwd and group list the files' entries (root left out).
+    let out = getent(&ns, &["passwd"]);
+    assert_eq!(
+        out.stdout,
+        "fuser1:x:5001:5001:Files User One:/home/fuser1:/bin/sh\n\
+         fuser2:x:5002:5100::/home/fuser2:/bin/bash\n",
+        "{out:?}"
+    );
+    let out = getent(&ns, &["group"]);
+    let mut names: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.split(':').next())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["fdev", "fgroup1", "fstaff"], "{out:?}");
+
+    // The second passwd file, created after the start, is read at once; the first file
+    // wins for a name both define.
+    assert_notfound(&ns, &["passwd", "extra1"]);
+    let t = Instant::now();
+    ns.write_file(
+        extra,
+        b"extra1:x:6001:5001::/home/extra1:/bin/sh\nfuser1:x:6002:5001::/x:/bin/sh\n",
+        0o644,
+    )
+    .unwrap();
+    let took = time_until(
+        &ns,
+        &sssd,
+        &["passwd", "extra1"],
+        "extra1:x:6001:5001::/home/extra1:/bin/sh\n",
+        t,
+    );
+    eprintln!("user of a file created after the start visible after {took:?}");
+    assert!(took < VISIBLE_WITHIN, "took {took:?}");
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "fuser1"],
+        "fuser1:x:5001:5001:Files User One:/home/fuser1:/bin/sh",
+    );
+    assert_notfound(&ns, &["passwd", "6002"]);
+}
