@@ -391,3 +391,42 @@ fn pam_enumeration_and_a_second_passwd_file_created_later() {
     );
     assert_notfound(&ns, &["passwd", "6002"]);
 }
+
+#[test]
+fn a_large_passwd_file_is_reloaded_quickly() {
+    const USERS: u32 = 20_000;
+    let ns = files_namespace(None);
+    let mut text = String::with_capacity(USERS as usize * 50);
+    for i in 0..USERS {
+        let uid = 100_000 + i;
+        text.push_str(&format!(
+            "bulk{i}:x:{uid}:5001:Bulk {i}:/home/bulk{i}:/bin/sh\n"
+        ));
+    }
+    ns.write_file(PASSWD, text.as_bytes(), 0o644).unwrap();
+    let conf =
+        files_conf(SssdConf::new().set("sssd", "services", "nss")).set("sssd", "domains", "FILES");
+    let sssd = start(&ns, &conf);
+    let t = Instant::now();
+    let first = time_until(
+        &ns,
+        &sssd,
+        &["passwd", "bulk19999"],
+        "bulk19999:x:119999:5001:Bulk 19999:/home/bulk19999:/bin/sh\n",
+        t,
+    );
+    eprintln!("{USERS} users: last one visible {first:?} after the daemon's socket appeared");
+    text.push_str("late:x:99999:5001::/home/late:/bin/sh\n");
+    let t = Instant::now();
+    ns.write_file(PASSWD, text.as_bytes(), 0o644).unwrap();
+    let took = time_until(
+        &ns,
+        &sssd,
+        &["passwd", "late"],
+        "late:x:99999:5001::/home/late:/bin/sh\n",
+        t,
+    );
+    eprintln!("{USERS} users: an appended user visible after {took:?}");
+    // About 250 ms on an idle machine; the bound leaves room for a loaded CI host.
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+}
