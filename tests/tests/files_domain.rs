@@ -430,3 +430,31 @@ fn a_large_passwd_file_is_reloaded_quickly() {
     // About 250 ms on an idle machine; the bound leaves room for a loaded CI host.
     assert!(took < Duration::from_secs(3), "took {took:?}");
 }
+
+#[test]
+fn enable_files_domain_puts_the_local_files_first() {
+    let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
+    let ns = files_namespace(None);
+    // The namespace's own /etc/passwd and /etc/group (a private copy), with a local user
+    // whose name the directory also has: the implicit files domain, first, answers.
+    let mut passwd = String::from_utf8(ns.read_file("/etc/passwd").unwrap()).unwrap();
+    passwd.push_str("user1:x:7001:7001:Local One:/home/local1:/bin/sh\n");
+    ns.write_file("/etc/passwd", passwd.as_bytes(), 0o644)
+        .unwrap();
+    let conf = SssdConf::ldap(&slapd, Schema::Rfc2307).set("sssd", "enable_files_domain", "true");
+    let sssd = start(&ns, &conf);
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "user1"],
+        "user1:x:7001:7001:Local One:/home/local1:/bin/sh",
+    );
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "user2"],
+        "user2:*:1002:2002:1002:/home/user2:/bin/bash",
+    );
+    let out = ns.run(&["/usr/sbin/sssctl", "domain-list"]).unwrap();
+    assert_eq!(out.stdout, "implicit_files\nLDAP\n", "{out:?}");
+}

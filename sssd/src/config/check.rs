@@ -256,7 +256,13 @@ const READ_EVERYWHERE: &[&str] = &[
 ];
 
 /// `[sssd]` options read outside the option table.
-const READ_IN_SSSD: &[&str] = &["domains", "services", "user", "config_file_version"];
+const READ_IN_SSSD: &[&str] = &[
+    "domains",
+    "services",
+    "user",
+    "config_file_version",
+    "enable_files_domain",
+];
 
 /// Options SSSD knows in `[sssd]` and the responder sections we serve that nothing here
 /// reads: set, they would silently do nothing, so each is an error naming it.

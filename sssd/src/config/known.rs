@@ -37,7 +37,8 @@ static SSSD: Known = Known::new(
     "\
     certificate_verification client_idle_timeout command config_file_version core_dumpable debug \
     debug_backtrace_enabled debug_level debug_microseconds debug_timestamps \
-    default_domain_suffix description disable_netlink domain_resolution_order domains fd_limit \
+    default_domain_suffix description disable_netlink domain_resolution_order domains \
+    enable_files_domain fd_limit \
     full_name_format implicit_pac_responder krb5_rcache_dir monitor_resolv_conf override_space \
     passkey_verification re_expression services timeout try_inotify user",
 );
