@@ -30,20 +30,9 @@ impl BusReloadNotifier {
     }
 }
 
-/// Tells the responders on `bus`; waits for their answers.
+/// Tells the responders on `bus`, one call after the other: the negative caches first, so
+/// that a name found missing once the memory cache is cleared stays negative-cached.
 pub async fn announce(bus: &Bus) {
-    for method in [
-        memcache::InvalidateAll::Users,
-        memcache::InvalidateAll::Groups,
-        memcache::InvalidateAll::Initgroups,
-    ] {
-        if let Err(e) = memcache::invalidate_all(bus, method, CALL_TIMEOUT).await {
-            tracing::debug!("{method:?} not sent to {NSS_NAME}: {e}");
-        }
-    }
-    if let Err(e) = call_service(bus, NSS_NAME, ServiceMethod::ClearEnumCache, CALL_TIMEOUT).await {
-        tracing::debug!("clearEnumCache not sent to {NSS_NAME}: {e}");
-    }
     let calls = RESPONDERS.map(|name| async move {
         (
             name,
@@ -53,6 +42,18 @@ pub async fn announce(bus: &Bus) {
     for (name, r) in futures_util::future::join_all(calls).await {
         if let Err(e) = r {
             tracing::debug!("clearNegcache not sent to {name}: {e}");
+        }
+    }
+    if let Err(e) = call_service(bus, NSS_NAME, ServiceMethod::ClearEnumCache, CALL_TIMEOUT).await {
+        tracing::debug!("clearEnumCache not sent to {NSS_NAME}: {e}");
+    }
+    for method in [
+        memcache::InvalidateAll::Users,
+        memcache::InvalidateAll::Groups,
+        memcache::InvalidateAll::Initgroups,
+    ] {
+        if let Err(e) = memcache::invalidate_all(bus, method, CALL_TIMEOUT).await {
+            tracing::debug!("{method:?} not sent to {NSS_NAME}: {e}");
         }
     }
 }
