@@ -176,6 +176,26 @@ fn files_and_ldap_domains_answer_side_by_side() {
         .run(&["/usr/sbin/sssctl", "domain-status", "FILES", "--online"])
         .unwrap();
     assert_eq!(out.stdout, "Online status: Online\n\n", "{out:?}");
+
+    // sssctl config-check: the files options are known and valid; a files domain with an
+    // auth_provider it cannot have is named.
+    // (The LDAP test domain's ldap_auth_disable_tls_never_use_in_production is the one
+    // finding.)
+    let out = ns.run(&["/usr/sbin/sssctl", "config-check"]).unwrap();
+    assert!(
+        out.stdout.contains("Issues identified by validators: 1") && !out.stdout.contains("FILES"),
+        "{out:?}"
+    );
+    let bad = conf.clone().set("domain/FILES", "auth_provider", "krb5");
+    ns.write_file("/etc/sssd/sssd.conf", bad.render().as_bytes(), 0o600)
+        .unwrap();
+    let out = ns.run(&["/usr/sbin/sssctl", "config-check"]).unwrap();
+    assert_eq!(out.code(), 1, "{out:?}");
+    assert!(
+        out.stdout.contains("domain FILES is disabled at start")
+            && out.stdout.contains("auth_provider = \"krb5\""),
+        "{out:?}"
+    );
 }
 
 #[test]
