@@ -90,10 +90,12 @@ impl Watcher {
             let mut guard = self.fd.readable().await.map_err(WatchError::Read)?;
             match self.ino.read_events() {
                 Ok(events) => {
+                    // A queue overflow lost events: count it as a change.
                     return Ok(events.iter().any(|e| {
-                        e.name.as_ref().is_some_and(|n| {
-                            self.names.get(&e.wd).is_some_and(|set| set.contains(n))
-                        })
+                        e.mask.contains(AddWatchFlags::IN_Q_OVERFLOW)
+                            || e.name.as_ref().is_some_and(|n| {
+                                self.names.get(&e.wd).is_some_and(|set| set.contains(n))
+                            })
                     }));
                 }
                 Err(nix::errno::Errno::EAGAIN) => guard.clear_ready(),
