@@ -1,7 +1,7 @@
 //! `sssd_be --domain NAME [-d LEVEL] [--logger=stderr|files] [-c FILE]`: the backend of one
 //! domain. Serves `sssd.dataprovider` and `sssd.service` on the private bus as
 //! `sssd.domain_<NAME>`, registers with the monitor, and keeps the domain cache filled from
-//! LDAP until SIGTERM.
+//! LDAP (or, for `id_provider = files`, from the passwd and group files) until SIGTERM.
 
 use anyhow::{Context, Result, bail};
 use sssd::backend::Backend;
@@ -50,13 +50,24 @@ fn main() -> Result<()> {
         tracing::error!("domain {domain} cannot be served: {e}");
         return Err(e).with_context(|| format!("domain {domain} cannot be served"));
     }
-    set_gssapi_env(&cfg, &domain, &opts)?;
+    // The identity provider picks the main loop (the domain check accepted it).
+    let files = cfg.get(&format!("domain/{domain}"), "id_provider") == Some("files");
+    if !files {
+        set_gssapi_env(&cfg, &domain, &opts)?;
+    }
     // One thread: a request hops between the D-Bus reader, the LDAP driver and the handler
     // tasks, and keeping them on one thread spares a thread wake-up at each hop.
     let period = sssd::watchdog::period_from_config(&cfg, &format!("domain/{domain}"))?;
     let rt = sssd::watchdog::watched_runtime(period, "sssd_be")
         .context("cannot start the async runtime")?;
-    let res = rt.block_on(run(opts, cfg, domain));
+    let res = rt.block_on(async move {
+        if files {
+            let paths = opts.paths.clone();
+            sssd::backend::files::serve::run(&paths, cfg, domain).await
+        } else {
+            run(opts, cfg, domain).await
+        }
+    });
     if let Err(e) = &res {
         tracing::error!("{e:#}");
     }

@@ -12,6 +12,7 @@ pub mod auth_options;
 pub mod check;
 pub mod ciphers;
 pub mod dns_options;
+pub mod implicit_files;
 mod known;
 pub mod ldap_conf;
 mod load;
