@@ -608,15 +608,25 @@ impl SambaDc {
     /// does: a computer account with a known machine password and the `host/` SPNs, and a
     /// keytab at `keytab` (a path on the host) holding `SHORT$` and `host/<fqdn>` keys.
     pub fn join(&self, short: &str, keytab: &Path) -> Result<()> {
+        self.join_in(short, keytab, None)
+    }
+
+    /// [`SambaDc::join`] with the computer object in organizational unit `ou` (`OU=...`,
+    /// relative to the domain) instead of `CN=Computers`.
+    pub fn join_in(&self, short: &str, keytab: &Path, ou: Option<&str>) -> Result<()> {
         let fqdn = format!("{short}.{DNS_DOMAIN}");
-        self.samba_tool(&[
-            "computer",
-            "create",
-            short,
-            "--prepare-oldjoin",
-            &format!("--service-principal-name=host/{fqdn}"),
-            &format!("--service-principal-name=host/{short}"),
-        ])?;
+        let ou = ou.map(|o| format!("--computerou={o}"));
+        let mut args = vec![
+            "computer".to_string(),
+            "create".into(),
+            short.into(),
+            "--prepare-oldjoin".into(),
+            format!("--service-principal-name=host/{fqdn}"),
+            format!("--service-principal-name=host/{short}"),
+        ];
+        args.extend(ou);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.samba_tool(&args)?;
         let account = format!("{}$", short.to_uppercase());
         for principal in [account.as_str(), &format!("host/{fqdn}")] {
             self.samba_tool(&[

@@ -3,7 +3,8 @@
 //! to one of its members; pam_sss logins through `login` (interactive), `sshd` (remote
 //! interactive), an unmapped service (`ad_gpo_default_right = deny`) and `sudo` (permit)
 //! give the same PAM codes with our daemon as with Debian's sssd 2.8, enforcing, permissive,
-//! and offline on the cached policy once the DC is gone.
+//! and offline on the cached policy once the DC is gone. A second host in an OU that
+//! blocks inheritance gets its OU's GPO and an enforced domain link only.
 //!
 //! One DC (with its file server) for the binary. Needs root, samba and winbind
 //! (scripts/deps.sh) and the staged product.
@@ -18,6 +19,8 @@ use sssd_tests::samba::{DNS_DOMAIN, SambaDc};
 use sssd_tests::sssd::Sssd;
 
 const CLIENT: &str = "client1";
+/// The second joined host, in an OU blocking inheritance.
+const CLIENT2: &str = "client2";
 const PASSWORD: &str = "Secret123!";
 /// The PAM services of the scenarios: their logon right in SSSD's default maps.
 const SERVICES: &[&str] = &["login", "sshd", "sssd-tests", "sudo"];
@@ -35,9 +38,17 @@ fn sid(dc: &SambaDc, kind: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("no objectSid for {name}: {out:?}"))
 }
 
-/// Creates GPO `name` linked to the domain with the Security Settings extension and
-/// `rights` as its `[Privilege Rights]` (written into sysvol on disk, version `version`).
-fn create_gpo(dc: &SambaDc, name: &str, rights: &str, version: u32) -> String {
+/// Creates GPO `name` linked to container `link` (`--enforce` when `enforced`) with the
+/// Security Settings extension and `rights` as its `[Privilege Rights]` (written into
+/// sysvol on disk, version `version`).
+fn create_gpo(
+    dc: &SambaDc,
+    name: &str,
+    link: &str,
+    enforced: bool,
+    rights: &str,
+    version: u32,
+) -> String {
     let admin = format!("Administrator%{}", sssd_tests::samba::ADMIN_PASSWORD);
     let uri = format!("ldap://{}", sssd_tests::samba::DC_FQDN);
     let out = dc
@@ -50,8 +61,11 @@ fn create_gpo(dc: &SambaDc, name: &str, rights: &str, version: u32) -> String {
         .unwrap_or_else(|| panic!("no GUID in {text:?}"))
         .to_string();
     let base = sssd_tests::samba::BASE_DN;
-    dc.samba_tool(&["gpo", "setlink", base, &guid, "-H", &uri, "-U", &admin])
-        .unwrap();
+    let mut setlink = vec!["gpo", "setlink", link, &guid, "-H", &uri, "-U", &admin];
+    if enforced {
+        setlink.push("--enforce");
+    }
+    dc.samba_tool(&setlink).unwrap();
     let gpo_dn = format!("CN={guid},CN=Policies,CN=System,{base}");
     dc.ldap_modify(&format!(
         "dn: {gpo_dn}\nchangetype: modify\nreplace: gPCMachineExtensionNames\n\
@@ -89,8 +103,13 @@ fn client(dc: &SambaDc, keytab: &Path, root: &Path) -> Namespace {
 }
 
 fn conf(mode: &str) -> sssd_tests::sssd::SssdConf {
+    conf_of(CLIENT, mode)
+}
+
+/// The sssd.conf of joined host `host` with `ad_gpo_access_control = mode`.
+fn conf_of(host: &str, mode: &str) -> sssd_tests::sssd::SssdConf {
     sssd_tests::samba::client::realm_join_conf(
-        CLIENT,
+        host,
         "0x0070",
         &[
             ("ad_gpo_access_control", mode),
@@ -168,15 +187,58 @@ fn gpo_logon_rights_match_sssd_2_8() {
     dc.add_member("gplogon", "gpdenied").unwrap();
     let group = sid(&dc, "group", "gplogon");
     let denied = sid(&dc, "user", "gpdenied");
+    let base = sssd_tests::samba::BASE_DN;
     create_gpo(
         &dc,
         "sssd-logon-rights",
+        base,
+        false,
         &format!(
             "SeInteractiveLogonRight = *{group}\r\nSeDenyInteractiveLogonRight = *{denied}\r\n\
              SeRemoteInteractiveLogonRight = *S-1-5-32-544,*{group}\r\n\
              SeDenyRemoteInteractiveLogonRight = *{denied}\r\n"
         ),
         3,
+    );
+
+    // A second host in OU=Linux, which blocks inheritance: the domain's GPO above does not
+    // apply there, its own OU's GPO and an enforced domain link do.
+    let ou = format!("OU=Linux,{base}");
+    dc.samba_tool(&["ou", "create", &ou]).unwrap();
+    let keytab2 = dir.path().join("krb5-2.keytab");
+    dc.join_in(CLIENT2, &keytab2, Some("OU=Linux"))
+        .expect("join the second client");
+    let admin = format!("Administrator%{}", sssd_tests::samba::ADMIN_PASSWORD);
+    let uri = format!("ldap://{}", sssd_tests::samba::DC_FQDN);
+    dc.samba_tool(&[
+        "gpo",
+        "setinheritance",
+        &ou,
+        "block",
+        "-H",
+        &uri,
+        "-U",
+        &admin,
+    ])
+    .unwrap();
+    let other = sid(&dc, "user", "gpother");
+    create_gpo(
+        &dc,
+        "sssd-ou-rights",
+        &ou,
+        false,
+        &format!("SeInteractiveLogonRight = *{other}\r\n"),
+        1,
+    );
+    // Enforced links come last, so on both hosts this GPO's remote interactive deny list
+    // replaces the domain GPO's (gpdenied may use sshd again, as with SSSD).
+    create_gpo(
+        &dc,
+        "sssd-enforced-rights",
+        base,
+        true,
+        &format!("SeDenyRemoteInteractiveLogonRight = *{other}\r\n"),
+        1,
     );
 
     let ours = sssd_tests::stage::shared_stage().expect("stage the product");
@@ -191,6 +253,16 @@ fn gpo_logon_rights_match_sssd_2_8() {
     let sssd_d = Sssd::start(&ns_d, &conf("enforcing")).unwrap();
     ready(&ns_d);
     theirs.extend(matrix(&ns_d, "enforcing"));
+    for (root, v) in [(ours, &mut mine), (debian.as_path(), &mut theirs)] {
+        let ns = client(&dc, &keytab2, root);
+        let _sssd = Sssd::start(&ns, &conf_of(CLIENT2, "enforcing")).unwrap();
+        ready(&ns);
+        for s in ["login", "sshd"] {
+            for u in USERS {
+                v.push((format!("OU host {s} {u}"), login(&ns, s, u)));
+            }
+        }
+    }
     // The DC gone: the cached policy and cached passwords decide.
     dc.stop();
     for u in ["gpallowed", "gpdenied"] {
