@@ -345,7 +345,8 @@ impl SambaDc {
             .replace(
                 "@SMB_READY@",
                 if self.file_server {
-                    "timeout 2 bash -c 'exec 3<>/dev/tcp/@IP@/445' 2>/dev/null &&"
+                    "timeout 2 bash -c 'exec 3<>/dev/tcp/@IP@/445' 2>/dev/null && \
+                     wbinfo --ping >/dev/null 2>&1 &&"
                 } else {
                     ""
                 },
