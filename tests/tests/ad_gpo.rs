@@ -263,6 +263,22 @@ fn gpo_logon_rights_match_sssd_2_8() {
             }
         }
     }
+    // ad_gpo_implicit_deny (no allow list for the remote interactive right on that host:
+    // nobody) and a service added to a map (+sssd-tests: remote interactive).
+    for (root, v) in [(ours, &mut mine), (debian.as_path(), &mut theirs)] {
+        let ns = client(&dc, &keytab2, root);
+        let section = format!("domain/{DNS_DOMAIN}");
+        let conf = conf_of(CLIENT2, "enforcing")
+            .set(&section, "ad_gpo_implicit_deny", "True")
+            .set(&section, "ad_gpo_map_remote_interactive", "+sssd-tests");
+        let _sssd = Sssd::start(&ns, &conf).unwrap();
+        ready(&ns);
+        for s in ["login", "sssd-tests"] {
+            for u in USERS {
+                v.push((format!("implicit deny {s} {u}"), login(&ns, s, u)));
+            }
+        }
+    }
     // The DC gone: the cached policy and cached passwords decide.
     dc.stop();
     for u in ["gpallowed", "gpdenied"] {

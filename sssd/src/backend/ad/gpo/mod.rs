@@ -286,11 +286,14 @@ pub async fn check_offline(
         let (c, d) = (g.cache.clone(), g.domain.clone());
         blocking(move || c.state(&d)).await?
     };
-    let sids = state
-        .users
-        .get(name)
-        .ok_or_else(|| GpoError::NoSids(name.to_string()))?;
     let result = state.result.unwrap_or_default();
+    let Some(sids) = state.users.get(name) else {
+        // Without lists for this right the user's SIDs do not matter.
+        if !rights::has_lists(&result, right) {
+            return Ok(rights::allowed(&result, right, &[], g.opts.implicit_deny));
+        }
+        return Err(GpoError::NoSids(name.to_string()));
+    };
     Ok(rights::allowed(&result, right, sids, g.opts.implicit_deny))
 }
 

@@ -64,6 +64,13 @@ pub fn allowed(r: &Resultant, right: LogonRight, sids: &[String], implicit_deny:
     granted && !deny.iter().any(|d| sids.contains(d))
 }
 
+/// Whether `r` has an allow or deny list for `right` (then the user's SIDs decide).
+pub fn has_lists(r: &Resultant, right: LogonRight) -> bool {
+    right
+        .keys()
+        .is_some_and(|(a, d)| r.settings.contains_key(a) || r.settings.contains_key(d))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +104,7 @@ mod tests {
         ));
         assert!(allowed(&r, LogonRight::Permit, &[], true));
         assert!(!allowed(&r, LogonRight::Deny, &[], false));
+        assert!(has_lists(&r, LogonRight::Interactive));
+        assert!(!has_lists(&r, LogonRight::Batch));
     }
 }
