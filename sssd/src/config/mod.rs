@@ -8,6 +8,7 @@
 
 pub mod access_options;
 pub mod ad;
+pub mod ad_gpo;
 pub mod auth_options;
 pub mod check;
 pub mod ciphers;

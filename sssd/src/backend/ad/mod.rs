@@ -2,5 +2,6 @@
 //! the machine account password renewal.
 
 pub mod cldap;
+pub mod gpo;
 pub mod locate;
 pub mod renewal;
