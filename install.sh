@@ -11,8 +11,8 @@
 #   libpam_sss.so   -> /lib/<multiarch>/security/pam_sss.so, 0644 (if built; on a merged-/usr
 #                      system /lib is /usr/lib, so it goes to /usr/lib/<multiarch>/security)
 #   sssd, sss_cache -> /usr/sbin/, 0755 (sssctl and sss_override too, if built)
-#   sssd_be sssd_nss sssd_pam sssd_sudo krb5_child ldap_child proxy_child -> /usr/libexec/sssd/,
-#                      0755, owned by
+#   sssd_be sssd_nss sssd_pam sssd_sudo krb5_child ldap_child gpo_child proxy_child ->
+#                      /usr/libexec/sssd/, 0755, owned by
 #                      root when run as root (those built)
 #   sssd_autofs     -> /usr/libexec/sssd/sssd_autofs, 0755 (if built)
 #   libsss_autofs.so -> /usr/lib/<multiarch>/sssd/modules/libsss_autofs.so, 0644 (if built;
@@ -227,7 +227,7 @@ plan+=("$target_dir/libnss_sss.so $libdir/libnss_sss.so.2 0644")
 for b in sssd sss_cache sssctl sss_override; do
     [ -f "$target_dir/$b" ] && plan+=("$target_dir/$b /usr/sbin/$b 0755")
 done
-for b in sssd_be sssd_nss sssd_pam sssd_sudo krb5_child ldap_child proxy_child; do
+for b in sssd_be sssd_nss sssd_pam sssd_sudo krb5_child ldap_child gpo_child proxy_child; do
     [ -f "$target_dir/$b" ] && plan+=("$target_dir/$b /usr/libexec/sssd/$b 0755")
 done
 [ -f "$target_dir/sssd_autofs" ] && plan+=("$target_dir/sssd_autofs /usr/libexec/sssd/sssd_autofs 0755")

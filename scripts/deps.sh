@@ -31,6 +31,13 @@ PACKAGES=(
     # below) and /etc/samba/smb.conf, which the tests never read.
     samba samba-dsdb-modules samba-vfs-modules samba-ad-provision
     ldb-tools smbclient dnsutils        # ldbadd/ldbsearch for bulk fixtures; dig for DNS SRV checks
+<<<<<<< HEAD
+    adcli                               # AD machine account password renewal (adcli update)
+=======
+    # ad_gpo_access_control: gpo_child dlopens libsmbclient.so.0; the DC serves sysvol with
+    # smbd, which maps Kerberos users to ids through the DC's winbindd.
+    libsmbclient winbind
+>>>>>>> gpo
 )
 
 log() { printf 'deps.sh: %s\n' "$*" >&2; }
@@ -122,6 +129,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     stop_pidfile /run/samba/smbd.pid smbd
     stop_pidfile /run/samba/nmbd.pid nmbd
     stop_pidfile /run/samba/samba.pid samba
+    stop_pidfile /run/samba/winbindd.pid winbindd
 fi
 
 command -v cargo >/dev/null 2>&1 || log "warning: cargo not found in PATH (needed to build)"

@@ -190,6 +190,30 @@ pub fn child_reply(data: &[u8]) {
         let again = child::decode_ldap_reply(&child::encode_ldap_reply(&reply));
         assert_eq!(again.as_ref(), Ok(&reply), "ldap_child reply round trip");
     }
+    gpo(data);
+}
+
+/// What the GPO check reads from `gpo_child` (its reply, and the request the helper reads)
+/// and from the DC (a GPO's security descriptor, a policy file, a `gPLink` value).
+fn gpo(data: &[u8]) {
+    use sss_proto::gpo_child as g;
+    use sssd::backend::ad::gpo::{inf, links, security_descriptor};
+    if let Ok(files) = g::decode_gpo_reply(data) {
+        let again = g::decode_gpo_reply(&g::encode_gpo_reply(&files));
+        assert_eq!(again.as_ref(), Ok(&files), "gpo_child reply round trip");
+    }
+    if let Ok(req) = g::decode_gpo_request(data) {
+        let again = g::decode_gpo_request(&g::encode_gpo_request(&req));
+        assert_eq!(again.as_ref(), Ok(&req), "gpo_child request round trip");
+    }
+    if let Ok(sd) = security_descriptor::parse(data) {
+        let _ = security_descriptor::applies(&sd, &[]);
+    }
+    if let Ok(text) = inf::decode("fuzz", data) {
+        let _ = inf::value(&text, "Privilege Rights", "SeInteractiveLogonRight");
+        let _ = links::parse_gplink("DC=fuzz", &text, false);
+        let _ = links::scopes(&text);
+    }
 }
 
 /// `cache_record`: a value read from the LMDB cache, decoded as every kind of record the

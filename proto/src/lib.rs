@@ -10,6 +10,7 @@ pub mod child;
 pub mod command;
 pub mod debug;
 pub mod error;
+pub mod gpo_child;
 pub mod header;
 pub mod memcache;
 pub mod netgroup;

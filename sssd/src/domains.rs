@@ -16,7 +16,7 @@ use std::path::Path;
 use thiserror::Error;
 
 /// The identity providers this implementation serves.
-pub const SUPPORTED_ID_PROVIDERS: &[&str] = &["ldap", "ad", "proxy"];
+pub const SUPPORTED_ID_PROVIDERS: &[&str] = &["ldap", "ad", "files", "proxy"];
 
 /// Why a domain cannot be served.
 #[derive(Debug, Error)]
@@ -74,6 +74,9 @@ fn check_id_provider(cfg: &Config, name: &str) -> Result<(), ConfigError> {
 pub fn check(cfg: &Config, name: &str) -> Result<(), DomainError> {
     check_id_provider(cfg, name)?;
     let section = format!("{DOMAIN_PREFIX}{name}");
+    if cfg.get(&section, "id_provider") == Some("files") {
+        return crate::backend::files::options::check(cfg, name).map_err(DomainError::from);
+    }
     if cfg.get(&section, "id_provider") == Some("proxy") {
         return crate::backend::proxy::options::check(cfg, name);
     }
@@ -126,19 +129,29 @@ mod tests {
         Config::parse(text, "test.conf").expect("parses")
     }
 
-    const TWO: &str = "[sssd]\ndomains = LDAP, FILES\n\
+    const TWO: &str = "[sssd]\ndomains = LDAP, IPA\n\
         [domain/LDAP]\nid_provider = ldap\nldap_uri = ldap://127.0.0.1\n\
-        [domain/FILES]\nid_provider = files\n";
+        [domain/IPA]\nid_provider = ipa\n";
 
     #[test]
     fn unsupported_id_provider_disables_only_its_domain() {
         let p = plan(&cfg(TWO)).expect("plan");
         assert_eq!(p.usable, vec!["LDAP".to_string()]);
         assert_eq!(p.disabled.len(), 1);
-        assert_eq!(p.disabled[0].name, "FILES");
+        assert_eq!(p.disabled[0].name, "IPA");
         let e = p.disabled[0].error.to_string();
-        assert!(e.contains("[domain/FILES] id_provider = \"files\""), "{e}");
+        assert!(e.contains("[domain/IPA] id_provider = \"ipa\""), "{e}");
         assert!(!e.contains("auth_provider"), "{e}");
+    }
+
+    #[test]
+    fn a_files_domain_is_served_and_its_refusals_name_the_option() {
+        let c = cfg("[sssd]\ndomains = F, G\n[domain/F]\nid_provider = files\n\
+            [domain/G]\nid_provider = files\nauth_provider = krb5\n");
+        let p = plan(&c).expect("plan");
+        assert_eq!(p.usable, vec!["F".to_string()]);
+        let e = p.disabled[0].error.to_string();
+        assert!(e.contains("[domain/G] auth_provider = \"krb5\""), "{e}");
     }
 
     #[test]

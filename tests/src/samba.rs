@@ -81,6 +81,7 @@ ip link set lo up
 ip addr add @IP@/32 dev lo
 mount --bind "$D/hosts" /etc/hosts
 mount --bind "$D/resolv.conf" /etc/resolv.conf
+@SMB_SETUP@
 samba -i -M single -s "$D/etc/smb.conf" --debuglevel=1 > "$D/samba.out" 2>&1 < /dev/null &
 SAMBA=$!
 set +e
@@ -88,6 +89,7 @@ ready() {
     ldapsearch -x -LLL -o nettimeout=2 -H ldap://127.0.0.1 -b '' -s base isSynchronized 2>/dev/null \
         | grep -q 'isSynchronized: TRUE' &&
     timeout 2 bash -c 'exec 3<>/dev/tcp/@IP@/88' 2>/dev/null &&
+    @SMB_READY@
     dig +short +time=1 +tries=1 @@IP@ _ldap._tcp.@DNS@ SRV 2>/dev/null | grep -q ' 389 '
 }
 i=0
@@ -255,12 +257,25 @@ pub struct SambaDc {
     holder: Option<Child>,
     _stdout: Option<ChildStdout>,
     _watchdog: Option<Watchdog>,
+    /// Whether smbd serves sysvol.
+    file_server: bool,
 }
 
 impl SambaDc {
     /// Copies the provisioned template (provisioning it first if needed) and starts samba;
     /// returns once LDAP, the KDC and DNS answer.
     pub fn new() -> Result<SambaDc> {
+        Self::new_with(false)
+    }
+
+    /// [`SambaDc::new`] with the SMB file server (smbd, and winbindd, which maps Kerberos
+    /// users to ids for it) serving sysvol and netlogon: Group Policy tests. It also
+    /// returns once SMB answers.
+    pub fn with_file_server() -> Result<SambaDc> {
+        Self::new_with(true)
+    }
+
+    fn new_with(file_server: bool) -> Result<SambaDc> {
         let template = template()?;
         let dir = tempfile::Builder::new()
             .prefix("sssd-tests-samba.")
@@ -281,10 +296,11 @@ impl SambaDc {
             .map_err(|e| HarnessError::io("chmod", &d, e))?;
         let conf = d.join("etc/smb.conf");
         let text = fs::read_to_string(&conf).map_err(|e| HarnessError::io("read", &conf, e))?;
-        write(
-            &conf,
-            &text.replace(&template.display().to_string(), &d.display().to_string()),
-        )?;
+        let mut text = text.replace(&template.display().to_string(), &d.display().to_string());
+        if file_server {
+            text = text.replace("\tserver services = -winbindd -s3fs\n", "");
+        }
+        write(&conf, &text)?;
         write(
             &d.join("hosts"),
             &format!("127.0.0.1 localhost\n{DC_IP} {DC_FQDN} {DC_HOST}\n"),
@@ -299,6 +315,7 @@ impl SambaDc {
             holder: None,
             _stdout: None,
             _watchdog: None,
+            file_server,
         };
         dc.start()?;
         Ok(dc)
@@ -310,7 +327,31 @@ impl SambaDc {
         let script = SETUP
             .replace("@IP@", DC_IP)
             .replace("@DNS@", DNS_DOMAIN)
-            .replace("@TRIES@", &tries);
+            .replace("@TRIES@", &tries)
+            // smbd reaches winbindd at the compiled-in /run/samba/winbindd whatever
+            // smb.conf says: this instance's socket directory is mounted there, in the
+            // DC's mount namespace only.
+            .replace(
+                "@SMB_SETUP@",
+                if self.file_server {
+                    "mkdir -p /run/samba \"$D/winbindd\"\n\
+                     mount -t tmpfs tmpfs /run/samba\n\
+                     mkdir /run/samba/winbindd\n\
+                     mount --bind \"$D/winbindd\" /run/samba/winbindd"
+                } else {
+                    ""
+                },
+            )
+            .replace(
+                "@SMB_READY@",
+                if self.file_server {
+                    "timeout 2 bash -c 'exec 3<>/dev/tcp/@IP@/445' 2>/dev/null && \
+                     wbinfo --ping >/dev/null 2>&1 &&"
+                } else {
+                    ""
+                },
+            )
+            .replace("@IP@", DC_IP);
         let mut holder = Command::new("unshare")
             .args([
                 "--net",
@@ -456,6 +497,32 @@ impl SambaDc {
         proc::run_ok(&mut self.command(&argv), None, PROVISION_TIMEOUT)
     }
 
+    /// The DC's sysvol directory on disk (`<dir>/state/sysvol`).
+    pub fn sysvol(&self) -> PathBuf {
+        self.dir.path().join("state/sysvol")
+    }
+
+    /// Applies `ldif` (changetype records) with `ldapmodify`, bound as Administrator.
+    pub fn ldap_modify(&self, ldif: &str) -> Result<()> {
+        let admin = format!("Administrator@{REALM}");
+        let uri = format!("ldap://{DC_IP}");
+        proc::run_ok(
+            &mut self.command(&[
+                "ldapmodify",
+                "-x",
+                "-H",
+                &uri,
+                "-D",
+                &admin,
+                "-w",
+                ADMIN_PASSWORD,
+            ]),
+            Some(ldif.as_bytes()),
+            COMMAND_TIMEOUT,
+        )
+        .map(|_| ())
+    }
+
     /// Creates user `name` with `password` and RFC 2307 `uidNumber`/`gidNumber`.
     pub fn add_user(&self, name: &str, password: &str, uid: u32, gid: u32) -> Result<()> {
         self.samba_tool(&[
@@ -501,6 +568,18 @@ impl SambaDc {
     /// nothing on the host changes. The entries must be new (an existing DN fails the
     /// call, after the entries before it were added).
     pub fn load_ldif(&self, ldif: &str) -> Result<()> {
+        self.ldb_tool("ldbadd", ldif)
+    }
+
+    /// Applies `ldif` (`changetype: modify` records) to the DC's sam.ldb with ldbmodify, as
+    /// [`SambaDc::load_ldif`] adds: through Samba's modules as the system, so attributes an
+    /// LDAP client may not set (e.g. `pwdLastSet: 0` on a computer) can be set.
+    pub fn modify_ldif(&self, ldif: &str) -> Result<()> {
+        self.ldb_tool("ldbmodify", ldif)
+    }
+
+    /// Runs `tool` (ldbadd or ldbmodify) on the DC's sam.ldb with `ldif`.
+    fn ldb_tool(&self, tool: &str, ldif: &str) -> Result<()> {
         let file = tempfile::Builder::new()
             .prefix("bulk.")
             .suffix(".ldif")
@@ -509,7 +588,7 @@ impl SambaDc {
         write(file.path(), ldif)?;
         let script = format!(
             "set -e; if [ -d /etc/samba ]; then mount --bind '{etc}' /etc/samba; fi; \
-             exec ldbadd --nosync -H '{sam}' '{ldif}'",
+             exec {tool} --nosync -H '{sam}' '{ldif}'",
             etc = self.dir.path().join("etc").display(),
             sam = self.dir.path().join("private/sam.ldb").display(),
             ldif = file.path().display(),
@@ -530,7 +609,7 @@ impl SambaDc {
         )?;
         if !out.success() {
             return Err(HarnessError::Setup(format!(
-                "ldbadd failed: {} {}",
+                "{tool} failed: {} {}",
                 out.stdout.trim(),
                 out.stderr.trim()
             )));
@@ -542,15 +621,25 @@ impl SambaDc {
     /// does: a computer account with a known machine password and the `host/` SPNs, and a
     /// keytab at `keytab` (a path on the host) holding `SHORT$` and `host/<fqdn>` keys.
     pub fn join(&self, short: &str, keytab: &Path) -> Result<()> {
+        self.join_in(short, keytab, None)
+    }
+
+    /// [`SambaDc::join`] with the computer object in organizational unit `ou` (`OU=...`,
+    /// relative to the domain) instead of `CN=Computers`.
+    pub fn join_in(&self, short: &str, keytab: &Path, ou: Option<&str>) -> Result<()> {
         let fqdn = format!("{short}.{DNS_DOMAIN}");
-        self.samba_tool(&[
-            "computer",
-            "create",
-            short,
-            "--prepare-oldjoin",
-            &format!("--service-principal-name=host/{fqdn}"),
-            &format!("--service-principal-name=host/{short}"),
-        ])?;
+        let ou = ou.map(|o| format!("--computerou={o}"));
+        let mut args = vec![
+            "computer".to_string(),
+            "create".into(),
+            short.into(),
+            "--prepare-oldjoin".into(),
+            format!("--service-principal-name=host/{fqdn}"),
+            format!("--service-principal-name=host/{short}"),
+        ];
+        args.extend(ou);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.samba_tool(&args)?;
         let account = format!("{}$", short.to_uppercase());
         for principal in [account.as_str(), &format!("host/{fqdn}")] {
             self.samba_tool(&[

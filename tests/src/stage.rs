@@ -16,6 +16,7 @@ pub const REQUIRED_ARTIFACTS: &[&str] = &[
     "sssd_pam",
     "krb5_child",
     "ldap_child",
+    "gpo_child",
     "proxy_child",
     "libnss_sss.so",
     "libpam_sss.so",

@@ -713,3 +713,92 @@ fn a_3000_member_group_and_a_user_in_150_nested_groups_match_sssd_2_8() {
     assert_eq!(theirs[1].matches("(ng").count(), 150, "{}", theirs[1]);
     assert_eq!(mine, theirs);
 }
+
+/// The kvno of `principal`'s newest keys in the keytab at `path` inside `ns` (`klist -k`).
+fn keytab_kvno(ns: &Namespace, path: &str, principal: &str) -> Option<u32> {
+    let out = ns.run(&["klist", "-k", path]).unwrap();
+    out.stdout
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let kvno = f.next()?.parse::<u32>().ok()?;
+            (f.next()? == principal).then_some(kvno)
+        })
+        .max()
+}
+
+/// `ad_maximum_machine_account_password_age`: the backend runs `adcli update` on the
+/// schedule of `ad_machine_account_password_renewal_opts` against the DC in use; a machine
+/// password older than the age is changed, the host keytab gets the new keys, and they work.
+#[test]
+fn machine_account_password_is_renewed_with_adcli() {
+    let d = domain();
+    // A host of its own: renewal changes its keys.
+    let dir = tempfile::Builder::new()
+        .prefix("sssd-tests-ad-renew.")
+        .tempdir()
+        .unwrap();
+    let keytab = dir.path().join("krb5.keytab");
+    let host = "client3";
+    d.dc.join(host, &keytab).unwrap();
+    // The password looks old to adcli (last set "never").
+    d.dc.modify_ldif(&format!(
+        "dn: CN={host},CN=Computers,{}\nchangetype: modify\nreplace: pwdLastSet\npwdLastSet: 0\n",
+        d.dc.base_dn()
+    ))
+    .unwrap();
+    let root = sssd_tests::stage::shared_stage().unwrap();
+    let ns = client_in(&d.dc, &keytab, root);
+    let account = format!("{}$@{REALM}", host.to_uppercase());
+    let before = keytab_kvno(&ns, "/etc/krb5.keytab", &account).expect("joined keys");
+    let conf = sssd_tests::samba::client::realm_join_conf(
+        host,
+        "0x3ff0",
+        &[
+            ("ad_maximum_machine_account_password_age", "1"),
+            ("ad_machine_account_password_renewal_opts", "3600:1"),
+        ],
+    );
+    let argv = ["/usr/sbin/sssd", "-i", "-d", "0x3ff0", "--logger=files"];
+    let sssd = Sssd::start_with_argv(&ns, &conf, &argv).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let after = loop {
+        let k = keytab_kvno(&ns, "/etc/krb5.keytab", &account);
+        if k.is_some_and(|k| k > before) || std::time::Instant::now() > deadline {
+            break k;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    };
+    let logs = sssd.logs();
+    assert!(
+        after.is_some_and(|k| k > before),
+        "kvno {before} -> {after:?}\n{logs}"
+    );
+    // (Before the first connection no server is in use, and adcli finds the DC itself.)
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("running /usr/sbin/adcli update ")
+                && l.contains(" --computer-password-lifetime=1 ")
+                && l.contains(" --host-fqdn=client3.corp.example.com ")),
+        "{logs}"
+    );
+    // The new keys are the DC's: a TGT from the renewed keytab, and lookups on a fresh
+    // daemon that binds with them.
+    drop(sssd);
+    let kinit = ns
+        .run(&[
+            "kinit",
+            "-k",
+            "-t",
+            "/etc/krb5.keytab",
+            "-c",
+            "MEMORY:",
+            &account,
+        ])
+        .unwrap();
+    assert!(kinit.success(), "{kinit:?}");
+    ns.run(&["sh", "-c", "rm -f /var/lib/sss/db/*"]).unwrap();
+    let sssd = Sssd::start(&ns, &conf).unwrap();
+    let out = ns.run(&["getent", "passwd", "administrator"]).unwrap();
+    assert!(out.success(), "{out:?}\n{}", sssd.logs());
+}

@@ -48,8 +48,8 @@ fn a_domain_that_cannot_start_is_disabled_alone() {
     let ns = namespace();
     // The broken domains come first: lookups must neither wait on nor route to them.
     let conf = SssdConf::ldap_pam(&slapd, Schema::Rfc2307)
-        .set("sssd", "domains", "FILES, BADOPT, LDAP")
-        .set("domain/FILES", "id_provider", "files")
+        .set("sssd", "domains", "IPA, BADOPT, LDAP")
+        .set("domain/IPA", "id_provider", "ipa")
         .set("domain/BADOPT", "id_provider", "ldap")
         .set("domain/BADOPT", "ldap_schema", "nis");
     let sssd = start(&ns, &conf);
@@ -57,12 +57,12 @@ fn a_domain_that_cannot_start_is_disabled_alone() {
     pam::install_service(&ns, SERVICE, "").unwrap();
 
     let log = read_log(&ns, "sssd.log");
-    let files = log
+    let ipa = log
         .lines()
-        .find(|l| l.contains("domain FILES is disabled"))
-        .unwrap_or_else(|| panic!("no error about FILES in sssd.log:\n{log}"));
-    assert!(files.contains("id_provider = \"files\""), "{files}");
-    assert!(!files.contains("auth_provider"), "{files}");
+        .find(|l| l.contains("domain IPA is disabled"))
+        .unwrap_or_else(|| panic!("no error about IPA in sssd.log:\n{log}"));
+    assert!(ipa.contains("id_provider = \"ipa\""), "{ipa}");
+    assert!(!ipa.contains("auth_provider"), "{ipa}");
     let proxy = log
         .lines()
         .find(|l| l.contains("domain BADOPT is disabled"))
@@ -82,7 +82,7 @@ fn a_domain_that_cannot_start_is_disabled_alone() {
     assert_eq!(e.uid, (1001, Some("user1".into())));
     assert_eq!(e.gid, (2001, Some("group1".into())));
     assert!(e.groups.contains(&(2012, Some("two_user_group".into()))));
-    assert_notfound(&ns, &["passwd", "user1@FILES"]);
+    assert_notfound(&ns, &["passwd", "user1@IPA"]);
     let out = pamtester(
         &ns,
         Caller::Root,
@@ -100,8 +100,8 @@ fn no_usable_domain_means_no_daemon() {
     let ns = namespace();
     let conf = SssdConf::new()
         .set("sssd", "services", "nss, pam")
-        .set("sssd", "domains", "FILES, IPA")
-        .set("domain/FILES", "id_provider", "files")
+        .set("sssd", "domains", "LOCAL, IPA")
+        .set("domain/LOCAL", "id_provider", "local")
         .set("domain/IPA", "id_provider", "ipa");
     ns.write_file(CONF_PATH, conf.render().as_bytes(), 0o600)
         .unwrap();
@@ -111,7 +111,7 @@ fn no_usable_domain_means_no_daemon() {
         .expect("sssd exits");
     assert!(!status.success(), "sssd started without a usable domain");
     let err = daemon.stderr();
-    assert!(err.contains("id_provider = \"files\""), "{err}");
+    assert!(err.contains("id_provider = \"local\""), "{err}");
     assert!(err.contains("id_provider = \"ipa\""), "{err}");
     assert!(ns.processes_named("sssd_be").is_empty());
 }

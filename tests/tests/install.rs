@@ -230,6 +230,7 @@ fn man_pages_exist_and_render_without_warnings() {
         "sssd-ad.5",
         "sssd-krb5.5",
         "sssd-simple.5",
+        "sssd-files.5",
         "sssd-proxy.5",
         "pam_sss.8",
         "sss_cache.8",

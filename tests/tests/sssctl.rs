@@ -122,8 +122,8 @@ fn domain_list_and_cache_expire_with_a_running_daemon() {
     let slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
     let ns = namespace();
     let conf = SssdConf::ldap(&slapd, Schema::Rfc2307)
-        .set("sssd", "domains", "LDAP, FILES")
-        .set("domain/FILES", "id_provider", "files")
+        .set("sssd", "domains", "LDAP, IPA")
+        .set("domain/IPA", "id_provider", "ipa")
         .domain("ldap_search_bsae", "dc=nowhere");
     ns.write_file(
         "/etc/sssd/conf.d/50-open.conf",
@@ -148,7 +148,7 @@ fn domain_list_and_cache_expire_with_a_running_daemon() {
     assert_eq!(lines.len(), 2, "{out:?}");
     assert_eq!(lines[0], "LDAP");
     assert!(
-        lines[1].starts_with("FILES (disabled: ") && lines[1].contains("id_provider"),
+        lines[1].starts_with("IPA (disabled: ") && lines[1].contains("id_provider"),
         "{out:?}"
     );
     let out = ns.run(&["getent", "passwd", "user1"]).unwrap();
@@ -196,8 +196,8 @@ fn domain_status_follows_the_directory() {
     let mut slapd = Slapd::new(&ldif::rfc2307_with_bulk(3)).unwrap();
     let ns = namespace();
     let conf = SssdConf::ldap(&slapd, Schema::Rfc2307)
-        .set("sssd", "domains", "LDAP, FILES")
-        .set("domain/FILES", "id_provider", "files")
+        .set("sssd", "domains", "LDAP, IPA")
+        .set("domain/IPA", "id_provider", "ipa")
         .domain("offline_timeout", "1")
         .domain("offline_timeout_max", "1")
         .domain("offline_timeout_random_offset", "0");
@@ -228,10 +228,10 @@ fn domain_status_follows_the_directory() {
     })
     .unwrap_or_else(|e| panic!("{e}\n{}", sssd.logs()));
     // A disabled domain says why; an unknown one is an error.
-    let out = sssctl(&ns, &["domain-status", "FILES"]);
+    let out = sssctl(&ns, &["domain-status", "IPA"]);
     assert_eq!(out.code(), 1, "{out:?}");
     assert!(
-        out.stderr.starts_with("Domain FILES is disabled: ") && out.stderr.contains("id_provider"),
+        out.stderr.starts_with("Domain IPA is disabled: ") && out.stderr.contains("id_provider"),
         "{out:?}"
     );
     let out = sssctl(&ns, &["domain-status", "NOPE"]);

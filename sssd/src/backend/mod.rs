@@ -9,6 +9,7 @@ pub mod ad;
 pub mod coalesce;
 pub mod dns;
 mod failover_status;
+pub mod files;
 pub mod krb5;
 pub mod ldap;
 pub mod nss_notify;

@@ -1,7 +1,8 @@
 //! `sssd_be --domain NAME [-d LEVEL] [--logger=stderr|files] [-c FILE]`: the backend of one
 //! domain. Serves `sssd.dataprovider` and `sssd.service` on the private bus as
 //! `sssd.domain_<NAME>`, registers with the monitor, and keeps the domain cache filled from
-//! LDAP until SIGTERM.
+//! LDAP (or, for `id_provider = files`, from the passwd and group files; for `id_provider =
+//! proxy`, from an NSS module through proxy_child) until SIGTERM.
 
 use anyhow::{Context, Result, bail};
 use sssd::backend::Backend;
@@ -53,8 +54,10 @@ fn main() -> Result<()> {
         tracing::error!("domain {domain} cannot be served: {e}");
         return Err(e).with_context(|| format!("domain {domain} cannot be served"));
     }
+    // The identity provider picks the main loop (the domain check accepted it).
+    let files = cfg.get(&format!("domain/{domain}"), "id_provider") == Some("files");
     let is_proxy = proxy::is_proxy(&cfg, &domain);
-    if !is_proxy {
+    if !files && !is_proxy {
         set_gssapi_env(&cfg, &domain, &opts)?;
     }
     // One thread: a request hops between the D-Bus reader, the LDAP driver and the handler
@@ -62,11 +65,16 @@ fn main() -> Result<()> {
     let period = sssd::watchdog::period_from_config(&cfg, &format!("domain/{domain}"))?;
     let rt = sssd::watchdog::watched_runtime(period, "sssd_be")
         .context("cannot start the async runtime")?;
-    let res = if is_proxy {
-        rt.block_on(proxy::run(opts, cfg, domain))
-    } else {
-        rt.block_on(run(opts, cfg, domain))
-    };
+    let res = rt.block_on(async move {
+        if files {
+            let paths = opts.paths.clone();
+            sssd::backend::files::serve::run(&paths, cfg, domain).await
+        } else if is_proxy {
+            proxy::run(opts, cfg, domain).await
+        } else {
+            run(opts, cfg, domain).await
+        }
+    });
     if let Err(e) = &res {
         tracing::error!("{e:#}");
     }
@@ -109,6 +117,7 @@ async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
     let auth = AuthOptions::from_config(&cfg, &domain)?;
     let pam = PamOptions::from_config(&cfg)?;
     let autofs = sssd::backend::ldap::autofs::AutofsOptions::from_config(&cfg, &domain)?;
+    let renewal = sssd::backend::ad::renewal::RenewalOptions::from_config(&cfg, &domain)?;
     drop(cfg);
     let db = opts.paths.db.clone();
     let name = domain.clone();
@@ -145,6 +154,7 @@ async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
     tokio::spawn(backend.clone().run_enumeration());
     tokio::spawn(backend.clone().run_refresh());
     tokio::spawn(backend.clone().run_krb5_tasks());
+    tokio::spawn(backend.clone().run_machine_password_renewal(renewal));
     tokio::spawn(sssd::backend::ldap::sudo::schedule::run(
         backend.clone(),
         cache,

@@ -40,6 +40,9 @@ impl AdDiscovery {
 /// `ad_gpo_access_control` values SSSD accepts.
 pub const GPO_MODES: &[&str] = &["disabled", "permissive", "enforcing"];
 
+/// `ad_gpo_access_control` when the file does not set it (SSSD's default).
+pub const GPO_DEFAULT_MODE: &str = "enforcing";
+
 /// Whether `[section]` is a domain served by the AD provider.
 pub fn is_ad_domain(cfg: &Config, section: &str) -> bool {
     cfg.get(section, "id_provider")
@@ -193,10 +196,20 @@ fn providers(cfg: &mut Config, s: &str) {
     {
         cfg.set(s, "chpass_provider", "krb5");
     }
-    if cfg
+    let access_ad = cfg
         .get(s, "access_provider")
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("ad"))
-    {
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("ad"));
+    // GPO-based access control is part of `access_provider = ad` only (SSSD ignores the
+    // ad_gpo_* options otherwise); enforcing unless the file says otherwise, as SSSD.
+    let gpo_mode = if access_ad {
+        cfg.get(s, "ad_gpo_access_control")
+            .map(str::to_string)
+            .unwrap_or_else(|| GPO_DEFAULT_MODE.to_string())
+    } else {
+        "disabled".to_string()
+    };
+    cfg.set(s, "ad_gpo_access_control", &gpo_mode);
+    if access_ad {
         let domain = s.trim_start_matches(DOMAIN_PREFIX).to_string();
         let filter = cfg
             .get(s, "ad_access_filter")
@@ -289,28 +302,11 @@ pub fn check(cfg: &Config, name: &str) -> Result<(), ConfigError> {
                 "expected disabled, permissive or enforcing",
             ));
         }
-        if mode == "enforcing" {
-            return Err(ConfigError::bad_value(
-                &s,
-                "ad_gpo_access_control",
-                v,
-                "Group Policy evaluation is not implemented here: only disabled and \
-                 permissive (logins are not restricted by GPOs) are supported",
-            ));
-        }
     }
-    // Machine account password renewal needs adcli; only turning it off is accepted.
-    if let Some(v) = cfg.get(&s, "ad_maximum_machine_account_password_age")
-        && v.trim() != "0"
-    {
-        return Err(ConfigError::bad_value(
-            &s,
-            "ad_maximum_machine_account_password_age",
-            v,
-            "machine account password renewal is not implemented here; only 0 (off) is \
-             accepted",
-        ));
-    }
+    // The ad_gpo_* maps, default right and flags, validated as the backend reads them.
+    super::ad_gpo::GpoOptions::from_config(cfg, name)?;
+    // Machine account password renewal (adcli): its options are validated here.
+    crate::backend::ad::renewal::RenewalOptions::from_config(cfg, name)?;
     for option in unsupported_options() {
         if cfg.get(&s, option).is_some() {
             return Err(ConfigError::bad_value(
@@ -327,22 +323,7 @@ pub fn check(cfg: &Config, name: &str) -> Result<(), ConfigError> {
 
 /// `ad_*` options SSSD has whose behaviour we do not implement: refused rather than ignored.
 fn unsupported_options() -> &'static [&'static str] {
-    &[
-        "ad_enabled_domains",
-        "ad_gpo_implicit_deny",
-        "ad_gpo_ignore_unreadable",
-        "ad_gpo_map_interactive",
-        "ad_gpo_map_remote_interactive",
-        "ad_gpo_map_network",
-        "ad_gpo_map_batch",
-        "ad_gpo_map_service",
-        "ad_gpo_map_permit",
-        "ad_gpo_map_deny",
-        "ad_gpo_default_right",
-        "ad_update_samba_machine_account_password",
-        "ad_machine_account_password_renewal_opts",
-        "ad_allow_remote_domain_local_groups",
-    ]
+    &["ad_enabled_domains", "ad_allow_remote_domain_local_groups"]
 }
 
 #[cfg(test)]
@@ -427,13 +408,23 @@ mod tests {
     }
 
     #[test]
-    fn gpo_enforcing_and_unimplemented_options_are_refused_by_name() {
-        let c = loaded("[domain/A]\nid_provider = ad\nad_gpo_access_control = enforcing\n");
+    fn gpo_modes_and_bad_gpo_options_are_refused_by_name() {
+        let c = loaded(
+            "[domain/A]\nid_provider = ad\naccess_provider = ad\nad_gpo_access_control = strict\n",
+        );
         let e = check(&c, "A").unwrap_err().to_string();
         assert!(e.contains("ad_gpo_access_control"), "{e}");
-        let c = loaded("[domain/A]\nid_provider = ad\nad_gpo_access_control = permissive\n");
+        let c = loaded("[domain/A]\nid_provider = ad\naccess_provider = ad\n");
+        assert_eq!(
+            c.get("domain/A", "ad_gpo_access_control"),
+            Some("enforcing")
+        );
         check(&c, "A").unwrap();
-        let c = loaded("[domain/A]\nid_provider = ad\nad_gpo_map_deny = +sshd\n");
+        // Without access_provider = ad, GPOs are not evaluated (SSSD ignores the options).
+        let c = loaded("[domain/A]\nid_provider = ad\nad_gpo_access_control = enforcing\n");
+        assert_eq!(c.get("domain/A", "ad_gpo_access_control"), Some("disabled"));
+        let c =
+            loaded("[domain/A]\nid_provider = ad\naccess_provider = ad\nad_gpo_map_deny = sshd\n");
         assert!(
             check(&c, "A")
                 .unwrap_err()

@@ -241,6 +241,9 @@ pub struct AuthOptions {
     pub krb5: Krb5Options,
     /// SASL options of the identity connection.
     pub sasl: SaslOptions,
+    /// GPO-based access control (`access_provider = ad` with `ad_gpo_access_control`
+    /// enforcing or permissive), run after the access rules allowed.
+    pub gpo: Option<super::ad_gpo::GpoOptions>,
 }
 
 impl AuthOptions {
@@ -385,6 +388,7 @@ impl AuthOptions {
             chpass_provider,
             access_provider,
             auth_provider,
+            gpo: super::ad_gpo::GpoOptions::from_config(cfg, name)?,
         })
     }
 }

@@ -256,7 +256,13 @@ const READ_EVERYWHERE: &[&str] = &[
 ];
 
 /// `[sssd]` options read outside the option table.
-const READ_IN_SSSD: &[&str] = &["domains", "services", "user", "config_file_version"];
+const READ_IN_SSSD: &[&str] = &[
+    "domains",
+    "services",
+    "user",
+    "config_file_version",
+    "enable_files_domain",
+];
 
 /// Options SSSD knows in `[sssd]` and the responder sections we serve that nothing here
 /// reads: set, they would silently do nothing, so each is an error naming it.
@@ -399,6 +405,20 @@ mod tests {
     }
 
     #[test]
+    fn a_files_domain_is_checked_like_the_daemons_do() {
+        let text = "[sssd]\nservices = nss\ndomains = F, G\n\n\
+            [domain/F]\nid_provider = files\npasswd_files = /etc/passwd, /srv/passwd\n\
+            group_files = /etc/group\nfallback_to_nss = false\n\n\
+            [domain/G]\nid_provider = files\nauth_provider = proxy\n";
+        let f = findings(text);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(
+            f[0].contains("domain G is disabled at start") && f[0].contains("auth_provider"),
+            "{f:?}"
+        );
+    }
+
+    #[test]
     fn name_options_are_checked_not_reported_as_unsupported() {
         let good = GOOD.replace(
             "domains = LDAP\n",
@@ -439,7 +459,7 @@ mod tests {
     fn refused_values_and_unsupported_providers_name_the_option() {
         let text = "[sssd]\nservices = nss, ifp\ndomains = LDAP, F\n\n\
             [domain/LDAP]\nid_provider = ldap\nldap_uri = ldap://127.0.0.1\n\
-            entry_cache_timeout = soon\n\n[domain/F]\nid_provider = files\n";
+            entry_cache_timeout = soon\n\n[domain/F]\nid_provider = ipa\n";
         let f = findings(text);
         assert_eq!(f.len(), 3, "{f:?}");
         assert!(f[0].starts_with("sssd.conf:2: error: [sssd] services: the ifp responder"));

@@ -37,7 +37,8 @@ static SSSD: Known = Known::new(
     "\
     certificate_verification client_idle_timeout command config_file_version core_dumpable debug \
     debug_backtrace_enabled debug_level debug_microseconds debug_timestamps \
-    default_domain_suffix description disable_netlink domain_resolution_order domains fd_limit \
+    default_domain_suffix description disable_netlink domain_resolution_order domains \
+    enable_files_domain fd_limit \
     full_name_format implicit_pac_responder krb5_rcache_dir monitor_resolv_conf override_space \
     passkey_verification re_expression services timeout try_inotify user",
 );
@@ -148,6 +149,7 @@ static DOMAIN: Known = Known::new(
     entry_cache_computer_timeout entry_cache_group_timeout entry_cache_netgroup_timeout \
     entry_cache_resolver_timeout entry_cache_service_timeout entry_cache_ssh_host_timeout \
     entry_cache_sudo_timeout entry_cache_timeout entry_cache_user_timeout enumerate \
+    fallback_to_nss group_files passwd_files \
     failover_primary_timeout fallback_homedir fd_limit filter_groups filter_users \
     full_name_format homedir_substring hostid_provider id_provider idmap_range_max \
     idmap_range_min idmap_range_size idp_auth_scope idp_auto_refresh idp_client_id \

@@ -131,6 +131,7 @@ pub(super) fn load(file: &Path, snippets: Option<&Path>) -> Result<Config, Confi
             }
         }
     }
+    super::implicit_files::apply(&mut cfg)?;
     if !main_found && cfg.domains().is_err() {
         return Err(ConfigError::Io {
             path: file.display().to_string(),

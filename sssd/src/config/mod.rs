@@ -8,10 +8,12 @@
 
 pub mod access_options;
 pub mod ad;
+pub mod ad_gpo;
 pub mod auth_options;
 pub mod check;
 pub mod ciphers;
 pub mod dns_options;
+pub mod implicit_files;
 mod known;
 pub mod ldap_conf;
 mod load;

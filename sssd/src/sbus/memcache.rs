@@ -114,3 +114,29 @@ pub async fn invalidate_group_by_id(
     )
     .await
 }
+
+/// Which `InvalidateAll*` call of `sssd.nss.MemoryCache`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvalidateAll {
+    /// `InvalidateAllUsers`.
+    Users,
+    /// `InvalidateAllGroups`.
+    Groups,
+    /// `InvalidateAllInitgroups`.
+    Initgroups,
+}
+
+/// Calls `InvalidateAllUsers`, `InvalidateAllGroups` or `InvalidateAllInitgroups` on
+/// `sssd.nss`, as [`update_initgroups`].
+pub async fn invalidate_all(
+    bus: &Bus,
+    what: InvalidateAll,
+    timeout: Duration,
+) -> Result<(), SbusError> {
+    let member = match what {
+        InvalidateAll::Users => "InvalidateAllUsers",
+        InvalidateAll::Groups => "InvalidateAllGroups",
+        InvalidateAll::Initgroups => "InvalidateAllInitgroups",
+    };
+    client::call::<_, ()>(bus, NSS_NAME, MEMCACHE_INTERFACE, member, &(), timeout).await
+}

@@ -1,4 +1,7 @@
-//! Pieces of SSSD's AD provider: the DC locator (CLDAP ping, site-aware DC discovery).
+//! Pieces of SSSD's AD provider: the DC locator (CLDAP ping, site-aware DC discovery) and
+//! the machine account password renewal.
 
 pub mod cldap;
+pub mod gpo;
 pub mod locate;
+pub mod renewal;

@@ -527,6 +527,15 @@ impl Backend {
             },
             "ldap" => {
                 let d = self.ldap_access(req, user).await;
+                // access_provider = ad: the Group Policy logon rights once the rules allowed.
+                if d.status == status::SUCCESS
+                    && let Some(opts) = &i.auth.gpo
+                {
+                    let st = self.gpo_access(req, user, opts).await;
+                    if st != status::SUCCESS {
+                        return PamResult::status(st);
+                    }
+                }
                 return PamResult {
                     pam_status: d.status,
                     items: d.items,
@@ -620,6 +629,100 @@ impl Backend {
                     items: Vec::new(),
                 }
             }
+        }
+    }
+
+    /// GPO-based access control of `user` for `req`'s PAM service: enforcing denies what
+    /// the policy denies (`PAM_PERM_DENIED`) and fails closed on errors
+    /// (`PAM_SYSTEM_ERR`); permissive only logs. Offline (or when the DC cannot be reached)
+    /// the stored resultant settings and SIDs of the last online check decide.
+    async fn gpo_access(
+        &self,
+        req: &PamForward,
+        user: &User,
+        opts: &crate::config::ad_gpo::GpoOptions,
+    ) -> i32 {
+        use super::ad::gpo::{self, GpoContext};
+        use crate::config::ad_gpo::GpoMode;
+        let i = &self.inner;
+        let right = opts.right_of(&req.service);
+        let verdict = match gpo::fixed_verdict(right) {
+            Some(v) => Ok(v),
+            None => {
+                let paths = crate::service::paths_from_env();
+                let realm = i.auth.sasl.realm.clone().unwrap_or_default();
+                let g = GpoContext {
+                    opts: opts.clone(),
+                    domain: i.domain.clone(),
+                    cache: gpo::cache::GpoCache::new(
+                        paths.db.parent().unwrap_or(&paths.db).join("gpo_cache"),
+                    ),
+                    ccache: std::env::var("KRB5CCNAME")
+                        .ok()
+                        .filter(|c| !c.is_empty())
+                        .unwrap_or_else(|| {
+                            super::krb5::ldap_child::default_ccache(&paths.db, &realm)
+                        }),
+                    child: gpo::sysvol::gpo_child_path(),
+                };
+                self.gpo_verdict(&g, user, right).await
+            }
+        };
+        let who = format!("{} ({} via {:?})", user.name, req.service, right);
+        match (verdict, opts.mode) {
+            (Ok(true), _) => status::SUCCESS,
+            (Ok(false), GpoMode::Enforcing) => {
+                tracing::info!("GPO-based access control denied {who}");
+                status::PERM_DENIED
+            }
+            (Ok(false), GpoMode::Permissive) => {
+                tracing::warn!(
+                    "{who} would have been denied GPO-based logon access if \
+                     ad_gpo_access_control were enforcing"
+                );
+                status::SUCCESS
+            }
+            (Err(e), GpoMode::Enforcing) => {
+                tracing::error!("GPO-based access control of {who} failed: {e}");
+                status::SYSTEM_ERR
+            }
+            (Err(e), GpoMode::Permissive) => {
+                tracing::warn!(
+                    "GPO-based access control of {who} failed: {e}; ignored, not enforcing"
+                );
+                status::SUCCESS
+            }
+        }
+    }
+
+    /// The GPO verdict, online when possible.
+    async fn gpo_verdict(
+        &self,
+        g: &super::ad::gpo::GpoContext,
+        user: &User,
+        right: crate::config::ad_gpo::LogonRight,
+    ) -> Result<bool, super::ad::gpo::GpoError> {
+        use super::ad::gpo;
+        let i = &self.inner;
+        if self.offline_now() {
+            return gpo::check_offline(g, &user.name, right).await;
+        }
+        let conn = match i.provider.connection().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("GPO check of {}: {e}; offline", user.name);
+                i.state.mark_offline(Instant::now());
+                return gpo::check_offline(g, &user.name, right).await;
+            }
+        };
+        match gpo::check_online(i.provider.ctx(), &conn, g, &user.name, &user.dn, right).await {
+            Err(e) if e.is_transport() => {
+                tracing::warn!("GPO check of {}: {e}; offline", user.name);
+                i.provider.disconnect_broken(conn.id).await;
+                i.state.mark_offline(Instant::now());
+                gpo::check_offline(g, &user.name, right).await
+            }
+            r => r,
         }
     }
 

@@ -165,7 +165,7 @@ impl NssCtx {
             uid: u.uid,
             gid: dom.user_gid(u),
             name: dom.output_name(&u.name),
-            passwd: s.nss.pwfield.clone(),
+            passwd: templates::pwfield(s, dom),
             gecos: u.gecos.clone(),
             dir: templates::home_dir(s, dom, &vars),
             shell: templates::shell(s, dom, &u.shell),
@@ -192,7 +192,7 @@ impl NssCtx {
         GrOut {
             gid: g.gid,
             name,
-            passwd: s.nss.pwfield.clone(),
+            passwd: dom.map_or_else(|| s.nss.pwfield.clone(), |x| templates::pwfield(s, x)),
             members,
         }
     }

@@ -67,6 +67,19 @@ pub fn expand(template: &str, v: &TemplateVars<'_>) -> String {
     out
 }
 
+/// The `id_provider` whose domains show their entries as the files have them.
+const FILES: &str = "files";
+
+/// The password field shown for entries of `dom`: `x` for a files domain (as SSSD, so
+/// that pam_unix looks in the shadow file), else `[nss] pwfield`.
+pub fn pwfield(nss: &NssSettings, dom: &DomainOptions) -> String {
+    if dom.id_provider == FILES {
+        "x".to_string()
+    } else {
+        nss.nss.pwfield.clone()
+    }
+}
+
 /// The `homedir_substring` in effect for `dom`.
 pub fn homedir_substring<'a>(nss: &'a NssSettings, dom: &'a DomainOptions) -> &'a str {
     dom.homedir_substring
@@ -78,10 +91,12 @@ pub fn homedir_substring<'a>(nss: &'a NssSettings, dom: &'a DomainOptions) -> &'
 /// empty, `fallback_homedir` or `/` (as SSSD for a user without a home); else the stored
 /// one, itself expanded as a template (a provider may store `%H/name`).
 pub fn home_dir(nss: &NssSettings, dom: &DomainOptions, v: &TemplateVars<'_>) -> String {
-    if let Some(t) = dom
-        .override_homedir
-        .as_ref()
-        .or(nss.nss.override_homedir.as_ref())
+    // As SSSD: a files domain shows only what the files say (no override applies).
+    if dom.id_provider != FILES
+        && let Some(t) = dom
+            .override_homedir
+            .as_ref()
+            .or(nss.nss.override_homedir.as_ref())
     {
         return expand(t, v);
     }
@@ -100,10 +115,11 @@ pub fn home_dir(nss: &NssSettings, dom: &DomainOptions, v: &TemplateVars<'_>) ->
 
 /// The login shell to report for a stored `shell` (see the module rules).
 pub fn shell(nss: &NssSettings, dom: &DomainOptions, shell: &str) -> String {
-    if let Some(s) = dom
-        .override_shell
-        .as_ref()
-        .or(nss.nss.override_shell.as_ref())
+    if dom.id_provider != FILES
+        && let Some(s) = dom
+            .override_shell
+            .as_ref()
+            .or(nss.nss.override_shell.as_ref())
     {
         return s.clone();
     }
