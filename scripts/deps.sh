@@ -31,13 +31,10 @@ PACKAGES=(
     # below) and /etc/samba/smb.conf, which the tests never read.
     samba samba-dsdb-modules samba-vfs-modules samba-ad-provision
     ldb-tools smbclient dnsutils        # ldbadd/ldbsearch for bulk fixtures; dig for DNS SRV checks
-<<<<<<< HEAD
     adcli                               # AD machine account password renewal (adcli update)
-=======
     # ad_gpo_access_control: gpo_child dlopens libsmbclient.so.0; the DC serves sysvol with
     # smbd, which maps Kerberos users to ids through the DC's winbindd.
     libsmbclient winbind
->>>>>>> gpo
 )
 
 log() { printf 'deps.sh: %s\n' "$*" >&2; }
