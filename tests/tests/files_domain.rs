@@ -2,7 +2,8 @@
 //! getent and id through `sss` alone (nsswitch has no `files` for passwd and group, so
 //! every answer comes from our daemon); changes of the files (append, member change,
 //! removal, atomic rename by `sed -i`) visible within a second; Debian's libnss_sss against
-//! our daemon for the files domain; `sssctl domain-status` of a files domain.
+//! our daemon for the files domain; `sssctl domain-status` of a files domain; logins and
+//! password changes through `auth_provider = proxy` (`proxy_pam_target` with pam_unix).
 //!
 //! They need the release artifacts (`cargo build --release --workspace`, done by
 //! scripts/test.sh).
@@ -478,4 +479,93 @@ fn enable_files_domain_puts_the_local_files_first() {
     );
     let out = ns.run(&["/usr/sbin/sssctl", "domain-list"]).unwrap();
     assert_eq!(out.stdout, "implicit_files\nLDAP\n", "{out:?}");
+}
+
+/// SSSD's documented set-up for local users (`id_provider = files`, `auth_provider =
+/// proxy`, `proxy_pam_target` running pam_unix): logins, a wrong password, a password
+/// change and `access_provider = proxy`, the files domain reading the namespace's own
+/// /etc/passwd (so that pam_unix, which changes only users of /etc/passwd, knows them).
+#[test]
+fn logins_and_password_changes_through_proxy_pam_target() {
+    use sssd_tests::pam::{self, Caller, SERVICE, code, pamtester};
+    const TARGET: &str = "sssd-tests-shadowutils";
+    let ns = files_namespace(None);
+    let mut passwd = ns.read_file("/etc/passwd").unwrap();
+    passwd.extend_from_slice(b"flogin:x:5010:5001:Files Login:/home/flogin:/bin/sh\n");
+    passwd.extend_from_slice(b"fnoshadow:x:5011:5001::/home/fnoshadow:/bin/sh\n");
+    ns.write_file("/etc/passwd", &passwd, 0o644).unwrap();
+    let hash = ns
+        .run_ok(&["openssl", "passwd", "-6", "-salt", "sssdtests", "FlSecret1"])
+        .unwrap()
+        .stdout;
+    let mut shadow = ns.read_file("/etc/shadow").unwrap_or_default();
+    shadow.extend_from_slice(format!("flogin:{}:19000:0:99999:7:::\n", hash.trim()).as_bytes());
+    ns.write_file("/etc/shadow", &shadow, 0o640).unwrap();
+    ns.write_pam_service(
+        TARGET,
+        "auth required pam_unix.so\naccount required pam_unix.so\n\
+         password required pam_unix.so sha512\nsession required pam_permit.so\n",
+    )
+    .unwrap();
+    let conf = files_conf(SssdConf::new().set("sssd", "services", "nss, pam"))
+        .set("sssd", "domains", "FILES")
+        .set("domain/FILES", "passwd_files", "/etc/passwd")
+        .set("domain/FILES", "auth_provider", "proxy")
+        .set("domain/FILES", "access_provider", "proxy")
+        .set("domain/FILES", "proxy_pam_target", TARGET)
+        .set("domain/FILES", "proxy_fast_alias", "true");
+    let sssd = start(&ns, &conf);
+    pam::wait_for_socket(&ns).unwrap();
+    pam::install_service(&ns, SERVICE, "").unwrap();
+    assert_line(
+        &ns,
+        &sssd,
+        &["passwd", "flogin"],
+        "flogin:x:5010:5001:Files Login:/home/flogin:/bin/sh",
+    );
+    let login = |user: &str, password: &str| {
+        let out = pamtester(
+            &ns,
+            Caller::Root,
+            SERVICE,
+            user,
+            &["authenticate", "acct_mgmt"],
+            &format!("{password}\n"),
+        )
+        .unwrap();
+        eprintln!("{user}: {:?}", out.output);
+        out.code
+    };
+    assert_eq!(
+        login("flogin", "FlSecret1"),
+        code::SUCCESS,
+        "{}",
+        sssd.logs()
+    );
+    assert_eq!(login("flogin", "wrong"), code::AUTH_ERR, "{}", sssd.logs());
+    // In the files but without a shadow entry: pam_unix refuses it.
+    assert_ne!(login("fnoshadow", "FlSecret1"), code::SUCCESS);
+
+    let out = pamtester(
+        &ns,
+        Caller::User(5010, 5001),
+        SERVICE,
+        "flogin",
+        &["chauthtok"],
+        "FlSecret1\nFlChanged2!\nFlChanged2!\n",
+    )
+    .unwrap();
+    assert_eq!(out.code, code::SUCCESS, "{:?}\n{}", out.output, sssd.logs());
+    let shadow = String::from_utf8_lossy(&ns.read_file("/etc/shadow").unwrap()).into_owned();
+    assert!(
+        !shadow.contains("$6$sssdtests$"),
+        "pam_unix did not rewrite the hash"
+    );
+    assert_eq!(
+        login("flogin", "FlChanged2!"),
+        code::SUCCESS,
+        "{}",
+        sssd.logs()
+    );
+    assert_eq!(login("flogin", "FlSecret1"), code::AUTH_ERR);
 }

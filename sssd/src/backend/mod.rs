@@ -98,12 +98,20 @@ fn offline_reply(detail: &str) -> DpReply {
     }
 }
 
-fn fatal_reply(detail: String) -> DpReply {
+/// A `DP_ERR_FATAL` reply saying `detail`.
+pub fn fatal_reply(detail: String) -> DpReply {
     DpReply {
         dp_error: DP_ERR_FATAL,
         error: libc::EIO as u32,
         message: detail,
     }
+}
+
+/// What is wrong with a request for domain `asked` that reached the backend of `ours`
+/// (`None` when it is ours or names no domain).
+pub fn misrouted(asked: &str, ours: &str) -> Option<String> {
+    (!asked.is_empty() && !asked.eq_ignore_ascii_case(ours))
+        .then(|| format!("request for domain {asked:?} sent to the backend of {ours:?}"))
 }
 
 impl Backend {
@@ -161,11 +169,8 @@ impl Backend {
     /// Handles one `getAccountInfo` request: fetches, writes the cache, returns the status.
     pub async fn handle(&self, req: AccountRequest) -> DpReply {
         let i = &self.inner;
-        if !req.domain.is_empty() && !req.domain.eq_ignore_ascii_case(&i.domain) {
-            return fatal_reply(format!(
-                "request for domain {:?} sent to the backend of {:?}",
-                req.domain, i.domain
-            ));
+        if let Some(e) = misrouted(&req.domain, &i.domain) {
+            return fatal_reply(e);
         }
         if req.entry_type == EntryType::User
             && req.extra == crate::responder::common::source::EXTRA_NAME_IS_ALIAS

@@ -409,7 +409,7 @@ mod tests {
         let text = "[sssd]\nservices = nss\ndomains = F, G\n\n\
             [domain/F]\nid_provider = files\npasswd_files = /etc/passwd, /srv/passwd\n\
             group_files = /etc/group\nfallback_to_nss = false\n\n\
-            [domain/G]\nid_provider = files\nauth_provider = proxy\n";
+            [domain/G]\nid_provider = files\nauth_provider = krb5\n";
         let f = findings(text);
         assert_eq!(f.len(), 1, "{f:?}");
         assert!(

@@ -20,8 +20,7 @@ use crate::backend::store::Store;
 use crate::config::DomainOptions;
 use crate::sbus::failover::FailoverHandler;
 use crate::sbus::{
-    AccountInfoHandler, AccountRequest, BoxFuture, DP_ERR_FATAL, DpReply, PamForward, PamResult,
-    ServiceHandler,
+    AccountInfoHandler, AccountRequest, BoxFuture, DpReply, PamForward, PamResult, ServiceHandler,
 };
 use notify::ReloadNotifier;
 use options::FilesOptions;
@@ -57,6 +56,8 @@ struct Inner {
     notifier: OnceLock<Arc<dyn ReloadNotifier>>,
     /// Turns true once the first load was attempted: requests wait for it.
     loaded: tokio::sync::watch::Sender<bool>,
+    /// `proxy_pam_target`, when a PAM role is `proxy`.
+    pam_target: Option<crate::backend::proxy::pam_target::PamTarget>,
 }
 
 /// The backend of one files domain (cheap to clone; clones share everything).
@@ -69,6 +70,16 @@ impl FilesBackend {
     /// A backend for domain `dom` reading what `opts` names into `store`. Nothing is read
     /// until [`FilesBackend::reload`] or [`FilesBackend::run`].
     pub fn new(dom: &DomainOptions, opts: FilesOptions, store: Arc<dyn Store>) -> FilesBackend {
+        // The files are local: there is no offline state to cache passwords for.
+        let pam_target = opts.pam_target.clone().map(|t| {
+            crate::backend::proxy::pam_target::PamTarget::new(
+                t,
+                opts.max_children,
+                crate::backend::proxy::helper_path(),
+                store.clone(),
+                None,
+            )
+        });
         FilesBackend {
             inner: Arc::new(Inner {
                 domain: dom.name.clone(),
@@ -78,6 +89,7 @@ impl FilesBackend {
                 current: tokio::sync::Mutex::new(None),
                 notifier: OnceLock::new(),
                 loaded: tokio::sync::watch::Sender::new(false),
+                pam_target,
             }),
         }
     }
@@ -176,15 +188,8 @@ impl FilesBackend {
     /// this only waits for a reload in progress.
     pub async fn handle(&self, req: AccountRequest) -> DpReply {
         let i = &self.inner;
-        if !req.domain.is_empty() && !req.domain.eq_ignore_ascii_case(&i.domain) {
-            return DpReply {
-                dp_error: DP_ERR_FATAL,
-                error: libc::EIO as u32,
-                message: format!(
-                    "request for domain {:?} sent to the backend of {:?}",
-                    req.domain, i.domain
-                ),
-            };
+        if let Some(e) = crate::backend::misrouted(&req.domain, &i.domain) {
+            return crate::backend::fatal_reply(e);
         }
         tracing::debug!(
             "getAccountInfo type={:?} filter={} client={}: answered from the files",

@@ -1,6 +1,7 @@
 //! The options of an `id_provider = files` domain, as SSSD 2.8 reads them: `passwd_files`
 //! and `group_files` (comma-separated, defaults `/etc/passwd` and `/etc/group`),
-//! `fallback_to_nss`, and the auth, chpass and access providers a files domain can have.
+//! `fallback_to_nss`, and the auth, chpass and access providers a files domain can have
+//! (`proxy` among them, with `proxy_pam_target` and `proxy_max_children`).
 
 use crate::config::auth_options::SimpleAccessOptions;
 use crate::config::{Config, ConfigError, DOMAIN_PREFIX};
@@ -19,6 +20,9 @@ pub enum FilesAuth {
     Files,
     /// `auth_provider = none`: `PAM_MODULE_UNKNOWN`.
     None,
+    /// `auth_provider = proxy`: the password is checked by `proxy_pam_target` (SSSD's
+    /// documented set-up for local users: `proxy_pam_target = sssd-shadowutils`).
+    Proxy,
 }
 
 /// What `access_provider` decides for a files user.
@@ -30,6 +34,8 @@ pub enum FilesAccess {
     Deny,
     /// `simple`, with its lists.
     Simple(SimpleAccessOptions),
+    /// `proxy`: the account management of `proxy_pam_target`.
+    Proxy,
 }
 
 /// The options of one files domain.
@@ -44,10 +50,17 @@ pub struct FilesOptions {
     /// transaction, lookups never see a half-written state, and there is nothing to fall
     /// back from: the value is accepted and has no other effect.
     pub fallback_to_nss: bool,
-    /// `auth_provider` (files or none).
+    /// `auth_provider` (files, none or proxy).
     pub auth: FilesAuth,
+    /// `chpass_provider = proxy` (default: as auth_provider): password changes go through
+    /// `proxy_pam_target`; otherwise they are not this domain's (`PAM_MODULE_UNKNOWN`).
+    pub chpass_proxy: bool,
     /// `access_provider`.
     pub access: FilesAccess,
+    /// `proxy_pam_target`, set when a PAM role is `proxy`.
+    pub pam_target: Option<String>,
+    /// `proxy_max_children`: most PAM transactions through the target at once.
+    pub max_children: u32,
 }
 
 /// The files of a comma-separated `option` in `section`, `default` when unset. Each must
@@ -98,27 +111,31 @@ impl FilesOptions {
         let auth = match auth_set.unwrap_or("files") {
             "files" => FilesAuth::Files,
             "none" => FilesAuth::None,
+            "proxy" => FilesAuth::Proxy,
             other => {
                 return Err(ConfigError::bad_value(
                     &s,
                     "auth_provider",
                     other,
-                    "not supported with id_provider = files; supported values: files, none",
+                    "not supported with id_provider = files; supported values: files, none, proxy",
                 ));
             }
         };
         // As SSSD: chpass_provider defaults to auth_provider; neither files nor none can
         // change a password.
-        if let Some(v) = cfg.get(&s, "chpass_provider")
-            && !matches!(v, "files" | "none")
-        {
-            return Err(ConfigError::bad_value(
-                &s,
-                "chpass_provider",
-                v,
-                "not supported with id_provider = files; supported values: files, none",
-            ));
-        }
+        let chpass_proxy = match cfg.get(&s, "chpass_provider") {
+            None => auth == FilesAuth::Proxy,
+            Some("files" | "none") => false,
+            Some("proxy") => true,
+            Some(v) => {
+                return Err(ConfigError::bad_value(
+                    &s,
+                    "chpass_provider",
+                    v,
+                    "not supported with id_provider = files; supported values: files, none, proxy",
+                ));
+            }
+        };
         let access = match cfg.get(&s, "access_provider").unwrap_or("permit") {
             "permit" => FilesAccess::Permit,
             "deny" => FilesAccess::Deny,
@@ -128,21 +145,29 @@ impl FilesOptions {
                 allow_groups: cfg.get_list(&s, "simple_allow_groups"),
                 deny_groups: cfg.get_list(&s, "simple_deny_groups"),
             }),
+            "proxy" => FilesAccess::Proxy,
             other => {
                 return Err(ConfigError::bad_value(
                     &s,
                     "access_provider",
                     other,
-                    "not supported with id_provider = files; supported values: permit, deny, simple",
+                    "not supported with id_provider = files; \
+                     supported values: permit, deny, simple, proxy",
                 ));
             }
         };
+        let needs_target = auth == FilesAuth::Proxy || chpass_proxy || access == FilesAccess::Proxy;
+        let (pam_target, max_children) =
+            crate::backend::proxy::options::pam_target_options(cfg, &s, needs_target)?;
         Ok(FilesOptions {
             passwd_files,
             group_files,
             fallback_to_nss,
             auth,
+            chpass_proxy,
             access,
+            pam_target: pam_target.filter(|_| needs_target),
+            max_children,
         })
     }
 
@@ -202,14 +227,34 @@ mod tests {
         assert!(e.to_string().contains("group_files"), "{e}");
         let e = opts("auth_provider = krb5\n").expect_err("krb5");
         assert!(e.to_string().contains("auth_provider"), "{e}");
-        let e = opts("auth_provider = proxy\n").expect_err("proxy");
-        assert!(e.to_string().contains("auth_provider"), "{e}");
+        let e = opts("auth_provider = proxy\n").expect_err("no target");
+        assert!(e.to_string().contains("proxy_pam_target"), "{e}");
         let e = opts("access_provider = ldap\n").expect_err("ldap");
         assert!(e.to_string().contains("access_provider"), "{e}");
         let e = opts("chpass_provider = ldap\n").expect_err("ldap");
         assert!(e.to_string().contains("chpass_provider"), "{e}");
         let e = opts("fallback_to_nss = maybe\n").expect_err("bool");
         assert!(e.to_string().contains("fallback_to_nss"), "{e}");
+    }
+
+    #[test]
+    fn proxy_auth_goes_through_the_pam_target() {
+        let o = opts("auth_provider = proxy\nproxy_pam_target = sssd-shadowutils\n").expect("ok");
+        assert_eq!(o.auth, FilesAuth::Proxy);
+        assert!(o.chpass_proxy, "chpass_provider defaults to auth_provider");
+        assert_eq!(o.pam_target.as_deref(), Some("sssd-shadowutils"));
+        assert_eq!(o.max_children, 10);
+        let o = opts("proxy_pam_target = login\n").expect("ok");
+        assert_eq!(o.pam_target, None, "no PAM role uses it");
+        assert!(!o.chpass_proxy);
+        let o = opts(
+            "auth_provider = proxy\nchpass_provider = none\naccess_provider = proxy\n\
+             proxy_pam_target = login\nproxy_max_children = 2\n",
+        )
+        .expect("ok");
+        assert!(!o.chpass_proxy);
+        assert_eq!(o.access, FilesAccess::Proxy);
+        assert_eq!(o.max_children, 2);
     }
 
     #[test]

@@ -1,63 +1,85 @@
 //! PAM for a files domain, as SSSD 2.8: the files provider does not check passwords
 //! (`auth_provider = files` answers every authentication `PAM_AUTHINFO_UNAVAIL`, so
 //! pam_unix, next in the stack, does it), cannot change them, and access is decided by
-//! `access_provider` (`permit`, `deny` or `simple`).
+//! `access_provider` (`permit`, `deny` or `simple`). With `auth_provider`,
+//! `chpass_provider` or `access_provider = proxy` that role goes through
+//! `proxy_pam_target` (see [`crate::backend::proxy::pam_target`]).
 
 use super::FilesBackend;
 use super::options::{FilesAccess, FilesAuth};
 use crate::sbus::{PamForward, PamResult};
 use sss_proto::Command;
 use sss_proto::pam::status;
+use sss_proto::proxy::PamOp;
 
 impl FilesBackend {
     /// Handles one PAM request for a user of this domain.
     pub async fn pam(&self, req: PamForward) -> PamResult {
         let i = &self.inner;
-        if !req.domain.is_empty() && !req.domain.eq_ignore_ascii_case(&i.domain) {
-            tracing::error!(
-                "PAM request for domain {:?} sent to the backend of {:?}",
-                req.domain,
-                i.domain
-            );
+        if let Some(e) = crate::backend::misrouted(&req.domain, &i.domain) {
+            tracing::error!("PAM {e}");
             return PamResult::status(status::SYSTEM_ERR);
         }
-        let st = match Command::from_u32(u32::from(req.cmd)) {
+        let target = i.pam_target.as_ref();
+        let user = self.short_name(&req.user);
+        let res = match Command::from_u32(u32::from(req.cmd)) {
             Some(Command::PamSetCred | Command::PamOpenSession | Command::PamCloseSession) => {
-                status::SUCCESS
+                PamResult::status(status::SUCCESS)
             }
-            Some(Command::PamPreAuth) => status::SUCCESS,
-            Some(Command::PamAuthenticate) => match i.opts.auth {
-                FilesAuth::Files => status::AUTHINFO_UNAVAIL,
-                FilesAuth::None => status::MODULE_UNKNOWN,
+            Some(Command::PamPreAuth) => PamResult::status(status::SUCCESS),
+            Some(Command::PamAuthenticate) => match (i.opts.auth, target) {
+                (FilesAuth::Files, _) => PamResult::status(status::AUTHINFO_UNAVAIL),
+                (FilesAuth::Proxy, Some(t)) => t.authenticate(&req, &user).await,
+                (FilesAuth::None | FilesAuth::Proxy, _) => {
+                    PamResult::status(status::MODULE_UNKNOWN)
+                }
             },
-            Some(Command::PamChAuthTok | Command::PamChAuthTokPrelim) => status::MODULE_UNKNOWN,
-            Some(Command::PamAcctMgmt) => self.acct_mgmt(&req.user).await,
+            Some(c @ (Command::PamChAuthTok | Command::PamChAuthTokPrelim)) => {
+                match target.filter(|_| i.opts.chpass_proxy) {
+                    Some(t) => {
+                        t.chauthtok(&req, c == Command::PamChAuthTokPrelim, &user)
+                            .await
+                    }
+                    None => PamResult::status(status::MODULE_UNKNOWN),
+                }
+            }
+            Some(Command::PamAcctMgmt) => match (&i.opts.access, target) {
+                (FilesAccess::Proxy, Some(t)) => t.simple(&req, PamOp::AcctMgmt, &user).await,
+                _ => PamResult::status(self.acct_mgmt(&user).await),
+            },
             _ => {
                 tracing::error!("unsupported PAM command {:#x}", req.cmd);
-                status::SYSTEM_ERR
+                PamResult::status(status::SYSTEM_ERR)
             }
         };
         tracing::debug!(
-            "PAM {:#x} for {}@{}: status {st}",
+            "PAM {:#x} for {}@{}: status {}",
             req.cmd,
             req.user,
-            i.domain
+            i.domain,
+            res.pam_status
         );
-        PamResult::status(st)
+        res
     }
 
-    /// `access_provider` for user `name` (as cached).
-    async fn acct_mgmt(&self, name: &str) -> i32 {
+    /// `name` without this domain's suffix, lowercased in a case-insensitive domain.
+    fn short_name(&self, name: &str) -> String {
         let i = &self.inner;
         let short = match name.rsplit_once('@') {
             Some((s, d)) if !s.is_empty() && d.eq_ignore_ascii_case(&i.domain) => s,
             _ => name,
         };
-        let short = if i.case_sensitive {
+        if i.case_sensitive {
             short.to_string()
         } else {
             short.to_lowercase()
-        };
+        }
+    }
+
+    /// `access_provider` for user `short` (as cached).
+    async fn acct_mgmt(&self, short: &str) -> i32 {
+        let i = &self.inner;
+        let short = short.to_string();
         let store = i.store.clone();
         let read = tokio::task::spawn_blocking(move || {
             let Some(user) = store.user(&short)? else {
@@ -82,6 +104,8 @@ impl FilesBackend {
         match &i.opts.access {
             FilesAccess::Permit => status::SUCCESS,
             FilesAccess::Deny => status::PERM_DENIED,
+            // (no target: refused at start; not reached)
+            FilesAccess::Proxy => status::SYSTEM_ERR,
             FilesAccess::Simple(o) => crate::backend::access::simple_in_domain(
                 o,
                 &i.domain,

@@ -21,6 +21,7 @@ pub async fn run(paths: &Paths, cfg: Config, domain: String) -> Result<()> {
     let name = domain.clone();
     // On a thread that ends before the capabilities are dropped (see below).
     let cache = privilege::startup_thread("cache", move || Cache::open(&db, &name)).await??;
+    let runs_pam = opts.pam_target.is_some();
     let backend = FilesBackend::new(&dom, opts, Arc::new(CacheStore(Arc::new(cache))));
     let bus = sbus::connect(paths, &sbus::domain_bus_name(&domain)).await?;
     backend.set_notifier(Arc::new(BusReloadNotifier::new(bus.clone())));
@@ -35,7 +36,13 @@ pub async fn run(paths: &Paths, cfg: Config, domain: String) -> Result<()> {
                 None
             }
         };
-    privilege::drop_backend()?;
+    // As a proxy domain's: the modules of proxy_pam_target run in our children as in any
+    // PAM application (pam_unix rewriting /etc/shadow needs root's capabilities).
+    if runs_pam {
+        tracing::info!("proxy_pam_target in use: capabilities kept for its PAM modules");
+    } else {
+        privilege::drop_backend()?;
+    }
     tokio::spawn(backend.clone().run());
     sbus::register_service(&bus, &domain)
         .await

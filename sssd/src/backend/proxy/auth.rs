@@ -1,82 +1,50 @@
-//! PAM requests of a proxy domain: each runs `proxy_pam_target` in a `proxy_child` of its
-//! own (at most `proxy_max_children` at once), the password handed over its stdin and
-//! wiped here after use. With `cache_credentials = true` a successful password is cached
-//! (hashed) and used when the helper cannot run.
+//! PAM requests of a proxy domain: authentication, password change and access go
+//! through `proxy_pam_target` as each role's provider says (see [`super::pam_target`]).
 
 use super::ProxyBackend;
-use crate::backend::pam::offline::{self, OfflinePolicy};
-use crate::backend::pam::verdict_result;
 use crate::sbus::{PamForward, PamResult};
 use sss_proto::Command;
-use sss_proto::pam::{authtok, status};
-use sss_proto::proxy::{PamOp, PamReply, PamRequest};
-use std::process::Stdio;
-use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::process::Command as Process;
-use zeroize::Zeroizing;
-
-/// How long one PAM transaction in the helper may take.
-pub const PAM_DEADLINE: Duration = Duration::from_secs(30);
-
-/// Largest reply read from a PAM helper.
-const MAX_PAM_REPLY: u64 = 64 * 1024;
-
-/// Why the helper gave no PAM answer.
-#[derive(Debug, thiserror::Error)]
-pub enum PamChildError {
-    /// It could not be started or its pipes failed.
-    #[error("proxy_child for PAM target {target}: {detail}")]
-    Io {
-        /// `proxy_pam_target`.
-        target: String,
-        /// What failed.
-        detail: String,
-    },
-    /// It did not answer in time and was killed.
-    #[error("proxy_child for PAM target {target} did not answer within {secs} s and was killed")]
-    Timeout {
-        /// `proxy_pam_target`.
-        target: String,
-        /// The deadline.
-        secs: u64,
-    },
-}
-
-fn password(req: &PamForward) -> Option<Zeroizing<Vec<u8>>> {
-    (req.authtok_type == authtok::PASSWORD && !req.authtok.is_empty()).then(|| req.authtok.clone())
-}
+use sss_proto::pam::status;
+use sss_proto::proxy::PamOp;
 
 impl ProxyBackend {
     /// Handles one PAM request for a user of this domain.
     pub async fn pam(&self, req: PamForward) -> PamResult {
         let i = &self.inner;
-        if !req.domain.is_empty() && !req.domain.eq_ignore_ascii_case(&i.domain) {
-            tracing::error!(
-                "PAM request for domain {:?} sent to the backend of {:?}",
-                req.domain,
-                i.domain
-            );
+        if let Some(e) = crate::backend::misrouted(&req.domain, &i.domain) {
+            tracing::error!("PAM {e}");
             return PamResult::status(status::SYSTEM_ERR);
         }
         let o = &i.opts;
+        let target = i.pam_target.as_ref();
+        let user = self.short_name(&req.user);
         let res = match Command::from_u32(u32::from(req.cmd)) {
             Some(Command::PamSetCred | Command::PamOpenSession | Command::PamCloseSession) => {
                 PamResult::status(status::SUCCESS)
             }
             Some(Command::PamPreAuth) => PamResult::status(status::SUCCESS),
-            Some(Command::PamAuthenticate) if o.auth_provider == "proxy" => {
-                self.authenticate(&req).await
-            }
+            Some(Command::PamAuthenticate) if o.auth_provider == "proxy" => match target {
+                Some(t) => t.authenticate(&req, &user).await,
+                None => PamResult::status(status::SYSTEM_ERR),
+            },
             Some(Command::PamAcctMgmt) => match o.access_provider.as_str() {
                 "permit" => PamResult::status(status::SUCCESS),
-                "proxy" => self.simple(&req, PamOp::AcctMgmt).await,
+                "proxy" => match target {
+                    Some(t) => t.simple(&req, PamOp::AcctMgmt, &user).await,
+                    None => PamResult::status(status::SYSTEM_ERR),
+                },
                 _ => PamResult::status(status::PERM_DENIED),
             },
             Some(c @ (Command::PamChAuthTok | Command::PamChAuthTokPrelim))
                 if o.chpass_provider == "proxy" =>
             {
-                self.chauthtok(&req, c == Command::PamChAuthTokPrelim).await
+                match target {
+                    Some(t) => {
+                        t.chauthtok(&req, c == Command::PamChAuthTokPrelim, &user)
+                            .await
+                    }
+                    None => PamResult::status(status::SYSTEM_ERR),
+                }
             }
             Some(
                 Command::PamAuthenticate | Command::PamChAuthTok | Command::PamChAuthTokPrelim,
@@ -94,204 +62,5 @@ impl ProxyBackend {
             res.pam_status
         );
         res
-    }
-
-    fn request(&self, req: &PamForward, op: PamOp) -> PamRequest {
-        PamRequest {
-            op,
-            user: self.short_name(&req.user),
-            rhost: req.rhost.clone(),
-            tty: req.tty.clone(),
-            ruser: req.ruser.clone(),
-            authtok: password(req).unwrap_or_default(),
-            new_authtok: if req.new_authtok_type == authtok::PASSWORD {
-                req.new_authtok.clone()
-            } else {
-                Zeroizing::default()
-            },
-        }
-    }
-
-    async fn simple(&self, req: &PamForward, op: PamOp) -> PamResult {
-        match self.run_child(&self.request(req, op)).await {
-            Ok(r) => PamResult::status(r.status),
-            Err(e) => {
-                tracing::error!("{e}");
-                PamResult::status(status::SYSTEM_ERR)
-            }
-        }
-    }
-
-    async fn authenticate(&self, req: &PamForward) -> PamResult {
-        let Some(pw) = password(req) else {
-            return PamResult::status(status::AUTH_ERR);
-        };
-        let name = self.short_name(&req.user);
-        match self
-            .run_child(&self.request(req, PamOp::Authenticate))
-            .await
-        {
-            Ok(r) => {
-                if r.status == status::SUCCESS {
-                    self.remember_password(&name, &pw).await;
-                } else {
-                    tracing::info!("{} through {:?}: {}", name, self.target(), r.message);
-                }
-                PamResult::status(r.status)
-            }
-            Err(e) => {
-                tracing::error!("{e}");
-                if self.inner.cache_credentials {
-                    self.offline_authenticate(&name, &pw).await
-                } else {
-                    PamResult::status(status::AUTHINFO_UNAVAIL)
-                }
-            }
-        }
-    }
-
-    async fn chauthtok(&self, req: &PamForward, prelim: bool) -> PamResult {
-        let op = if prelim {
-            PamOp::ChauthtokPrelim
-        } else {
-            PamOp::Chauthtok
-        };
-        let r = self.simple(req, op).await;
-        if !prelim && r.pam_status == status::SUCCESS && req.new_authtok_type == authtok::PASSWORD {
-            let name = self.short_name(&req.user);
-            self.remember_password(&name, &req.new_authtok).await;
-        }
-        r
-    }
-
-    fn target(&self) -> &str {
-        self.inner.opts.pam_target.as_deref().unwrap_or_default()
-    }
-
-    /// Runs one PAM transaction in a new helper (waiting for a free slot).
-    async fn run_child(&self, req: &PamRequest) -> Result<PamReply, PamChildError> {
-        let target = self.target().to_string();
-        let io = |detail: String| PamChildError::Io {
-            target: target.clone(),
-            detail,
-        };
-        let _slot = self
-            .inner
-            .pam_slots
-            .acquire()
-            .await
-            .map_err(|e| io(e.to_string()))?;
-        let program = &self.inner.helper;
-        let mut child = Process::new(program)
-            .arg("--pam-target")
-            .arg(&target)
-            .args(crate::backend::krb5::child::helper_log_args())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(crate::backend::krb5::child::helper_stderr(program))
-            .kill_on_drop(true)
-            // A group of its own: a hung transaction is killed with the processes its
-            // modules started in that group (pam_exec starts its own sessions: not those).
-            .process_group(0)
-            .spawn()
-            .map_err(|e| io(format!("cannot start {}: {e}", program.display())))?;
-        let pid = child.id().and_then(|p| i32::try_from(p).ok());
-        if let Some(err) = child.stderr.take() {
-            tokio::spawn(async move {
-                use tokio::io::AsyncBufReadExt;
-                let mut lines = tokio::io::BufReader::new(err).lines();
-                while let Ok(Some(l)) = lines.next_line().await {
-                    tracing::info!("proxy_child: {l}");
-                }
-            });
-        }
-        let body = req.encode();
-        let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-            return Err(io("no pipes".into()));
-        };
-        let exchange = async {
-            stdin.write_all(&body).await?;
-            stdin.shutdown().await?;
-            drop(stdin);
-            let mut out = Vec::new();
-            stdout.take(MAX_PAM_REPLY).read_to_end(&mut out).await?;
-            Ok::<_, std::io::Error>(out)
-        };
-        let out = match tokio::time::timeout(PAM_DEADLINE, exchange).await {
-            Ok(Ok(out)) => out,
-            Ok(Err(e)) => {
-                let _ = child.start_kill();
-                return Err(io(e.to_string()));
-            }
-            Err(_) => {
-                if let Some(pid) = pid {
-                    // SAFETY: plain syscall; the group is the child's own (process_group(0)).
-                    unsafe { libc::kill(-pid, libc::SIGKILL) };
-                }
-                let _ = child.start_kill();
-                let _ = child.wait().await;
-                return Err(PamChildError::Timeout {
-                    target,
-                    secs: PAM_DEADLINE.as_secs(),
-                });
-            }
-        };
-        drop(body);
-        let status = child
-            .wait()
-            .await
-            .map(|s| s.to_string())
-            .unwrap_or_default();
-        PamReply::decode(&out).map_err(|e| io(format!("no valid answer (exit: {status}): {e}")))
-    }
-
-    async fn remember_password(&self, name: &str, pw: &[u8]) {
-        if !self.inner.cache_credentials {
-            return;
-        }
-        let _guard = self.inner.creds_lock.lock().await;
-        let pw = Zeroizing::new(pw.to_vec());
-        let store = self.inner.store.clone();
-        let who = name.to_string();
-        let name = name.to_string();
-        let res = tokio::task::spawn_blocking(move || -> Result<(), String> {
-            let hash = offline::hash_password(&pw)?;
-            let old = store.credentials(&name).map_err(|e| e.to_string())?;
-            let c = offline::after_online_success(old.as_ref(), hash, super::now(), false);
-            store
-                .put_credentials(&name, Some(&c))
-                .map_err(|e| e.to_string())
-        })
-        .await;
-        match res {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!("cannot cache the password of {who}: {e}"),
-            Err(e) => tracing::error!("credential cache task failed: {e}"),
-        }
-    }
-
-    async fn offline_authenticate(&self, name: &str, pw: &[u8]) -> PamResult {
-        let _guard = self.inner.creds_lock.lock().await;
-        let pw = Zeroizing::new(pw.to_vec());
-        let store = self.inner.store.clone();
-        let policy = OfflinePolicy::from_pam(&self.inner.pam);
-        let name = name.to_string();
-        let res = tokio::task::spawn_blocking(move || {
-            let creds = store.credentials(&name).ok().flatten();
-            let (verdict, update) =
-                offline::offline_auth(creds.as_ref(), &pw, policy, super::now());
-            if let Some(c) = update {
-                let _ = store.put_credentials(&name, Some(&c));
-            }
-            verdict
-        })
-        .await;
-        match res {
-            Ok(v) => verdict_result(v),
-            Err(e) => {
-                tracing::error!("offline authentication task failed: {e}");
-                PamResult::status(status::SYSTEM_ERR)
-            }
-        }
     }
 }

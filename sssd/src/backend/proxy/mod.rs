@@ -1,22 +1,24 @@
 //! The backend of an `id_provider = proxy` domain: users and groups come from the NSS
 //! module `libnss_<proxy_lib_name>.so.2`, called by `proxy_child` helpers (see [`pool`]) so
 //! that no blocking NSS call runs in this process's event loop; PAM requests run
-//! `proxy_pam_target` through libpam in a `proxy_child` each (see [`auth`]). Results go into
+//! `proxy_pam_target` through libpam in a `proxy_child` each (see [`pam_target`]). Results go into
 //! the domain cache as the LDAP backend's do.
 
 pub mod auth;
 pub mod convert;
 pub mod options;
+pub mod pam_target;
 pub mod pool;
 
 use crate::backend::coalesce::Coalescer;
+use crate::backend::fatal_reply as fatal;
 use crate::backend::nss_notify::{self, NssNotifier};
 use crate::backend::store::{CacheOp, Store};
 use crate::config::{DomainOptions, PamOptions};
 use crate::sbus::failover::FailoverHandler;
 use crate::sbus::{
-    AccountInfoHandler, AccountRequest, BoxFuture, DP_ERR_FATAL, DP_ERR_OFFLINE, DpReply,
-    EntryType, Filter, PamForward, PamResult, ServiceHandler,
+    AccountInfoHandler, AccountRequest, BoxFuture, DP_ERR_OFFLINE, DpReply, EntryType, Filter,
+    PamForward, PamResult, ServiceHandler,
 };
 use convert::IdCtx;
 use options::ProxyOptions;
@@ -59,11 +61,8 @@ struct Inner {
     coalescer: Coalescer<Job, DpReply>,
     nss: OnceLock<Arc<dyn NssNotifier>>,
     offline: AtomicBool,
-    pam: PamOptions,
-    cache_credentials: bool,
-    pam_slots: tokio::sync::Semaphore,
-    creds_lock: tokio::sync::Mutex<()>,
-    helper: PathBuf,
+    /// `proxy_pam_target`, when a PAM role uses it.
+    pam_target: Option<pam_target::PamTarget>,
 }
 
 /// The backend of one proxy domain (cheap to clone; clones share everything).
@@ -75,14 +74,6 @@ pub struct ProxyBackend {
 /// `proxy_child` where the installed product has it.
 pub fn helper_path() -> PathBuf {
     crate::service::paths_from_env().libexec.join("proxy_child")
-}
-
-fn fatal(detail: String) -> DpReply {
-    DpReply {
-        dp_error: DP_ERR_FATAL,
-        error: libc::EIO as u32,
-        message: detail,
-    }
 }
 
 impl ProxyBackend {
@@ -101,7 +92,20 @@ impl ProxyBackend {
             pool::POOL_SIZE,
             pool::CALL_DEADLINE,
         );
-        let slots = usize::try_from(opts.max_children).unwrap_or(1);
+        let pam_target = opts
+            .pam_target
+            .clone()
+            .filter(|_| opts.runs_pam())
+            .map(|t| {
+                pam_target::PamTarget::new(
+                    t,
+                    opts.max_children,
+                    helper.clone(),
+                    store.clone(),
+                    dom.cache_credentials
+                        .then(|| crate::backend::pam::offline::OfflinePolicy::from_pam(&pam)),
+                )
+            });
         ProxyBackend {
             inner: Arc::new(Inner {
                 domain: dom.name.clone(),
@@ -112,11 +116,7 @@ impl ProxyBackend {
                 coalescer: Coalescer::default(),
                 nss: OnceLock::new(),
                 offline: AtomicBool::new(false),
-                pam,
-                cache_credentials: dom.cache_credentials,
-                pam_slots: tokio::sync::Semaphore::new(slots),
-                creds_lock: tokio::sync::Mutex::new(()),
-                helper,
+                pam_target,
                 opts,
             }),
         }
@@ -156,11 +156,8 @@ impl ProxyBackend {
     /// Handles one `getAccountInfo` request: asks the module, writes the cache.
     pub async fn handle(&self, req: AccountRequest) -> DpReply {
         let i = &self.inner;
-        if !req.domain.is_empty() && !req.domain.eq_ignore_ascii_case(&i.domain) {
-            return fatal(format!(
-                "request for domain {:?} sent to the backend of {:?}",
-                req.domain, i.domain
-            ));
+        if let Some(e) = crate::backend::misrouted(&req.domain, &i.domain) {
+            return fatal(e);
         }
         if !matches!(
             req.entry_type,

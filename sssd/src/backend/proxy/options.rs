@@ -96,42 +96,11 @@ impl ProxyOptions {
             "permit",
             &["permit", "deny", "proxy"],
         )?;
-        let pam_target = cfg.get(s, "proxy_pam_target").map(str::to_string);
         let needs_target = [&auth_provider, &chpass_provider, &access_provider]
             .iter()
             .any(|p| p.as_str() == "proxy");
         // (the same test as `runs_pam`, before the options exist)
-        match &pam_target {
-            None if needs_target => {
-                return Err(ConfigError::Missing(format!(
-                    "[{s}]: proxy_pam_target is required when auth_provider, \
-                     chpass_provider or access_provider is proxy"
-                )));
-            }
-            Some(t) if t.is_empty() || t.contains('/') || t.contains('\0') => {
-                return Err(ConfigError::bad_value(
-                    s,
-                    "proxy_pam_target",
-                    t,
-                    "expected a PAM service name (a file of /etc/pam.d)",
-                ));
-            }
-            _ => {}
-        }
-        let max_children = match cfg.get(s, "proxy_max_children") {
-            None => DEFAULT_MAX_CHILDREN,
-            Some(v) => match v.trim().parse::<u32>() {
-                Ok(n) if n > 0 => n,
-                _ => {
-                    return Err(ConfigError::bad_value(
-                        s,
-                        "proxy_max_children",
-                        v,
-                        "expected a positive number",
-                    ));
-                }
-            },
-        };
+        let (pam_target, max_children) = pam_target_options(cfg, s, needs_target)?;
         Ok(ProxyOptions {
             lib_name,
             pam_target,
@@ -142,6 +111,48 @@ impl ProxyOptions {
             access_provider,
         })
     }
+}
+
+/// `proxy_pam_target` and `proxy_max_children` of domain section `s`; the target is
+/// required when `needed` (a PAM role of the domain is `proxy`).
+pub fn pam_target_options(
+    cfg: &Config,
+    s: &str,
+    needed: bool,
+) -> Result<(Option<String>, u32), ConfigError> {
+    let pam_target = cfg.get(s, "proxy_pam_target").map(str::to_string);
+    match &pam_target {
+        None if needed => {
+            return Err(ConfigError::Missing(format!(
+                "[{s}]: proxy_pam_target is required when auth_provider, \
+                 chpass_provider or access_provider is proxy"
+            )));
+        }
+        Some(t) if t.is_empty() || t.contains('/') || t.contains('\0') => {
+            return Err(ConfigError::bad_value(
+                s,
+                "proxy_pam_target",
+                t,
+                "expected a PAM service name (a file of /etc/pam.d)",
+            ));
+        }
+        _ => {}
+    }
+    let max_children = match cfg.get(s, "proxy_max_children") {
+        None => DEFAULT_MAX_CHILDREN,
+        Some(v) => match v.trim().parse::<u32>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                return Err(ConfigError::bad_value(
+                    s,
+                    "proxy_max_children",
+                    v,
+                    "expected a positive number",
+                ));
+            }
+        },
+    };
+    Ok((pam_target, max_children))
 }
 
 /// Validates every option the backend of proxy domain `name` reads (see
