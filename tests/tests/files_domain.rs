@@ -3,7 +3,8 @@
 //! every answer comes from our daemon); changes of the files (append, member change,
 //! removal, atomic rename by `sed -i`) visible within a second; Debian's libnss_sss against
 //! our daemon for the files domain; `sssctl domain-status` of a files domain; logins and
-//! password changes through `auth_provider = proxy` (`proxy_pam_target` with pam_unix).
+//! password changes through `auth_provider = proxy` (`proxy_pam_target` with pam_unix),
+//! with our pam_sss and with Debian's.
 //!
 //! They need the release artifacts (`cargo build --release --workspace`, done by
 //! scripts/test.sh).
@@ -485,11 +486,29 @@ fn enable_files_domain_puts_the_local_files_first() {
 /// proxy`, `proxy_pam_target` running pam_unix): logins, a wrong password, a password
 /// change and `access_provider = proxy`, the files domain reading the namespace's own
 /// /etc/passwd (so that pam_unix, which changes only users of /etc/passwd, knows them).
+/// Our client modules.
 #[test]
 fn logins_and_password_changes_through_proxy_pam_target() {
+    shadowutils_logins(None);
+}
+
+/// The same with Debian's sssd 2.8 pam_sss.so and libnss_sss.so.2 against our daemon.
+#[test]
+fn debian_pam_sss_logs_in_through_the_files_domain() {
+    use sssd_tests::interop::{pam_module_of, with_pam_module};
+    let ours = stage::shared_stage().expect("stage our build");
+    let debian = debian_root().expect("unpack Debian's sssd 2.8 (scripts/debian-sssd.sh)");
+    let nss = nss_module_of(&debian).expect("Debian's libnss_sss.so.2");
+    let pam_module = pam_module_of(&debian).expect("Debian's pam_sss.so");
+    let with_nss = with_nss_module(ours, &nss).unwrap();
+    let root = with_pam_module(with_nss.path(), &pam_module).unwrap();
+    shadowutils_logins(Some(root.path()));
+}
+
+fn shadowutils_logins(root: Option<&Path>) {
     use sssd_tests::pam::{self, Caller, SERVICE, code, pamtester};
     const TARGET: &str = "sssd-tests-shadowutils";
-    let ns = files_namespace(None);
+    let ns = files_namespace(root);
     let mut passwd = ns.read_file("/etc/passwd").unwrap();
     passwd.extend_from_slice(b"flogin:x:5010:5001:Files Login:/home/flogin:/bin/sh\n");
     passwd.extend_from_slice(b"fnoshadow:x:5011:5001::/home/fnoshadow:/bin/sh\n");
