@@ -179,6 +179,67 @@ pub fn install_service(ns: &Namespace, service: &str, args: &str) -> Result<()> 
     ns.write_pam_service(service, &stack(args))
 }
 
+/// Salt of the hashes [`add_unix_user`] writes: a hash rewritten by a password change no
+/// longer has it.
+pub const UNIX_SALT: &str = "sssdtests";
+
+/// Adds a local user to the private /etc/passwd of `ns` (`passwd_line`, an /etc/passwd
+/// line without newline) and its SHA-512 hash of `password` to /etc/shadow, for pam_unix.
+pub fn add_unix_user(ns: &Namespace, passwd_line: &str, password: &str) -> Result<()> {
+    let name = passwd_line.split(':').next().unwrap_or_default();
+    let mut passwd = ns.read_file("/etc/passwd")?;
+    passwd.extend_from_slice(format!("{passwd_line}\n").as_bytes());
+    ns.write_file("/etc/passwd", &passwd, 0o644)?;
+    let hash = ns
+        .run_ok(&["openssl", "passwd", "-6", "-salt", UNIX_SALT, password])?
+        .stdout;
+    let mut shadow = ns.read_file("/etc/shadow").unwrap_or_default();
+    shadow.extend_from_slice(format!("{name}:{}:19000:0:99999:7:::\n", hash.trim()).as_bytes());
+    ns.write_file("/etc/shadow", &shadow, 0o640)
+}
+
+/// Installs `/etc/pam.d/<service>` running pam_unix for every management group (the
+/// `proxy_pam_target` of the proxy and files tests).
+pub fn install_unix_service(ns: &Namespace, service: &str) -> Result<()> {
+    ns.write_pam_service(
+        service,
+        "auth required pam_unix.so\naccount required pam_unix.so\n\
+         password required pam_unix.so sha512\nsession required pam_permit.so\n",
+    )
+}
+
+/// Changes `user`'s password from `old` to `new` with pamtester run as `caller` through
+/// [`SERVICE`]; on success, checks that pam_unix rewrote the hash [`add_unix_user`] wrote.
+pub fn change_unix_password(
+    ns: &Namespace,
+    caller: Caller,
+    user: &str,
+    old: &str,
+    new: &str,
+) -> Result<PamOutcome> {
+    let out = pamtester(
+        ns,
+        caller,
+        SERVICE,
+        user,
+        &["chauthtok"],
+        &format!("{old}\n{new}\n{new}\n"),
+    )?;
+    if out.code == code::SUCCESS {
+        let shadow = String::from_utf8_lossy(&ns.read_file("/etc/shadow")?).into_owned();
+        let line = shadow
+            .lines()
+            .find(|l| l.starts_with(&format!("{user}:")))
+            .unwrap_or_default();
+        if line.contains(&format!("$6${UNIX_SALT}$")) {
+            return Err(HarnessError::Setup(format!(
+                "chauthtok of {user} succeeded but pam_unix did not rewrite its hash"
+            )));
+        }
+    }
+    Ok(out)
+}
+
 /// Waits until the PAM responder's public socket exists.
 pub fn wait_for_socket(ns: &Namespace) -> Result<()> {
     ns.wait_for_path(PAM_SOCKET, Duration::from_secs(30))

@@ -509,23 +509,16 @@ fn shadowutils_logins(root: Option<&Path>) {
     use sssd_tests::pam::{self, Caller, SERVICE, code, pamtester};
     const TARGET: &str = "sssd-tests-shadowutils";
     let ns = files_namespace(root);
-    let mut passwd = ns.read_file("/etc/passwd").unwrap();
-    passwd.extend_from_slice(b"flogin:x:5010:5001:Files Login:/home/flogin:/bin/sh\n");
-    passwd.extend_from_slice(b"fnoshadow:x:5011:5001::/home/fnoshadow:/bin/sh\n");
-    ns.write_file("/etc/passwd", &passwd, 0o644).unwrap();
-    let hash = ns
-        .run_ok(&["openssl", "passwd", "-6", "-salt", "sssdtests", "FlSecret1"])
-        .unwrap()
-        .stdout;
-    let mut shadow = ns.read_file("/etc/shadow").unwrap_or_default();
-    shadow.extend_from_slice(format!("flogin:{}:19000:0:99999:7:::\n", hash.trim()).as_bytes());
-    ns.write_file("/etc/shadow", &shadow, 0o640).unwrap();
-    ns.write_pam_service(
-        TARGET,
-        "auth required pam_unix.so\naccount required pam_unix.so\n\
-         password required pam_unix.so sha512\nsession required pam_permit.so\n",
+    pam::add_unix_user(
+        &ns,
+        "flogin:x:5010:5001:Files Login:/home/flogin:/bin/sh",
+        "FlSecret1",
     )
     .unwrap();
+    let mut passwd = ns.read_file("/etc/passwd").unwrap();
+    passwd.extend_from_slice(b"fnoshadow:x:5011:5001::/home/fnoshadow:/bin/sh\n");
+    ns.write_file("/etc/passwd", &passwd, 0o644).unwrap();
+    pam::install_unix_service(&ns, TARGET).unwrap();
     let conf = files_conf(SssdConf::new().set("sssd", "services", "nss, pam"))
         .set("sssd", "domains", "FILES")
         .set("domain/FILES", "passwd_files", "/etc/passwd")
@@ -565,21 +558,15 @@ fn shadowutils_logins(root: Option<&Path>) {
     // In the files but without a shadow entry: pam_unix refuses it.
     assert_ne!(login("fnoshadow", "FlSecret1"), code::SUCCESS);
 
-    let out = pamtester(
+    let out = pam::change_unix_password(
         &ns,
         Caller::User(5010, 5001),
-        SERVICE,
         "flogin",
-        &["chauthtok"],
-        "FlSecret1\nFlChanged2!\nFlChanged2!\n",
+        "FlSecret1",
+        "FlChanged2!",
     )
     .unwrap();
     assert_eq!(out.code, code::SUCCESS, "{:?}\n{}", out.output, sssd.logs());
-    let shadow = String::from_utf8_lossy(&ns.read_file("/etc/shadow").unwrap()).into_owned();
-    assert!(
-        !shadow.contains("$6$sssdtests$"),
-        "pam_unix did not rewrite the hash"
-    );
     assert_eq!(
         login("flogin", "FlChanged2!"),
         code::SUCCESS,

@@ -291,22 +291,13 @@ fn an_unavailable_module_makes_the_domain_offline_until_it_answers() {
 /// Adds `pxlogin` (password `PxSecret1`) to the namespace's /etc/passwd and /etc/shadow
 /// (private overlay copies) for pam_unix, and the target PAM service.
 fn prepare_pam(ns: &Namespace) {
-    let mut passwd = ns.read_file("/etc/passwd").unwrap();
-    passwd.extend_from_slice(b"pxlogin:x:5010:5001:Proxy Login:/home/pxlogin:/bin/sh\n");
-    ns.write_file("/etc/passwd", &passwd, 0o644).unwrap();
-    let hash = ns
-        .run_ok(&["openssl", "passwd", "-6", "-salt", "sssdtests", "PxSecret1"])
-        .unwrap()
-        .stdout;
-    let mut shadow = ns.read_file("/etc/shadow").unwrap_or_default();
-    shadow.extend_from_slice(format!("pxlogin:{}:19000:0:99999:7:::\n", hash.trim()).as_bytes());
-    ns.write_file("/etc/shadow", &shadow, 0o640).unwrap();
-    ns.write_pam_service(
-        TARGET,
-        "auth required pam_unix.so\naccount required pam_unix.so\n\
-         password required pam_unix.so sha512\nsession required pam_permit.so\n",
+    pam::add_unix_user(
+        ns,
+        "pxlogin:x:5010:5001:Proxy Login:/home/pxlogin:/bin/sh",
+        "PxSecret1",
     )
     .unwrap();
+    pam::install_unix_service(ns, TARGET).unwrap();
 }
 
 fn login(ns: &Namespace, sssd: &Sssd<'_>, user: &str, password: &str) -> i32 {
@@ -361,21 +352,15 @@ fn password_change_through_proxy_pam_target() {
     );
     pam::wait_for_socket(&ns).unwrap();
     pam::install_service(&ns, SERVICE, "").unwrap();
-    let out = pamtester(
+    let out = pam::change_unix_password(
         &ns,
         Caller::User(5010, 5001),
-        SERVICE,
         "pxlogin",
-        &["chauthtok"],
-        "PxSecret1\nPxChanged2!\nPxChanged2!\n",
+        "PxSecret1",
+        "PxChanged2!",
     )
     .unwrap();
     assert_eq!(out.code, code::SUCCESS, "{:?}\n{}", out.output, sssd.logs());
-    let shadow = String::from_utf8_lossy(&ns.read_file("/etc/shadow").unwrap()).into_owned();
-    assert!(
-        !shadow.contains("$6$sssdtests$"),
-        "pam_unix did not rewrite the hash"
-    );
     assert_eq!(
         login(&ns, &sssd, "pxlogin", "PxChanged2!"),
         code::SUCCESS,
