@@ -54,8 +54,9 @@ pub mod client;
 pub const REALM: &str = "CORP.EXAMPLE.COM";
 /// The DNS domain.
 pub const DNS_DOMAIN: &str = "corp.example.com";
-/// The NetBIOS domain name.
-pub const NETBIOS_DOMAIN: &str = "CORP";
+/// The NetBIOS domain name: not the first label of the DNS name, as at many sites, so that
+/// a client must learn it from the DC (a guess from `corp.example.com` gives `CORP`).
+pub const NETBIOS_DOMAIN: &str = "CORPNET";
 /// The domain's base DN.
 pub const BASE_DN: &str = "DC=corp,DC=example,DC=com";
 /// The DC's host name.

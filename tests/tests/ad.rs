@@ -273,9 +273,12 @@ fn realm_join_qualified_names_match_sssd_2_8() {
             &format!("FQUser@{}", DNS_DOMAIN.to_uppercase()),
         ]),
         q(&["getent", "passwd", "fquser"]),
+        // The NetBIOS name (CORPNET) comes from the DC; the first label of the DNS name
+        // (CORP) names no domain.
+        q(&["getent", "passwd", "CORPNET\\fquser"]),
+        q(&["getent", "passwd", "corpnet\\FQUser"]),
+        q(&["id", "CORPNET\\fquser"]),
         q(&["getent", "passwd", "CORP\\fquser"]),
-        q(&["getent", "passwd", "corp\\FQUser"]),
-        q(&["id", "CORP\\fquser"]),
         q(&["getent", "group", &format!("fqgroup@{DNS_DOMAIN}")]),
         q(&["id", &fq]),
         q(&["getent", "initgroups", &fq]),
@@ -337,6 +340,13 @@ fn pam_outcomes(root: &std::path::Path, p: &str) -> Vec<(String, i32)> {
         (
             "right password".to_string(),
             login(&format!("{p}ok"), PASSWORD),
+        ),
+        (
+            "right password, NetBIOS-qualified name".to_string(),
+            login(
+                &format!("{}\\{p}ok", sssd_tests::samba::NETBIOS_DOMAIN),
+                PASSWORD,
+            ),
         ),
         (
             "wrong password".into(),
@@ -664,24 +674,24 @@ fn a_dc_down_fails_over_to_the_next() {
     assert_eq!(out.code, 0, "{:?}\n{}", out.output, sssd.logs());
 }
 
-/// `full_name_format = %3$s\%1$s` shows names as `CORP\user` (the flat name), as Debian's
-/// sssd 2.8 does.
+/// `full_name_format = %3$s\%1$s` shows names as `CORPNET\user` (the flat name the DC
+/// gives, not a guess from the DNS name), as Debian's sssd 2.8 does.
 #[test]
 fn flat_name_output_format_matches_sssd_2_8() {
     let d = domain();
     d.dc.add_user("flatuser", PASSWORD, 31201, 30100).unwrap();
     let q = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<String>>();
     let queries = vec![
-        q(&["getent", "passwd", "CORP\\flatuser"]),
+        q(&["getent", "passwd", "CORPNET\\flatuser"]),
         q(&["getent", "passwd", &format!("flatuser@{DNS_DOMAIN}")]),
-        q(&["id", "-Gn", "CORP\\flatuser"]),
+        q(&["id", "-Gn", "CORPNET\\flatuser"]),
     ];
     let extra = [
         ("use_fully_qualified_names", "True"),
         ("full_name_format", "%3$s\\%1$s"),
     ];
     let (mine, theirs) = side_by_side(&extra, &queries);
-    assert!(theirs[0].contains("CORP\\flatuser:"), "{theirs:#?}");
+    assert!(theirs[0].contains("CORPNET\\flatuser:"), "{theirs:#?}");
     assert_eq!(mine, theirs);
 }
 

@@ -8,7 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failing loudly is the point
 
-use sssd_tests::samba::{ADMIN_PASSWORD, DC_FQDN, DC_IP, DNS_DOMAIN, SambaDc};
+use sssd_tests::samba::{ADMIN_PASSWORD, DC_FQDN, DC_IP, DNS_DOMAIN, NETBIOS_DOMAIN, SambaDc};
 use std::collections::HashMap;
 
 const CLDAP_PING: &str = env!("CARGO_BIN_EXE_cldap-ping");
@@ -50,7 +50,7 @@ fn cldap_ping_and_site_aware_discovery() {
     assert_eq!(ping["forest"], DNS_DOMAIN);
     assert_eq!(ping["domain"], DNS_DOMAIN);
     assert_eq!(ping["dc_host"], DC_FQDN);
-    assert_eq!(ping["netbios_domain"], "CORP");
+    assert_eq!(ping["netbios_domain"], NETBIOS_DOMAIN);
     assert_eq!(ping["netbios_host"], "DC1");
     assert_eq!(ping["dc_site"], DEFAULT_SITE);
     assert_eq!(ping["client_site"], DEFAULT_SITE);

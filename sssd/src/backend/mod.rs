@@ -138,7 +138,7 @@ impl Backend {
         let servers = u64::try_from(ldap.servers().len().max(1)).unwrap_or(1);
         let probe_wait = Duration::from_secs(per_server * servers + 1);
         let provider = LdapProvider::with_auth(ldap, dom, &auth);
-        provider.ctx().cached_members.set_store(store.clone());
+        provider.set_store(store.clone());
         Backend {
             inner: Arc::new(Inner {
                 domain: dom.name.clone(),
@@ -416,6 +416,40 @@ impl Backend {
         }
     }
 
+    /// AD domains: connects once at start, so that the domain's flat name is read from a DC
+    /// before the first client gives a `DOMAIN\\user` name (as SSSD reads it when it starts).
+    /// A failure changes nothing; the first request tries again. Returns at once otherwise.
+    pub async fn run_domain_discovery(self) {
+        let r = self.learn_domain_info().await;
+        if r.dp_error != crate::sbus::DP_ERR_OK {
+            tracing::info!("domain discovery at start: {}", r.message);
+        }
+    }
+
+    /// Makes sure the identity connection is up, which reads the domain's facts (AD: the
+    /// flat name) when it is made; offline domains answer `DP_ERR_OFFLINE` without trying.
+    async fn learn_domain_info(&self) -> DpReply {
+        let i = &self.inner;
+        if !i.provider.learns_domain_info() {
+            return DpReply::ok();
+        }
+        if i.state.is_offline() {
+            return DpReply {
+                dp_error: crate::sbus::DP_ERR_OFFLINE,
+                error: 0,
+                message: "offline".into(),
+            };
+        }
+        match i.provider.connection().await {
+            Ok(_) => DpReply::ok(),
+            Err(e) => DpReply {
+                dp_error: crate::sbus::DP_ERR_OFFLINE,
+                error: 0,
+                message: e.to_string(),
+            },
+        }
+    }
+
     /// When `enumerate = true`: refreshes everything now and then every
     /// `ldap_enumeration_refresh_timeout`; runs forever. Returns at once otherwise.
     pub async fn run_enumeration(self) {
@@ -441,6 +475,11 @@ impl AccountInfoHandler for Backend {
     fn pam_handler(&self, req: PamForward) -> BoxFuture<PamResult> {
         let b = self.clone();
         Box::pin(async move { b.pam(req).await })
+    }
+
+    fn get_domains(&self) -> BoxFuture<DpReply> {
+        let b = self.clone();
+        Box::pin(async move { b.learn_domain_info().await })
     }
 }
 

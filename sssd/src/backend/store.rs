@@ -104,6 +104,13 @@ pub trait Store: Send + Sync + 'static {
     /// Stores what an online ldap access check of user `name` learned.
     fn put_access_record(&self, name: &str, rec: &AccessRecord) -> Result<(), CacheError>;
 
+    /// Records the flat (NetBIOS) name learned from the domain's controllers, for the
+    /// responders. The default keeps nothing.
+    fn put_flat_name(&self, flat: &str) -> Result<(), CacheError> {
+        let _ = flat;
+        Ok(())
+    }
+
     /// What the cache holds fresh at `now` for `member` (a user or group named in
     /// [`crate::backend::ldap::cached_members`]), with its DN; `None` when it is absent or
     /// expired. The default knows nothing.
@@ -341,6 +348,15 @@ impl Store for CacheStore {
     fn put_access_record(&self, name: &str, rec: &AccessRecord) -> Result<(), CacheError> {
         let mut w = self.0.writer()?;
         w.put_access_record(name, rec)?;
+        w.commit()
+    }
+
+    fn put_flat_name(&self, flat: &str) -> Result<(), CacheError> {
+        if self.0.flat_name()?.as_deref() == Some(flat) {
+            return Ok(());
+        }
+        let mut w = self.0.writer()?;
+        w.set_flat_name(flat)?;
         w.commit()
     }
 }

@@ -149,6 +149,7 @@ async fn run(opts: ChildOptions, cfg: Config, domain: String) -> Result<()> {
     // Cache and sockets open: keep only what krb5_child and ldap_child need.
     privilege::drop_backend()?;
     tracing::debug!("capabilities limited to what the helpers need");
+    tokio::spawn(backend.clone().run_domain_discovery());
     tokio::spawn(backend.clone().run_online_checks());
     tokio::spawn(backend.clone().run_online_announcements(bus.clone()));
     tokio::spawn(backend.clone().run_enumeration());

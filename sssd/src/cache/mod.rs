@@ -16,7 +16,7 @@
 //!
 //! Layout: named databases `users` (name -> record), `uids` (uid -> name), `groups`,
 //! `gids`, `initgroups` (user name -> gids), `stamps` (`u:`/`g:`/`i:` + name -> last update
-//! and expiry), `meta` (schema version), `credentials` (user name -> cached password
+//! and expiry), `meta` (schema version; an AD domain's learned flat name, see `domain_info`), `credentials` (user name -> cached password
 //! hash and offline-login counters) and `access` (user name -> what the last online ldap
 //! access check learned); the last two are read only by the backend. `ssh_keys` (user
 //! name -> SSH public keys, see `ssh`) is read by the ssh responder. `user_aliases` leads a
@@ -28,6 +28,7 @@ mod aliases;
 mod autofs;
 mod codec;
 mod creds;
+mod domain_info;
 mod env;
 mod expiring;
 pub mod fuzzing;
@@ -50,6 +51,7 @@ use thiserror::Error;
 pub use access::{AccessAttr, AccessRecord};
 pub use autofs::{AutofsMap, AutofsOp, CachedMap};
 pub use creds::Credentials;
+pub use domain_info::{load_learned_flat_names, valid_flat_name};
 pub use env::SCHEMA_VERSION;
 pub use expiring::RefreshKind;
 pub use netgroups::{Netgroup, NetgroupOp, NetgroupTriple};

@@ -360,6 +360,11 @@ impl<'c> Writer<'c> {
         &self.cache.shared
     }
 
+    /// The environment's directory, for error messages.
+    pub(super) fn cache_path(&self) -> String {
+        self.cache.shared.path.clone()
+    }
+
     pub(super) fn dbs(&self) -> Dbs {
         self.cache.shared.dbs
     }

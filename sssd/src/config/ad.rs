@@ -17,6 +17,8 @@ pub struct AdDiscovery {
     pub site: Option<String>,
     /// `ad_use_ldaps`: connect to the DCs found on port 636 with LDAPS.
     pub ldaps: bool,
+    /// The AD domain's DNS name (`ad_domain`, else the SSSD domain name).
+    pub domain: String,
 }
 
 impl AdDiscovery {
@@ -33,6 +35,7 @@ impl AdDiscovery {
                 .filter(|v| !v.is_empty())
                 .map(str::to_string),
             ldaps: cfg.get_bool(section, "ad_use_ldaps", false)?,
+            domain: ad_domain(cfg, section),
         }))
     }
 }

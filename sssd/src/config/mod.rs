@@ -16,6 +16,7 @@ pub mod dns_options;
 pub mod implicit_files;
 mod known;
 pub mod ldap_conf;
+pub mod learned;
 mod load;
 pub mod maps;
 pub mod name_regex;

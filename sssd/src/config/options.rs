@@ -104,11 +104,12 @@ pub struct DomainOptions {
     /// SSSD's default for its provider. `None` only when that expression is refused (the
     /// options are then refused as a whole).
     pub re_expression: Option<NameRegex>,
-    /// The flat (NetBIOS) name: `%3$s` of `full_name_format`, and a domain part that
-    /// names this domain in `DOMAIN\name`. SSSD learns it from a domain controller; here,
-    /// for `id_provider = ad`, it is the upper-cased first label of `ad_domain` (else of
-    /// the domain name), which is the NetBIOS name unless the AD administrators chose
-    /// another. `None` for other providers (`%3$s` gives the domain name then, as SSSD).
+    /// The flat (NetBIOS) name as configured: for `id_provider = ad`, the upper-cased first
+    /// label of `ad_domain` (else of the domain name), used until the backend has learned
+    /// the real one from a domain controller (see [`crate::config::learned`] and
+    /// `DomainOptions::current_flat_name`, which `%3$s` of `full_name_format` and the
+    /// domain part of `DOMAIN\name` use). `None` for other providers (`%3$s` gives the
+    /// domain name then, as SSSD).
     pub flat_name: Option<String>,
     /// `[sssd] default_domain_suffix`, copied into every domain so that name parsing
     /// needs only the domain list.

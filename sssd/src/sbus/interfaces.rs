@@ -100,6 +100,15 @@ impl DataProvider {
         (reply.dp_error, reply.error, reply.message)
     }
 
+    /// Reads what the domain's servers say about the domain itself into the cache (the
+    /// flat name of an AD domain); replies with a status only.
+    #[zbus(name = "getDomains", out_args("dp_error", "error", "error_message"))]
+    async fn get_domains(&self, domain_hint: String) -> (u16, u32, String) {
+        tracing::debug!("getDomains {domain_hint}");
+        let reply = self.handler.get_domains().await;
+        (reply.dp_error, reply.error, reply.message)
+    }
+
     /// Runs one PAM command for one user; replies with a PAM status and response items.
     #[zbus(name = "pamHandler", out_args("pam_status", "items"))]
     #[allow(clippy::too_many_arguments)]

@@ -225,6 +225,12 @@ pub trait AccountInfoHandler: Send + Sync + 'static {
         let _ = req;
         Box::pin(async { PamResult::status(sss_proto::pam::status::MODULE_UNKNOWN) })
     }
+
+    /// Makes sure what the domain's servers say about the domain itself (an AD flat name)
+    /// has been read and recorded in the cache. The default has nothing to learn.
+    fn get_domains(&self) -> BoxFuture<DpReply> {
+        Box::pin(async { DpReply::ok() })
+    }
 }
 
 /// Reacts to the `sssd.service` calls the monitor relays from UNIX signals.
@@ -362,6 +368,22 @@ impl DataProviderClient {
         let (dp_error, error, message): (u16, u32, String) = self
             .call(&req.domain, "getAccountInfo", &body, timeout)
             .await?;
+        Ok(DpReply {
+            dp_error,
+            error,
+            message,
+        })
+    }
+
+    /// Asks the backend of `domain` to read what its servers say about the domain (SSSD's
+    /// `getDomains`); `timeout` bounds the wait.
+    pub async fn get_domains(
+        &self,
+        domain: &str,
+        timeout: std::time::Duration,
+    ) -> Result<DpReply, SbusError> {
+        let (dp_error, error, message): (u16, u32, String) =
+            self.call(domain, "getDomains", &(domain,), timeout).await?;
         Ok(DpReply {
             dp_error,
             error,

@@ -2,6 +2,7 @@
 //! the machine account password renewal.
 
 pub mod cldap;
+pub mod flat_name;
 pub mod gpo;
 pub mod locate;
 pub mod renewal;

@@ -254,6 +254,8 @@ pub struct LdapProvider {
     conn: Arc<Mutex<Option<Connection>>>,
     /// Automount options (`autofs_provider = ldap`), once set; unset: no maps.
     autofs: std::sync::OnceLock<autofs::AutofsOptions>,
+    /// AD domains: reads the domain's flat name on each new identity connection.
+    flat_name: Option<crate::backend::ad::flat_name::FlatNameLearner>,
 }
 
 impl LdapProvider {
@@ -269,11 +271,29 @@ impl LdapProvider {
         adjust: impl FnOnce(Connector) -> Connector,
     ) -> LdapProvider {
         let (connector, opts) = Connector::new(opts);
+        let flat_name = opts
+            .ad_discovery
+            .as_ref()
+            .map(|ad| crate::backend::ad::flat_name::FlatNameLearner::new(&ad.domain));
         LdapProvider {
             connector: Arc::new(adjust(connector)),
             ctx: MapCtx::new(opts, dom),
             conn: Arc::new(Mutex::new(None)),
             autofs: std::sync::OnceLock::new(),
+            flat_name,
+        }
+    }
+
+    /// Whether new connections read facts about the domain (AD domains: the flat name).
+    pub fn learns_domain_info(&self) -> bool {
+        self.flat_name.is_some()
+    }
+
+    /// Records what the provider learns about the domain (an AD flat name) in `store`.
+    pub fn set_store(&self, store: Arc<dyn crate::backend::store::Store>) {
+        self.ctx.cached_members.set_store(store.clone());
+        if let Some(l) = &self.flat_name {
+            l.set_store(store);
         }
     }
 
@@ -355,6 +375,9 @@ impl LdapProvider {
         }
         *slot = None;
         let c = self.connector.connect().await?;
+        if let Some(l) = &self.flat_name {
+            l.learn(&c, self.ctx.search_timeout()).await;
+        }
         *slot = Some(c.clone());
         Ok(c)
     }

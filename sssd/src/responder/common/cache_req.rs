@@ -345,9 +345,14 @@ impl CacheReq {
     }
 
     /// Domains to search for a client-supplied name, and the name part to look up.
-    pub(crate) fn name_domains<'a>(&self, input: &'a str) -> (&'a str, Vec<usize>) {
+    pub(crate) async fn name_domains<'a>(&self, input: &'a str) -> (&'a str, Vec<usize>) {
         let doms = &self.settings.domains;
-        match super::names::parse(input, doms) {
+        let mut parsed = super::names::parse(input, doms);
+        // A domain part no domain answers to may be a flat name not learned yet.
+        if parsed == ParsedName::Unknown && crate::config::learned::refresh().await {
+            parsed = super::names::parse(input, doms);
+        }
+        match parsed {
             ParsedName::In(n, i) => (n, vec![i]),
             ParsedName::Short(n) => (
                 n,
@@ -385,7 +390,7 @@ impl CacheReq {
         mode: Mode,
         only: Option<&[usize]>,
     ) -> Result<Option<(usize, User)>, SourceError> {
-        let (name, mut doms) = self.name_domains(input);
+        let (name, mut doms) = self.name_domains(input).await;
         if let Some(only) = only {
             doms.retain(|d| only.contains(d));
         }
@@ -438,7 +443,7 @@ impl CacheReq {
         input: &str,
         mode: Mode,
     ) -> Result<Option<(usize, Group)>, SourceError> {
-        let (name, doms) = self.name_domains(input);
+        let (name, doms) = self.name_domains(input).await;
         if !self.any_private_groups(&doms) {
             return self.real_group_by_name(&doms, name, mode).await;
         }
@@ -600,7 +605,7 @@ impl CacheReq {
         input: &str,
         mode: Mode,
     ) -> Result<Option<(usize, crate::cache::Netgroup)>, SourceError> {
-        let (name, doms) = self.name_domains(input);
+        let (name, doms) = self.name_domains(input).await;
         let make = |d| {
             let k = self.key_in(d, name);
             (Query::NetgroupByName(k.clone()), Kind::Netgroup, k)

@@ -23,9 +23,16 @@ impl DomainOptions {
     pub fn is_named(&self, part: &str) -> bool {
         self.name.eq_ignore_ascii_case(part)
             || self
-                .flat_name
-                .as_deref()
+                .current_flat_name()
                 .is_some_and(|f| f.eq_ignore_ascii_case(part))
+    }
+
+    /// The flat name in use now: the one learned from the domain controllers (see
+    /// [`crate::config::learned`]) once known, else the configured guess. `None` for
+    /// domains without flat names (other providers than AD).
+    pub fn current_flat_name(&self) -> Option<String> {
+        let guess = self.flat_name.as_ref()?;
+        Some(crate::config::learned::learned_flat_name(&self.name).unwrap_or_else(|| guess.clone()))
     }
 }
 
@@ -137,7 +144,7 @@ impl DomainOptions {
                 &self.full_name_format,
                 &short,
                 &self.name,
-                self.flat_name.as_deref().unwrap_or(&self.name),
+                self.current_flat_name().as_deref().unwrap_or(&self.name),
             )
         } else {
             short
@@ -284,5 +291,24 @@ mod tests {
         );
         d.flat_name = Some("FLAT".into());
         assert_eq!(d.output_name("x"), "FLAT\\x");
+    }
+
+    #[test]
+    fn a_flat_name_learned_from_the_domain_replaces_the_guess() {
+        let mut d = DomainOptions::defaults("learned.example.com", "ad");
+        d.flat_name = Some("LEARNED".into());
+        d.use_fully_qualified_names = true;
+        d.full_name_format = "%3$s\\%1$s".into();
+        let doms = vec![d];
+        assert_eq!(parse("LEARNED\\u", &doms), ParsedName::In("u", 0));
+        crate::config::learned::remember_flat_name("learned.example.com", "NETBIOSNAME");
+        assert_eq!(parse("NETBIOSNAME\\u", &doms), ParsedName::In("u", 0));
+        assert_eq!(parse("netbiosname\\u", &doms), ParsedName::In("u", 0));
+        assert_eq!(parse("LEARNED\\u", &doms), ParsedName::Unknown);
+        assert_eq!(doms[0].output_name("u"), "NETBIOSNAME\\u");
+        assert_eq!(
+            parse("u@learned.example.com", &doms),
+            ParsedName::In("u", 0)
+        );
     }
 }

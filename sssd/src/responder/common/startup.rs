@@ -187,11 +187,16 @@ pub fn open_sources(
 ) -> Result<Vec<Arc<dyn DomainSource>>, StartupError> {
     let mut sources: Vec<Arc<dyn DomainSource>> = Vec::new();
     let overrides = Arc::new(crate::overrides::OverrideStore::new(paths));
+    let mut flat_named = Vec::new();
     for d in domains {
         let cache = Cache::open(&paths.db, &d.name).map_err(|source| StartupError::Cache {
             domain: d.name.clone(),
             source,
         })?;
+        if d.flat_name.is_some() {
+            take_learned_flat_name(&d.name, &cache);
+            flat_named.push((d.name.clone(), cache.clone()));
+        }
         let inner = Arc::new(CacheSource::new(
             &d.name,
             Arc::new(cache),
@@ -204,7 +209,117 @@ pub fn open_sources(
             d.clone(),
         )));
     }
+    if !flat_named.is_empty() {
+        let shared = Arc::new(flat_named);
+        let learner = Arc::new(FlatNameRefresh {
+            domains: shared.clone(),
+            dp: dp.clone(),
+            timeout: dp_timeout.min(FLAT_NAME_ASK_TIMEOUT),
+            last_asked: std::sync::Mutex::new(None),
+        });
+        crate::config::learned::set_refresher(move || {
+            let l = learner.clone();
+            Box::pin(async move { l.refresh().await })
+        });
+        if tokio::runtime::Handle::try_current().is_ok() {
+            tokio::spawn(follow_learned_flat_names(shared));
+        }
+    }
     Ok(sources)
+}
+
+/// How often the responders look for a flat name the backend learned (a domain's first
+/// connection to its controllers, or a renamed domain).
+const FLAT_NAME_CHECK: Duration = Duration::from_secs(1);
+
+/// The longest a client waits while a backend reads its domain's flat name, and the least
+/// time between two such requests to the backends.
+const FLAT_NAME_ASK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a name with an unknown domain part triggers (see [`crate::config::learned`]): the
+/// flat names recorded in the caches are read again, and backends whose domain has none
+/// yet are asked to read it from their DCs (at most once per [`FLAT_NAME_ASK_TIMEOUT`]).
+struct FlatNameRefresh {
+    domains: Arc<Vec<(String, Cache)>>,
+    dp: DataProviderClient,
+    timeout: Duration,
+    last_asked: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl FlatNameRefresh {
+    async fn refresh(&self) -> bool {
+        let mut changed = self.reread();
+        let unknown: Vec<&String> = self
+            .domains
+            .iter()
+            .filter(|(name, _)| crate::config::learned::learned_flat_name(name).is_none())
+            .map(|(name, _)| name)
+            .collect();
+        if unknown.is_empty() || !self.may_ask() {
+            return changed;
+        }
+        for name in unknown {
+            match self.dp.get_domains(name, self.timeout).await {
+                Ok(r) if r.dp_error == crate::sbus::DP_ERR_OK => {}
+                Ok(r) => tracing::debug!("domain {name}: getDomains: {}", r.message),
+                Err(e) => tracing::debug!("domain {name}: getDomains: {e}"),
+            }
+        }
+        changed |= self.reread();
+        changed
+    }
+
+    fn reread(&self) -> bool {
+        self.domains.iter().fold(false, |changed, (name, cache)| {
+            take_learned_flat_name(name, cache) | changed
+        })
+    }
+
+    /// Whether the backends may be asked now (and records that they are).
+    fn may_ask(&self) -> bool {
+        let mut last = self
+            .last_asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        if last.is_some_and(|t| now.duration_since(t) < FLAT_NAME_ASK_TIMEOUT) {
+            return false;
+        }
+        *last = Some(now);
+        true
+    }
+}
+
+/// Takes the flat name the backend of `domain` recorded in `cache`, if any, as the one this
+/// process uses (see [`crate::config::learned`]); whether that changed it.
+fn take_learned_flat_name(domain: &str, cache: &Cache) -> bool {
+    match cache.flat_name() {
+        Ok(Some(flat)) => {
+            let changed = crate::config::learned::remember_flat_name(domain, &flat);
+            if changed {
+                tracing::info!("domain {domain}: flat name {flat} (learned from its controllers)");
+            }
+            changed
+        }
+        Ok(None) => false,
+        Err(e) => {
+            tracing::warn!("domain {domain}: reading the learned flat name: {e}");
+            false
+        }
+    }
+}
+
+/// Re-reads the learned flat names every [`FLAT_NAME_CHECK`] (one short LMDB read per AD
+/// domain), so that a name learned after this responder started applies without a restart.
+async fn follow_learned_flat_names(domains: Arc<Vec<(String, Cache)>>) {
+    let mut tick = tokio::time::interval(FLAT_NAME_CHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        for (name, cache) in domains.iter() {
+            take_learned_flat_name(name, cache);
+        }
+    }
 }
 
 /// A client socket at `socket_path` with the responder's idle timeout and `allowed_uids`

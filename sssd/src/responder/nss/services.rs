@@ -52,7 +52,7 @@ impl NssCtx {
         proto: Option<&str>,
     ) -> Result<Vec<u8>, SourceError> {
         let cr = &self.cr;
-        let (name, doms) = cr.name_domains(input);
+        let (name, doms) = cr.name_domains(input).await;
         let make = |d: usize| {
             let dom = cr.settings.domains.get(d);
             let key = dom.map(|x| x.lookup_key(name)).unwrap_or_default();

@@ -28,7 +28,13 @@ use crate::responder::common::names::parse_name;
 /// configured (no `[sssd] domains` and no `enabled = true` domain, or no configuration).
 pub fn configured_domains(paths: &Paths) -> Result<Option<Vec<DomainOptions>>, ConfigError> {
     match Config::load(&paths.config_file, Some(&paths.config_snippets)) {
-        Ok(cfg) => domains_of(&cfg),
+        Ok(cfg) => {
+            let domains = domains_of(&cfg)?;
+            if let Some(d) = &domains {
+                crate::cache::load_learned_flat_names(&paths.db, d);
+            }
+            Ok(domains)
+        }
         // No sssd.conf and no snippet configuring a domain.
         Err(ConfigError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             Ok(None)
