@@ -812,3 +812,55 @@ fn machine_account_password_is_renewed_with_adcli() {
     let out = ns.run(&["getent", "passwd", "administrator"]).unwrap();
     assert!(out.success(), "{out:?}\n{}", sssd.logs());
 }
+
+/// Automount maps in AD (`nisMap` and `nisObject` entries of AD's RFC 2307 schema under an
+/// OU): an AD domain serves them without any autofs option, with SSSD's AD attribute names,
+/// and autofs's library gets what it gets from Debian's sssd 2.8 on the same DC.
+#[test]
+fn automount_maps_come_from_ad_as_with_sssd_2_8() {
+    const AUTOFS_CALL: &str = env!("CARGO_BIN_EXE_autofs-call");
+    const MODULE: &str = "/usr/lib/x86_64-linux-gnu/sssd/modules/libsss_autofs.so";
+    let d = domain();
+    let ou = format!("OU=automount,{}", sssd_tests::samba::BASE_DN);
+    let map = format!("CN=auto.home,{ou}");
+    let mut ldif = format!(
+        "dn: {ou}\nobjectClass: organizationalUnit\nou: automount\n\n\
+         dn: {map}\nobjectClass: nisMap\ncn: auto.home\nnisMapName: auto.home\n\n"
+    );
+    for (key, value) in [
+        ("alice", "-fstype=tmpfs,size=1m tmpfs"),
+        ("*", "-fstype=nfs,rw fileserver:/export/home/&"),
+    ] {
+        ldif.push_str(&format!(
+            "dn: CN={key},{map}\nobjectClass: nisObject\ncn: {key}\nnisMapName: auto.home\n\
+             nisMapEntry: {value}\n\n"
+        ));
+    }
+    d.dc.load_ldif(&ldif).unwrap();
+    let answer = |root: &std::path::Path| {
+        let ns = client_on(root);
+        let conf = conf(&[]).set("sssd", "services", "nss, pam, autofs");
+        let sssd = Sssd::start(&ns, &conf).unwrap();
+        let socket = "/var/lib/sss/pipes/autofs";
+        if let Err(e) = ns.wait_for_path(socket, std::time::Duration::from_secs(20)) {
+            panic!("{socket}: {e}\n{}", sssd.logs());
+        }
+        let out = ns
+            .run(&[AUTOFS_CALL, MODULE, "auto.home", "alice", "carol"])
+            .unwrap();
+        let mut lines: Vec<String> = out.stdout.lines().map(str::to_string).collect();
+        lines.sort();
+        (lines, sssd.logs())
+    };
+    let ours = sssd_tests::stage::shared_stage().expect("stage the product");
+    let debian = sssd_tests::interop::debian_root().expect("unpack Debian's sssd 2.8");
+    let (mine, logs) = answer(ours);
+    let (theirs, _) = answer(&debian);
+    eprintln!("ours:   {mine:#?}\nsssd28: {theirs:#?}");
+    assert!(
+        mine.iter()
+            .any(|l| l == "alice = -fstype=tmpfs,size=1m tmpfs (ok)"),
+        "{mine:#?}\n{logs}"
+    );
+    assert_eq!(mine, theirs, "{logs}");
+}

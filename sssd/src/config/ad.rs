@@ -101,6 +101,15 @@ fn ldap_uri(server: &str, ldaps: bool) -> String {
     }
 }
 
+/// The automount attribute names of SSSD's AD provider (AD's RFC 2307 schema).
+const AD_AUTOFS_DEFAULTS: &[(&str, &str)] = &[
+    ("ldap_autofs_map_object_class", "nisMap"),
+    ("ldap_autofs_map_name", "nisMapName"),
+    ("ldap_autofs_entry_object_class", "nisObject"),
+    ("ldap_autofs_entry_key", "cn"),
+    ("ldap_autofs_entry_value", "nisMapEntry"),
+];
+
 /// Writes SSSD's AD provider defaults into every `id_provider = ad` domain section.
 pub fn apply_defaults(cfg: &mut Config) {
     let sections: Vec<String> = cfg
@@ -152,19 +161,27 @@ fn apply_to(cfg: &mut Config, s: &str) {
         defaults.push(("ldap_backup_uri", uris.join(", ")));
         defaults.push(("krb5_backup_server", backup.join(", ")));
     }
-    // The maps SSSD's AD provider also serves go through the LDAP provider.
-    for option in [
-        "sudo_provider",
-        "autofs_provider",
-        "resolver_provider",
-        "hostid_provider",
-    ] {
+    // The maps SSSD's AD provider also serves go through the LDAP provider. Sudo rules and
+    // automount maps are served by default (their providers default to `id_provider`, so
+    // to `ad`), the maps with the AD provider's `nisMap`/`nisObject` attribute defaults.
+    for option in ["sudo_provider", "autofs_provider"] {
+        if cfg
+            .get(s, option)
+            .is_none_or(|v| v.trim().eq_ignore_ascii_case("ad"))
+        {
+            cfg.set(s, option, "ldap");
+        }
+    }
+    for option in ["resolver_provider", "hostid_provider"] {
         if cfg
             .get(s, option)
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("ad"))
         {
             cfg.set(s, option, "ldap");
         }
+    }
+    for (option, value) in AD_AUTOFS_DEFAULTS {
+        defaults.push((option, (*value).to_string()));
     }
     if let Some(keytab) = cfg.get(s, "krb5_keytab").map(str::to_string) {
         defaults.push(("ldap_krb5_keytab", keytab));
@@ -362,6 +379,15 @@ mod tests {
         assert_eq!(c.get(s, "ldap_access_order"), Some("expire"));
         assert_eq!(c.get(s, "fallback_homedir"), Some("/home/%d/%u"));
         assert_eq!(c.get(s, "dns_discovery_domain"), Some("corp.example.com"));
+        // Sudo rules and automount maps come from AD unless turned off.
+        assert_eq!(c.get(s, "sudo_provider"), Some("ldap"));
+        assert_eq!(c.get(s, "autofs_provider"), Some("ldap"));
+        assert_eq!(c.get(s, "ldap_autofs_map_object_class"), Some("nisMap"));
+        assert_eq!(c.get(s, "ldap_autofs_entry_value"), Some("nisMapEntry"));
+        let c =
+            loaded("[domain/A]\nid_provider = ad\nsudo_provider = none\nautofs_provider = none\n");
+        assert_eq!(c.get("domain/A", "sudo_provider"), Some("none"));
+        assert_eq!(c.get("domain/A", "autofs_provider"), Some("none"));
     }
 
     #[test]
