@@ -150,6 +150,8 @@ fn apply_to(cfg: &mut Config, s: &str) {
         ("dns_discovery_domain", domain.clone()),
         // SSSD's AD home directory when neither the domain nor [nss] sets one.
         ("fallback_homedir", "/home/%d/%u".into()),
+        // Sudo rules are found by the indexed objectCategory, as SSSD's AD provider does.
+        ("ldap_sudorule_object_class_attr", "objectCategory".into()),
     ];
     if !primary.is_empty() {
         let uris: Vec<String> = primary.iter().map(|h| ldap_uri(h, ldaps)).collect();
@@ -381,6 +383,10 @@ mod tests {
         assert_eq!(c.get(s, "dns_discovery_domain"), Some("corp.example.com"));
         // Sudo rules and automount maps come from AD unless turned off.
         assert_eq!(c.get(s, "sudo_provider"), Some("ldap"));
+        assert_eq!(
+            c.get(s, "ldap_sudorule_object_class_attr"),
+            Some("objectCategory")
+        );
         assert_eq!(c.get(s, "autofs_provider"), Some("ldap"));
         assert_eq!(c.get(s, "ldap_autofs_map_object_class"), Some("nisMap"));
         assert_eq!(c.get(s, "ldap_autofs_entry_value"), Some("nisMapEntry"));

@@ -223,7 +223,7 @@ static DOMAIN: Known = Known::new(
     ldap_sudo_include_regexp ldap_sudo_ip ldap_sudo_random_offset ldap_sudo_search_base \
     ldap_sudo_smart_refresh_interval ldap_sudo_use_host_filter ldap_sudorule_command \
     ldap_sudorule_host ldap_sudorule_name ldap_sudorule_notafter ldap_sudorule_notbefore \
-    ldap_sudorule_object_class ldap_sudorule_option ldap_sudorule_order ldap_sudorule_runas \
+    ldap_sudorule_object_class ldap_sudorule_object_class_attr ldap_sudorule_option ldap_sudorule_order ldap_sudorule_runas \
     ldap_sudorule_runasgroup ldap_sudorule_runasuser ldap_sudorule_user ldap_tls_cacert \
     ldap_tls_cacertdir ldap_tls_cert ldap_tls_cipher_suite ldap_tls_key ldap_tls_reqcert \
     ldap_uri ldap_use_ppolicy ldap_use_tokengroups ldap_user_ad_account_expires \

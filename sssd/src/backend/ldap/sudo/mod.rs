@@ -126,7 +126,8 @@ fn host_filter(s: &SudoCtx) -> String {
 
 fn class_filter(s: &SudoCtx, extra: &str) -> String {
     format!(
-        "(&(objectClass={}){extra}{})",
+        "(&({}={}){extra}{})",
+        s.opts.map.object_class_attr,
         escape(&s.opts.map.object_class),
         host_filter(s)
     )

@@ -7,6 +7,9 @@ use crate::config::{Config, ConfigError};
 pub struct SudoAttrMap {
     /// `ldap_sudorule_object_class` (`sudoRole`).
     pub object_class: String,
+    /// `ldap_sudorule_object_class_attr`: the attribute the class is matched on
+    /// (`objectClass`; the AD provider uses the indexed `objectCategory`).
+    pub object_class_attr: String,
     /// `ldap_sudorule_name` (`cn`).
     pub name: String,
     /// `ldap_sudorule_command` (`sudoCommand`).
@@ -113,6 +116,7 @@ impl SudoOptions {
                 .map(str::to_string),
             map: SudoAttrMap {
                 object_class: text("ldap_sudorule_object_class", "sudoRole"),
+                object_class_attr: text("ldap_sudorule_object_class_attr", "objectClass"),
                 name: text("ldap_sudorule_name", "cn"),
                 command: text("ldap_sudorule_command", "sudoCommand"),
                 host: text("ldap_sudorule_host", "sudoHost"),
