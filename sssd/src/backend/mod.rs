@@ -434,19 +434,11 @@ impl Backend {
             return DpReply::ok();
         }
         if i.state.is_offline() {
-            return DpReply {
-                dp_error: crate::sbus::DP_ERR_OFFLINE,
-                error: 0,
-                message: "offline".into(),
-            };
+            return offline_reply("domain facts not read");
         }
         match i.provider.connection().await {
             Ok(_) => DpReply::ok(),
-            Err(e) => DpReply {
-                dp_error: crate::sbus::DP_ERR_OFFLINE,
-                error: 0,
-                message: e.to_string(),
-            },
+            Err(e) => offline_reply(&e.to_string()),
         }
     }
 

@@ -105,10 +105,11 @@ pub trait Store: Send + Sync + 'static {
     fn put_access_record(&self, name: &str, rec: &AccessRecord) -> Result<(), CacheError>;
 
     /// Records the flat (NetBIOS) name learned from the domain's controllers, for the
-    /// responders. The default keeps nothing.
-    fn put_flat_name(&self, flat: &str) -> Result<(), CacheError> {
+    /// responders; whether it differs from the one recorded before. The default keeps
+    /// nothing.
+    fn put_flat_name(&self, flat: &str) -> Result<bool, CacheError> {
         let _ = flat;
-        Ok(())
+        Ok(false)
     }
 
     /// What the cache holds fresh at `now` for `member` (a user or group named in
@@ -351,13 +352,13 @@ impl Store for CacheStore {
         w.commit()
     }
 
-    fn put_flat_name(&self, flat: &str) -> Result<(), CacheError> {
+    fn put_flat_name(&self, flat: &str) -> Result<bool, CacheError> {
         if self.0.flat_name()?.as_deref() == Some(flat) {
-            return Ok(());
+            return Ok(false);
         }
         let mut w = self.0.writer()?;
         w.set_flat_name(flat)?;
-        w.commit()
+        w.commit().map(|()| true)
     }
 }
 

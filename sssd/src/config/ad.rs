@@ -164,27 +164,26 @@ fn apply_to(cfg: &mut Config, s: &str) {
         defaults.push(("krb5_backup_server", backup.join(", ")));
     }
     // The maps SSSD's AD provider also serves go through the LDAP provider. Sudo rules and
-    // automount maps are served by default (their providers default to `id_provider`, so
-    // to `ad`), the maps with the AD provider's `nisMap`/`nisObject` attribute defaults.
-    for option in ["sudo_provider", "autofs_provider"] {
-        if cfg
+    // automount maps are also served when unset (their providers default to `id_provider`,
+    // so to `ad`), the maps with the AD provider's `nisMap`/`nisObject` attribute names.
+    for (option, when_unset) in [
+        ("sudo_provider", true),
+        ("autofs_provider", true),
+        ("resolver_provider", false),
+        ("hostid_provider", false),
+    ] {
+        let by_ad = cfg
             .get(s, option)
-            .is_none_or(|v| v.trim().eq_ignore_ascii_case("ad"))
-        {
+            .map_or(when_unset, |v| v.trim().eq_ignore_ascii_case("ad"));
+        if by_ad {
             cfg.set(s, option, "ldap");
         }
     }
-    for option in ["resolver_provider", "hostid_provider"] {
-        if cfg
-            .get(s, option)
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("ad"))
-        {
-            cfg.set(s, option, "ldap");
-        }
-    }
-    for (option, value) in AD_AUTOFS_DEFAULTS {
-        defaults.push((option, (*value).to_string()));
-    }
+    defaults.extend(
+        AD_AUTOFS_DEFAULTS
+            .iter()
+            .map(|(o, v)| (*o, (*v).to_string())),
+    );
     if let Some(keytab) = cfg.get(s, "krb5_keytab").map(str::to_string) {
         defaults.push(("ldap_krb5_keytab", keytab));
     }

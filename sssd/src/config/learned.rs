@@ -7,9 +7,9 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
-static FLAT_NAMES: RwLock<Option<HashMap<String, String>>> = RwLock::new(None);
+static FLAT_NAMES: RwLock<Option<HashMap<String, Arc<str>>>> = RwLock::new(None);
 
 /// A future resolving to whether the learned facts changed.
 pub type RefreshFuture = Pin<Box<dyn Future<Output = bool> + Send>>;
@@ -39,15 +39,15 @@ pub async fn refresh() -> bool {
 pub fn remember_flat_name(domain: &str, flat: &str) -> bool {
     let mut guard = FLAT_NAMES.write().unwrap_or_else(PoisonError::into_inner);
     let map = guard.get_or_insert_with(HashMap::new);
-    if map.get(domain).is_some_and(|f| f == flat) {
+    if map.get(domain).is_some_and(|f| &**f == flat) {
         return false;
     }
-    map.insert(domain.to_string(), flat.to_string());
+    map.insert(domain.to_string(), Arc::from(flat));
     true
 }
 
-/// The flat name learned for `domain`, if any.
-pub fn learned_flat_name(domain: &str) -> Option<String> {
+/// The flat name learned for `domain`, if any (shared: no copy per lookup).
+pub fn learned_flat_name(domain: &str) -> Option<Arc<str>> {
     let guard = FLAT_NAMES.read().unwrap_or_else(PoisonError::into_inner);
     guard.as_ref()?.get(domain).cloned()
 }

@@ -107,7 +107,7 @@ pub struct DomainOptions {
     /// The flat (NetBIOS) name as configured: for `id_provider = ad`, the upper-cased first
     /// label of `ad_domain` (else of the domain name), used until the backend has learned
     /// the real one from a domain controller (see [`crate::config::learned`] and
-    /// `DomainOptions::current_flat_name`, which `%3$s` of `full_name_format` and the
+    /// `DomainOptions::with_flat_name`, which `%3$s` of `full_name_format` and the
     /// domain part of `DOMAIN\name` use). `None` for other providers (`%3$s` gives the
     /// domain name then, as SSSD).
     pub flat_name: Option<String>,

@@ -12,7 +12,7 @@ use crate::backend::ldap::filter;
 use crate::backend::ldap::search::{self, SearchSpec};
 use crate::backend::store::Store;
 use ldap3::Scope;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// The attribute a DC answers a netlogon search with.
@@ -43,10 +43,9 @@ pub fn flat_name_of(reply: &[u8]) -> Result<String, String> {
     }
 }
 
-/// Reads the flat name once per new identity connection and records it when it changed.
+/// Reads the flat name once per new identity connection and records it in the cache.
 pub struct FlatNameLearner {
     domain: String,
-    recorded: Mutex<Option<String>>,
     store: OnceLock<Arc<dyn Store>>,
 }
 
@@ -63,7 +62,6 @@ impl FlatNameLearner {
     pub fn new(domain: &str) -> FlatNameLearner {
         FlatNameLearner {
             domain: domain.to_string(),
-            recorded: Mutex::new(None),
             store: OnceLock::new(),
         }
     }
@@ -113,28 +111,19 @@ impl FlatNameLearner {
                 return;
             }
         };
-        if self
-            .recorded
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_deref()
-            == Some(flat.as_str())
-        {
-            return;
-        }
         let Some(store) = self.store.get().cloned() else {
             return;
         };
         let to_store = flat.clone();
         match tokio::task::spawn_blocking(move || store.put_flat_name(&to_store)).await {
-            Ok(Ok(())) => {
+            Ok(Ok(true)) => {
                 tracing::info!(
                     "domain {}: flat name {flat} (from {})",
                     self.domain,
                     conn.uri
                 );
-                *self.recorded.lock().unwrap_or_else(PoisonError::into_inner) = Some(flat);
             }
+            Ok(Ok(false)) => {}
             Ok(Err(e)) => tracing::warn!("domain {}: recording flat name {flat}: {e}", self.domain),
             Err(e) => tracing::warn!("domain {}: recording flat name {flat}: {e}", self.domain),
         }

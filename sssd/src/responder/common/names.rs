@@ -22,17 +22,20 @@ impl DomainOptions {
     /// flat name, in any case.
     pub fn is_named(&self, part: &str) -> bool {
         self.name.eq_ignore_ascii_case(part)
-            || self
-                .current_flat_name()
-                .is_some_and(|f| f.eq_ignore_ascii_case(part))
+            || self.with_flat_name(|f| f.is_some_and(|f| f.eq_ignore_ascii_case(part)))
     }
 
-    /// The flat name in use now: the one learned from the domain controllers (see
-    /// [`crate::config::learned`]) once known, else the configured guess. `None` for
-    /// domains without flat names (other providers than AD).
-    pub fn current_flat_name(&self) -> Option<String> {
-        let guess = self.flat_name.as_ref()?;
-        Some(crate::config::learned::learned_flat_name(&self.name).unwrap_or_else(|| guess.clone()))
+    /// Runs `f` on the flat name in use now: the one learned from the domain controllers
+    /// (see [`crate::config::learned`]) once known, else the configured guess; `None` for
+    /// domains without flat names (other providers than AD). Nothing is copied.
+    pub fn with_flat_name<R>(&self, f: impl FnOnce(Option<&str>) -> R) -> R {
+        let Some(guess) = self.flat_name.as_deref() else {
+            return f(None);
+        };
+        match crate::config::learned::learned_flat_name(&self.name) {
+            Some(learned) => f(Some(&learned)),
+            None => f(Some(guess)),
+        }
     }
 }
 
@@ -140,12 +143,14 @@ impl DomainOptions {
     pub fn output_name(&self, name: &str) -> String {
         let short = self.short_output(name);
         if self.use_fully_qualified_names {
-            format_full_name(
-                &self.full_name_format,
-                &short,
-                &self.name,
-                self.current_flat_name().as_deref().unwrap_or(&self.name),
-            )
+            self.with_flat_name(|flat| {
+                format_full_name(
+                    &self.full_name_format,
+                    &short,
+                    &self.name,
+                    flat.unwrap_or(&self.name),
+                )
+            })
         } else {
             short
         }

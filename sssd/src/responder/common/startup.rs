@@ -210,19 +210,19 @@ pub fn open_sources(
         )));
     }
     if !flat_named.is_empty() {
-        let shared = Arc::new(flat_named);
         let learner = Arc::new(FlatNameRefresh {
-            domains: shared.clone(),
+            domains: flat_named,
             dp: dp.clone(),
             timeout: dp_timeout.min(FLAT_NAME_ASK_TIMEOUT),
             last_asked: std::sync::Mutex::new(None),
         });
+        let on_miss = learner.clone();
         crate::config::learned::set_refresher(move || {
-            let l = learner.clone();
+            let l = on_miss.clone();
             Box::pin(async move { l.refresh().await })
         });
         if tokio::runtime::Handle::try_current().is_ok() {
-            tokio::spawn(follow_learned_flat_names(shared));
+            tokio::spawn(follow_learned_flat_names(learner));
         }
     }
     Ok(sources)
@@ -240,7 +240,7 @@ const FLAT_NAME_ASK_TIMEOUT: Duration = Duration::from_secs(5);
 /// flat names recorded in the caches are read again, and backends whose domain has none
 /// yet are asked to read it from their DCs (at most once per [`FLAT_NAME_ASK_TIMEOUT`]).
 struct FlatNameRefresh {
-    domains: Arc<Vec<(String, Cache)>>,
+    domains: Vec<(String, Cache)>,
     dp: DataProviderClient,
     timeout: Duration,
     last_asked: std::sync::Mutex<Option<std::time::Instant>>,
@@ -293,13 +293,10 @@ impl FlatNameRefresh {
 /// Takes the flat name the backend of `domain` recorded in `cache`, if any, as the one this
 /// process uses (see [`crate::config::learned`]); whether that changed it.
 fn take_learned_flat_name(domain: &str, cache: &Cache) -> bool {
-    match cache.flat_name() {
+    match cache.adopt_flat_name(domain) {
         Ok(Some(flat)) => {
-            let changed = crate::config::learned::remember_flat_name(domain, &flat);
-            if changed {
-                tracing::info!("domain {domain}: flat name {flat} (learned from its controllers)");
-            }
-            changed
+            tracing::info!("domain {domain}: flat name {flat} (learned from its controllers)");
+            true
         }
         Ok(None) => false,
         Err(e) => {
@@ -311,14 +308,12 @@ fn take_learned_flat_name(domain: &str, cache: &Cache) -> bool {
 
 /// Re-reads the learned flat names every [`FLAT_NAME_CHECK`] (one short LMDB read per AD
 /// domain), so that a name learned after this responder started applies without a restart.
-async fn follow_learned_flat_names(domains: Arc<Vec<(String, Cache)>>) {
+async fn follow_learned_flat_names(learner: Arc<FlatNameRefresh>) {
     let mut tick = tokio::time::interval(FLAT_NAME_CHECK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        for (name, cache) in domains.iter() {
-            take_learned_flat_name(name, cache);
-        }
+        learner.reread();
     }
 }
 
