@@ -269,6 +269,10 @@ pub struct LdapOptions {
     /// `ldap_disable_range_retrieval` (false): multi-valued attributes the server returns in
     /// ranges (`member;range=0-1499`) are not fetched further.
     pub disable_range_retrieval: bool,
+    /// `ldap_deref_threshold` (10): a group with more members missing from the cache than
+    /// this has them read in one dereferencing search (AD's ASQ control) where the server
+    /// offers it; 0 never dereferences.
+    pub deref_threshold: u32,
 }
 
 impl std::fmt::Debug for LdapOptions {
@@ -327,6 +331,7 @@ impl std::fmt::Debug for LdapOptions {
             .field("ad_discovery", &self.ad_discovery)
             .field("use_tokengroups", &self.use_tokengroups)
             .field("disable_range_retrieval", &self.disable_range_retrieval)
+            .field("deref_threshold", &self.deref_threshold)
             .finish()
     }
 }
@@ -839,6 +844,7 @@ impl LdapOptions {
             ad_discovery: super::ad::AdDiscovery::from_config(cfg, s)?,
             use_tokengroups: cfg.get_bool(s, "ldap_use_tokengroups", true)?,
             disable_range_retrieval: cfg.get_bool(s, "ldap_disable_range_retrieval", false)?,
+            deref_threshold: number(cfg, s, "ldap_deref_threshold", 10)?,
         })
     }
 }

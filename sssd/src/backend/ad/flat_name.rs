@@ -82,6 +82,7 @@ impl FlatNameLearner {
             attrs: vec![NETLOGON.into()],
             page_size: 0,
             timeout,
+            controls: Vec::new(),
         };
         let reply = match search::search(&conn.ldap, &conn.uri, spec).await {
             Ok(entries) => entries

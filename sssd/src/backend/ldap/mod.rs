@@ -3,6 +3,7 @@
 //! [`LdapProvider`] keeps one connection (failing over across `ldap_uri`) and turns account
 //! requests into searches whose results become [`CacheOp`]s for the domain cache.
 
+pub mod asq;
 pub mod autofs;
 pub mod cached_members;
 pub mod connection;
@@ -176,6 +177,7 @@ impl MapCtx {
             attrs,
             page_size: self.opts.page_size,
             timeout,
+            controls: Vec::new(),
         };
         let mut entries = search::search(&conn.ldap, &conn.uri, spec).await?;
         for e in &mut entries {
@@ -217,6 +219,7 @@ impl MapCtx {
                 attrs: vec![m.request()],
                 page_size: 0,
                 timeout,
+                controls: Vec::new(),
             };
             let Some(mut part) = search::search(&conn.ldap, &conn.uri, spec).await?.pop() else {
                 break;
@@ -643,6 +646,7 @@ pub fn test_options() -> LdapOptions {
         ad_discovery: None,
         use_tokengroups: true,
         disable_range_retrieval: false,
+        deref_threshold: 10,
     }
 }
 

@@ -8,7 +8,7 @@ use super::cached_members::Resolved;
 use super::connection::Connection;
 use super::dn::{self, MemberKind};
 use super::search::{Entry, SearchError};
-use super::{MapCtx, filter};
+use super::{MapCtx, asq, filter};
 use ldap3::Scope;
 use std::collections::{HashMap, HashSet};
 
@@ -79,6 +79,9 @@ impl Graph {
     pub fn add_group(&mut self, e: &Entry) -> String {
         let key = dn::normalize(&e.dn);
         self.seen.insert(key.clone());
+        self.original
+            .entry(key.clone())
+            .or_insert_with(|| e.dn.clone());
         let mut node = Node::default();
         for m in e.values(&self.member_attr) {
             match dn::classify(
@@ -159,6 +162,21 @@ impl Graph {
         p
     }
 
+    /// The DN of a recorded group or member (normalised `key`) as the directory spelled it.
+    pub fn original_dn(&self, key: &str) -> String {
+        self.original
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| key.to_string())
+    }
+
+    /// How many direct members of group `parent` (normalised DN) are among `keys`.
+    pub fn members_among(&self, parent: &str, keys: &HashMap<String, String>) -> usize {
+        self.nodes.get(parent).map_or(0, |n| {
+            n.others.iter().filter(|k| keys.contains_key(*k)).count()
+        })
+    }
+
     /// The flattened user members of group `root` (normalised DN): its own users, then those
     /// of nested groups up to `levels` deep, deduplicated, in discovery order.
     pub fn members(&self, root: &str, levels: u32) -> Vec<String> {
@@ -210,6 +228,7 @@ pub async fn expand(
         let mut next = Vec::new();
         let p = graph.pending(&parents, depth <= levels);
         let p = take_cached(ctx, graph, p, depth <= levels).await;
+        let p = dereference(ctx, conn, graph, &parents, p).await?;
         let mut unknown = p.unknown;
         if !p.users.is_empty() {
             resolve_user_dns(ctx, conn, graph, &p.users).await?;
@@ -288,6 +307,64 @@ async fn take_cached(ctx: &MapCtx, graph: &mut Graph, p: Pending, follow_groups:
         unknown: p.unknown.into_iter().filter(&mut keep).collect(),
         groups: p.groups.into_iter().filter(&mut keep).collect(),
     }
+}
+
+/// Resolves the pending user and unknown DNs of every group in `parents` that has more than
+/// `ldap_deref_threshold` of them with one attribute-scoped query (see [`super::asq`]);
+/// returns what is left (groups, and members the query did not return).
+async fn dereference(
+    ctx: &MapCtx,
+    conn: &Connection,
+    graph: &mut Graph,
+    parents: &[String],
+    p: Pending,
+) -> Result<Pending, SearchError> {
+    let threshold = usize::try_from(ctx.opts.deref_threshold).unwrap_or(usize::MAX);
+    if !asq::usable(ctx, conn) || p.users.len() + p.unknown.len() <= threshold {
+        return Ok(p);
+    }
+    let mut wanted: HashMap<String, String> = p
+        .users
+        .iter()
+        .chain(&p.unknown)
+        .map(|d| (dn::normalize(d), d.clone()))
+        .collect();
+    for parent in parents {
+        if graph.members_among(parent, &wanted) <= threshold {
+            continue;
+        }
+        let Some(entries) = asq::member_users(ctx, conn, &graph.original_dn(parent)).await? else {
+            break;
+        };
+        for e in entries {
+            if wanted.remove(&dn::normalize(&e.dn)).is_none() {
+                continue;
+            }
+            if let Some(n) = login_name(&e, &ctx.opts.user_name) {
+                graph.add_user_dn(&e.dn, &ctx.name(n));
+            } else {
+                graph.mark_seen(&e.dn);
+            }
+        }
+    }
+    let left = |d: &String| wanted.contains_key(&dn::normalize(d));
+    Ok(Pending {
+        users: p.users.iter().filter(|d| left(d)).cloned().collect(),
+        unknown: p.unknown.iter().filter(|d| left(d)).cloned().collect(),
+        groups: p.groups,
+    })
+}
+
+/// The login name of user entry `e`: the `attr` value its DN's RDN names (in any case),
+/// else the first one.
+fn login_name<'a>(e: &'a Entry, attr: &str) -> Option<&'a str> {
+    let names = e.values(attr);
+    let rdn = dn::first_rdn(&e.dn).map(|a| a.value.to_lowercase());
+    names
+        .iter()
+        .find(|n| rdn.as_deref() == Some(n.to_lowercase().as_str()))
+        .or_else(|| names.first())
+        .map(String::as_str)
 }
 
 /// From how many unknown member DNs on [`fetch_by_rdn`] batches them (below that, a base
@@ -464,15 +541,10 @@ async fn resolve_user_dns(
             .search_users(conn, &f, vec![o.user_name.clone()], None)
             .await?;
         for e in found {
-            let Some(rdn_value) = wanted.get(&dn::normalize(&e.dn)) else {
+            if !wanted.contains_key(&dn::normalize(&e.dn)) {
                 continue;
-            };
-            let names = e.values(&o.user_name);
-            let name = names
-                .iter()
-                .find(|n| n.to_lowercase() == rdn_value.to_lowercase())
-                .or_else(|| names.first());
-            if let Some(n) = name {
+            }
+            if let Some(n) = login_name(&e, &o.user_name) {
                 graph.add_user_dn(&e.dn, &ctx.name(n));
             }
         }
@@ -617,5 +689,36 @@ mod tests {
             Pending::default()
         );
         assert_eq!(g.members(&k, 2).len(), 5000);
+    }
+
+    #[test]
+    fn dereferencing_counts_each_groups_missing_members_and_keeps_its_spelling() {
+        let (g, top) = graph();
+        assert_eq!(g.original_dn(&top), "cn=top,ou=Groups,dc=x");
+        let missing: HashMap<String, String> = [
+            "cn=odd one,ou=people,dc=x",
+            "cn=mid,ou=groups,dc=x",
+            "cn=elsewhere,dc=x",
+        ]
+        .into_iter()
+        .map(|k| (dn::normalize(k), k.to_string()))
+        .collect();
+        assert_eq!(g.members_among(&top, &missing), 2);
+        assert_eq!(g.members_among("cn=unknown,dc=x", &missing), 0);
+    }
+
+    #[test]
+    fn login_names_prefer_the_value_the_rdn_names() {
+        let e = Entry::new(
+            "CN=Bob,CN=Users,DC=x",
+            &[("sAMAccountName", &["robert", "BOB"])],
+        );
+        assert_eq!(login_name(&e, "samaccountname"), Some("BOB"));
+        let e = Entry::new(
+            "CN=Bob Smith,CN=Users,DC=x",
+            &[("sAMAccountName", &["bsmith"])],
+        );
+        assert_eq!(login_name(&e, "sAMAccountName"), Some("bsmith"));
+        assert_eq!(login_name(&Entry::new("CN=x", &[]), "sAMAccountName"), None);
     }
 }

@@ -17,6 +17,7 @@ pub async fn discover_base(
         attrs: vec!["defaultNamingContext".into(), "namingContexts".into()],
         page_size: 0,
         timeout,
+        controls: Vec::new(),
     };
     let entries = search(ldap, uri, spec).await?;
     entries

@@ -2,6 +2,7 @@
 
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::asn1::{PL, StructureTag};
+use ldap3::controls::RawControl;
 use ldap3::{Ldap, ResultEntry, Scope};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -178,6 +179,8 @@ pub struct SearchSpec<'a> {
     pub page_size: u32,
     /// Deadline for the whole search.
     pub timeout: Duration,
+    /// Request controls sent with the search (besides paging).
+    pub controls: Vec<RawControl>,
 }
 
 /// Runs a search and collects its entries (all pages). `noSuchObject` yields no entries and
@@ -225,6 +228,9 @@ async fn run(
     if spec.page_size > 0 {
         let size = i32::try_from(spec.page_size).unwrap_or(i32::MAX);
         adapters.push(Box::new(PagedResults::new(size)));
+    }
+    if !spec.controls.is_empty() {
+        ldap.with_controls(spec.controls);
     }
     let mut stream = ldap
         .streaming_search_with(adapters, spec.base, spec.scope, spec.filter, spec.attrs)
