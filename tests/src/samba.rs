@@ -49,6 +49,7 @@ use crate::proc::{self, COMMAND_TIMEOUT, Output, Watchdog};
 
 pub mod bulk;
 pub mod client;
+pub mod sudo_schema;
 
 /// The Kerberos realm.
 pub const REALM: &str = "CORP.EXAMPLE.COM";
@@ -569,18 +570,30 @@ impl SambaDc {
     /// nothing on the host changes. The entries must be new (an existing DN fails the
     /// call, after the entries before it were added).
     pub fn load_ldif(&self, ldif: &str) -> Result<()> {
-        self.ldb_tool("ldbadd", ldif)
+        self.ldb_tool("ldbadd", ldif, "")
+    }
+
+    /// Extends the DC's schema with sudo's `sudoRole` class and its `sudo*` attributes (the
+    /// OIDs of sudo's LDAP schema), as a site that keeps sudo rules in AD does: attributes
+    /// first, then the class in a second call, which loads the schema with the new
+    /// attributes. Samba picks the change up without a restart.
+    pub fn add_sudo_schema(&self) -> Result<()> {
+        let allow = "--option='dsdb:schema update allowed=true'";
+        let (attributes, class) = sudo_schema::ldif(BASE_DN);
+        self.ldb_tool("ldbadd", &attributes, allow)?;
+        self.ldb_tool("ldbadd", &class, allow)
     }
 
     /// Applies `ldif` (`changetype: modify` records) to the DC's sam.ldb with ldbmodify, as
     /// [`SambaDc::load_ldif`] adds: through Samba's modules as the system, so attributes an
     /// LDAP client may not set (e.g. `pwdLastSet: 0` on a computer) can be set.
     pub fn modify_ldif(&self, ldif: &str) -> Result<()> {
-        self.ldb_tool("ldbmodify", ldif)
+        self.ldb_tool("ldbmodify", ldif, "")
     }
 
-    /// Runs `tool` (ldbadd or ldbmodify) on the DC's sam.ldb with `ldif`.
-    fn ldb_tool(&self, tool: &str, ldif: &str) -> Result<()> {
+    /// Runs `tool` (ldbadd or ldbmodify) on the DC's sam.ldb with `ldif` and the extra
+    /// shell-quoted `options`.
+    fn ldb_tool(&self, tool: &str, ldif: &str, options: &str) -> Result<()> {
         let file = tempfile::Builder::new()
             .prefix("bulk.")
             .suffix(".ldif")
@@ -589,7 +602,7 @@ impl SambaDc {
         write(file.path(), ldif)?;
         let script = format!(
             "set -e; if [ -d /etc/samba ]; then mount --bind '{etc}' /etc/samba; fi; \
-             exec {tool} --nosync -H '{sam}' '{ldif}'",
+             exec {tool} --nosync {options} -H '{sam}' '{ldif}'",
             etc = self.dir.path().join("etc").display(),
             sam = self.dir.path().join("private/sam.ldb").display(),
             ldif = file.path().display(),

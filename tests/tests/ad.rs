@@ -864,3 +864,124 @@ fn automount_maps_come_from_ad_as_with_sssd_2_8() {
     );
     assert_eq!(mine, theirs, "{logs}");
 }
+
+/// sudo rules kept in AD (`sudoRole` entries, after extending the schema as such sites do):
+/// an AD domain serves them without any sudo option (SSSD's AD defaults: the domain base and
+/// `objectCategory=sudoRole`), and the real sudo (`sudoers: files sss`) lists for each user
+/// what it lists with Debian's sssd 2.8 on the same DC, and runs the allowed command.
+#[test]
+fn sudo_rules_come_from_ad_as_with_sssd_2_8() {
+    let d = domain();
+    d.dc.add_sudo_schema().unwrap();
+    d.dc.add_user("sudoad1", PASSWORD, 70101, 70101).unwrap();
+    d.dc.add_user("sudoad2", PASSWORD, 70102, 70102).unwrap();
+    d.dc.add_group("sudoadmins", 70110).unwrap();
+    d.dc.add_member("sudoadmins", "sudoad2").unwrap();
+    let ou = format!("OU=sudoers,{}", sssd_tests::samba::BASE_DN);
+    let mut ldif = format!("dn: {ou}\nobjectClass: organizationalUnit\nou: sudoers\n\n");
+    for (cn, user, host, command, order) in [
+        ("r_sudoad1", "sudoad1", "ALL", "/usr/bin/id", "10"),
+        ("r_admins", "%sudoadmins", "ALL", "/usr/bin/whoami", "20"),
+        (
+            "r_elsewhere",
+            "sudoad1",
+            "otherhost",
+            "/usr/bin/hostname",
+            "30",
+        ),
+        ("r_nobody", "someoneelse", "ALL", "/usr/bin/tty", "40"),
+    ] {
+        ldif.push_str(&format!(
+            "dn: CN={cn},{ou}\nobjectClass: sudoRole\ncn: {cn}\nsudoUser: {user}\n\
+             sudoHost: {host}\nsudoCommand: {command}\nsudoOption: !authenticate\n\
+             sudoOrder: {order}\n\n"
+        ));
+    }
+    d.dc.load_ldif(&ldif).unwrap();
+    let answer = |root: &std::path::Path, run_as_sudoad1: bool| {
+        let ns = client_on(root);
+        ns.set_nsswitch(&format!(
+            "{}sudoers: files sss\n",
+            sssd_tests::namespace::NSSWITCH_CONF
+        ))
+        .unwrap();
+        ns.write_pam_service(
+            "sudo",
+            "auth required pam_deny.so\naccount required pam_permit.so\n\
+             session required pam_permit.so\n",
+        )
+        .unwrap();
+        let conf = conf(&[]).set("sssd", "services", "nss, pam, sudo");
+        let sssd = Sssd::start(&ns, &conf).unwrap();
+        let socket = "/var/lib/sss/pipes/sudo";
+        if let Err(e) = ns.wait_for_path(socket, std::time::Duration::from_secs(20)) {
+            panic!("{socket}: {e}\n{}", sssd.logs());
+        }
+        let list = |user: &str| -> Vec<String> {
+            let out = ns.run(&["sudo", "-n", "-l", "-U", user]).unwrap();
+            out.stdout
+                .lines()
+                .filter(|l| l.contains("NOPASSWD") || l.contains("not allowed"))
+                .map(|l| l.trim().to_string())
+                .collect()
+        };
+        // The first full refresh runs at start: wait until it has brought the rules.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !list("sudoad1").iter().any(|l| l.contains("/usr/bin/id")) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "sudo -l -U sudoad1 never listed /usr/bin/id: {:?}\n{}",
+                ns.run(&["sudo", "-n", "-l", "-U", "sudoad1"]).unwrap(),
+                sssd.logs()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+        let lists = vec![list("sudoad1"), list("sudoad2")];
+        let ran = run_as_sudoad1.then(|| {
+            let pw = passwd(&ns, &sssd, "sudoad1");
+            let (reuid, regid) = (format!("--reuid={}", pw[2]), format!("--regid={}", pw[3]));
+            let id = ns
+                .run(&[
+                    "setpriv",
+                    &reuid,
+                    &regid,
+                    "--init-groups",
+                    "--",
+                    "sudo",
+                    "-n",
+                    "/usr/bin/id",
+                    "-un",
+                ])
+                .unwrap();
+            let tty = ns
+                .run(&[
+                    "setpriv",
+                    &reuid,
+                    &regid,
+                    "--init-groups",
+                    "--",
+                    "sudo",
+                    "-n",
+                    "/usr/bin/tty",
+                ])
+                .unwrap();
+            (id, tty)
+        });
+        (lists, ran, sssd.logs())
+    };
+    let ours = sssd_tests::stage::shared_stage().expect("stage the product");
+    let debian = sssd_tests::interop::debian_root().expect("unpack Debian's sssd 2.8");
+    let (mine, ran, logs) = answer(ours, true);
+    let (theirs, _, _) = answer(&debian, false);
+    eprintln!("ours:   {mine:#?}\nsssd28: {theirs:#?}");
+    assert_eq!(
+        mine[0],
+        ["(root) NOPASSWD: /usr/bin/id"],
+        "sudoad1 gets its own rule only (not the other host's, not the group's)\n{logs}"
+    );
+    assert_eq!(mine[1], ["(root) NOPASSWD: /usr/bin/whoami"], "{logs}");
+    assert_eq!(mine, theirs, "{logs}");
+    let (id, tty) = ran.unwrap();
+    assert!(id.success() && id.stdout.trim() == "root", "{id:?}\n{logs}");
+    assert!(!tty.success(), "a command no rule allows ran: {tty:?}");
+}
