@@ -985,3 +985,49 @@ fn sudo_rules_come_from_ad_as_with_sssd_2_8() {
     assert!(id.success() && id.stdout.trim() == "root", "{id:?}\n{logs}");
     assert!(!tty.success(), "a command no rule allows ran: {tty:?}");
 }
+
+/// The TCP peers (`ip:port`) sssd_be in `ns` is connected to.
+fn backend_peers(ns: &Namespace) -> Vec<String> {
+    let out = ns.run(&["ss", "-Htnp", "state", "established"]).unwrap();
+    out.stdout
+        .lines()
+        .filter(|l| l.contains("\"sssd_be\""))
+        .filter_map(|l| l.split_whitespace().nth(3).map(str::to_string))
+        .collect()
+}
+
+/// `ad_enable_gc` (on unless set, as in SSSD): group lookups go to the DC's Global Catalog
+/// (port 3268) and answer the same members; with false, only LDAP (389) is used.
+#[test]
+fn group_lookups_use_the_global_catalog_unless_turned_off() {
+    let d = domain();
+    d.dc.add_user("gcuser1", PASSWORD, 70201, 70201).unwrap();
+    d.dc.add_user("gcuser2", PASSWORD, 70202, 70202).unwrap();
+    d.dc.add_group("gcgroup", 70210).unwrap();
+    d.dc.add_member("gcgroup", "gcuser1").unwrap();
+    d.dc.add_member("gcgroup", "gcuser2").unwrap();
+    let mut answers = Vec::new();
+    for gc in [None, Some("false")] {
+        let ns = client();
+        let extra: Vec<(&str, &str)> = gc.map(|v| ("ad_enable_gc", v)).into_iter().collect();
+        let sssd = Sssd::start(&ns, &conf(&extra)).unwrap();
+        let out = ns.run(&["getent", "group", "gcgroup"]).unwrap();
+        assert!(out.success(), "{out:?}\n{}", sssd.logs());
+        let peers = backend_peers(&ns);
+        let to_catalog = peers.iter().any(|p| p.ends_with(":3268"));
+        assert_eq!(
+            to_catalog,
+            gc.is_none(),
+            "ad_enable_gc = {gc:?}: sssd_be peers {peers:?}\n{}",
+            sssd.logs()
+        );
+        assert!(
+            peers.iter().any(|p| p.ends_with(":389")),
+            "{peers:?}\n{}",
+            sssd.logs()
+        );
+        answers.push(sorted_members(out.stdout.trim()));
+    }
+    assert!(answers[0].ends_with(":gcuser1,gcuser2"), "{answers:?}");
+    assert_eq!(answers[0], answers[1]);
+}

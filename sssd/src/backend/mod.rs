@@ -279,6 +279,12 @@ impl Backend {
                     i.provider.release(conn.clone());
                     r
                 }
+                Job::Account(EntryType::Group, f) => {
+                    match i.provider.fetch_group_from_catalog(&conn, f).await {
+                        Some(ops) => Ok(ops),
+                        None => i.provider.fetch(&conn, EntryType::Group, f).await,
+                    }
+                }
                 Job::Account(t, f) => i.provider.fetch(&conn, *t, f).await,
                 Job::UserByAlias(a) => i.provider.fetch_user_by_alias(&conn, a).await,
                 Job::Map(t, f, x) => i.provider.fetch_map(&conn, *t, f, x).await,

@@ -19,6 +19,8 @@ pub struct AdDiscovery {
     pub ldaps: bool,
     /// The AD domain's DNS name (`ad_domain`, else the SSSD domain name).
     pub domain: String,
+    /// `ad_enable_gc` (true): group lookups ask the Global Catalog of the DC in use first.
+    pub global_catalog: bool,
 }
 
 impl AdDiscovery {
@@ -36,6 +38,7 @@ impl AdDiscovery {
                 .map(str::to_string),
             ldaps: cfg.get_bool(section, "ad_use_ldaps", false)?,
             domain: ad_domain(cfg, section),
+            global_catalog: cfg.get_bool(section, "ad_enable_gc", true)?,
         }))
     }
 }
@@ -300,18 +303,8 @@ pub fn check(cfg: &Config, name: &str) -> Result<(), ConfigError> {
     if !is_ad_domain(cfg, &s) {
         return Ok(());
     }
-    for option in ["ad_use_ldaps", "ad_enable_dns_sites"] {
+    for option in ["ad_use_ldaps", "ad_enable_dns_sites", "ad_enable_gc"] {
         cfg.get_bool(&s, option, false)?;
-    }
-    // The Global Catalog is not used: only turning it off is accepted.
-    if cfg.get_bool(&s, "ad_enable_gc", false)? {
-        return Err(ConfigError::bad_value(
-            &s,
-            "ad_enable_gc",
-            cfg.get(&s, "ad_enable_gc").unwrap_or_default(),
-            "the Global Catalog is not used here; only false is accepted (with one domain \
-             the answers are the same)",
-        ));
     }
     if let Some(v) = cfg.get(&s, "ad_gpo_access_control") {
         let mode = v.trim().to_ascii_lowercase();
@@ -466,12 +459,7 @@ mod tests {
                 .contains("ad_gpo_map_deny")
         );
         let c = loaded("[domain/A]\nid_provider = ad\nad_enable_gc = true\n");
-        assert!(
-            check(&c, "A")
-                .unwrap_err()
-                .to_string()
-                .contains("ad_enable_gc")
-        );
+        check(&c, "A").unwrap();
         let c = loaded("[domain/A]\nid_provider = ad\nad_enable_gc = false\n");
         check(&c, "A").unwrap();
         let c = loaded("[domain/A]\nid_provider = ad\nad_enable_gc = maybe\n");

@@ -3,6 +3,7 @@
 
 pub mod cldap;
 pub mod flat_name;
+pub mod global_catalog;
 pub mod gpo;
 pub mod locate;
 pub mod renewal;

@@ -267,6 +267,12 @@ impl Connector {
         self.connect_in(&servers, primaries, &order).await
     }
 
+    /// Connects to `uri` alone (bound and with search bases as any connection), outside the
+    /// failover list: the Global Catalog of the DC in use.
+    pub async fn connect_to(&self, uri: &str) -> Result<Connection, String> {
+        self.connect_one(uri).await
+    }
+
     /// The expanded server list and its number of primaries; the preferred index follows
     /// its server when the list changed.
     async fn expanded(&self) -> Result<(Vec<String>, usize), ConnectError> {

@@ -259,6 +259,8 @@ pub struct LdapProvider {
     autofs: std::sync::OnceLock<autofs::AutofsOptions>,
     /// AD domains: reads the domain's flat name on each new identity connection.
     flat_name: Option<crate::backend::ad::flat_name::FlatNameLearner>,
+    /// AD domains with `ad_enable_gc`: the Global Catalog group lookups ask first.
+    global_catalog: Option<crate::backend::ad::global_catalog::GlobalCatalog>,
 }
 
 impl LdapProvider {
@@ -278,12 +280,18 @@ impl LdapProvider {
             .ad_discovery
             .as_ref()
             .map(|ad| crate::backend::ad::flat_name::FlatNameLearner::new(&ad.domain));
+        let global_catalog = opts
+            .ad_discovery
+            .as_ref()
+            .filter(|ad| ad.global_catalog)
+            .map(|_| crate::backend::ad::global_catalog::GlobalCatalog::default());
         LdapProvider {
             connector: Arc::new(adjust(connector)),
             ctx: MapCtx::new(opts, dom),
             conn: Arc::new(Mutex::new(None)),
             autofs: std::sync::OnceLock::new(),
             flat_name,
+            global_catalog,
         }
     }
 
@@ -436,6 +444,27 @@ impl LdapProvider {
             tokio::spawn(async move {
                 let _ = c.ldap.unbind().await;
             });
+        }
+    }
+
+    /// A group request answered by the Global Catalog next to `ldap` (the domain's
+    /// connection), as SSSD asks it first for groups. `None` when there is no catalog to
+    /// ask, it failed, or it found no such group: the caller then asks `ldap`.
+    pub async fn fetch_group_from_catalog(
+        &self,
+        ldap: &Connection,
+        filter: &Filter,
+    ) -> Option<Vec<CacheOp>> {
+        let gc = self.global_catalog.as_ref()?;
+        let conn = gc.connection(&self.connector, &self.ctx, ldap).await?;
+        match self.fetch(&conn, EntryType::Group, filter).await {
+            Ok(ops) if ops.iter().any(|op| matches!(op, CacheOp::PutGroup(..))) => Some(ops),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!("{e}; asking {} instead", ldap.uri);
+                gc.failed(&conn).await;
+                None
+            }
         }
     }
 
