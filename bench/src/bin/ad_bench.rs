@@ -196,7 +196,15 @@ fn keep_logs(s: &Settings, ns: &Namespace, name: &str) -> Result<()> {
 /// level overrides sssd.conf's).
 fn start<'ns>(ns: &'ns Namespace, s: &Settings, conf: &SssdConf) -> Result<Sssd<'ns>> {
     let argv = ["/usr/sbin/sssd", "-i", "-d", &s.debug, "--logger=files"];
-    Ok(Sssd::start_with_argv(ns, conf, &argv)?)
+    let mut conf = conf.clone();
+    if s.logs.is_some() {
+        // Kept logs are for finding where the time goes: stamp them to the microsecond.
+        let domain = format!("domain/{}", sssd_tests::samba::DNS_DOMAIN);
+        for section in ["sssd", "nss", "pam", domain.as_str()] {
+            conf = conf.set(section, "debug_microseconds", "true");
+        }
+    }
+    Ok(Sssd::start_with_argv(ns, &conf, &argv)?)
 }
 
 /// What one side answered for the shapes.
