@@ -51,6 +51,14 @@ async fn run(
         Arc::new(SystemClock),
         Some(Arc::new(mc)),
     ));
+    if let Some(mc) = responder.ctx().mc.clone() {
+        // Names written before a domain's flat name was learned (or renamed) carry the old
+        // one: forget them all.
+        sssd::config::learned::on_change(move |domain| {
+            tracing::info!("domain {domain}: flat name changed; emptying the memory cache");
+            sssd::responder::nss::memcache::forget_names_in_background(mc.clone());
+        });
+    }
     sbus::serve_memcache(&bus, responder.memcache_handler())
         .await
         .context("serving sssd.nss.MemoryCache")?;

@@ -34,15 +34,31 @@ pub async fn refresh() -> bool {
     }
 }
 
+/// What runs when a domain's learned flat name changes (its argument: the domain).
+type ChangeHook = Box<dyn Fn(&str) + Send + Sync>;
+static ON_CHANGE: OnceLock<ChangeHook> = OnceLock::new();
+
+/// Sets what runs each time [`remember_flat_name`] changes a domain's name from then on
+/// (only the first call counts): the NSS responder forgets the names its memory cache
+/// holds, written with the guessed or the old flat name.
+pub fn on_change(f: impl Fn(&str) + Send + Sync + 'static) {
+    let _ = ON_CHANGE.set(Box::new(f));
+}
+
 /// Records `flat` as the flat name learned for `domain` (the SSSD domain name); returns
 /// whether that changed what this process knew.
 pub fn remember_flat_name(domain: &str, flat: &str) -> bool {
-    let mut guard = FLAT_NAMES.write().unwrap_or_else(PoisonError::into_inner);
-    let map = guard.get_or_insert_with(HashMap::new);
-    if map.get(domain).is_some_and(|f| &**f == flat) {
-        return false;
+    {
+        let mut guard = FLAT_NAMES.write().unwrap_or_else(PoisonError::into_inner);
+        let map = guard.get_or_insert_with(HashMap::new);
+        if map.get(domain).is_some_and(|f| &**f == flat) {
+            return false;
+        }
+        map.insert(domain.to_string(), Arc::from(flat));
     }
-    map.insert(domain.to_string(), Arc::from(flat));
+    if let Some(hook) = ON_CHANGE.get() {
+        hook(domain);
+    }
     true
 }
 
@@ -66,5 +82,20 @@ mod tests {
             Some("LEARNT")
         );
         assert_eq!(learned_flat_name("other-test.example"), None);
+    }
+
+    #[test]
+    fn changes_run_the_hook_once_each() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static SEEN: AtomicUsize = AtomicUsize::new(0);
+        on_change(|d| {
+            if d == "hook-test.example" {
+                SEEN.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        assert!(remember_flat_name("hook-test.example", "GUESS"));
+        assert!(!remember_flat_name("hook-test.example", "GUESS"));
+        assert!(remember_flat_name("hook-test.example", "REAL"));
+        assert_eq!(SEEN.load(Ordering::SeqCst), 2);
     }
 }

@@ -247,6 +247,23 @@ pub fn clear_in_background(mc: Arc<MemCache>) {
     }
 }
 
+/// Empties the passwd, group and initgroups maps off the event loop: the names they hold
+/// were written with a domain's flat name that has just changed (see
+/// [`crate::config::learned::on_change`]); clients then ask the responder again.
+pub fn forget_names_in_background(mc: Arc<MemCache>) {
+    let forget = move || {
+        for kind in [MapKind::Passwd, MapKind::Group, MapKind::Initgroups] {
+            mc.reset(kind);
+        }
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) => {
+            h.spawn_blocking(forget);
+        }
+        Err(_) => forget(),
+    }
+}
+
 /// The `sssd.nss.MemoryCache` handler of the NSS responder.
 pub struct NssMemoryCache {
     ctx: Arc<NssCtx>,
