@@ -940,8 +940,8 @@ fn sudo_rules_come_from_ad_as_with_sssd_2_8() {
         let ran = run_as_sudoad1.then(|| {
             let pw = passwd(&ns, &sssd, "sudoad1");
             let (reuid, regid) = (format!("--reuid={}", pw[2]), format!("--regid={}", pw[3]));
-            let id = ns
-                .run(&[
+            let sudo = |argv: &[&str]| {
+                let mut v = vec![
                     "setpriv",
                     &reuid,
                     &regid,
@@ -949,22 +949,12 @@ fn sudo_rules_come_from_ad_as_with_sssd_2_8() {
                     "--",
                     "sudo",
                     "-n",
-                    "/usr/bin/id",
-                    "-un",
-                ])
-                .unwrap();
-            let tty = ns
-                .run(&[
-                    "setpriv",
-                    &reuid,
-                    &regid,
-                    "--init-groups",
-                    "--",
-                    "sudo",
-                    "-n",
-                    "/usr/bin/tty",
-                ])
-                .unwrap();
+                ];
+                v.extend_from_slice(argv);
+                ns.run(&v).unwrap()
+            };
+            let id = sudo(&["/usr/bin/id", "-un"]);
+            let tty = sudo(&["/usr/bin/tty"]);
             (id, tty)
         });
         (lists, ran, sssd.logs())
