@@ -5,7 +5,7 @@
 //! and sends one datagram per DC; redundancy comes from pinging several DCs
 //! ([`super::locate`]). Everything in a reply is checked against its bounds.
 
-mod ber;
+pub mod ber;
 pub mod netlogon;
 
 use ber::{BOOLEAN, BerError, ENUMERATED, INTEGER, OCTET_STRING, Reader, SEQUENCE, SET};

@@ -75,15 +75,7 @@ impl FlatNameLearner {
     /// failure is logged and changes nothing (the name known before stays in use).
     pub async fn learn(&self, conn: &Connection, timeout: Duration) {
         let f = netlogon_filter(&self.domain);
-        let spec = SearchSpec {
-            base: "",
-            scope: Scope::Base,
-            filter: &f,
-            attrs: vec![NETLOGON.into()],
-            page_size: 0,
-            timeout,
-            controls: Vec::new(),
-        };
+        let spec = SearchSpec::unpaged("", Scope::Base, &f, vec![NETLOGON.into()], timeout);
         let reply = match search::search(&conn.ldap, &conn.uri, spec).await {
             Ok(entries) => entries
                 .first()

@@ -129,7 +129,13 @@ async fn serves_domain(ctx: &MapCtx, ldap: &Connection) -> Result<bool, search::
     let root = search::search(
         &ldap.ldap,
         &ldap.uri,
-        spec("", Scope::Base, "(objectClass=*)", "schemaNamingContext", t),
+        SearchSpec::unpaged(
+            "",
+            Scope::Base,
+            "(objectClass=*)",
+            vec!["schemaNamingContext".into()],
+            t,
+        ),
     )
     .await?;
     let Some(schema) = root.first().and_then(|e| e.first("schemaNamingContext")) else {
@@ -144,7 +150,13 @@ async fn serves_domain(ctx: &MapCtx, ldap: &Connection) -> Result<bool, search::
     let found = search::search(
         &ldap.ldap,
         &ldap.uri,
-        spec(schema, Scope::Subtree, &f, "lDAPDisplayName", t),
+        SearchSpec::unpaged(
+            schema,
+            Scope::Subtree,
+            &f,
+            vec!["lDAPDisplayName".into()],
+            t,
+        ),
     )
     .await?;
     let has = |a: &str| {
@@ -154,24 +166,6 @@ async fn serves_domain(ctx: &MapCtx, ldap: &Connection) -> Result<bool, search::
         })
     };
     Ok(has(uid) && has(gid))
-}
-
-fn spec<'a>(
-    base: &'a str,
-    scope: Scope,
-    filter: &'a str,
-    attr: &str,
-    timeout: Duration,
-) -> SearchSpec<'a> {
-    SearchSpec {
-        base,
-        scope,
-        filter,
-        attrs: vec![attr.to_string()],
-        page_size: 0,
-        timeout,
-        controls: Vec::new(),
-    }
 }
 
 #[cfg(test)]

@@ -4,10 +4,13 @@
 //! `ldap_deref_threshold` members missing from the cache.
 
 use super::connection::Connection;
+use super::nesting::{Graph, Pending, login_name};
 use super::search::{self, Entry, SearchError, SearchSpec};
 use super::{MapCtx, dn, filter, with_base_filter};
+use crate::backend::ad::cldap::ber::tlv;
 use ldap3::Scope;
 use ldap3::controls::RawControl;
+use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
 /// OID of the attribute-scoped query control.
@@ -22,25 +25,6 @@ pub fn control(attr: &str) -> RawControl {
         crit: true,
         val: Some(tlv(0x30, &inner)),
     }
-}
-
-/// One BER element: tag, definite length (short or long form), contents.
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes: Vec<u8> = len
-            .to_be_bytes()
-            .into_iter()
-            .skip_while(|b| *b == 0)
-            .collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
-    }
-    out.extend_from_slice(content);
-    out
 }
 
 /// Whether member expansion for this domain may dereference with ASQ: an AD schema (AD and
@@ -70,16 +54,12 @@ pub async fn member_users(
         conn.uri
     );
     ctx.searches.fetch_add(1, Ordering::Relaxed);
+    let attrs = vec!["objectClass".to_string(), o.user_name.clone()];
+    // Unpaged: Samba reruns the whole query for each page (more than twice as slow), and
+    // with a size limit AD returns what fits, the rest being searched by name.
     let spec = SearchSpec {
-        base: group_dn,
-        scope: Scope::Base,
-        filter: &f,
-        attrs: vec!["objectClass".to_string(), o.user_name.clone()],
-        // AD answers an attribute-scoped query only unpaged or in pages of its own; Samba
-        // reruns the whole query per page. Unpaged, a size limit returns what fits.
-        page_size: 0,
-        timeout: ctx.search_timeout(),
         controls: vec![control(&o.group_member)],
+        ..SearchSpec::unpaged(group_dn, Scope::Base, &f, attrs, ctx.search_timeout())
     };
     match search::search(&conn.ldap, &conn.uri, spec).await {
         Ok(entries) => {
@@ -101,6 +81,52 @@ pub async fn member_users(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Resolves the pending user and unknown DNs of every group in `parents` that has more than
+/// `ldap_deref_threshold` of them with one attribute-scoped query (see [`member_users`]);
+/// returns what is left (groups, and members the query did not return).
+pub async fn dereference(
+    ctx: &MapCtx,
+    conn: &Connection,
+    graph: &mut Graph,
+    parents: &[String],
+    p: Pending,
+) -> Result<Pending, SearchError> {
+    let threshold = usize::try_from(ctx.opts.deref_threshold).unwrap_or(usize::MAX);
+    if !usable(ctx, conn) || p.users.len() + p.unknown.len() <= threshold {
+        return Ok(p);
+    }
+    let mut wanted: HashSet<String> = p
+        .users
+        .iter()
+        .chain(&p.unknown)
+        .map(|d| dn::normalize(d))
+        .collect();
+    for parent in parents {
+        if graph.members_among(parent, &wanted) <= threshold {
+            continue;
+        }
+        let Some(entries) = member_users(ctx, conn, &graph.original_dn(parent)).await? else {
+            break;
+        };
+        for e in entries {
+            if !wanted.remove(&dn::normalize(&e.dn)) {
+                continue;
+            }
+            if let Some(n) = login_name(&e, &ctx.opts.user_name) {
+                graph.add_user_dn(&e.dn, &ctx.name(n));
+            } else {
+                graph.mark_seen(&e.dn);
+            }
+        }
+    }
+    let left = |d: &String| wanted.contains(&dn::normalize(d));
+    Ok(Pending {
+        users: p.users.into_iter().filter(left).collect(),
+        unknown: p.unknown.into_iter().filter(left).collect(),
+        groups: p.groups,
+    })
 }
 
 #[cfg(test)]

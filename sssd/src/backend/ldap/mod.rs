@@ -171,13 +171,8 @@ impl MapCtx {
         tracing::debug!("search base={base:?} filter={filter:?} on {}", conn.uri);
         self.searches.fetch_add(1, Ordering::Relaxed);
         let spec = SearchSpec {
-            base,
-            scope,
-            filter,
-            attrs,
             page_size: self.opts.page_size,
-            timeout,
-            controls: Vec::new(),
+            ..SearchSpec::unpaged(base, scope, filter, attrs, timeout)
         };
         let mut entries = search::search(&conn.ldap, &conn.uri, spec).await?;
         for e in &mut entries {
@@ -212,15 +207,8 @@ impl MapCtx {
             }
             tracing::debug!("range retrieval of {} on {}", m.request(), e.dn);
             self.searches.fetch_add(1, Ordering::Relaxed);
-            let spec = SearchSpec {
-                base: &e.dn,
-                scope: Scope::Base,
-                filter: "(objectClass=*)",
-                attrs: vec![m.request()],
-                page_size: 0,
-                timeout,
-                controls: Vec::new(),
-            };
+            let attrs = vec![m.request()];
+            let spec = SearchSpec::unpaged(&e.dn, Scope::Base, "(objectClass=*)", attrs, timeout);
             let Some(mut part) = search::search(&conn.ldap, &conn.uri, spec).await?.pop() else {
                 break;
             };

@@ -171,10 +171,10 @@ impl Graph {
     }
 
     /// How many direct members of group `parent` (normalised DN) are among `keys`.
-    pub fn members_among(&self, parent: &str, keys: &HashMap<String, String>) -> usize {
-        self.nodes.get(parent).map_or(0, |n| {
-            n.others.iter().filter(|k| keys.contains_key(*k)).count()
-        })
+    pub fn members_among(&self, parent: &str, keys: &HashSet<String>) -> usize {
+        self.nodes
+            .get(parent)
+            .map_or(0, |n| n.others.iter().filter(|k| keys.contains(*k)).count())
     }
 
     /// The flattened user members of group `root` (normalised DN): its own users, then those
@@ -228,7 +228,7 @@ pub async fn expand(
         let mut next = Vec::new();
         let p = graph.pending(&parents, depth <= levels);
         let p = take_cached(ctx, graph, p, depth <= levels).await;
-        let p = dereference(ctx, conn, graph, &parents, p).await?;
+        let p = asq::dereference(ctx, conn, graph, &parents, p).await?;
         let mut unknown = p.unknown;
         if !p.users.is_empty() {
             resolve_user_dns(ctx, conn, graph, &p.users).await?;
@@ -309,55 +309,9 @@ async fn take_cached(ctx: &MapCtx, graph: &mut Graph, p: Pending, follow_groups:
     }
 }
 
-/// Resolves the pending user and unknown DNs of every group in `parents` that has more than
-/// `ldap_deref_threshold` of them with one attribute-scoped query (see [`super::asq`]);
-/// returns what is left (groups, and members the query did not return).
-async fn dereference(
-    ctx: &MapCtx,
-    conn: &Connection,
-    graph: &mut Graph,
-    parents: &[String],
-    p: Pending,
-) -> Result<Pending, SearchError> {
-    let threshold = usize::try_from(ctx.opts.deref_threshold).unwrap_or(usize::MAX);
-    if !asq::usable(ctx, conn) || p.users.len() + p.unknown.len() <= threshold {
-        return Ok(p);
-    }
-    let mut wanted: HashMap<String, String> = p
-        .users
-        .iter()
-        .chain(&p.unknown)
-        .map(|d| (dn::normalize(d), d.clone()))
-        .collect();
-    for parent in parents {
-        if graph.members_among(parent, &wanted) <= threshold {
-            continue;
-        }
-        let Some(entries) = asq::member_users(ctx, conn, &graph.original_dn(parent)).await? else {
-            break;
-        };
-        for e in entries {
-            if wanted.remove(&dn::normalize(&e.dn)).is_none() {
-                continue;
-            }
-            if let Some(n) = login_name(&e, &ctx.opts.user_name) {
-                graph.add_user_dn(&e.dn, &ctx.name(n));
-            } else {
-                graph.mark_seen(&e.dn);
-            }
-        }
-    }
-    let left = |d: &String| wanted.contains_key(&dn::normalize(d));
-    Ok(Pending {
-        users: p.users.iter().filter(|d| left(d)).cloned().collect(),
-        unknown: p.unknown.iter().filter(|d| left(d)).cloned().collect(),
-        groups: p.groups,
-    })
-}
-
 /// The login name of user entry `e`: the `attr` value its DN's RDN names (in any case),
 /// else the first one.
-fn login_name<'a>(e: &'a Entry, attr: &str) -> Option<&'a str> {
+pub(super) fn login_name<'a>(e: &'a Entry, attr: &str) -> Option<&'a str> {
     let names = e.values(attr);
     let rdn = dn::first_rdn(&e.dn).map(|a| a.value.to_lowercase());
     names
@@ -695,13 +649,13 @@ mod tests {
     fn dereferencing_counts_each_groups_missing_members_and_keeps_its_spelling() {
         let (g, top) = graph();
         assert_eq!(g.original_dn(&top), "cn=top,ou=Groups,dc=x");
-        let missing: HashMap<String, String> = [
+        let missing: HashSet<String> = [
             "cn=odd one,ou=people,dc=x",
             "cn=mid,ou=groups,dc=x",
             "cn=elsewhere,dc=x",
         ]
         .into_iter()
-        .map(|k| (dn::normalize(k), k.to_string()))
+        .map(dn::normalize)
         .collect();
         assert_eq!(g.members_among(&top, &missing), 2);
         assert_eq!(g.members_among("cn=unknown,dc=x", &missing), 0);

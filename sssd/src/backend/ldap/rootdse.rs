@@ -10,15 +10,8 @@ pub async fn discover_base(
     uri: &str,
     timeout: Duration,
 ) -> Result<String, SearchError> {
-    let spec = SearchSpec {
-        base: "",
-        scope: Scope::Base,
-        filter: "(objectClass=*)",
-        attrs: vec!["defaultNamingContext".into(), "namingContexts".into()],
-        page_size: 0,
-        timeout,
-        controls: Vec::new(),
-    };
+    let attrs = vec!["defaultNamingContext".into(), "namingContexts".into()];
+    let spec = SearchSpec::unpaged("", Scope::Base, "(objectClass=*)", attrs, timeout);
     let entries = search(ldap, uri, spec).await?;
     entries
         .first()

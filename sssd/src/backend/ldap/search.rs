@@ -183,6 +183,27 @@ pub struct SearchSpec<'a> {
     pub controls: Vec<RawControl>,
 }
 
+impl<'a> SearchSpec<'a> {
+    /// An unpaged search without controls.
+    pub fn unpaged(
+        base: &'a str,
+        scope: Scope,
+        filter: &'a str,
+        attrs: Vec<String>,
+        timeout: Duration,
+    ) -> SearchSpec<'a> {
+        SearchSpec {
+            base,
+            scope,
+            filter,
+            attrs,
+            page_size: 0,
+            timeout,
+            controls: Vec::new(),
+        }
+    }
+}
+
 /// Runs a search and collects its entries (all pages). `noSuchObject` yields no entries and
 /// `sizeLimitExceeded` the entries received so far.
 pub async fn search(
