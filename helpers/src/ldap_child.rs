@@ -1,8 +1,11 @@
 //! What `ldap_child` does: get a TGT for the host principal from a keytab into a ccache.
+//! The principal is the configured one, or the keytab's closest (see [`crate::keytab_choice`]).
 
 use sss_proto::child::{LdapChildReply, LdapChildRequest};
+use sss_proto::debug::class;
 
-use crate::krb5::{Context, Krb5Error};
+use crate::keytab_choice;
+use crate::krb5::{Context, Keytab, Krb5Error};
 
 /// The principal `ldap_child` gets a TGT for: the request's, qualified with its realm when it
 /// names none; `None` when the request leaves it empty (the host principal is used).
@@ -52,20 +55,22 @@ pub fn run(req: &LdapChildRequest) -> LdapChildReply {
 
 fn get_tgt(req: &LdapChildRequest) -> Result<i64, Krb5Error> {
     let ctx = Context::new()?;
-    let client = match principal_name(req) {
-        Some(name) => ctx.parse_name(&name)?,
+    let wanted = match principal_name(req) {
+        Some(name) => name,
         None => {
             // host/<fqdn> in the default realm, or in the requested one.
             let host = ctx.host_principal()?.name()?;
             let base = host.split('@').next().unwrap_or(&host).to_string();
             if req.realm.is_empty() {
-                ctx.parse_name(&host)?
+                host
             } else {
-                ctx.parse_name(&format!("{base}@{}", req.realm))?
+                format!("{base}@{}", req.realm)
             }
         }
     };
     let keytab = ctx.keytab(&req.keytab)?;
+    let chosen = from_keytab(&keytab, &wanted, &req.keytab);
+    let client = ctx.parse_name(&chosen)?;
     let mut opts = ctx.init_opts()?;
     if req.lifetime > 0 {
         opts.set_lifetime(i32::try_from(req.lifetime).unwrap_or(i32::MAX));
@@ -78,6 +83,39 @@ fn get_tgt(req: &LdapChildRequest) -> Result<i64, Krb5Error> {
     };
     ctx.store(&ccache, &client, &mut creds)?;
     Ok(creds.endtime())
+}
+
+/// The principal of `keytab` to use for `wanted` (see [`crate::keytab_choice`]): `wanted`
+/// itself when the keytab cannot be listed (getting the TGT then reports the keytab's
+/// error) or holds it.
+fn from_keytab(keytab: &Keytab<'_>, wanted: &str, keytab_name: &str) -> String {
+    let shown = if keytab_name.is_empty() {
+        "the default keytab"
+    } else {
+        keytab_name
+    };
+    let names = match keytab.principals() {
+        Ok(n) => n,
+        Err(e) => {
+            crate::log::op_failure("from_keytab", format!("{shown}: {e}"));
+            return wanted.to_string();
+        }
+    };
+    let (name, realm) = match wanted.rsplit_once('@') {
+        Some((n, r)) => (n, Some(r)),
+        None => (wanted, None),
+    };
+    match keytab_choice::choose(&names, name, realm) {
+        Some(c) if c != wanted => {
+            crate::log::log(
+                "from_keytab",
+                class::MINOR,
+                &format!("{wanted} is not in {shown}; using {c} instead"),
+            );
+            c.to_string()
+        }
+        _ => wanted.to_string(),
+    }
 }
 
 #[cfg(test)]

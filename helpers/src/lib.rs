@@ -5,6 +5,7 @@
 pub mod caps;
 pub mod ccache;
 pub mod gpo_child;
+pub mod keytab_choice;
 pub mod krb5;
 pub mod krb5_child;
 pub mod ldap_child;

@@ -1021,3 +1021,35 @@ fn group_lookups_use_the_global_catalog_unless_turned_off() {
     assert!(answers[0].ends_with(":gcuser1,gcuser2"), "{answers:?}");
     assert_eq!(answers[0], answers[1]);
 }
+
+/// A host renamed after its join: the default `ldap_sasl_authid` (`RENAMED$`) is not in the
+/// keytab the join wrote, so ldap_child takes the keytab's machine account (`CLIENT1$`), as
+/// SSSD does, and lookups work.
+#[test]
+fn a_renamed_host_binds_with_the_machine_account_of_its_keytab() {
+    let d = domain();
+    d.dc.add_user("renata", PASSWORD, 70301, 70301).unwrap();
+    let ns = client();
+    let renamed = format!("renamed.{DNS_DOMAIN}");
+    let argv = ["/usr/sbin/sssd", "-i", "-d", "0x00f0", "--logger=files"];
+    let conf = conf(&[("ad_hostname", renamed.as_str())]);
+    let sssd = Sssd::start_with_argv(&ns, &conf, &argv).unwrap();
+    let f = passwd(&ns, &sssd, "renata");
+    assert_eq!(f[0], "renata");
+    let logs = sssd.logs();
+    let machine = format!("{}$@{REALM}", CLIENT.to_uppercase());
+    assert!(
+        logs.contains(&format!("RENAMED$@{REALM} is not in"))
+            && logs.contains(&format!("using {machine} instead")),
+        "ldap_child does not say which principal it took:\n{logs}"
+    );
+    let klist = ns
+        .run(&["klist", "-c", &format!("/var/lib/sss/db/ccache_{REALM}")])
+        .unwrap();
+    assert!(
+        klist
+            .stdout
+            .contains(&format!("Default principal: {machine}")),
+        "{klist:?}"
+    );
+}

@@ -244,22 +244,51 @@ fn krb5_server_is_enough_without_a_krb5_conf_for_the_realm() {
 }
 
 #[test]
-fn a_keytab_without_the_principal_leaves_the_domain_offline() {
+fn a_keytab_without_the_configured_principal_binds_with_the_one_it_has() {
+    // As SSSD: ldap_sasl_authid names a principal the keytab lacks (the host was renamed
+    // after its keytab was made), so ldap_child takes the keytab's host principal.
     let s = Setup::new();
-    let other = s.dir.path().join("other.keytab");
-    s.kdc
-        .add_keytab_principal("host/intruder.example.com", &other)
-        .unwrap();
     let ns = s.namespace();
     let conf = s
         .conf()
-        .domain("ldap_krb5_keytab", &other.display().to_string());
+        .domain("ldap_sasl_authid", "host/renamed.example.com");
+    let _sssd = start_verbose(&ns, &conf);
+    let out = ns.run(&["getent", "passwd", "gssuser"]).unwrap();
+    assert!(
+        out.success() && out.stdout.starts_with("gssuser:"),
+        "{out:?}\n{}",
+        daemon::logs(&ns)
+    );
+    let logs = daemon::logs(&ns);
+    assert!(
+        logs.contains(&format!(
+            "host/renamed.example.com@{REALM} is not in {}; using {CLIENT}@{REALM} instead",
+            s.keytab()
+        )),
+        "ldap_child does not say which principal it took:\n{logs}"
+    );
+    let ccache = format!("/var/lib/sss/db/ccache_{REALM}");
+    assert!(
+        klist(&ns, &ccache).contains(&format!("Default principal: {CLIENT}@{REALM}")),
+        "{}",
+        klist(&ns, &ccache)
+    );
+}
+
+#[test]
+fn a_missing_keytab_leaves_the_domain_offline() {
+    let s = Setup::new();
+    let missing = s.dir.path().join("missing.keytab");
+    let ns = s.namespace();
+    let conf = s
+        .conf()
+        .domain("ldap_krb5_keytab", &missing.display().to_string());
     let _sssd = start_verbose(&ns, &conf);
     let out = ns.run(&["getent", "passwd", "gssuser"]).unwrap();
     assert_eq!(out.code(), 2, "{out:?}");
     let logs = daemon::logs(&ns);
     assert!(
-        logs.contains(&other.display().to_string()) && logs.contains("ldap_krb5_keytab"),
+        logs.contains(&missing.display().to_string()) && logs.contains("ldap_krb5_keytab"),
         "the failure does not name the keytab:\n{logs}"
     );
     assert!(!s.slapd.log().contains("mech=GSSAPI"));

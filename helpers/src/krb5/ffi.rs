@@ -69,6 +69,23 @@ pub struct krb5_keyblock {
     contents: *mut u8,
 }
 
+/// `krb5_keytab_entry` (48 bytes on LP64): one key of a keytab, read by
+/// `krb5_kt_next_entry` and emptied (its key wiped) by `krb5_free_keytab_entry_contents`.
+#[repr(C)]
+pub struct krb5_keytab_entry {
+    magic: i32,
+    /// The key's principal.
+    pub principal: krb5_principal,
+    timestamp: krb5_timestamp,
+    vno: c_uint,
+    key: krb5_keyblock,
+}
+
+const _: () = assert!(std::mem::size_of::<krb5_keytab_entry>() == 48);
+
+/// `krb5_kt_cursor`.
+pub type krb5_kt_cursor = *mut c_void;
+
 /// `krb5_ticket_times`.
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -242,6 +259,26 @@ unsafe extern "C" {
     ) -> krb5_error_code;
     pub fn krb5_kt_default(ctx: krb5_context, out: *mut krb5_keytab) -> krb5_error_code;
     pub fn krb5_kt_close(ctx: krb5_context, kt: krb5_keytab) -> krb5_error_code;
+    pub fn krb5_kt_start_seq_get(
+        ctx: krb5_context,
+        kt: krb5_keytab,
+        cursor: *mut krb5_kt_cursor,
+    ) -> krb5_error_code;
+    pub fn krb5_kt_next_entry(
+        ctx: krb5_context,
+        kt: krb5_keytab,
+        entry: *mut krb5_keytab_entry,
+        cursor: *mut krb5_kt_cursor,
+    ) -> krb5_error_code;
+    pub fn krb5_kt_end_seq_get(
+        ctx: krb5_context,
+        kt: krb5_keytab,
+        cursor: *mut krb5_kt_cursor,
+    ) -> krb5_error_code;
+    pub fn krb5_free_keytab_entry_contents(
+        ctx: krb5_context,
+        entry: *mut krb5_keytab_entry,
+    ) -> krb5_error_code;
 
     pub fn krb5_cc_resolve(
         ctx: krb5_context,

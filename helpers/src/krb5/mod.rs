@@ -28,6 +28,8 @@ pub mod code {
     pub const LIB_PREAUTH_FAILED: i32 = -1765328174;
     /// KRB5_REALM_CANT_RESOLVE.
     pub const REALM_CANT_RESOLVE: i32 = -1765328164;
+    /// KRB5_KT_END: no more keytab entries.
+    pub const KT_END: i32 = -1765328202;
 }
 
 /// A libkrb5 failure: the operation, the code and libkrb5's message.
@@ -495,6 +497,52 @@ impl Drop for Ccache<'_> {
 pub struct Keytab<'c> {
     ctx: &'c Context,
     raw: ffi::krb5_keytab,
+}
+
+impl Keytab<'_> {
+    /// The principals of the keytab's keys, in keytab order, each named once.
+    pub fn principals(&self) -> Result<Vec<String>> {
+        let ctx = self.ctx;
+        let mut cursor: ffi::krb5_kt_cursor = ptr::null_mut();
+        // SAFETY: valid handles and out pointer.
+        let rc = unsafe { ffi::krb5_kt_start_seq_get(ctx.raw, self.raw, &mut cursor) };
+        ctx.check("read the keytab", rc)?;
+        let mut names: Vec<String> = Vec::new();
+        let end = loop {
+            // SAFETY: an all-zero entry is the empty state krb5_kt_next_entry fills.
+            let mut entry: ffi::krb5_keytab_entry = unsafe { std::mem::zeroed() };
+            // SAFETY: valid handles, a live cursor and a writable entry.
+            let rc = unsafe { ffi::krb5_kt_next_entry(ctx.raw, self.raw, &mut entry, &mut cursor) };
+            if rc != 0 {
+                break rc;
+            }
+            // The principal is borrowed for the unparse only; the entry keeps owning it.
+            let p = std::mem::ManuallyDrop::new(Principal {
+                ctx,
+                raw: entry.principal,
+            });
+            let name = p.name();
+            // SAFETY: filled by krb5_kt_next_entry; this wipes and frees its key and
+            // principal once.
+            unsafe { ffi::krb5_free_keytab_entry_contents(ctx.raw, &mut entry) };
+            match name {
+                Ok(n) if !names.contains(&n) => names.push(n),
+                Ok(_) => {}
+                Err(e) => {
+                    // SAFETY: the cursor is live; ends the sequence once.
+                    unsafe { ffi::krb5_kt_end_seq_get(ctx.raw, self.raw, &mut cursor) };
+                    return Err(e);
+                }
+            }
+        };
+        // SAFETY: the cursor is live; ends the sequence once.
+        unsafe { ffi::krb5_kt_end_seq_get(ctx.raw, self.raw, &mut cursor) };
+        if end == code::KT_END {
+            Ok(names)
+        } else {
+            Err(ctx.error("read the keytab", end))
+        }
+    }
 }
 
 impl Drop for Keytab<'_> {
