@@ -284,6 +284,41 @@ fn rfc2307bis_nesting_spec_8_3_scenarios_3_and_4() {
     assert_eq!(id(&ns, "user1"), want);
 }
 
+/// Expanding a group stores the nested groups it read in full, as SSSD does: with the
+/// directory gone they answer from the cache. Not when the nesting level cut the expansion
+/// short (their own members could lie below the cut).
+#[test]
+fn nested_groups_read_for_a_group_are_cached_with_it() {
+    let d = ldif::rfc2307bis();
+    for (level, cached) in [("5", true), ("1", false)] {
+        let mut slapd = Slapd::new(&d).unwrap();
+        let ns = namespace();
+        let conf =
+            SssdConf::ldap(&slapd, Schema::Rfc2307bis).domain("ldap_group_nesting_level", level);
+        let sssd = start(&ns, &conf);
+        // nest_l3 ∋ nest_l2 ∋ nest_l1 ∋ user3.
+        let top = getent(&ns, &["group", "nest_l3"]);
+        assert!(top.success(), "{top:?}");
+        slapd.stop().unwrap();
+        for (query, line) in [
+            ("nest_l2", "nest_l2:*:2022:user3"),
+            ("2021", "nest_l1:*:2021:user3"),
+        ] {
+            let out = ns
+                .run_env(
+                    &[("SSS_NSS_USE_MEMCACHE", "NO")],
+                    &["getent", "group", query],
+                )
+                .unwrap();
+            if cached {
+                assert_eq!(out.stdout.trim_end(), line, "{out:?}\n{}", sssd.logs());
+            } else {
+                assert_eq!(out.code(), 2, "level {level}: {query} was cached: {out:?}");
+            }
+        }
+    }
+}
+
 // enable when the daemon lands
 #[test]
 fn rfc2307bis_nesting_level_zero() {

@@ -81,34 +81,59 @@ pub fn dedup(names: impl IntoIterator<Item = String>) -> Vec<String> {
         .collect()
 }
 
+/// Complete groups: those asked for, and the nested groups their expansion read in full.
+#[derive(Debug, Default)]
+pub struct Completed {
+    /// The groups asked for, in order.
+    pub groups: Vec<Group>,
+    /// Nested groups met on the way whose flattened members are known in full (SSSD stores
+    /// those too): stored fresh, a lookup of one of them needs no search.
+    pub nested: Vec<Group>,
+}
+
 /// Maps found group entries to complete groups: rfc2307 members directly, rfc2307bis with
 /// nested groups expanded (one batched search per nesting level for all of them together).
 pub async fn complete(
     ctx: &MapCtx,
     conn: &Connection,
     found: Vec<(Entry, Group)>,
-) -> Result<Vec<Group>, SearchError> {
+) -> Result<Completed, SearchError> {
     if !ctx.opts.rfc2307bis {
-        return Ok(found
+        let groups = found
             .into_iter()
             .map(|(e, mut g)| {
                 g.members = direct_members(ctx, &e, &conn.bases.user, &conn.bases.group).0;
                 g
             })
-            .collect());
+            .collect();
+        return Ok(Completed {
+            groups,
+            nested: Vec::new(),
+        });
     }
     let mut graph = Graph::new(ctx, &conn.bases.user, &conn.bases.group);
     let roots: Vec<String> = found.iter().map(|(e, _)| graph.add_group(e)).collect();
     nesting::expand(ctx, conn, &mut graph, roots.clone()).await?;
-    Ok(found
+    let levels = ctx.opts.group_nesting_level;
+    let nested = graph
+        .complete_nested(&roots, levels)
+        .into_iter()
+        .filter_map(|(e, names)| {
+            let mut g = group_from_entry(ctx, e, None)?;
+            g.members = dedup(names.into_iter().map(|n| ctx.name(&n)));
+            Some(g)
+        })
+        .collect();
+    let groups = found
         .into_iter()
         .zip(roots)
         .map(|((_, mut g), root)| {
-            let names = graph.members(&root, ctx.opts.group_nesting_level);
+            let names = graph.members(&root, levels);
             g.members = dedup(names.into_iter().map(|n| ctx.name(&n)));
             g
         })
-        .collect())
+        .collect();
+    Ok(Completed { groups, nested })
 }
 
 async fn lookup(
@@ -117,6 +142,7 @@ async fn lookup(
     inner: &str,
     keep: impl Fn(&Group) -> bool,
     wanted: Option<&str>,
+    ops: &mut Vec<CacheOp>,
 ) -> Result<Option<Group>, SearchError> {
     let f = filter::group(&ctx.opts, inner, true);
     let entries = ctx
@@ -128,7 +154,14 @@ async fn lookup(
         .filter(|(_, g)| keep(g))
         .take(1)
         .collect();
-    Ok(complete(ctx, conn, found).await?.pop())
+    let mut done = complete(ctx, conn, found).await?;
+    let expire = ctx.group_expire();
+    ops.extend(
+        done.nested
+            .into_iter()
+            .map(|g| CacheOp::PutGroup(g, expire)),
+    );
+    Ok(done.groups.pop())
 }
 
 /// Fetches the group named `name`: stores it with flattened members, or deletes it from
@@ -146,6 +179,7 @@ pub async fn by_name(
         &inner,
         |g| ctx.same_name(&g.name, name),
         Some(name),
+        ops,
     )
     .await?;
     match &g {
@@ -163,7 +197,7 @@ pub async fn by_gid(
     ops: &mut Vec<CacheOp>,
 ) -> Result<Option<Group>, SearchError> {
     let g = match ctx.id_filter(conn, &ctx.opts.group_gid_number, gid).await? {
-        Some(inner) => lookup(ctx, conn, &inner, |g| g.gid == gid, None).await?,
+        Some(inner) => lookup(ctx, conn, &inner, |g| g.gid == gid, None, ops).await?,
         None => None,
     };
     match &g {

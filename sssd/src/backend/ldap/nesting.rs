@@ -40,6 +40,10 @@ pub struct Graph {
     original: HashMap<String, String>,
     /// DNs already fetched or being fetched.
     seen: HashSet<String>,
+    /// The entries of the groups recorded by [`Graph::add_group`], by normalised DN.
+    entries: HashMap<String, Entry>,
+    /// Whether a nested group was left out for being deeper than the nesting level.
+    truncated: bool,
 }
 
 /// Member DNs to look up at the next level.
@@ -102,6 +106,7 @@ impl Graph {
             }
         }
         self.nodes.insert(key.clone(), node);
+        self.entries.insert(key.clone(), e.clone());
         key
     }
 
@@ -126,6 +131,27 @@ impl Graph {
         );
     }
 
+    /// Records that a nested group was left out for being deeper than the nesting level.
+    pub fn mark_truncated(&mut self) {
+        self.truncated = true;
+    }
+
+    /// The nested groups (not `roots`, under the group search base) whose flattened members
+    /// the graph holds in full, with those members (as [`Graph::members`] gives them for
+    /// `levels`): all of them when no group was left out at the nesting level, none
+    /// otherwise (a group met deep in the graph may have members below the cut).
+    pub fn complete_nested(&self, roots: &[String], levels: u32) -> Vec<(&Entry, Vec<String>)> {
+        if self.truncated {
+            return Vec::new();
+        }
+        self.entries
+            .iter()
+            .filter(|(k, _)| !roots.contains(k))
+            .filter(|(k, _)| self.group_bases.iter().any(|b| dn::is_under(k, b)))
+            .map(|(k, e)| (e, self.members(k, levels)))
+            .collect()
+    }
+
     /// Marks a DN as looked up (found or not), so it is not searched again.
     pub fn mark_seen(&mut self, dn_: &str) {
         self.seen.insert(dn::normalize(dn_));
@@ -133,7 +159,7 @@ impl Graph {
 
     /// The not yet looked-up member DNs of the groups `parents` (normalised DNs). Group-shaped
     /// DNs are only returned when `follow_groups` (nesting allows another level).
-    pub fn pending(&self, parents: &[String], follow_groups: bool) -> Pending {
+    pub fn pending(&mut self, parents: &[String], follow_groups: bool) -> Pending {
         let mut p = Pending::default();
         let mut dup = HashSet::new();
         for parent in parents {
@@ -153,7 +179,7 @@ impl Graph {
                     &self.group_bases,
                 ) {
                     MemberKind::Group if follow_groups => p.groups.push(orig),
-                    MemberKind::Group => {}
+                    MemberKind::Group => self.truncated = true,
                     MemberKind::User(_) => p.users.push(orig),
                     MemberKind::Unknown => p.unknown.push(orig),
                 }
@@ -297,6 +323,7 @@ async fn take_cached(ctx: &MapCtx, graph: &mut Graph, p: Pending, follow_groups:
                     graph.add_cached_group(d, members.clone());
                 } else {
                     graph.mark_seen(d);
+                    graph.mark_truncated();
                 }
                 false
             }
@@ -337,6 +364,8 @@ fn add_entry(
     if e.has_class(&ctx.opts.group_object_class) {
         if follow_groups {
             next.push(graph.add_group(e));
+        } else {
+            graph.mark_truncated();
         }
     } else if let Some(n) = e.first(&ctx.opts.user_name) {
         graph.add_user_dn(&e.dn, &ctx.name(n));
@@ -558,7 +587,7 @@ mod tests {
 
     #[test]
     fn pending_splits_groups_and_unknown_and_respects_levels() {
-        let (g, top) = graph();
+        let (mut g, top) = graph();
         let p = g.pending(std::slice::from_ref(&top), true);
         assert_eq!(p.groups, vec!["cn=mid,ou=Groups,dc=x".to_string()]);
         assert_eq!(p.unknown, vec!["cn=Odd One,ou=People,dc=x".to_string()]);
@@ -588,6 +617,41 @@ mod tests {
         let mid = dn::normalize("cn=mid,ou=Groups,dc=x");
         g.mark_seen("cn=Odd One,ou=People,dc=x");
         assert_eq!(g.pending(&[top, mid], true), Pending::default());
+    }
+
+    #[test]
+    fn nested_groups_are_complete_unless_the_nesting_level_cut_some() {
+        let (mut g, top) = graph();
+        g.add_group(&group(
+            "cn=mid,ou=Groups,dc=x",
+            &["uid=b,ou=People,dc=x", "cn=leaf,ou=Groups,dc=x"],
+        ));
+        g.add_group(&group("cn=leaf,ou=Groups,dc=x", &["uid=c,ou=People,dc=x"]));
+        // Outside the group base: read as a member, never stored as a group.
+        g.add_group(&group("cn=far,ou=Else,dc=x", &["uid=d,ou=People,dc=x"]));
+        let mut got: Vec<(String, Vec<String>)> = g
+            .complete_nested(std::slice::from_ref(&top), 2)
+            .into_iter()
+            .map(|(e, m)| (e.dn.clone(), m))
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                ("cn=leaf,ou=Groups,dc=x".to_string(), vec!["c".to_string()]),
+                (
+                    "cn=mid,ou=Groups,dc=x".to_string(),
+                    vec!["b".into(), "c".into()]
+                ),
+            ]
+        );
+        // A group skipped at the nesting level: nothing nested is known to be complete.
+        let mut g2 = Graph::new(&ctx(), "ou=People,dc=x", "ou=Groups,dc=x");
+        let k = g2.add_group(&group("cn=m,ou=Groups,dc=x", &["cn=deep,ou=Groups,dc=x"]));
+        g2.add_group(&group("cn=n,ou=Groups,dc=x", &["uid=e,ou=People,dc=x"]));
+        assert_eq!(g2.complete_nested(&[], 1).len(), 2);
+        let _ = g2.pending(std::slice::from_ref(&k), false);
+        assert!(g2.complete_nested(&[], 1).is_empty());
     }
 
     #[test]
