@@ -29,7 +29,8 @@
 //!            [--logs DIR]
 //! `--debug` sets the daemons' debug level (`sssd -d`, default 0x0070 as in tests/ad.rs);
 //! `--logs` keeps each daemon's /var/log/sssd under DIR/<side>-cold<round>/ and
-//! DIR/<side>-warm/. `--hold` only sets the DC up and keeps it running (for investigation).
+//! DIR/<side>-warm/. `--hold` only sets the DC up and keeps it running (for investigation)
+//! until SIGTERM or SIGINT, then stops it and removes its data.
 
 use anyhow::{Context, Result, anyhow, bail};
 use sssd_bench::{
@@ -358,8 +359,55 @@ fn target(k: &str) -> Option<Target> {
     }
 }
 
+/// The accepted command line.
+const USAGE: &str = "usage: ad_bench [--ours-only | --theirs-only | --hold] [--reps N] \
+                     [--seconds N] [--debug LEVEL] [--logs DIR]";
+
+/// Options that take a value, and flags.
+const VALUED: &[&str] = &["--reps", "--seconds", "--debug", "--logs"];
+const FLAGS: &[&str] = &["--ours-only", "--theirs-only", "--hold"];
+
+/// Refuses an argument this program does not know (`--help` included) with the usage.
+fn check_args(args: &[String]) -> Result<()> {
+    let mut rest = args.iter().skip(1);
+    while let Some(a) = rest.next() {
+        if VALUED.contains(&a.as_str()) {
+            rest.next()
+                .with_context(|| format!("{a} needs a value\n{USAGE}"))?;
+        } else if !FLAGS.contains(&a.as_str()) {
+            bail!("unknown argument {a:?}\n{USAGE}");
+        }
+    }
+    Ok(())
+}
+
+/// Blocks SIGTERM and SIGINT in this thread and the threads it starts from now on, so that
+/// [`wait_for_stop`] receives them instead of the process dying without its clean-up.
+fn block_stop_signals() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data initialised by sigemptyset; valid pointers.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    }
+}
+
+/// Waits until one of the signals in `set` (blocked by [`block_stop_signals`]) arrives.
+fn wait_for_stop(set: &libc::sigset_t) -> i32 {
+    let mut sig = 0;
+    // SAFETY: a valid signal set and out pointer.
+    unsafe { libc::sigwait(set, &mut sig) };
+    sig
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
+    check_args(&args)?;
+    let hold = args.iter().any(|a| a == "--hold");
+    let stop_signals = hold.then(block_stop_signals);
     let s = Settings {
         reps: option_value(&args, "--reps")
             .map(str::parse)
@@ -376,16 +424,19 @@ fn main() -> Result<()> {
         bail!("--reps must be at least 1");
     }
     let d = setup()?;
-    if args.iter().any(|a| a == "--hold") {
-        // For investigation: the loaded DC stays up until this process is stopped.
+    if let Some(set) = stop_signals {
+        // For investigation: the loaded DC stays up until this process is told to stop.
         println!(
-            "holding the DC: nsenter --target {} --net --mount -- ... (data in {})",
+            "holding the DC: nsenter --target {} --net --mount -- ... (data in {}); \
+             stop with kill -TERM {}",
             d.dc.pid(),
-            d.dc.dir().display()
+            d.dc.dir().display(),
+            std::process::id()
         );
-        loop {
-            std::thread::sleep(Duration::from_secs(3600));
-        }
+        let sig = wait_for_stop(&set);
+        println!("signal {sig}: stopping the DC");
+        drop(d);
+        return Ok(());
     }
     if args.iter().any(|a| a == "--theirs-only") {
         measure("sssd 2.8", &d, &debian_root()?, &s)?;
