@@ -1053,3 +1053,65 @@ fn a_renamed_host_binds_with_the_machine_account_of_its_keytab() {
         "{klist:?}"
     );
 }
+
+/// Initgroups reads each group's first members with it (`member;range=0-19`): a group whose
+/// members are all known then (the user, its other groups, fresh cache entries) is stored
+/// complete and `id`'s group lookup needs no backend request; a group with a member not
+/// known yet, or with more than 20 members, is completed by its lookup. Every answer is
+/// the one Debian's sssd 2.8 gives.
+#[test]
+fn groups_read_with_initgroups_answer_as_sssd_2_8() {
+    use sssd_tests::samba::bulk::{BigGroup, group_entry, user_entry, users_dn};
+    let d = domain();
+    let mut wide = BigGroup::new("tgwide", 25);
+    wide.user_prefix = "tgw".into();
+    wide.gid = 70500;
+    wide.first_uid = 70501;
+    wide.password = None;
+    wide.passwords = 0;
+    let mut ldif = user_entry("tgu", None, 70401, 70400);
+    ldif.push_str(&user_entry("tgother", None, 70402, 70400));
+    ldif.push_str(&group_entry("tginner", 70410, &[users_dn("tgu")]));
+    ldif.push_str(&group_entry(
+        "tgouter",
+        70411,
+        &[users_dn("tginner"), users_dn("tgother")],
+    ));
+    ldif.push_str(&wide.ldif());
+    d.dc.load_ldif(&ldif).unwrap();
+    d.dc.add_member("tgwide", "tgu").unwrap();
+    let q = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    let queries = vec![
+        q(&["id", "tgu"]),
+        q(&["getent", "group", "tginner"]),
+        q(&["getent", "group", "tgouter"]),
+        q(&["getent", "group", "tgwide"]),
+        q(&["getent", "passwd", "tgother"]),
+    ];
+    let (mine, theirs) = side_by_side(&[], &queries);
+    assert!(theirs[2].ends_with(":tgother,tgu"), "{theirs:#?}");
+    let members = |line: &str| line.rsplit(':').next().unwrap_or("").split(',').count();
+    assert_eq!(members(&theirs[3]), 26, "{theirs:#?}");
+    assert_eq!(mine, theirs);
+
+    // Which group lookups reached the backend after `id tgu` on a cold cache.
+    let ns = client();
+    let argv = ["/usr/sbin/sssd", "-i", "-d", "0x04f0", "--logger=files"];
+    let sssd = Sssd::start_with_argv(&ns, &conf(&[]), &argv).unwrap();
+    assert!(ns.run(&["id", "tgu"]).unwrap().success());
+    let gid = |name: &str| {
+        let out = ns.run(&["getent", "group", name]).unwrap();
+        out.stdout.split(':').nth(2).unwrap_or("").to_string()
+    };
+    let (inner, outer) = (gid("tginner"), gid("tgouter"));
+    let logs = sssd.logs();
+    let asked = |g: &str| logs.contains(&format!("getAccountInfo type=Group filter=idnumber={g} "));
+    assert!(
+        !inner.is_empty() && asked(&outer),
+        "{inner} {outer}\n{logs}"
+    );
+    assert!(
+        !asked(&inner),
+        "tginner was not complete after initgroups:\n{logs}"
+    );
+}

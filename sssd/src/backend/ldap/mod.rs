@@ -153,6 +153,28 @@ impl MapCtx {
             .await
     }
 
+    /// [`MapCtx::search_groups`] without reading the rest of ranged attributes: an
+    /// attribute the server returned a range of keeps its `;range=` name (see
+    /// [`ranges::merge`]), for callers that asked for a range on purpose.
+    pub async fn search_groups_ranged(
+        &self,
+        conn: &Connection,
+        filter: &str,
+        attrs: Vec<String>,
+    ) -> Result<Vec<Entry>, SearchError> {
+        let b = &conn.bases;
+        let f = with_base_filter(filter, b.group_filter.as_deref());
+        self.search_paged(
+            conn,
+            &b.group,
+            b.group_scope,
+            &f,
+            attrs,
+            self.search_timeout(),
+        )
+        .await
+    }
+
     /// `ldap_search_timeout` as a duration.
     pub fn search_timeout(&self) -> Duration {
         Duration::from_secs(u64::from(self.opts.search_timeout.max(1)))
@@ -168,17 +190,32 @@ impl MapCtx {
         attrs: Vec<String>,
         timeout: Duration,
     ) -> Result<Vec<Entry>, SearchError> {
+        let mut entries = self
+            .search_paged(conn, base, scope, filter, attrs, timeout)
+            .await?;
+        for e in &mut entries {
+            self.complete_ranges(conn, e, timeout).await?;
+        }
+        Ok(entries)
+    }
+
+    /// One paged search as the server answers it (ranged attributes left as they are).
+    async fn search_paged(
+        &self,
+        conn: &Connection,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: Vec<String>,
+        timeout: Duration,
+    ) -> Result<Vec<Entry>, SearchError> {
         tracing::debug!("search base={base:?} filter={filter:?} on {}", conn.uri);
         self.searches.fetch_add(1, Ordering::Relaxed);
         let spec = SearchSpec {
             page_size: self.opts.page_size,
             ..SearchSpec::unpaged(base, scope, filter, attrs, timeout)
         };
-        let mut entries = search::search(&conn.ldap, &conn.uri, spec).await?;
-        for e in &mut entries {
-            self.complete_ranges(conn, e, timeout).await?;
-        }
-        Ok(entries)
+        search::search(&conn.ldap, &conn.uri, spec).await
     }
 
     /// Reads the rest of every attribute the server returned only a range of (unless

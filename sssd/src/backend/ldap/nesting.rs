@@ -152,6 +152,37 @@ impl Graph {
             .collect()
     }
 
+    /// Whether every member of group `root` (normalised DN), down to `levels` of nesting, is
+    /// known: a user by name or a recorded group. Then [`Graph::members`] is what expanding
+    /// the group with searches would give.
+    pub fn fully_known(&self, root: &str, levels: u32) -> bool {
+        let mut visited = HashSet::from([root.to_string()]);
+        let mut frontier = vec![root.to_string()];
+        let mut depth = 0;
+        while !frontier.is_empty() {
+            let mut next = Vec::new();
+            for g in &frontier {
+                let Some(node) = self.nodes.get(g) else {
+                    return false;
+                };
+                for k in &node.others {
+                    if self.users_by_dn.contains_key(k) {
+                        continue;
+                    }
+                    if !self.nodes.contains_key(k) {
+                        return false;
+                    }
+                    if depth < levels && visited.insert(k.clone()) {
+                        next.push(k.clone());
+                    }
+                }
+            }
+            frontier = next;
+            depth += 1;
+        }
+        true
+    }
+
     /// Marks a DN as looked up (found or not), so it is not searched again.
     pub fn mark_seen(&mut self, dn_: &str) {
         self.seen.insert(dn::normalize(dn_));
@@ -298,7 +329,12 @@ pub async fn expand(
 /// Resolves the pending DNs the cache holds fresh (see [`super::cached_members`]): users by
 /// name, groups by their cached members (when `follow_groups`; else they are only marked
 /// as seen); returns what is left for the directory.
-async fn take_cached(ctx: &MapCtx, graph: &mut Graph, p: Pending, follow_groups: bool) -> Pending {
+pub(super) async fn take_cached(
+    ctx: &MapCtx,
+    graph: &mut Graph,
+    p: Pending,
+    follow_groups: bool,
+) -> Pending {
     let all: Vec<String> = p
         .users
         .iter()
@@ -652,6 +688,26 @@ mod tests {
         assert_eq!(g2.complete_nested(&[], 1).len(), 2);
         let _ = g2.pending(std::slice::from_ref(&k), false);
         assert!(g2.complete_nested(&[], 1).is_empty());
+    }
+
+    #[test]
+    fn a_group_is_fully_known_when_every_member_down_to_the_level_is() {
+        let (mut g, top) = graph();
+        // top: a (by RDN), mid (not recorded yet), "Odd One" (unknown).
+        assert!(!g.fully_known(&top, 2));
+        g.add_user_dn("cn=Odd One,ou=People,dc=x", "odd");
+        assert!(!g.fully_known(&top, 2), "mid is not recorded");
+        let mid = g.add_group(&group(
+            "cn=mid,ou=Groups,dc=x",
+            &["uid=b,ou=People,dc=x", "cn=leaf,ou=Groups,dc=x"],
+        ));
+        assert!(!g.fully_known(&top, 2), "leaf is not recorded");
+        // An unrecorded member counts at the last level too: it may be a user.
+        assert!(!g.fully_known(&top, 1));
+        g.add_cached_group("cn=leaf,ou=Groups,dc=x", vec!["c".into()]);
+        assert!(g.fully_known(&top, 2));
+        assert!(g.fully_known(&mid, 0));
+        assert_eq!(g.members(&top, 2), vec!["a", "odd", "b", "c"]);
     }
 
     #[test]
