@@ -156,31 +156,7 @@ impl Graph {
     /// known: a user by name or a recorded group. Then [`Graph::members`] is what expanding
     /// the group with searches would give.
     pub fn fully_known(&self, root: &str, levels: u32) -> bool {
-        let mut visited = HashSet::from([root.to_string()]);
-        let mut frontier = vec![root.to_string()];
-        let mut depth = 0;
-        while !frontier.is_empty() {
-            let mut next = Vec::new();
-            for g in &frontier {
-                let Some(node) = self.nodes.get(g) else {
-                    return false;
-                };
-                for k in &node.others {
-                    if self.users_by_dn.contains_key(k) {
-                        continue;
-                    }
-                    if !self.nodes.contains_key(k) {
-                        return false;
-                    }
-                    if depth < levels && visited.insert(k.clone()) {
-                        next.push(k.clone());
-                    }
-                }
-            }
-            frontier = next;
-            depth += 1;
-        }
-        true
+        self.walk(root, levels).1
     }
 
     /// Marks a DN as looked up (found or not), so it is not searched again.
@@ -237,7 +213,14 @@ impl Graph {
     /// The flattened user members of group `root` (normalised DN): its own users, then those
     /// of nested groups up to `levels` deep, deduplicated, in discovery order.
     pub fn members(&self, root: &str, levels: u32) -> Vec<String> {
+        self.walk(root, levels).0
+    }
+
+    /// [`Graph::members`], and whether every member met on the way was known (see
+    /// [`Graph::fully_known`]).
+    fn walk(&self, root: &str, levels: u32) -> (Vec<String>, bool) {
         let mut out = Vec::new();
+        let mut known = true;
         let mut names = HashSet::new();
         let mut visited = HashSet::from([root.to_string()]);
         let mut frontier = vec![root.to_string()];
@@ -246,6 +229,7 @@ impl Graph {
             let mut next = Vec::new();
             for g in &frontier {
                 let Some(node) = self.nodes.get(g) else {
+                    known = false;
                     continue;
                 };
                 for u in &node.users {
@@ -258,7 +242,10 @@ impl Graph {
                         if names.insert(u.clone()) {
                             out.push(u.clone());
                         }
-                    } else if depth < levels && visited.insert(k.clone()) {
+                        continue;
+                    }
+                    known &= self.nodes.contains_key(k);
+                    if depth < levels && visited.insert(k.clone()) {
                         next.push(k.clone());
                     }
                 }
@@ -266,7 +253,7 @@ impl Graph {
             frontier = next;
             depth += 1;
         }
-        out
+        (out, known)
     }
 }
 
