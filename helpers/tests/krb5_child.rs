@@ -417,10 +417,21 @@ fn ldap_child_gets_a_tgt_from_a_keytab() {
     );
     assert!(klist(&cc).contains("host/ldapclient.example.com@"));
 
-    // Through the backend: a principal without keys fails with its name in the error.
+    // Through the backend. A principal the keytab has no key for: as SSSD, the keytab's
+    // closest principal (here its host principal) gets the TGT instead.
     let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
-    let mut bad = req.clone();
-    bad.principal = "host/unknown.example.com".into();
+    let mut other = req.clone();
+    other.principal = "host/unknown.example.com".into();
+    rt.block_on(sssd::backend::krb5::ldap_child::get_keytab_tgt(
+        &bin("ldap_child"),
+        &other,
+        Duration::from_secs(8),
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(klist(&cc).contains("Default principal: host/ldapclient.example.com@"));
+    // No keytab at all: the failure names the principal asked for.
+    let mut bad = other.clone();
+    bad.keytab = format!("FILE:{}/missing.keytab", d.path().display());
     let got = rt.block_on(sssd::backend::krb5::ldap_child::get_keytab_tgt(
         &bin("ldap_child"),
         &bad,

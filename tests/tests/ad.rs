@@ -976,12 +976,19 @@ fn sudo_rules_come_from_ad_as_with_sssd_2_8() {
     assert!(!tty.success(), "a command no rule allows ran: {tty:?}");
 }
 
-/// The TCP peers (`ip:port`) sssd_be in `ns` is connected to.
+/// The TCP peers (`ip:port`) sssd_be in `ns` is connected to. The network namespace is the
+/// DC's, shared with the other tests' daemons: only the sockets of `ns`'s own sssd_be count.
 fn backend_peers(ns: &Namespace) -> Vec<String> {
+    let ours: Vec<String> = ns
+        .processes_named("sssd_be")
+        .iter()
+        .map(|p| format!("\"sssd_be\",pid={p},"))
+        .collect();
+    assert!(!ours.is_empty(), "no sssd_be in the namespace");
     let out = ns.run(&["ss", "-Htnp", "state", "established"]).unwrap();
     out.stdout
         .lines()
-        .filter(|l| l.contains("\"sssd_be\""))
+        .filter(|l| ours.iter().any(|o| l.contains(o.as_str())))
         .filter_map(|l| l.split_whitespace().nth(3).map(str::to_string))
         .collect()
 }
