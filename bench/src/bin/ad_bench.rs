@@ -363,8 +363,9 @@ fn target(k: &str) -> Option<Target> {
 const USAGE: &str = "usage: ad_bench [--ours-only | --theirs-only | --hold] [--reps N] \
                      [--seconds N] [--debug LEVEL] [--logs DIR]";
 
-/// Options that take a value, and flags.
+/// Options that take a value.
 const VALUED: &[&str] = &["--reps", "--seconds", "--debug", "--logs"];
+/// Options that take none.
 const FLAGS: &[&str] = &["--ours-only", "--theirs-only", "--hold"];
 
 /// Refuses an argument this program does not know (`--help` included) with the usage.

@@ -116,7 +116,7 @@ pub async fn complete(
     nesting::expand(ctx, conn, &mut graph, roots.clone()).await?;
     let levels = ctx.opts.group_nesting_level;
     let nested = graph
-        .complete_nested(&roots, levels)
+        .complete_nested(levels)
         .into_iter()
         .filter_map(|(e, names)| {
             let mut g = group_from_entry(ctx, e, None)?;

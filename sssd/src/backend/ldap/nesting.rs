@@ -40,8 +40,8 @@ pub struct Graph {
     original: HashMap<String, String>,
     /// DNs already fetched or being fetched.
     seen: HashSet<String>,
-    /// The entries of the groups recorded by [`Graph::add_group`], by normalised DN.
-    entries: HashMap<String, Entry>,
+    /// The entries of the nested groups [`expand`] read, by normalised DN.
+    nested: HashMap<String, Entry>,
     /// Whether a nested group was left out for being deeper than the nesting level.
     truncated: bool,
 }
@@ -106,7 +106,14 @@ impl Graph {
             }
         }
         self.nodes.insert(key.clone(), node);
-        self.entries.insert(key.clone(), e.clone());
+        key
+    }
+
+    /// Records a nested group read while expanding (see [`Graph::add_group`]) and keeps its
+    /// entry for [`Graph::complete_nested`]; returns its normalised DN.
+    pub fn add_nested_group(&mut self, e: Entry) -> String {
+        let key = self.add_group(&e);
+        self.nested.insert(key.clone(), e);
         key
     }
 
@@ -136,17 +143,16 @@ impl Graph {
         self.truncated = true;
     }
 
-    /// The nested groups (not `roots`, under the group search base) whose flattened members
-    /// the graph holds in full, with those members (as [`Graph::members`] gives them for
-    /// `levels`): all of them when no group was left out at the nesting level, none
-    /// otherwise (a group met deep in the graph may have members below the cut).
-    pub fn complete_nested(&self, roots: &[String], levels: u32) -> Vec<(&Entry, Vec<String>)> {
+    /// The nested groups (under the group search base) whose flattened members the graph
+    /// holds in full, with those members (as [`Graph::members`] gives them for `levels`):
+    /// all of them when no group was left out at the nesting level, none otherwise (a group
+    /// met deep in the graph may have members below the cut).
+    pub fn complete_nested(&self, levels: u32) -> Vec<(&Entry, Vec<String>)> {
         if self.truncated {
             return Vec::new();
         }
-        self.entries
+        self.nested
             .iter()
-            .filter(|(k, _)| !roots.contains(k))
             .filter(|(k, _)| self.group_bases.iter().any(|b| dn::is_under(k, b)))
             .map(|(k, e)| (e, self.members(k, levels)))
             .collect()
@@ -279,10 +285,10 @@ pub async fn expand(
         }
         if !p.groups.is_empty() {
             let found = fetch_groups_by_dn(ctx, conn, &p.groups).await?;
-            for e in &found {
-                next.push(graph.add_group(e));
-            }
             let got: HashSet<String> = found.iter().map(|e| dn::normalize(&e.dn)).collect();
+            for e in found {
+                next.push(graph.add_nested_group(e));
+            }
             unknown.extend(
                 p.groups
                     .into_iter()
@@ -299,12 +305,12 @@ pub async fn expand(
         } else {
             (Vec::new(), unknown)
         };
-        for e in &found {
+        for e in found {
             add_entry(ctx, graph, e, depth <= levels, &mut next);
         }
         for d in missing {
             if let Some(e) = read_entry(ctx, conn, &d).await? {
-                add_entry(ctx, graph, &e, depth <= levels, &mut next);
+                add_entry(ctx, graph, e, depth <= levels, &mut next);
             }
         }
         parents = next;
@@ -380,13 +386,13 @@ pub const UNKNOWN_BATCH_MIN: usize = 3;
 fn add_entry(
     ctx: &MapCtx,
     graph: &mut Graph,
-    e: &Entry,
+    e: Entry,
     follow_groups: bool,
     next: &mut Vec<String>,
 ) {
     if e.has_class(&ctx.opts.group_object_class) {
         if follow_groups {
-            next.push(graph.add_group(e));
+            next.push(graph.add_nested_group(e));
         } else {
             graph.mark_truncated();
         }
@@ -644,16 +650,16 @@ mod tests {
 
     #[test]
     fn nested_groups_are_complete_unless_the_nesting_level_cut_some() {
-        let (mut g, top) = graph();
-        g.add_group(&group(
+        let (mut g, _top) = graph();
+        g.add_nested_group(group(
             "cn=mid,ou=Groups,dc=x",
             &["uid=b,ou=People,dc=x", "cn=leaf,ou=Groups,dc=x"],
         ));
-        g.add_group(&group("cn=leaf,ou=Groups,dc=x", &["uid=c,ou=People,dc=x"]));
+        g.add_nested_group(group("cn=leaf,ou=Groups,dc=x", &["uid=c,ou=People,dc=x"]));
         // Outside the group base: read as a member, never stored as a group.
-        g.add_group(&group("cn=far,ou=Else,dc=x", &["uid=d,ou=People,dc=x"]));
+        g.add_nested_group(group("cn=far,ou=Else,dc=x", &["uid=d,ou=People,dc=x"]));
         let mut got: Vec<(String, Vec<String>)> = g
-            .complete_nested(std::slice::from_ref(&top), 2)
+            .complete_nested(2)
             .into_iter()
             .map(|(e, m)| (e.dn.clone(), m))
             .collect();
@@ -670,11 +676,11 @@ mod tests {
         );
         // A group skipped at the nesting level: nothing nested is known to be complete.
         let mut g2 = Graph::new(&ctx(), "ou=People,dc=x", "ou=Groups,dc=x");
-        let k = g2.add_group(&group("cn=m,ou=Groups,dc=x", &["cn=deep,ou=Groups,dc=x"]));
-        g2.add_group(&group("cn=n,ou=Groups,dc=x", &["uid=e,ou=People,dc=x"]));
-        assert_eq!(g2.complete_nested(&[], 1).len(), 2);
+        let k = g2.add_nested_group(group("cn=m,ou=Groups,dc=x", &["cn=deep,ou=Groups,dc=x"]));
+        g2.add_nested_group(group("cn=n,ou=Groups,dc=x", &["uid=e,ou=People,dc=x"]));
+        assert_eq!(g2.complete_nested(1).len(), 2);
         let _ = g2.pending(std::slice::from_ref(&k), false);
-        assert!(g2.complete_nested(&[], 1).is_empty());
+        assert!(g2.complete_nested(1).is_empty());
     }
 
     #[test]

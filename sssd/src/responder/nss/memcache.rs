@@ -235,33 +235,33 @@ pub fn settings_from_config(cfg: &Config, dir: &Path) -> Result<McSettings, Conf
     Ok(s)
 }
 
-/// Runs `clearMemcache` off the event loop (it creates files and fills megabytes).
-pub fn clear_in_background(mc: Arc<MemCache>) {
+/// Runs `work` (it writes megabytes of memory-cache files) on a blocking thread of the
+/// current runtime, or right here outside one.
+fn off_event_loop(work: impl FnOnce() + Send + 'static) {
     match tokio::runtime::Handle::try_current() {
         Ok(h) => {
-            h.spawn_blocking(move || mc.clear_if_flagged());
+            h.spawn_blocking(work);
         }
-        Err(_) => {
-            mc.clear_if_flagged();
-        }
+        Err(_) => work(),
     }
+}
+
+/// Runs `clearMemcache` off the event loop (it creates files and fills megabytes).
+pub fn clear_in_background(mc: Arc<MemCache>) {
+    off_event_loop(move || {
+        mc.clear_if_flagged();
+    });
 }
 
 /// Empties the passwd, group and initgroups maps off the event loop: the names they hold
 /// were written with a domain's flat name that has just changed (see
 /// [`crate::config::learned::on_change`]); clients then ask the responder again.
 pub fn forget_names_in_background(mc: Arc<MemCache>) {
-    let forget = move || {
+    off_event_loop(move || {
         for kind in [MapKind::Passwd, MapKind::Group, MapKind::Initgroups] {
             mc.reset(kind);
         }
-    };
-    match tokio::runtime::Handle::try_current() {
-        Ok(h) => {
-            h.spawn_blocking(forget);
-        }
-        Err(_) => forget(),
-    }
+    });
 }
 
 /// The `sssd.nss.MemoryCache` handler of the NSS responder.
@@ -276,14 +276,8 @@ impl NssMemoryCache {
     }
 
     fn reset(&self, kind: MapKind) {
-        if let Some(mc) = &self.ctx.mc {
-            let mc = mc.clone();
-            match tokio::runtime::Handle::try_current() {
-                Ok(h) => {
-                    h.spawn_blocking(move || mc.reset(kind));
-                }
-                Err(_) => mc.reset(kind),
-            }
+        if let Some(mc) = self.ctx.mc.clone() {
+            off_event_loop(move || mc.reset(kind));
         }
     }
 }
